@@ -1,0 +1,1 @@
+"""dashboard component (not built yet)."""

@@ -1,0 +1,1 @@
+"""devices component (not built yet)."""

@@ -1,0 +1,1 @@
+"""dispatcher component (not built yet)."""

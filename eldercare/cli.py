@@ -1,0 +1,251 @@
+"""The ``eldercare`` command: one entry point for every part of the platform."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import typer
+
+from eldercare import logs
+from eldercare.component import Component, Context, StopRequested, run_until_stopped
+from eldercare.config import Settings, SettingsError, load_settings
+from eldercare.infrastructure import Infrastructure
+from eldercare.migrate import MigrationError
+
+log = logging.getLogger("eldercare")
+
+CONFIG_HELP = (
+    "Configuration comes from ELDERCARE_* environment variables or a .env file: ELDERCARE_DATABASE_URL "
+    "(unset: embedded PostgreSQL in ELDERCARE_DATA_DIR, default ./var), ELDERCARE_MQTT_URL (unset: an "
+    "in-process broker on 127.0.0.1), ELDERCARE_TWILIO_*, ELDERCARE_PUBLIC_URL, ELDERCARE_SECRET_KEY, "
+    "ELDERCARE_MODE=production to refuse development defaults. See README.md."
+)
+
+app = typer.Typer(
+    name="eldercare",
+    help="Smart-eldercare platform: MQTT alarms and wearables, service orders by SMS, operator dashboard.\n\n"
+    + CONFIG_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage operator accounts of the dashboard.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+class NotBuilt(Exception):
+    """A component whose code is not in this build."""
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(2) from None
+    logs.setup(settings.log_level)
+    return settings
+
+
+@contextmanager
+def _infrastructure(settings: Settings, *, mqtt: bool = False, migrations: bool = False) -> Iterator[Infrastructure]:
+    """The database (and broker), with failures a person can act on instead of tracebacks."""
+    try:
+        with Infrastructure(settings, mqtt=mqtt, run_migrations=migrations) as infra:
+            yield infra
+    except MigrationError as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.OperationalError as err:
+        typer.echo(
+            f"eldercare: cannot reach the database: {str(err).strip()}\n"
+            "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def component_factory(package: str) -> Callable[..., Component]:
+    """The ``create`` function a component package exposes, or NotBuilt."""
+    try:
+        module = importlib.import_module(package)
+    except ModuleNotFoundError as err:
+        if err.name == package:
+            raise NotBuilt(package) from None
+        raise
+    create: Callable[..., Component] | None = getattr(module, "create", None)
+    if create is None:
+        raise NotBuilt(package)
+    return create
+
+
+def _build(names: list[str], context: Context, options: dict[str, dict[str, Any]]) -> list[Component]:
+    components = []
+    for name in names:
+        try:
+            components.append(component_factory(name)(context, **options.get(name, {})))
+        except NotBuilt:
+            log.warning("the %s is not built yet in this version; running without it", name)
+    return components
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date. A second run does nothing."""
+    settings = _settings()
+    with _infrastructure(settings, migrations=True):
+        typer.echo("database schema is up to date")
+
+
+@app.command()
+def seed(
+    elders: Annotated[int, typer.Option(min=1, max=1_000_000, help="how many elders")] = 500,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same city")] = 1,
+    manifest: Annotated[Path, typer.Option(help="write the provisioning manifest (JSON) here")] = Path(
+        "var/manifest.json"
+    ),
+    providers: Annotated[int | None, typer.Option(min=1, help="providers (default: elders/85, at least 6)")] = None,
+    caregivers: Annotated[int | None, typer.Option(min=1, help="caregivers (default: 12% of elders)")] = None,
+    reset: Annotated[bool, typer.Option(help="first delete every elder, device, provider and all history")] = False,
+) -> None:
+    """Create a deterministic demo city (Chibi, Hubei) in an empty database and write its manifest.
+
+    The manifest lists each device's id, type, elder and plaintext secret (the database keeps only a hash)
+    and each caregiver's id and phone; the simulators read it.
+    """
+    from eldercare import seed as seeding
+
+    settings = _settings()
+    plan = seeding.SeedPlan(elders=elders, seed=seed, providers=providers, caregivers=caregivers)
+    started = time.monotonic()
+    city = seeding.generate(plan)
+    with _infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+        existing = seeding.count_elders(conn)
+        if existing and not reset:
+            typer.echo(
+                f"eldercare: the database already has {existing} elders; seed fills an empty database only. "
+                "Use --reset to delete all platform data first.",
+                err=True,
+            )
+            raise typer.Exit(1)
+        if reset:
+            seeding.reset(conn)
+        seeding.write(conn, city, progress=lambda table, n: typer.echo(f"  {table:<18} {n:>8} rows"))
+    seeding.write_manifest(manifest, city)
+    typer.echo(
+        f"seeded {elders} elders, {plan.provider_count} providers, {plan.caregiver_count} caregivers "
+        f"in {time.monotonic() - started:.1f} s; manifest written to {manifest}"
+    )
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="the login name")],
+    role: Annotated[str, typer.Option(help="admin, operator or viewer")] = "operator",
+    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+    display_name: Annotated[str, typer.Option(help="the name shown in the dashboard")] = "",
+    language: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
+    """Create an operator account. The password is prompted for, or read from stdin."""
+    from eldercare import audit, users
+
+    try:
+        role_value = users.Role(role)
+    except ValueError:
+        typer.echo(f"eldercare: --role must be admin, operator or viewer, not {role!r}", err=True)
+        raise typer.Exit(2) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    with _infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+        try:
+            operator = users.add_user(conn, name, password, role_value, display_name, language)
+        except users.UserError as err:
+            typer.echo(f"eldercare: {err}", err=True)
+            raise typer.Exit(1) from None
+        audit.record(conn, "cli", "user.add", "operator", operator.id, {"username": name, "role": role})
+    typer.echo(f"created {role} account {name!r}")
+
+
+def _run_components(names: list[str], options: dict[str, dict[str, Any]], *, mqtt: bool) -> None:
+    stop = StopRequested().install()  # from the start, so Ctrl-C during start-up also ends cleanly
+    settings = _settings()
+    with _infrastructure(settings, mqtt=mqtt, migrations=True) as infra:
+        context = Context(settings, infra.database_url, infra.mqtt_url)
+        components = _build(names, context, options)
+        if not components:
+            typer.echo(f"eldercare: {', '.join(names)} not built yet in this version; nothing to run", err=True)
+            raise typer.Exit(2)
+        run_until_stopped(components, stop)
+
+
+@app.command()
+def run(
+    port: Annotated[int, typer.Option(help="the dashboard's HTTP port")] = 8000,
+    host: Annotated[str, typer.Option(help="the dashboard's address")] = "127.0.0.1",
+) -> None:
+    """Run every platform component (gateway, dispatcher, dashboard) in one process, for one machine."""
+    _run_components(["gateway", "dispatcher", "dashboard"], {"dashboard": {"host": host, "port": port}}, mqtt=True)
+
+
+@app.command()
+def gateway() -> None:
+    """Run the MQTT gateway: ingest readings, events and status; raise alarms. Tuning: ELDERCARE_GATEWAY_*."""
+    _run_components(["gateway"], {}, mqtt=True)
+
+
+@app.command()
+def dispatcher() -> None:
+    """Run the dispatcher: orders, matching, SMS offers, expiry and escalation, recurring services."""
+    _run_components(["dispatcher"], {}, mqtt=True)
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Run the operators' dashboard, JSON API and Twilio webhooks over HTTP."""
+    _run_components(["dashboard"], {"dashboard": {"host": host, "port": port}}, mqtt=False)
+
+
+def _mount_simulators() -> None:
+    try:
+        from simulators.cli import app as simulate_app
+    except ModuleNotFoundError:
+        simulate_app = typer.Typer(help="Simulators (not built yet in this version).")
+
+        @simulate_app.callback(invoke_without_command=True)
+        def _not_built() -> None:
+            typer.echo("eldercare: the simulators are not built yet in this version", err=True)
+            raise typer.Exit(2)
+
+    app.add_typer(
+        simulate_app,
+        name="simulate",
+        help="Simulated devices, scenarios, caregivers and the Twilio stand-in; a simulated city day.",
+    )
+
+
+def _mount_demo() -> None:
+    from eldercare.demo import command as demo_command
+
+    app.command(name="demo")(demo_command)
+
+
+_mount_simulators()
+_mount_demo()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,111 @@
+"""Settings shared by every component, read from ``ELDERCARE_*`` variables and ``.env``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+DEV_TWILIO_SID = "AC00000000000000000000000000000000"
+DEV_TWILIO_TOKEN = "dev-only-twilio-auth-token"
+TWILIO_API_BASE = "https://api.twilio.com"
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    """Platform-wide settings. Components keep their own tuning in their own settings classes."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ELDERCARE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Mode = Field(Mode.DEVELOPMENT, description="development or production")
+    data_dir: Path = Field(Path("var"), description="where the embedded defaults keep their data")
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL URL; unset starts the embedded PostgreSQL in DATA_DIR/pgdata"
+    )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://user:password@host:port; unset starts an in-process broker on loopback"
+    )
+    embedded_mqtt_port: int = Field(1883, ge=0, le=65535, description="port of the in-process broker")
+    secret_key: SecretStr = Field(SecretStr(DEV_SECRET_KEY), description="signs session cookies and caregivers' links")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="the URL Twilio and caregivers' phones use to reach us"
+    )
+    timezone: str = Field("Asia/Shanghai", description="local time zone for schedules and reports")
+    twilio_account_sid: str = Field(DEV_TWILIO_SID)
+    twilio_auth_token: SecretStr = Field(SecretStr(DEV_TWILIO_TOKEN))
+    twilio_from: str = Field("+8610690000", description="the sender number of outgoing SMS")
+    twilio_api_base: str = Field(TWILIO_API_BASE, description="Twilio's REST API, or the local stand-in")
+    log_level: str = Field("INFO")
+    db_pool_max: int = Field(10, ge=1, le=200, description="connections per process pool")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.mode is Mode.PRODUCTION:
+            problems = []
+            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+                problems.append("ELDERCARE_SECRET_KEY is the development default")
+            if self.twilio_auth_token.get_secret_value() == DEV_TWILIO_TOKEN:
+                problems.append("ELDERCARE_TWILIO_AUTH_TOKEN is the development default")
+            if self.database_url is None:
+                problems.append("ELDERCARE_DATABASE_URL is unset (embedded PostgreSQL is for development)")
+            if self.mqtt_url is None:
+                problems.append("ELDERCARE_MQTT_URL is unset (the in-process broker is for development)")
+            if problems:
+                raise ValueError(
+                    "production mode refuses: "
+                    + "; ".join(problems)
+                    + ". Set them in the environment or in .env, or use ELDERCARE_MODE=development."
+                )
+        if self.mqtt_url is not None and urlsplit(self.mqtt_url).scheme not in ("mqtt", "mqtts"):
+            raise ValueError(
+                f"ELDERCARE_MQTT_URL must start with mqtt:// or mqtts://, got {redact_url(self.mqtt_url)!r}"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings, turning pydantic's report into one a person can act on."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        lines = []
+        for error in err.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            name = f"ELDERCARE_{field.upper()}" if error["loc"] else "settings"
+            lines.append(f"  {name}: {error['msg']}")
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

@@ -1,0 +1,77 @@
+"""Connections and pools to PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+log = logging.getLogger(__name__)
+
+# Everything inside the platform is UTC; local time appears only at the edges (schedules, reports, UI).
+SESSION_OPTIONS = "-c timezone=UTC"
+
+
+def conninfo(url: str, application_name: str) -> str:
+    """The connection string for ``url`` with our session settings and a name visible in pg_stat_activity."""
+    return make_conninfo(url, application_name=application_name, options=SESSION_OPTIONS)
+
+
+def describe(url: str) -> str:
+    """Where a URL points, without user or password, for logs and messages."""
+    info = conninfo_to_dict(url)
+    where = info.get("host") or "localhost"
+    if info.get("port"):
+        where = f"{where}:{info['port']}"
+    return f"{info.get('dbname', '?')} on {where}"
+
+
+def connect(url: str, *, application_name: str = "eldercare", autocommit: bool = False) -> psycopg.Connection:
+    """One connection; the caller closes it (``with connect(...) as conn``)."""
+    return psycopg.connect(conninfo(url, application_name), autocommit=autocommit)
+
+
+def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool:
+    """A pool for one component; opened here and closed by the owner's lifespan."""
+    pool = ConnectionPool(
+        conninfo(url, f"eldercare-{name}"),
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        **kwargs,
+    )
+    pool.open(wait=True, timeout=30)
+    return pool
+
+
+def open_async_pool(
+    url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any
+) -> AsyncConnectionPool:
+    """The asyncio twin of :func:`open_pool`; the caller awaits ``pool.open()``."""
+    return AsyncConnectionPool(
+        conninfo(url, f"eldercare-{name}"),
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        **kwargs,
+    )
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    return make_conninfo(url, dbname=dbname)
+
+
+def ensure_database(server_url: str, dbname: str) -> str:
+    """Create ``dbname`` on the server of ``server_url`` unless it exists; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+            log.info("created database %s", dbname)
+    return with_database(server_url, dbname)

@@ -1,0 +1,1 @@
+"""gateway component (not built yet)."""

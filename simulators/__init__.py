@@ -1,0 +1,1 @@
+"""simulators component (not built yet)."""

@@ -1,0 +1,91 @@
+"""Fixtures that start real services: PostgreSQL and an MQTT broker. See tests/services.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import IN_CI, AmqttBroker, Databases, Mosquitto, TestPostgres, mosquitto_binary, need
+
+ARTIFACTS = Path(os.environ.get("ELDERCARE_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server: ELDERCARE_TEST_DATABASE_URL when given, else an embedded one for the session."""
+    given = os.environ.get("ELDERCARE_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    server = TestPostgres(tmp_path_factory.mktemp("pg") / "data")
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def databases(pg_server_url: str) -> Iterator[Databases]:
+    dbs = Databases(pg_server_url)
+    try:
+        yield dbs
+    finally:
+        dbs.close()
+
+
+@pytest.fixture
+def database_url(databases: Databases) -> Iterator[str]:
+    """A freshly migrated, empty database of its own for one test."""
+    url = databases.create()
+    try:
+        yield url
+    finally:
+        databases.drop(url)
+
+
+@pytest.fixture
+def private_postgres(tmp_path: Path) -> Iterator[TestPostgres]:
+    """A PostgreSQL server of the test's own, which it may stop and start."""
+    server = TestPostgres(tmp_path / "pgdata")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real Mosquitto with persistence on a free port; the test may stop, kill and restart it."""
+    need(mosquitto_binary(), "mosquitto is not installed (apt-get install mosquitto)")
+    broker = Mosquitto(tmp_path / "mosquitto")
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def mqtt_url(tmp_path: Path) -> Iterator[str]:
+    """Any real broker: Mosquitto when installed, else the in-process amqtt broker."""
+    if mosquitto_binary():
+        broker = Mosquitto(tmp_path / "mosquitto")
+        try:
+            yield broker.url
+        finally:
+            broker.stop()
+        return
+    need(not IN_CI, "mosquitto is not installed (apt-get install mosquitto)")
+    amqtt = AmqttBroker()
+    try:
+        yield amqtt.url
+    finally:
+        amqtt.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from eldercare.cli import app
+
+runner = CliRunner()
+SUBCOMMANDS = [
+    ["migrate"],
+    ["seed"],
+    ["run"],
+    ["gateway"],
+    ["dispatcher"],
+    ["dashboard"],
+    ["demo"],
+    ["user"],
+    ["user", "add"],
+    ["simulate"],
+]
+
+
+@pytest.mark.parametrize("args", [[], *SUBCOMMANDS], ids=lambda a: " ".join(a) or "eldercare")
+def test_every_command_has_help(args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    assert len(result.output.split("Usage:")[1].strip()) > 40
+
+
+def test_top_level_help_says_how_to_configure() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "ELDERCARE_DATABASE_URL" in result.output and "ELDERCARE_MQTT_URL" in result.output
+
+
+@pytest.fixture
+def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", database_url)
+    monkeypatch.setenv("ELDERCARE_DATA_DIR", str(tmp_path / "var"))
+    return database_url
+
+
+def test_migrate_command_is_idempotent(env: str) -> None:
+    for _ in range(2):
+        result = runner.invoke(app, ["migrate"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+
+
+def test_seed_writes_manifest_and_refuses_a_populated_database(env: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    result = runner.invoke(app, ["seed", "--elders", "40", "--seed", "5", "--manifest", str(manifest)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert {"devices", "caregivers", "elders"} <= data.keys()
+    assert len(data["elders"]) == 40
+    again = runner.invoke(app, ["seed", "--elders", "40", "--manifest", str(manifest)])
+    assert again.exit_code == 1
+    assert "already has 40 elders" in again.output and "--reset" in again.output
+    reset = runner.invoke(app, ["seed", "--elders", "10", "--reset", "--manifest", str(manifest)])
+    assert reset.exit_code == 0, reset.output
+
+
+def test_user_add_reads_password_from_stdin_and_refuses_duplicates(env: str) -> None:
+    ok = runner.invoke(app, ["user", "add", "li.na", "--role", "viewer", "--password-stdin"], input="correct horse\n")
+    assert ok.exit_code == 0, ok.output
+    with psycopg.connect(env) as conn:
+        row = conn.execute("SELECT role, password_hash FROM operator WHERE username = 'li.na'").fetchone()
+        audit = conn.execute("SELECT action FROM audit_log").fetchall()
+    assert row is not None and row[0] == "viewer" and row[1].startswith("$argon2id$")
+    assert ("user.add",) in audit
+    dup = runner.invoke(app, ["user", "add", "li.na", "--password-stdin"], input="another pass\n")
+    assert dup.exit_code == 1 and "exists already" in dup.output
+    short = runner.invoke(app, ["user", "add", "wang", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+    role = runner.invoke(app, ["user", "add", "zhao", "--role", "root", "--password-stdin"], input="longenough\n")
+    assert role.exit_code == 2 and "admin, operator or viewer" in role.output
+
+
+def test_unreachable_database_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+
+
+def test_invalid_settings_exit_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_MODE", "production")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2
+    assert "production mode refuses" in result.output
+
+
+def _postgres_under(path: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if proc.info["name"] == "postgres" and str(path) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_demo_on_embedded_defaults_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
+    env.update(ELDERCARE_DATA_DIR=str(data_dir), ELDERCARE_EMBEDDED_MQTT_PORT="0", PYTHONUNBUFFERED="1")
+    for run in range(2):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eldercare", "demo", "--elders", "30", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert proc.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Ctrl-C stops everything" in line or not line:
+                break
+        output = "".join(lines)
+        assert "Ctrl-C stops everything" in output, output
+        assert ("created the demo city" in output) == (run == 0)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        assert proc.returncode == 0, output + proc.stdout.read()
+        assert _postgres_under(data_dir) == []
+    assert (data_dir / "manifest.json").exists() and (data_dir / "pgdata" / "PG_VERSION").exists()

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from eldercare import seed as seeding
+from eldercare.passwords import verify_device_secret
+
+
+def _dump(url: str) -> dict[str, list[tuple]]:
+    out = {}
+    with psycopg.connect(url) as conn:
+        for table in seeding.TABLES:
+            query = sql.SQL("SELECT {} FROM {} ORDER BY 1, 2").format(
+                sql.SQL(", ").join(map(sql.Identifier, seeding.COLUMNS[table])), sql.Identifier(table)
+            )
+            out[table] = conn.execute(query).fetchall()
+    return out
+
+
+def test_generation_is_deterministic_for_a_seed() -> None:
+    a = seeding.generate(seeding.SeedPlan(elders=300, seed=7))
+    b = seeding.generate(seeding.SeedPlan(elders=300, seed=7))
+    c = seeding.generate(seeding.SeedPlan(elders=300, seed=8))
+    assert a.rows == b.rows and a.manifest == b.manifest
+    assert a.rows["elder"] != c.rows["elder"]
+
+
+def test_seeded_databases_are_identical_for_a_seed(databases) -> None:
+    urls = [databases.create(), databases.create()]
+    try:
+        for url in urls:
+            with psycopg.connect(url) as conn:
+                seeding.write(conn, seeding.generate(seeding.SeedPlan(elders=200, seed=3)))
+        first, second = (_dump(u) for u in urls)
+        assert first == second
+        assert len(first["elder"]) == 200
+    finally:
+        for url in urls:
+            databases.drop(url)
+
+
+def test_city_is_plausible() -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=2000, seed=1))
+    elders = city.rows["elder"]
+    ages = [2026 - row[4].year for row in elders]
+    assert min(ages) >= 59 and max(ages) <= 102
+    lats = [row[9] for row in elders]
+    lons = [row[10] for row in elders]
+    assert 29.4 < min(lats) and max(lats) < 30.0 and 113.5 < min(lons) and max(lons) < 114.3
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in row[2]) for row in elders)  # Chinese names
+    assert {row[11] for row in elders} == {0, 1, 2, 3, 4}
+    assert 0.1 < sum(row[12] for row in elders) / len(elders) < 0.4  # living alone
+    # every community has at least one provider for every service, so no order is impossible by design
+    served = {(p, s) for p, s in city.rows["provider_service"]}
+    black = {row[0] for row in city.rows["provider"] if row[6] == "black"}
+    for community in city.rows["community"]:
+        providers = {p for p, c in city.rows["provider_area"] if c == community[0] and p not in black}
+        for service in seeding.SERVICES:
+            assert any((p, service) in served for p in providers), (community[3], service)
+
+
+def test_manifest_secrets_match_the_stored_hashes(tmp_path: Path) -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=50, seed=2))
+    path = tmp_path / "m.json"
+    seeding.write_manifest(path, city)
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    hashes = {row[0]: row[3] for row in city.rows["device"]}
+    assert len(manifest["devices"]) == len(hashes)
+    for device in manifest["devices"]:
+        assert verify_device_secret(hashes[device["id"]], device["secret"])
+        assert not verify_device_secret(hashes[device["id"]], device["secret"] + "x")
+    phones = [c["phone"] for c in manifest["caregivers"]]
+    assert len(phones) == len(set(phones)) == len(city.rows["caregiver"])
+
+
+def test_reset_empties_the_city(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        seeding.write(conn, seeding.generate(seeding.SeedPlan(elders=20, seed=1)))
+        assert seeding.count_elders(conn) == 20
+        seeding.reset(conn)
+        assert seeding.count_elders(conn) == 0
+        seeding.write(conn, seeding.generate(seeding.SeedPlan(elders=20, seed=1)))
+        assert conn.execute("SELECT min(id), max(id) FROM elder").fetchone() == (1, 20)
+
+
+def test_zero_elders_is_refused() -> None:
+    with pytest.raises(seeding.SeedError):
+        seeding.generate(seeding.SeedPlan(elders=0))
+
+
+@pytest.mark.parametrize("elders", [30, 500, 3000])
+def test_every_community_can_be_served_for_every_service(elders: int) -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=elders, seed=elders))
+    black = {row[0] for row in city.rows["provider"] if row[6] == "black"}
+    provider_of = {row[0]: row[2] for row in city.rows["caregiver"]}
+    skilled = {(provider_of[c], s) for c, s in city.rows["caregiver_skill"]}
+    for community in city.rows["community"]:
+        providers = {p for p, c in city.rows["provider_area"] if c == community[0] and p not in black}
+        for service in seeding.SERVICES:
+            assert any((p, service) in skilled for p in providers), (community[3], service)
