@@ -220,21 +220,9 @@ def dashboard(
 
 
 def _mount_simulators() -> None:
-    try:
-        from simulators.cli import app as simulate_app
-    except ModuleNotFoundError:
-        simulate_app = typer.Typer(help="Simulators (not built yet in this version).")
+    from simulators.cli import app as simulate_app
 
-        @simulate_app.callback(invoke_without_command=True)
-        def _not_built() -> None:
-            typer.echo("eldercare: the simulators are not built yet in this version", err=True)
-            raise typer.Exit(2)
-
-    app.add_typer(
-        simulate_app,
-        name="simulate",
-        help="Simulated devices, scenarios, caregivers and the Twilio stand-in; a simulated city day.",
-    )
+    app.add_typer(simulate_app, name="simulate")
 
 
 def _mount_demo() -> None:
