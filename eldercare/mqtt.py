@@ -20,7 +20,7 @@ class BrokerAddress:
     username: str | None = None
     password: str | None = None
     tls: bool = False
-    protocol: int = mqtt.MQTTv311
+    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
@@ -31,7 +31,7 @@ class BrokerAddress:
             raise ValueError(f"the MQTT URL {redact_url(url)!r} names no host")
         query = parse_qs(parts.query)
         version = query.get("protocol", ["3.1.1"])[0]
-        protocols = {"3.1.1": mqtt.MQTTv311, "4": mqtt.MQTTv311, "5": mqtt.MQTTv5}
+        protocols: dict[str, mqtt.MQTTProtocolVersion] = {"3.1.1": mqtt.MQTTv311, "4": mqtt.MQTTv311, "5": mqtt.MQTTv5}
         if version not in protocols:
             raise ValueError(f"protocol={version} in the MQTT URL: use 3.1.1 or 5")
         tls = parts.scheme == "mqtts"

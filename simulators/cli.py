@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import typer
 
@@ -21,7 +22,7 @@ SIMULATORS = {
 }
 
 
-def _not_built(name: str) -> typer.models.CommandFunctionType:
+def _not_built(name: str) -> Callable[[], None]:
     def command() -> None:
         typer.echo(f"eldercare: `simulate {name}` is not built yet in this version", err=True)
         raise typer.Exit(2)
