@@ -181,7 +181,7 @@ def _run_components(names: list[str], options: dict[str, dict[str, Any]], *, mqt
     stop = StopRequested().install()  # from the start, so Ctrl-C during start-up also ends cleanly
     settings = _settings()
     with _infrastructure(settings, mqtt=mqtt, migrations=True) as infra:
-        context = Context(settings, infra.database_url, infra.mqtt_url)
+        context = Context(settings, infra.database_url, infra.mqtt_url, embedded_broker=infra.embedded_broker)
         components = _build(names, context, options)
         if not components:
             typer.echo(f"eldercare: {', '.join(names)} not built yet in this version; nothing to run", err=True)

@@ -24,6 +24,8 @@ class Context:
     database_url: str
     mqtt_url: str
     clock: Clock = SYSTEM_CLOCK
+    # the in-process amqtt broker: MQTT 3.1.1 only, no shared subscriptions, no persistence
+    embedded_broker: bool = False
 
 
 class Component(Protocol):

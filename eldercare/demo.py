@@ -68,7 +68,7 @@ def command(
         if ensure_demo_city(infra.database_url, manifest, elders, seed):
             typer.echo(f"created the demo city: {elders} elders; manifest in {manifest}")
         password = ensure_demo_user(infra.database_url, settings.data_dir / "demo-password.txt")
-        context = Context(settings, infra.database_url, infra.mqtt_url)
+        context = Context(settings, infra.database_url, infra.mqtt_url, embedded_broker=infra.embedded_broker)
         components = _build(
             ["gateway", "dispatcher", "dashboard"],
             context,
