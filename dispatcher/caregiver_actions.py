@@ -224,7 +224,7 @@ def _progress(
         **changes,
     )
     audit.record(conn, caregiver.code, f"order.{to.value}", "service_order", order.id, {"code": order.code, "via": via})
-    return order, Answer(to.value, {"code": order.code}, changed=True)
+    return order, Answer("done" if to is Status.COMPLETED else to.value, {"code": order.code}, changed=True)
 
 
 def set_off(

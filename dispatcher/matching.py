@@ -85,7 +85,8 @@ def distance_floor_km(lat1: float, lon1: float, lat2: float, lon2: float) -> flo
     dlon = math.radians(lon2 - lon1)
     h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
     angle = 2 * math.asin(min(1.0, math.sqrt(h)))
-    return WGS84_B_KM * angle * (1 - _SLACK)
+    # less a micrometre: geodesic distances are computed to about 15 nm, and tiny ones round to zero
+    return max(0.0, WGS84_B_KM * angle * (1 - _SLACK) - 1e-9)
 
 
 def box_around(lat: float, lon: float, radius_km: float) -> Box | None:

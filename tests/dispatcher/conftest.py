@@ -11,6 +11,7 @@ import pytest
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.clock import ManualClock
 from eldercare.config import Settings
+from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import Town
 
 # a Wednesday, 10:00 in Chibi
@@ -40,3 +41,13 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def town(conn: psycopg.Connection) -> Town:
     return Town(conn)
+
+
+@pytest.fixture
+def harness(database_url: str, clock: ManualClock) -> Iterator[Harness]:
+    """The dispatcher with the stand-in and the webhooks over HTTP; steps driven by ``harness.drive()``."""
+    h = Harness.start(database_url, clock)
+    try:
+        yield h
+    finally:
+        h.stop()
