@@ -12,18 +12,21 @@ caller owns the transaction) and an ``eldercare.clock.Clock``:
 - ``create(context)``: the dispatcher component (``eldercare dispatcher``).
 """
 
+from dispatcher.component import Dispatcher, create
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.webhooks import router
 
 __all__ = [
     "TRANSITIONS",
+    "Dispatcher",
     "InvalidTransition",
     "OrderError",
     "OrderNotFound",
     "OrderRef",
     "Status",
     "cancel_order",
+    "create",
     "create_order",
     "reassign_order",
     "review_order",

@@ -93,6 +93,7 @@ class DispatcherSettings(BaseSettings):
         30, ge=0, description="create a recurring order this late after its time when the scheduler was down"
     )
     scheduler_enabled: bool = Field(True, description="take part in the election for the recurring scheduler")
+    election_seconds: float = Field(5.0, gt=0, description="how often a dispatcher stands for scheduler election")
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
 
     def offer_ttl(self, emergency: bool) -> timedelta:
