@@ -63,8 +63,12 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
         if self.config.dispatch.scheduler_enabled:
-            self.scheduler = ElectedScheduler(self.context.database_url, self.pool, jobs(self.clock, self.config),
-                                              every=self.config.dispatch.election_seconds)
+            self.scheduler = ElectedScheduler(
+                self.context.database_url,
+                self.pool,
+                jobs(self.clock, self.config),
+                every=self.config.dispatch.election_seconds,
+            )
             self.scheduler.start()
 
     def stop(self) -> None:

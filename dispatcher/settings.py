@@ -76,7 +76,7 @@ class DispatcherSettings(BaseSettings):
         2, ge=1, description="when no caregiver is eligible, look again after this long (shifts start, loads drop)"
     )
     sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often deadlines are swept")
-    search_radius_km: float = Field(3.0, gt=0, description="first radius of the spatial prefilter")
+    search_radius_km: float = Field(2.0, gt=0, description="first radius of the spatial prefilter")
     weights_emergency: MatchWeights = Field(
         default_factory=lambda: MatchWeights(load=3.0, rating=2.0, continuity=2.0),
         description="ranking for emergencies: mostly who gets there first",

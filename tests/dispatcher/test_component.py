@@ -101,4 +101,6 @@ def test_two_dispatchers_elect_one_scheduler_and_make_one_order_per_occurrence(c
             if not d._stop.is_set():
                 d.stop()
     assert harness.one("SELECT count(*), count(DISTINCT (recurring_service_id, occurrence_at)) FROM service_order") == (
-        5, 5)
+        5,
+        5,
+    )
