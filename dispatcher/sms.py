@@ -11,6 +11,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from dispatcher import metrics
 from dispatcher.outbox import OutboundSms, Outcome, SendResult
 from eldercare.config import TWILIO_API_BASE, Settings
 
@@ -59,6 +60,10 @@ class TwilioSender:
         )
 
     def send(self, sms: OutboundSms) -> SendResult:
+        with metrics.SMS_SECONDS.time():
+            return self._send(sms)
+
+    def _send(self, sms: OutboundSms) -> SendResult:
         try:
             message = self.client.messages.create(
                 to=sms.to_phone,
