@@ -41,7 +41,7 @@ class Dispatcher:
     def __init__(self, context: Context, config: Config | None = None, sender: SmsSender | None = None) -> None:
         self.context = context
         self.clock: Clock = context.clock
-        self.config = config or Config.load()
+        self.config = config or Config.load(context.settings)
         self.sender = sender or TwilioSender(self.config.platform, timeout=self.config.dispatch.sms_timeout_seconds)
         self.pool: ConnectionPool | None = None
         self.scheduler: ElectedScheduler | None = None

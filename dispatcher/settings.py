@@ -122,8 +122,9 @@ class Config:
     dispatch: DispatcherSettings
 
     @classmethod
-    def load(cls) -> Config:
-        return cls(get_settings(), get_dispatcher_settings())
+    def load(cls, platform: Settings | None = None) -> Config:
+        """The process's configuration, with ``platform`` settings (a component's context) when given."""
+        return cls(platform or get_settings(), get_dispatcher_settings())
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -80,6 +80,17 @@ class TwilioSender:
         return SendResult(Outcome.ACCEPTED, sid=message.sid, status=str(message.status or "queued"))
 
 
+class NullSender:
+    """Takes every message and sends none; for simulations that play the caregivers' phones themselves."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundSms] = []
+
+    def send(self, sms: OutboundSms) -> SendResult:
+        self.sent.append(sms)
+        return SendResult(Outcome.ACCEPTED, sid=f"SMnull{sms.id:026d}", status="delivered")
+
+
 def classify(status: int, code: int | None, message: str) -> SendResult:
     """What a Twilio error means for us: 429 and 5xx are worth retrying, 21610 is an opt-out."""
     if code == OPTED_OUT:
