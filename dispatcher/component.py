@@ -25,6 +25,7 @@ from dispatcher.sms import SmsSender, TwilioSender
 from dispatcher.sweep import escalate_overdue, expire_offers, offer_due
 from eldercare.clock import Clock
 from eldercare.component import Context
+from eldercare.config import DEV_TWILIO_TOKEN, TWILIO_API_BASE
 from eldercare.db import connect, open_pool
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(self.config.dispatch.sms_senders, thread_name_prefix="dispatcher-sms")
 
     def start(self) -> None:
+        platform = self.config.platform
+        if platform.twilio_api_base.rstrip(
+            "/"
+        ) == TWILIO_API_BASE and platform.twilio_auth_token.get_secret_value() == (DEV_TWILIO_TOKEN):
+            log.warning(
+                "SMS go to Twilio with the development credentials and will fail; for a local run start "
+                "`eldercare simulate twilio` and set ELDERCARE_TWILIO_API_BASE=http://127.0.0.1:8099"
+            )
         self.pool = open_pool(
             self.context.database_url,
             name="dispatcher",
