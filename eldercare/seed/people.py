@@ -49,7 +49,7 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
         left_behind = not town.urban and rng.random() < 0.3
         economic = rng.choices(("none", "min_allowance", "extreme_poverty"), (90, 8, 2))[0]
         lat, lon = jitter(rng, clat, clon, 0.4 if town.urban else 1.0)
-        community_name = city.rows["community"][community_id - 1][4]
+        community_name = city.rows["community"][community_id - 1][3]
         if town.urban:
             address = (
                 f"{town.name}{community_name}{rng.choice(facts.STREETS)}{rng.randint(1, 300)}号"
