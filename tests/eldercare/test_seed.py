@@ -103,3 +103,12 @@ def test_every_community_can_be_served_for_every_service(elders: int) -> None:
         providers = {p for p, c in city.rows["provider_area"] if c == community[0] and p not in black}
         for service in seeding.SERVICES:
             assert any((p, service) in skilled for p in providers), (community[3], service)
+
+
+def test_addresses_name_the_township_and_community() -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=200, seed=4))
+    communities = {row[0]: row[3] for row in city.rows["community"]}
+    for elder in city.rows["elder"]:
+        address = elder[8]
+        assert communities[elder[7]] in address, address
+        assert not any(ch in address for ch in ".")  # no coordinates leaking into addresses

@@ -1,0 +1,116 @@
+"""What a seeded city is made of: the plan, the rows per table, and the random stream of names."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from eldercare.seed import facts
+
+# Ages and dates are counted from a fixed day so that a seed gives the same city whenever it runs.
+REFERENCE_DAY = date(2026, 1, 1)
+SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
+DEVICE_PREFIX = {
+    "button": "btn",
+    "pendant": "pdt",
+    "watch": "wch",
+    "fall_detector": "fdt",
+    "smoke": "smk",
+    "gas": "gas",
+    "door": "dor",
+    "bed": "bed",
+}
+
+
+# The tables seed fills, in the order it fills them (and the reverse of the order --reset empties them).
+TABLES = (
+    "township",
+    "community",
+    "elder",
+    "emergency_contact",
+    "device",
+    "provider",
+    "provider_service",
+    "provider_area",
+    "caregiver",
+    "caregiver_skill",
+    "caregiver_shift",
+    "recurring_service",
+)
+# What --reset empties besides, so that a reseeded city starts with no history.
+HISTORY_TABLES = (
+    "offer",
+    "sms_message",
+    "order_event",
+    "service_order",
+    "alarm",
+    "device_event",
+    "reading",
+    "reading_hourly",
+    "dead_letter",
+    "audit_log",
+)
+
+
+class SeedError(Exception):
+    """The city cannot be seeded as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedPlan:
+    elders: int
+    seed: int = 1
+    providers: int | None = None
+    caregivers: int | None = None
+
+    @property
+    def provider_count(self) -> int:
+        return self.providers if self.providers is not None else max(6, round(self.elders / 85))
+
+    @property
+    def caregiver_count(self) -> int:
+        return self.caregivers if self.caregivers is not None else max(12, round(self.elders * 0.12))
+
+
+@dataclass(slots=True)
+class City:
+    """Rows per table, as tuples in the column order of ``COLUMNS``, plus the provisioning manifest."""
+
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+class Names:
+    """Chinese names and unique phone numbers drawn from one random stream."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self._surnames = [s for s, _ in facts.SURNAMES]
+        self._weights = [w for _, w in facts.SURNAMES]
+        self._phones: set[str] = set()
+
+    def person(self, gender: str, elder: bool) -> str:
+        surname = self.rng.choices(self._surnames, self._weights)[0]
+        given: tuple[str, ...]
+        if elder:
+            given = facts.ELDER_NAMES_F if gender == "F" else facts.ELDER_NAMES_M
+        else:
+            given = facts.YOUNG_NAMES_F if gender == "F" else facts.YOUNG_NAMES_M
+        return surname + self.rng.choice(given)
+
+    def phone(self) -> str:
+        while True:
+            number = f"+86{self.rng.choice(facts.MOBILE_PREFIXES)}{self.rng.randrange(10**8):08d}"
+            if number not in self._phones:
+                self._phones.add(number)
+                return number
+
+
+def jitter(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
+    """A point around (lat, lon), normally spread with ``km`` standard deviation."""
+    dlat = rng.gauss(0, km) / 111.0
+    dlon = rng.gauss(0, km) / (111.0 * math.cos(math.radians(lat)))
+    return round(lat + dlat, 6), round(lon + dlon, 6)

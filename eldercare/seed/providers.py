@@ -1,0 +1,150 @@
+"""Providers, their services and areas, and their caregivers with skills and shifts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import time
+from typing import Any
+
+from eldercare.seed import facts
+from eldercare.seed.model import SERVICES, City, Names, jitter
+
+
+def providers(city: City, rng: random.Random, names: Names, count: int) -> list[tuple[int, list[str]]]:
+    townships = list(range(1, len(facts.TOWNSHIPS) + 1))
+    communities_of: dict[int, list[int]] = {t: [] for t in townships}
+    for community_id, township_id, *_ in city.rows["community"]:
+        communities_of[township_id].append(community_id)
+    providers = []
+    for provider_id in range(1, count + 1):
+        stem = facts.PROVIDER_STEMS[(provider_id - 1) % len(facts.PROVIDER_STEMS)]
+        kind = rng.choice(facts.PROVIDER_KINDS)
+        name = f"赤壁市{stem}{kind}" + (
+            f"{provider_id // len(facts.PROVIDER_STEMS) + 1}分部" if provider_id > len(facts.PROVIDER_STEMS) else ""
+        )
+        standing = "red" if provider_id == 1 else ("black" if provider_id == count and count >= 6 else "normal")
+        city.rows["provider"].append(
+            (
+                provider_id,
+                f"P{provider_id:03d}",
+                name,
+                names.phone(),
+                names.person(rng.choice("FM"), elder=False),
+                names.phone(),
+                standing,
+                rng.choice((30, 50, 80)),
+            )
+        )
+        # Every provider answers emergencies; the others it offers rotate so each service has several.
+        services = ["emergency", *sorted(rng.sample([s for s in SERVICES if s != "emergency"], rng.randint(3, 5)))]
+        for service in services:
+            city.rows["provider_service"].append((provider_id, service))
+        # A service area of a few neighbouring townships, rotating so that the whole city is covered.
+        home = (provider_id - 1) % len(townships) + 1
+        area = {home} | set(rng.sample(townships, rng.randint(1, 3)))
+        for township_id in sorted(area):
+            for community_id in communities_of[township_id]:
+                city.rows["provider_area"].append((provider_id, community_id))
+        providers.append((provider_id, services))
+    _cover_every_township(city, providers, communities_of)
+    return providers
+
+
+def _cover_every_township(
+    city: City, providers: list[tuple[int, list[str]]], communities_of: dict[int, list[int]]
+) -> None:
+    """Extend services and areas so that each township has a provider in good standing for each service."""
+    black = {row[0] for row in city.rows["provider"] if row[6] == "black"}
+    usable = [(pid, services) for pid, services in providers if pid not in black]
+    areas: dict[int, set[int]] = {}
+    township_of = {row[0]: row[1] for row in city.rows["community"]}
+    for pid, community_id in city.rows["provider_area"]:
+        areas.setdefault(pid, set()).add(township_of[community_id])
+    for n, service in enumerate(SERVICES):
+        offering = [(pid, services) for pid, services in usable if service in services]
+        if not offering:
+            pid, services = usable[n % len(usable)]
+            services.append(service)
+            city.rows["provider_service"].append((pid, service))
+            offering = [(pid, services)]
+        for township_id, communities in communities_of.items():
+            if any(township_id in areas.get(pid, ()) for pid, _ in offering):
+                continue
+            pid = offering[township_id % len(offering)][0]
+            areas.setdefault(pid, set()).add(township_id)
+            city.rows["provider_area"].extend((pid, c) for c in communities)
+
+
+def caregivers(
+    city: City, rng: random.Random, names: Names, count: int, providers: Sequence[tuple[int, list[str]]]
+) -> None:
+    area_points: dict[int, list[tuple[float, float]]] = {}
+    community_pos = {row[0]: (row[4], row[5]) for row in city.rows["community"]}
+    for provider_id, community_id in city.rows["provider_area"]:
+        area_points.setdefault(provider_id, []).append(community_pos[community_id])
+    manifest: list[dict[str, Any]] = []
+    for caregiver_id in range(1, count + 1):
+        provider_id, services = providers[(caregiver_id - 1) % len(providers)]
+        gender = rng.choices("FM", (75, 25))[0]
+        lat, lon = jitter(rng, *rng.choice(area_points[provider_id]), 1.2)
+        language = "en" if rng.random() < 0.03 else "zh"
+        phone = names.phone()
+        code = f"C{caregiver_id:05d}"
+        city.rows["caregiver"].append(
+            (
+                caregiver_id,
+                code,
+                provider_id,
+                names.person(gender, elder=False),
+                gender,
+                phone,
+                language,
+                lat,
+                lon,
+                rng.choices(("walk", "ebike", "car"), (15, 65, 20))[0],
+                rng.choice((2, 2, 3, 4)),
+                round(rng.triangular(3.5, 5.0, 4.6), 1),
+            )
+        )
+        skills = set(rng.sample(services, min(len(services), rng.randint(2, 4))))
+        if rng.random() < 0.5:
+            skills.add("emergency")
+        for service in sorted(skills):
+            city.rows["caregiver_skill"].append((caregiver_id, service))
+        for weekday, starts, ends in _shifts(rng):
+            shift_id = len(city.rows["caregiver_shift"]) + 1
+            city.rows["caregiver_shift"].append((shift_id, caregiver_id, weekday, starts, ends))
+        manifest.append(
+            {
+                "id": caregiver_id,
+                "code": code,
+                "phone": phone,
+                "provider_id": provider_id,
+                "language": language,
+                "skills": sorted(skills),
+            }
+        )
+    # a provider's caregivers between them cover every service it sells
+    staff: dict[int, list[dict[str, Any]]] = {}
+    for entry in manifest:
+        staff.setdefault(entry["provider_id"], []).append(entry)
+    for provider_id, services in providers:
+        for service in services:
+            people = staff.get(provider_id, [])
+            if people and not any(service in p["skills"] for p in people):
+                least = min(people, key=lambda p: (len(p["skills"]), p["id"]))
+                least["skills"] = sorted({*least["skills"], service})
+                city.rows["caregiver_skill"].append((least["id"], service))
+    city.manifest["caregivers"] = manifest
+
+
+def _shifts(rng: random.Random) -> Iterable[tuple[int, time, time]]:
+    pattern = rng.choices(("day", "long", "night", "weekend"), (55, 20, 15, 10))[0]
+    if pattern == "day":
+        return [(d, time(8), time(18)) for d in range(1, 7)]
+    if pattern == "long":
+        return [(d, time(7), time(21)) for d in rng.sample(range(1, 8), 5)]
+    if pattern == "night":
+        return [(d, time(20), time(8)) for d in rng.sample(range(1, 8), 5)]
+    return [(d, time(8), time(20)) for d in (5, 6, 7)]
