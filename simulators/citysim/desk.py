@@ -1,9 +1,10 @@
-"""The operators' alarm desk: elders' alarms and escalated orders wait for a free operator, alarms first.
+"""The operators' alarm desk: elders' alarm calls wait for a free operator; escalated orders go on the board.
 
-An alarm is answered when an operator picks it up (a log-normal moment after it reaches them); the operator
-then spends a handling time on it before taking the next. How many operators are on duty changes by the
-hour; an operator whose shift ends finishes the call in hand. Escalations come from the dispatcher (its
-``order_escalated`` alarms), so a dispatcher that escalates more also makes elders' alarms wait longer.
+An alarm call is answered when an operator picks it up (a log-normal moment after it reaches them); the
+operator then spends a handling time on it before taking the next call. How many operators are on duty
+changes by the hour; one whose shift ends finishes the call in hand. The board (the dispatcher's
+``order_escalated`` alarms) is worked between calls and gives way to a ringing call, as in any call centre,
+so it never delays an elder's call: an escalation is acknowledged a log-normal while after it appears.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from simulators.citysim.draws import Draws, lognormal
 from simulators.citysim.params import Params
@@ -28,7 +28,7 @@ class Call:
 
 
 class Desk:
-    """The queue and the operators; ``later(when, fn, *args)`` has ``fn(when, *args)`` called then, and
+    """The operators: ``later(when, fn, *args)`` has ``fn(when, *args)`` called then, and
     ``acknowledge(call, at)`` records an answer in the database."""
 
     def __init__(
@@ -38,8 +38,7 @@ class Desk:
         self.draws = Draws(seed, "operators")
         self.later = later
         self.acknowledge = acknowledge
-        self.calls: deque[Call] = deque()  # elders' alarms: answered first
-        self.board: deque[Call] = deque()  # escalated orders
+        self.calls: deque[Call] = deque()
         self.busy = 0
         self.answered: dict[str, float] = {}  # elders' alarms: seconds from raised to answered
         self.escalations = 0
@@ -48,19 +47,22 @@ class Desk:
         return self.p.on_duty[int(now // 3600) % 24]
 
     def ring(self, now: float, call: Call) -> None:
+        rng = self.draws.keyed(call.key)
         if call.escalation:
             self.escalations += 1
-        (self.board if call.escalation else self.calls).append(call)
+            minutes = lognormal(rng, self.p.escalation_median_minutes, self.p.handling_sigma)
+            self.later(now + minutes * 60.0, self._answer, call)
+            return
+        self.calls.append(call)
         self.serve(now)
 
     def serve(self, now: float) -> None:
-        while (self.calls or self.board) and self.busy < self.on_duty(now):
-            call = (self.calls or self.board).popleft()
+        while self.calls and self.busy < self.on_duty(now):
+            call = self.calls.popleft()
             self.busy += 1
             rng = self.draws.keyed(call.key)
             pickup = lognormal(rng, self.p.pickup_median_seconds, self.p.pickup_sigma)
-            minutes = self.p.escalation_median_minutes if call.escalation else self.p.call_median_minutes
-            handling = lognormal(rng, minutes * 60.0, self.p.handling_sigma)
+            handling = lognormal(rng, self.p.call_median_minutes * 60.0, self.p.handling_sigma)
             self.later(now + pickup, self._answer, call)
             self.later(now + pickup + handling, self._free)
 
@@ -69,7 +71,7 @@ class Desk:
             self.answered[call.key] = now - call.raised
         self.acknowledge(call, now)
 
-    def _free(self, now: float, *_: Any) -> None:
+    def _free(self, now: float) -> None:
         self.busy -= 1
         self.serve(now)
 

@@ -11,8 +11,8 @@ from psycopg import sql
 
 from simulators.citysim.retries import FUTILE
 
-# Each branch of `sweep` mirrors one step of dispatcher.sweep: what it would find due, at the earliest.
-_DUE = sql.SQL("""
+# Each branch mirrors one step of dispatcher.sweep: what it would find due, at the earliest.
+_NEXT_SWEEP = sql.SQL("""
 SELECT least(
     (SELECT min(expires_at) FROM offer WHERE status IN ('pending', 'sent')),
     (SELECT min(accept_due_at) FROM service_order WHERE status IN ('created', 'offered')),
@@ -21,28 +21,14 @@ SELECT least(
       WHERE so.next_offer_at IS NOT NULL AND so.status IN ('created', 'offered', 'escalated')
         AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', 'sent'))
         AND NOT ({futile}))
-), (
-    SELECT min(next_attempt_at) FROM sms_message WHERE direction = 'outbound' AND status IN ('pending', 'sending')
-), (
-    SELECT max(last_raised_at) FROM alarm WHERE type = 'order_escalated'
 )
 """).format(futile=FUTILE)
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
-    """When the sweep next has work (skipping futile retries), when an SMS waits, the latest escalation."""
-
-    sweep: datetime | None
-    sms: datetime | None
-    escalated: datetime | None
-
-
-def due(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> Due:
-    """What is due next; with ``skipping``, retries that cannot succeed do not count (see ``retries``)."""
-    row = conn.execute(_DUE, {"retry": retry, "skipping": skipping}).fetchone()
-    assert row is not None
-    return Due(*row)
+def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> datetime | None:
+    """When the sweep next has work; with ``skipping``, retries that cannot succeed do not count (``retries``)."""
+    row = conn.execute(_NEXT_SWEEP, {"retry": retry, "skipping": skipping}).fetchone()
+    return row[0] if row else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from datetime import time as clock_time
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 import dispatcher
 from eldercare.clock import ManualClock
@@ -99,6 +100,12 @@ class Engine:
         self.repeats = self.events = self.sweeps = 0
         self.people = People(self, self._workers())
         self.retries = Retries(conn, self.start, self.cadence, self.retry, skip_futile_retries)
+        # the real dispatcher's sender and desk learn of new SMS and escalations by NOTIFY; so does the engine
+        self.sms_waiting = self.escalation_waiting = False
+        conn.add_notify_handler(self._notified)
+        for channel in ("eldercare_sms", "eldercare_alarm"):
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        conn.commit()
 
     def _workers(self) -> dict[int, Worker]:
         rows = self.conn.execute(
@@ -126,6 +133,12 @@ class Engine:
         """A caregiver holds one order fewer: orders they might take get their skipped retries back."""
         self.retries.freed(self.clock.now(), caregiver_id)
         self.conn.commit()
+
+    def _notified(self, notify: psycopg.Notify) -> None:
+        if notify.channel == "eldercare_sms":
+            self.sms_waiting = True
+        elif '"order_escalated"' in notify.payload:
+            self.escalation_waiting = True
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
@@ -214,18 +227,17 @@ class Engine:
 
     def _after(self, not_now: bool) -> None:
         """After each step: send what waits, tell the desk of escalations, plan the next sweep."""
-        while True:
-            due = dispatch_state.due(self.conn, self.retry, self.retries.enabled)
-            if due.sms is not None and due.sms <= self.clock.now():
-                self._send()
-                continue
-            break
-        if due.escalated is not None and due.escalated >= self.checked:
+        while self.sms_waiting:
+            self.sms_waiting = False
+            self._send()
+        if self.escalation_waiting:
+            self.escalation_waiting = False
             self._escalations()
+        due = dispatch_state.next_sweep(self.conn, self.retry, self.retries.enabled)
         self.conn.commit()
-        if due.sweep is None:
+        if due is None:
             return
-        tick = math.ceil(self.seconds(due.sweep) / self.cadence - 1e-9) * self.cadence
+        tick = math.ceil(self.seconds(due) / self.cadence - 1e-9) * self.cadence
         if tick <= self.now:
             # due already: at once, unless a sweep at this instant just found nothing to do
             tick = self.now + self.cadence if not_now else self.now
@@ -290,6 +302,12 @@ class Engine:
 
     def _hour(self, now: float, hour: int) -> None:
         self.people.desk.shift_change(now)
+        # what autovacuum does in the background of a real day, here an hour passes in seconds
+        self.conn.autocommit = True
+        try:
+            self.conn.execute("VACUUM (ANALYZE) service_order, offer, sms_message, alarm, order_event")
+        finally:
+            self.conn.autocommit = False
         if self.progress is not None:
             self.progress(
                 f"{self.name}: {hour:2d}:00 simulated, {self.events:,} events, {self.sweeps:,} sweeps, "

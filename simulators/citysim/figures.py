@@ -6,6 +6,8 @@ Definitions (they are the report's contract; the docs repeat them):
   accepted within 90 s when its order's ``accepted_at`` is at most 90 s after the alarm was raised, and
   attended within N minutes when its ``arrived_at`` is at most N minutes after; never attended counts
   as not within any limit;
+- the roster's bound is the share of emergencies some caregiver could have reached within N minutes by
+  travel alone, were everyone free, at home and answering at once (``coverage``): no dispatcher does better;
 - an alarm is answered within N s when an operator picked it up at most N s after it was raised;
 - a routine order is one wanted (``window_start``) during the day; it is served inside its window when a
   caregiver arrived no later than ``window_end`` and completed it;
@@ -22,11 +24,14 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
+from simulators.citysim import coverage
 from simulators.citysim.demand import DAY_SECONDS
 from simulators.citysim.engine import DayRun
+from simulators.citysim.params import Params
 
 TARGETS = {
     "attended_45": 0.90,
@@ -62,17 +67,19 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def emergencies(conn: psycopg.Connection, run: DayRun) -> dict[str, Any]:
+def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone: ZoneInfo) -> dict[str, Any]:
     rows = conn.execute(
-        "SELECT a.id, a.raised_at, so.accepted_at, so.arrived_at FROM alarm a "
-        "LEFT JOIN service_order so ON so.alarm_id = a.id "
+        "SELECT a.id, a.raised_at, so.accepted_at, so.arrived_at, e.id, e.lat, e.lon FROM alarm a "
+        "JOIN elder e ON e.id = a.elder_id LEFT JOIN service_order so ON so.alarm_id = a.id "
         "WHERE a.type IN ('sos', 'fall', 'smoke', 'gas') AND a.raised_at >= %s AND a.raised_at < %s ORDER BY a.id",
         (run.start, run.start + timedelta(seconds=DAY_SECONDS)),
     ).fetchall()
-    accepted, attended = [], []
-    for _, raised, accepted_at, arrived_at in rows:
+    accepted, attended, bound = [], [], []
+    for _, raised, accepted_at, arrived_at, elder_id, lat, lon in rows:
         accepted.append(None if accepted_at is None else (accepted_at - raised).total_seconds())
         attended.append(None if arrived_at is None else (arrived_at - raised).total_seconds())
+        quickest = coverage.quickest_minutes(conn, params, timezone, elder_id, lat, lon, raised)
+        bound.append(None if quickest is None else quickest * 60.0)
     n = len(rows)
     reached = [s for s in attended if s is not None]
 
@@ -92,6 +99,9 @@ def emergencies(conn: psycopg.Connection, run: DayRun) -> dict[str, Any]:
         "attendance_p90_min": _minutes(_quantile(reached, 0.9)),
         "attendance_max_min": _minutes(max(reached)) if reached else None,
         "attendance_minutes": sorted(_minutes(s) or 0.0 for s in reached),
+        "roster_bound_attended_45": within(bound, 45 * 60),
+        "roster_bound_attended_60": within(bound, 60 * 60),
+        "nobody_on_shift": sum(1 for b in bound if b is None),
         "answered_60": within(answered, 60),
         "answered_180": within(answered, 180),
         "answer_median_s": round(statistics.median(a for a in answered if a is not None), 1)
@@ -212,10 +222,11 @@ def offers(conn: psycopg.Connection, run: DayRun) -> dict[str, Any]:
     return {"made": sum(statuses.values()), "by_status": statuses, "sms_by_purpose": run.sms}
 
 
-def figures(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) -> dict[str, Any]:
+def figures(conn: psycopg.Connection, run: DayRun, params: Params, local_midnight: datetime) -> dict[str, Any]:
     """Every figure of the report for one dispatcher's day."""
+    assert isinstance(local_midnight.tzinfo, ZoneInfo)
     return {
-        "emergencies": emergencies(conn, run),
+        "emergencies": emergencies(conn, run, params, local_midnight.tzinfo),
         "routine": routine(conn, run),
         "escalations": {**escalations(conn), "operator_calls": run.escalation_calls},
         "workload": workload(conn, run, local_midnight),

@@ -28,6 +28,8 @@ ROWS: tuple[Row, ...] = (
     ("Attended within 30 min", "emergencies", "attended_30", None, _pct),
     ("Attended within 45 min", "emergencies", "attended_45", "attended_45", _pct),
     ("Attended within 60 min", "emergencies", "attended_60", "attended_60", _pct),
+    ("  best the roster allows, 45 min", "emergencies", "roster_bound_attended_45", None, _pct),
+    ("  best the roster allows, 60 min", "emergencies", "roster_bound_attended_60", None, _pct),
     ("Attendance, median (min)", "emergencies", "attendance_median_min", None, _num),
     ("Attendance, 90th percentile (min)", "emergencies", "attendance_p90_min", None, _num),
     ("Attendance, longest (min)", "emergencies", "attendance_max_min", None, _num),

@@ -103,7 +103,7 @@ def simulate(
                 say(f"{name}: {len(demand.emergencies)} emergencies and {len(demand.adhoc)} phoned-in orders to come")
                 run = Engine(conn, config, params, request.seed, demand, elders, name, progress).run()
                 midnight = datetime.combine(params.day.date, clock_time(0), tzinfo=config.timezone)
-                results[name] = figures(conn, run, midnight)
+                results[name] = figures(conn, run, params, midnight)
             timings[name] = time.perf_counter() - started
             say(f"{name}: day simulated in {timings[name]:.1f} s")
         if keep and server_url is not None:
