@@ -49,13 +49,14 @@ def command(
 ) -> None:
     """Simulate 24 hours of a seeded city and report service quality against the published targets.
 
-    The city is seeded into fresh databases (an embedded PostgreSQL in a temporary folder, or new databases
-    on the server of ELDERCARE_DATABASE_URL, dropped afterwards). Each dispatcher gets the same demand
-    (emergencies, recurring services, phoned-in orders) and the same caregiver behaviour, and runs its real
-    matching, offers, expiry, escalation and recurring code under a simulated clock. The report goes to
-    stdout as a table, to OUT/report.json, and as a chart of attendance times to OUT/attendance.png.
+    The dispatcher's own matching, offers, expiry, escalation and recurring code run under a simulated clock.
+    Both dispatchers face the same demand and the same caregiver behaviour, drawn from one seed.
+    The city is seeded into new databases: on an embedded PostgreSQL in a temporary folder, or on the server
+    of ELDERCARE_DATABASE_URL (dropped afterwards unless --keep-databases).
+    Output: a table on stdout, OUT/report.json, and OUT/attendance.png (attendance times, both dispatchers).
     Targets: attendance within 45 min >= 90% and within 60 min 100%; alarms answered within 60 s >= 97.5%
-    and within 180 s >= 99%. See docs/simulated-day.md.
+    and within 180 s >= 99%. The model's parameters and their defaults: simulators/day_params.toml.
+    See docs/simulated-day.md.
     """
     try:
         settings = load_settings()

@@ -37,7 +37,8 @@ def attendance_png(report: dict[str, Any], path: Path) -> Path:
             axis.axvline(limit, color="grey", linewidth=0.8, linestyle="--")
         axis.set_xlabel("minutes from alarm to caregiver at the door")
         axis.set_xlim(0, max(75.0, longest + 5))
-        axis.legend(loc="lower right" if axis is cdf else "upper right")
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="lower right" if axis is cdf else "upper right")
     cdf.set_ylabel("share of emergencies attended")
     cdf.set_ylim(0, 1.05)
     hist.set_ylabel("emergencies")

@@ -80,6 +80,7 @@ class Engine:
         progress: Callable[[str], None] | None = None,
         *,
         skip_futile_retries: bool = True,
+        skip_idle_ticks: bool = True,
     ) -> None:
         self.conn, self.config, self.params, self.seed = conn, config, params, seed
         self.name, self.elders, self.demand, self.progress = name, elders, demand, progress
@@ -100,6 +101,7 @@ class Engine:
         self.repeats = self.events = self.sweeps = 0
         self.people = People(self, self._workers())
         self.retries = Retries(conn, self.start, self.cadence, self.retry, skip_futile_retries)
+        self.skip_idle = skip_idle_ticks
         # the real dispatcher's sender and desk learn of new SMS and escalations by NOTIFY; so does the engine
         self.sms_waiting = self.escalation_waiting = False
         conn.add_notify_handler(self._notified)
@@ -235,13 +237,16 @@ class Engine:
             self._escalations()
         due = dispatch_state.next_sweep(self.conn, self.retry, self.retries.enabled)
         self.conn.commit()
-        if due is None:
-            return
-        tick = math.ceil(self.seconds(due) / self.cadence - 1e-9) * self.cadence
-        if tick <= self.now:
-            # due already: at once, unless a sweep at this instant just found nothing to do
-            tick = self.now + self.cadence if not_now else self.now
-        if self.sweep_at is None or tick < self.sweep_at:
+        tick = math.inf
+        if due is not None:
+            tick = math.ceil(self.seconds(due) / self.cadence - 1e-9) * self.cadence
+            if tick <= self.now:
+                # due already: at once, unless a sweep at this instant just found nothing to do
+                tick = self.now + self.cadence if not_now else self.now
+        if not self.skip_idle:
+            # the real loop: a sweep on every tick, whether or not anything is due
+            tick = min(tick, (math.floor(self.now / self.cadence + 1e-9) + 1) * self.cadence)
+        if tick < math.inf and (self.sweep_at is None or tick < self.sweep_at):
             self.sweep_at = tick
 
     def _send(self) -> None:
