@@ -102,6 +102,7 @@ def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone:
         "roster_bound_attended_45": within(bound, 45 * 60),
         "roster_bound_attended_60": within(bound, 60 * 60),
         "nobody_on_shift": sum(1 for b in bound if b is None),
+        "roster_bound_minutes": sorted(_minutes(b) or 0.0 for b in bound if b is not None),
         "answered_60": within(answered, 60),
         "answered_180": within(answered, 180),
         "answer_median_s": round(statistics.median(a for a in answered if a is not None), 1)
