@@ -60,7 +60,6 @@ class DayRun:
     escalation_calls: int
     given_up: int
     sms: dict[str, int]
-    offers_sent: int
     events: int
     sweeps: int
 
@@ -81,12 +80,14 @@ class Engine:
         *,
         skip_futile_retries: bool = True,
         skip_idle_ticks: bool = True,
+        hours: float | None = None,
     ) -> None:
         self.conn, self.config, self.params, self.seed = conn, config, params, seed
         self.name, self.elders, self.demand, self.progress = name, elders, demand, progress
         local_midnight = datetime.combine(params.day.date, clock_time(0), tzinfo=config.timezone)
         self.start = local_midnight.astimezone(UTC)
-        self.stop = DAY_SECONDS + params.day.drain_hours * 3600.0
+        # the day and its drain, or only its first `hours` (benchmarks)
+        self.stop = DAY_SECONDS + params.day.drain_hours * 3600.0 if hours is None else hours * 3600.0
         self.clock = ManualClock(self.start)
         self.cadence = config.dispatch.sweep_seconds
         self.retry = timedelta(minutes=config.dispatch.retry_offer_minutes)
@@ -174,6 +175,10 @@ class Engine:
                 self.sweep_at = None
                 idle = not self._sweep()
                 same_instant += 1
+                if same_instant == MAX_SWEEPS_AT_ONCE:
+                    log.warning(
+                        "%s: %d sweeps at one instant still find work; moving on a tick", self.name, same_instant
+                    )
             self._after(idle or same_instant >= MAX_SWEEPS_AT_ONCE)
         people = self.people
         people.world.close(self.now)
@@ -189,7 +194,6 @@ class Engine:
             people.desk.escalations,
             people.given_up,
             dict(sorted(self.sms.items())),
-            people.offers,
             self.events,
             self.sweeps,
         )
