@@ -54,7 +54,10 @@ class Ingest:
         self._conn: psycopg.Connection | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gateway-ingest", daemon=True)
+        # what happened so far, for logs and tests
         self.committed_batches = 0
+        self.retries = 0
+        self.handbacks = 0
 
     def attach(self, intake: Intake) -> None:
         self._intake = intake
@@ -120,6 +123,7 @@ class Ingest:
                 outcome = self._store(conn, batch)
             except RETRYABLE as err:
                 self._lost_database(err)
+                self.retries += 1
                 if self._stop.is_set():
                     return  # not acknowledged: the broker redelivers to the next session
                 if self.queue.qsize() + len(batch) > self.settings.buffer_max:
@@ -222,6 +226,7 @@ class Ingest:
 
     def _hand_back_to_broker(self) -> None:
         """Too much is waiting: disconnect, drop what is held (the broker still has it), wait for the database."""
+        self.handbacks += 1
         if self._intake is not None:
             self._intake.pause()
         dropped = 0

@@ -70,6 +70,7 @@ class Intake:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._running = False
+        self.resumed_sessions = 0  # connections on which the broker still had this gateway's session
 
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start receiving."""
@@ -134,6 +135,7 @@ class Intake:
             return
         with self._lock:
             self._generation += 1
+        self.resumed_sessions += bool(flags.session_present)
         log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
         client.subscribe([(f, 1) for f in self._filters])
         self.connected.set()
