@@ -91,11 +91,11 @@ class _Window:
         self.earliest_ms = (self.earliest - EPOCH) // timedelta(milliseconds=1)
         self.latest_ms = (self.latest - EPOCH) // timedelta(milliseconds=1)
 
-    def check(self, ts: int | datetime, device_id: str) -> datetime:
+    def check(self, ts: int | datetime, device_id: str, *, any_past: bool = False) -> datetime:
         if isinstance(ts, int):
             if ts > self.latest_ms:
                 raise Rejected(Reason.FUTURE_TIMESTAMP, f"ts {ts} is after {self.latest.isoformat()}", device_id)
-            if ts < self.earliest_ms:
+            if ts < self.earliest_ms and not any_past:
                 raise Rejected(Reason.STALE_TIMESTAMP, f"ts {ts} is before {self.earliest.isoformat()}", device_id)
             return EPOCH + timedelta(milliseconds=ts)
         when = ts.astimezone(UTC)
@@ -103,7 +103,7 @@ class _Window:
             raise Rejected(
                 Reason.FUTURE_TIMESTAMP, f"ts {when.isoformat()} is after {self.latest.isoformat()}", device_id
             )
-        if when < self.earliest:
+        if when < self.earliest and not any_past:
             raise Rejected(
                 Reason.STALE_TIMESTAMP, f"ts {when.isoformat()} is before {self.earliest.isoformat()}", device_id
             )
@@ -132,7 +132,8 @@ def decode(topic: str, payload: bytes, received_at: datetime, limits: Limits = D
             Reason.TOPIC_MISMATCH, f"payload claims device {body.device_id[:64]!r}, topic says {device_id!r}", device_id
         )
     window = _Window(received_at, limits)
-    ts = window.check(body.ts, device_id)
+    # A Last Will carries the time it was set, at connect, however long ago that was.
+    ts = window.check(body.ts, device_id, any_past=isinstance(body, Status))
     readings: tuple[tuple[datetime, Sample], ...] = ()
     if isinstance(body, Telemetry):
         pairs: list[tuple[datetime, Sample]] = [(ts, body)] if body.has_metrics() else []

@@ -1,0 +1,52 @@
+"""The rule logic on its own: what counts as consecutive, and nights across midnight."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from gateway.events import Night
+from gateway.rules import THRESHOLD_DEFAULTS, VITAL_RULES, Rules
+
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+HR_HIGH = next(r for r in VITAL_RULES if r.alarm == "hr_high")
+SPO2_LOW = next(r for r in VITAL_RULES if r.alarm == "spo2_low")
+
+
+def _readings(*hrs: int | None, step: float = 30) -> list[tuple[object, ...]]:
+    # (device_id, ts, hr, spo2, sbp, dbp, temp) as the query returns them
+    return [("w", T0 + timedelta(seconds=i * step), hr, 97, None, None, None) for i, hr in enumerate(hrs)]
+
+
+def test_a_run_needs_consecutive_breaches_within_the_window() -> None:
+    rules = Rules(consecutive=3, window=timedelta(minutes=10))
+    assert rules._latest_run(HR_HIGH, _readings(150, 80, 150, 80, 150), {}) is None
+    assert rules._latest_run(HR_HIGH, _readings(150, 150), {}) is None
+    found = rules._latest_run(HR_HIGH, _readings(80, 150, 151, 152, 90), {})
+    assert found == (T0 + timedelta(seconds=90), 152, 3)
+    assert rules._latest_run(HR_HIGH, _readings(150, 151, 152, step=400), {}) is None  # 13 minutes apart
+
+
+def test_readings_without_the_metric_neither_break_nor_extend_a_run() -> None:
+    rules = Rules(consecutive=3, window=timedelta(minutes=10))
+    found = rules._latest_run(HR_HIGH, _readings(150, None, 151, None, 152), {})
+    assert found is not None and found[1] == 152
+
+
+def test_elder_thresholds_override_the_defaults() -> None:
+    rules = Rules(consecutive=2, window=timedelta(minutes=10))
+    assert rules._latest_run(HR_HIGH, _readings(110, 112), {}) is None
+    assert rules._latest_run(HR_HIGH, _readings(110, 112), {"hr_high": 105}) is not None
+    assert rules._latest_run(SPO2_LOW, _readings(70, 70), {}) is None  # spo2 97 everywhere
+    assert set(THRESHOLD_DEFAULTS) == {
+        "hr_high", "hr_low", "spo2_low", "sbp_high", "sbp_low", "dbp_high", "temp_high", "battery_low",
+    }  # fmt: skip
+
+
+def test_night_may_run_across_midnight() -> None:
+    night = Night(22, 6, ZoneInfo("Asia/Shanghai"))
+    at = lambda hour: datetime(2026, 5, 1, hour, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # noqa: E731
+    assert at(23) in night and at(2) in night
+    assert at(6) not in night and at(12) not in night and at(21) not in night
+    day_shift = Night(9, 17, ZoneInfo("Asia/Shanghai"))
+    assert at(10) in day_shift and at(17) not in day_shift
