@@ -4,7 +4,7 @@ One place, imported by the gateway (which checks what devices send) and the simu
 that the simulators double as a test of the contract.
 """
 
-from devices.decoding import DEFAULT_LIMITS, Limits, Message, Reason, Rejected, decode
+from devices.decoding import DEFAULT_LIMITS, Decoder, Limits, Message, Reason, Rejected, decode
 from devices.manifest import ManifestError, ProvisionedDevice, load_devices
 from devices.metrics import METRIC_RANGES, METRICS, MetricRange
 from devices.payloads import (
@@ -34,6 +34,7 @@ __all__ = [
     "Channel",
     "Command",
     "CommandType",
+    "Decoder",
     "DeviceType",
     "Event",
     "EventType",

@@ -110,39 +110,64 @@ class _Window:
         return when
 
 
+class Decoder:
+    """Checks messages against the contract; the accepted time window is worked out once a second."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self._window: _Window | None = None
+        self._window_until = EPOCH
+
+    def _window_for(self, received_at: datetime) -> _Window:
+        if self._window is None or not (self._window_until - _SECOND <= received_at < self._window_until):
+            self._window = _Window(received_at, self.limits)
+            self._window_until = received_at + _SECOND
+        return self._window
+
+    def decode(self, topic: str, payload: bytes, received_at: datetime) -> Message:
+        """Check one message; raises Rejected with the reason when it breaks the contract."""
+        try:
+            where = parse(topic)
+        except TopicError as err:
+            raise Rejected(Reason.BAD_TOPIC, str(err)) from None
+        device_id = where.device_id
+        if where.channel is Channel.CMD:
+            raise Rejected(Reason.BAD_TOPIC, "cmd is the platform's channel to devices, not an uplink", device_id)
+        if len(payload) > self.limits.max_payload:
+            size, limit = len(payload), self.limits.max_payload
+            raise Rejected(Reason.OVERSIZE, f"{size} bytes, at most {limit} accepted", device_id)
+        try:
+            body = DECODERS[where.channel].decode(payload)
+        except msgspec.ValidationError as err:
+            raise Rejected(_classify(err, where.channel), str(err), device_id) from None
+        except msgspec.DecodeError as err:
+            raise Rejected(Reason.MALFORMED_JSON, str(err), device_id) from None
+        if body.device_id is not None and body.device_id != device_id:
+            claimed = body.device_id[:64]
+            raise Rejected(
+                Reason.TOPIC_MISMATCH, f"payload claims device {claimed!r}, topic says {device_id!r}", device_id
+            )
+        window = self._window_for(received_at)
+        # A Last Will carries the time it was set, at connect, however long ago that was.
+        ts = window.check(body.ts, device_id, any_past=isinstance(body, Status))
+        readings: tuple[tuple[datetime, Sample], ...] = ()
+        if isinstance(body, Telemetry):
+            pairs: list[tuple[datetime, Sample]] = [(ts, body)] if body.has_metrics() else []
+            if body.samples:
+                for sample in body.samples:
+                    when = window.check(sample.ts, device_id)
+                    if sample.has_metrics():
+                        pairs.append((when, sample))
+                if len({when for when, _ in pairs}) < len(pairs):
+                    # (device, ts, seq) names a reading; two at one time in one message would silently become one
+                    raise Rejected(Reason.WRONG_TYPE, "two readings of the message have the same ts", device_id)
+            readings = tuple(pairs)
+        return Message(device_id, where.channel, body.seq, ts, body, readings)
+
+
+_SECOND = timedelta(seconds=1)
+
+
 def decode(topic: str, payload: bytes, received_at: datetime, limits: Limits = DEFAULT_LIMITS) -> Message:
     """Check one message against the contract; raises Rejected with the reason when it breaks it."""
-    try:
-        where = parse(topic)
-    except TopicError as err:
-        raise Rejected(Reason.BAD_TOPIC, str(err)) from None
-    device_id = where.device_id
-    if where.channel is Channel.CMD:
-        raise Rejected(Reason.BAD_TOPIC, "cmd is the platform's channel to devices, not an uplink", device_id)
-    if len(payload) > limits.max_payload:
-        raise Rejected(Reason.OVERSIZE, f"{len(payload)} bytes, at most {limits.max_payload} accepted", device_id)
-    try:
-        body = DECODERS[where.channel].decode(payload)
-    except msgspec.ValidationError as err:
-        raise Rejected(_classify(err, where.channel), str(err), device_id) from None
-    except msgspec.DecodeError as err:
-        raise Rejected(Reason.MALFORMED_JSON, str(err), device_id) from None
-    if body.device_id is not None and body.device_id != device_id:
-        raise Rejected(
-            Reason.TOPIC_MISMATCH, f"payload claims device {body.device_id[:64]!r}, topic says {device_id!r}", device_id
-        )
-    window = _Window(received_at, limits)
-    # A Last Will carries the time it was set, at connect, however long ago that was.
-    ts = window.check(body.ts, device_id, any_past=isinstance(body, Status))
-    readings: tuple[tuple[datetime, Sample], ...] = ()
-    if isinstance(body, Telemetry):
-        pairs: list[tuple[datetime, Sample]] = [(ts, body)] if body.has_metrics() else []
-        for sample in body.samples or ():
-            when = window.check(sample.ts, device_id)
-            if sample.has_metrics():
-                pairs.append((when, sample))
-        if len({when for when, _ in pairs}) < len(pairs):
-            # (device, ts, seq) names a reading; two at one time in one message would silently become one
-            raise Rejected(Reason.WRONG_TYPE, "two readings of the message have the same ts", device_id)
-        readings = tuple(pairs)
-    return Message(device_id, where.channel, body.seq, ts, body, readings)
+    return Decoder(limits).decode(topic, payload, received_at)

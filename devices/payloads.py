@@ -49,7 +49,18 @@ class Sample(msgspec.Struct, kw_only=True, omit_defaults=True):
     battery: Battery | None = None
 
     def has_metrics(self) -> bool:
-        return any(getattr(self, name) is not None for name in R)
+        # spelled out: this runs for every reading the gateway receives
+        return not (
+            self.hr is None
+            and self.spo2 is None
+            and self.sbp is None
+            and self.dbp is None
+            and self.temp is None
+            and self.steps is None
+            and self.lat is None
+            and self.lon is None
+            and self.battery is None
+        )
 
 
 class Telemetry(Sample, kw_only=True, omit_defaults=True):

@@ -18,7 +18,7 @@ from datetime import timedelta
 import psycopg
 from psycopg.errors import TransactionRollback
 
-from devices import Channel, Limits, Message, Reason, Rejected, decode
+from devices import Channel, Decoder, Message, Reason, Rejected
 from eldercare.clock import Clock
 from eldercare.db import conninfo
 from gateway import metrics, presence, readings
@@ -49,7 +49,7 @@ class Ingest:
         self.registry = registry
         self._database_url = database_url
         self._clock = clock
-        self._limits: Limits = settings.limits
+        self._decoder = Decoder(settings.limits)
         self._intake: Intake | None = None
         self._conn: psycopg.Connection | None = None
         self._stop = threading.Event()
@@ -182,7 +182,7 @@ class Ingest:
         for d in batch:
             _CHANNEL_LABELS.get(d.topic.rpartition("/")[2], _OTHER_LABEL).inc()
             try:
-                decoded.append((d, decode(d.topic, d.payload, d.received_at, self._limits)))
+                decoded.append((d, self._decoder.decode(d.topic, d.payload, d.received_at)))
             except Rejected as r:
                 dead.append(_letter(d, r.reason, r.detail, r.device_id))
             except Exception as err:  # the decoder must not take the gateway down, whatever arrives

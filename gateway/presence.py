@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -43,6 +44,7 @@ class WentOffline:
     elder_id: int
 
 
+_CURRENT = "SELECT id, online, battery, last_seen_at, firmware FROM device WHERE id = ANY(%s)"
 _LOCK = "SELECT id, online, elder_id FROM device WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"
 _UPDATE = """
     UPDATE device d SET
@@ -59,11 +61,29 @@ _UPDATE = """
 """
 
 
-def update(conn: psycopg.Connection, seen: dict[str, Seen]) -> list[WentOffline]:
-    """Apply a batch's presence; returns the devices this batch took from online to offline."""
+def _due(seen: Seen, current: tuple[Any, ...], refresh: timedelta) -> bool:
+    online, battery, last_seen_at, firmware = current
+    return (
+        (seen.online is not None and seen.online != online)
+        or (seen.seen_at is not None and (last_seen_at is None or seen.seen_at - last_seen_at >= refresh))
+        or (seen.battery is not None and seen.battery != battery)
+        or (seen.firmware is not None and seen.firmware != firmware)
+    )
+
+
+def update(conn: psycopg.Connection, seen: dict[str, Seen], refresh: timedelta) -> list[WentOffline]:
+    """Apply a batch's presence; returns the devices this batch took from online to offline.
+
+    A device's row is written when its online state, battery or firmware changes, and otherwise at most
+    every ``refresh`` (last seen and position): a fleet reporting every few seconds would else rewrite
+    every device row in every batch.
+    """
     if not seen:
         return []
-    ids = sorted(seen)
+    current = {row[0]: row[1:] for row in conn.execute(_CURRENT, (list(seen),))}
+    ids = sorted(d for d, s in seen.items() if d in current and _due(s, current[d], refresh))
+    if not ids:
+        return []
     # Lock in id order: gateways sharing the load touch overlapping devices and must not deadlock.
     before = {row[0]: (row[1], row[2]) for row in conn.execute(_LOCK, (ids,))}
     values = [seen[i] for i in ids]

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from gateway.rules import DEFAULT_THRESHOLDS, Thresholds
+
 log = logging.getLogger(__name__)
 
 UNKNOWN_TTL = 10.0  # seconds an unregistered id is remembered as unknown
@@ -27,7 +29,7 @@ class DeviceInfo:
     elder_id: int
     active: bool
     language: str
-    thresholds: dict[str, float]
+    thresholds: Thresholds
 
 
 _SELECT = """
@@ -36,8 +38,12 @@ _SELECT = """
 """
 
 
-def _row(row: tuple[Any, ...]) -> DeviceInfo:
-    thresholds = {k: float(v) for k, v in row[5].items() if isinstance(v, int | float) and not isinstance(v, bool)}
+def _row(row: tuple[Any, ...], known: dict[str, Thresholds]) -> DeviceInfo:
+    # most elders keep the defaults: share one Thresholds per distinct setting
+    key = repr(sorted(row[5].items()))
+    thresholds = known.get(key)
+    if thresholds is None:
+        thresholds = known[key] = Thresholds.of(row[5]) if row[5] else DEFAULT_THRESHOLDS
     return DeviceInfo(row[0], row[1], row[2], row[3], row[4], thresholds)
 
 
@@ -60,7 +66,8 @@ class Registry:
     def load(self, conn: psycopg.Connection) -> None:
         with conn.transaction():
             rows = conn.execute(_SELECT).fetchall()
-        self._devices = {row[0]: _row(row) for row in rows}
+        known: dict[str, Thresholds] = {}
+        self._devices = {row[0]: _row(row, known) for row in rows}
         self._unknown.clear()
         self._loaded_at = time.monotonic()
         log.debug("device registry loaded: %d devices", len(self._devices))
@@ -80,7 +87,7 @@ class Registry:
             with conn.transaction():
                 rows = conn.execute(_SELECT + " WHERE d.id = ANY(%s)", (missing,)).fetchall()
             for row in rows:
-                info = _row(row)
+                info = _row(row, {})
                 self._devices[info.id] = found[info.id] = info
             for device_id in set(missing) - {row[0] for row in rows}:
                 self._unknown[device_id] = now + UNKNOWN_TTL

@@ -11,54 +11,81 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from gateway.alarms import AlarmRaise
+from gateway.readings import Row
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """One elder's alarm thresholds: the defaults, overridden by ``elder.thresholds`` (migration 0010)."""
+
+    hr_high: float = 120
+    hr_low: float = 45
+    spo2_low: float = 90
+    sbp_high: float = 160
+    sbp_low: float = 90
+    dbp_high: float = 100
+    temp_high: float = 38.0
+    battery_low: float = 15
+
+    @classmethod
+    def of(cls, overrides: Mapping[str, Any]) -> Thresholds:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in overrides.items() if k in known and _is_number(v)})
+
+    def vital_breach(self, hr: Any, spo2: Any, sbp: Any, dbp: Any, temp: Any) -> bool:
+        """Whether any VITAL_RULES breaches; spelled out, as it runs for every reading."""
+        return (
+            (hr is not None and (hr > self.hr_high or hr < self.hr_low))
+            or (spo2 is not None and spo2 < self.spo2_low)
+            or (sbp is not None and (sbp > self.sbp_high or sbp < self.sbp_low))
+            or (dbp is not None and dbp > self.dbp_high)
+            or (temp is not None and temp > self.temp_high)
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+THRESHOLD_DEFAULTS: dict[str, float] = {f.name: getattr(DEFAULT_THRESHOLDS, f.name) for f in fields(Thresholds)}
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Breach when ``metric`` is above (or below) the elder's ``key`` threshold, default ``default``."""
+    """Breach when ``metric`` is above (or below) the elder's threshold ``key``."""
 
     alarm: str
     metric: str
     key: str
     above: bool
-    default: float
 
-    def breached(self, value: float, thresholds: Mapping[str, float]) -> bool:
-        limit = thresholds.get(self.key, self.default)
-        return value > limit if self.above else value < limit
+    def breached(self, value: float, thresholds: Thresholds) -> bool:
+        limit = getattr(thresholds, self.key)
+        return bool(value > limit) if self.above else bool(value < limit)
 
 
 VITAL_RULES: tuple[Rule, ...] = (
-    Rule("hr_high", "hr", "hr_high", True, 120),
-    Rule("hr_low", "hr", "hr_low", False, 45),
-    Rule("spo2_low", "spo2", "spo2_low", False, 90),
-    Rule("bp_high", "sbp", "sbp_high", True, 160),
-    Rule("bp_high", "dbp", "dbp_high", True, 100),
-    Rule("bp_low", "sbp", "sbp_low", False, 90),
-    Rule("temp_high", "temp", "temp_high", True, 38.0),
+    Rule("hr_high", "hr", "hr_high", True),
+    Rule("hr_low", "hr", "hr_low", False),
+    Rule("spo2_low", "spo2", "spo2_low", False),
+    Rule("bp_high", "sbp", "sbp_high", True),
+    Rule("bp_high", "dbp", "dbp_high", True),
+    Rule("bp_low", "sbp", "sbp_low", False),
+    Rule("temp_high", "temp", "temp_high", True),
 )
-BATTERY_RULE = Rule("battery_low", "battery", "battery_low", False, 15)
-# The keys elder.thresholds may hold (migration 0010 checks the same list) and their defaults.
-THRESHOLD_DEFAULTS: dict[str, float] = {r.key: r.default for r in (*VITAL_RULES, BATTERY_RULE)}
+BATTERY_RULE = Rule("battery_low", "battery", "battery_low", False)
 
 
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """One reading of this batch, as the rules see it."""
-
-    device_id: str
-    elder_id: int
-    ts: datetime
-    values: Any  # a devices.Sample (or anything with the metric attributes)
-    thresholds: Mapping[str, float]
-
+# (device_id, elder_id, ts, level) of a battery level a status message reported
+BatteryReport = tuple[str, int, datetime, int]
 
 _RECENT = """
     SELECT r.device_id, r.ts, r.hr, r.spo2, r.sbp, r.dbp, r.temp
@@ -80,80 +107,74 @@ class Rules:
         self.window = window
 
     def evaluate(
-        self, conn: psycopg.Connection, observed: Iterable[Observed], received_at: datetime
+        self,
+        conn: psycopg.Connection,
+        rows: Iterable[Row],
+        batteries: Iterable[BatteryReport],
+        thresholds: Mapping[str, Thresholds],
+        received_at: datetime,
     ) -> list[AlarmRaise]:
-        """The alarm occurrences the batch's readings complete (with what is stored before them)."""
+        """The alarm occurrences that the batch's readings (``reading`` rows, just committed) complete."""
+        candidates: dict[str, tuple[datetime, int]] = {}  # device -> (earliest breach in the batch, elder)
+        battery: dict[str, BatteryReport] = {}  # device -> its latest battery level in the batch
+        for row in rows:
+            device_id, ts = row[0], row[2]
+            if thresholds[device_id].vital_breach(row[5], row[6], row[7], row[8], row[9]):
+                first = candidates.get(device_id)
+                if first is None or ts < first[0]:
+                    candidates[device_id] = (ts, row[1])
+            if row[13] is not None:
+                last = battery.get(device_id)
+                if last is None or ts >= last[2]:
+                    battery[device_id] = (device_id, row[1], ts, row[13])
+        for report in batteries:
+            last = battery.get(report[0])
+            if last is None or report[2] >= last[2]:
+                battery[report[0]] = report
         raises: list[AlarmRaise] = []
-        candidates: dict[str, Observed] = {}  # device -> its earliest breaching reading in the batch
-        battery: dict[str, Observed] = {}  # device -> its latest battery reading in the batch
-        for obs in observed:
-            values = obs.values
-            if any(
-                (value := getattr(values, rule.metric)) is not None and rule.breached(value, obs.thresholds)
-                for rule in VITAL_RULES
-            ):
-                first = candidates.get(obs.device_id)
-                if first is None or obs.ts < first.ts:
-                    candidates[obs.device_id] = obs
-            if values.battery is not None:
-                last = battery.get(obs.device_id)
-                if last is None or obs.ts >= last.ts:
-                    battery[obs.device_id] = obs
-        for obs in battery.values():
-            level = obs.values.battery
-            if BATTERY_RULE.breached(level, obs.thresholds):
-                limit = obs.thresholds.get(BATTERY_RULE.key, BATTERY_RULE.default)
-                raises.append(
-                    AlarmRaise(
-                        obs.elder_id,
-                        obs.device_id,
-                        "battery_low",
-                        obs.ts,
-                        received_at,
-                        details={"battery": level, "threshold": limit},
-                    )
-                )
+        for device_id, elder_id, ts, level in battery.values():
+            limits = thresholds[device_id]
+            if BATTERY_RULE.breached(level, limits):
+                details = {"battery": level, "threshold": limits.battery_low}
+                raises.append(AlarmRaise(elder_id, device_id, "battery_low", ts, received_at, details=details))
         if candidates:
-            raises.extend(self._runs(conn, candidates, received_at))
+            raises.extend(self._runs(conn, candidates, thresholds, received_at))
         return raises
 
     def _runs(
-        self, conn: psycopg.Connection, candidates: dict[str, Observed], received_at: datetime
+        self,
+        conn: psycopg.Connection,
+        candidates: dict[str, tuple[datetime, int]],
+        thresholds: Mapping[str, Thresholds],
+        received_at: datetime,
     ) -> list[AlarmRaise]:
         # A run of `consecutive` breaches ending at or after the batch's first breach may begin up to a
         # window earlier; readings after it may complete a run too.
         ids = sorted(candidates)
-        since = [candidates[d].ts - self.window for d in ids]
+        since = [candidates[d][0] - self.window for d in ids]
         rows = conn.execute(_RECENT, (ids, since)).fetchall()
         by_device: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for row in rows:
             by_device[row[0]].append(row)
         raises = []
         for device_id, readings in by_device.items():
-            obs = candidates[device_id]
+            limits = thresholds[device_id]
             for rule in VITAL_RULES:
-                found = self._latest_run(rule, readings, obs.thresholds)
+                found = self._latest_run(rule, readings, limits)
                 if found is not None:
                     at, value, count = found
-                    raises.append(
-                        AlarmRaise(
-                            obs.elder_id,
-                            device_id,
-                            rule.alarm,
-                            at,
-                            received_at,
-                            details={
-                                "metric": rule.metric,
-                                "value": value,
-                                "consecutive": count,
-                                "threshold": obs.thresholds.get(rule.key, rule.default),
-                            },
-                        )
-                    )
+                    details = {
+                        "metric": rule.metric,
+                        "value": value,
+                        "consecutive": count,
+                        "threshold": getattr(limits, rule.key),
+                    }
+                    elder_id = candidates[device_id][1]
+                    raises.append(AlarmRaise(elder_id, device_id, rule.alarm, at, received_at, details=details))
         return raises
 
     def _latest_run(
-        self, rule: Rule, readings: list[tuple[Any, ...]], thresholds: Mapping[str, float]
+        self, rule: Rule, readings: list[tuple[Any, ...]], thresholds: Thresholds
     ) -> tuple[datetime, float, int] | None:
         """The latest reading that ends ``consecutive`` breaches within the window, with its value."""
         column = 2 + _VITALS.index(rule.metric)

@@ -36,7 +36,7 @@ class Gateway:
         self.shared_group = None if context.embedded_broker else (settings.shared_group or None)
         night = Night(settings.night_start, settings.night_end, ZoneInfo(context.settings.timezone))
         rules = Rules(settings.consecutive, timedelta(seconds=settings.rule_window))
-        writer = BatchWriter(rules, night, context.clock)
+        writer = BatchWriter(rules, night, context.clock, timedelta(seconds=settings.presence_refresh))
         self.ingest = Ingest(settings, context.database_url, context.clock, writer, Registry(settings.registry_refresh))
         self.intake = Intake(
             address,

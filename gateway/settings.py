@@ -25,12 +25,16 @@ class GatewaySettings(BaseSettings):
     client_id: str = Field(
         default_factory=_default_client_id,
         description="MQTT client id; the broker keeps this instance's session (and queued messages) under it, "
-        "so give every instance its own stable id (default: from the host name)",
+        "so give every instance its own id that survives restarts (default: from the host name)",
     )
     shared_group: str = Field(
-        "gateway",
-        description="subscribe through $share/<group>/... so instances share the load; empty for a plain "
-        "subscription (always plain on the embedded broker, which has no shared subscriptions)",
+        "",
+        description="set to share the devices among several gateway instances through $share/<group>/... "
+        "(e.g. 'gateway'); empty: a plain subscription, for one instance. Mosquitto 2.0 does not restore shared "
+        "subscriptions from its persistence file: after a broker restart, messages published before the gateways "
+        "resubscribe reach no one (a plain subscription keeps them). A shared session that never returns keeps "
+        "receiving its share until it expires: give each instance a stable client_id. The embedded broker has no "
+        "shared subscriptions: always plain there.",
     )
     keepalive: int = Field(30, ge=5, le=600, description="MQTT keepalive, seconds")
     batch_max: int = Field(
@@ -59,6 +63,12 @@ class GatewaySettings(BaseSettings):
     )
     rule_window: float = Field(600, gt=0, description="seconds those consecutive readings must fall within")
     offline_after: float = Field(900, gt=0, description="seconds without any message after which a device is offline")
+    presence_refresh: float = Field(
+        30,
+        ge=0,
+        description="seconds between writes of a device's last-seen time and position (a change of online state, "
+        "battery or firmware is written at once)",
+    )
     sweep_interval: float = Field(30, gt=0, description="seconds between checks for silent devices")
     registry_refresh: float = Field(60, gt=0, description="seconds between reloads of devices and elders' thresholds")
     night_start: int = Field(22, ge=0, le=23, description="local hour from which an opened door raises door_night")

@@ -12,6 +12,7 @@ written again (by this gateway or, after a redelivery, by another):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
 
@@ -23,7 +24,7 @@ from gateway.dead_letters import DeadLetter
 from gateway.events import EventContext, Night, store_event
 from gateway.intake import Delivery
 from gateway.registry import DeviceInfo
-from gateway.rules import Observed, Rules
+from gateway.rules import BatteryReport, Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +53,11 @@ class Outcome:
 
 
 class BatchWriter:
-    def __init__(self, rules: Rules, night: Night, clock: Clock) -> None:
+    def __init__(self, rules: Rules, night: Night, clock: Clock, presence_refresh: timedelta) -> None:
         self.rules = rules
         self.night = night
         self.clock = clock
+        self.presence_refresh = presence_refresh
 
     def write(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> Outcome:
         outcome = Outcome(rejected=len(dead))
@@ -74,28 +76,29 @@ class BatchWriter:
 
         rows: list[readings.Row] = []
         seen: dict[str, presence.Seen] = {}
-        observed: list[Observed] = []
+        batteries: list[BatteryReport] = []
         for a in accepted:
-            self._gather(a, rows, seen, observed)
+            self._gather(a, rows, seen, batteries)
         now = self.clock.now()
         with conn.transaction():
             outcome.readings = readings.insert(conn, rows)
             outcome.readings_offered = len(rows)
-            for gone in presence.update(conn, seen):
+            for gone in presence.update(conn, seen, self.presence_refresh):
                 metrics.DEVICES_OFFLINE.labels("status").inc()
                 raise_alarm(
                     conn,
                     AlarmRaise(gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "status"}),
                 )
-        if observed:
+        if rows or batteries:
+            thresholds = {a.device.id: a.device.thresholds for a in accepted}
             with conn.transaction():
-                for occurrence in self.rules.evaluate(conn, observed, now):
+                for occurrence in self.rules.evaluate(conn, rows, batteries, thresholds, now):
                     raise_alarm(conn, occurrence, only_if_newer=True)
         return outcome
 
     @staticmethod
     def _gather(
-        a: Accepted, rows: list[readings.Row], seen: dict[str, presence.Seen], observed: list[Observed]
+        a: Accepted, rows: list[readings.Row], seen: dict[str, presence.Seen], batteries: list[BatteryReport]
     ) -> None:
         message, device, delivery = a.message, a.device, a.delivery
         received_at = delivery.received_at
@@ -105,14 +108,16 @@ class BatchWriter:
         live = not delivery.retain
         if message.channel is Channel.TELEMETRY:
             state.message(received_at, message.seq, live=live)
+            device_id, elder_id, seq = device.id, device.elder_id, message.seq
             for ts, s in message.readings:
                 rows.append(
-                    (device.id, device.elder_id, ts, received_at, message.seq,
+                    (device_id, elder_id, ts, received_at, seq,
                      s.hr, s.spo2, s.sbp, s.dbp, s.temp, s.steps, s.lat, s.lon, s.battery)
                 )  # fmt: skip
-                state.battery_at(ts, s.battery)
-                state.position_at(ts, s.lat, s.lon)
-                observed.append(Observed(device.id, device.elder_id, ts, s, device.thresholds))
+                if s.battery is not None:
+                    state.battery_at(ts, s.battery)
+                if s.lat is not None:
+                    state.position_at(ts, s.lat, s.lon)
         elif message.channel is Channel.EVENT:
             assert isinstance(message.body, Event)
             state.message(received_at, message.seq, live=live)
@@ -125,15 +130,4 @@ class BatchWriter:
             if status.firmware is not None:
                 state.firmware = status.firmware
             if status.battery is not None:
-                battery = _BatteryOnly(status.battery)
-                observed.append(Observed(device.id, device.elder_id, message.ts, battery, device.thresholds))
-
-
-class _BatteryOnly:
-    """A status message's battery level, in the shape the rules read."""
-
-    __slots__ = ("battery",)
-    hr = spo2 = sbp = dbp = temp = None
-
-    def __init__(self, battery: int) -> None:
-        self.battery = battery
+                batteries.append((device.id, device.elder_id, message.ts, status.battery))

@@ -25,6 +25,7 @@ FAST = {
     "sweep_interval": 0.5,
     "registry_refresh": 1.0,
     "retry_max_delay": 1.0,
+    "presence_refresh": 0.0,
 }
 
 

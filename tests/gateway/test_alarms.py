@@ -125,8 +125,8 @@ def test_consecutive_readings_reaching_different_gateways_raise_one_alarm(
 ) -> None:
     """Two gateways share the devices through $share/gateway/: Mosquitto hands them messages in turn."""
     watch = city.device("watch")
-    first = gateways(city.database_url, mosquitto.url)
-    second = gateways(city.database_url, mosquitto.url)
+    first = gateways(city.database_url, mosquitto.url, shared_group="gateway")
+    second = gateways(city.database_url, mosquitto.url, shared_group="gateway")
     fleet = fleets(city, mosquitto.url, [watch])
     for hr in (150, 152, 154, 156):
         fleet.send_telemetry(watch.id, hr=hr)

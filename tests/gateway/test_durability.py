@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
 from eldercare.db import ensure_database
 from eldercare.migrate import migrate
+from eldercare.mqtt import BrokerAddress
 from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, rows, scalar, seed_city, wait_until
@@ -121,6 +123,43 @@ def test_a_broker_restart_with_persistence_loses_nothing(
     assert wait_until(lambda: gateway.intake.resumed_sessions > 0, timeout=20), "no session kept over the restart"
     assert fleet.wait(30)
     _assert_exactly_once(city.database_url, _expected(fleet))
+
+
+def test_mosquitto_forgets_shared_subscriptions_over_a_restart(mosquitto: Mosquitto) -> None:
+    """Why the gateway subscribes plainly unless told to share (see GatewaySettings.shared_group): Mosquitto 2.0
+    restores a persistent session's queued messages after a restart, but not its $share subscriptions. When
+    this test fails, the broker has learnt to keep them, and shared subscriptions lose nothing over a restart."""
+    address = BrokerAddress.parse(mosquitto.url)
+    got: list[bytes] = []
+
+    def session() -> mqtt.Client:
+        client = address.client("shared-session", clean_session=False)
+        client.on_message = lambda c, u, m: got.append(m.payload)
+        client.connect(address.host, address.port)
+        client.loop_start()
+        return client
+
+    def publish(payload: bytes) -> None:
+        client = address.client("publisher")
+        client.connect(address.host, address.port)
+        client.loop_start()
+        client.publish("eldercare/v1/devices/wch000001/telemetry", payload, qos=1).wait_for_publish(5)
+        client.disconnect()
+        client.loop_stop()
+
+    client = session()
+    client.subscribe("$share/gateway/eldercare/v1/devices/+/telemetry", qos=1)
+    time.sleep(0.3)
+    client.disconnect()
+    client.loop_stop()
+    publish(b"queued before the restart")
+    mosquitto.restart()
+    publish(b"published after the restart")
+    client = session()
+    time.sleep(1.0)
+    client.disconnect()
+    client.loop_stop()
+    assert got == [b"queued before the restart"]
 
 
 @pytest.fixture

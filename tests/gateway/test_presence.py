@@ -31,7 +31,7 @@ def test_silent_devices_are_swept_offline_once_by_several_gateways(
 ) -> None:
     chosen = city.devices[:6]
     for _ in range(2):
-        gateways(city.database_url, mosquitto.url, offline_after=1.5, sweep_interval=0.2)
+        gateways(city.database_url, mosquitto.url, offline_after=1.5, sweep_interval=0.2, shared_group="gateway")
     fleet = fleets(city, mosquitto.url, chosen)  # each says online once, then nothing more
     ids = [d.id for d in chosen]
     online = "SELECT count(*) FROM device WHERE online AND id = ANY(%s)"
@@ -45,3 +45,22 @@ def test_silent_devices_are_swept_offline_once_by_several_gateways(
     # a message brings the device back
     fleet.send_telemetry(chosen[0].id)
     assert wait_until(lambda: scalar(city.database_url, "SELECT online FROM device WHERE id = %s", chosen[0].id))
+
+
+def test_presence_is_written_on_change_and_otherwise_at_most_every_refresh(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    watch = city.device("watch")
+    gateways(city.database_url, mosquitto.url, presence_refresh=3600)
+    fleet = fleets(city, mosquitto.url, [watch])
+    query = "SELECT last_seen_at, battery FROM device WHERE id = %s"
+    fleet.send_telemetry(watch.id, battery=61)
+    first = wait_until(lambda: (r := rows(city.database_url, query, watch.id)) and r[0][1] == 61 and r)
+    assert first
+    fleet.send_telemetry(watch.id, battery=61)
+    last = fleet.send_telemetry(watch.id, battery=61)
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading WHERE seq = %s", last))
+    assert rows(city.database_url, query, watch.id) == first  # nothing changed: the row is not rewritten
+    fleet.send_telemetry(watch.id, battery=60)
+    assert wait_until(lambda: rows(city.database_url, query, watch.id)[0][1] == 60)
+    assert rows(city.database_url, query, watch.id)[0][0] > first[0][0]

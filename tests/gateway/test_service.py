@@ -18,7 +18,7 @@ def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
 ) -> None:
     broker = AmqttBroker()
     try:
-        gateway = gateways(city.database_url, broker.url, embedded=True)
+        gateway = gateways(city.database_url, broker.url, embedded=True, shared_group="gateway")
         assert gateway.shared_group is None
         fleet = fleets(city, broker.url, city.devices[:3])
         fleet.stream(100, messages=30)
