@@ -1,8 +1,9 @@
 """The benchmark's baseline consumer: a bare paho subscriber that only counts telemetry messages.
 
-Run as ``python -m benchmarks.bare_subscriber URL CLIENT_ID EXPECTED``: it keeps a persistent session
-(like the gateway), acknowledges at once, and prints one JSON line with the wall-clock times of its
-first and last telemetry message when it has seen EXPECTED of them, or after 10 s without any (EXPECTED -1: only create the session and leave).
+Run as ``python -m benchmarks.bare_subscriber URL CLIENT_ID EXPECTED``: it subscribes like the gateway
+(QoS 1, clean session off), acknowledges each message at once, prints ``{"ready": ...}`` once
+subscribed, and when it has counted EXPECTED telemetry messages (or heard nothing for 10 s) prints the
+wall-clock times of the first and last of them and the CPU seconds it used since it was ready.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ def main(argv: list[str]) -> None:
     address = BrokerAddress.parse(url)
     client = address.client(client_id, clean_session=False)
     state: dict[str, Any] = {"count": 0, "first": None, "last": None, "seen": time.monotonic()}
-
     subscribed = threading.Event()
 
     def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -41,15 +41,19 @@ def main(argv: list[str]) -> None:
     client.on_connect = on_connect
     client.on_subscribe = lambda *args: subscribed.set()
     client.on_message = on_message
-    client.connect(address.host, address.port, 30)
+    client.connect(address.host, address.port, 60)
     client.loop_start()
     subscribed.wait(10)
+    cpu = time.process_time()
     print(json.dumps({"ready": time.time()}), flush=True)
     while state["count"] < expected and time.monotonic() - state["seen"] < 10:
         time.sleep(0.01)
+    used = time.process_time() - cpu
     client.disconnect()
     client.loop_stop()
-    print(json.dumps({"count": state["count"], "first": state["first"], "last": state["last"]}), flush=True)
+    print(
+        json.dumps({"count": state["count"], "first": state["first"], "last": state["last"], "cpu": used}), flush=True
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
-"""Sustained ingest at QoS 1 through Mosquitto: readings stored per second by the gateway, against a bare
-paho subscriber that only counts the same publishers' messages, in the same run; and resident memory
-with 10,000 devices connected.
+"""Sustained ingest at QoS 1 through Mosquitto: messages (and readings) stored per second by the gateway,
+against a bare paho subscriber that only counts the same publishers' messages, in the same run; and
+resident memory with 10,000 devices connected.
 
 Mosquitto runs deploy/mosquitto/mosquitto.conf with a password file and ACL for the whole fleet; the
 gateway and the baseline each run as their own process; the simulated fleet publishes from this one.
-Two ways of measuring: "live" (the consumer runs while the fleet publishes as fast as the broker takes
-it) and "backlog" (the fleet publishes while the consumer is away; the broker queues for its persistent
-session; then the consumer drains it, which is its own ceiling).
+Each consumer is measured two ways: "live" (it runs while the fleet publishes as fast as the broker
+takes it) and "backlog" (it is frozen with SIGSTOP while the fleet publishes, then thawed to drain what
+the broker kept for it: its own ceiling). Besides the rates, the CPU time each consumer process spent
+per message, which the other processes on a shared machine disturb far less than the rates.
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ class Broker:
     process: subprocess.Popen[bytes]
 
     def url(self, user: BrokerUser | None = None) -> str:
-        return (
-            f"mqtt://{user.username}:{user.password}@127.0.0.1:{self.port}" if user else f"mqtt://127.0.0.1:{self.port}"
-        )
+        credentials = f"{user.username}:{user.password}@" if user else ""
+        return f"mqtt://{credentials}127.0.0.1:{self.port}"
 
 
 @contextmanager
@@ -78,10 +78,18 @@ def mosquitto(folder: Path, devices: list[ProvisionedDevice]) -> Iterator[Broker
         process.wait(20)
 
 
-class Gateway:
+@dataclass(frozen=True, slots=True)
+class Measured:
+    rate: float  # messages per second
+    cpu_us: float  # CPU microseconds of the consumer process per message
+    stored: int
+
+
+class GatewayProcess:
     """`python -m eldercare gateway` with its own persistent session."""
 
     def __init__(self, database_url: str, mqtt_url: str, folder: Path) -> None:
+        self.database_url = database_url
         self.env = {
             **os.environ,
             "ELDERCARE_DATABASE_URL": database_url,
@@ -93,69 +101,70 @@ class Gateway:
         self.log = folder / "gateway.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, settle: float = 3.0) -> None:
+    def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "eldercare", "gateway"], env=self.env, stdout=out, stderr=out
-            )
-        time.sleep(settle)  # start-up and subscription
+            command = [sys.executable, "-m", "eldercare", "gateway"]
+            self.process = subprocess.Popen(command, env=self.env, stdout=out, stderr=out)
+        time.sleep(4.0)  # start-up, connection and subscription
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(30)
 
+    def signal(self, sig: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
 
-def _count(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM reading").fetchone()
-        return int(row[0]) if row else 0
+    def cpu(self) -> float:
+        assert self.process is not None
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def count(self) -> int:
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM reading").fetchone()
+            return int(row[0]) if row else 0
+
+    def measure(self, fleet: Fleet, messages: int, samples: int, *, frozen: bool) -> Measured:
+        before = self.count()
+        target = before + messages * samples
+        if frozen:
+            self.signal(signal.SIGSTOP)
+        cpu, started = self.cpu(), time.time()
+        publish(fleet, messages, samples)
+        if frozen:
+            cpu, started = self.cpu(), time.time()
+            self.signal(signal.SIGCONT)
+        last, count = time.time(), before
+        while count < target and time.time() - last < 15:
+            time.sleep(0.02)
+            if (now := self.count()) != count:
+                count, last = now, time.time()
+        return Measured(messages / (last - started), (self.cpu() - cpu) / messages * 1e6, count - before)
 
 
-def _wait_stored(database_url: str, start: int, target: int, timeout: float = 300) -> tuple[float | None, float, int]:
-    """Poll until ``target`` rows more than ``start`` are stored: (wall time of the first new row, of the last,
-    rows stored)."""
-    first = None
-    deadline = time.monotonic() + timeout
-    last_change, last_count = time.time(), start
-    while time.monotonic() < deadline:
-        count = _count(database_url)
-        now = time.time()
-        if count > start and first is None:
-            first = now
-        if count != last_count:
-            last_change, last_count = now, count
-        if count - start >= target or now - last_change > 15:
-            break
-        time.sleep(0.02)
-    return first, last_change, last_count - start
-
-
-def _bare(url: str, client_id: str, expected: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bare_subscriber", url, client_id, str(expected)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def measure_bare(url: str, fleet: Fleet, messages: int, samples: int, *, frozen: bool, run: str) -> Measured:
+    command = [sys.executable, "-m", "benchmarks.bare_subscriber", url, f"bench-bare-{run}", str(messages)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    json.loads(process.stdout.readline())  # ready
-    time.sleep(1.0)
-    return process
-
-
-def _bare_result(process: subprocess.Popen[str]) -> dict[str, float]:
-    assert process.stdout is not None
-    result = json.loads(process.stdout.readline())
-    process.wait(30)
-    return result  # type: ignore[no-any-return]
-
-
-def _publish(fleet: Fleet, messages: int, samples: int) -> float:
+    json.loads(process.stdout.readline())  # subscribed
+    if frozen:
+        process.send_signal(signal.SIGSTOP)
     started = time.time()
+    publish(fleet, messages, samples)
+    if frozen:
+        started = time.time()
+        process.send_signal(signal.SIGCONT)
+    got = json.loads(process.stdout.readline())
+    process.wait(30)
+    return Measured(got["count"] / (got["last"] - started), got["cpu"] / messages * 1e6, got["count"] * samples)
+
+
+def publish(fleet: Fleet, messages: int, samples: int) -> None:
     fleet.stream(0, messages=messages, samples=samples, max_outstanding=5000)
     fleet.wait()
     fleet.wait_acknowledged(120)
-    return started
 
 
 def run(args: argparse.Namespace) -> None:
@@ -174,54 +183,40 @@ def run(args: argparse.Namespace) -> None:
             platform_url = broker.url(PLATFORM)
             fleet = Fleet(devices[: args.devices], BrokerAddress.parse(broker.url()))
             fleet.start(timeout=60)
-            n, k = args.messages, args.samples
-            rows: list[tuple[str, float, float, int, int]] = []
-
-            # live: the consumer runs while the fleet publishes
-            bare = _bare(platform_url, "bench-bare-live", n)
-            started = _publish(fleet, n, 1)
-            got = _bare_result(bare)
-            rows.append(("live", n / (got["last"] - started), 0.0, got["count"], n))
-            gateway = Gateway(db, platform_url, folder)
+            gateway = GatewayProcess(db, platform_url, folder)
             gateway.start()
-            before = _count(db)
-            started = _publish(fleet, n, 1)
-            _, last, stored = _wait_stored(db, before, n)
-            rows[-1] = (*rows[-1][:2], n / (last - started), stored, n)
+            n = args.messages
+            results = []
+            for frozen in (False, True):
+                for samples in (1, args.samples):
+                    name = f"{'backlog' if frozen else 'live'}, {samples} reading{'s' * (samples > 1)}/msg"
+                    bare = measure_bare(platform_url, fleet, n, samples, frozen=frozen, run=f"{frozen}-{samples}")
+                    ours = gateway.measure(fleet, n, samples, frozen=frozen)
+                    results.append((name, samples, bare, ours))
+                    print(f"  {name}: bare {bare.rate:.0f} msg/s, gateway {ours.rate:.0f} msg/s", flush=True)
             gateway.stop()
-
-            # backlog: the consumer's session exists, it is away while the fleet publishes, then drains
-            for samples in (1, k):
-                bare = _bare(platform_url, f"bench-bare-{samples}", -1)  # creates the session and leaves
-                _bare_result(bare)
-                _publish(fleet, n, samples)
-                got = _bare_result(_bare(platform_url, f"bench-bare-{samples}", n))
-                bare_rate = (got["count"] - 1) / (got["last"] - got["first"])
-                _publish(fleet, n, samples)  # the gateway's session exists since the live run
-                before = _count(db)
-                gateway.start(settle=0)
-                first, last, stored = _wait_stored(db, before, n * samples)
-                gateway.stop()
-                gateway_rate = stored / samples / (last - first) if first else 0.0
-                rows.append((f"backlog, {samples} reading(s)/msg", bare_rate, gateway_rate, stored, n * samples))
             fleet.stop()
-
-            print(f"\n{n} QoS 1 telemetry messages per run from {args.devices} devices; messages/s:")
-            print(f"{'run':<28}{'bare subscriber':>16}{'gateway':>10}{'ratio':>8}{'readings/s':>12}  stored/expected")
-            for name, bare_rate, gateway_rate, stored, expected in rows:
-                per_msg = expected // n
+            print(f"\n{n} QoS 1 telemetry messages per run, from {args.devices} devices")
+            print(
+                f"{'run':<26}{'bare msg/s':>11}{'gateway msg/s':>14}{'ratio':>7}{'readings/s':>11}"
+                f"{'CPU us/msg: bare':>18}{'gateway':>9}  stored/expected"
+            )
+            for name, samples, bare, ours in results:
+                expected = n * samples
                 print(
-                    f"{name:<28}{bare_rate:>16.0f}{gateway_rate:>10.0f}{gateway_rate / bare_rate:>8.2f}"
-                    f"{gateway_rate * per_msg:>12.0f}  {stored}/{expected}{'' if stored == expected else '  LOSS'}"
+                    f"{name:<26}{bare.rate:>11.0f}{ours.rate:>14.0f}{ours.rate / bare.rate:>7.2f}"
+                    f"{ours.rate * samples:>11.0f}{bare.cpu_us:>18.0f}{ours.cpu_us:>9.0f}  {ours.stored}/{expected}"
+                    + ("" if ours.stored == expected else "  LOSS")
                 )
             if args.memory_devices:
                 memory(db, broker, platform_url, devices[: args.memory_devices], folder)
 
 
 def memory(db: str, broker: Broker, platform_url: str, devices: list[ProvisionedDevice], folder: Path) -> None:
-    gateway = Gateway(db, platform_url, folder)
+    gateway = GatewayProcess(db, platform_url, folder)
     gateway.start()
     assert gateway.process is not None
+    idle = psutil.Process(gateway.process.pid).memory_info().rss
     fleet = Fleet(devices, BrokerAddress.parse(broker.url()))
     t0 = time.perf_counter()
     connected = fleet.start(timeout=120)
@@ -229,6 +224,7 @@ def memory(db: str, broker: Broker, platform_url: str, devices: list[Provisioned
     fleet.stream(len(devices) / 30, duration=20)  # each device every 30 s
     fleet.wait()
     rss = {
+        "gateway, before": idle,
         "gateway": psutil.Process(gateway.process.pid).memory_info().rss,
         "mosquitto": psutil.Process(broker.process.pid).memory_info().rss,
         "fleet (this process)": psutil.Process().memory_info().rss,
@@ -237,9 +233,9 @@ def memory(db: str, broker: Broker, platform_url: str, devices: list[Provisioned
         online = conn.execute("SELECT count(*) FROM device WHERE online").fetchone()
     fleet.stop()
     gateway.stop()
-    print(
-        f"\n{connected} of {len(devices)} devices connected in {took:.1f} s; {online[0] if online else 0} online in the database"
-    )
+    online_count = online[0] if online else 0
+    print(f"\n{connected} of {len(devices)} devices connected in {took:.1f} s, each sending every 30 s for 20 s")
+    print(f"{online_count} devices online in the database")
     for name, size in rss.items():
         print(f"resident memory, {name:<22}{size / 2**20:8.0f} MiB")
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 import msgspec
 
 from devices.payloads import DECODERS, EPOCH, Event, Sample, Status, Telemetry
-from devices.topics import Channel, TopicError, parse
+from devices.topics import Channel, Topic, TopicError, parse
 
 
 class Reason(StrEnum):
@@ -117,6 +117,16 @@ class Decoder:
         self.limits = limits
         self._window: _Window | None = None
         self._window_until = EPOCH
+        self._topics: dict[str, Topic] = {}  # a fleet uses a few topics per device, over and over
+
+    def _topic(self, name: str) -> Topic:
+        where = self._topics.get(name)
+        if where is None:
+            where = parse(name)  # TopicError is not cached: bad topics stay rare and cost a parse each
+            if len(self._topics) >= 200_000:
+                self._topics.clear()
+            self._topics[name] = where
+        return where
 
     def _window_for(self, received_at: datetime) -> _Window:
         if self._window is None or not (self._window_until - _SECOND <= received_at < self._window_until):
@@ -127,7 +137,7 @@ class Decoder:
     def decode(self, topic: str, payload: bytes, received_at: datetime) -> Message:
         """Check one message; raises Rejected with the reason when it breaks the contract."""
         try:
-            where = parse(topic)
+            where = self._topic(topic)
         except TopicError as err:
             raise Rejected(Reason.BAD_TOPIC, str(err)) from None
         device_id = where.device_id

@@ -81,13 +81,21 @@ class Ingest:
     def _run(self) -> None:
         next_sweep = time.monotonic() + min(5.0, self.settings.sweep_interval)
         while not self._stop.is_set():
-            batch = self._collect()
-            if batch:
-                self._commit(batch)
-            metrics.BUFFER_DEPTH.set(self.queue.qsize())
-            if time.monotonic() >= next_sweep:
-                self._sweep_silent()
-                next_sweep = time.monotonic() + self.settings.sweep_interval
+            try:
+                batch = self._collect()
+                if batch:
+                    self._commit(batch)
+                metrics.BUFFER_DEPTH.set(self.queue.qsize())
+                if time.monotonic() >= next_sweep:
+                    self._sweep_silent()
+                    next_sweep = time.monotonic() + self.settings.sweep_interval
+            except Exception:  # a bug; the thread must go on, and the broker must redeliver what is unsure
+                log.exception("the ingest loop failed; reconnecting to the broker so that it redelivers")
+                self._stop.wait(1.0)
+                if self._intake is not None and not self._stop.is_set():
+                    self._intake.pause()
+                    self._drain_queue()
+                    self._intake.resume()
 
     def _collect(self) -> list[Delivery]:
         """A batch: up to batch_max messages, waiting at most batch_wait, or less once deliveries pause."""
@@ -229,13 +237,7 @@ class Ingest:
         self.handbacks += 1
         if self._intake is not None:
             self._intake.pause()
-        dropped = 0
-        while True:
-            try:
-                self.queue.get(block=False)
-                dropped += 1
-            except queue.Empty:
-                break
+        dropped = self._drain_queue()
         log.warning("handed %d unacknowledged messages back to the broker until the database returns", dropped)
         delay = 1.0
         while not self._stop.is_set():
@@ -248,6 +250,16 @@ class Ingest:
                 delay = min(delay * 2, self.settings.retry_max_delay)
         if not self._stop.is_set() and self._intake is not None:
             self._intake.resume()
+
+    def _drain_queue(self) -> int:
+        """Drop what is queued; it is not acknowledged, so the broker redelivers it on the next connection."""
+        dropped = 0
+        while True:
+            try:
+                self.queue.get(block=False)
+            except queue.Empty:
+                return dropped
+            dropped += 1
 
     def _sweep_silent(self) -> None:
         now = self._clock.now()
