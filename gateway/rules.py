@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,6 +87,18 @@ BATTERY_RULE = Rule("battery_low", "battery", "battery_low", False)
 # (device_id, elder_id, ts, level) of a battery level a status message reported
 BatteryReport = tuple[str, int, datetime, int]
 
+
+@dataclass(slots=True)
+class Candidates:
+    """A batch's readings that may complete a rule; most batches have none, and need no transaction."""
+
+    breaches: dict[str, tuple[datetime, int]] = field(default_factory=dict)  # device -> (first breach, elder)
+    battery: dict[str, BatteryReport] = field(default_factory=dict)  # device -> its latest level, if low
+
+    def __bool__(self) -> bool:
+        return bool(self.breaches or self.battery)
+
+
 _RECENT = """
     SELECT r.device_id, r.ts, r.hr, r.spo2, r.sbp, r.dbp, r.temp
     FROM unnest(%s::text[], %s::timestamptz[]) AS c(device_id, since)
@@ -106,39 +118,43 @@ class Rules:
         self.consecutive = consecutive
         self.window = window
 
-    def evaluate(
-        self,
-        conn: psycopg.Connection,
-        rows: Iterable[Row],
-        batteries: Iterable[BatteryReport],
-        thresholds: Mapping[str, Thresholds],
-        received_at: datetime,
-    ) -> list[AlarmRaise]:
-        """The alarm occurrences that the batch's readings (``reading`` rows, just committed) complete."""
-        candidates: dict[str, tuple[datetime, int]] = {}  # device -> (earliest breach in the batch, elder)
-        battery: dict[str, BatteryReport] = {}  # device -> its latest battery level in the batch
+    def candidates(
+        self, rows: Iterable[Row], batteries: Iterable[BatteryReport], thresholds: Mapping[str, Thresholds]
+    ) -> Candidates:
+        """What in a batch might complete a rule: breaching readings, and each device's latest battery level."""
+        found = Candidates()
         for row in rows:
             device_id, ts = row[0], row[2]
             if thresholds[device_id].vital_breach(row[5], row[6], row[7], row[8], row[9]):
-                first = candidates.get(device_id)
+                first = found.breaches.get(device_id)
                 if first is None or ts < first[0]:
-                    candidates[device_id] = (ts, row[1])
+                    found.breaches[device_id] = (ts, row[1])
             if row[13] is not None:
-                last = battery.get(device_id)
+                last = found.battery.get(device_id)
                 if last is None or ts >= last[2]:
-                    battery[device_id] = (device_id, row[1], ts, row[13])
+                    found.battery[device_id] = (device_id, row[1], ts, row[13])
         for report in batteries:
-            last = battery.get(report[0])
+            last = found.battery.get(report[0])
             if last is None or report[2] >= last[2]:
-                battery[report[0]] = report
+                found.battery[report[0]] = report
+        # only low levels matter
+        found.battery = {d: r for d, r in found.battery.items() if BATTERY_RULE.breached(r[3], thresholds[d])}
+        return found
+
+    def evaluate(
+        self,
+        conn: psycopg.Connection,
+        found: Candidates,
+        thresholds: Mapping[str, Thresholds],
+        received_at: datetime,
+    ) -> list[AlarmRaise]:
+        """The alarm occurrences the candidates complete, with the readings stored before them."""
         raises: list[AlarmRaise] = []
-        for device_id, elder_id, ts, level in battery.values():
-            limits = thresholds[device_id]
-            if BATTERY_RULE.breached(level, limits):
-                details = {"battery": level, "threshold": limits.battery_low}
-                raises.append(AlarmRaise(elder_id, device_id, "battery_low", ts, received_at, details=details))
-        if candidates:
-            raises.extend(self._runs(conn, candidates, thresholds, received_at))
+        for device_id, elder_id, ts, level in found.battery.values():
+            details = {"battery": level, "threshold": thresholds[device_id].battery_low}
+            raises.append(AlarmRaise(elder_id, device_id, "battery_low", ts, received_at, details=details))
+        if found.breaches:
+            raises.extend(self._runs(conn, found.breaches, thresholds, received_at))
         return raises
 
     def _runs(

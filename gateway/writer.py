@@ -89,10 +89,11 @@ class BatchWriter:
                     conn,
                     AlarmRaise(gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "status"}),
                 )
-        if rows or batteries:
-            thresholds = {a.device.id: a.device.thresholds for a in accepted}
+        thresholds = {a.device.id: a.device.thresholds for a in accepted}
+        found = self.rules.candidates(rows, batteries, thresholds)
+        if found:
             with conn.transaction():
-                for occurrence in self.rules.evaluate(conn, rows, batteries, thresholds, now):
+                for occurrence in self.rules.evaluate(conn, found, thresholds, now):
                     raise_alarm(conn, occurrence, only_if_newer=True)
         return outcome
 
