@@ -143,7 +143,7 @@ def test_door_opened_at_night_and_low_battery_raise_alarms(
     watch = city.device("watch")
     hour = datetime.now(UTC).astimezone(UTC).hour  # the gateway judges night in Asia/Shanghai (UTC+8)
     local = (hour + 8) % 24
-    gateways(city.database_url, mosquitto.url, night_start=local, night_end=(local + 1) % 24)
+    gateways(city.database_url, mosquitto.url, night_start=(local - 1) % 24, night_end=(local + 1) % 24)
     fleet = fleets(city, mosquitto.url, [watch])
     fleet.publish_raw(watch.id, topic(watch.id, "event"), encode_event(fleet, watch.id, "door"))
     fleet.send_telemetry(watch.id, battery=9)
