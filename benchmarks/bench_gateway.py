@@ -108,7 +108,8 @@ class GatewayProcess:
         time.sleep(4.0)  # start-up, connection and subscription
 
     def stop(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # in case it was frozen when something failed
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(30)
 
@@ -187,15 +188,18 @@ def run(args: argparse.Namespace) -> None:
             gateway.start()
             n = args.messages
             results = []
-            for frozen in (False, True):
-                for samples in (1, args.samples):
-                    name = f"{'backlog' if frozen else 'live'}, {samples} reading{'s' * (samples > 1)}/msg"
-                    bare = measure_bare(platform_url, fleet, n, samples, frozen=frozen, run=f"{frozen}-{samples}")
-                    ours = gateway.measure(fleet, n, samples, frozen=frozen)
-                    results.append((name, samples, bare, ours))
-                    print(f"  {name}: bare {bare.rate:.0f} msg/s, gateway {ours.rate:.0f} msg/s", flush=True)
-            gateway.stop()
-            fleet.stop()
+            try:
+                for frozen in (False, True):
+                    for samples in (1, args.samples):
+                        name = f"{'backlog' if frozen else 'live'}, {samples} reading{'s' * (samples > 1)}/msg"
+                        run_id = f"{frozen}-{samples}"
+                        bare = measure_bare(platform_url, fleet, n, samples, frozen=frozen, run=run_id)
+                        ours = gateway.measure(fleet, n, samples, frozen=frozen)
+                        results.append((name, samples, bare, ours))
+                        print(f"  {name}: bare {bare.rate:.0f} msg/s, gateway {ours.rate:.0f} msg/s", flush=True)
+            finally:
+                gateway.stop()
+                fleet.stop()
             print(f"\n{n} QoS 1 telemetry messages per run, from {args.devices} devices")
             print(
                 f"{'run':<26}{'bare msg/s':>11}{'gateway msg/s':>14}{'ratio':>7}{'readings/s':>11}"
@@ -218,21 +222,23 @@ def memory(db: str, broker: Broker, platform_url: str, devices: list[Provisioned
     assert gateway.process is not None
     idle = psutil.Process(gateway.process.pid).memory_info().rss
     fleet = Fleet(devices, BrokerAddress.parse(broker.url()))
-    t0 = time.perf_counter()
-    connected = fleet.start(timeout=120)
-    took = time.perf_counter() - t0
-    fleet.stream(len(devices) / 30, duration=20)  # each device every 30 s
-    fleet.wait()
-    rss = {
-        "gateway, before": idle,
-        "gateway": psutil.Process(gateway.process.pid).memory_info().rss,
-        "mosquitto": psutil.Process(broker.process.pid).memory_info().rss,
-        "fleet (this process)": psutil.Process().memory_info().rss,
-    }
-    with psycopg.connect(db) as conn:
-        online = conn.execute("SELECT count(*) FROM device WHERE online").fetchone()
-    fleet.stop()
-    gateway.stop()
+    try:
+        t0 = time.perf_counter()
+        connected = fleet.start(timeout=120)
+        took = time.perf_counter() - t0
+        fleet.stream(len(devices) / 30, duration=20)  # each device every 30 s
+        fleet.wait()
+        rss = {
+            "gateway, before": idle,
+            "gateway": psutil.Process(gateway.process.pid).memory_info().rss,
+            "mosquitto": psutil.Process(broker.process.pid).memory_info().rss,
+            "fleet (this process)": psutil.Process().memory_info().rss,
+        }
+        with psycopg.connect(db) as conn:
+            online = conn.execute("SELECT count(*) FROM device WHERE online").fetchone()
+    finally:
+        fleet.stop()
+        gateway.stop()
     online_count = online[0] if online else 0
     print(f"\n{connected} of {len(devices)} devices connected in {took:.1f} s, each sending every 30 s for 20 s")
     print(f"{online_count} devices online in the database")
