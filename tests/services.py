@@ -138,7 +138,9 @@ class Mosquitto:
             "max_inflight_messages 0\n"
             "log_dest stderr\n"
             "log_type error\n"
-            "log_type warning\n" + extra_config,
+            "log_type warning\n" + ("user root\n" if os.geteuid() == 0 else "") + extra_config,
+            # run as root, mosquitto would switch to the `mosquitto` user, which cannot write the persistence
+            # file into the test's private folder: persistence would silently be off
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None
