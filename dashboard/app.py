@@ -49,7 +49,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     statuses: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Refused: 403, Forbidden: 403}
 

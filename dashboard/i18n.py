@@ -159,6 +159,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alarms_count": ("告警数", "Alarms"),
     "done": ("已提交", "Done"),
     "notes": ("说明", "Notes"),
+    "pending": ("待发送", "Pending"),
+    "sent": ("已发送", "Sent"),
+    "declined": ("已拒绝", "Declined"),
+    "expired": ("已过期", "Expired"),
+    "failed": ("发送失败", "Failed"),
 }
 
 
