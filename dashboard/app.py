@@ -54,7 +54,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     statuses: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Refused: 403, Forbidden: 403}
 
     async def known(request: Request, exc: Exception) -> Response:
-        return _error(request, statuses[type(exc)], str(exc))
+        status = statuses[type(exc)]
+        if status == 422 and _is_api(request):
+            # the same shape as FastAPI's own validation errors, so clients read one format
+            detail = [{"type": "value_error", "loc": ["request"], "msg": str(exc), "input": None}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error(request, status, str(exc))
 
     app.add_exception_handler(LoginRequired, login_required)
     for exc_type in statuses:

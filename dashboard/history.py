@@ -68,6 +68,10 @@ class _Caregiver:
     skills: frozenset[str]
 
 
+def travel_time(rng: random.Random, emergency: bool) -> timedelta:
+    return timedelta(minutes=rng.lognormvariate(math.log(18 if emergency else 12), 0.5))
+
+
 class _Ids:
     def __init__(self, conn: psycopg.Connection, table: str) -> None:
         row = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(table))).fetchone()
@@ -122,7 +126,7 @@ class _Writer:
         self.rng = random.Random(plan.seed)
         self.elders = [r[0] for r in conn.execute("SELECT id FROM elder WHERE active ORDER BY id").fetchall()]
         devices = conn.execute("SELECT DISTINCT ON (elder_id) elder_id, id FROM device ORDER BY elder_id, id")
-        self.device = dict(devices.fetchall())
+        self.device: dict[int, str] = {int(row[0]): str(row[1]) for row in devices.fetchall()}
         skills: dict[int, set[str]] = {}
         for caregiver_id, skill in conn.execute("SELECT caregiver_id, service_type FROM caregiver_skill").fetchall():
             skills.setdefault(caregiver_id, set()).add(skill)
@@ -169,8 +173,9 @@ class _Writer:
         ack_secs = self.rng.lognormvariate(math.log(22), 0.8) if severity != "info" else self.rng.uniform(30, 7200)
         acked = received + timedelta(seconds=ack_secs)
         alarm_id = self.alarm_ids.take()
-        status, resolved, outcome = "resolved", acked + timedelta(minutes=self.rng.uniform(2, 90)), None
-        if resolved > self.plan.end:
+        resolved: datetime | None = acked + timedelta(minutes=self.rng.uniform(2, 90))
+        status, outcome = "resolved", None
+        if resolved is not None and resolved > self.plan.end:
             if (elder, kind) in self.live_alarms:
                 return  # one live alarm per elder and type
             self.live_alarms.add((elder, kind))
@@ -206,30 +211,32 @@ class _Writer:
             if status == "escalated":
                 escalation, escalated_at = 1, created + timedelta(minutes=5 if emergency else 60)
         else:
-            times["accepted"] = accepted
-            due = max(created, window_start)
-            travel = timedelta(minutes=rng.lognormvariate(math.log(18 if emergency else 12), 0.5))
-            times["en_route"] = max(accepted, due - travel) + timedelta(seconds=rng.uniform(0, 120))
-            times["arrived"] = times["en_route"] + travel  # type: ignore[operator]
-            times["completed"] = times["arrived"] + timedelta(minutes=minutes * rng.uniform(0.8, 1.3))  # type: ignore[operator]
+            en_route = max(accepted, max(created, window_start) - travel_time(rng, emergency))
+            en_route += timedelta(seconds=rng.uniform(0, 120))
+            arrived = en_route + travel_time(rng, emergency)
+            completed = arrived + timedelta(minutes=minutes * rng.uniform(0.8, 1.3))
+            planned = {"accepted": accepted, "en_route": en_route, "arrived": arrived, "completed": completed}
             status = "completed"
             if fate < 0.07:
-                status, times["arrived"], times["completed"] = "cancelled", None, None
+                status, planned = "cancelled", {"accepted": accepted}
                 cancel_reason = "elder not at home"
-            else:
-                for stage in ("completed", "arrived", "en_route"):
-                    if times[stage] is not None and times[stage] > end:  # type: ignore[operator]
-                        status = {"completed": "arrived", "arrived": "en_route", "en_route": "accepted"}[stage]
-                        times[stage] = None
-        satisfaction = review_note = reviewed_at = None
-        if status == "completed" and rng.random() < 0.45:
-            reviewed_at = times["completed"] + timedelta(days=rng.uniform(0.2, 3))  # type: ignore[operator]
-            if reviewed_at <= end:
-                status, satisfaction = "reviewed", rng.choices((5, 4, 3, 2, 1), (55, 30, 9, 4, 2))[0]
+            # what lies after the end of the history has not happened yet
+            for stage in ("accepted", "en_route", "arrived", "completed"):
+                if stage in planned and planned[stage] <= end:
+                    times[stage] = planned[stage]
+                    if status != "cancelled":
+                        status = stage
+        satisfaction: int | None = None
+        review_note: str | None = None
+        reviewed_at: datetime | None = None
+        completed_at = times["completed"]
+        if status == "completed" and completed_at is not None and rng.random() < 0.45:
+            reviewed = completed_at + timedelta(days=rng.uniform(0.2, 3))
+            if reviewed <= end:
+                satisfaction = rng.choices((5, 4, 3, 2, 1), (55, 30, 9, 4, 2))[0]
+                status, reviewed_at = "reviewed", reviewed
                 review_note = "满意" if satisfaction >= 4 else "需改进"
-            else:
-                reviewed_at = None
-        cancelled_at = accepted + timedelta(minutes=10) if status == "cancelled" else None
+        cancelled_at = min(accepted + timedelta(minutes=10), end) if status == "cancelled" else None
         last = max(t for t in (created, *times.values(), cancelled_at, escalated_at, reviewed_at) if t is not None)
         assigned = caregiver if times["accepted"] else None
         self.orders.append((

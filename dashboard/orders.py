@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
-from dashboard.errors import NotFound
+from dashboard.errors import Invalid, NotFound
 
 
 class OrderStatus(StrEnum):
@@ -225,7 +225,12 @@ def get_order(conn: psycopg.Connection, order_id: int) -> OrderDetail:
 def week_bounds(week: str) -> tuple[date, date]:
     """Monday and the next Monday of an ISO week written ``2026-W05``."""
     year, _, number = week.partition("-W")
-    monday = date.fromisocalendar(int(year), int(number), 1)
+    try:
+        if not 1900 <= int(year) <= 2999:
+            raise ValueError("year out of range")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        raise Invalid(f"{week} is not a week: write YYYY-Www with a year 1900-2999, e.g. 2026-W05") from None
     return monday, monday + timedelta(days=7)
 
 

@@ -20,6 +20,17 @@ Schedule = Annotated[
 ]
 
 
+def checked_schedule(value: str) -> str:
+    """The schedule if APScheduler can read it (as the dispatcher's scheduler will), else a clear error."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as err:
+        raise ValueError(f"not a crontab schedule ({err}); write e.g. '0 11 * * *'") from None
+    return value
+
+
 class RecurringService(BaseModel):
     id: int
     elder_id: int
@@ -50,13 +61,7 @@ class RecurringCreate(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(value)
-        except ValueError as err:
-            raise ValueError(f"not a crontab schedule ({err}); write e.g. '0 11 * * *'") from None
-        return value
+        return checked_schedule(value)
 
 
 class RecurringUpdate(BaseModel):
@@ -67,7 +72,10 @@ class RecurringUpdate(BaseModel):
     ends_on: date | None = None
     active: bool | None = None
 
-    _cron = field_validator("schedule")(RecurringCreate._cron.__func__)  # type: ignore[attr-defined]
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else checked_schedule(value)
 
 
 SELECT = """

@@ -45,6 +45,8 @@ def month_bounds(month: str) -> tuple[date, date]:
     if not match:
         raise Invalid(f"month must be written YYYY-MM, e.g. 2026-01, not {month!r}")
     year, number = int(match.group(1)), int(match.group(2))
+    if not 1900 <= year <= 2999:
+        raise Invalid(f"month {month} is out of range: years 1900-2999")
     first = date(year, number, 1)
     return first, date(year + (number == 12), number % 12 + 1, 1)
 

@@ -35,8 +35,17 @@ class City:
 def seed_city(url: str, *, elders: int = 80, history_days: int = 40) -> None:
     with psycopg.connect(url) as conn:
         seed.write(conn, seed.generate(seed.SeedPlan(elders=elders, seed=7, providers=6, caregivers=24)))
-        write_history(conn, HistoryPlan(end=NOW, days=history_days, orders_per_elder_day=0.25,
-                                        alarms_per_elder_day=0.08, seed=7, timeline_days=history_days))
+        write_history(
+            conn,
+            HistoryPlan(
+                end=NOW,
+                days=history_days,
+                orders_per_elder_day=0.25,
+                alarms_per_elder_day=0.08,
+                seed=7,
+                timeline_days=history_days,
+            ),
+        )
         for role in ROLES:
             users.add_user(conn, role, PASSWORD, users.Role(role), display_name=f"{role} user")
 

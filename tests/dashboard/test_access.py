@@ -44,31 +44,87 @@ def fixed(path: str) -> Callable[[City], str]:
 
 
 CALLS = [
-    *(Call(Permission.READ, "GET", fixed(p)) for p in (
-        "/api/v1/me", "/api/v1/alarms?status=open&status=acknowledged", "/api/v1/alarms/live", "/api/v1/alarms/1",
-        "/api/v1/orders?status=completed", "/api/v1/orders/1", "/api/v1/elders?q=E0000", "/api/v1/elders/1",
-        "/api/v1/elders/1/readings", "/api/v1/elders/1/readings/hourly?days=7", "/api/v1/devices?problem=offline",
-        "/api/v1/devices/summary", "/api/v1/providers", "/api/v1/providers/1", "/api/v1/caregivers?provider_id=1",
-        "/api/v1/caregivers/1", "/api/v1/recurring-services", "/api/v1/kpis?from=2026-02-01&to=2026-03-10",
-        "/api/v1/reports/monthly?month=2026-02", "/api/v1/reports/monthly.csv?month=2026-02",
-        "/api/v1/return-visits/sample?week=2026-W09",
-    )),  # fmt: skip
-    Call(Permission.ACT, "POST", lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/acknowledge", lambda: {"note": "on it"}),
-    Call(Permission.ACT, "POST", lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/resolve",
-         lambda: {"outcome": "test", "note": "drill"}),
-    Call(Permission.ACT, "POST", fixed("/api/v1/recurring-services"),
-         lambda: {"elder_id": 2, "service_type": "meal", "schedule": "0 11 * * *"}),
+    *(
+        Call(Permission.READ, "GET", fixed(p))
+        for p in (
+            "/api/v1/me",
+            "/api/v1/alarms?status=open&status=acknowledged",
+            "/api/v1/alarms/live",
+            "/api/v1/alarms/1",
+            "/api/v1/orders?status=completed",
+            "/api/v1/orders/1",
+            "/api/v1/elders?q=E0000",
+            "/api/v1/elders/1",
+            "/api/v1/elders/1/readings",
+            "/api/v1/elders/1/readings/hourly?days=7",
+            "/api/v1/devices?problem=offline",
+            "/api/v1/devices/summary",
+            "/api/v1/providers",
+            "/api/v1/providers/1",
+            "/api/v1/caregivers?provider_id=1",
+            "/api/v1/caregivers/1",
+            "/api/v1/recurring-services",
+            "/api/v1/kpis?from=2026-02-01&to=2026-03-10",
+            "/api/v1/reports/monthly?month=2026-02",
+            "/api/v1/reports/monthly.csv?month=2026-02",
+            "/api/v1/return-visits/sample?week=2026-W09",
+        )
+    ),
+    Call(
+        Permission.ACT,
+        "POST",
+        lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/acknowledge",
+        lambda: {"note": "on it"},
+    ),
+    Call(
+        Permission.ACT,
+        "POST",
+        lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/resolve",
+        lambda: {"outcome": "test", "note": "drill"},
+    ),
+    Call(
+        Permission.ACT,
+        "POST",
+        fixed("/api/v1/recurring-services"),
+        lambda: {"elder_id": 2, "service_type": "meal", "schedule": "0 11 * * *"},
+    ),
     Call(Permission.ACT, "PATCH", fixed("/api/v1/recurring-services/1"), lambda: {"notes": "no salt"}),
-    Call(Permission.ADMINISTER, "POST", fixed("/api/v1/providers"),
-         lambda: {"code": f"NEW{next(_counter)}", "name": "新服务商", "phone": "+8671512345678",
-                  "manager_name": "张经理", "manager_phone": "+8613912345678", "services": ["meal"]}),
-    Call(Permission.ADMINISTER, "PATCH", fixed("/api/v1/providers/1"),
-         lambda: {"standing": "black", "standing_note": "complaints"}),
-    Call(Permission.ADMINISTER, "POST", fixed("/api/v1/caregivers"),
-         lambda: {"code": f"CG{next(_counter)}", "provider_id": 1, "name": "王芳", "gender": "F",
-                  "phone": f"+861390000{next(_counter):04d}", "home_lat": 29.7, "home_lon": 113.9, "skills": ["meal"]}),
+    Call(
+        Permission.ADMINISTER,
+        "POST",
+        fixed("/api/v1/providers"),
+        lambda: {
+            "code": f"NEW{next(_counter)}",
+            "name": "新服务商",
+            "phone": "+8671512345678",
+            "manager_name": "张经理",
+            "manager_phone": "+8613912345678",
+            "services": ["meal"],
+        },
+    ),
+    Call(
+        Permission.ADMINISTER,
+        "PATCH",
+        fixed("/api/v1/providers/1"),
+        lambda: {"standing": "black", "standing_note": "complaints"},
+    ),
+    Call(
+        Permission.ADMINISTER,
+        "POST",
+        fixed("/api/v1/caregivers"),
+        lambda: {
+            "code": f"CG{next(_counter)}",
+            "provider_id": 1,
+            "name": "王芳",
+            "gender": "F",
+            "phone": f"+861390000{next(_counter):04d}",
+            "home_lat": 29.7,
+            "home_lon": 113.9,
+            "skills": ["meal"],
+        },
+    ),
     Call(Permission.ADMINISTER, "PATCH", fixed("/api/v1/caregivers/1"), lambda: {"max_load": 3}),
-]  # fmt: skip
+]
 
 
 def test_every_role_can_do_what_it_should_and_nothing_more(
@@ -102,7 +158,10 @@ def test_actions_are_in_the_audit_log_with_the_actor(
         rows = conn.execute(
             "SELECT actor, action, target_kind, target_id FROM audit_log WHERE action NOT LIKE 'auth.%' ORDER BY id"
         ).fetchall()
-    assert rows == [("operator", "alarm.acknowledge", "alarm", str(alarm)), ("admin", "provider.standing", "provider", "2")]
+    assert rows == [
+        ("operator", "alarm.acknowledge", "alarm", str(alarm)),
+        ("admin", "provider.standing", "provider", "2"),
+    ]
 
 
 def test_viewers_see_phones_and_addresses_masked(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
@@ -124,8 +183,12 @@ def test_tokens_are_signed_and_expire(client: httpx.Client, headers: dict[str, d
     forged = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
     assert client.get("/api/v1/me", headers={"Authorization": forged}).status_code == 401
     me = client.get("/api/v1/me", headers=headers["admin"]).json()
-    assert me == {"username": "admin", "display_name": "admin user", "role": "admin",
-                  "permissions": ["act", "administer", "read"]}  # fmt: skip
+    assert me == {
+        "username": "admin",
+        "display_name": "admin user",
+        "role": "admin",
+        "permissions": ["act", "administer", "read"],
+    }
 
 
 def test_failed_logins_are_limited_per_username_across_processes(city: City, client: httpx.Client) -> None:
@@ -139,7 +202,9 @@ def test_failed_logins_are_limited_per_username_across_processes(city: City, cli
     # another account from the same address is not blocked yet; the count lives in the database
     assert client.post("/api/v1/token", data={"username": "viewer", "password": PASSWORD}).status_code == 200
     with psycopg.connect(city.url) as conn:
-        row = conn.execute("SELECT count(*) FROM login_attempt WHERE username = 'operator' AND NOT succeeded").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM login_attempt WHERE username = 'operator' AND NOT succeeded"
+        ).fetchone()
         assert row == (5,)
 
 
@@ -178,12 +243,15 @@ def test_bad_requests_say_what_was_wrong(
     assert detail in response.text
 
 
-def test_malformed_and_out_of_range_bodies_are_rejected(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
+def test_malformed_and_out_of_range_bodies_are_rejected(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
     h = {**headers["operator"], "Content-Type": "application/json"}
     assert client.post("/api/v1/alarms/1/resolve", content=b"{not json", headers=h).status_code == 422
     wrong = client.post("/api/v1/alarms/1/resolve", json={"outcome": "meh"}, headers=h)
     assert wrong.status_code == 422 and "outcome" in wrong.text
     assert client.post("/api/v1/alarms/999999/acknowledge", json={}, headers=h).status_code == 404
-    cron = client.post("/api/v1/recurring-services", json={"elder_id": 1, "service_type": "meal", "schedule": "0 25 * * *"},
-                       headers=h)  # fmt: skip
+    cron = client.post(
+        "/api/v1/recurring-services", json={"elder_id": 1, "service_type": "meal", "schedule": "0 25 * * *"}, headers=h
+    )
     assert cron.status_code == 422 and "crontab" in cron.text

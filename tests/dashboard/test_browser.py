@@ -60,7 +60,9 @@ def add_readings(url: str, elder_id: int) -> None:
         for step in range(1, 24 * 12):
             ts = NOW - timedelta(minutes=5 * step) + timedelta(seconds=30)
             rows.append((device[0], elder_id, ts, ts, 10_000 + step, 65 + step % 20, 94 + step % 5, 118, 78))
-        with conn.cursor().copy("COPY reading (device_id, elder_id, ts, received_at, seq, hr, spo2, sbp, dbp) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY reading (device_id, elder_id, ts, received_at, seq, hr, spo2, sbp, dbp) FROM STDIN"
+        ) as copy:
             for row in rows:
                 copy.write_row(row)
         conn.execute("SELECT refresh_reading_hourly(%s, %s)", (NOW - timedelta(days=31), NOW + timedelta(hours=1)))
@@ -153,7 +155,9 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     context.close()
 
 
-def test_login_page_and_viewer_masking(city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path) -> None:
+def test_login_page_and_viewer_masking(
+    city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path
+) -> None:
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     page = context.new_page()
     page.goto(f"{server.url}/elders")

@@ -38,7 +38,7 @@ def direct(url: str, key: str) -> dict[str, dict[str, Any]]:
     with psycopg.connect(url) as conn:
         orders = conn.execute(
             """
-            SELECT o.created_at, o.accepted_at, o.arrived_at, o.window_start, o.status, o.escalation_level,
+            SELECT o.created_at, o.accepted_at, o.arrived_at, o.window_start, o.status,
                    o.satisfaction, o.service_type, coalesce(o.provider_id, 0)::text, c.township_id::text
             FROM service_order o JOIN elder e ON e.id = o.elder_id JOIN community c ON c.id = e.community_id
             """
@@ -50,7 +50,7 @@ def direct(url: str, key: str) -> dict[str, dict[str, Any]]:
             """
         ).fetchall()
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
-    for created, accepted, arrived, window_start, status, escalation, satisfaction, service, provider, town in orders:
+    for created, accepted, arrived, window_start, status, satisfaction, service, provider, town in orders:
         day = local_day(created)
         if not FROM <= day <= TO:
             continue
@@ -125,7 +125,9 @@ def test_kpis_from_rollups_match_a_direct_computation(city: City) -> None:
             assert_matches(row, expected[row.key], f"{key}={row.key}")
 
 
-def test_rollups_follow_changes_incrementally(city: City, client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
+def test_rollups_follow_changes_incrementally(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
     params = {"from": "2026-03-09", "to": "2026-03-09"}
     before = client.get("/api/v1/kpis", params=params, headers=headers["viewer"]).json()["total"]
     with psycopg.connect(city.url) as conn:
