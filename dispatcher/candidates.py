@@ -1,0 +1,175 @@
+"""Eligible caregivers for an order, straight from the database, optionally only those inside a box.
+
+Eligible means: active, not opted out of SMS, has the skill; of an active provider that sells the service,
+serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
+service is wanted (local time); holding fewer orders than their ``max_load``; not yet offered this order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+
+from dispatcher.lifecycle import HELD, OrderRow, Status
+from dispatcher.matching import Box
+from dispatcher.ranking import Candidate
+
+# A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
+_HELD = tuple(s.value for s in HELD)
+_ESCALATED = Status.ESCALATED.value
+
+_CANDIDATES = """
+WITH held AS (
+    SELECT caregiver_id, provider_id FROM service_order
+    WHERE caregiver_id IS NOT NULL
+      AND (status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))
+),
+caregiver_load AS (SELECT caregiver_id, count(*) AS n FROM held GROUP BY caregiver_id),
+provider_load AS (SELECT provider_id, count(*) AS n FROM held GROUP BY provider_id)
+SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
+       coalesce(cl.n, 0)::int, c.max_load::int,
+       EXISTS (SELECT 1 FROM service_order h
+               WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id AND h.status IN ('completed', 'reviewed')),
+       c.name, c.phone, c.language
+FROM caregiver c
+JOIN provider p ON p.id = c.provider_id
+LEFT JOIN caregiver_load cl ON cl.caregiver_id = c.id
+LEFT JOIN provider_load pl ON pl.provider_id = c.provider_id
+WHERE c.active AND NOT c.sms_opt_out
+  AND p.active AND p.standing <> 'black' AND coalesce(pl.n, 0) < p.capacity
+  AND coalesce(cl.n, 0) < c.max_load
+  AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s)
+  AND EXISTS (
+      SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
+          (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
+          OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
+          OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))
+  AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id)
+  {box}
+"""
+_IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What an order needs: where, which service, for whom, and when (for shifts)."""
+
+    order_id: int
+    elder_id: int
+    community_id: int
+    service_type: str
+    lat: float
+    lon: float
+    wanted_at: datetime  # timezone-aware
+
+    @property
+    def emergency(self) -> bool:
+        return self.service_type == "emergency"
+
+
+def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:
+    """The order's need: at the alarm's position when the alarm has one, else at the elder's home."""
+    row = conn.execute(
+        "SELECT e.community_id, "
+        "  CASE WHEN a.lat IS NOT NULL AND a.lon IS NOT NULL THEN a.lat ELSE e.lat END, "
+        "  CASE WHEN a.lat IS NOT NULL AND a.lon IS NOT NULL THEN a.lon ELSE e.lon END "
+        "FROM elder e LEFT JOIN alarm a ON a.id = %s WHERE e.id = %s",
+        (order.alarm_id, order.elder_id),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"elder {order.elder_id} of order {order.code} is missing")
+    wanted = now if order.is_emergency else max(now, order.window_start)
+    return Need(order.id, order.elder_id, row[0], order.service_type, row[1], row[2], wanted)
+
+
+class SqlCandidates:
+    """The eligible caregivers of one need, read per box with the GiST index on caregivers' homes."""
+
+    def __init__(self, conn: psycopg.Connection, need: Need, timezone: ZoneInfo) -> None:
+        self.conn = conn
+        local = need.wanted_at.astimezone(timezone)
+        self.params: dict[str, object] = {
+            "held": list(_HELD),
+            "escalated": _ESCALATED,
+            "elder": need.elder_id,
+            "service": need.service_type,
+            "community": need.community_id,
+            "order": need.order_id,
+            "weekday": local.isoweekday(),
+            "yesterday": (local - timedelta(days=1)).isoweekday(),
+            "tod": local.time().replace(tzinfo=None),
+        }
+
+    def within(self, box: Box | None) -> Sequence[Candidate]:
+        params = dict(self.params)
+        clause = sql.SQL("")
+        if box is not None:
+            clause = sql.SQL(_IN_BOX)
+            params.update(lat_min=box.lat_min, lat_max=box.lat_max, lon_min=box.lon_min, lon_max=box.lon_max)
+        query = sql.SQL(_CANDIDATES).format(box=clause)
+        rows = self.conn.execute(query, params).fetchall()
+        return [Candidate(*row) for row in rows]
+
+
+_DIAGNOSE = """
+SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
+       (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id
+          AND (h.status = ANY(%(held)s) OR (h.status = %(escalated)s AND h.arrived_at IS NULL)))::int,
+       c.max_load::int,
+       EXISTS (SELECT 1 FROM service_order h
+               WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id AND h.status IN ('completed', 'reviewed')),
+       c.name, c.phone, c.language,
+       c.active, c.sms_opt_out, p.active, p.standing,
+       EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
+       EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
+       EXISTS (
+          SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
+              (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
+              OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
+              OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))
+FROM caregiver c JOIN provider p ON p.id = c.provider_id
+WHERE c.id = %(caregiver)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One caregiver seen against one need: the candidate, what forbids offering (hard), what is unusual."""
+
+    candidate: Candidate | None
+    refusals: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: ZoneInfo) -> Diagnosis:
+    """Whether an operator may hand this order to this caregiver, and which matching rules they break."""
+    params = {**SqlCandidates(conn, need, timezone).params, "caregiver": caregiver_id}
+    row = conn.execute(_DIAGNOSE, params).fetchone()
+    if row is None:
+        return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
+    candidate = Candidate(*row[:13])
+    active, opted_out, provider_active, standing, skill, area, on_shift = row[13:]
+    refusals = []
+    if not active:
+        refusals.append(f"caregiver {candidate.code} is not active")
+    if opted_out:
+        refusals.append(f"caregiver {candidate.code} opted out of SMS (they can reply START)")
+    if not provider_active or standing == "black":
+        refusals.append(f"the provider of {candidate.code} is inactive or black-listed")
+    warnings = []
+    if not skill:
+        warnings.append(f"no {need.service_type} skill")
+    if not area:
+        warnings.append("provider does not serve this community")
+    if not on_shift:
+        warnings.append("off shift")
+    if candidate.load >= candidate.max_load:
+        warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
+    return Diagnosis(candidate, tuple(refusals), tuple(warnings))

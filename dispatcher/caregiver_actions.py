@@ -1,0 +1,264 @@
+"""What a caregiver can do with an order, by SMS keyword or on their page: accept, decline, set off,
+arrive, finish. Each returns the answer to show them; none changes anything it should not."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from dispatcher import notices, texts
+from dispatcher.lifecycle import Actor, OrderRow, Status, load_order, transition
+from dispatcher.offers import Offer, close_offer, live_offer
+from dispatcher.settings import Config
+from eldercare import audit
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Caregiver:
+    id: int
+    code: str
+    name: str
+    phone: str
+    language: str
+    provider_id: int
+    max_load: int
+    sms_opt_out: bool
+    active: bool
+
+
+_CAREGIVER = sql.SQL(
+    "SELECT id, code, name, phone, language, provider_id, max_load, sms_opt_out, active FROM caregiver WHERE {} = %s"
+)
+
+
+def caregiver_by_phone(conn: psycopg.Connection, phone: str) -> Caregiver | None:
+    with conn.cursor(row_factory=class_row(Caregiver)) as cur:
+        return cur.execute(_CAREGIVER.format(sql.Identifier("phone")), (phone,)).fetchone()
+
+
+def caregiver_by_id(conn: psycopg.Connection, caregiver_id: int) -> Caregiver | None:
+    with conn.cursor(row_factory=class_row(Caregiver)) as cur:
+        return cur.execute(_CAREGIVER.format(sql.Identifier("id")), (caregiver_id,)).fetchone()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to a caregiver: a text key with its values, and whether anything changed."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+
+    def text(self, language: str) -> str:
+        return texts.text(self.key, language, **self.values)
+
+
+def _held(order: OrderRow, caregiver: Caregiver) -> bool:
+    return order.caregiver_id == caregiver.id and order.state in (
+        Status.ACCEPTED,
+        Status.EN_ROUTE,
+        Status.ARRIVED,
+        Status.ESCALATED,
+    )
+
+
+def held_count(conn: psycopg.Connection, caregiver_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM service_order WHERE caregiver_id = %s "
+        "AND (status IN ('accepted', 'en_route', 'arrived') OR (status = 'escalated' AND arrived_at IS NULL))",
+        (caregiver_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _not_live(conn: psycopg.Connection, order: OrderRow, caregiver: Caregiver) -> Answer:
+    """Why a caregiver's answer to this order finds no live offer of theirs."""
+    if _held(order, caregiver):
+        return Answer("accepted", {"code": order.code, "address": _address(conn, order)})
+    mine = conn.execute(
+        "SELECT status FROM offer WHERE order_id = %s AND caregiver_id = %s ORDER BY id DESC LIMIT 1",
+        (order.id, caregiver.id),
+    ).fetchone()
+    if mine is None:
+        return Answer("not_yours", {"code": order.code})
+    if mine[0] == "expired":
+        return Answer("expired", {"code": order.code})
+    return Answer("taken", {"code": order.code})
+
+
+def _address(conn: psycopg.Connection, order: OrderRow) -> str:
+    row = conn.execute("SELECT address FROM elder WHERE id = %s", (order.elder_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _their_live_offer(
+    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, caregiver: Caregiver
+) -> tuple[Offer | None, Answer | None]:
+    offer = live_offer(conn, order.id)
+    if offer is None or offer.caregiver_id != caregiver.id:
+        return None, _not_live(conn, order, caregiver)
+    if offer.expires_at <= clock.now():
+        # the sweep has not got to it yet; the deadline holds all the same
+        close_offer(
+            conn,
+            clock,
+            config,
+            order,
+            offer,
+            "expired",
+            actor_kind=Actor.SYSTEM,
+            actor="dispatcher",
+            why=f"offer to {caregiver.code} expired",
+        )
+        return None, Answer("expired", {"code": order.code}, changed=True)
+    return offer, None
+
+
+def accept(
+    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+) -> Answer:
+    order = load_order(conn, order_id, lock=True)
+    offer, refusal = _their_live_offer(conn, clock, config, order, caregiver)
+    if offer is None:
+        return refusal  # type: ignore[return-value]
+    load = held_count(conn, caregiver.id)
+    if load >= caregiver.max_load:
+        close_offer(
+            conn,
+            clock,
+            config,
+            order,
+            offer,
+            "declined",
+            actor_kind=Actor.CAREGIVER,
+            actor=caregiver.code,
+            why=f"{caregiver.code} is at their limit of {caregiver.max_load} orders",
+        )
+        return Answer("full", {"code": order.code, "load": load}, changed=True)
+    now = clock.now()
+    conn.execute("UPDATE offer SET status = 'accepted', answered_at = %s WHERE id = %s", (now, offer.id))
+    if order.is_emergency:
+        arrival_due = now + timedelta(minutes=config.dispatch.emergency_arrival_minutes)
+    else:
+        arrival_due = max(order.window_end, now + timedelta(minutes=config.dispatch.emergency_arrival_minutes))
+    order = transition(
+        conn,
+        clock,
+        order,
+        Status.ACCEPTED,
+        actor_kind=Actor.CAREGIVER,
+        actor=caregiver.code,
+        reason=f"accepted by {caregiver.code} ({via})",
+        details={"offer_id": offer.id, "eta_min": round(offer.eta_min, 1), "distance_km": round(offer.distance_km, 3)},
+        action="accepted",
+        caregiver_id=caregiver.id,
+        provider_id=caregiver.provider_id,
+        accepted_at=now,
+        travel_km=offer.distance_km,
+        arrival_due_at=arrival_due,
+        accept_due_at=None,
+        next_offer_at=None,
+    )
+    if order.is_emergency or order.alarm_id is not None:
+        notices.help_accepted(conn, clock, config, order, offer.eta_min)
+    audit.record(conn, caregiver.code, "order.accept", "service_order", order.id, {"code": order.code, "via": via})
+    return Answer("accepted", {"code": order.code, "address": _address(conn, order)}, changed=True)
+
+
+def decline(
+    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+) -> Answer:
+    order = load_order(conn, order_id, lock=True)
+    offer, refusal = _their_live_offer(conn, clock, config, order, caregiver)
+    if offer is None:
+        return refusal  # type: ignore[return-value]
+    close_offer(
+        conn,
+        clock,
+        config,
+        order,
+        offer,
+        "declined",
+        actor_kind=Actor.CAREGIVER,
+        actor=caregiver.code,
+        why=f"declined by {caregiver.code} ({via})",
+    )
+    audit.record(conn, caregiver.code, "order.decline", "service_order", order.id, {"code": order.code, "via": via})
+    return Answer("declined", {"code": order.code}, changed=True)
+
+
+def _progress(
+    conn: psycopg.Connection,
+    clock: Clock,
+    caregiver: Caregiver,
+    order_id: int,
+    to: Status,
+    allowed_from: tuple[Status, ...],
+    via: str,
+    **changes: Any,
+) -> tuple[OrderRow | None, Answer]:
+    order = load_order(conn, order_id, lock=True)
+    if order.caregiver_id != caregiver.id:
+        return None, Answer("not_yours", {"code": order.code})
+    if order.state not in allowed_from:
+        action = {"en_route": "set off", "arrived": "arrived", "completed": "finished"}[to.value]
+        return None, Answer("wrong_step", {"code": order.code, "status": order.status, "action": action})
+    order = transition(
+        conn,
+        clock,
+        order,
+        to,
+        actor_kind=Actor.CAREGIVER,
+        actor=caregiver.code,
+        reason=f"{to.value} ({via})",
+        action=to.value,
+        **changes,
+    )
+    audit.record(conn, caregiver.code, f"order.{to.value}", "service_order", order.id, {"code": order.code, "via": via})
+    return order, Answer("done" if to is Status.COMPLETED else to.value, {"code": order.code}, changed=True)
+
+
+def set_off(
+    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+) -> Answer:
+    _, answer = _progress(
+        conn, clock, caregiver, order_id, Status.EN_ROUTE, (Status.ACCEPTED,), via, en_route_at=clock.now()
+    )
+    return answer
+
+
+def arrive(
+    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+) -> Answer:
+    order, answer = _progress(
+        conn,
+        clock,
+        caregiver,
+        order_id,
+        Status.ARRIVED,
+        (Status.ACCEPTED, Status.EN_ROUTE, Status.ESCALATED),
+        via,
+        arrived_at=clock.now(),
+        arrival_due_at=None,
+    )
+    if order is not None and (order.is_emergency or order.alarm_id is not None):
+        notices.help_arrived(conn, clock, config, order)
+    return answer
+
+
+def finish(
+    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+) -> Answer:
+    _, answer = _progress(
+        conn, clock, caregiver, order_id, Status.COMPLETED, (Status.ARRIVED,), via, completed_at=clock.now()
+    )
+    return answer

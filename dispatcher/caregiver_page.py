@@ -1,0 +1,154 @@
+"""The caregiver's page for one order, reached by the signed link in the offer SMS: accept or decline,
+set off, arrive, finish. Built for a phone's width; no scripts, one form per button."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from psycopg.rows import class_row
+from starlette.concurrency import run_in_threadpool
+
+from dispatcher import caregiver_actions as actions
+from dispatcher import texts
+from dispatcher.links import PAGE_PREFIX, LinkError, PageGrant, read_token
+from dispatcher.web_resources import Resources, WebResources
+
+page_router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
+_templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
+
+ACTIONS = {
+    "accept": actions.accept,
+    "decline": actions.decline,
+    "set_off": actions.set_off,
+    "arrive": actions.arrive,
+    "finish": actions.finish,
+}
+_STATUS_TEXT = {
+    "created": ("待派单", "Waiting"),
+    "offered": ("待接单", "Offered"),
+    "accepted": ("已接单", "Accepted"),
+    "en_route": ("在路上", "On the way"),
+    "arrived": ("已到达", "Arrived"),
+    "completed": ("已完成", "Completed"),
+    "reviewed": ("已回访", "Reviewed"),
+    "escalated": ("已升级", "Escalated"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageOrder:
+    id: int
+    code: str
+    service_type: str
+    status: str
+    caregiver_id: int | None
+    window_start: datetime
+    window_end: datetime
+    notes: str
+    elder_name: str
+    address: str
+    live_offer_to: int | None
+    distance_km: float | None
+    eta_min: float | None
+
+
+_PAGE_ORDER = """
+SELECT so.id, so.code, so.service_type, so.status, so.caregiver_id, so.window_start, so.window_end, so.notes,
+       e.name AS elder_name, e.address,
+       live.caregiver_id AS live_offer_to, mine.distance_km, mine.eta_min
+FROM service_order so
+JOIN elder e ON e.id = so.elder_id
+LEFT JOIN offer live ON live.order_id = so.id AND live.status IN ('pending', 'sent')
+LEFT JOIN LATERAL (SELECT distance_km, eta_min FROM offer o WHERE o.order_id = so.id AND o.caregiver_id = %(c)s
+                   ORDER BY o.id DESC LIMIT 1) mine ON true
+WHERE so.id = %(o)s
+"""
+
+
+def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, str, str]]:
+    def t(zh: str, english: str) -> str:
+        return english if en else zh
+
+    if order.live_offer_to == caregiver_id:
+        return [("accept", t("接单", "Accept"), "go"), ("decline", t("拒绝", "Decline"), "secondary")]
+    if order.caregiver_id != caregiver_id:
+        return []
+    if order.status == "accepted":
+        return [("set_off", t("出发", "On my way"), ""), ("arrive", t("已到达", "I have arrived"), "go")]
+    if order.status in ("en_route", "escalated"):
+        return [("arrive", t("已到达", "I have arrived"), "go")]
+    if order.status == "arrived":
+        return [("finish", t("服务完成", "Service done"), "go")]
+    return []
+
+
+def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token: str, notice: str | None) -> str:
+    caregiver = actions.caregiver_by_id(conn, grant.caregiver_id)
+    with conn.cursor(row_factory=class_row(PageOrder)) as cur:
+        order = cur.execute(_PAGE_ORDER, {"o": grant.order_id, "c": grant.caregiver_id}).fetchone()
+    if caregiver is None or order is None:
+        raise LinkError("this order or caregiver no longer exists")
+    en = caregiver.language == "en"
+    tz = res.config.timezone
+    start, end = order.window_start.astimezone(tz), order.window_end.astimezone(tz)
+    zh_status, en_status = _STATUS_TEXT.get(order.status, (order.status, order.status))
+    return _templates.get_template("caregiver_page.html").render(
+        en=en,
+        t=lambda zh, english: english if en else zh,
+        order=order,
+        service=texts.service_name(order.service_type, caregiver.language),
+        status_text=en_status if en else zh_status,
+        window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
+        notice=notice,
+        buttons=_buttons(order, caregiver.id, en),
+        base=f"{PAGE_PREFIX}/{token}",
+    )
+
+
+def _refused(message: str) -> HTMLResponse:
+    body = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1"><title>链接无效 / Link not valid</title></head>'
+        f'<body style="font:17px system-ui;padding:1rem"><p>{html.escape(message)}</p></body></html>'
+    )
+    return HTMLResponse(body, status_code=403)
+
+
+@page_router.get("/{token}", response_class=HTMLResponse)
+async def show(token: str, res: Resources) -> HTMLResponse:
+    def work() -> str:
+        grant = read_token(res.config, token)
+        with res.connection() as conn:
+            return _render(res, conn, grant, token, None)
+
+    try:
+        return HTMLResponse(await run_in_threadpool(work))
+    except LinkError as err:
+        return _refused(str(err))
+
+
+@page_router.post("/{token}/{action}", response_class=HTMLResponse)
+async def act(token: str, action: str, res: Resources) -> HTMLResponse:
+    if action not in ACTIONS:
+        return HTMLResponse("unknown action", status_code=404)
+
+    def work() -> str:
+        grant = read_token(res.config, token)
+        with res.connection() as conn:
+            caregiver = actions.caregiver_by_id(conn, grant.caregiver_id)
+            if caregiver is None:
+                raise LinkError("this caregiver no longer exists")
+            answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
+            return _render(res, conn, grant, token, answer.text(caregiver.language))
+
+    try:
+        return HTMLResponse(await run_in_threadpool(work))
+    except LinkError as err:
+        return _refused(str(err))

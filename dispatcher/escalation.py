@@ -1,0 +1,124 @@
+"""Escalation: an order nobody took in time, or help that did not arrive, becomes the operators' alarm.
+
+Escalating moves the order to 'escalated', raises (or repeats) the elder's ``order_escalated`` alarm for the
+operators' board and texts the manager of the provider concerned. The dispatcher keeps offering an escalated
+order that has no caregiver, so help may still come while people look.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from dispatcher import outbox, texts
+from dispatcher.lifecycle import Actor, OrderRow, Status, transition
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+NO_ACCEPTANCE = "no_acceptance"
+NO_CANDIDATE = "no_candidate"
+NO_ARRIVAL = "no_arrival"
+
+
+def escalate(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    why: str,
+    *,
+    actor: str = "dispatcher",
+) -> OrderRow:
+    """Escalate a locked order for ``why`` (one of NO_ACCEPTANCE, NO_CANDIDATE, NO_ARRIVAL)."""
+    now = clock.now()
+    level = order.escalation_level + 1
+    changes: dict[str, object] = {"escalation_level": level, "escalated_at": now}
+    if why == NO_ARRIVAL:
+        changes["arrival_due_at"] = None
+    else:
+        changes["accept_due_at"] = None
+    escalated = transition(
+        conn,
+        clock,
+        order,
+        Status.ESCALATED,
+        actor_kind=Actor.SYSTEM,
+        actor=actor,
+        reason=texts.reason(why, "en"),
+        details={"level": level, "why": why, "offers_made": order.offers_made},
+        action="escalated",
+        **changes,
+    )
+    alarm_id = _raise_alarm(conn, clock, escalated, why, level)
+    managers = _managers(conn, escalated, why)
+    elder = conn.execute("SELECT name, address FROM elder WHERE id = %s", (order.elder_id,)).fetchone()
+    name, address = elder if elder else ("?", "?")
+    for phone in managers:
+        outbox.enqueue(
+            conn,
+            clock,
+            to_phone=phone,
+            from_phone=config.platform.twilio_from,
+            body=texts.text(
+                "manager_escalated",
+                "zh",
+                service=texts.service_name(order.service_type, "zh"),
+                code=order.code,
+                elder=name,
+                address=address,
+                reason=texts.reason(why, "zh"),
+            ),
+            purpose=outbox.Purpose.MANAGER,
+            order_id=order.id,
+        )
+    log.warning(
+        "order %s escalated (level %d, %s); alarm %s; %d managers told", order.code, level, why, alarm_id, len(managers)
+    )
+    return escalated
+
+
+def _raise_alarm(conn: psycopg.Connection, clock: Clock, order: OrderRow, why: str, level: int) -> int:
+    """The elder's live ``order_escalated`` alarm: raised, or repeated if one is still open."""
+    now = clock.now()
+    details = Jsonb({"order_id": order.id, "order_code": order.code, "level": level, "why": why})
+    row = conn.execute(
+        """
+        INSERT INTO alarm (elder_id, type, severity, status, raised_at, received_at, last_raised_at, details)
+        VALUES (%s, 'order_escalated', 'critical', 'open', %s, %s, %s, %s)
+        ON CONFLICT (elder_id, type) WHERE status <> 'resolved'
+        DO UPDATE SET last_raised_at = EXCLUDED.last_raised_at, repeat_count = alarm.repeat_count + 1,
+                      details = EXCLUDED.details
+        RETURNING id
+        """,
+        (order.elder_id, now, now, now, details),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _managers(conn: psycopg.Connection, order: OrderRow, why: str) -> list[str]:
+    """Whom to text: the provider holding the order; else those whose caregivers were offered it; else
+    up to three providers that could serve it."""
+    if why == NO_ARRIVAL and order.provider_id is not None:
+        rows = conn.execute("SELECT manager_phone FROM provider WHERE id = %s", (order.provider_id,)).fetchall()
+        return [r[0] for r in rows]
+    rows = conn.execute(
+        "SELECT DISTINCT p.manager_phone FROM offer o JOIN caregiver c ON c.id = o.caregiver_id "
+        "JOIN provider p ON p.id = c.provider_id WHERE o.order_id = %s ORDER BY 1",
+        (order.id,),
+    ).fetchall()
+    if rows:
+        return [r[0] for r in rows]
+    rows = conn.execute(
+        "SELECT p.manager_phone FROM provider p "
+        "JOIN provider_service ps ON ps.provider_id = p.id AND ps.service_type = %s "
+        "JOIN provider_area pa ON pa.provider_id = p.id "
+        "JOIN elder e ON e.community_id = pa.community_id AND e.id = %s "
+        "WHERE p.active AND p.standing <> 'black' ORDER BY p.standing = 'red' DESC, p.id LIMIT 3",
+        (order.service_type, order.elder_id),
+    ).fetchall()
+    return [r[0] for r in rows]

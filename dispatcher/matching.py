@@ -1,0 +1,161 @@
+"""Choosing the best caregiver fast, with a spatial prefilter that provably picks what a full scan would.
+
+A full scan computes the geodesic distance to every eligible caregiver and takes the lowest cost. The
+prefilter asks only for caregivers inside a box around the elder that contains every point within ``R`` km,
+and stops once the best cost found is below what anyone beyond ``R`` could reach (``Ranking.floor_beyond``:
+the fastest mode, the quickest start, no load, full rating, the continuity bonus). Otherwise it widens ``R``
+to exactly the radius that would settle it, and as a last resort scans everyone. Inside the box, a cheap
+lower bound of each distance orders the geodesic computations, which stop as soon as no one left can win.
+
+Why the bounds hold: the WGS-84 ellipsoid encloses the sphere of its polar radius ``b``; projecting a path
+on the ellipsoid radially onto that sphere never lengthens it (the projection onto a convex set is
+1-Lipschitz). So the geodesic distance is at least ``b`` times the angle between the two points' geocentric
+directions, and a box that holds the spherical cap of angle ``R / b`` holds every caregiver within ``R``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from dispatcher.ranking import Candidate, Ranked, Ranking
+
+WGS84_A_KM = 6378.137
+WGS84_B_KM = 6356.752314245
+_FLATTENING_SQ = (WGS84_B_KM / WGS84_A_KM) ** 2
+# Relative slack against floating-point rounding; the bounds themselves are far from tight (up to 0.3%).
+_SLACK = 1e-9
+MAX_RADIUS_KM = 2000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A latitude/longitude box, in degrees."""
+
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.lat_min <= lat <= self.lat_max and self.lon_min <= lon <= self.lon_max
+
+
+class CandidateSource(Protocol):
+    """Eligible caregivers for one order: those inside a box, or all of them (box None)."""
+
+    def within(self, box: Box | None) -> Sequence[Candidate]: ...
+
+
+class ListCandidates:
+    """Candidates held in memory; for tests, benchmarks and simulations that already have them."""
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        self.candidates = list(candidates)
+
+    def within(self, box: Box | None) -> Sequence[Candidate]:
+        if box is None:
+            return self.candidates
+        return [c for c in self.candidates if box.contains(c.lat, c.lon)]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The winner and how much work finding it took."""
+
+    best: Ranked
+    radius_km: float | None  # None: everyone was scanned
+    fetched: int  # candidates read from the source
+    evaluated: int  # geodesic distances computed
+
+
+def _geocentric(lat_deg: float) -> float:
+    return math.atan(_FLATTENING_SQ * math.tan(math.radians(lat_deg)))
+
+
+def _geodetic_deg(lat_geocentric: float) -> float:
+    return math.degrees(math.atan(math.tan(lat_geocentric) / _FLATTENING_SQ))
+
+
+def distance_floor_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """A lower bound of the WGS-84 geodesic distance: the polar-radius sphere between geocentric directions."""
+    p1, p2 = _geocentric(lat1), _geocentric(lat2)
+    dlon = math.radians(lon2 - lon1)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    angle = 2 * math.asin(min(1.0, math.sqrt(h)))
+    # less a micrometre: geodesic distances are computed to about 15 nm, and tiny ones round to zero
+    return max(0.0, WGS84_B_KM * angle * (1 - _SLACK) - 1e-9)
+
+
+def box_around(lat: float, lon: float, radius_km: float) -> Box | None:
+    """A box holding every point within ``radius_km`` of (lat, lon); None when it would wrap a pole or ±180°."""
+    angle = radius_km / WGS84_B_KM * (1 + _SLACK) + 1e-12
+    center = _geocentric(lat)
+    if abs(center) + angle >= math.pi / 2 - 1e-6:
+        return None
+    # the widest longitude a spherical cap of this angle reaches, seen from its centre's latitude
+    half_width = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(center))))
+    box = Box(_geodetic_deg(center - angle), _geodetic_deg(center + angle), lon - half_width, lon + half_width)
+    if box.lon_min < -180 or box.lon_max > 180:
+        return None
+    return box
+
+
+def _best(ranking: Ranking, candidates: Sequence[Candidate], lat: float, lon: float) -> tuple[Ranked | None, int]:
+    """The lowest-cost candidate, computing geodesics in order of their cost floors until none can win."""
+    floors = sorted(
+        ((ranking.cost_at(c, distance_floor_km(lat, lon, c.lat, c.lon)), c.caregiver_id, c) for c in candidates),
+        key=lambda item: (item[0], item[1]),
+    )
+    best: Ranked | None = None
+    evaluated = 0
+    for floor, _, candidate in floors:
+        if best is not None and floor > best.cost:
+            break
+        ranked = ranking.rank(candidate, lat, lon)
+        evaluated += 1
+        if best is None or ranked.key < best.key:
+            best = ranked
+    return best, evaluated
+
+
+def choose(
+    source: CandidateSource, lat: float, lon: float, ranking: Ranking, *, start_radius_km: float = 3.0
+) -> Choice | None:
+    """The same caregiver ``brute_force`` would choose, reading only the caregivers near (lat, lon)."""
+    slope = ranking.slope_per_km()
+    radius = start_radius_km
+    fetched = evaluated = 0
+    while slope > 0 and radius <= MAX_RADIUS_KM:
+        box = box_around(lat, lon, radius)
+        if box is None:
+            break
+        candidates = source.within(box)
+        fetched += len(candidates)
+        best, n = _best(ranking, candidates, lat, lon)
+        evaluated += n
+        floor = ranking.floor_beyond(radius * (1 - _SLACK))
+        if best is not None and best.cost < floor - _SLACK * (1 + abs(floor)):
+            return Choice(best, radius, fetched, evaluated)
+        if best is None:
+            radius *= 4
+        else:
+            # the radius beyond which no one could match the best found so far, plus a little
+            needed = radius + (best.cost - floor) / slope
+            radius = max(radius * 1.5, needed * 1.01)
+    candidates = source.within(None)
+    best, n = _best(ranking, candidates, lat, lon)
+    if best is None:
+        return None
+    return Choice(best, None, fetched + len(candidates), evaluated + n)
+
+
+def brute_force(source: CandidateSource, lat: float, lon: float, ranking: Ranking) -> Choice | None:
+    """The reference: every eligible caregiver's geodesic distance and cost, lowest (cost, id) wins."""
+    candidates = source.within(None)
+    if not candidates:
+        return None
+    best = min((ranking.rank(c, lat, lon) for c in candidates), key=lambda r: r.key)
+    return Choice(best, None, len(candidates), len(candidates))

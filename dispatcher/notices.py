@@ -1,0 +1,116 @@
+"""Telling the elder's side: SMS to family contacts, and commands to the elder's device (through its outbox)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from dispatcher import outbox, texts
+from dispatcher.lifecycle import OrderRow
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+# devices that can show or speak a message to the elder, best first
+_TALKING_DEVICES = ("watch", "pendant", "button")
+
+
+def _elder(conn: psycopg.Connection, elder_id: int) -> tuple[str, str]:
+    row = conn.execute("SELECT name, language FROM elder WHERE id = %s", (elder_id,)).fetchone()
+    return (row[0], row[1]) if row else ("", "zh")
+
+
+def _caregiver_name(conn: psycopg.Connection, caregiver_id: int | None) -> str:
+    row = conn.execute("SELECT name FROM caregiver WHERE id = %s", (caregiver_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def tell_family(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    key: str,
+    localized: dict[str, dict[str, Any]] | None = None,
+    **values: Any,
+) -> int:
+    """SMS ``key`` to each of the elder's contacts who take SMS, in their language; returns how many."""
+    name, _ = _elder(conn, order.elder_id)
+    contacts = conn.execute(
+        "SELECT id, phone, language FROM emergency_contact WHERE elder_id = %s AND notify_sms ORDER BY priority, id",
+        (order.elder_id,),
+    ).fetchall()
+    for contact_id, phone, language in contacts:
+        filled = {**values, **(localized or {}).get(language, {})}
+        outbox.enqueue(
+            conn,
+            clock,
+            to_phone=phone,
+            from_phone=config.platform.twilio_from,
+            body=texts.text(key, language, elder=name, code=order.code, **filled),
+            purpose=outbox.Purpose.FAMILY,
+            order_id=order.id,
+            contact_id=contact_id,
+        )
+    return len(contacts)
+
+
+def family_alarm(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> int:
+    """Family SMS the moment an emergency order is made for a critical alarm."""
+    row = conn.execute(
+        "SELECT t.name_zh, t.name_en FROM alarm a JOIN alarm_type t ON t.code = a.type WHERE a.id = %s",
+        (order.alarm_id,),
+    ).fetchone()
+    zh, en = row if row else ("紧急", "emergency")
+    return tell_family(conn, clock, config, order, "family_alarm", {"zh": {"alarm": zh}, "en": {"alarm": en}})
+
+
+def help_accepted(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, eta_min: float) -> None:
+    """Family SMS and a ``help_coming`` command to the device, once a caregiver took an emergency."""
+    caregiver = _caregiver_name(conn, order.caregiver_id)
+    eta = max(1, math.ceil(eta_min))
+    tell_family(conn, clock, config, order, "family_accepted", caregiver=caregiver, eta=eta)
+    _device_command(conn, clock, order, "help_coming", "device_help_coming", caregiver=caregiver, eta=eta)
+
+
+def help_arrived(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> None:
+    """Family SMS and a ``help_arrived`` command to the device."""
+    caregiver = _caregiver_name(conn, order.caregiver_id)
+    tell_family(conn, clock, config, order, "family_arrived", caregiver=caregiver)
+    _device_command(conn, clock, order, "help_arrived", "device_help_arrived", caregiver=caregiver)
+
+
+def _device_command(
+    conn: psycopg.Connection, clock: Clock, order: OrderRow, kind: str, text_key: str, **values: Any
+) -> None:
+    """Queue a command for the device that raised the alarm, or the elder's watch, pendant or button."""
+    row = conn.execute(
+        "SELECT d.id FROM device d LEFT JOIN alarm a ON a.id = %s AND a.device_id = d.id "
+        "WHERE d.elder_id = %s AND d.active AND (a.id IS NOT NULL OR d.type = ANY(%s)) "
+        "ORDER BY a.id IS NULL, array_position(%s, d.type), d.id LIMIT 1",
+        (order.alarm_id, order.elder_id, list(_TALKING_DEVICES), list(_TALKING_DEVICES)),
+    ).fetchone()
+    if row is None:
+        log.info("order %s: elder %d has no device to tell %s", order.code, order.elder_id, kind)
+        return
+    _, language = _elder(conn, order.elder_id)
+    now = clock.now()
+    payload: dict[str, Any] = {
+        "ts": int(now.timestamp() * 1000),
+        "type": kind,
+        "order_code": order.code,
+        "text": texts.text(text_key, language, **values),
+    }
+    if order.alarm_id is not None:
+        payload["alarm_id"] = order.alarm_id
+    if "eta" in values:
+        payload["eta_min"] = values["eta"]
+    conn.execute(
+        "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s)",
+        (row[0], kind, Jsonb(payload), now),
+    )

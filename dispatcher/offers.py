@@ -1,0 +1,239 @@
+"""Offers: choosing the next caregiver for an order, offering it by SMS, and closing offers that end.
+
+All of it is database work in the caller's transaction: an offer and its SMS are rows written together,
+and the SMS goes out after commit (see ``outbox``). At most one offer per order is live; the partial unique
+index ``offer_one_live_per_order`` makes that hold whatever process makes the offer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from dispatcher import escalation, links, outbox, texts
+from dispatcher.candidates import Need, SqlCandidates, need_of
+from dispatcher.lifecycle import Actor, OrderRow, Status, transition
+from dispatcher.matching import Choice, choose
+from dispatcher.ranking import Ranked, Ranking
+from dispatcher.settings import Config, MatchWeights
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+LIVE = ("pending", "sent")
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: int
+    order_id: int
+    caregiver_id: int
+    rank: int
+    distance_km: float
+    eta_min: float
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    sms_id: int | None
+
+
+_LIVE_OFFER = """
+SELECT id, order_id, caregiver_id, rank, distance_km, eta_min, status, created_at, expires_at, sms_id
+FROM offer WHERE order_id = %s AND status IN ('pending', 'sent')
+"""
+_OFFERS_TO = """
+SELECT o.id, o.order_id, o.caregiver_id, o.rank, o.distance_km, o.eta_min, o.status, o.created_at, o.expires_at,
+       o.sms_id, so.code
+FROM offer o JOIN service_order so ON so.id = o.order_id
+WHERE o.caregiver_id = %s AND o.status IN ('pending', 'sent') ORDER BY o.created_at, o.id
+"""
+
+
+def live_offer(conn: psycopg.Connection, order_id: int) -> Offer | None:
+    with conn.cursor(row_factory=class_row(Offer)) as cur:
+        return cur.execute(_LIVE_OFFER, (order_id,)).fetchone()
+
+
+def offers_to(conn: psycopg.Connection, caregiver_id: int) -> list[tuple[Offer, str]]:
+    """The caregiver's live offers with their order codes, oldest first."""
+    rows = conn.execute(_OFFERS_TO, (caregiver_id,)).fetchall()
+    return [(Offer(*row[:-1]), row[-1]) for row in rows]
+
+
+def ranking_for(config: Config, order: OrderRow, weights: MatchWeights | None = None) -> Ranking:
+    return Ranking(weights or config.dispatch.weights(order.is_emergency), config.dispatch.travel, order.is_emergency)
+
+
+def find_candidate(
+    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow
+) -> tuple[Need, Ranking, Choice | None]:
+    """The best caregiver not yet offered this order, by the platform's real matching."""
+    need = need_of(conn, order, clock.now())
+    ranking = ranking_for(config, order)
+    source = SqlCandidates(conn, need, config.timezone)
+    return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=config.dispatch.search_radius_km)
+
+
+def make_offer(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    ranked: Ranked,
+    reasons: dict[str, Any],
+    *,
+    actor_kind: Actor = Actor.SYSTEM,
+    actor: str = "dispatcher",
+    why: str = "",
+    changes: dict[str, Any] | None = None,
+) -> OrderRow:
+    """Offer a locked order to ``ranked``'s caregiver: the offer row, its SMS, and the timeline row."""
+    now = clock.now()
+    ttl = config.dispatch.offer_ttl(order.is_emergency)
+    caregiver = ranked.candidate
+    rank = order.offers_made + 1
+    row = conn.execute(
+        "INSERT INTO offer (order_id, caregiver_id, rank, score, distance_km, eta_min, reasons, status, "
+        "created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s) RETURNING id",
+        (
+            order.id,
+            caregiver.caregiver_id,
+            rank,
+            ranked.cost,
+            ranked.distance_km,
+            ranked.eta_min,
+            Jsonb(reasons),
+            now,
+            now + ttl,
+        ),
+    ).fetchone()
+    assert row is not None
+    offer_id = int(row[0])
+    elder = conn.execute("SELECT name, address FROM elder WHERE id = %s", (order.elder_id,)).fetchone()
+    name, address = elder if elder else ("", "")
+    language = caregiver.language
+    when = ""
+    if not order.is_emergency:
+        local = order.window_start.astimezone(config.timezone)
+        when = f"，{local:%m-%d %H:%M}" if language != "en" else f", {local:%d %b %H:%M}"
+    body = texts.text(
+        "offer",
+        language,
+        service=texts.service_name(order.service_type, language),
+        code=order.code,
+        elder=name,
+        address=address,
+        km=ranked.distance_km,
+        when=when,
+        ttl=texts.duration(ttl.total_seconds(), language),
+        link=links.page_url(config, order.id, caregiver.caregiver_id),
+    )
+    sms_id = outbox.enqueue(
+        conn,
+        clock,
+        to_phone=caregiver.phone,
+        from_phone=config.platform.twilio_from,
+        body=body,
+        purpose=outbox.Purpose.OFFER,
+        order_id=order.id,
+        caregiver_id=caregiver.caregiver_id,
+    )
+    conn.execute("UPDATE offer SET sms_id = %s WHERE id = %s", (sms_id, offer_id))
+    # while escalated the order stays escalated: operators are still looking at it
+    to = Status.ESCALATED if order.state is Status.ESCALATED and actor_kind is Actor.SYSTEM else Status.OFFERED
+    return transition(
+        conn,
+        clock,
+        order,
+        to,
+        actor_kind=actor_kind,
+        actor=actor,
+        reason=why or f"offered to {caregiver.code}",
+        details={"offer_id": offer_id, "caregiver": caregiver.code, "rank": rank, **reasons},
+        action="offered",
+        offers_made=rank,
+        next_offer_at=None,
+        **(changes or {}),
+    )
+
+
+def offer_next(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    *,
+    actor_kind: Actor = Actor.SYSTEM,
+    actor: str = "dispatcher",
+    why: str = "",
+) -> OrderRow:
+    """Offer a locked order to the best caregiver not yet asked; escalate when there is nobody."""
+    need, ranking, choice = find_candidate(conn, clock, config, order)
+    if choice is not None:
+        reasons = ranking.reasons(choice.best)
+        reasons["search"] = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
+        return make_offer(conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why)
+    retry = clock.now() + timedelta(minutes=config.dispatch.retry_offer_minutes)
+    log.info("order %s: no eligible caregiver for %s near %.4f,%.4f", order.code, need.service_type, need.lat, need.lon)
+    if order.state is not Status.ESCALATED:
+        order = escalation.escalate(conn, clock, config, order, escalation.NO_CANDIDATE)
+    conn.execute("UPDATE service_order SET next_offer_at = %s WHERE id = %s", (retry, order.id))
+    return order
+
+
+def close_offer(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    offer: Offer,
+    status: str,
+    *,
+    actor_kind: Actor,
+    actor: str,
+    why: str,
+    move_on: bool = True,
+) -> OrderRow:
+    """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order and, unless told
+    otherwise, escalate when enough offers went unanswered and offer the order to the next caregiver."""
+    now = clock.now()
+    conn.execute(
+        "UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN ('pending', 'sent')",
+        (status, now, offer.id),
+    )
+    if order.state not in (Status.OFFERED, Status.ESCALATED):
+        return order
+    order = transition(
+        conn,
+        clock,
+        order,
+        order.state,
+        actor_kind=actor_kind,
+        actor=actor,
+        reason=why,
+        details={"offer_id": offer.id, "offer_status": status},
+        action=f"told the offer was {status}",
+    )
+    if not move_on:
+        return order
+    if (
+        order.state is Status.OFFERED
+        and order.escalation_level == 0
+        and order.offers_made >= config.dispatch.escalate_after_offers
+    ):
+        order = escalation.escalate(conn, clock, config, order, escalation.NO_ACCEPTANCE)
+    return offer_next(conn, clock, config, order)
+
+
+def cancel_live_offer(conn: psycopg.Connection, clock: Clock, order_id: int) -> Offer | None:
+    """Withdraw the order's live offer, if any, without a timeline row (the caller writes one)."""
+    offer = live_offer(conn, order_id)
+    if offer is not None:
+        conn.execute("UPDATE offer SET status = 'cancelled', answered_at = %s WHERE id = %s", (clock.now(), offer.id))
+    return offer

@@ -1,0 +1,354 @@
+"""The order service functions operators call (through the dashboard): create, cancel, reassign, review.
+
+Each takes the caller's connection and transaction and an injected clock; each refuses what the lifecycle
+does not allow with an ``OrderError`` an operator can read, and leaves an audit row and a timeline row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from dispatcher import outbox, texts
+from dispatcher.candidates import diagnose, need_of
+from dispatcher.codes import order_code
+from dispatcher.lifecycle import (
+    Actor,
+    OrderError,
+    OrderNotFound,
+    OrderRow,
+    Status,
+    check,
+    load_order,
+    record_event,
+    transition,
+)
+from dispatcher.offers import cancel_live_offer, find_candidate, make_offer, ranking_for
+from dispatcher.settings import Config
+from eldercare import audit
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("alarm", "operator", "recurring", "api", "simulation")
+_ACTOR_KIND = {
+    "alarm": Actor.SYSTEM,
+    "operator": Actor.OPERATOR,
+    "api": Actor.OPERATOR,
+    "recurring": Actor.SCHEDULER,
+    "simulation": Actor.SYSTEM,
+}
+EMERGENCY_WINDOW = timedelta(minutes=30)
+ROUTINE_WINDOW = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    """Which order was made: its id, the code caregivers type, and its status."""
+
+    id: int
+    code: str
+    status: str
+
+
+def insert_order(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    *,
+    elder_id: int,
+    service_type: str,
+    source: str,
+    actor: str,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    duration_min: int | None = None,
+    notes: str = "",
+    alarm_id: int | None = None,
+    recurring_service_id: int | None = None,
+    occurrence_at: datetime | None = None,
+) -> OrderRef | None:
+    """Insert a new order and its first timeline row; None when the alarm or occurrence already has one."""
+    if source not in SOURCES:
+        raise OrderError(f"order source {source!r} is not one of {', '.join(SOURCES)}")
+    now = clock.now()
+    for name, value in (("window_start", window_start), ("window_end", window_end)):
+        if value is not None and value.tzinfo is None:
+            raise OrderError(f"{name} must carry a time zone (got {value.isoformat()})")
+    facts = conn.execute(
+        "SELECT e.active, e.ability_level, e.lives_alone, st.is_emergency, st.default_minutes "
+        "FROM elder e, service_type st WHERE e.id = %s AND st.code = %s",
+        (elder_id, service_type),
+    ).fetchone()
+    if facts is None:
+        _explain_missing(conn, elder_id, service_type)
+    active, ability, alone, emergency, default_minutes = facts  # type: ignore[misc]
+    if not active:
+        raise OrderError(f"elder {elder_id} is inactive; reactivate the elder before ordering services")
+    start = window_start or now
+    end = window_end or start + (EMERGENCY_WINDOW if emergency else ROUTINE_WINDOW)
+    if end < start:
+        raise OrderError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    priority = 0 if emergency else max(1, 5 - (ability >= 3) - bool(alone))
+    row = conn.execute("SELECT nextval(pg_get_serial_sequence('service_order', 'id'))").fetchone()
+    assert row is not None
+    order_id = int(row[0])
+    code = order_code(order_id)
+    inserted = conn.execute(
+        """
+        INSERT INTO service_order (id, code, elder_id, service_type, status, priority, source, alarm_id,
+            recurring_service_id, occurrence_at, window_start, window_end, duration_min, notes, created_at,
+            created_by, accept_due_at, next_offer_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        VALUES (%s, %s, %s, %s, 'created', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """,
+        (
+            order_id,
+            code,
+            elder_id,
+            service_type,
+            priority,
+            source,
+            alarm_id,
+            recurring_service_id,
+            occurrence_at,
+            start,
+            end,
+            duration_min or default_minutes,
+            notes,
+            now,
+            actor,
+            now + config.dispatch.accept_window(emergency),
+            now,
+            now,
+        ),
+    ).fetchone()
+    if inserted is None:
+        return None
+    record_event(
+        conn,
+        now,
+        order_id,
+        None,
+        Status.CREATED,
+        _ACTOR_KIND[source],
+        actor,
+        f"created ({source})",
+        {"alarm_id": alarm_id, "recurring_service_id": recurring_service_id},
+    )
+    log.info("order %s created: %s for elder %d (%s)", code, service_type, elder_id, source)
+    return OrderRef(order_id, code, Status.CREATED.value)
+
+
+def _explain_missing(conn: psycopg.Connection, elder_id: int, service_type: str) -> None:
+    if conn.execute("SELECT 1 FROM elder WHERE id = %s", (elder_id,)).fetchone() is None:
+        raise OrderError(f"there is no elder with id {elder_id}; check the elder's id")
+    known = [r[0] for r in conn.execute("SELECT code FROM service_type ORDER BY sort_order").fetchall()]
+    raise OrderError(f"service type {service_type!r} is unknown; use one of: {', '.join(known)}")
+
+
+def create_order(
+    conn: psycopg.Connection,
+    clock: Clock,
+    *,
+    elder_id: int,
+    service_type: str,
+    actor: str,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    notes: str = "",
+    source: str = "operator",
+    alarm_id: int | None = None,
+    config: Config | None = None,
+) -> OrderRef:
+    """Create an order; the dispatcher offers it to a caregiver as soon as the transaction commits."""
+    if alarm_id is not None:
+        taken = conn.execute("SELECT code FROM service_order WHERE alarm_id = %s", (alarm_id,)).fetchone()
+        if taken:
+            raise OrderError(f"alarm {alarm_id} already has order {taken[0]}; open that order instead")
+    ref = insert_order(
+        conn,
+        clock,
+        config or Config.load(),
+        elder_id=elder_id,
+        service_type=service_type,
+        source=source,
+        actor=actor,
+        window_start=window_start,
+        window_end=window_end,
+        notes=notes,
+        alarm_id=alarm_id,
+    )
+    if ref is None:
+        raise OrderError(f"alarm {alarm_id} got an order from someone else just now; open that order instead")
+    audit.record(
+        conn,
+        actor,
+        "order.create",
+        "service_order",
+        ref.id,
+        {"code": ref.code, "service_type": service_type, "elder_id": elder_id, "source": source},
+    )
+    return ref
+
+
+def cancel_order(
+    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config | None = None
+) -> None:
+    """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told."""
+    if not reason.strip():
+        raise OrderError("say why the order is cancelled (reason is empty)")
+    config = config or Config.load()
+    order = load_order(conn, order_id, lock=True)
+    check(order, Status.CANCELLED, "cancelled")
+    offer = cancel_live_offer(conn, clock, order.id)
+    told = order.caregiver_id or (offer.caregiver_id if offer else None)
+    transition(
+        conn,
+        clock,
+        order,
+        Status.CANCELLED,
+        actor_kind=Actor.OPERATOR,
+        actor=actor,
+        reason=reason,
+        action="cancelled",
+        cancelled_at=clock.now(),
+        cancel_reason=reason,
+        next_offer_at=None,
+        accept_due_at=None,
+        arrival_due_at=None,
+    )
+    if told is not None:
+        _tell_withdrawn(conn, clock, config, order, told, reason)
+    audit.record(conn, actor, "order.cancel", "service_order", order.id, {"code": order.code, "reason": reason})
+
+
+def reassign_order(
+    conn: psycopg.Connection,
+    clock: Clock,
+    order_id: int,
+    *,
+    caregiver_id: int | None,
+    actor: str,
+    config: Config | None = None,
+) -> None:
+    """Offer the order to ``caregiver_id``, or to the next best candidate (None), taking it from whoever
+    holds or was offered it."""
+    config = config or Config.load()
+    order = load_order(conn, order_id, lock=True)
+    check(order, Status.OFFERED, "reassigned")
+    offer = cancel_live_offer(conn, clock, order.id)
+    previous = order.caregiver_id or (offer.caregiver_id if offer else None)
+    if order.caregiver_id is not None:
+        order = transition(
+            conn,
+            clock,
+            order,
+            Status.OFFERED,
+            actor_kind=Actor.OPERATOR,
+            actor=actor,
+            reason="taken back to reassign",
+            action="reassigned",
+            caregiver_id=None,
+            provider_id=None,
+            accepted_at=None,
+            en_route_at=None,
+            arrival_due_at=None,
+            travel_km=None,
+        )
+    deadline = {"accept_due_at": clock.now() + config.dispatch.accept_window(order.is_emergency)}
+    if caregiver_id is None:
+        _, ranking, choice = find_candidate(conn, clock, config, order)
+        if choice is None:
+            raise OrderError(
+                f"no other eligible caregiver for order {order.code} right now; choose a caregiver by id, "
+                "or cancel the order"
+            )
+        ranked = choice.best
+        reasons = ranking.reasons(ranked)
+        why = f"reassigned by {actor} to the next best candidate"
+    else:
+        need = need_of(conn, order, clock.now())
+        diagnosis = diagnose(conn, need, caregiver_id, config.timezone)
+        if diagnosis.refusals or diagnosis.candidate is None:
+            raise OrderError(f"cannot offer order {order.code}: {'; '.join(diagnosis.refusals)}")
+        ranking = ranking_for(config, order)
+        ranked = ranking.rank(diagnosis.candidate, need.lat, need.lon)
+        reasons = {**ranking.reasons(ranked), "chosen_by": actor, "warnings": list(diagnosis.warnings)}
+        why = f"reassigned by {actor} to {diagnosis.candidate.code}"
+    make_offer(
+        conn, clock, config, order, ranked, reasons, actor_kind=Actor.OPERATOR, actor=actor, why=why, changes=deadline
+    )
+    if previous is not None and previous != ranked.candidate.caregiver_id:
+        _tell_withdrawn(conn, clock, config, order, previous, "reassigned by the operator")
+    audit.record(
+        conn,
+        actor,
+        "order.reassign",
+        "service_order",
+        order.id,
+        {"code": order.code, "caregiver_id": ranked.candidate.caregiver_id, "previous": previous},
+    )
+
+
+def review_order(
+    conn: psycopg.Connection,
+    clock: Clock,
+    order_id: int,
+    *,
+    satisfaction: int,
+    note: str,
+    actor: str,
+) -> None:
+    """Record the satisfaction return visit (回访) of a completed order."""
+    if not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5:
+        raise OrderError(f"satisfaction is a whole number from 1 to 5, not {satisfaction!r}")
+    order = load_order(conn, order_id, lock=True)
+    check(order, Status.REVIEWED, "reviewed")
+    transition(
+        conn,
+        clock,
+        order,
+        Status.REVIEWED,
+        actor_kind=Actor.OPERATOR,
+        actor=actor,
+        reason=f"return visit: {satisfaction}/5",
+        details={"note": note[:500]},
+        action="reviewed",
+        satisfaction=satisfaction,
+        review_note=note,
+        reviewed_at=clock.now(),
+        reviewed_by=actor,
+    )
+    audit.record(
+        conn, actor, "order.review", "service_order", order.id, {"code": order.code, "satisfaction": satisfaction}
+    )
+
+
+def _tell_withdrawn(
+    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, caregiver_id: int, reason: str
+) -> None:
+    row = conn.execute(
+        "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (caregiver_id,)
+    ).fetchone()
+    if row is None:
+        return
+    phone, language = row
+    outbox.enqueue(
+        conn,
+        clock,
+        to_phone=phone,
+        from_phone=config.platform.twilio_from,
+        body=texts.text("withdrawn", language, code=order.code, reason=reason),
+        purpose=outbox.Purpose.OPERATOR,
+        order_id=order.id,
+        caregiver_id=caregiver_id,
+    )
+
+
+__all__ = ["OrderError", "OrderNotFound", "OrderRef", "cancel_order", "create_order", "reassign_order", "review_order"]

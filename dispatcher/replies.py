@@ -1,0 +1,76 @@
+"""Reading a caregiver's SMS reply: a keyword, in English or Chinese, optionally with the order code."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dispatcher.codes import ALPHABET
+
+
+class Intent(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    ARRIVED = "arrived"
+    DONE = "done"
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+KEYWORDS: dict[str, Intent] = {
+    "Y": Intent.ACCEPT,
+    "YES": Intent.ACCEPT,
+    "1": Intent.ACCEPT,
+    "接": Intent.ACCEPT,
+    "接单": Intent.ACCEPT,
+    "N": Intent.DECLINE,
+    "NO": Intent.DECLINE,
+    "2": Intent.DECLINE,
+    "拒": Intent.DECLINE,
+    "拒绝": Intent.DECLINE,
+    "ARRIVED": Intent.ARRIVED,
+    "ARRIVE": Intent.ARRIVED,
+    "到达": Intent.ARRIVED,
+    "到了": Intent.ARRIVED,
+    "DONE": Intent.DONE,
+    "完成": Intent.DONE,
+    # Twilio's own opt-out and opt-in words (it acts on them too; we keep our records in step)
+    "STOP": Intent.STOP,
+    "STOPALL": Intent.STOP,
+    "UNSUBSCRIBE": Intent.STOP,
+    "CANCEL": Intent.STOP,
+    "END": Intent.STOP,
+    "QUIT": Intent.STOP,
+    "退订": Intent.STOP,
+    "START": Intent.START,
+    "UNSTOP": Intent.START,
+    "HELP": Intent.HELP,
+    "INFO": Intent.HELP,
+    "帮助": Intent.HELP,
+}
+# longest first, so that "ARRIVED" is not read as "ARRIVE" + "D"
+_WORDS = "|".join(re.escape(k) for k in sorted(KEYWORDS, key=len, reverse=True))
+_REPLY = re.compile(rf"^(?P<word>{_WORDS})(?P<code>[{ALPHABET}]{{6}}(?:[{ALPHABET}]{{2}})?)?$")
+_NOISE = re.compile(r"[\s!！?？.。,，;；:：#'\"“”‘’()（）\[\]【】-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    intent: Intent
+    code: str | None = None
+
+
+def parse(body: str) -> Reply | None:
+    """The intent and order code of a reply, or None when it is not one we understand.
+
+    Full-width letters and digits are folded (NFKC), case is ignored, and punctuation around the words
+    does not matter: "y k7m3qp", "Ｙ K7M3QP", "接K7M3QP", "ARRIVED: K7M3QP!" all read.
+    """
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", body).upper())
+    match = _REPLY.match(text)
+    if match is None:
+        return None
+    return Reply(KEYWORDS[match["word"]], match["code"])

@@ -1,0 +1,129 @@
+"""The dispatcher's tuning, read from ``ELDERCARE_DISPATCHER_*`` variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eldercare.config import Settings, get_settings
+
+
+class MatchWeights(BaseModel):
+    """How candidates are ranked: the cost of a candidate, in minutes of an elder's wait, is
+
+    ``eta * eta_minutes + distance * km + load * active_orders + rating * (5 - rating) - continuity * served``
+
+    and the lowest cost wins (ties go to the lower caregiver id). All weights are non-negative, which is what
+    lets the spatial prefilter prove that no farther caregiver can win.
+    """
+
+    model_config = {"frozen": True}
+
+    eta: float = Field(1.0, ge=0, description="per minute of estimated travel")
+    distance: float = Field(0.0, ge=0, description="per kilometre of straight-line distance")
+    load: float = Field(8.0, ge=0, description="per order the caregiver already holds")
+    rating: float = Field(4.0, ge=0, description="per star of rating below 5")
+    continuity: float = Field(6.0, ge=0, description="bonus for having served this elder before")
+
+    @classmethod
+    def nearest(cls) -> MatchWeights:
+        """The naive baseline: the nearest eligible caregiver, nothing else considered."""
+        return cls(eta=0.0, distance=1.0, load=0.0, rating=0.0, continuity=0.0)
+
+
+class TravelModel(BaseModel):
+    """Estimated travel: straight-line distance times a detour factor, at a speed per travel mode."""
+
+    model_config = {"frozen": True}
+
+    speed_kmh: dict[str, float] = Field(
+        default_factory=lambda: {"walk": 4.5, "ebike": 15.0, "car": 24.0},
+        description="speed on the road per travel mode",
+    )
+    setup_min: dict[str, float] = Field(
+        default_factory=lambda: {"walk": 0.0, "ebike": 1.0, "car": 3.0},
+        description="minutes to get going (fetch the bike, park the car)",
+    )
+    detour: float = Field(1.3, ge=1.0, description="road distance over straight-line distance")
+    emergency_factor: float = Field(
+        1.15, ge=1.0, description="how much faster people travel to an emergency than to a booked service"
+    )
+
+
+class DispatcherSettings(BaseSettings):
+    """Offers, deadlines, matching and SMS behaviour of the dispatcher."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ELDERCARE_DISPATCHER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    emergency_offer_seconds: int = Field(90, ge=10, description="how long a caregiver has to answer an emergency")
+    routine_offer_minutes: int = Field(15, ge=1, description="how long a caregiver has to answer a booked service")
+    escalate_after_offers: int = Field(3, ge=1, description="escalate when this many offers found no taker")
+    emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
+    routine_accept_minutes: int = Field(60, ge=1, description="escalate a booked service not accepted within this")
+    emergency_arrival_minutes: int = Field(30, ge=1, description="escalate again when no arrival within this")
+    retry_offer_minutes: int = Field(
+        2, ge=1, description="when no caregiver is eligible, look again after this long (shifts start, loads drop)"
+    )
+    sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often deadlines are swept")
+    search_radius_km: float = Field(3.0, gt=0, description="first radius of the spatial prefilter")
+    weights_emergency: MatchWeights = Field(
+        default_factory=lambda: MatchWeights(load=3.0, rating=2.0, continuity=2.0),
+        description="ranking for emergencies: mostly who gets there first",
+    )
+    weights_routine: MatchWeights = Field(default_factory=MatchWeights, description="ranking for booked services")
+    travel: TravelModel = Field(default_factory=TravelModel)
+    sms_max_attempts: int = Field(5, ge=1, le=20, description="tries per SMS on 429 and 5xx before it fails")
+    sms_backoff_seconds: float = Field(0.5, gt=0, description="first retry delay; doubles per attempt")
+    sms_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
+    sms_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one request to Twilio")
+    sms_senders: int = Field(4, ge=1, le=32, description="SMS sent at once")
+    link_max_age_hours: int = Field(72, ge=1, description="how long a caregiver's page link stays valid")
+    recurring_grace_minutes: int = Field(
+        30, ge=0, description="create a recurring order this late after its time when the scheduler was down"
+    )
+    scheduler_enabled: bool = Field(True, description="take part in the election for the recurring scheduler")
+    rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
+
+    def offer_ttl(self, emergency: bool) -> timedelta:
+        if emergency:
+            return timedelta(seconds=self.emergency_offer_seconds)
+        return timedelta(minutes=self.routine_offer_minutes)
+
+    def accept_window(self, emergency: bool) -> timedelta:
+        return timedelta(minutes=self.emergency_accept_minutes if emergency else self.routine_accept_minutes)
+
+    def weights(self, emergency: bool) -> MatchWeights:
+        return self.weights_emergency if emergency else self.weights_routine
+
+
+@lru_cache(maxsize=1)
+def get_dispatcher_settings() -> DispatcherSettings:
+    """The process's dispatcher settings, read once."""
+    return DispatcherSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the dispatcher's decisions read: the platform's settings and the dispatcher's tuning."""
+
+    platform: Settings
+    dispatch: DispatcherSettings
+
+    @classmethod
+    def load(cls) -> Config:
+        return cls(get_settings(), get_dispatcher_settings())
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.platform.timezone)

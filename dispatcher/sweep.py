@@ -1,0 +1,101 @@
+"""The deadline sweep: each step finds what is due by the clock, claims it with SKIP LOCKED, and acts.
+
+Every step is a plain function of (connection, clock, config) working in the caller's transaction, so the
+dispatcher's loop, a test or a simulated day can run them one by one in any rhythm they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+
+from dispatcher import escalation
+from dispatcher.alarms import raise_emergency_orders
+from dispatcher.lifecycle import Actor, Status, load_order
+from dispatcher.offers import close_offer, live_offer, offer_next
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+def expire_offers(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
+    """End live offers past ``expires_at`` and offer their orders to the next caregiver."""
+    now = clock.now()
+    due = conn.execute(
+        "SELECT so.id FROM service_order so JOIN offer o ON o.order_id = so.id AND o.status IN ('pending', 'sent') "
+        "WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at LIMIT %s FOR UPDATE OF so SKIP LOCKED",
+        (now, limit),
+    ).fetchall()
+    for (order_id,) in due:
+        order = load_order(conn, order_id)
+        offer = live_offer(conn, order_id)
+        if offer is None or offer.expires_at > now:
+            continue
+        close_offer(
+            conn,
+            clock,
+            config,
+            order,
+            offer,
+            "expired",
+            actor_kind=Actor.SYSTEM,
+            actor="dispatcher",
+            why=f"offer {offer.id} expired unanswered",
+        )
+    return len(due)
+
+
+def escalate_overdue(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
+    """Escalate orders not accepted by ``accept_due_at`` and accepted orders with no arrival by
+    ``arrival_due_at``."""
+    now = clock.now()
+    due = conn.execute(
+        "SELECT id, status FROM service_order WHERE "
+        "(status IN ('created', 'offered') AND accept_due_at <= %(now)s) "
+        "OR (status IN ('accepted', 'en_route') AND arrival_due_at <= %(now)s) "
+        "ORDER BY priority, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
+        {"now": now, "limit": limit},
+    ).fetchall()
+    for order_id, status in due:
+        order = load_order(conn, order_id)
+        why = escalation.NO_ARRIVAL if status in (Status.ACCEPTED, Status.EN_ROUTE) else escalation.NO_ACCEPTANCE
+        escalation.escalate(conn, clock, config, order, why)
+    return len(due)
+
+
+def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
+    """Offer orders whose ``next_offer_at`` has come: new ones, and those waiting for a caregiver to free up."""
+    due = conn.execute(
+        "SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', "
+        "'escalated') AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', "
+        "'sent')) ORDER BY so.priority, so.next_offer_at LIMIT %s FOR UPDATE OF so SKIP LOCKED",
+        (clock.now(), limit),
+    ).fetchall()
+    for (order_id,) in due:
+        offer_next(conn, clock, config, load_order(conn, order_id))
+    return len(due)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    emergencies: int
+    expired: int
+    escalated: int
+    offered: int
+
+    @property
+    def total(self) -> int:
+        return self.emergencies + self.expired + self.escalated + self.offered
+
+
+def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
+    """One pass of every step, emergencies first, in the caller's transaction."""
+    return SweepReport(
+        emergencies=len(raise_emergency_orders(conn, clock, config, limit)),
+        expired=expire_offers(conn, clock, config, limit),
+        escalated=escalate_overdue(conn, clock, config, limit),
+        offered=offer_due(conn, clock, config, limit),
+    )

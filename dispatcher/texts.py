@@ -1,0 +1,128 @@
+"""Every message the dispatcher writes to people, in Chinese and English, chosen by the reader's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVICE_NAMES = {
+    "meal": ("助餐", "Meal delivery"),
+    "cleaning": ("助洁", "Housekeeping"),
+    "bathing": ("助浴", "Bathing help"),
+    "medical": ("助医", "Medical escort"),
+    "mobility": ("助行", "Escort on outings"),
+    "emergency": ("助急", "Emergency"),
+    "care": ("护理", "Personal care"),
+}
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "offer": (
+        "【{service}】工单{code}：{elder}，{address}，距您{km:.1f}公里{when}。"
+        "回复 Y {code} 接单，N {code} 拒绝（{ttl}内有效）。{link}",
+        "[{service}] Order {code}: {elder}, {address}, {km:.1f} km from you{when}. "
+        "Reply Y {code} to accept, N {code} to decline (within {ttl}). {link}",
+    ),
+    "accepted": (
+        "已接单{code}。请尽快前往：{address}。到达后回复 ARRIVED {code}，完成后回复 DONE {code}。",
+        "Order {code} is yours. Please go to: {address}. Reply ARRIVED {code} on arrival, DONE {code} when done.",
+    ),
+    "declined": ("已拒绝工单{code}，谢谢告知。", "Order {code} declined; thank you for telling us."),
+    "arrived": (
+        "已记录到达工单{code}。完成后回复 DONE {code}。",
+        "Arrival at {code} recorded. Reply DONE {code} when done.",
+    ),
+    "done": ("工单{code}已完成，辛苦了！", "Order {code} completed. Thank you!"),
+    "en_route": ("已记录出发，工单{code}。", "On your way to {code}: recorded."),
+    "taken": ("工单{code}已由他人接单或已结束，无需前往。", "Order {code} is already taken or closed; no need to go."),
+    "expired": (
+        "工单{code}的邀请已过期，已转给其他护理员。",
+        "The offer of {code} has expired and went to someone else.",
+    ),
+    "full": (
+        "您手上已有{load}个工单，达到上限，无法再接{code}。",
+        "You already hold {load} orders, your limit; you cannot take {code}.",
+    ),
+    "not_yours": (
+        "工单{code}不是派给您的，未做任何更改。请核对工单号。",
+        "Order {code} was not offered to you; nothing changed. Please check the code.",
+    ),
+    "no_such_order": ("没有找到工单{code}，请核对工单号。", "There is no order {code}; please check the code."),
+    "nothing_open": (
+        "您目前没有待回复的工单邀请。",
+        "You have no open offer to answer right now.",
+    ),
+    "nothing_held": ("您目前没有进行中的工单。", "You hold no order in progress right now."),
+    "several": (
+        "您有多个工单：{codes}。请在回复中加上工单号，例如 {example}。",
+        "You have several orders: {codes}. Please add the order code to your reply, e.g. {example}.",
+    ),
+    "wrong_step": (
+        "工单{code}当前状态为{status}，无法{action}。",
+        "Order {code} is {status}; it cannot be {action} now.",
+    ),
+    "help": (
+        "回复 Y/1/接 接单，N/2/拒 拒绝，ARRIVED/到达 到达，DONE/完成 完成，可加工单号；STOP 退订，START 恢复。",
+        "Reply Y/1 to accept, N/2 to decline, ARRIVED on arrival, DONE when done, optionally with the order code; "
+        "STOP to opt out, START to opt back in.",
+    ),
+    "unknown_number": (
+        "本号码未登记为护理员，无法处理。如有疑问请联系您所在的服务机构。",
+        "This number is not registered as a caregiver, so nothing was done. Please contact your service provider.",
+    ),
+    "stopped": ("您已退订工单短信。回复 START 可恢复。", "You will get no more order SMS. Reply START to opt back in."),
+    "started": ("您已恢复接收工单短信。", "You will receive order SMS again."),
+    "withdrawn": (
+        "工单{code}已取消或改派，无需前往。原因：{reason}",
+        "Order {code} was cancelled or reassigned: {reason}",
+    ),
+    "family_alarm": (
+        "【智慧养老】{elder}触发了{alarm}报警，平台已派单{code}，正在联系附近护理员。",
+        "[Eldercare] {elder} raised a {alarm} alarm. Order {code} is out; we are calling a caregiver nearby.",
+    ),
+    "family_accepted": (
+        "【智慧养老】护理员{caregiver}已接单{code}，预计{eta}分钟到达{elder}身边。",
+        "[Eldercare] Caregiver {caregiver} took order {code} and should reach {elder} in about {eta} min.",
+    ),
+    "family_arrived": (
+        "【智慧养老】护理员{caregiver}已到达{elder}身边（工单{code}）。",
+        "[Eldercare] Caregiver {caregiver} has reached {elder} (order {code}).",
+    ),
+    "manager_escalated": (
+        "【工单升级】{service}工单{code}（{elder}，{address}）{reason}，请立即协调。",
+        "[Escalated] {service} order {code} ({elder}, {address}): {reason}. Please act now.",
+    ),
+    "device_help_coming": (
+        "护理员{caregiver}已出发，约{eta}分钟到达。",
+        "Help is coming: {caregiver}, about {eta} min.",
+    ),
+    "device_help_arrived": ("护理员{caregiver}已到达。", "{caregiver} has arrived."),
+}
+
+REASONS: dict[str, tuple[str, str]] = {
+    "no_acceptance": ("无人接单", "no caregiver accepted"),
+    "no_candidate": ("没有可派的护理员", "no eligible caregiver"),
+    "no_arrival": ("接单后未按时到达", "accepted but no arrival in time"),
+}
+
+
+def text(key: str, language: str, **values: Any) -> str:
+    """The message ``key`` in ``language`` ('zh' or 'en'), filled with ``values``."""
+    zh, en = _TEXTS[key]
+    return (en if language == "en" else zh).format(**values)
+
+
+def service_name(code: str, language: str) -> str:
+    zh, en = SERVICE_NAMES.get(code, (code, code))
+    return en if language == "en" else zh
+
+
+def reason(code: str, language: str) -> str:
+    zh, en = REASONS.get(code, (code, code))
+    return en if language == "en" else zh
+
+
+def duration(seconds: float, language: str) -> str:
+    """'90秒' / '90 s', '15分钟' / '15 min'."""
+    if seconds < 120:
+        return f"{round(seconds)}秒" if language != "en" else f"{round(seconds)} s"
+    minutes = round(seconds / 60)
+    return f"{minutes}分钟" if language != "en" else f"{minutes} min"

@@ -1,0 +1,122 @@
+"""Twilio's webhooks (``/sms/inbound``, ``/sms/status``) and the caregivers' pages, as a router to mount.
+
+The app that mounts ``router`` puts its ``eldercare.component.Context`` in ``app.state.context`` (see
+``web_resources``). Database work runs on the thread pool, as psycopg's sync pool wants.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from dispatcher import delivery, inbound
+from dispatcher.caregiver_page import page_router
+from dispatcher.web_resources import Resources, WebResources, close_resources
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+router = APIRouter(lifespan=close_resources)
+router.include_router(page_router)
+
+
+def _twiml(text: str | None) -> Response:
+    twiml = MessagingResponse()
+    if text:
+        twiml.message(text)
+    return Response(str(twiml), media_type="application/xml")
+
+
+def dead_letter(conn: psycopg.Connection, clock: Clock, reason: str, detail: str, payload: bytes) -> None:
+    conn.execute(
+        "INSERT INTO dead_letter (received_at, source, reason, detail, payload, payload_size) "
+        "VALUES (%s, 'sms', %s, %s, %s, %s)",
+        (clock.now(), reason, detail[:500], payload[:4096], len(payload)),
+    )
+
+
+async def _signed_form(request: Request, res: WebResources) -> dict[str, str]:
+    """The POSTed form, if Twilio signed it for our public URL; otherwise a recorded rejection and 403."""
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        with res.connection() as conn:
+            dead_letter(conn, res.clock, "too_large", f"{request.url.path}: {len(raw)} bytes", raw)
+        raise HTTPException(413, "request too large")
+    form = {k: str(v) for k, v in (await request.form()).multi_items()}
+    url = res.config.platform.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    validator = RequestValidator(res.config.platform.twilio_auth_token.get_secret_value())
+    if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
+        log.warning("refused %s: bad or missing X-Twilio-Signature", request.url.path)
+        with res.connection() as conn:
+            dead_letter(
+                conn, res.clock, "bad_signature", f"{request.url.path}: X-Twilio-Signature does not match {url}", raw
+            )
+        raise HTTPException(403, "the X-Twilio-Signature header does not match this request")
+    return form
+
+
+@router.post("/sms/inbound", include_in_schema=False)
+async def sms_inbound(request: Request, res: Resources) -> Response:
+    """Twilio's incoming-message webhook: a caregiver's reply."""
+    form = await _signed_form(request, res)
+    sid, from_phone, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+    if not sid or not from_phone:
+        with res.connection() as conn:
+            dead_letter(
+                conn, res.clock, "malformed", "inbound SMS without MessageSid or From", repr(form).encode()[:4096]
+            )
+        raise HTTPException(400, "MessageSid and From are required")
+
+    def work() -> inbound.InboundResult:
+        with res.connection() as conn:
+            return inbound.handle(
+                conn, res.clock, res.config, sid=sid, from_phone=from_phone, to_phone=form.get("To", ""), body=body
+            )
+
+    result = await run_in_threadpool(work)
+    return _twiml(result.reply)
+
+
+@router.post("/sms/status", include_in_schema=False)
+async def sms_status(request: Request, res: Resources, m: int | None = None) -> Response:
+    """Twilio's status callback for a message we sent."""
+    form = await _signed_form(request, res)
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not sid or not status:
+        raise HTTPException(400, "MessageSid and MessageStatus are required")
+    error = form.get("ErrorCode")
+
+    def work() -> bool:
+        with res.connection() as conn:
+            known = delivery.status_callback(
+                conn,
+                res.clock,
+                res.config,
+                sms_id=m,
+                sid=sid,
+                status=status,
+                error_code=int(error) if error and error.isdigit() else None,
+            )
+            if not known:
+                dead_letter(
+                    conn,
+                    res.clock,
+                    "unknown_message",
+                    f"status {status[:20]} for {sid[:40]}",
+                    repr(form).encode()[:4096],
+                )
+            return known
+
+    await run_in_threadpool(work)
+    return Response(status_code=204)

@@ -1,0 +1,159 @@
+"""Eligibility: every rule keeps out exactly the caregivers it should, on the real schema."""
+
+from __future__ import annotations
+
+import random
+from datetime import time, timedelta
+
+import pytest
+
+from dispatcher.candidates import SqlCandidates, need_of
+from dispatcher.lifecycle import Actor, Status, load_order, transition
+from dispatcher.matching import ListCandidates, brute_force, choose
+from dispatcher.offers import ranking_for
+from dispatcher.orders import create_order
+from dispatcher.ranking import Ranking
+from dispatcher.settings import MatchWeights
+from tests.dispatcher.town import offset
+
+WEDNESDAY_9_TO_11 = [(3, time(9), time(11))]
+
+
+def _eligible(conn, clock, config, order_id: int) -> set[int]:
+    order = load_order(conn, order_id)
+    source = SqlCandidates(conn, need_of(conn, order, clock.now()), config.timezone)
+    return {c.caregiver_id for c in source.within(None)}
+
+
+def test_each_rule_keeps_out_a_caregiver_who_would_otherwise_win(conn, clock, town, config) -> None:
+    good = town.provider()
+    black = town.provider(standing="black")
+    inactive_provider = town.provider(active=False)
+    no_meal = town.provider(services=("cleaning",))
+    elsewhere = town.provider(communities=(town.community("C02"),))
+    full_provider = town.provider(capacity=0)
+    near = offset(0.1, 0)
+    winner = town.caregiver(good, offset(2.0, 0))
+    losers = {
+        "inactive": town.caregiver(good, near, active=False),
+        "opted out": town.caregiver(good, near, opted_out=True),
+        "no skill": town.caregiver(good, near, skills=("cleaning",)),
+        "black-listed provider": town.caregiver(black, near),
+        "inactive provider": town.caregiver(inactive_provider, near),
+        "provider does not sell it": town.caregiver(no_meal, near, skills=("meal",)),
+        "provider does not serve here": town.caregiver(elsewhere, near),
+        "provider at capacity": town.caregiver(full_provider, near),
+        "off shift": town.caregiver(good, near, shifts=[(3, time(14), time(18)), (2, time(9), time(11))]),
+        "at max load": town.caregiver(good, near, max_load=1),
+    }
+    elder = town.elder()
+    busy = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    order = load_order(conn, busy.id, lock=True)
+    transition(conn, clock, order, Status.OFFERED, actor_kind=Actor.SYSTEM, actor="t")
+    order = load_order(conn, busy.id, lock=True)
+    transition(
+        conn,
+        clock,
+        order,
+        Status.ACCEPTED,
+        actor_kind=Actor.SYSTEM,
+        actor="t",
+        caregiver_id=losers["at max load"],
+        accepted_at=clock.now(),
+    )
+    ref = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
+    eligible = _eligible(conn, clock, config, ref.id)
+    assert winner in eligible
+    for rule, caregiver in losers.items():
+        assert caregiver not in eligible, rule
+
+
+def test_already_offered_caregivers_are_not_asked_again(conn, clock, town, config) -> None:
+    provider = town.provider()
+    first = town.caregiver(provider, offset(0.1, 0))
+    second = town.caregiver(provider, offset(0.5, 0))
+    ref = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    assert _eligible(conn, clock, config, ref.id) == {first, second}
+    conn.execute(
+        "INSERT INTO offer (order_id, caregiver_id, rank, score, distance_km, eta_min, status, created_at, expires_at) "
+        "VALUES (%s, %s, 1, 0, 0, 0, 'declined', %s, %s)",
+        (ref.id, first, clock.now(), clock.now()),
+    )
+    assert _eligible(conn, clock, config, ref.id) == {second}
+
+
+def test_shifts_are_read_in_local_time_and_may_run_past_midnight(conn, clock, town, config) -> None:
+    provider = town.provider()
+    local_morning = town.caregiver(provider, offset(0.1, 0), shifts=WEDNESDAY_9_TO_11)
+    utc_morning = town.caregiver(provider, offset(0.1, 0), shifts=[(3, time(1), time(3))])
+    night = town.caregiver(provider, offset(0.1, 0), shifts=[(3, time(20), time(8))])  # Wednesday night
+    ref = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    assert _eligible(conn, clock, config, ref.id) == {local_morning}
+    # 02:00 local on Thursday is still Wednesday's night shift
+    clock.set(clock.now() + timedelta(hours=16))
+    late = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
+    assert _eligible(conn, clock, config, late.id) == {night}
+    assert utc_morning not in _eligible(conn, clock, config, late.id)
+
+
+def test_a_booked_service_needs_caregivers_on_shift_when_it_is_wanted(conn, clock, town, config) -> None:
+    provider = town.provider()
+    afternoon = town.caregiver(provider, offset(0.1, 0), shifts=[(3, time(14), time(18))])
+    now = town.caregiver(provider, offset(0.1, 0), shifts=WEDNESDAY_9_TO_11)
+    ref = create_order(
+        conn,
+        clock,
+        elder_id=town.elder(),
+        service_type="meal",
+        actor="t",
+        config=config,
+        window_start=clock.now() + timedelta(hours=5),
+    )
+    assert _eligible(conn, clock, config, ref.id) == {afternoon}
+    assert now not in _eligible(conn, clock, config, ref.id)
+
+
+def test_sql_prefilter_agrees_with_brute_force_on_random_towns(conn, clock, town, config) -> None:
+    rng = random.Random(11)
+    providers = [town.provider(), town.provider(), town.provider(capacity=3)]
+    for _ in range(120):
+        town.caregiver(
+            rng.choice(providers),
+            offset(rng.gauss(0, 4), rng.gauss(0, 4)),
+            mode=rng.choice(("walk", "ebike", "car")),
+            rating=rng.randint(30, 50) / 10,
+            max_load=rng.choice((1, 2, 3)),
+            skills=tuple(rng.sample(("meal", "emergency", "care", "bathing"), 2)),
+            shifts=None if rng.random() < 0.8 else [(4, time(8), time(9))],
+        )
+    elders = [town.elder(offset(rng.gauss(0, 5), rng.gauss(0, 5))) for _ in range(25)]
+    checked = 0
+    for elder in elders:
+        service = rng.choice(("meal", "emergency", "care", "bathing"))
+        ref = create_order(conn, clock, elder_id=elder, service_type=service, actor="t", config=config)
+        order = load_order(conn, ref.id)
+        need = need_of(conn, order, clock.now())
+        ranking = ranking_for(config, order)
+        source = SqlCandidates(conn, need, config.timezone)
+        everyone = ListCandidates(source.within(None))
+        fast = choose(source, need.lat, need.lon, ranking, start_radius_km=0.5)
+        slow = brute_force(everyone, need.lat, need.lon, ranking)
+        assert (fast and fast.best) == (slow and slow.best)
+        checked += slow is not None
+    assert checked > 15
+
+
+@pytest.mark.parametrize("weights_changed", [False, True])
+def test_ranking_weighs_load_continuity_and_rating(conn, clock, town, config, weights_changed) -> None:
+    provider = town.provider()
+    nearest = town.caregiver(provider, offset(0.5, 0), rating=3.0)
+    good = town.caregiver(provider, offset(0.9, 0), rating=5.0)
+    ref = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    order = load_order(conn, ref.id)
+    need = need_of(conn, order, clock.now())
+    ranking = ranking_for(config, order)
+    if weights_changed:
+        ranking = Ranking(MatchWeights.nearest(), ranking.travel, ranking.emergency)
+    choice = choose(SqlCandidates(conn, need, config.timezone), need.lat, need.lon, ranking)
+    assert choice is not None
+    assert choice.best.candidate.caregiver_id == (nearest if weights_changed else good)
