@@ -17,6 +17,7 @@ def create(context: Context, host: str = "127.0.0.1", port: int = 8000, **option
         context.database_url,
         dashboard_settings=DashboardSettings(**options),
         clock=context.clock,
+        context=context,
     )
     return DashboardServer(app, host, port)
 

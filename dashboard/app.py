@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+import dispatcher
 from dashboard import api, kpi_rollup, system, ui
 from dashboard.auth import Forbidden, LoginRequired, TokenSigner
 from dashboard.errors import Conflict, Invalid, NotFound, Refused
@@ -21,6 +22,7 @@ from dashboard.events import EventHub
 from dashboard.runtime import Runtime
 from dashboard.settings import DashboardSettings
 from eldercare.clock import SYSTEM_CLOCK, Clock
+from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
 
@@ -51,10 +53,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
-    statuses: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Refused: 403, Forbidden: 403}
+    statuses: dict[type[Exception], int] = {
+        NotFound: 404,
+        Conflict: 409,
+        Invalid: 422,
+        Refused: 403,
+        Forbidden: 403,
+        # the dispatcher's refusals: their messages are written for operators
+        dispatcher.OrderNotFound: 404,
+        dispatcher.InvalidTransition: 409,
+        dispatcher.OrderError: 422,
+    }
 
     async def known(request: Request, exc: Exception) -> Response:
-        status = statuses[type(exc)]
+        status = next(statuses[k] for k in type(exc).__mro__ if k in statuses)
         if status == 422 and _is_api(request):
             # the same shape as FastAPI's own validation errors, so clients read one format
             detail = [{"type": "value_error", "loc": ["request"], "msg": str(exc), "input": None}]
@@ -72,8 +84,13 @@ def create_app(
     *,
     dashboard_settings: DashboardSettings | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    context: Context | None = None,
 ) -> FastAPI:
-    """The app; its lifespan opens the database pool and the LISTEN connection and closes them."""
+    """The app; its lifespan opens the database pool and the LISTEN connection and closes them.
+
+    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), which finds the database
+    through ``app.state.context``.
+    """
     options = dashboard_settings or DashboardSettings()
     runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock)
     hub = EventHub(database_url)
@@ -103,6 +120,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.context = context or Context(settings, database_url, mqtt_url="", clock=clock)
     app.state.hub = hub
     app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
     app.add_middleware(
@@ -118,6 +136,7 @@ def create_app(
     app.include_router(system.router)
     app.include_router(api.router)
     app.include_router(ui.router)
+    app.include_router(dispatcher.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if not (STATIC_DIR / "vendor" / "uPlot.iife.min.js").exists():
         log.warning("chart library missing from %s: run `make install` (npm ci) to get it", STATIC_DIR / "vendor")

@@ -38,7 +38,21 @@ def _json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+def _reason(value: Any) -> str:
+    """One term of an offer's ``reasons`` as a short text: numbers rounded, nested terms inline."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_reason(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_reason(v) for v in value) or "–"
+    return str(value)
+
+
 TEMPLATES.env.filters["tojson_safe"] = _json
+TEMPLATES.env.filters["reason"] = _reason
 
 
 def render(

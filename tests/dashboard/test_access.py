@@ -43,6 +43,17 @@ def fixed(path: str) -> Callable[[City], str]:
     return lambda city: path
 
 
+def order_in(url: str, *statuses: str) -> int:
+    """An order of the history, a different one each call, in one of ``statuses``."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT id FROM service_order WHERE status = ANY(%s) AND id > %s ORDER BY id LIMIT 1",
+            (list(statuses), next(_counter) * 3),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
 CALLS = [
     *(
         Call(Permission.READ, "GET", fixed(p))

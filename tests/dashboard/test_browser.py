@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,6 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +88,31 @@ def raise_sos(url: str) -> int:
         return int(row[0])
 
 
+def check_caregiver_page(city: City, server: DashboardServer, browser: Browser, order_id: int, shots: Path) -> None:
+    """The offer's link opens the caregiver's page at phone width; accepting there moves the order on."""
+    with psycopg.connect(city.url) as conn:
+        row = conn.execute(
+            "SELECT body FROM sms_message WHERE order_id = %s AND purpose = 'offer' ORDER BY id DESC LIMIT 1",
+            (order_id,),
+        ).fetchone()
+    assert row is not None, "the offer SMS was not queued"
+    link = re.search(r"/m/[A-Za-z0-9_.-]+", row[0])
+    assert link is not None, row[0]
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = phone.new_page()
+    page.goto(f"{server.url}{link.group(0)}")
+    expect(page.locator("h1")).to_contain_text("工单")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    page.screenshot(path=shots / "caregiver-mobile.png", full_page=True)
+    page.locator(".actions button").first.click()
+    expect(page.locator(".notice")).to_be_visible()
+    page.screenshot(path=shots / "caregiver-mobile-accepted.png", full_page=True)
+    with psycopg.connect(city.url) as conn:
+        status = conn.execute("SELECT status FROM service_order WHERE id = %s", (order_id,)).fetchone()
+    assert status == ("accepted",)
+    phone.close()
+
+
 def test_operator_shift(city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path) -> None:
     shots = artifacts_dir / "dashboard"
     shots.mkdir(parents=True, exist_ok=True)
@@ -120,6 +147,20 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
         assert row == ("resolved", "false_alarm", "operator")
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_id = %s", (str(alarm_id),))}
         assert {"alarm.acknowledge", "alarm.resolve"} <= actions
+
+    # create an order, have the dispatcher offer it to the best caregiver, and read why that one
+    page.goto(f"{server.url}/orders-new?elder_id=4")
+    page.select_option("select[name=service_type]", "cleaning")
+    page.fill("textarea[name=notes]", "打扫厨房")
+    page.click("#order-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/orders/\d+$"))
+    order_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator(".pagehead .status")).to_have_text("已创建")
+    page.click("#reassign-form button")
+    expect(page.locator(".pagehead .status")).to_have_text("已派单")
+    expect(page.locator("td.reasons .tag").first).to_be_visible()
+    page.screenshot(path=shots / "order-offered.png")
+    check_caregiver_page(city, server, browser, order_id, shots)
 
     # the elder's page with its vital-sign charts
     add_readings(city.url, 1)
