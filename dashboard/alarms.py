@@ -11,6 +11,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
 from dashboard.errors import Conflict, NotFound
+from dashboard.paging import count_capped
 from eldercare import audit
 
 
@@ -133,13 +134,13 @@ def _where(flt: AlarmFilter) -> tuple[str, list[Any]]:
 def list_alarms(conn: psycopg.Connection, flt: AlarmFilter, limit: int, offset: int) -> tuple[list[Alarm], int]:
     """One page of alarms, newest first, and how many match in all."""
     where, params = _where(flt)
-    count_row = conn.execute(f"SELECT count(*) FROM alarm a{where}", params).fetchone()  # noqa: S608 - fixed clauses
+    total = count_capped(conn, f"FROM alarm a{where}", params)
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         rows = cur.execute(
             f"{SELECT}{where} ORDER BY a.raised_at DESC, a.id DESC LIMIT %s OFFSET %s",
             [*params, limit, offset],
         ).fetchall()
-    return rows, int(count_row[0]) if count_row else 0
+    return rows, total
 
 
 def live_board(conn: psycopg.Connection) -> list[Alarm]:

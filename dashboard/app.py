@@ -19,6 +19,7 @@ from dashboard import api, kpi_rollup, system, ui
 from dashboard.auth import Forbidden, LoginRequired, TokenSigner
 from dashboard.errors import Conflict, Invalid, NotFound, Refused
 from dashboard.events import EventHub
+from dashboard.kpi_memo import ReportMemo
 from dashboard.runtime import Runtime
 from dashboard.settings import DashboardSettings
 from eldercare.clock import SYSTEM_CLOCK, Clock
@@ -122,6 +123,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.context = context or Context(settings, database_url, mqtt_url="", clock=clock)
     app.state.hub = hub
+    app.state.kpi_memo = ReportMemo()
     app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
     app.add_middleware(
         SessionMiddleware,

@@ -124,7 +124,14 @@ class _Writer:
     def __init__(self, conn: psycopg.Connection, plan: HistoryPlan) -> None:
         self.plan = plan
         self.rng = random.Random(plan.seed)
-        self.elders = [r[0] for r in conn.execute("SELECT id FROM elder WHERE active ORDER BY id").fetchall()]
+        rows = conn.execute("SELECT id, community_id FROM elder WHERE active ORDER BY id").fetchall()
+        self.elders = [r[0] for r in rows]
+        self.community = {r[0]: r[1] for r in rows}
+        self.area: dict[int, list[int]] = {}
+        for provider_id, community_id in conn.execute(
+            "SELECT provider_id, community_id FROM provider_area ORDER BY 1, 2"
+        ):
+            self.area.setdefault(community_id, []).append(provider_id)
         devices = conn.execute("SELECT DISTINCT ON (elder_id) elder_id, id FROM device ORDER BY elder_id, id")
         self.device: dict[int, str] = {int(row[0]): str(row[1]) for row in devices.fetchall()}
         skills: dict[int, set[str]] = {}
@@ -199,17 +206,20 @@ class _Writer:
         emergency = service == "emergency"
         window_start = created if emergency else created + timedelta(hours=rng.choice((1, 2, 3, 24)))
         minutes = MINUTES[service]
-        candidates = self.by_skill.get(service) or [c for cs in self.by_skill.values() for c in cs]
-        caregiver = rng.choice(candidates) if candidates else None
+        caregiver = self._caregiver(elder, service)
         accept_secs = rng.lognormvariate(math.log(45 if emergency else 400), 0.9)
         accepted = created + timedelta(seconds=accept_secs)
         fate = rng.random()
         times: dict[str, datetime | None] = dict.fromkeys(("accepted", "en_route", "arrived", "completed"))
         status, cancel_reason, escalation, escalated_at = "offered", None, 0, None
+        cancelled_at: datetime | None = None
         if caregiver is None or fate < 0.03 or accepted > end:
             status = "escalated" if caregiver is None or fate < 0.03 else "offered"
             if status == "escalated":
                 escalation, escalated_at = 1, created + timedelta(minutes=5 if emergency else 60)
+                if escalated_at + timedelta(hours=3) < end:  # operators dealt with older escalations by phone
+                    status, cancelled_at = "cancelled", escalated_at + timedelta(minutes=rng.uniform(5, 120))
+                    cancel_reason = "escalated: no caregiver accepted; arranged by phone"
         else:
             en_route = max(accepted, max(created, window_start) - travel_time(rng, emergency))
             en_route += timedelta(seconds=rng.uniform(0, 120))
@@ -220,6 +230,7 @@ class _Writer:
             if fate < 0.07:
                 status, planned = "cancelled", {"accepted": accepted}
                 cancel_reason = "elder not at home"
+                cancelled_at = min(accepted + timedelta(minutes=10), end)
             # what lies after the end of the history has not happened yet
             for stage in ("accepted", "en_route", "arrived", "completed"):
                 if stage in planned and planned[stage] <= end:
@@ -236,7 +247,6 @@ class _Writer:
                 satisfaction = rng.choices((5, 4, 3, 2, 1), (55, 30, 9, 4, 2))[0]
                 status, reviewed_at = "reviewed", reviewed
                 review_note = "满意" if satisfaction >= 4 else "需改进"
-        cancelled_at = min(accepted + timedelta(minutes=10), end) if status == "cancelled" else None
         last = max(t for t in (created, *times.values(), cancelled_at, escalated_at, reviewed_at) if t is not None)
         assigned = caregiver if times["accepted"] else None
         self.orders.append((
@@ -250,6 +260,14 @@ class _Writer:
         ))  # fmt: skip
         if created >= self.timeline_from:
             self._timeline(order_id, created, status, times, caregiver, cancelled_at, escalated_at, reviewed_at)
+
+    def _caregiver(self, elder: int, service: str) -> _Caregiver | None:
+        """A caregiver with the skill from a provider contracted for the elder's community, else from anywhere."""
+        skilled = self.by_skill.get(service) or [c for cs in self.by_skill.values() for c in cs]
+        providers = set(self.area.get(self.community[elder], ()))
+        local = [c for c in skilled if c.provider_id in providers]
+        pool = local or skilled
+        return self.rng.choice(pool) if pool else None
 
     def _timeline(
         self,

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 log = logging.getLogger(__name__)
+
+ROLLUP_TABLES = ("kpi_order_daily", "kpi_order_slice", "kpi_alarm_daily", "kpi_alarm_slice")
+ANALYZE_AFTER_DAYS = 20
 
 
 def ensure_timezone(conn: psycopg.Connection, timezone: str) -> bool:
@@ -22,8 +27,8 @@ def ensure_timezone(conn: psycopg.Connection, timezone: str) -> bool:
         return False
     conn.execute("SELECT now() AT TIME ZONE %s", (timezone,))  # an unknown zone fails here, before any change
     conn.execute("UPDATE kpi_setting SET timezone = %s, refreshed_at = NULL", (timezone,))
-    conn.execute("DELETE FROM kpi_order_daily")
-    conn.execute("DELETE FROM kpi_alarm_daily")
+    for table in ROLLUP_TABLES:
+        conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
     conn.execute(
         """
         INSERT INTO kpi_dirty_day (kind, day)
@@ -42,19 +47,33 @@ def refresh(conn: psycopg.Connection) -> int:
     started = time.monotonic()
     row = conn.execute("SELECT refresh_kpi_rollups()").fetchone()
     days = int(row[0]) if row else 0
+    if days >= ANALYZE_AFTER_DAYS:
+        # a big refresh (first run, time zone change, bulk load) changes the tables' statistics a lot
+        for table in ROLLUP_TABLES:
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     if days > 0:
         log.info("refreshed KPI rollups of %d days in %.2f s", days, time.monotonic() - started)
     return days
 
 
-def refresh_if_stale(conn: psycopg.Connection, max_age_seconds: float) -> int:
-    """Refresh when some day is dirty and the last refresh is older than ``max_age_seconds``."""
+def refresh_if_stale(conn: psycopg.Connection, max_age_seconds: float) -> datetime | None:
+    """Refresh when some day is dirty and the last refresh is older than ``max_age_seconds``.
+
+    Returns the rollups' version (the time of their last refresh), None before the first.
+    """
     row = conn.execute(
         """
         SELECT EXISTS (SELECT 1 FROM kpi_dirty_day)
-               AND (refreshed_at IS NULL OR refreshed_at < clock_timestamp() - make_interval(secs => %s))
+               AND (refreshed_at IS NULL OR refreshed_at < clock_timestamp() - make_interval(secs => %s)),
+               refreshed_at
         FROM kpi_setting
         """,
         (max_age_seconds,),
     ).fetchone()
-    return refresh(conn) if row and row[0] else 0
+    if row is None:
+        return None
+    if not row[0]:
+        return row[1]
+    refresh(conn)
+    after = conn.execute("SELECT refreshed_at FROM kpi_setting").fetchone()
+    return after[0] if after else None

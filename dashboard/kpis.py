@@ -8,7 +8,7 @@ Definitions (docs/dashboard.md says the same):
 - acceptance time: creation to acceptance of the orders accepted, p50 and p90;
 - arrival within 30/45/60 min: arrival after the order was due (its creation, or its window's start if later),
   over the orders that arrived or were accepted and then cancelled or escalated (targets: 45 min 90%, 60 min 100%);
-- fulfilment: completed / (completed + cancelled + escalated);
+- fulfilment: completed / (completed + cancelled + escalated and not yet handled);
 - satisfaction: the mean return-visit score (1-5).
 """
 
@@ -75,8 +75,26 @@ class KpiReport(BaseModel):
     by_day: list[Figures]
 
 
-# (key expression, label expression, join) per dimension; fixed text, never built from input
-ORDER_KEYS: dict[Dimension | None, tuple[str, str, str]] = {
+# Unfiltered pages read the slices (one dimension at a time, a few hundred rows a day); filtered ones read the
+# fine-grained rollup. Per dimension: (slice, key expression, label expression, join); fixed text, never input.
+SLICE_KEYS: dict[Dimension | None, tuple[str, str, str, str]] = {
+    None: ("all", "'all'", "'all'", ""),
+    Dimension.SERVICE_TYPE: (
+        "service_type",
+        "r.key",
+        "min(st.name_zh) || ' ' || min(st.name_en)",
+        "JOIN service_type st ON st.code = r.key",
+    ),
+    Dimension.PROVIDER: (
+        "provider",
+        "r.key",
+        "coalesce(min(p.name), '-')",
+        "LEFT JOIN provider p ON p.id = r.key::int",
+    ),
+    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::smallint"),
+    Dimension.DAY: ("all", "r.day::text", "r.day::text", ""),
+}
+DAILY_KEYS: dict[Dimension | None, tuple[str, str, str]] = {
     None: ("'all'", "'all'", ""),
     Dimension.SERVICE_TYPE: (
         "r.service_type",
@@ -91,73 +109,88 @@ ORDER_KEYS: dict[Dimension | None, tuple[str, str, str]] = {
     Dimension.TOWNSHIP: ("r.township_id::text", "min(t.name)", "JOIN township t ON t.id = r.township_id"),
     Dimension.DAY: ("r.day::text", "r.day::text", ""),
 }
+ORDER_FIGURES = """
+WITH r AS MATERIALIZED ({source}),
+sums AS (
+    SELECT {key} AS key, {label} AS label, sum(orders)::int AS orders, sum(accepted)::int AS accepted,
+           sum(arrival_measured)::int AS arrival_measured, sum(arrived_30)::int AS arrived_30,
+           sum(arrived_45)::int AS arrived_45, sum(arrived_60)::int AS arrived_60,
+           sum(completed)::int AS completed, sum(cancelled)::int AS cancelled,
+           sum(escalated)::int AS escalated, sum(closed)::int AS closed, sum(reviewed)::int AS reviewed,
+           sum(satisfaction_sum)::int AS satisfaction_sum
+    FROM r {join} GROUP BY 1),
+pct AS MATERIALIZED (
+    SELECT {key} AS key, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) AS p
+    FROM r CROSS JOIN LATERAL unnest(r.accept_secs) s GROUP BY 1)
+SELECT sums.*, pct.p[1] AS accept_p50_s, pct.p[2] AS accept_p90_s
+FROM sums LEFT JOIN pct USING (key) ORDER BY key
+"""
+
+
+def _filtered(flt: KpiFilter) -> bool:
+    return flt.service_type is not None or flt.provider_id is not None or flt.township_id is not None
 
 
 def _order_figures(conn: psycopg.Connection, flt: KpiFilter, dim: Dimension | None) -> list[dict[str, Any]]:
-    key, label, join = ORDER_KEYS[dim]
-    clauses = ["r.day BETWEEN %(from)s AND %(to)s"]
-    if flt.service_type:
-        clauses.append("r.service_type = %(service_type)s")
-    if flt.provider_id is not None:
-        clauses.append("r.provider_id = %(provider_id)s")
-    if flt.township_id is not None:
-        clauses.append("r.township_id = %(township_id)s")
-    query = sql.SQL(
-        """
-        WITH r AS (SELECT * FROM kpi_order_daily r WHERE {where}),
-        sums AS (
-            SELECT {key} AS key, {label} AS label, sum(orders)::int AS orders, sum(accepted)::int AS accepted,
-                   sum(arrival_measured)::int AS arrival_measured, sum(arrived_30)::int AS arrived_30,
-                   sum(arrived_45)::int AS arrived_45, sum(arrived_60)::int AS arrived_60,
-                   sum(completed)::int AS completed, sum(cancelled)::int AS cancelled,
-                   sum(escalated)::int AS escalated, sum(reviewed)::int AS reviewed,
-                   sum(satisfaction_sum)::int AS satisfaction_sum
-            FROM r {join} GROUP BY 1),
-        pct AS (
-            SELECT {key} AS key, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) AS p
-            FROM r CROSS JOIN LATERAL unnest(r.accept_secs) s GROUP BY 1)
-        SELECT sums.*, pct.p[1] AS accept_p50_s, pct.p[2] AS accept_p90_s
-        FROM sums LEFT JOIN pct USING (key) ORDER BY key
-        """
-    ).format(where=sql.SQL(" AND ".join(clauses)), key=sql.SQL(key), label=sql.SQL(label), join=sql.SQL(join))
-    params = {
+    params: dict[str, Any] = {
         "from": flt.from_day,
         "to": flt.to_day,
         "service_type": flt.service_type,
         "provider_id": flt.provider_id,
         "township_id": flt.township_id,
     }
+    if _filtered(flt):
+        key, label, join = DAILY_KEYS[dim]
+        clauses = ["r.day BETWEEN %(from)s AND %(to)s"]
+        if flt.service_type:
+            clauses.append("r.service_type = %(service_type)s")
+        if flt.provider_id is not None:
+            clauses.append("r.provider_id = %(provider_id)s")
+        if flt.township_id is not None:
+            clauses.append("r.township_id = %(township_id)s")
+        source = "SELECT * FROM kpi_order_daily r WHERE " + " AND ".join(clauses)  # noqa: S608 - fixed clauses
+    else:
+        dimension, key, label, join = SLICE_KEYS[dim]
+        params["dimension"] = dimension
+        source = (
+            "SELECT * FROM kpi_order_slice r WHERE r.dimension = %(dimension)s AND r.day BETWEEN %(from)s AND %(to)s"
+        )
+    query = sql.SQL(ORDER_FIGURES).format(
+        source=sql.SQL(source), key=sql.SQL(key), label=sql.SQL(label), join=sql.SQL(join)
+    )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
 
 
-ALARM_KEYS: dict[Dimension | None, tuple[str, str, str]] = {
-    None: ("'all'", "'all'", ""),
-    Dimension.TOWNSHIP: ("r.township_id::text", "min(t.name)", "JOIN township t ON t.id = r.township_id"),
-    Dimension.DAY: ("r.day::text", "r.day::text", ""),
+ALARM_KEYS: dict[Dimension | None, tuple[str, str, str, str]] = {
+    None: ("all", "'all'", "'all'", ""),
+    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::smallint"),
+    Dimension.DAY: ("all", "r.day::text", "r.day::text", ""),
 }
 
 
 def _alarm_figures(conn: psycopg.Connection, flt: KpiFilter, dim: Dimension | None) -> list[dict[str, Any]]:
-    key, label, join = ALARM_KEYS[dim]
-    clauses = ["r.day BETWEEN %(from)s AND %(to)s", "r.severity <> 'info'"]
+    """Critical and warning alarms (the slices leave info alarms out), from the slices."""
+    dimension, key, label, join = ALARM_KEYS[dim]
+    clauses = ["r.day BETWEEN %(from)s AND %(to)s"]
     if flt.township_id is not None:
-        clauses.append("r.township_id = %(township_id)s")
+        dimension, clauses = "township", [*clauses, "r.key = %(township_id)s::text"]
     query = sql.SQL(
         """
-        WITH r AS (SELECT * FROM kpi_alarm_daily r WHERE {where}),
+        WITH r AS MATERIALIZED (SELECT * FROM kpi_alarm_slice r WHERE r.dimension = %(dimension)s AND {where}),
         sums AS (
             SELECT {key} AS key, {label} AS label, sum(raised)::int AS alarms,
                    sum(acknowledged)::int AS acknowledged, sum(ack_60)::int AS ack_60, sum(ack_180)::int AS ack_180
             FROM r {join} GROUP BY 1),
-        pct AS (
+        pct AS MATERIALIZED (
             SELECT {key} AS key, percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50
             FROM r CROSS JOIN LATERAL unnest(r.ack_secs) s GROUP BY 1)
         SELECT sums.*, pct.p50 AS ack_p50_s FROM sums LEFT JOIN pct USING (key) ORDER BY key
         """
     ).format(where=sql.SQL(" AND ".join(clauses)), key=sql.SQL(key), label=sql.SQL(label), join=sql.SQL(join))
+    params = {"dimension": dimension, "from": flt.from_day, "to": flt.to_day, "township_id": flt.township_id}
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, {"from": flt.from_day, "to": flt.to_day, "township_id": flt.township_id}).fetchall()
+        return cur.execute(query, params).fetchall()
 
 
 def _ratio(part: int | None, whole: int | None) -> float | None:
@@ -167,7 +200,6 @@ def _ratio(part: int | None, whole: int | None) -> float | None:
 def _figures(order: dict[str, Any] | None, alarm: dict[str, Any] | None, key: str, label: str) -> Figures:
     figures = Figures(key=key, label=label)
     if order:
-        closed = order["completed"] + order["cancelled"] + order["escalated"]
         figures = figures.model_copy(
             update={
                 "label": order["label"],
@@ -186,7 +218,7 @@ def _figures(order: dict[str, Any] | None, alarm: dict[str, Any] | None, key: st
                     )
                 },
                 **{k: _ratio(order[k], order["arrival_measured"]) for k in ("arrived_30", "arrived_45", "arrived_60")},
-                "fulfilment": _ratio(order["completed"], closed),
+                "fulfilment": _ratio(order["completed"], order["closed"]),
                 "satisfaction": _ratio(order["satisfaction_sum"], order["reviewed"]),
             }
         )

@@ -11,6 +11,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
 from dashboard.errors import Invalid, NotFound
+from dashboard.paging import count_capped
 
 
 class OrderStatus(StrEnum):
@@ -161,13 +162,13 @@ def _where(flt: OrderFilter) -> tuple[str, list[Any]]:
 def list_orders(conn: psycopg.Connection, flt: OrderFilter, limit: int, offset: int) -> tuple[list[Order], int]:
     """One page of orders, newest first, and how many match in all."""
     where, params = _where(flt)
-    count_row = conn.execute(f"SELECT count(*) FROM service_order o{where}", params).fetchone()  # noqa: S608
+    total = count_capped(conn, f"FROM service_order o{where}", params)
     with conn.cursor(row_factory=class_row(Order)) as cur:
         rows = cur.execute(
             f"{SELECT}{where} ORDER BY o.created_at DESC, o.id DESC LIMIT %s OFFSET %s",
             [*params, limit, offset],
         ).fetchall()
-    return rows, int(count_row[0]) if count_row else 0
+    return rows, total
 
 
 def board(conn: psycopg.Connection, now: datetime, per_status: int = 50) -> dict[OrderStatus, list[Order]]:

@@ -1,4 +1,4 @@
-"""What every request handler may need from the running app: the pool, the clock, the settings."""
+"""What every request handler may need from the running app: the pool, the clock, the settings, the memo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from dashboard.kpi_memo import ReportMemo
 from dashboard.settings import DashboardSettings
 from eldercare.clock import Clock
 from eldercare.config import Settings
@@ -33,5 +34,11 @@ def _pool(request: Request) -> ConnectionPool:
     return pool
 
 
+def _memo(request: Request) -> ReportMemo:
+    memo: ReportMemo = request.app.state.kpi_memo
+    return memo
+
+
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+Memo = Annotated[ReportMemo, Depends(_memo)]
 Pool = Annotated[ConnectionPool, Depends(_pool)]

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from dashboard import alarms
 from dashboard.alarms import Alarm, AlarmFilter, AlarmStatus, Outcome, Severity
-from dashboard.api.paging import Limit, Offset, Page, page, shown
 from dashboard.auth import Actor, Reader
+from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])

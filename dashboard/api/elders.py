@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from dashboard import elders
-from dashboard.api.paging import Limit, Offset, Page, page, shown
 from dashboard.auth import Reader
 from dashboard.elders import Device, Elder, ElderSummary, HourlyReading, Reading
+from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 
 router = APIRouter(tags=["elders and devices"])

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from dashboard import kpi_rollup, kpis, orders, reports
-from dashboard.api.paging import shown
 from dashboard.auth import Reader
 from dashboard.errors import Invalid
+from dashboard.kpi_memo import ReportMemo
 from dashboard.kpis import KpiFilter, KpiReport
 from dashboard.orders import Order
+from dashboard.paging import shown
 from dashboard.reports import MonthlyReport
-from dashboard.runtime import Pool, Runtime, RuntimeDep
+from dashboard.runtime import Memo, Pool, Runtime, RuntimeDep
 
 router = APIRouter(tags=["KPIs and reports"])
 Week = Annotated[str, Query(pattern=r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="ISO week, e.g. 2026-W05")]
@@ -51,11 +52,16 @@ def kpi_filter(
     )
 
 
-def fresh_report(pool: Pool, runtime: Runtime, flt: KpiFilter) -> KpiReport:
+def fresh_report(pool: Pool, runtime: Runtime, memo: ReportMemo, flt: KpiFilter) -> KpiReport:
+    """The KPI report from rollups at most ``kpi_max_age_seconds`` old (computed once per rollup version)."""
     with pool.connection() as conn:
-        kpi_rollup.refresh_if_stale(conn, runtime.dashboard.kpi_max_age_seconds)
-    with pool.connection() as conn:
-        return kpis.report(conn, flt)
+        version = kpi_rollup.refresh_if_stale(conn, runtime.dashboard.kpi_max_age_seconds)
+
+    def compute() -> KpiReport:
+        with pool.connection() as conn:
+            return kpis.report(conn, flt)
+
+    return memo.get(version, ("kpis", flt.model_dump_json()), compute)
 
 
 @router.get("/kpis", response_model=KpiReport)
@@ -63,6 +69,7 @@ def get_kpis(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
+    memo: Memo,
     from_: Annotated[
         date | None, Query(alias="from", description="first local day (default: 29 days before to)")
     ] = None,
@@ -72,14 +79,19 @@ def get_kpis(
     township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
 ) -> KpiReport:
     """KPIs over local days [from, to], in total and by service type, provider, township and day."""
-    return fresh_report(pool, runtime, kpi_filter(runtime, from_, to, service_type, provider_id, township_id))
+    flt = kpi_filter(runtime, from_, to, service_type, provider_id, township_id)
+    return fresh_report(pool, runtime, memo, flt)
 
 
-def fresh_monthly(pool: Pool, runtime: Runtime, month: str, provider_id: int | None) -> MonthlyReport:
+def fresh_monthly(pool: Pool, runtime: Runtime, memo: ReportMemo, month: str, provider_id: int | None) -> MonthlyReport:
     with pool.connection() as conn:
-        kpi_rollup.refresh_if_stale(conn, runtime.dashboard.kpi_max_age_seconds)
-    with pool.connection() as conn:
-        return reports.monthly(conn, month, provider_id)
+        version = kpi_rollup.refresh_if_stale(conn, runtime.dashboard.kpi_max_age_seconds)
+
+    def compute() -> MonthlyReport:
+        with pool.connection() as conn:
+            return reports.monthly(conn, month, provider_id)
+
+    return memo.get(version, ("monthly", month, provider_id), compute)
 
 
 @router.get("/reports/monthly", response_model=MonthlyReport)
@@ -87,11 +99,12 @@ def monthly(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
+    memo: Memo,
     month: Month,
     provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> MonthlyReport:
     """Orders, service hours and subsidised amount per provider and service type for the settlement."""
-    return fresh_monthly(pool, runtime, month, provider_id)
+    return fresh_monthly(pool, runtime, memo, month, provider_id)
 
 
 @router.get(
@@ -103,10 +116,11 @@ def monthly_csv(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
+    memo: Memo,
     month: Month,
     provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    report = fresh_monthly(pool, runtime, month, provider_id)
+    report = fresh_monthly(pool, runtime, memo, month, provider_id)
     suffix = f"-provider-{provider_id}" if provider_id else ""
     return Response(
         reports.as_csv(report),

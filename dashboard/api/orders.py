@@ -12,9 +12,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 import dispatcher
 from dashboard import orders
-from dashboard.api.paging import Limit, Offset, Page, page, shown
 from dashboard.auth import Actor, Principal, Reader
 from dashboard.orders import Order, OrderDetail, OrderFilter, OrderStatus
+from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.providers import ServiceType
 from dashboard.runtime import Pool, RuntimeDep
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from dashboard import providers, recurring
-from dashboard.api.paging import Limit, Offset, Page, page, shown
 from dashboard.auth import Actor, Administrator, Reader
+from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.providers import Caregiver, CaregiverCreate, CaregiverUpdate, Provider, ProviderCreate, ProviderUpdate
 from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpdate
 from dashboard.runtime import Pool, RuntimeDep

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard import alarms, orders
-from dashboard.api.paging import shown
 from dashboard.auth import Reader
 from dashboard.orders import ACTIVE, OrderStatus
+from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 

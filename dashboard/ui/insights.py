@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from dashboard import geo, orders, providers
 from dashboard.api.insights import fresh_monthly, fresh_report, kpi_filter, local_today
-from dashboard.api.paging import shown
 from dashboard.auth import Reader
-from dashboard.runtime import Pool, RuntimeDep
+from dashboard.paging import shown
+from dashboard.runtime import Memo, Pool, RuntimeDep
 from dashboard.ui.boards import SERVICE_TYPES
 from dashboard.ui.rendering import render
 
@@ -25,13 +25,14 @@ def kpi_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
+    memo: Memo,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{0,16}$")] = None,
     township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
 ) -> HTMLResponse:
     flt = kpi_filter(runtime, from_, to, service_type or None, None, township_id)
-    report = fresh_report(pool, runtime, flt)
+    report = fresh_report(pool, runtime, memo, flt)
     days = report.by_day
     chart = {
         "t": [date.fromisoformat(d.key).toordinal() for d in days],
@@ -82,11 +83,12 @@ def report_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
+    memo: Memo,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> HTMLResponse:
     month = month or local_today(runtime).strftime("%Y-%m")
-    report = fresh_monthly(pool, runtime, month, provider_id)
+    report = fresh_monthly(pool, runtime, memo, month, provider_id)
     with pool.connection() as conn:
         provider_list = providers.list_providers(conn)
     return render(

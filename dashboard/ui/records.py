@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from dashboard import alarms, elders, orders, providers
 from dashboard.alarms import AlarmFilter
-from dashboard.api.paging import shown
 from dashboard.auth import Reader
 from dashboard.orders import OrderFilter
+from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 

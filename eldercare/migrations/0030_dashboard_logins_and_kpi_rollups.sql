@@ -34,7 +34,8 @@ CREATE TABLE kpi_dirty_day (
     PRIMARY KEY (kind, day)
 );
 
--- orders by the local day they were created, service type, provider (0: never assigned) and township
+-- orders by the local day they were created, service type, provider (0: never assigned) and township;
+-- read when the KPI page is filtered, and by the monthly report
 CREATE TABLE kpi_order_daily (
     day               date NOT NULL,
     service_type      text NOT NULL REFERENCES service_type(code),
@@ -47,6 +48,7 @@ CREATE TABLE kpi_order_daily (
     completed         integer NOT NULL,     -- completed or reviewed
     cancelled         integer NOT NULL,
     escalated         integer NOT NULL,     -- escalated at least once
+    closed            integer NOT NULL,     -- completed, reviewed, cancelled, or escalated and not yet handled
     arrival_measured  integer NOT NULL,     -- arrived, or accepted and then cancelled or escalated
     arrived_30        integer NOT NULL,     -- arrival within 30 minutes of when the service was due
     arrived_45        integer NOT NULL,
@@ -75,6 +77,47 @@ CREATE TABLE kpi_alarm_daily (
     PRIMARY KEY (day, township_id, type)
 );
 
+-- The same figures summed over one dimension at a time (and over none: 'all'), so the unfiltered KPI page
+-- reads a few hundred rows a day instead of one per combination of type, provider and township.
+CREATE TABLE kpi_order_slice (
+    day               date NOT NULL,
+    dimension         text NOT NULL CHECK (dimension IN ('all', 'service_type', 'provider', 'township')),
+    key               text NOT NULL,
+    orders            integer NOT NULL,
+    accepted          integer NOT NULL,
+    accept_secs       integer[] NOT NULL,
+    completed         integer NOT NULL,
+    cancelled         integer NOT NULL,
+    escalated         integer NOT NULL,
+    closed            integer NOT NULL,
+    arrival_measured  integer NOT NULL,
+    arrived_30        integer NOT NULL,
+    arrived_45        integer NOT NULL,
+    arrived_60        integer NOT NULL,
+    reviewed          integer NOT NULL,
+    satisfaction_sum  integer NOT NULL,
+    service_minutes   bigint NOT NULL,
+    subsidy_fen       bigint NOT NULL,
+    PRIMARY KEY (day, dimension, key)
+);
+
+CREATE TABLE kpi_alarm_slice (
+    day           date NOT NULL,
+    dimension     text NOT NULL CHECK (dimension IN ('all', 'township')),
+    key           text NOT NULL,
+    raised        integer NOT NULL,
+    acknowledged  integer NOT NULL,
+    ack_60        integer NOT NULL,
+    ack_180       integer NOT NULL,
+    ack_secs      integer[] NOT NULL,
+    real_emergency integer NOT NULL,
+    false_alarm   integer NOT NULL,
+    PRIMARY KEY (day, dimension, key)
+);
+
+-- concatenates arrays across rows (the per-order seconds of the rows being summed)
+CREATE AGGREGATE array_cat_agg(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray, INITCOND = '{}');
+
 CREATE FUNCTION mark_kpi_order_days() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO kpi_dirty_day (kind, day)
@@ -97,9 +140,11 @@ CREATE FUNCTION clear_kpi_rollups() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'service_order' THEN
         DELETE FROM kpi_order_daily;
+        DELETE FROM kpi_order_slice;
         DELETE FROM kpi_dirty_day WHERE kind = 'order';
     ELSE
         DELETE FROM kpi_alarm_daily;
+        DELETE FROM kpi_alarm_slice;
         DELETE FROM kpi_dirty_day WHERE kind = 'alarm';
     END IF;
     RETURN NULL;
@@ -152,6 +197,7 @@ BEGIN
                count(*) FILTER (WHERE o.status IN ('completed', 'reviewed')),
                count(*) FILTER (WHERE o.status = 'cancelled'),
                count(*) FILTER (WHERE o.escalation_level > 0),
+               count(*) FILTER (WHERE o.status IN ('completed', 'reviewed', 'cancelled', 'escalated')),
                count(*) FILTER (WHERE o.arrived_at IS NOT NULL
                                 OR (o.accepted_at IS NOT NULL AND o.status IN ('cancelled', 'escalated'))),
                count(*) FILTER (WHERE a.minutes <= 30),
@@ -178,6 +224,18 @@ BEGIN
           AND o.created_at < (SELECT (max(x) + 1)::timestamp AT TIME ZONE tz FROM unnest(order_days) x)
           AND d.day = ANY (order_days)
         GROUP BY 1, 2, 3, 4;
+
+        DELETE FROM kpi_order_slice WHERE day = ANY (order_days);
+        INSERT INTO kpi_order_slice
+        SELECT day,
+               CASE WHEN GROUPING(service_type) = 0 THEN 'service_type' WHEN GROUPING(provider_id) = 0 THEN 'provider'
+                    WHEN GROUPING(township_id) = 0 THEN 'township' ELSE 'all' END,
+               coalesce(service_type, provider_id::text, township_id::text, 'all'),
+               sum(orders), sum(accepted), array_cat_agg(accept_secs), sum(completed), sum(cancelled),
+               sum(escalated), sum(closed), sum(arrival_measured), sum(arrived_30), sum(arrived_45), sum(arrived_60),
+               sum(reviewed), sum(satisfaction_sum), sum(service_minutes), sum(subsidy_fen)
+        FROM kpi_order_daily WHERE day = ANY (order_days)
+        GROUP BY GROUPING SETS ((day), (day, service_type), (day, provider_id), (day, township_id));
     END IF;
 
     IF cardinality(alarm_days) > 0 THEN
@@ -202,6 +260,14 @@ BEGIN
           AND al.received_at < (SELECT (max(x) + 1)::timestamp AT TIME ZONE tz FROM unnest(alarm_days) x)
           AND d.day = ANY (alarm_days)
         GROUP BY 1, 2, 3;
+
+        DELETE FROM kpi_alarm_slice WHERE day = ANY (alarm_days);
+        INSERT INTO kpi_alarm_slice
+        SELECT day, CASE WHEN GROUPING(township_id) = 0 THEN 'township' ELSE 'all' END,
+               coalesce(township_id::text, 'all'), sum(raised), sum(acknowledged), sum(ack_60), sum(ack_180),
+               array_cat_agg(ack_secs), sum(real_emergency), sum(false_alarm)
+        FROM kpi_alarm_daily WHERE day = ANY (alarm_days) AND severity <> 'info'
+        GROUP BY GROUPING SETS ((day), (day, township_id));
     END IF;
 
     UPDATE kpi_setting SET refreshed_at = clock_timestamp();

@@ -33,7 +33,7 @@ def local_day(ts: datetime) -> date:
     return ts.astimezone(ZONE).date()
 
 
-def direct(url: str, key: str) -> dict[str, dict[str, Any]]:
+def direct(url: str, key: str, service_type: str | None = None) -> dict[str, dict[str, Any]]:
     """Every figure per group, computed in Python from the raw rows (an independent implementation)."""
     with psycopg.connect(url) as conn:
         orders = conn.execute(
@@ -52,7 +52,7 @@ def direct(url: str, key: str) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
     for created, accepted, arrived, window_start, status, satisfaction, service, provider, town in orders:
         day = local_day(created)
-        if not FROM <= day <= TO:
+        if not FROM <= day <= TO or service_type not in (None, service):
             continue
         group = {"all": "all", "service_type": service, "provider": provider, "township": town, "day": str(day)}[key]
         g = groups[group]
@@ -66,7 +66,7 @@ def direct(url: str, key: str) -> dict[str, dict[str, Any]]:
         g["closed"].append(status in ("completed", "reviewed", "cancelled", "escalated"))
         if satisfaction is not None:
             g["satisfaction"].append(satisfaction)
-    if key in ("all", "township", "day"):
+    if key in ("all", "township", "day") and service_type is None:
         for received, acknowledged, severity, town in alarms:
             day = local_day(received)
             if severity == "info" or not FROM <= day <= TO:
@@ -123,6 +123,19 @@ def test_kpis_from_rollups_match_a_direct_computation(city: City) -> None:
         assert {r.key for r in rows} == set(expected), key
         for row in rows:
             assert_matches(row, expected[row.key], f"{key}={row.key}")
+
+
+def test_filtered_kpis_from_the_fine_rollup_match_too(city: City) -> None:
+    with psycopg.connect(city.url) as conn:
+        kpi_rollup.refresh(conn)
+        report = kpis.report(conn, KpiFilter(from_day=FROM, to_day=TO, service_type="meal"))
+    assert report.total.alarms is None  # alarms have no service type
+    assert_matches(report.total, direct(city.url, "all", "meal")["all"], "total meal")
+    for key, rows in (("provider", report.by_provider), ("township", report.by_township), ("day", report.by_day)):
+        expected = direct(city.url, key, "meal")
+        assert {r.key for r in rows} == set(expected), key
+        for row in rows:
+            assert_matches(row, expected[row.key], f"meal {key}={row.key}")
 
 
 def test_rollups_follow_changes_incrementally(
