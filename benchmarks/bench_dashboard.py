@@ -17,13 +17,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 
-from dashboard import kpi_rollup
+from dashboard import kpi_rollup, kpis
 from dashboard.app import create_app
 from dashboard.history import HistoryPlan, write_history
 from dashboard.server import DashboardServer
@@ -122,11 +123,16 @@ def main(argv: list[str] | None = None) -> None:
             days = kpi_rollup.refresh(conn)
             rollup_s = time.perf_counter() - t0
         with psycopg.connect(url) as conn:
-            raw = []
+            raw, rolled = [], []
+            today = end.astimezone(ZoneInfo(Settings().timezone)).date()
+            flt = kpis.KpiFilter(from_day=today - timedelta(days=29), to_day=today)
             for _ in range(7):
                 t0 = time.perf_counter()
                 conn.execute(RAW_KPI).fetchall()
                 raw.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                kpis.report(conn, flt)
+                rolled.append((time.perf_counter() - t0) * 1000)
         print(
             f"history: {args.elders} elders, {args.days} days: {stats.orders} orders, {stats.alarms} alarms, "
             f"{stats.order_events} order events, {stats.offers} offers; seeded and loaded in {loaded:.1f} s"
