@@ -113,12 +113,26 @@ def check_caregiver_page(city: City, server: DashboardServer, browser: Browser, 
     phone.close()
 
 
+def add_waiting_alarms(url: str) -> None:
+    """A warning waiting and one already acknowledged, so the board shows its kinds side by side."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO alarm (elder_id, type, severity, status, raised_at, received_at, last_raised_at, "
+            "acknowledged_at, acknowledged_by, repeat_count) VALUES "
+            "(10, 'hr_high', 'warning', 'open', now() - interval '3 minutes', now() - interval '3 minutes', now(), "
+            "NULL, NULL, 2), "
+            "(11, 'no_motion', 'warning', 'acknowledged', now() - interval '25 minutes', now() - interval '25 minutes', "
+            "now() - interval '25 minutes', now() - interval '24 minutes', 'admin', 0)"
+        )
+
+
 def test_operator_shift(city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path) -> None:
     shots = artifacts_dir / "dashboard"
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    add_waiting_alarms(city.url)
     sign_in(page, server.url)
     expect(page.locator("#live")).to_have_text("实时")
 
