@@ -36,15 +36,16 @@ window.Eldercare = (function () {
     return m + ":" + String(s).padStart(2, "0");
   }
 
+  function tickAges() {
+    const now = Date.now();
+    document.querySelectorAll("[data-since]").forEach((el) => {
+      el.textContent = formatAge((now - Date.parse(el.dataset.since)) / 1000);
+    });
+  }
+
   function ages() {
-    const tick = () => {
-      const now = Date.now();
-      document.querySelectorAll("[data-since]").forEach((el) => {
-        el.textContent = formatAge((now - Date.parse(el.dataset.since)) / 1000);
-      });
-    };
-    tick();
-    setInterval(tick, 1000);
+    tickAges();
+    setInterval(tickAges, 1000);
   }
 
   /* Re-fetch a board's partial when the server says something changed; at most one fetch in flight. */
@@ -56,8 +57,10 @@ window.Eldercare = (function () {
       busy = true;
       try {
         const response = await fetch(container.dataset.partial, { credentials: "same-origin" });
-        if (response.ok && !container.querySelector("form.resolve:focus-within")) container.innerHTML = await response.text();
-        else if (response.ok) again = true;
+        if (response.ok && !container.querySelector("form.resolve:focus-within")) {
+          container.innerHTML = await response.text();
+          tickAges();
+        } else if (response.ok) again = true;
       } finally {
         busy = false;
         if (again) { again = false; setTimeout(refresh, 300); }
