@@ -1,31 +1,72 @@
 """The dispatcher: service orders and their lifecycle, matching caregivers, SMS offers through Twilio, replies,
 expiry and escalation, recurring services, and what the elder's family and device are told.
 
-Public surface (used by the dashboard); every function takes the caller's sync ``psycopg.Connection`` (the
-caller owns the transaction) and an ``eldercare.clock.Clock``:
+Public surface. Every function takes the caller's sync ``psycopg.Connection`` (the caller owns the
+transaction) and an ``eldercare.clock.Clock``; no decision reads the wall clock or SQL ``now()``.
+
+For the dashboard:
 
 - ``create_order``, ``cancel_order``, ``reassign_order``, ``review_order``, returning ``OrderRef`` or None
   and raising ``OrderError`` (``OrderNotFound``, ``InvalidTransition``) with a message fit for an operator;
 - ``router``: a FastAPI ``APIRouter`` with ``POST /sms/inbound``, ``POST /sms/status`` and the caregivers'
   pages under ``/m/``. The app that mounts it sets ``app.state.context`` to its
   ``eldercare.component.Context``; the router opens its own small database pool from it on first use.
-- ``create(context)``: the dispatcher component (``eldercare dispatcher``).
+
+For running it: ``create(context)``, the component behind ``eldercare dispatcher``.
+
+For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
+escalation, due offers), ``create_recurring_orders``, ``send_due`` with an ``SmsSender`` (``NullSender``
+sends nothing), the caregivers' actions (``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``,
+``finish``, found with ``caregiver_by_id``), and the configuration: ``Config`` with ``DispatcherSettings``,
+whose ``weights_emergency`` / ``weights_routine`` (``MatchWeights``; ``MatchWeights.nearest()`` is the naive
+baseline) and ``travel`` (``TravelModel``) are the matching's knobs.
 """
 
+from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by_id, caregiver_by_phone, finish, set_off
+from dispatcher.caregiver_actions import accept as accept_offer
+from dispatcher.caregiver_actions import decline as decline_offer
+from dispatcher.component import Dispatcher, create
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
+from dispatcher.recurring import create_due_orders as create_recurring_orders
+from dispatcher.sending import send_due
+from dispatcher.settings import Config, DispatcherSettings, MatchWeights, TravelModel
+from dispatcher.sms import NullSender, SmsSender, TwilioSender
+from dispatcher.sweep import SweepReport, sweep
 from dispatcher.webhooks import router
 
 __all__ = [
     "TRANSITIONS",
+    "Answer",
+    "Caregiver",
+    "Config",
+    "Dispatcher",
+    "DispatcherSettings",
     "InvalidTransition",
+    "MatchWeights",
+    "NullSender",
     "OrderError",
     "OrderNotFound",
     "OrderRef",
+    "SmsSender",
     "Status",
+    "SweepReport",
+    "TravelModel",
+    "TwilioSender",
+    "accept_offer",
+    "arrive",
     "cancel_order",
+    "caregiver_by_id",
+    "caregiver_by_phone",
+    "create",
     "create_order",
+    "create_recurring_orders",
+    "decline_offer",
+    "finish",
     "reassign_order",
     "review_order",
     "router",
+    "send_due",
+    "set_off",
+    "sweep",
 ]

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from dispatcher import notices, texts
+from dispatcher import metrics, notices, texts
 from dispatcher.lifecycle import Actor, OrderRow, Status, load_order, transition
 from dispatcher.offers import Offer, close_offer, live_offer
 from dispatcher.settings import Config
@@ -146,6 +146,7 @@ def accept(
         return Answer("full", {"code": order.code, "load": load}, changed=True)
     now = clock.now()
     conn.execute("UPDATE offer SET status = 'accepted', answered_at = %s WHERE id = %s", (now, offer.id))
+    metrics.OFFERS.labels("accepted").inc()
     if order.is_emergency:
         arrival_due = now + timedelta(minutes=config.dispatch.emergency_arrival_minutes)
     else:

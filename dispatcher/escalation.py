@@ -12,7 +12,7 @@ import logging
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dispatcher import outbox, texts
+from dispatcher import metrics, outbox, texts
 from dispatcher.lifecycle import Actor, OrderRow, Status, transition
 from dispatcher.settings import Config
 from eldercare.clock import Clock
@@ -53,6 +53,7 @@ def escalate(
         action="escalated",
         **changes,
     )
+    metrics.ESCALATIONS.labels(why).inc()
     alarm_id = _raise_alarm(conn, clock, escalated, why, level)
     managers = _managers(conn, escalated, why)
     elder = conn.execute("SELECT name, address FROM elder WHERE id = %s", (order.elder_id,)).fetchone()

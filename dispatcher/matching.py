@@ -48,17 +48,37 @@ class CandidateSource(Protocol):
 
     def within(self, box: Box | None) -> Sequence[Candidate]: ...
 
+    def regulars(self) -> Sequence[Candidate]:
+        """Every eligible caregiver who has served this elder before (``served_before``), wherever they are."""
+        ...
+
 
 class ListCandidates:
-    """Candidates held in memory; for tests, benchmarks and simulations that already have them."""
+    """Candidates held in memory, in a grid of ``cell``-degree squares; for tests, benchmarks and simulations
+    that already have them."""
 
-    def __init__(self, candidates: Sequence[Candidate]) -> None:
+    def __init__(self, candidates: Sequence[Candidate], cell: float = 0.02) -> None:
         self.candidates = list(candidates)
+        self.cell = cell
+        self.grid: dict[tuple[int, int], list[Candidate]] = {}
+        for c in self.candidates:
+            self.grid.setdefault(self._key(c.lat, c.lon), []).append(c)
+
+    def _key(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.cell), math.floor(lon / self.cell)
 
     def within(self, box: Box | None) -> Sequence[Candidate]:
         if box is None:
             return self.candidates
-        return [c for c in self.candidates if box.contains(c.lat, c.lon)]
+        (lat_lo, lon_lo), (lat_hi, lon_hi) = self._key(box.lat_min, box.lon_min), self._key(box.lat_max, box.lon_max)
+        if (lat_hi - lat_lo + 1) * (lon_hi - lon_lo + 1) > len(self.grid):
+            cells = [c for key, c in self.grid.items() if lat_lo <= key[0] <= lat_hi and lon_lo <= key[1] <= lon_hi]
+        else:
+            cells = [self.grid.get((i, j), []) for i in range(lat_lo, lat_hi + 1) for j in range(lon_lo, lon_hi + 1)]
+        return [c for cell in cells for c in cell if box.contains(c.lat, c.lon)]
+
+    def regulars(self) -> Sequence[Candidate]:
+        return [c for c in self.candidates if c.served_before]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +147,22 @@ def choose(
     """The same caregiver ``brute_force`` would choose, reading only the caregivers near (lat, lon)."""
     slope = ranking.slope_per_km()
     radius = start_radius_km
-    fetched = evaluated = 0
+    regulars = list(source.regulars()) if slope > 0 else []
+    fetched = evaluated = len(regulars)
+    known = {c.caregiver_id for c in regulars}
+    best_regular = min((ranking.rank(c, lat, lon) for c in regulars), key=lambda r: r.key, default=None)
     while slope > 0 and radius <= MAX_RADIUS_KM:
         box = box_around(lat, lon, radius)
         if box is None:
             break
-        candidates = source.within(box)
+        candidates = [c for c in source.within(box) if c.caregiver_id not in known]
         fetched += len(candidates)
         best, n = _best(ranking, candidates, lat, lon)
         evaluated += n
-        floor = ranking.floor_beyond(radius * (1 - _SLACK))
+        if best_regular is not None and (best is None or best_regular.key < best.key):
+            best = best_regular
+        # nobody outside the box is a regular, so nobody there has the continuity bonus
+        floor = ranking.floor_beyond(radius * (1 - _SLACK), regulars_apart=True)
         if best is not None and best.cost < floor - _SLACK * (1 + abs(floor)):
             return Choice(best, radius, fetched, evaluated)
         if best is None:
@@ -145,11 +171,11 @@ def choose(
             # the radius beyond which no one could match the best found so far, plus a little
             needed = radius + (best.cost - floor) / slope
             radius = max(radius * 1.5, needed * 1.01)
-    candidates = source.within(None)
-    best, n = _best(ranking, candidates, lat, lon)
+    everyone = source.within(None)
+    best, n = _best(ranking, everyone, lat, lon)
     if best is None:
         return None
-    return Choice(best, None, fetched + len(candidates), evaluated + n)
+    return Choice(best, None, fetched + len(everyone), evaluated + n)
 
 
 def brute_force(source: CandidateSource, lat: float, lon: float, ranking: Ranking) -> Choice | None:

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from dispatcher import escalation, links, outbox, texts
+from dispatcher import escalation, links, metrics, outbox, texts
 from dispatcher.candidates import Need, SqlCandidates, need_of
 from dispatcher.lifecycle import Actor, OrderRow, Status, transition
 from dispatcher.matching import Choice, choose
@@ -145,6 +145,7 @@ def make_offer(
         caregiver_id=caregiver.caregiver_id,
     )
     conn.execute("UPDATE offer SET sms_id = %s WHERE id = %s", (sms_id, offer_id))
+    metrics.OFFERS.labels("made").inc()
     # while escalated the order stays escalated: operators are still looking at it
     to = Status.ESCALATED if order.state is Status.ESCALATED and actor_kind is Actor.SYSTEM else Status.OFFERED
     return transition(
@@ -207,6 +208,7 @@ def close_offer(
         "UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN ('pending', 'sent')",
         (status, now, offer.id),
     )
+    metrics.OFFERS.labels(status).inc()
     if order.state not in (Status.OFFERED, Status.ESCALATED):
         return order
     order = transition(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from dispatcher import outbox, texts
+from dispatcher import metrics, outbox, texts
 from dispatcher.candidates import diagnose, need_of
 from dispatcher.codes import order_code
 from dispatcher.lifecycle import (
@@ -141,6 +141,7 @@ def insert_order(
         f"created ({source})",
         {"alarm_id": alarm_id, "recurring_service_id": recurring_service_id},
     )
+    metrics.ORDERS.labels(source, service_type).inc()
     log.info("order %s created: %s for elder %d (%s)", code, service_type, elder_id, source)
     return OrderRef(order_id, code, Status.CREATED.value)
 

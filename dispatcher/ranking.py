@@ -74,12 +74,17 @@ class Ranking:
         km = geodesic((lat, lon), (candidate.lat, candidate.lon)).km
         return Ranked(candidate, km, self.eta_min(candidate.travel_mode, km), self.cost_at(candidate, km))
 
-    def floor_beyond(self, km: float) -> float:
-        """A cost no caregiver farther than ``km`` can reach or go below (best case of every other term)."""
+    def floor_beyond(self, km: float, *, regulars_apart: bool = False) -> float:
+        """A cost no caregiver farther than ``km`` can reach or go below (best case of every other term).
+
+        ``regulars_apart``: those who served the elder before are looked at separately, so no one else
+        farther than ``km`` can have the continuity bonus.
+        """
         w = self.weights
         fastest = max(self.speed_kmh(mode) for mode in self.travel.speed_kmh)
         quickest_setup = min(self.travel.setup_min.values())
-        return w.eta * (quickest_setup + km * self.travel.detour / fastest * 60.0) + w.distance * km - w.continuity
+        bonus = 0.0 if regulars_apart else w.continuity
+        return w.eta * (quickest_setup + km * self.travel.detour / fastest * 60.0) + w.distance * km - bonus
 
     def slope_per_km(self) -> float:
         """How fast ``floor_beyond`` grows with distance; zero means distance does not matter."""

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 
 import psycopg
 
-from dispatcher import delivery, outbox
+from dispatcher import delivery, metrics, outbox
 from dispatcher.settings import Config
 from dispatcher.sms import SmsSender
 from eldercare.clock import Clock
@@ -49,6 +49,7 @@ def send_due(
                 longest_backoff=settings.sms_backoff_max_seconds,
             )
             delivery.after_send(conn, clock, config, sms, status)
+        metrics.SMS.labels(sms.purpose, status).inc()
 
     if executor is None:
         for sms in batch:

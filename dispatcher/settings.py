@@ -76,7 +76,7 @@ class DispatcherSettings(BaseSettings):
         2, ge=1, description="when no caregiver is eligible, look again after this long (shifts start, loads drop)"
     )
     sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often deadlines are swept")
-    search_radius_km: float = Field(3.0, gt=0, description="first radius of the spatial prefilter")
+    search_radius_km: float = Field(2.0, gt=0, description="first radius of the spatial prefilter")
     weights_emergency: MatchWeights = Field(
         default_factory=lambda: MatchWeights(load=3.0, rating=2.0, continuity=2.0),
         description="ranking for emergencies: mostly who gets there first",
@@ -93,6 +93,7 @@ class DispatcherSettings(BaseSettings):
         30, ge=0, description="create a recurring order this late after its time when the scheduler was down"
     )
     scheduler_enabled: bool = Field(True, description="take part in the election for the recurring scheduler")
+    election_seconds: float = Field(5.0, gt=0, description="how often a dispatcher stands for scheduler election")
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
 
     def offer_ttl(self, emergency: bool) -> timedelta:
@@ -121,8 +122,9 @@ class Config:
     dispatch: DispatcherSettings
 
     @classmethod
-    def load(cls) -> Config:
-        return cls(get_settings(), get_dispatcher_settings())
+    def load(cls, platform: Settings | None = None) -> Config:
+        """The process's configuration, with ``platform`` settings (a component's context) when given."""
+        return cls(platform or get_settings(), get_dispatcher_settings())
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -11,6 +11,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from dispatcher import metrics
 from dispatcher.outbox import OutboundSms, Outcome, SendResult
 from eldercare.config import TWILIO_API_BASE, Settings
 
@@ -59,6 +60,10 @@ class TwilioSender:
         )
 
     def send(self, sms: OutboundSms) -> SendResult:
+        with metrics.SMS_SECONDS.time():
+            return self._send(sms)
+
+    def _send(self, sms: OutboundSms) -> SendResult:
         try:
             message = self.client.messages.create(
                 to=sms.to_phone,
@@ -73,6 +78,17 @@ class TwilioSender:
         except TwilioException as err:
             return SendResult(Outcome.RETRY, error_message=str(err)[:200])
         return SendResult(Outcome.ACCEPTED, sid=message.sid, status=str(message.status or "queued"))
+
+
+class NullSender:
+    """Takes every message and sends none; for simulations that play the caregivers' phones themselves."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundSms] = []
+
+    def send(self, sms: OutboundSms) -> SendResult:
+        self.sent.append(sms)
+        return SendResult(Outcome.ACCEPTED, sid=f"SMnull{sms.id:026d}", status="delivered")
 
 
 def classify(status: int, code: int | None, message: str) -> SendResult:

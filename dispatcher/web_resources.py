@@ -34,7 +34,7 @@ class WebResources:
     @classmethod
     def open(cls, context: Any, config: Config | None = None) -> WebResources:
         pool = open_pool(context.database_url, name="dispatcher-web", min_size=1, max_size=4)
-        return cls(pool, context.clock, config or Config.load(), owned=True)
+        return cls(pool, context.clock, config or Config.load(context.settings), owned=True)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:

@@ -16,9 +16,7 @@ import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
@@ -29,41 +27,20 @@ from pydantic import BaseModel, Field
 from twilio.request_validator import RequestValidator
 
 from simulators.http_server import ThreadedServer
+from simulators.twilio_wire import (
+    API_VERSION,
+    ERRORS,
+    LATE_FAILURES,
+    Message,
+    error_response,
+    inbound_params,
+    message_json,
+    status_params,
+)
 
 log = logging.getLogger(__name__)
 
-API_VERSION = "2010-04-01"
-ERRORS: dict[str, tuple[int, int, str]] = {
-    "21610": (400, 21610, "Attempt to send to unsubscribed recipient"),
-    "21211": (400, 21211, "The 'To' number is not a valid phone number."),
-    "429": (429, 20429, "Too Many Requests"),
-    "500": (500, 20500, "Internal Server Error"),
-    "503": (503, 20503, "Service Unavailable"),
-}
-# failures reported later, by status callback, after Twilio accepted the message
-LATE_FAILURES = {"undelivered": 30003, "failed": 30005}
 MAX_KEPT = 100_000
-
-
-@dataclass(slots=True)
-class Message:
-    """One message as the stand-in saw it: sent through the API, a reply in TwiML, or an inbound reply."""
-
-    id: int
-    sid: str
-    direction: str  # outbound-api, outbound-reply, inbound
-    to: str
-    from_: str
-    body: str
-    status: str
-    received_at: float  # time.time() when the stand-in got it
-    status_callback: str | None = None
-    error_code: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["from"] = data.pop("from_")
-        return data
 
 
 @dataclass(slots=True)
@@ -175,20 +152,9 @@ class TwilioStandin:
 
     def _inbound_params(self, from_: str, body: str, to: str | None, sid: str | None) -> dict[str, str]:
         sid = sid or "SM" + secrets.token_hex(16)
-        self._record(sid=sid, direction="inbound", to=to or self.from_number, from_=from_, body=body, status="received")
-        return {
-            "MessageSid": sid,
-            "SmsSid": sid,
-            "SmsMessageSid": sid,
-            "AccountSid": self.account_sid,
-            "From": from_,
-            "To": to or self.from_number,
-            "Body": body,
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "SmsStatus": "received",
-            "ApiVersion": API_VERSION,
-        }
+        to = to or self.from_number
+        self._record(sid=sid, direction="inbound", to=to, from_=from_, body=body, status="received")
+        return inbound_params(sid, self.account_sid, from_, to, body)
 
     def _record_twiml(self, twiml: str, to: str) -> None:
         try:
@@ -223,48 +189,6 @@ class TwilioStandin:
             and account_sid == self.account_sid
         )
 
-    def _payload(self, message: Message) -> dict[str, Any]:
-        now = format_datetime(datetime.fromtimestamp(message.received_at, UTC), usegmt=True)
-        segments = (
-            1
-            if len(message.body) <= (160 if message.body.isascii() else 70)
-            else -(-len(message.body) // (153 if message.body.isascii() else 67))
-        )
-        return {
-            "account_sid": self.account_sid,
-            "api_version": API_VERSION,
-            "body": message.body,
-            "date_created": now,
-            "date_updated": now,
-            "date_sent": None,
-            "direction": message.direction,
-            "error_code": message.error_code,
-            "error_message": None,
-            "from": message.from_,
-            "messaging_service_sid": None,
-            "num_media": "0",
-            "num_segments": str(segments),
-            "price": None,
-            "price_unit": "USD",
-            "sid": message.sid,
-            "status": message.status,
-            "subresource_uris": {},
-            "to": message.to,
-            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}.json",
-        }
-
-    @staticmethod
-    def _error(status: int, code: int, text: str) -> JSONResponse:
-        return JSONResponse(
-            {
-                "code": code,
-                "message": text,
-                "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                "status": status,
-            },
-            status_code=status,
-        )
-
     async def _callbacks(self, message: Message, late_failure: str | None) -> None:
         steps = ["sent", late_failure] if late_failure else ["sent", "delivered"]
         async with httpx.AsyncClient(timeout=10) as client:
@@ -275,18 +199,7 @@ class TwilioStandin:
                     message.error_code = LATE_FAILURES[status]
                 if not message.status_callback:
                     continue
-                params = {
-                    "MessageSid": message.sid,
-                    "SmsSid": message.sid,
-                    "AccountSid": self.account_sid,
-                    "From": message.from_,
-                    "To": message.to,
-                    "MessageStatus": status,
-                    "SmsStatus": status,
-                    "ApiVersion": API_VERSION,
-                }
-                if message.error_code:
-                    params["ErrorCode"] = str(message.error_code)
+                params = status_params(message, self.account_sid)
                 try:
                     await client.post(
                         message.status_callback,
@@ -303,20 +216,20 @@ class TwilioStandin:
         @app.post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json")
         async def create_message(account_sid: str, request: Request) -> JSONResponse:
             if not self._authorised(request, account_sid):
-                return self._error(401, 20003, "Authenticate")
+                return error_response(401, 20003, "Authenticate")
             form = await request.form()
             to, from_, body = (str(form.get(k, "")) for k in ("To", "From", "Body"))
             if not to:
-                return self._error(400, 21604, "A 'To' phone number is required.")
+                return error_response(400, 21604, "A 'To' phone number is required.")
             if not body:
-                return self._error(400, 21602, "Message body is required.")
+                return error_response(400, 21602, "Message body is required.")
             rule = self._rule_for(to)
             if rule in ERRORS:
                 status, code, text = ERRORS[rule]
                 self._record(
                     sid="", direction="outbound-api", to=to, from_=from_, body=body, status="refused", error_code=code
                 )
-                return self._error(status, code, text)
+                return error_response(status, code, text)
             message = self._record(
                 sid="SM" + secrets.token_hex(16),
                 direction="outbound-api",
@@ -329,16 +242,16 @@ class TwilioStandin:
             task = asyncio.create_task(self._callbacks(message, rule))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-            return JSONResponse(self._payload(message), status_code=201)
+            return JSONResponse(message_json(message, self.account_sid), status_code=201)
 
         @app.get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}.json")
         async def fetch_message(account_sid: str, sid: str, request: Request) -> JSONResponse:
             if not self._authorised(request, account_sid):
-                return self._error(401, 20003, "Authenticate")
+                return error_response(401, 20003, "Authenticate")
             for message in self.sent():
                 if message.sid == sid:
-                    return JSONResponse(self._payload(message))
-            return self._error(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
+                    return JSONResponse(message_json(message, self.account_sid))
+            return error_response(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
 
         @app.get("/standin/messages")
         async def list_messages(after: int = 0, to: str | None = None, wait: float = 0.0) -> dict[str, Any]:

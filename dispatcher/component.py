@@ -1,0 +1,158 @@
+"""The dispatcher as a running component: LISTEN for work, sweep deadlines, send SMS, stand for election.
+
+Threads: a listener (LISTEN on an autocommit connection; wakes the others), a worker (the sweep steps, each
+batch its own transaction), a sender (the SMS outbox; HTTP with no transaction open) and the election of the
+recurring scheduler. NOTIFY only makes things faster: every deadline is a column the sweep reads anyway, so
+nothing is lost while a listener reconnects or the process is down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from dispatcher.alarms import EMERGENCY_ALARMS, raise_emergency_orders
+from dispatcher.scheduler import ElectedScheduler, jobs
+from dispatcher.sending import send_due
+from dispatcher.settings import Config
+from dispatcher.sms import SmsSender, TwilioSender
+from dispatcher.sweep import escalate_overdue, expire_offers, offer_due
+from eldercare.clock import Clock
+from eldercare.component import Context
+from eldercare.db import connect, open_pool
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("eldercare_alarm", "eldercare_order", "eldercare_sms")
+BATCH = 10
+
+
+class Dispatcher:
+    """``eldercare dispatcher``: any number may run at once against one database."""
+
+    name = "dispatcher"
+
+    def __init__(self, context: Context, config: Config | None = None, sender: SmsSender | None = None) -> None:
+        self.context = context
+        self.clock: Clock = context.clock
+        self.config = config or Config.load(context.settings)
+        self.sender = sender or TwilioSender(self.config.platform, timeout=self.config.dispatch.sms_timeout_seconds)
+        self.pool: ConnectionPool | None = None
+        self.scheduler: ElectedScheduler | None = None
+        self._stop = threading.Event()
+        self._work = threading.Event()
+        self._send = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._executor = ThreadPoolExecutor(self.config.dispatch.sms_senders, thread_name_prefix="dispatcher-sms")
+
+    def start(self) -> None:
+        self.pool = open_pool(
+            self.context.database_url,
+            name="dispatcher",
+            min_size=2,
+            max_size=max(4, self.config.dispatch.sms_senders + 3),
+        )
+        for name, target in (("listen", self._listen), ("work", self._worker), ("send", self._sender)):
+            thread = threading.Thread(target=self._guard(target), name=f"dispatcher-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self.config.dispatch.scheduler_enabled:
+            self.scheduler = ElectedScheduler(
+                self.context.database_url,
+                self.pool,
+                jobs(self.clock, self.config),
+                every=self.config.dispatch.election_seconds,
+            )
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._work.set()
+        self._send.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for thread in self._threads:
+            thread.join(15)
+        self._executor.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.close()
+
+    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
+        """Keep a loop alive through database outages: log, wait a little, go on."""
+
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    loop()
+                except (psycopg.Error, OSError) as err:
+                    log.warning("%s: %s; retrying", threading.current_thread().name, str(err).strip()[:200])
+                    self._stop.wait(2.0)
+                except Exception:
+                    log.exception("%s failed; restarting it", threading.current_thread().name)
+                    self._stop.wait(2.0)
+
+        return run
+
+    def _listen(self) -> None:
+        with connect(
+            self.context.database_url, application_name="eldercare-dispatcher-listen", autocommit=True
+        ) as conn:
+            for channel in CHANNELS:
+                conn.execute(f"LISTEN {channel}".encode())
+            # anything that happened while we were not listening is found by the sweep
+            self._work.set()
+            self._send.set()
+            while not self._stop.is_set():
+                for notify in conn.notifies(timeout=1.0):
+                    self._route(notify.channel, notify.payload)
+                    if self._stop.is_set():
+                        break
+
+    def _route(self, channel: str, payload: str) -> None:
+        if channel == "eldercare_sms":
+            self._send.set()
+            return
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            return
+        if channel == "eldercare_alarm":
+            if event.get("type") in EMERGENCY_ALARMS and event.get("status") == "open":
+                self._work.set()
+        elif event.get("status") == "created":
+            self._work.set()
+
+    def _worker(self) -> None:
+        assert self.pool is not None
+        steps = (raise_emergency_orders, expire_offers, escalate_overdue, offer_due)
+        while not self._stop.is_set():
+            self._work.clear()  # before the sweep, so that a wake-up during it is not lost
+            for step in steps:
+                while not self._stop.is_set():
+                    with self.pool.connection() as conn:
+                        done = step(conn, self.clock, self.config, BATCH)
+                    count = done if isinstance(done, int) else len(done)
+                    if count:
+                        self._send.set()  # an offer or a notice is waiting in the outbox
+                    if count < BATCH:
+                        break
+            self._work.wait(self.config.dispatch.sweep_seconds)
+
+    def _sender(self) -> None:
+        assert self.pool is not None
+        while not self._stop.is_set():
+            self._send.clear()
+            sent = send_due(self.pool.connection, self.clock, self.config, self.sender, self._executor, limit=20)
+            if sent == 0:
+                self._send.wait(self.config.dispatch.sweep_seconds)
+
+
+def create(context: Context, **options: object) -> Dispatcher:
+    """The dispatcher component, built from the platform's context."""
+    return Dispatcher(context, **options)  # type: ignore[arg-type]

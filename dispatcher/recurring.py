@@ -1,0 +1,180 @@
+"""Recurring services: each occurrence of a crontab schedule (local time) becomes one order, ``lead_min``
+before it is due. ``service_order_occurrence_uq`` makes a second order for an occurrence impossible, however
+many schedulers run; an occurrence missed while no scheduler ran is still made up to ``grace`` late."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from apscheduler.triggers.cron import CronTrigger
+from psycopg.rows import class_row
+
+from dispatcher.candidates import diagnose, need_of
+from dispatcher.lifecycle import Actor, load_order
+from dispatcher.offers import make_offer, ranking_for
+from dispatcher.orders import insert_order
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_warned: set[tuple[int, str]] = set()
+
+
+def trigger_for(schedule: str, timezone: ZoneInfo) -> CronTrigger:
+    """APScheduler's trigger for a standard crontab line.
+
+    APScheduler 3 numbers weekdays from Monday = 0, standard crontab from Sunday = 0 (7 too); numeric
+    weekdays are turned into names so that '0 9 * * 5' means Friday, as in crontab.
+    """
+    fields = schedule.split()
+    if len(fields) != 5:
+        raise ValueError(f"a crontab schedule has 5 fields (minute hour day month weekday), not {len(fields)}")
+
+    def name(match: re.Match[str]) -> str:
+        number = int(match.group(0))
+        if number > 7:
+            raise ValueError(f"weekday {number} is out of range 0-7")
+        return _DAY_NAMES[number % 7]
+
+    parts: list[str] = []
+    for part in fields[4].split(","):
+        days, _, step = part.partition("/")
+        if step and re.fullmatch(r"\*|\d+(-\d+)?", days):
+            # a step counts from crontab's Sunday = 0: spell the days out rather than let APScheduler count
+            low, _, high = days.replace("*", "0-6").partition("-")
+            first, last = int(low), int(high or 6)
+            if not step.isdigit() or int(step) < 1 or last > 7 or first > last:
+                raise ValueError(f"weekday field {part!r} is not a valid crontab step")
+            parts.extend(_DAY_NAMES[d % 7] for d in range(first, last + 1, int(step)))
+        else:
+            parts.append(re.sub(r"\d+", name, part))
+    fields[4] = ",".join(dict.fromkeys(parts))
+    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
+
+
+def occurrences(trigger: CronTrigger, start: datetime, end: datetime) -> Iterator[datetime]:
+    """Fire times in [start, end)."""
+    when = trigger.get_next_fire_time(None, start)
+    while when is not None and when < end:
+        yield when
+        when = trigger.get_next_fire_time(when, when + timedelta(seconds=1))
+
+
+@dataclass(frozen=True, slots=True)
+class RecurringService:
+    id: int
+    elder_id: int
+    service_type: str
+    schedule: str
+    duration_min: int
+    lead_min: int
+    starts_on: date
+    ends_on: date | None
+    notes: str
+    preferred_caregiver_id: int | None
+
+
+_ACTIVE = """
+SELECT rs.id, rs.elder_id, rs.service_type, rs.schedule, rs.duration_min, rs.lead_min, rs.starts_on, rs.ends_on,
+       rs.notes, rs.preferred_caregiver_id
+FROM recurring_service rs JOIN elder e ON e.id = rs.elder_id
+WHERE rs.active AND e.active AND rs.starts_on <= %(today)s AND (rs.ends_on IS NULL OR rs.ends_on >= %(yesterday)s)
+ORDER BY rs.id
+"""
+
+
+def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) -> int:
+    """Create the orders of every occurrence due by now (``lead_min`` ahead) and not yet ordered."""
+    now = clock.now()
+    tz = config.timezone
+    grace = timedelta(minutes=config.dispatch.recurring_grace_minutes)
+    local_today = now.astimezone(tz).date()
+    with conn.cursor(row_factory=class_row(RecurringService)) as cur:
+        services = cur.execute(
+            _ACTIVE, {"today": local_today + timedelta(days=2), "yesterday": local_today - timedelta(days=1)}
+        ).fetchall()
+    if not services:
+        return 0
+    longest_lead = timedelta(minutes=max(s.lead_min for s in services))
+    existing = set(
+        conn.execute(
+            "SELECT recurring_service_id, occurrence_at FROM service_order WHERE recurring_service_id IS NOT NULL "
+            "AND occurrence_at >= %s AND occurrence_at <= %s",
+            (now - grace, now + longest_lead),
+        ).fetchall()
+    )
+    created = 0
+    for service in services:
+        try:
+            trigger = trigger_for(service.schedule, tz)
+        except ValueError as err:
+            if (service.id, service.schedule) not in _warned:
+                _warned.add((service.id, service.schedule))
+                log.warning("recurring service %d: schedule %r is not usable: %s", service.id, service.schedule, err)
+            continue
+        lead = timedelta(minutes=service.lead_min)
+        for when in occurrences(trigger, now - grace, now + lead + timedelta(seconds=1)):
+            day = when.astimezone(tz).date()
+            if day < service.starts_on or (service.ends_on and day > service.ends_on):
+                continue
+            if (service.id, when) in existing or when - lead > now:
+                continue
+            if _order(conn, clock, config, service, when):
+                created += 1
+    return created
+
+
+def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: RecurringService, when: datetime) -> bool:
+    ref = insert_order(
+        conn,
+        clock,
+        config,
+        elder_id=service.elder_id,
+        service_type=service.service_type,
+        source="recurring",
+        actor="scheduler",
+        window_start=when,
+        window_end=when + timedelta(minutes=service.duration_min),
+        duration_min=service.duration_min,
+        notes=service.notes,
+        recurring_service_id=service.id,
+        occurrence_at=when,
+    )
+    if ref is None:
+        return False  # another scheduler made it first
+    if service.preferred_caregiver_id is not None:
+        _offer_to_preferred(conn, clock, config, ref.id, service.preferred_caregiver_id)
+    return True
+
+
+def _offer_to_preferred(
+    conn: psycopg.Connection, clock: Clock, config: Config, order_id: int, caregiver_id: int
+) -> None:
+    """The elder's usual caregiver is asked first when every matching rule allows it."""
+    order = load_order(conn, order_id, lock=True)
+    need = need_of(conn, order, clock.now())
+    diagnosis = diagnose(conn, need, caregiver_id, config.timezone)
+    if diagnosis.candidate is None or diagnosis.refusals or diagnosis.warnings:
+        return  # the ordinary matching will find someone
+    ranking = ranking_for(config, order)
+    ranked = ranking.rank(diagnosis.candidate, need.lat, need.lon)
+    reasons = {**ranking.reasons(ranked), "preferred": True}
+    make_offer(
+        conn,
+        clock,
+        config,
+        order,
+        ranked,
+        reasons,
+        actor_kind=Actor.SCHEDULER,
+        actor="scheduler",
+        why=f"offered to the elder's usual caregiver {diagnosis.candidate.code}",
+    )

@@ -1,0 +1,103 @@
+"""The caregiver's page: a signed link, the right buttons for the moment, and it works at a phone's width."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from dispatcher.links import page_url, read_token, token_for
+from tests.dispatcher.town import offset
+from tests.services import chromium_binary, need
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def offered(conn, clock, town, harness):
+    provider = town.provider()
+    first = town.caregiver(provider, offset(0.3, 0))
+    other = town.caregiver(provider, offset(0.9, 0))
+    elder = town.elder(contacts=1)
+    conn.execute(
+        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
+        "VALUES (%s, 'fall', 'critical', %s, %s)",
+        (elder, clock.now(), clock.now()),
+    )
+    conn.commit()
+    harness.drive()
+    order = harness.one("SELECT id FROM service_order")
+    return first, other, order
+
+
+def test_the_offer_sms_carries_the_signed_link(offered, harness) -> None:
+    first, _, order = offered
+    body = harness.standin.wait_for(to=harness.phone(first))[0].body
+    link = re.search(r"(http://\S+/m/(\S+))$", body)
+    assert link and link.group(1).startswith(f"{harness.web.url}/m/")
+    grant = read_token(harness.config, link.group(2))
+    assert (grant.order_id, grant.caregiver_id) == (order, first)
+
+
+def test_bad_links_are_refused(offered, harness) -> None:
+    first, _, order = offered
+    token = token_for(harness.config, order, first)
+    assert httpx.get(f"{harness.web.url}/m/{token[:-2]}xx").status_code == 403
+    assert httpx.post(f"{harness.web.url}/m/garbage/accept").status_code == 403
+    assert httpx.post(f"{harness.web.url}/m/{token}/explode").status_code == 404
+
+
+def test_someone_else_with_a_link_of_their_own_cannot_accept(offered, harness) -> None:
+    first, other, order = offered
+    page = httpx.post(f"{harness.web.url}/m/{token_for(harness.config, order, other)}/accept")
+    assert page.status_code == 200 and "不是派给您的" in page.text
+    assert harness.offers(order) == [(first, "sent")]
+
+
+def test_accept_set_off_arrive_finish_on_a_phone(offered, harness) -> None:
+    need(chromium_binary(), "chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    first, _, order = offered
+    url = page_url(harness.config, order, first)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_binary(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+            page.goto(url)
+            assert page.locator("[data-status]").get_attribute("data-status") == "offered"
+            for label, status in (
+                ("接单", "accepted"),
+                ("出发", "en_route"),
+                ("已到达", "arrived"),
+                ("服务完成", "completed"),
+            ):
+                button = page.get_by_role("button", name=label)
+                box = button.bounding_box()
+                assert box is not None and box["width"] >= 300 and box["height"] >= 44  # easy to hit with a thumb
+                button.click()
+                page.wait_for_load_state()
+                assert page.locator("[data-status]").get_attribute("data-status") == status
+                # nothing wider than the phone
+                assert page.evaluate("document.documentElement.scrollWidth") <= 360
+            assert "已完成" in page.locator("[role=status]").inner_text()
+            assert page.get_by_role("button").count() == 0
+        finally:
+            browser.close()
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
+    via = [
+        r
+        for (r,) in harness.all(
+            "SELECT reason FROM order_event WHERE order_id = %s AND actor_kind = 'caregiver' ORDER BY id", order
+        )
+    ]
+    assert via == ["accepted by C00001 (page)", "en_route (page)", "arrived (page)", "completed (page)"]

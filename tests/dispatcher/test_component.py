@@ -1,0 +1,106 @@
+"""The running component: LISTEN makes it quick, the sweep makes it complete, the election makes it single."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from dispatcher.component import Dispatcher
+from dispatcher.settings import Config
+from eldercare.component import Context
+from tests.dispatcher.harness import Harness
+from tests.dispatcher.town import offset
+
+
+def _context(harness: Harness) -> Context:
+    return Context(harness.config.platform, harness.database_url, "mqtt://127.0.0.1:1", clock=harness.clock)
+
+
+def _config(harness: Harness, **dispatch) -> Config:
+    return replace(harness.config, dispatch=harness.config.dispatch.model_copy(update=dispatch))
+
+
+def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def town_with_caregiver(conn, town):
+    provider = town.provider()
+    caregiver = town.caregiver(provider, offset(0.4, 0))
+    elder = town.elder(contacts=1)
+    conn.commit()
+    return caregiver, elder
+
+
+def _sos(harness: Harness, elder: int) -> None:
+    with harness.connect() as conn:
+        conn.execute(
+            "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
+            "VALUES (%s, 'sos', 'critical', %s, %s)",
+            (elder, harness.clock.now(), harness.clock.now()),
+        )
+
+
+def test_an_alarm_notify_brings_the_offer_without_waiting_for_the_sweep(town_with_caregiver, harness) -> None:
+    caregiver, elder = town_with_caregiver
+    dispatcher = Dispatcher(_context(harness), _config(harness, sweep_seconds=60, scheduler_enabled=False))
+    dispatcher.start()
+    try:
+        time.sleep(0.5)  # let the listener start listening and the first sweep pass
+        _sos(harness, elder)
+        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)[0]
+        assert "Y " in offer.body
+        harness.standin.wait_for(count=2, direction="outbound-api", timeout=10)  # and the family
+        _until(lambda: harness.one("SELECT status FROM offer") == "sent")
+    finally:
+        dispatcher.stop()
+
+
+def test_alarms_raised_while_no_dispatcher_ran_are_found_by_the_sweep(town_with_caregiver, harness) -> None:
+    caregiver, elder = town_with_caregiver
+    _sos(harness, elder)
+    dispatcher = Dispatcher(_context(harness), _config(harness, scheduler_enabled=False))
+    dispatcher.start()
+    try:
+        harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)
+    finally:
+        dispatcher.stop()
+    assert harness.one("SELECT count(*) FROM service_order") == 1
+
+
+def test_two_dispatchers_elect_one_scheduler_and_make_one_order_per_occurrence(conn, town, harness) -> None:
+    for _ in range(5):
+        conn.execute(
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, lead_min, starts_on) "
+            "VALUES (%s, 'meal', '0 11 * * *', 60, '2026-01-01')",
+            (town.elder(contacts=0),),
+        )
+    conn.commit()
+    config = _config(harness, election_seconds=0.2)
+    first, second = Dispatcher(_context(harness), config), Dispatcher(_context(harness), config)
+    first.start()
+    second.start()
+    try:
+        _until(lambda: harness.one("SELECT count(*) FROM service_order") == 5)
+        _until(lambda: sum(d.scheduler.leading for d in (first, second)) == 1)
+        leader, other = (first, second) if first.scheduler.leading else (second, first)
+        time.sleep(0.6)  # a few elections later: still one leader
+        assert leader.scheduler.leading and not other.scheduler.leading
+        leader.stop()
+        _until(lambda: other.scheduler.leading, timeout=10)
+        _until(lambda: other.scheduler.runs.get("recurring services", 0) >= 1, timeout=10)
+    finally:
+        for d in (first, second):
+            if not d._stop.is_set():
+                d.stop()
+    assert harness.one("SELECT count(*), count(DISTINCT (recurring_service_id, occurrence_at)) FROM service_order") == (
+        5,
+        5,
+    )
