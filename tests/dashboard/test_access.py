@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 
 from dashboard.auth import ROLE_PERMISSIONS, Permission
+from dashboard.logins import LoginPolicy, LoginRefused, sign_in
 from eldercare.users import Role
 from tests.dashboard.conftest import PASSWORD, City
 
@@ -266,3 +268,19 @@ def test_malformed_and_out_of_range_bodies_are_rejected(
         "/api/v1/recurring-services", json={"elder_id": 1, "service_type": "meal", "schedule": "0 25 * * *"}, headers=h
     )
     assert cron.status_code == 422 and "crontab" in cron.text
+
+
+def test_failed_logins_are_limited_per_address_too(city: City) -> None:
+    policy = LoginPolicy(window=timedelta(minutes=15), per_user=5, per_ip=3)
+    now = city.clock.now()
+    with psycopg.connect(city.url) as conn:
+        for name in ("alice", "bob", "carol"):
+            with pytest.raises(LoginRefused) as wrong:
+                sign_in(conn, policy, now, name, "guess-guess", "192.0.2.7")
+            assert wrong.value.retry_after is None
+        with pytest.raises(LoginRefused) as blocked:
+            sign_in(conn, policy, now, "operator", PASSWORD, "192.0.2.7")
+        assert blocked.value.retry_after is not None and blocked.value.retry_after <= 15 * 60 + 1
+        assert sign_in(conn, policy, now, "operator", PASSWORD, "192.0.2.8").username == "operator"
+        later = now + timedelta(minutes=16)
+        assert sign_in(conn, policy, later, "operator", PASSWORD, "192.0.2.7").username == "operator"

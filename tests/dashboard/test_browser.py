@@ -121,8 +121,8 @@ def add_waiting_alarms(url: str) -> None:
             "acknowledged_at, acknowledged_by, repeat_count) VALUES "
             "(10, 'hr_high', 'warning', 'open', now() - interval '3 minutes', now() - interval '3 minutes', now(), "
             "NULL, NULL, 2), "
-            "(11, 'no_motion', 'warning', 'acknowledged', now() - interval '25 minutes', now() - interval '25 minutes', "
-            "now() - interval '25 minutes', now() - interval '24 minutes', 'admin', 0)"
+            "(11, 'no_motion', 'warning', 'acknowledged', now() - interval '25 minutes', "
+            "now() - interval '25 minutes', now() - interval '25 minutes', now() - interval '24 minutes', 'admin', 0)"
         )
 
 
