@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
@@ -171,26 +172,27 @@ def list_orders(conn: psycopg.Connection, flt: OrderFilter, limit: int, offset: 
     return rows, total
 
 
+FINISHED = (OrderStatus.COMPLETED, OrderStatus.REVIEWED, OrderStatus.CANCELLED)
+# one branch per status, each with its status written out, so each is planned on the (status, created_at) index
+NEWEST_PER_STATUS = sql.SQL(" UNION ALL ").join(
+    sql.SQL(
+        "(SELECT id FROM service_order WHERE status = {status}{recent} ORDER BY created_at DESC LIMIT %(per_status)s)"
+    ).format(
+        status=sql.Literal(status.value),
+        recent=sql.SQL(" AND updated_at >= %(since)s" if status in FINISHED else ""),
+    )
+    for status in OrderStatus
+)
+
+
 def board(conn: psycopg.Connection, now: datetime, per_status: int = 50) -> dict[OrderStatus, list[Order]]:
-    """Orders in progress by status (escalated first), plus those finished in the last day."""
+    """The newest orders of each status in progress, and of those finished in the last day, by status."""
     with conn.cursor(row_factory=class_row(Order)) as cur:
         rows = cur.execute(
-            f"""
-            {SELECT}
-            WHERE o.id IN (
-                SELECT id FROM (
-                    SELECT id, row_number() OVER (PARTITION BY status ORDER BY created_at DESC) AS n
-                    FROM (
-                        SELECT id, status, created_at FROM service_order
-                        WHERE status IN ('escalated', 'created', 'offered', 'accepted', 'en_route', 'arrived')
-                        UNION ALL
-                        SELECT id, status, created_at FROM service_order
-                        WHERE updated_at >= %s AND status IN ('completed', 'reviewed', 'cancelled')
-                    ) recent
-                ) ranked WHERE n <= %s)
-            ORDER BY o.priority, o.created_at DESC
-            """,  # noqa: S608 - fixed clauses
-            (now - timedelta(days=1), per_status),
+            sql.SQL("{} WHERE o.id IN ({}) ORDER BY o.priority, o.created_at DESC").format(
+                sql.SQL(SELECT), NEWEST_PER_STATUS
+            ),
+            {"since": now - timedelta(days=1), "per_status": per_status},
         ).fetchall()
     grouped: dict[OrderStatus, list[Order]] = {status: [] for status in OrderStatus}
     for row in rows:

@@ -36,8 +36,13 @@ def alarm_cards(request: Request, principal: Reader, pool: Pool) -> HTMLResponse
 def _order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep, template: str) -> HTMLResponse:
     with pool.connection() as conn:
         grouped = orders.board(conn, runtime.clock.now())
+    # a reviewed order is a completed one whose return visit is done: one column for both
+    finished = sorted(
+        grouped[OrderStatus.COMPLETED] + grouped[OrderStatus.REVIEWED], key=lambda o: o.created_at, reverse=True
+    )[:50]
+    statuses = (*ACTIVE, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
     columns = [
-        (s, [shown(principal, o) for o in grouped[s]]) for s in (*ACTIVE, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
+        (s, [shown(principal, o) for o in (finished if s is OrderStatus.COMPLETED else grouped[s])]) for s in statuses
     ]
     return render(request, template, principal, columns=columns, service_types=SERVICE_TYPES)
 

@@ -67,7 +67,7 @@ def elder_page(
         elder=elder,
         day=_series(day, "ts", ("hr", "spo2", "sbp", "dbp")),
         month=_series(month, "bucket", ("hr_avg", "hr_min", "hr_max", "spo2_avg", "sbp_avg")),
-        alarm_history=alarm_history,
+        alarm_history=[shown(principal, a) for a in alarm_history],
         order_history=[shown(principal, o) for o in order_history],
     )
 

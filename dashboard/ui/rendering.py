@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,22 @@ def _reason(value: Any) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _secs(value: float | None, t: Callable[[str], str]) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f} {t('seconds')}" if value < 120 else f"{value / 60:.1f} {t('minutes')}"
+
+
+def _service(lang: str, order: Any) -> str:
+    return str(order.service_name_zh if lang == "zh" else order.service_name_en)
+
+
+# plain functions rather than template macros: the KPI and order pages call them thousands of times
+TEMPLATES.env.globals.update(pct=_pct, secs=_secs, service=_service)
 TEMPLATES.env.filters["tojson_safe"] = _json
 TEMPLATES.env.filters["reason"] = _reason
 
