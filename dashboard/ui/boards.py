@@ -15,6 +15,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 
 router = APIRouter()
+BOARD_COLUMN = 30  # newest orders shown per status; the order list (API) pages through the rest
 SERVICE_TYPES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
 
 
@@ -35,16 +36,16 @@ def alarm_cards(request: Request, principal: Reader, pool: Pool) -> HTMLResponse
 
 def _order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep, template: str) -> HTMLResponse:
     with pool.connection() as conn:
-        grouped = orders.board(conn, runtime.clock.now())
+        grouped = orders.board(conn, runtime.clock.now(), BOARD_COLUMN)
     # a reviewed order is a completed one whose return visit is done: one column for both
     finished = sorted(
         grouped[OrderStatus.COMPLETED] + grouped[OrderStatus.REVIEWED], key=lambda o: o.created_at, reverse=True
-    )[:50]
+    )[:BOARD_COLUMN]
     statuses = (*ACTIVE, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
     columns = [
         (s, [shown(principal, o) for o in (finished if s is OrderStatus.COMPLETED else grouped[s])]) for s in statuses
     ]
-    return render(request, template, principal, columns=columns, service_types=SERVICE_TYPES)
+    return render(request, template, principal, columns=columns, service_types=SERVICE_TYPES, cap=BOARD_COLUMN)
 
 
 @router.get("/orders", response_class=HTMLResponse)
