@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -74,7 +75,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": detail}, status_code=422)
         return _error(request, status, str(exc))
 
+    async def refused_value(request: Request, exc: Exception) -> Response:
+        # the database's check of a value (e.g. a NUL character in a text): the client's input, not our fault
+        message = f"a value was refused: {str(exc).strip().splitlines()[0]}"
+        if _is_api(request):
+            detail = [{"type": "value_error", "loc": ["request"], "msg": message, "input": None}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error(request, 422, message)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(psycopg.errors.DataError, refused_value)
     for exc_type in statuses:
         app.add_exception_handler(exc_type, known)
 

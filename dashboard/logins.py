@@ -62,7 +62,8 @@ def sign_in(
     client_ip: str | None,
 ) -> users.Operator:
     """The operator for these credentials; every attempt is recorded, in the caller's transaction."""
-    username = username.strip()
+    # a name no account can have is recorded in a form the database stores (no NUL), then refused
+    username = username.strip().replace("\x00", "?")
     waits = [
         _wait_seconds(conn, policy, now, "username", username, policy.per_user),
         _wait_seconds(conn, policy, now, "client_ip", client_ip, policy.per_ip) if client_ip else None,
@@ -71,7 +72,8 @@ def sign_in(
     if wait is not None:
         log.warning("login for %r from %s refused: too many failures", username[:64], client_ip)
         raise LoginRefused(f"too many failed logins; try again in {wait} seconds", retry_after=wait)
-    operator = users.authenticate(conn, username, password) if username and password else None
+    plausible = bool(users.USERNAME.match(username)) and bool(password) and "\x00" not in password
+    operator = users.authenticate(conn, username, password) if plausible else None
     conn.execute(
         "INSERT INTO login_attempt (at, username, client_ip, succeeded) VALUES (%s, %s, %s, %s)",
         (now, username[:64], client_ip, operator is not None),

@@ -284,3 +284,9 @@ def test_failed_logins_are_limited_per_address_too(city: City) -> None:
         assert sign_in(conn, policy, now, "operator", PASSWORD, "192.0.2.8").username == "operator"
         later = now + timedelta(minutes=16)
         assert sign_in(conn, policy, later, "operator", PASSWORD, "192.0.2.7").username == "operator"
+
+
+def test_nul_characters_are_refused_not_crashed_on(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
+    assert client.post("/api/v1/token", data={"username": "oper\x00ator", "password": PASSWORD}).status_code == 401
+    search = client.get("/api/v1/elders", params={"q": "王\x00"}, headers=headers["viewer"])
+    assert search.status_code == 422 and "NUL" in search.text
