@@ -131,6 +131,20 @@ def add_waiting_alarms(url: str) -> None:
         )
 
 
+def add_device_presence(url: str) -> None:
+    """Most devices heard from minutes ago, some silent for hours, a few with low batteries."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            """
+            UPDATE device SET
+                online = (hashtext(id) % 10) <> 0,
+                last_seen_at = now() - CASE WHEN (hashtext(id) % 10) <> 0 THEN interval '2 minutes'
+                                            ELSE interval '7 hours' END * (1 + abs(hashtext(id) % 7)),
+                battery = CASE WHEN (hashtext(id) % 13) = 0 THEN 5 + abs(hashtext(id) % 12) ELSE battery END
+            """
+        )
+
+
 def test_operator_shift(city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path) -> None:
     shots = artifacts_dir / "dashboard"
     shots.mkdir(parents=True, exist_ok=True)
@@ -138,6 +152,7 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     page = context.new_page()
     page.set_default_timeout(15_000)
     add_waiting_alarms(city.url)
+    add_device_presence(city.url)
     sign_in(page, server.url)
     expect(page.locator("#live")).to_have_text("实时")
 
