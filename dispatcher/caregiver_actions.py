@@ -102,10 +102,11 @@ def _address(conn: psycopg.Connection, order: OrderRow) -> str:
 
 def _their_live_offer(
     conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, caregiver: Caregiver
-) -> tuple[Offer | None, Answer | None]:
+) -> Offer | Answer:
+    """The caregiver's live offer of this order, or the answer explaining why there is none."""
     offer = live_offer(conn, order.id)
     if offer is None or offer.caregiver_id != caregiver.id:
-        return None, _not_live(conn, order, caregiver)
+        return _not_live(conn, order, caregiver)
     if offer.expires_at <= clock.now():
         # the sweep has not got to it yet; the deadline holds all the same
         close_offer(
@@ -119,17 +120,17 @@ def _their_live_offer(
             actor="dispatcher",
             why=f"offer to {caregiver.code} expired",
         )
-        return None, Answer("expired", {"code": order.code}, changed=True)
-    return offer, None
+        return Answer("expired", {"code": order.code}, changed=True)
+    return offer
 
 
 def accept(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
     order = load_order(conn, order_id, lock=True)
-    offer, refusal = _their_live_offer(conn, clock, config, order, caregiver)
-    if offer is None:
-        return refusal  # type: ignore[return-value]
+    offer = _their_live_offer(conn, clock, config, order, caregiver)
+    if isinstance(offer, Answer):
+        return offer
     load = held_count(conn, caregiver.id)
     if load >= caregiver.max_load:
         close_offer(
@@ -179,9 +180,9 @@ def decline(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
     order = load_order(conn, order_id, lock=True)
-    offer, refusal = _their_live_offer(conn, clock, config, order, caregiver)
-    if offer is None:
-        return refusal  # type: ignore[return-value]
+    offer = _their_live_offer(conn, clock, config, order, caregiver)
+    if isinstance(offer, Answer):
+        return offer
     close_offer(
         conn,
         clock,

@@ -25,6 +25,7 @@ from dispatcher.sms import SmsSender, TwilioSender
 from dispatcher.sweep import escalate_overdue, expire_offers, offer_due
 from eldercare.clock import Clock
 from eldercare.component import Context
+from eldercare.config import DEV_TWILIO_TOKEN, TWILIO_API_BASE
 from eldercare.db import connect, open_pool
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(self.config.dispatch.sms_senders, thread_name_prefix="dispatcher-sms")
 
     def start(self) -> None:
+        platform = self.config.platform
+        if platform.twilio_api_base.rstrip(
+            "/"
+        ) == TWILIO_API_BASE and platform.twilio_auth_token.get_secret_value() == (DEV_TWILIO_TOKEN):
+            log.warning(
+                "SMS go to Twilio with the development credentials and will fail; for a local run start "
+                "`eldercare simulate twilio` and set ELDERCARE_TWILIO_API_BASE=http://127.0.0.1:8099"
+            )
         self.pool = open_pool(
             self.context.database_url,
             name="dispatcher",
@@ -130,17 +139,18 @@ class Dispatcher:
 
     def _worker(self) -> None:
         assert self.pool is not None
-        steps = (raise_emergency_orders, expire_offers, escalate_overdue, offer_due)
+        # an emergency is committed (and its SMS sent) on its own, not after a batch of others
+        steps = ((raise_emergency_orders, 1), (expire_offers, BATCH), (escalate_overdue, BATCH), (offer_due, BATCH))
         while not self._stop.is_set():
             self._work.clear()  # before the sweep, so that a wake-up during it is not lost
-            for step in steps:
+            for step, batch in steps:
                 while not self._stop.is_set():
                     with self.pool.connection() as conn:
-                        done = step(conn, self.clock, self.config, BATCH)
+                        done = step(conn, self.clock, self.config, batch)
                     count = done if isinstance(done, int) else len(done)
                     if count:
                         self._send.set()  # an offer or a notice is waiting in the outbox
-                    if count < BATCH:
+                    if count < batch:
                         break
             self._work.wait(self.config.dispatch.sweep_seconds)
 
@@ -148,7 +158,15 @@ class Dispatcher:
         assert self.pool is not None
         while not self._stop.is_set():
             self._send.clear()
-            sent = send_due(self.pool.connection, self.clock, self.config, self.sender, self._executor, limit=20)
+            # no more than can go at once, so that an offer queued meanwhile waits for one send at most
+            sent = send_due(
+                self.pool.connection,
+                self.clock,
+                self.config,
+                self.sender,
+                self._executor,
+                limit=self.config.dispatch.sms_senders,
+            )
             if sent == 0:
                 self._send.wait(self.config.dispatch.sweep_seconds)
 

@@ -31,6 +31,11 @@ _HELD_FOR = {
     Intent.ARRIVED: ("accepted", "en_route", "escalated"),
     Intent.DONE: ("arrived",),
 }
+_HELD_ORDERS = """
+SELECT id, code FROM service_order
+WHERE caregiver_id = %s AND status = ANY(%s) AND (status = 'arrived' OR arrived_at IS NULL)
+ORDER BY accepted_at, id
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +113,7 @@ def _their_order(conn: psycopg.Connection, caregiver: Caregiver, intent: Intent)
             codes = [code for _, code in offers]
             return _several(codes, "Y")
         return offers[0][0].order_id
-    rows = conn.execute(
-        "SELECT id, code FROM service_order WHERE caregiver_id = %s AND status = ANY(%s) AND arrived_at IS NULL "
-        "ORDER BY accepted_at, id"
-        if intent is Intent.ARRIVED
-        else "SELECT id, code FROM service_order WHERE caregiver_id = %s AND status = ANY(%s) ORDER BY arrived_at, id",
-        (caregiver.id, list(_HELD_FOR[intent])),
-    ).fetchall()
+    rows = conn.execute(_HELD_ORDERS, (caregiver.id, list(_HELD_FOR[intent]))).fetchall()
     if not rows:
         return Answer("nothing_held")
     if len(rows) > 1:

@@ -199,10 +199,9 @@ def close_offer(
     actor_kind: Actor,
     actor: str,
     why: str,
-    move_on: bool = True,
 ) -> OrderRow:
-    """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order and, unless told
-    otherwise, escalate when enough offers went unanswered and offer the order to the next caregiver."""
+    """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order, escalate when enough
+    offers went unanswered, and offer the order to the next caregiver."""
     now = clock.now()
     conn.execute(
         "UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN ('pending', 'sent')",
@@ -222,8 +221,6 @@ def close_offer(
         details={"offer_id": offer.id, "offer_status": status},
         action=f"told the offer was {status}",
     )
-    if not move_on:
-        return order
     if (
         order.state is Status.OFFERED
         and order.escalation_level == 0

@@ -44,13 +44,22 @@ def dead_letter(conn: psycopg.Connection, clock: Clock, reason: str, detail: str
     )
 
 
+async def _reject(res: WebResources, reason: str, detail: str, payload: bytes) -> None:
+    """Record a refused request (off the event loop: it is database work)."""
+
+    def work() -> None:
+        with res.connection() as conn:
+            dead_letter(conn, res.clock, reason, detail, payload)
+
+    await run_in_threadpool(work)
+
+
 async def _signed_form(request: Request, res: WebResources) -> dict[str, str]:
     """The POSTed form, if Twilio signed it for our public URL; otherwise a recorded rejection and 403."""
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
-        with res.connection() as conn:
-            dead_letter(conn, res.clock, "too_large", f"{request.url.path}: {len(raw)} bytes", raw)
-        raise HTTPException(413, "request too large")
+        await _reject(res, "too_large", f"{request.url.path}: {len(raw)} bytes", raw)
+        raise HTTPException(413, f"the request is {len(raw)} bytes; Twilio sends at most {MAX_FORM_BYTES}")
     form = {k: str(v) for k, v in (await request.form()).multi_items()}
     url = res.config.platform.public_url.rstrip("/") + request.url.path
     if request.url.query:
@@ -58,10 +67,7 @@ async def _signed_form(request: Request, res: WebResources) -> dict[str, str]:
     validator = RequestValidator(res.config.platform.twilio_auth_token.get_secret_value())
     if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
         log.warning("refused %s: bad or missing X-Twilio-Signature", request.url.path)
-        with res.connection() as conn:
-            dead_letter(
-                conn, res.clock, "bad_signature", f"{request.url.path}: X-Twilio-Signature does not match {url}", raw
-            )
+        await _reject(res, "bad_signature", f"{request.url.path}: X-Twilio-Signature does not match {url}", raw)
         raise HTTPException(403, "the X-Twilio-Signature header does not match this request")
     return form
 
@@ -72,10 +78,7 @@ async def sms_inbound(request: Request, res: Resources) -> Response:
     form = await _signed_form(request, res)
     sid, from_phone, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
     if not sid or not from_phone:
-        with res.connection() as conn:
-            dead_letter(
-                conn, res.clock, "malformed", "inbound SMS without MessageSid or From", repr(form).encode()[:4096]
-            )
+        await _reject(res, "malformed", "inbound SMS without MessageSid or From", repr(form).encode())
         raise HTTPException(400, "MessageSid and From are required")
 
     def work() -> inbound.InboundResult:
@@ -94,6 +97,7 @@ async def sms_status(request: Request, res: Resources, m: int | None = None) -> 
     form = await _signed_form(request, res)
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not sid or not status:
+        await _reject(res, "malformed", "status callback without MessageSid or MessageStatus", repr(form).encode())
         raise HTTPException(400, "MessageSid and MessageStatus are required")
     error = form.get("ErrorCode")
 

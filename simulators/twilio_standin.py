@@ -16,6 +16,8 @@ import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -81,6 +83,7 @@ class TwilioStandin:
         self._ids = itertools.count(1)
         self.validator = RequestValidator(self.auth_token)
         self.app = self._build_app()
+        self._client = httpx.Client(timeout=10)
         self._server: ThreadedServer | None = None
 
     # --- state -------------------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ class TwilioStandin:
         signature = self.sign(self.webhook_url, params)
         if forge:
             signature = RequestValidator("not-the-token").compute_signature(self.webhook_url, params)
-        response = httpx.post(self.webhook_url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+        response = self._client.post(self.webhook_url, data=params, headers={"X-Twilio-Signature": signature})
         self._record_twiml(response.text, to=from_)
         return response
 
@@ -189,28 +192,37 @@ class TwilioStandin:
             and account_sid == self.account_sid
         )
 
-    async def _callbacks(self, message: Message, late_failure: str | None) -> None:
+    async def _callbacks(self, client: httpx.AsyncClient, message: Message, late_failure: str | None) -> None:
         steps = ["sent", late_failure] if late_failure else ["sent", "delivered"]
-        async with httpx.AsyncClient(timeout=10) as client:
-            for status in steps:
-                await asyncio.sleep(self.callback_delay)
-                message.status = status
-                if status in LATE_FAILURES:
-                    message.error_code = LATE_FAILURES[status]
-                if not message.status_callback:
-                    continue
-                params = status_params(message, self.account_sid)
-                try:
-                    await client.post(
-                        message.status_callback,
-                        data=params,
-                        headers={"X-Twilio-Signature": self.sign(message.status_callback, params)},
-                    )
-                except httpx.HTTPError as err:
-                    log.warning("status callback to %s failed: %s", message.status_callback, err)
+        for status in steps:
+            await asyncio.sleep(self.callback_delay)
+            message.status = status
+            if status in LATE_FAILURES:
+                message.error_code = LATE_FAILURES[status]
+            if not message.status_callback:
+                continue
+            params = status_params(message, self.account_sid)
+            try:
+                await client.post(
+                    message.status_callback,
+                    data=params,
+                    headers={"X-Twilio-Signature": self.sign(message.status_callback, params)},
+                )
+            except httpx.HTTPError as err:
+                log.warning("status callback to %s failed: %s", message.status_callback, err)
 
     def _build_app(self) -> FastAPI:
-        app = FastAPI(title="Twilio stand-in", docs_url=None, redoc_url=None)
+        clients: list[httpx.AsyncClient] = []
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            # one client for every callback and reply: making one costs tens of milliseconds (its TLS
+            # context), which would stall the event loop and every answer waiting on it
+            clients.append(httpx.AsyncClient(timeout=10))
+            yield
+            await clients.pop().aclose()
+
+        app = FastAPI(title="Twilio stand-in", docs_url=None, redoc_url=None, lifespan=lifespan)
         tasks: set[asyncio.Task[None]] = set()
 
         @app.post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json")
@@ -239,7 +251,7 @@ class TwilioStandin:
                 status="queued",
                 status_callback=str(form.get("StatusCallback") or ""),
             )
-            task = asyncio.create_task(self._callbacks(message, rule))
+            task = asyncio.create_task(self._callbacks(clients[0], message, rule))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             return JSONResponse(message_json(message, self.account_sid), status_code=201)
@@ -280,8 +292,7 @@ class TwilioStandin:
             """Deliver a caregiver's SMS to the webhook, signed; returns the webhook's answer."""
             params = self._inbound_params(reply.from_, reply.body, reply.to, None)
             headers = {"X-Twilio-Signature": self.sign(self.webhook_url, params)}
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(self.webhook_url, data=params, headers=headers)
+            response = await clients[0].post(self.webhook_url, data=params, headers=headers)
             self._record_twiml(response.text, to=reply.from_)
             return {"status": response.status_code, "twiml": response.text}
 
@@ -297,6 +308,7 @@ class TwilioStandin:
         return self._server.url
 
     def stop(self) -> None:
+        self._client.close()
         if self._server is not None:
             self._server.stop()
 

@@ -96,6 +96,8 @@ def test_two_dispatchers_elect_one_scheduler_and_make_one_order_per_occurrence(c
         leader.stop()
         _until(lambda: other.scheduler.leading, timeout=10)
         _until(lambda: other.scheduler.runs.get("recurring services", 0) >= 1, timeout=10)
+        # storage upkeep runs on the elected one too, at once and then on its schedule
+        assert {"recurring services", "reading partitions", "hourly rollup"} <= set(leader.scheduler.runs)
     finally:
         for d in (first, second):
             if not d._stop.is_set():
