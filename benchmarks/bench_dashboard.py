@@ -15,8 +15,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 
+from benchmarks._support import scratch_database
 from dashboard import kpi_rollup, kpis
 from dashboard.app import create_app
 from dashboard.history import HistoryPlan, write_history
@@ -31,9 +30,7 @@ from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare import seed, users
 from eldercare.config import Settings
-from eldercare.db import ensure_database
-from eldercare.embedded import EmbeddedPostgres, free_port, quiet_library_loggers
-from eldercare.migrate import migrate
+from eldercare.embedded import free_port
 
 PASSWORD = "bench-password-1"
 LUA = """
@@ -62,19 +59,6 @@ SELECT count(*), count(o.accepted_at),
 FROM service_order o JOIN elder e ON e.id = o.elder_id JOIN community c ON c.id = e.community_id
 WHERE o.created_at >= now() - interval '30 days'
 """
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    quiet_library_loggers()
-    with tempfile.TemporaryDirectory(prefix="eldercare-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp) / "pgdata")
-        try:
-            url = ensure_database(server.start(), "bench")
-            migrate(url)
-            yield url
-        finally:
-            server.stop()
 
 
 def wrk(url: str, token: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
