@@ -135,9 +135,9 @@ class Intake:
         # delivered the message, never with a stale packet id on a newer one (the broker redelivers instead).
         self._generation = 0
         self.connected = threading.Event()
-        self._client = address.client(client_id, clean_session=False, manual_ack=True)
-        # the same client (credentials, TLS and all), with the gateway's reading and acknowledging
-        self._client.__class__ = _GatewayClient
+        self._client: _GatewayClient = address.client(  # type: ignore[assignment]
+            client_id, clean_session=False, manual_ack=True, client_class=_GatewayClient
+        )
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -190,11 +190,7 @@ class Intake:
         with self._lock:
             generation = self._generation
             mids = [d.mid for d in deliveries if d.qos and d.generation == generation]
-            if isinstance(self._client, _GatewayClient):
-                self._client.ack_batch(mids)
-            else:
-                for mid in mids:
-                    self._client.ack(mid, 1)
+            self._client.ack_batch(mids)
         return len(mids)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> mqtt.MQTTMessageInfo:
