@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ import pytest
 
 from dashboard import kpi_rollup, kpis
 from dashboard.kpis import KpiFilter
-from tests.dashboard.conftest import City
+from tests.dashboard.conftest import NOW, City
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FROM, TO = date(2026, 2, 5), date(2026, 3, 9)
@@ -123,6 +123,24 @@ def test_kpis_from_rollups_match_a_direct_computation(city: City) -> None:
         assert {r.key for r in rows} == set(expected), key
         for row in rows:
             assert_matches(row, expected[row.key], f"{key}={row.key}")
+
+
+def test_an_alarm_nobody_answered_counts_against_the_answer_targets(city: City) -> None:
+    with psycopg.connect(city.url) as conn:
+        conn.execute(
+            "INSERT INTO alarm (elder_id, type, severity, raised_at, received_at, last_raised_at) "
+            "SELECT e.id, 'gas', 'critical', t, t, t FROM elder e, (SELECT %s::timestamptz AS t) n "
+            "WHERE NOT EXISTS (SELECT 1 FROM alarm a WHERE a.elder_id = e.id AND a.type = 'gas' "
+            "AND a.status <> 'resolved') ORDER BY e.id LIMIT 5",
+            (NOW - timedelta(days=1),),
+        )
+        kpi_rollup.refresh(conn)
+        report = kpis.report(conn, KpiFilter(from_day=FROM, to_day=TO))
+    expected = direct(city.url, "all")["all"]
+    assert_matches(report.total, expected, "total")
+    assert report.total.acknowledged is not None and report.total.alarms is not None
+    assert report.total.acknowledged <= report.total.alarms - 5
+    assert report.total.ack_180 is not None and report.total.ack_180 <= 1 - 5 / report.total.alarms
 
 
 def test_filtered_kpis_from_the_fine_rollup_match_too(city: City) -> None:
