@@ -50,6 +50,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ability_3": ("重度失能", "severe loss"),
     "ability_4": ("完全失能", "total loss"),
     "lives_alone": ("独居", "Lives alone"),
+    "min_allowance": ("低保", "Minimum allowance"),
+    "extreme_poverty": ("特困", "Extreme poverty"),
     "left_behind": ("留守", "Left behind"),
     "address": ("地址", "Address"),
     "phone": ("电话", "Phone"),

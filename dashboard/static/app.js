@@ -165,22 +165,25 @@ window.Eldercare = (function () {
   }
 
   function vitalsChart(id, data, fields) {
-    plot(id, data, fields.map(([key, label, stroke]) => ({ key, label, stroke, width: 1.5, spanGaps: true })));
+    plot(id, data, fields.map(([key, label, stroke]) => ({ key, label, stroke, width: 1.5, spanGaps: true })),
+      { scales: { x: { time: true, range: data.span } } });
   }
 
   function kpiCharts(data) {
-    const days = { t: data.t.map((d) => (d - 719163) * 86400) };
+    const unix = (ordinal) => (ordinal - 719163) * 86400; // Python's date.toordinal() of 1970-01-01 is 719163
+    const days = { t: data.t.map(unix) };
+    const x = { time: true, range: [unix(data.span[0]) - 43200, unix(data.span[1]) + 43200] };
     const rates = ["ack_60", "ack_180", "arrived_45", "fulfilment"];
     rates.forEach((k) => { days[k] = data[k].map((v) => (v === null ? null : v * 100)); });
     days.accept_p50 = data.accept_p50.map((v) => (v === null ? null : v / 60));
     days.accept_p90 = data.accept_p90.map((v) => (v === null ? null : v / 60));
     const colors = { ack_60: "#c62828", ack_180: "#ef8f00", arrived_45: "#0b6e8a", fulfilment: "#2e7d32" };
     plot("chart-rates", days, rates.map((key) => ({ key, label: key, stroke: colors[key], width: 1.5, spanGaps: true })),
-      { scales: { y: { range: [0, 100] } } });
+      { scales: { x, y: { range: [0, 100] } } });
     plot("chart-accept", days, [
       { key: "accept_p50", label: "p50", stroke: "#0b6e8a", width: 1.5, spanGaps: true },
       { key: "accept_p90", label: "p90", stroke: "#ef8f00", width: 1.5, spanGaps: true },
-    ]);
+    ], { scales: { x } });
   }
 
   return { api, toast, ages, alarmBoard, orderBoard, orderPage, newOrder, visits, providers, vitalsChart, kpiCharts };

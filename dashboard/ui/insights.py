@@ -35,6 +35,8 @@ def kpi_page(
     report = fresh_report(pool, runtime, memo, flt)
     days = report.by_day
     chart = {
+        # the x axis spans the filter's days, however few of them have data
+        "span": [flt.from_day.toordinal(), flt.to_day.toordinal()],
         "t": [date.fromisoformat(d.key).toordinal() for d in days],
         "labels": [d.key for d in days],
         "ack_60": [d.ack_60 for d in days],

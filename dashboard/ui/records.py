@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -41,9 +42,14 @@ def elder_list(
     )
 
 
-def _series(rows: list[Any], time_field: str, fields: tuple[str, ...]) -> dict[str, list[Any]]:
-    """Columns for uPlot: epoch seconds, then one list per field."""
-    data: dict[str, list[Any]] = {"t": [getattr(r, time_field).timestamp() for r in rows]}
+def _series(
+    rows: list[Any], time_field: str, fields: tuple[str, ...], since: datetime, until: datetime
+) -> dict[str, list[Any]]:
+    """Columns for uPlot: epoch seconds, then one list per field; ``span`` is the period the x axis shows."""
+    data: dict[str, list[Any]] = {
+        "span": [since.timestamp(), until.timestamp()],
+        "t": [getattr(r, time_field).timestamp() for r in rows],
+    }
     for field in fields:
         data[field] = [getattr(r, field) for r in rows]
     return data
@@ -65,8 +71,10 @@ def elder_page(
         "elder.html",
         principal,
         elder=elder,
-        day=_series(day, "ts", ("hr", "spo2", "sbp", "dbp")),
-        month=_series(month, "bucket", ("hr_avg", "hr_min", "hr_max", "spo2_avg", "sbp_avg")),
+        day=_series(day, "ts", ("hr", "spo2", "sbp", "dbp"), now - timedelta(hours=24), now),
+        month=_series(
+            month, "bucket", ("hr_avg", "hr_min", "hr_max", "spo2_avg", "sbp_avg"), now - timedelta(days=30), now
+        ),
         alarm_history=[shown(principal, a) for a in alarm_history],
         order_history=[shown(principal, o) for o in order_history],
     )
