@@ -73,3 +73,22 @@ def raise_alarm(conn: psycopg.Connection, alarm: AlarmRaise, *, only_if_newer: b
         return None
     metrics.ALARMS.labels(alarm.type).inc()
     return RaisedAlarm(int(row[0]), bool(row[1]))
+
+
+_RESOLVE_OFFLINE = """
+    UPDATE alarm a SET status = 'resolved', acknowledged_at = coalesce(a.acknowledged_at, %(now)s),
+        resolved_at = %(now)s, resolved_by = 'system', outcome = 'device_fault', note = 'devices back online'
+    WHERE a.type = 'device_offline' AND a.status <> 'resolved'
+      AND a.elder_id IN (SELECT elder_id FROM device WHERE id = ANY(%(devices)s))
+      AND NOT EXISTS (
+          SELECT 1 FROM device d
+          WHERE d.elder_id = a.elder_id AND d.active AND NOT d.online AND d.last_seen_at IS NOT NULL
+      )
+"""
+
+
+def resolve_device_offline(conn: psycopg.Connection, device_ids: list[str], now: datetime) -> int:
+    """Close the device_offline alarm of each elder whose devices are all back online; returns how many."""
+    if not device_ids:
+        return 0
+    return conn.execute(_RESOLVE_OFFLINE, {"now": now, "devices": device_ids}).rowcount

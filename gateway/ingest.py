@@ -49,6 +49,7 @@ class Ingest:
         self.registry = registry
         self._database_url = database_url
         self._clock = clock
+        self._listening_since = clock.now()
         self._decoder = Decoder(settings.limits)
         self._intake: Intake | None = None
         self._conn: psycopg.Connection | None = None
@@ -67,6 +68,7 @@ class Ingest:
         self.queue.put(delivery)
 
     def start(self) -> None:
+        self._listening_since = self._clock.now()
         self._thread.start()
 
     def stop(self) -> None:
@@ -263,10 +265,15 @@ class Ingest:
 
     def _sweep_silent(self) -> None:
         now = self._clock.now()
+        silent_since = now - timedelta(seconds=self.settings.offline_after)
+        if silent_since < self._listening_since:
+            # Silence is judged only over time this gateway has listened: after the platform itself was down,
+            # devices that kept reporting must not all be called offline before they have had a chance.
+            return
         try:
             conn = self._connection()
             with conn.transaction():
-                for gone in presence.sweep_silent(conn, now - timedelta(seconds=self.settings.offline_after)):
+                for gone in presence.sweep_silent(conn, silent_since):
                     metrics.DEVICES_OFFLINE.labels("no_data").inc()
                     raise_alarm(
                         conn,

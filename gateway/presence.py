@@ -44,6 +44,14 @@ class WentOffline:
     elder_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one batch changed in devices' online state."""
+
+    went_offline: list[WentOffline]
+    came_online: list[str]
+
+
 _CURRENT = "SELECT id, online, battery, last_seen_at, firmware FROM device WHERE id = ANY(%s)"
 _LOCK = "SELECT id, online, elder_id FROM device WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"
 _UPDATE = """
@@ -71,19 +79,19 @@ def _due(seen: Seen, current: tuple[Any, ...], refresh: timedelta) -> bool:
     )
 
 
-def update(conn: psycopg.Connection, seen: dict[str, Seen], refresh: timedelta) -> list[WentOffline]:
-    """Apply a batch's presence; returns the devices this batch took from online to offline.
+def update(conn: psycopg.Connection, seen: dict[str, Seen], refresh: timedelta) -> Changes:
+    """Apply a batch's presence; returns the devices this batch took offline and those it brought back.
 
     A device's row is written when its online state, battery or firmware changes, and otherwise at most
     every ``refresh`` (last seen and position): a fleet reporting every few seconds would else rewrite
     every device row in every batch.
     """
     if not seen:
-        return []
+        return Changes([], [])
     current = {row[0]: row[1:] for row in conn.execute(_CURRENT, (list(seen),))}
     ids = sorted(d for d, s in seen.items() if d in current and _due(s, current[d], refresh))
     if not ids:
-        return []
+        return Changes([], [])
     # Lock in id order: gateways sharing the load touch overlapping devices and must not deadlock.
     before = {row[0]: (row[1], row[2]) for row in conn.execute(_LOCK, (ids,))}
     values = [seen[i] for i in ids]
@@ -100,11 +108,14 @@ def update(conn: psycopg.Connection, seen: dict[str, Seen], refresh: timedelta) 
             [v.firmware for v in values],
         ),
     )
-    return [
-        WentOffline(device_id, before[device_id][1])
-        for device_id in ids
-        if seen[device_id].online is False and before.get(device_id, (False, 0))[0]
-    ]
+    return Changes(
+        [
+            WentOffline(device_id, before[device_id][1])
+            for device_id in ids
+            if seen[device_id].online is False and before.get(device_id, (False, 0))[0]
+        ],
+        [d for d in ids if seen[d].online is True and before.get(d, (True, 0))[0] is False],
+    )
 
 
 _SWEEP = """

@@ -19,7 +19,7 @@ import psycopg
 from devices import Channel, Event, Message, Presence, Status
 from eldercare.clock import Clock
 from gateway import dead_letters, metrics, presence, readings
-from gateway.alarms import AlarmRaise, raise_alarm
+from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
 from gateway.dead_letters import DeadLetter
 from gateway.events import EventContext, Night, store_event
 from gateway.intake import Delivery
@@ -83,12 +83,14 @@ class BatchWriter:
         with conn.transaction():
             outcome.readings = readings.insert(conn, rows)
             outcome.readings_offered = len(rows)
-            for gone in presence.update(conn, seen, self.presence_refresh):
+            changes = presence.update(conn, seen, self.presence_refresh)
+            for gone in changes.went_offline:
                 metrics.DEVICES_OFFLINE.labels("status").inc()
                 raise_alarm(
                     conn,
                     AlarmRaise(gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "status"}),
                 )
+            resolve_device_offline(conn, changes.came_online, now)
         thresholds = {a.device.id: a.device.thresholds for a in accepted}
         found = self.rules.candidates(rows, batteries, thresholds)
         if found:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+
+import psycopg
 
 from gateway import Gateway
 from simulators.fleet import Fleet
@@ -42,9 +45,28 @@ def test_silent_devices_are_swept_offline_once_by_several_gateways(
     elders = {d.elder_id for d in chosen}
     assert len(alarms) == len(elders) and all(cause == "no_data" for *_, cause in alarms)
     assert scalar(city.database_url, "SELECT count(*) FROM alarm WHERE type = 'device_offline'") == len(elders)
-    # a message brings the device back
+    # a message brings a device back; its elder's alarm closes once all the elder's devices are back
     fleet.send_telemetry(chosen[0].id)
     assert wait_until(lambda: scalar(city.database_url, "SELECT online FROM device WHERE id = %s", chosen[0].id))
+    for device in chosen[1:]:
+        fleet.send_telemetry(device.id)
+    closed = "SELECT DISTINCT status, outcome, resolved_by FROM alarm"
+    assert wait_until(lambda: rows(city.database_url, closed) == [("resolved", "device_fault", "system")])
+
+
+def test_silence_from_before_the_gateway_listened_is_not_held_against_devices(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway]
+) -> None:
+    watch = city.device("watch")
+    with psycopg.connect(city.database_url) as conn:
+        conn.execute(
+            "UPDATE device SET online = true, last_seen_at = now() - interval '2 days' WHERE id = %s", (watch.id,)
+        )
+    gateways(city.database_url, mosquitto.url, offline_after=2.0, sweep_interval=0.2)
+    online = "SELECT online FROM device WHERE id = %s"
+    time.sleep(1.0)  # several sweeps, all within offline_after of the gateway's start
+    assert scalar(city.database_url, online, watch.id) is True
+    assert wait_until(lambda: scalar(city.database_url, online, watch.id) is False, timeout=10)
 
 
 def test_presence_is_written_on_change_and_otherwise_at_most_every_refresh(
