@@ -117,6 +117,7 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
                 "age": age,
                 "ability_level": ability,
                 "lives_alone": lives_alone,
+                "address": address,
                 "devices": [f"{DEVICE_PREFIX[t]}{elder_id:06d}" for t in devices],
             }
         )
