@@ -5,10 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.services import IN_CI, AmqttBroker, Databases, Mosquitto, TestPostgres, mosquitto_binary, need
+from tests.services import (
+    CHROMIUM_ARGS,
+    IN_CI,
+    AmqttBroker,
+    Databases,
+    Mosquitto,
+    TestPostgres,
+    chromium_binary,
+    mosquitto_binary,
+    need,
+)
 
 ARTIFACTS = Path(os.environ.get("ELDERCARE_TEST_ARTIFACTS", "test-artifacts"))
 
@@ -89,3 +100,18 @@ def mqtt_url(tmp_path: Path) -> Iterator[str]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (which never downloads a browser of its own)."""
+    binary = chromium_binary()
+    need(binary, "Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
