@@ -135,15 +135,16 @@ class Fleet:
             time.sleep(0.05)
         return self.stats().connected
 
-    def stop(self) -> None:
-        """Say offline (retained) and disconnect cleanly, so no Last Will fires; then end the loop."""
+    def stop(self, *, announce: bool = True) -> None:
+        """Disconnect cleanly, so no Last Will fires, and end the loop. ``announce``: say offline (retained)
+        first, as a device switched off does; a simulation that merely ends should not."""
         self._stream_done.set()
 
         def disconnect_all() -> None:
             self._stopping = True
             now = self.clock.now()
             for member in self._members.values():
-                if member.connected:
+                if member.connected and announce:
                     status = member.sim.status(now, Presence.OFFLINE)
                     member.client.publish(topic(member.sim.id, "status"), encode(status), qos=1, retain=True)
                 member.client.disconnect()
