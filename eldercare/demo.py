@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -135,6 +135,7 @@ def command(
     The first run creates the city in ELDERCARE_DATA_DIR (default ./var); later runs reuse it. Ctrl-C stops
     everything and keeps the data.
     """
+    from dispatcher import Config
     from eldercare.cli import _build, _infrastructure, _settings
     from eldercare.component import Context, StopRequested, run_until_stopped
     from simulators.caregivers import Behaviour
@@ -168,12 +169,22 @@ def command(
         context = Context(demo_settings, infra.database_url, infra.mqtt_url, clock, infra.embedded_broker)
         # a device reporting every telemetry_interval wall seconds is that many times `speed` apart on the clock
         offline_after = max(900.0, 4 * telemetry_interval * speed)
+        # and the scheduler must look for recurring services often enough in clock time not to miss one
+        dispatch = Config.load(demo_settings)
+        dispatch = replace(
+            dispatch,
+            dispatch=dispatch.dispatch.model_copy(update={"recurring_check_seconds": max(1.0, 30.0 / speed)}),
+        )
         components = [
             _Running("Twilio stand-in", standin.stop),
             *_build(
                 ["gateway", "dispatcher", "dashboard"],
                 context,
-                {"dashboard": {"host": "127.0.0.1", "port": port}, "gateway": {"offline_after": offline_after}},
+                {
+                    "dashboard": {"host": "127.0.0.1", "port": port},
+                    "gateway": {"offline_after": offline_after},
+                    "dispatcher": {"config": dispatch},
+                },
             ),
             SimulatedCity(
                 CityPlan(
@@ -181,7 +192,8 @@ def command(
                     infra.mqtt_url,
                     standin.url,
                     telemetry_interval,
-                    Behaviour(speed_factor=caregiver_speed),
+                    # caregivers never live slower than the platform's clock, or every order would look late
+                    Behaviour(speed_factor=max(caregiver_speed, speed)),
                     played,
                     seed,
                 ),
