@@ -6,8 +6,10 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
@@ -99,6 +101,18 @@ def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[
     return report
 
 
+def demo_clock(speed: float, day_start: str | None, tz: ZoneInfo) -> Clock:
+    """The wall clock, or one that runs ``speed`` times faster and/or starts at ``day_start`` local time today."""
+    if day_start is None:
+        return ScaledClock(speed) if speed != 1 else SYSTEM_CLOCK
+    try:
+        at = time.fromisoformat(day_start)
+    except ValueError:
+        raise typer.BadParameter(f"--day-start takes a local time as HH:MM, not {day_start!r}") from None
+    today = datetime.now(tz).date()
+    return ScaledClock(speed, datetime.combine(today, at, tzinfo=tz).astimezone(UTC))
+
+
 class _Running:
     """A started service (start already done) that the runner stops with the components."""
 
@@ -124,6 +138,9 @@ def command(
     caregiver_speed: Annotated[
         float, typer.Option(min=1, help="simulated caregivers reply, travel and work this many times faster than life")
     ] = 120.0,
+    day_start: Annotated[
+        str | None, typer.Option(help="start the clock at this local time today, HH:MM (e.g. 09:30 with --speed 60)")
+    ] = None,
     telemetry_interval: Annotated[float, typer.Option(min=1, help="seconds between two readings of a device")] = 60.0,
     scenarios: Annotated[bool, typer.Option(help="play the bundled scenarios (simulators/scenarios/)")] = True,
 ) -> None:
@@ -148,7 +165,7 @@ def command(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     public_url = f"http://127.0.0.1:{port}"
-    clock: Clock = ScaledClock(speed) if speed != 1 else SYSTEM_CLOCK
+    clock = demo_clock(speed, day_start, ZoneInfo(settings.timezone))
     try:
         played = tuple(load(path) for path in bundled()) if scenarios else ()
     except ScenarioError as err:

@@ -165,8 +165,11 @@ window.Eldercare = (function () {
   }
 
   function vitalsChart(id, data, fields) {
-    plot(id, data, fields.map(([key, label, stroke]) => ({ key, label, stroke, width: 1.5, spanGaps: true })),
-      { scales: { x: { time: true, range: data.span } } });
+    const pad = (data.span[1] - data.span[0]) * 0.01; // so that the latest reading is not drawn on the edge
+    // points always drawn: a device that has just started reporting has too few readings for a line
+    const series = fields.map(([key, label, stroke]) => ({ key, label, stroke, width: 1.5, spanGaps: true,
+      points: { show: true, size: 4 } }));
+    plot(id, data, series, { scales: { x: { time: true, range: [data.span[0], data.span[1] + pad] } } });
   }
 
   function kpiCharts(data) {

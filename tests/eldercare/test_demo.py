@@ -32,6 +32,7 @@ class Demo:
 
     data_dir: Path
     port: int
+    args: tuple[str, ...] = ()
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
     started: float = 0.0
@@ -41,7 +42,7 @@ class Demo:
         env.update(ELDERCARE_DATA_DIR=str(self.data_dir), ELDERCARE_EMBEDDED_MQTT_PORT="0", PYTHONUNBUFFERED="1")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "eldercare", "demo", "--port", str(self.port)],
+            [sys.executable, "-m", "eldercare", "demo", "--port", str(self.port), *self.args],
             env=env,
             cwd=self.data_dir.parent,
             stdout=subprocess.PIPE,
@@ -88,11 +89,11 @@ def demo_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run_demo(demo_dir: Path) -> Iterator[Callable[[], Demo]]:
+def run_demo(demo_dir: Path) -> Iterator[Callable[..., Demo]]:
     demos: list[Demo] = []
 
-    def run() -> Demo:
-        demo = Demo(demo_dir, free_port())
+    def run(*args: str) -> Demo:
+        demo = Demo(demo_dir, free_port(), args)
         demos.append(demo)
         demo.start()
         return demo
@@ -167,7 +168,7 @@ def _screenshots(browser: Any, url: str, user: str, password: str, order_id: int
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_demo_shows_the_platform_at_work_within_a_minute_and_stops_cleanly(
-    run_demo: Callable[[], Demo], demo_dir: Path, browser: Any, artifacts_dir: Path
+    run_demo: Callable[..., Demo], demo_dir: Path, browser: Any, artifacts_dir: Path
 ) -> None:
     demo = run_demo()
     url, user, password = demo.welcome()
@@ -206,7 +207,7 @@ def test_the_demo_shows_the_platform_at_work_within_a_minute_and_stops_cleanly(
 
 
 @pytest.mark.slow
-def test_a_second_run_reuses_the_city_and_its_history(run_demo: Callable[[], Demo], demo_dir: Path) -> None:
+def test_a_second_run_reuses_the_city_and_its_history(run_demo: Callable[..., Demo], demo_dir: Path) -> None:
     first = run_demo()
     url, user, password = first.welcome()
     with closing(_api(url, user, password)) as api:
@@ -227,3 +228,36 @@ def test_a_second_run_reuses_the_city_and_its_history(run_demo: Callable[[], Dem
         assert api.get("/elders", params={"limit": 1}).json()["total"] == 500
     assert second.interrupt() == 0
     assert "Traceback" not in second.output, second.output
+
+
+@pytest.mark.slow
+def test_a_faster_clock_plays_the_recurring_services_of_a_day_in_minutes(run_demo: Callable[..., Demo]) -> None:
+    # 600 times faster from 09:30: lunch (11:00, ordered an hour ahead) comes due within seconds
+    demo = run_demo("--speed", "600", "--day-start", "09:30", "--no-scenarios")
+    url, user, password = demo.welcome()
+    with closing(_api(url, user, password)) as api:
+        done: list[dict[str, Any]] = []
+        while time.monotonic() < demo.started + FIRST_LOOK and not done:
+            time.sleep(2.0)
+            done = api.get("/orders", params={"status": ["completed"], "limit": 100}).json()["items"]
+        ordered = api.get("/orders", params={"limit": 100}).json()["items"]
+    assert done, demo.output[-3000:]
+    assert {o["source"] for o in ordered} == {"recurring"}
+    assert "meal" in {o["service_type"] for o in done}
+    assert demo.interrupt() == 0
+    assert "Traceback" not in demo.output, demo.output
+
+
+def test_the_demo_clock_starts_where_asked_and_refuses_a_bad_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    import typer
+
+    from eldercare.demo import demo_clock
+
+    tz = ZoneInfo("Asia/Shanghai")
+    clock = demo_clock(60, "09:30", tz)
+    local = clock.now().astimezone(tz)
+    assert (local.hour, local.minute) == (9, 30)
+    with pytest.raises(typer.BadParameter, match="HH:MM"):
+        demo_clock(60, "half past nine", tz)
