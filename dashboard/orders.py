@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -13,18 +12,10 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import count_capped
+from dispatcher import Status
 
-
-class OrderStatus(StrEnum):
-    CREATED = "created"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    EN_ROUTE = "en_route"
-    ARRIVED = "arrived"
-    COMPLETED = "completed"
-    REVIEWED = "reviewed"
-    ESCALATED = "escalated"
-    CANCELLED = "cancelled"
+# the order lifecycle belongs to the dispatcher; the dashboard shows and filters by its statuses
+OrderStatus = Status
 
 
 ACTIVE = (
