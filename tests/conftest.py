@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,20 @@ from tests.services import (
 )
 
 ARTIFACTS = Path(os.environ.get("ELDERCARE_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each run a temporary folder of its own. pytest's default folder is shared by every run of the
+    user and prunes older runs' folders, which deletes the PostgreSQL data of a run still going on."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"eldercare-tests-{os.getpid()}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    basetemp = Path(str(session.config.option.basetemp))
+    if exitstatus == 0 and basetemp.name.startswith("eldercare-tests-"):
+        shutil.rmtree(basetemp, ignore_errors=True)  # kept after a failure, for a look at what happened
 
 
 @pytest.fixture(scope="session")
