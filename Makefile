@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the dashboard's front-end libraries, from npm at set-up time, served by the app itself (no CDN)
+FRONTEND := dashboard/frontend
+VENDOR := dashboard/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
 
 .PHONY: demo test lint format bench install clean
 
@@ -15,12 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(VENDOR_STAMP): $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(FRONTEND)/node_modules/uplot/dist/uPlot.iife.min.js $(FRONTEND)/node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
+	touch $@
 
-demo: $(STAMP)
+install: $(STAMP) $(VENDOR_STAMP)
+
+demo: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/eldercare demo
 
-lint: $(STAMP)
+lint: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -32,7 +42,7 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -93,7 +93,12 @@ def jobs(clock: Clock, config: Config) -> list[Job]:
     """What the elected scheduler runs. Triggers are wall time; what each job decides uses ``clock``."""
     tz = config.timezone
     return [
-        Job("recurring services", IntervalTrigger(seconds=30), lambda c: create_due_orders(c, clock, config), True),
+        Job(
+            "recurring services",
+            IntervalTrigger(seconds=config.dispatch.recurring_check_seconds),
+            lambda c: create_due_orders(c, clock, config),
+            True,
+        ),
         Job(
             "reading partitions",
             CronTrigger(hour=0, minute=5, timezone=tz),

@@ -92,6 +92,9 @@ class DispatcherSettings(BaseSettings):
     recurring_grace_minutes: int = Field(
         30, ge=0, description="create a recurring order this late after its time when the scheduler was down"
     )
+    recurring_check_seconds: float = Field(
+        30.0, gt=0, description="how often the elected scheduler looks for recurring services coming due"
+    )
     scheduler_enabled: bool = Field(True, description="take part in the election for the recurring scheduler")
     election_seconds: float = Field(5.0, gt=0, description="how often a dispatcher stands for scheduler election")
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")

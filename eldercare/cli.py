@@ -225,6 +225,12 @@ def _mount_simulators() -> None:
     app.add_typer(simulate_app, name="simulate")
 
 
+def _mount_devices() -> None:
+    from devices.cli import app as devices_app
+
+    app.add_typer(devices_app, name="devices")
+
+
 def _mount_demo() -> None:
     from eldercare.demo import command as demo_command
 
@@ -232,6 +238,7 @@ def _mount_demo() -> None:
 
 
 _mount_simulators()
+_mount_devices()
 _mount_demo()
 
 

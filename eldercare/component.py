@@ -62,10 +62,12 @@ def run_until_stopped(
     stop: StopRequested | None = None,
     *,
     every: tuple[float, Callable[[], None]] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Start the components in order, wait for a signal, stop them in reverse order.
 
-    ``every`` = (seconds, function) is called periodically while running, e.g. a status line.
+    ``on_started`` is called once all have started; ``every`` = (seconds, function) periodically while
+    running, e.g. a status line.
     """
     stop = stop or StopRequested().install()
     started: list[Component] = []
@@ -74,6 +76,8 @@ def run_until_stopped(
             component.start()
             started.append(component)
             log.info("%s started", component.name)
+        if on_started is not None and not stop.event.is_set():
+            on_started()
         interval, tick = every if every else (3600.0, None)
         while not stop.event.wait(interval):
             if tick is not None:

@@ -117,13 +117,11 @@ class EmbeddedBroker:
         self._loop.close()
 
     async def _start_broker(self) -> None:
-        from amqtt.broker import Broker
-
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        self._broker = Broker(config)
+        self._broker = _broker_class()(config)
         await self._broker.start()
 
     def stop(self) -> None:
@@ -140,6 +138,24 @@ class EmbeddedBroker:
             self._thread.join(timeout=10)
         self._broker = None
         log.info("embedded MQTT broker stopped")
+
+
+def _broker_class() -> type:
+    """amqtt's broker with one fault mended: it sends each connecting client the retained messages matching
+    *every* client's subscriptions, not its own. With a thousand devices and their retained status messages
+    that floods every new connection, and the awaits inside that loop let other connections change the
+    dictionary it iterates. The override publishes retained messages only for the session's own filters."""
+    from amqtt.broker import Broker
+
+    class MendedBroker(Broker):
+        async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Any
+        ) -> None:
+            subscribers = self._subscriptions.get(subscription[0], [])
+            if any(subscriber is session for subscriber, _ in subscribers):
+                await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    return MendedBroker
 
 
 def quiet_library_loggers() -> None:

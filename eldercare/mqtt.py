@@ -47,13 +47,21 @@ class BrokerAddress:
     def with_credentials(self, username: str, password: str) -> BrokerAddress:
         return BrokerAddress(self.host, self.port, username, password, self.tls, self.protocol)
 
-    def client(self, client_id: str, *, clean_session: bool = True, manual_ack: bool = False) -> mqtt.Client:
+    def client(
+        self,
+        client_id: str,
+        *,
+        clean_session: bool = True,
+        manual_ack: bool = False,
+        client_class: type[mqtt.Client] = mqtt.Client,
+    ) -> mqtt.Client:
         """A paho client (VERSION2 callbacks) configured for this broker; the caller connects it.
 
         ``clean_session=False`` keeps the subscription and queued QoS 1 messages while the client is away.
+        ``client_class`` may be a subclass of paho's client with the same constructor.
         """
         v5 = self.protocol == mqtt.MQTTv5
-        client = mqtt.Client(
+        client = client_class(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=None if v5 else clean_session,

@@ -66,7 +66,23 @@ class SimulatedCaregivers:
         self._seq = itertools.count()
         self.withdrawn: set[str] = set()
         self.replies: list[tuple[str, str, str]] = []  # (phone, body, answer) for reports and tests
+        self.ignored: list[tuple[str, str]] = []  # (phone, order code) of offers left unanswered on purpose
         self.client = httpx.Client(timeout=15)
+        self._silences: dict[str, int] = {}  # text in an offer -> how many more such offers go unanswered
+        self._lock = threading.Lock()
+
+    def ignore_offers(self, text: str, count: int = 1) -> None:
+        """Leave the next ``count`` offers whose text contains ``text`` (e.g. an elder's address) unanswered."""
+        with self._lock:
+            self._silences[text] = self._silences.get(text, 0) + count
+
+    def _silenced(self, body: str) -> bool:
+        with self._lock:
+            for text, left in self._silences.items():
+                if left > 0 and text in body:
+                    self._silences[text] = left - 1
+                    return True
+        return False
 
     def _later(self, seconds: float) -> float:
         return time.monotonic() + seconds / self.behaviour.speed_factor
@@ -93,6 +109,10 @@ class SimulatedCaregivers:
         if offer is None:
             return
         code = offer.group(1)
+        if self._silenced(body):
+            self.ignored.append((phone, code))
+            log.info("%s does not answer the offer of %s", phone[-4:], code)
+            return
         distance = DISTANCE.search(body)
         km = float(distance.group(1)) if distance else 1.0
         roll = self.rng.random()

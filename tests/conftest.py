@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.services import IN_CI, AmqttBroker, Databases, Mosquitto, TestPostgres, mosquitto_binary, need
+from tests.services import (
+    CHROMIUM_ARGS,
+    IN_CI,
+    AmqttBroker,
+    Databases,
+    Mosquitto,
+    TestPostgres,
+    chromium_binary,
+    mosquitto_binary,
+    need,
+)
 
 ARTIFACTS = Path(os.environ.get("ELDERCARE_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each run a temporary folder of its own. pytest's default folder is shared by every run of the
+    user and prunes older runs' folders, which deletes the PostgreSQL data of a run still going on."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"eldercare-tests-{os.getpid()}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    basetemp = Path(str(session.config.option.basetemp))
+    if exitstatus == 0 and basetemp.name.startswith("eldercare-tests-"):
+        shutil.rmtree(basetemp, ignore_errors=True)  # kept after a failure, for a look at what happened
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +116,18 @@ def mqtt_url(tmp_path: Path) -> Iterator[str]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (which never downloads a browser of its own)."""
+    binary = chromium_binary()
+    need(binary, "Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

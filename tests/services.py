@@ -39,6 +39,18 @@ def chromium_binary() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# Headless Chromium on a machine with no internet: no background traffic, no first-run work.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +150,9 @@ class Mosquitto:
             "max_inflight_messages 0\n"
             "log_dest stderr\n"
             "log_type error\n"
-            "log_type warning\n" + extra_config,
+            "log_type warning\n" + ("user root\n" if os.geteuid() == 0 else "") + extra_config,
+            # run as root, mosquitto would switch to the `mosquitto` user, which cannot write the persistence
+            # file into the test's private folder: persistence would silently be off
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None

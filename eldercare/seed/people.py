@@ -117,6 +117,7 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
                 "age": age,
                 "ability_level": ability,
                 "lives_alone": lives_alone,
+                "address": address,
                 "devices": [f"{DEVICE_PREFIX[t]}{elder_id:06d}" for t in devices],
             }
         )
@@ -151,7 +152,8 @@ def _recurring_for(
         rows.append((len(rows) + 1, elder_id, service, schedule, minutes, lead, today))
 
     needy = economic != "none" or ability >= 2 or lives_alone
-    if needy and rng.random() < 0.45:
+    # about one elder in ten has lunch delivered every day, as in the city's canteen-and-delivery programme
+    if needy and rng.random() < 0.2:
         add("meal", f"{rng.choice((0, 15, 30))} 11 * * *", 30, 60)
     if ability >= 2 and rng.random() < 0.5:
         add(

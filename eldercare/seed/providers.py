@@ -136,7 +136,20 @@ def caregivers(
                 least = min(people, key=lambda p: (len(p["skills"]), p["id"]))
                 least["skills"] = sorted({*least["skills"], service})
                 city.rows["caregiver_skill"].append((least["id"], service))
+    _on_call_at_night(city, staff)
     city.manifest["caregivers"] = manifest
+
+
+def _on_call_at_night(city: City, staff: dict[int, list[dict[str, Any]]]) -> None:
+    """Emergencies (助急) are answered around the clock: two of each provider's emergency-skilled caregivers
+    take the nights on call between them, besides their usual hours."""
+    shifts = city.rows["caregiver_shift"]
+    for people in staff.values():
+        on_call = [p["id"] for p in people if "emergency" in p["skills"]][:2]
+        for n, caregiver_id in enumerate(on_call):
+            nights = range(1, 8) if len(on_call) == 1 else range(1 + n, 8, 2)
+            for weekday in nights:
+                shifts.append((len(shifts) + 1, caregiver_id, weekday, time(20), time(8)))
 
 
 def _shifts(rng: random.Random) -> Iterable[tuple[int, time, time]]:

@@ -9,17 +9,6 @@ import pytest
 
 from dispatcher.links import page_url, read_token, token_for
 from tests.dispatcher.town import offset
-from tests.services import chromium_binary, need
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -63,36 +52,32 @@ def test_someone_else_with_a_link_of_their_own_cannot_accept(offered, harness) -
     assert harness.offers(order) == [(first, "sent")]
 
 
-def test_accept_set_off_arrive_finish_on_a_phone(offered, harness) -> None:
-    need(chromium_binary(), "chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> None:
     first, _, order = offered
     url = page_url(harness.config, order, first)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_binary(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
-            page.goto(url)
-            assert page.locator("[data-status]").get_attribute("data-status") == "offered"
-            for label, status in (
-                ("接单", "accepted"),
-                ("出发", "en_route"),
-                ("已到达", "arrived"),
-                ("服务完成", "completed"),
-            ):
-                button = page.get_by_role("button", name=label)
-                box = button.bounding_box()
-                assert box is not None and box["width"] >= 300 and box["height"] >= 44  # easy to hit with a thumb
-                button.click()
-                page.wait_for_load_state()
-                assert page.locator("[data-status]").get_attribute("data-status") == status
-                # nothing wider than the phone
-                assert page.evaluate("document.documentElement.scrollWidth") <= 360
-            assert "已完成" in page.locator("[role=status]").inner_text()
-            assert page.get_by_role("button").count() == 0
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        assert page.locator("[data-status]").get_attribute("data-status") == "offered"
+        for label, status in (
+            ("接单", "accepted"),
+            ("出发", "en_route"),
+            ("已到达", "arrived"),
+            ("服务完成", "completed"),
+        ):
+            button = page.get_by_role("button", name=label)
+            box = button.bounding_box()
+            assert box is not None and box["width"] >= 300 and box["height"] >= 44  # easy to hit with a thumb
+            button.click()
+            page.wait_for_load_state()
+            assert page.locator("[data-status]").get_attribute("data-status") == status
+            # nothing wider than the phone
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert "已完成" in page.locator("[role=status]").inner_text()
+        assert page.get_by_role("button").count() == 0
+    finally:
+        context.close()
     assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
     via = [
         r

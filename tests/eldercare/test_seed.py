@@ -112,3 +112,13 @@ def test_addresses_name_the_township_and_community() -> None:
         address = elder[8]
         assert communities[elder[7]] in address, address
         assert not any(ch in address for ch in ".")  # no coordinates leaking into addresses
+
+
+def test_every_provider_answers_emergencies_every_night() -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=500, seed=1, providers=6, caregivers=60))
+    provider_of = {row[0]: row[2] for row in city.rows["caregiver"]}
+    emergency = {c for c, s in city.rows["caregiver_skill"] if s == "emergency"}
+    nights = {(provider_of[c], day) for _, c, day, starts, ends in city.rows["caregiver_shift"]
+              if c in emergency and ends <= starts}  # fmt: skip
+    offering = {p for p, s in city.rows["provider_service"] if s == "emergency"}
+    assert {(p, day) for p in offering for day in range(1, 8)} <= nights

@@ -1,0 +1,196 @@
+"""Alarms as operators see them: the live board, history and filters, acknowledge and resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+from pydantic import BaseModel, Field
+
+from dashboard.errors import Conflict, NotFound
+from dashboard.paging import count_capped
+from eldercare import audit
+
+
+class AlarmStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Outcome(StrEnum):
+    REAL_EMERGENCY = "real_emergency"
+    FALSE_ALARM = "false_alarm"
+    TEST = "test"
+    DEVICE_FAULT = "device_fault"
+
+
+class Contact(BaseModel):
+    name: str
+    relation: str
+    phone: str
+    priority: int
+
+
+class Alarm(BaseModel):
+    """An alarm with the elder's key facts, as the board shows it."""
+
+    id: int
+    elder_id: int
+    elder_code: str
+    elder_name: str
+    elder_age: int
+    ability_level: int = Field(description="0 intact .. 4 total loss of ability")
+    lives_alone: bool
+    left_behind: bool
+    elder_phone: str | None
+    elder_address: str
+    township: str
+    community: str
+    contacts: list[Contact]
+    device_id: str | None
+    type: str
+    type_name_zh: str
+    type_name_en: str
+    severity: Severity
+    status: AlarmStatus
+    raised_at: datetime
+    received_at: datetime
+    last_raised_at: datetime
+    repeat_count: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: Outcome | None
+    note: str
+    lat: float | None
+    lon: float | None
+    order_id: int | None = Field(description="the emergency order raised for this alarm, if any")
+
+
+class AlarmFilter(BaseModel):
+    status: list[AlarmStatus] | None = None
+    severity: Severity | None = None
+    type: str | None = None
+    elder_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+SELECT = """
+SELECT a.id, a.elder_id, e.code AS elder_code, e.name AS elder_name,
+       extract(year FROM age(a.received_at, e.birth_date))::int AS elder_age,
+       e.ability_level, e.lives_alone, e.left_behind, e.phone AS elder_phone, e.address AS elder_address,
+       t.name AS township, c.name AS community,
+       coalesce((SELECT json_agg(json_build_object('name', ec.name, 'relation', ec.relation, 'phone', ec.phone,
+                                                   'priority', ec.priority) ORDER BY ec.priority, ec.id)
+                 FROM emergency_contact ec WHERE ec.elder_id = a.elder_id), '[]') AS contacts,
+       a.device_id, a.type, at.name_zh AS type_name_zh, at.name_en AS type_name_en, a.severity, a.status,
+       a.raised_at, a.received_at, a.last_raised_at, a.repeat_count, a.acknowledged_at, a.acknowledged_by,
+       a.resolved_at, a.resolved_by, a.outcome, a.note, a.lat, a.lon,
+       (SELECT o.id FROM service_order o WHERE o.alarm_id = a.id) AS order_id
+FROM alarm a
+JOIN elder e ON e.id = a.elder_id
+JOIN community c ON c.id = e.community_id
+JOIN township t ON t.id = c.township_id
+JOIN alarm_type at ON at.code = a.type
+"""
+
+
+def _where(flt: AlarmFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.status:
+        clauses.append("a.status = ANY(%s)")
+        params.append([s.value for s in flt.status])
+    if flt.severity:
+        clauses.append("a.severity = %s")
+        params.append(flt.severity.value)
+    if flt.type:
+        clauses.append("a.type = %s")
+        params.append(flt.type)
+    if flt.elder_id is not None:
+        clauses.append("a.elder_id = %s")
+        params.append(flt.elder_id)
+    if flt.since:
+        clauses.append("a.raised_at >= %s")
+        params.append(flt.since)
+    if flt.until:
+        clauses.append("a.raised_at < %s")
+        params.append(flt.until)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_alarms(conn: psycopg.Connection, flt: AlarmFilter, limit: int, offset: int) -> tuple[list[Alarm], int]:
+    """One page of alarms, newest first, and how many match in all."""
+    where, params = _where(flt)
+    total = count_capped(conn, f"FROM alarm a{where}", params)
+    with conn.cursor(row_factory=class_row(Alarm)) as cur:
+        rows = cur.execute(
+            f"{SELECT}{where} ORDER BY a.raised_at DESC, a.id DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        ).fetchall()
+    return rows, total
+
+
+def live_board(conn: psycopg.Connection) -> list[Alarm]:
+    """Every alarm not yet resolved: critical first, then the oldest first (the longest waiting)."""
+    with conn.cursor(row_factory=class_row(Alarm)) as cur:
+        return cur.execute(
+            f"""{SELECT} WHERE a.status <> 'resolved'
+            ORDER BY (a.severity = 'critical') DESC, (a.status = 'open') DESC, a.received_at, a.id LIMIT 500"""
+        ).fetchall()
+
+
+def get_alarm(conn: psycopg.Connection, alarm_id: int) -> Alarm:
+    with conn.cursor(row_factory=class_row(Alarm)) as cur:
+        row = cur.execute(f"{SELECT} WHERE a.id = %s", (alarm_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no alarm with id {alarm_id}")
+    return row
+
+
+def acknowledge(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime, note: str = "") -> Alarm:
+    """Mark an open alarm as seen by ``actor``; acknowledging twice is a conflict, not a silent success."""
+    row = conn.execute(
+        """
+        UPDATE alarm SET status = 'acknowledged', acknowledged_at = greatest(%s, received_at), acknowledged_by = %s,
+               note = CASE WHEN %s = '' THEN note ELSE %s END
+        WHERE id = %s AND status = 'open' RETURNING id
+        """,
+        (now, actor, note, note, alarm_id),
+    ).fetchone()
+    if row is None:
+        current = get_alarm(conn, alarm_id)  # raises NotFound
+        raise Conflict(f"alarm {alarm_id} is {current.status} already (by {current.acknowledged_by})")
+    audit.record(conn, actor, "alarm.acknowledge", "alarm", alarm_id, {"note": note} if note else {})
+    return get_alarm(conn, alarm_id)
+
+
+def resolve(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime, outcome: Outcome, note: str) -> Alarm:
+    """Close an alarm with its outcome; an open one is acknowledged in the same step."""
+    row = conn.execute(
+        """
+        UPDATE alarm SET status = 'resolved', outcome = %s, note = %s, resolved_at = greatest(%s, received_at),
+               resolved_by = %s,
+               acknowledged_at = coalesce(acknowledged_at, greatest(%s, received_at)),
+               acknowledged_by = coalesce(acknowledged_by, %s)
+        WHERE id = %s AND status <> 'resolved' RETURNING id
+        """,
+        (outcome.value, note, now, actor, now, actor, alarm_id),
+    ).fetchone()
+    if row is None:
+        current = get_alarm(conn, alarm_id)
+        raise Conflict(f"alarm {alarm_id} is resolved already ({current.outcome}, by {current.resolved_by})")
+    audit.record(conn, actor, "alarm.resolve", "alarm", alarm_id, {"outcome": outcome.value, "note": note})
+    return get_alarm(conn, alarm_id)

@@ -1,0 +1,155 @@
+"""The dashboard's FastAPI application: JSON API, operator UI, live events, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+import dispatcher
+from dashboard import api, kpi_rollup, system, ui
+from dashboard.auth import Forbidden, LoginRequired, TokenSigner
+from dashboard.errors import Conflict, Invalid, NotFound, Refused
+from dashboard.events import EventHub
+from dashboard.kpi_memo import ReportMemo
+from dashboard.runtime import Runtime
+from dashboard.settings import DashboardSettings
+from eldercare.clock import SYSTEM_CLOCK, Clock
+from eldercare.component import Context
+from eldercare.config import Settings
+from eldercare.db import open_pool
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+SESSION_COOKIE = "eldercare_session"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/events"))
+
+
+def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return ui.error_page(request, status, message)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "sign in first: send a bearer token from POST /api/v1/token, or log in to the dashboard"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    statuses: dict[type[Exception], int] = {
+        NotFound: 404,
+        Conflict: 409,
+        Invalid: 422,
+        Refused: 403,
+        Forbidden: 403,
+        # the dispatcher's refusals: their messages are written for operators
+        dispatcher.OrderNotFound: 404,
+        dispatcher.InvalidTransition: 409,
+        dispatcher.OrderError: 422,
+    }
+
+    async def known(request: Request, exc: Exception) -> Response:
+        status = next(statuses[k] for k in type(exc).__mro__ if k in statuses)
+        if status == 422 and _is_api(request):
+            # the same shape as FastAPI's own validation errors, so clients read one format
+            detail = [{"type": "value_error", "loc": ["request"], "msg": str(exc), "input": None}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error(request, status, str(exc))
+
+    async def refused_value(request: Request, exc: Exception) -> Response:
+        # the database's check of a value (e.g. a NUL character in a text): the client's input, not our fault
+        message = f"a value was refused: {str(exc).strip().splitlines()[0]}"
+        if _is_api(request):
+            detail = [{"type": "value_error", "loc": ["request"], "msg": message, "input": None}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error(request, 422, message)
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(psycopg.errors.DataError, refused_value)
+    for exc_type in statuses:
+        app.add_exception_handler(exc_type, known)
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    dashboard_settings: DashboardSettings | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    context: Context | None = None,
+) -> FastAPI:
+    """The app; its lifespan opens the database pool and the LISTEN connection and closes them.
+
+    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), which finds the database
+    through ``app.state.context``.
+    """
+    options = dashboard_settings or DashboardSettings()
+    runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock)
+    hub = EventHub(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncio.to_thread(
+            open_pool, database_url, name="dashboard", min_size=options.pool_min, max_size=options.pool_max
+        )
+        app.state.pool = pool
+        try:
+            with pool.connection() as conn:
+                kpi_rollup.ensure_timezone(conn, settings.timezone)
+            await hub.start()
+            yield
+        finally:
+            await hub.stop()
+            await asyncio.to_thread(pool.close)
+
+    app = FastAPI(
+        title="Eldercare dashboard API",
+        version="1",
+        description="Alarms, service orders, elders, devices, providers, KPIs and reports of the eldercare platform. "
+        "Authenticate with a bearer token from `POST /api/v1/token`.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.context = context or Context(settings, database_url, mqtt_url="", clock=clock)
+    app.state.hub = hub
+    app.state.kpi_memo = ReportMemo()
+    app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(options.session_hours * 3600),
+        same_site="lax",
+        https_only=options.secure_cookies,
+    )
+    app.add_middleware(system.TimingMiddleware)
+    _install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    app.include_router(dispatcher.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if not (STATIC_DIR / "vendor" / "uPlot.iife.min.js").exists():
+        log.warning("chart library missing from %s: run `make install` (npm ci) to get it", STATIC_DIR / "vendor")
+    return app

@@ -1,0 +1,86 @@
+"""Signing in: password check through ``eldercare.users``, with failed attempts limited per name and address.
+
+Attempts are rows in ``login_attempt``, so every dashboard process behind a load balancer counts the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from dashboard.settings import DashboardSettings
+from eldercare import audit, users
+
+log = logging.getLogger(__name__)
+
+
+class LoginRefused(Exception):
+    """Wrong credentials, or too many failures; ``retry_after`` (seconds) is set for the latter."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    window: timedelta
+    per_user: int
+    per_ip: int
+
+    @classmethod
+    def from_settings(cls, settings: DashboardSettings) -> LoginPolicy:
+        return cls(
+            timedelta(minutes=settings.login_window_minutes),
+            settings.login_failures_per_user,
+            settings.login_failures_per_ip,
+        )
+
+
+def _wait_seconds(
+    conn: psycopg.Connection, policy: LoginPolicy, now: datetime, where: str, value: object, limit: int
+) -> int | None:
+    row = conn.execute(
+        f"SELECT count(*), min(at) FROM (SELECT at FROM login_attempt WHERE {where} = %s AND NOT succeeded "  # noqa: S608 - `where` is one of two column names
+        "AND at > %s ORDER BY at DESC LIMIT %s) recent",
+        (value, now - policy.window, limit),
+    ).fetchone()
+    if row is None or row[0] < limit:
+        return None
+    return max(1, int((row[1] + policy.window - now).total_seconds()) + 1)
+
+
+def sign_in(
+    conn: psycopg.Connection,
+    policy: LoginPolicy,
+    now: datetime,
+    username: str,
+    password: str,
+    client_ip: str | None,
+) -> users.Operator:
+    """The operator for these credentials; every attempt is recorded, in the caller's transaction."""
+    # a name no account can have is recorded in a form the database stores (no NUL), then refused
+    username = username.strip().replace("\x00", "?")
+    waits = [
+        _wait_seconds(conn, policy, now, "username", username, policy.per_user),
+        _wait_seconds(conn, policy, now, "client_ip", client_ip, policy.per_ip) if client_ip else None,
+    ]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        log.warning("login for %r from %s refused: too many failures", username[:64], client_ip)
+        raise LoginRefused(f"too many failed logins; try again in {wait} seconds", retry_after=wait)
+    plausible = bool(users.USERNAME.match(username)) and bool(password) and "\x00" not in password
+    operator = users.authenticate(conn, username, password) if plausible else None
+    conn.execute(
+        "INSERT INTO login_attempt (at, username, client_ip, succeeded) VALUES (%s, %s, %s, %s)",
+        (now, username[:64], client_ip, operator is not None),
+    )
+    if operator is None:
+        conn.execute("DELETE FROM login_attempt WHERE at < %s", (now - max(policy.window, timedelta(days=1)),))
+        audit.record(conn, username[:64] or "?", "auth.login_failed", "operator", None, {}, client_ip)
+        raise LoginRefused("wrong username or password")
+    audit.record(conn, operator.username, "auth.login", "operator", operator.id, {}, client_ip)
+    return operator

@@ -1,0 +1,54 @@
+"""The kinds of device an elder may have, and what each one reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """What a device may report on its ``event`` channel."""
+
+    SOS = "sos"
+    FALL = "fall"
+    SMOKE = "smoke"
+    GAS = "gas"
+    GEOFENCE_EXIT = "geofence_exit"
+    DOOR = "door"  # the door was opened
+    NO_MOTION = "no_motion"
+    BED_EXIT = "bed_exit"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceType:
+    """A device type as the ``device_type`` table has it, with the metrics and events it produces."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    metrics: frozenset[str]
+    events: frozenset[EventType]
+    wearable: bool = False
+
+
+_ANY_SENSOR = frozenset({"battery"})
+_LOCATED = frozenset({"battery", "lat", "lon", "steps"})
+_VITALS = frozenset({"hr", "spo2", "sbp", "dbp", "temp"})
+E = EventType
+
+# The rows of migration 0001's device_type table; tests/devices/test_types.py keeps the two equal.
+DEVICE_TYPES: dict[str, DeviceType] = {
+    t.code: t
+    for t in (
+        DeviceType("button", "紧急呼叫按钮", "Emergency button", _ANY_SENSOR, frozenset({E.SOS})),
+        DeviceType("pendant", "定位胸牌", "Pendant", _LOCATED, frozenset({E.SOS, E.FALL, E.GEOFENCE_EXIT}), True),
+        DeviceType(
+            "watch", "健康手表", "Health watch", _LOCATED | _VITALS, frozenset({E.SOS, E.FALL, E.GEOFENCE_EXIT}), True
+        ),
+        DeviceType("fall_detector", "跌倒探测器", "Fall detector", _ANY_SENSOR, frozenset({E.FALL})),
+        DeviceType("smoke", "烟雾报警器", "Smoke sensor", _ANY_SENSOR, frozenset({E.SMOKE})),
+        DeviceType("gas", "燃气报警器", "Gas sensor", _ANY_SENSOR, frozenset({E.GAS})),
+        DeviceType("door", "门磁", "Door sensor", _ANY_SENSOR, frozenset({E.DOOR})),
+        DeviceType("bed", "床垫传感器", "Bed sensor", _ANY_SENSOR | {"hr"}, frozenset({E.BED_EXIT, E.NO_MOTION})),
+    )
+}

@@ -1,0 +1,251 @@
+"""The gateway's MQTT session: subscribes, hands every message to the ingest queue, and acknowledges on request.
+
+The session is persistent (clean session off, a stable client id), the subscription QoS 1, and
+acknowledgement manual: the broker keeps each message until the gateway says it is committed, and
+redelivers whatever was not acknowledged when this client comes back, even after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from eldercare.clock import Clock
+from eldercare.mqtt import BrokerAddress
+from gateway import metrics
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY = 7 * 24 * 3600  # MQTT 5: how long the broker keeps the session of an absent gateway
+
+
+class _ReadAhead:
+    """The broker connection, read 64 KiB at a time.
+
+    paho reads every packet with two or three small recv() calls and goes back to select() between
+    packets; in a burst of thousands of messages that is most of its work. This wrapper serves those reads
+    from one large recv, and its ``pending()`` (paho's hook for TLS sockets, which buffer too) tells
+    paho's loop to go on reading without waiting in select().
+    """
+
+    __slots__ = ("_buffer", "_position", "_sock")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buffer = b""
+        self._position = 0
+
+    def recv(self, size: int) -> bytes:
+        if self._position >= len(self._buffer):
+            self._buffer = self._sock.recv(65536)  # BlockingIOError, ssl errors and EOF (b"") pass through
+            self._position = 0
+        chunk = self._buffer[self._position : self._position + size]
+        self._position += len(chunk)
+        return chunk
+
+    def pending(self) -> int:
+        inner = getattr(self._sock, "pending", None)
+        return len(self._buffer) - self._position + (inner() if inner is not None else 0)
+
+    def send(self, data: bytes | bytearray) -> int:
+        return int(self._sock.send(data))
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def fileno(self) -> int:
+        return int(self._sock.fileno())
+
+    def setblocking(self, flag: bool) -> None:
+        self._sock.setblocking(flag)
+
+
+_PUBACK = struct.Struct("!BBH")  # fixed header (PUBACK), remaining length 2, packet id
+
+
+class _GatewayClient(mqtt.Client):
+    """A paho client that reads its connection ahead and acknowledges a committed batch in one write.
+
+    Both lean on paho internals (``_create_socket``, ``_sock``, ``_packet_queue``) that paho's own TLS
+    and websocket support use; the gateway's tests run them against a real Mosquitto.
+    """
+
+    def _create_socket(self) -> Any:
+        return _ReadAhead(super()._create_socket())
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        # paho handles one packet per select(); go on while the read-ahead buffer holds more, so that a
+        # burst costs one select() (and one release of the GIL) per 64 KiB rather than per message
+        rc = super().loop_read(max_packets)
+        for _ in range(10_000):
+            sock = self._sock
+            if rc != mqtt.MQTT_ERR_SUCCESS or not isinstance(sock, _ReadAhead) or not sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def ack_batch(self, mids: list[int]) -> None:
+        """PUBACK every message of ``mids`` with one queued packet: one wake-up and one send, not one each."""
+        if mids:
+            self._packet_queue(mqtt.PUBACK, b"".join(_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids), 0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as the broker delivered it; ``generation`` names the connection it came on."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    retain: bool
+    received_at: datetime
+    generation: int
+
+
+class Intake:
+    """The paho client of one gateway instance, with its network thread."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        filters: list[str],
+        sink: Callable[[Delivery], None],
+        clock: Clock,
+        *,
+        keepalive: int = 30,
+    ) -> None:
+        self._address = address
+        self._filters = filters
+        self._sink = sink
+        self._clock = clock
+        self._keepalive = keepalive
+        self._lock = threading.Lock()
+        # Bumped on every connect and disconnect: an acknowledgement is sent only on the connection that
+        # delivered the message, never with a stale packet id on a newer one (the broker redelivers instead).
+        self._generation = 0
+        self.connected = threading.Event()
+        self._client: _GatewayClient = address.client(  # type: ignore[assignment]
+            client_id, clean_session=False, manual_ack=True, client_class=_GatewayClient
+        )
+        self._client.reconnect_delay_set(1, 30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._running = False
+        self.resumed_sessions = 0  # connections on which the broker still had this gateway's session
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the broker answers) and start receiving."""
+        v5 = self._address.protocol == mqtt.MQTTv5
+        properties = None
+        if v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = SESSION_EXPIRY
+        self._client.connect_async(
+            self._address.host,
+            self._address.port,
+            self._keepalive,
+            clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=properties,
+        )
+        self._client.loop_start()
+        self._running = True
+
+    def stop(self) -> None:
+        """Disconnect; whatever was not acknowledged stays with the broker for the next session."""
+        if not self._running:
+            return
+        self._running = False
+        with self._lock:
+            self._generation += 1
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+        metrics.BROKER_CONNECTED.set(0)
+
+    def pause(self) -> None:
+        """Stop receiving for a while (the database is away and the buffer full); the broker holds the rest."""
+        log.warning("disconnecting from the broker until the database is back; the broker keeps the messages")
+        self.stop()
+
+    def resume(self) -> None:
+        if not self._running:
+            log.info("reconnecting to the broker")
+            self.start()
+
+    def ack(self, deliveries: Iterable[Delivery]) -> int:
+        """Acknowledge committed messages that came on the current connection; returns how many were."""
+        with self._lock:
+            generation = self._generation
+            mids = [d.mid for d in deliveries if d.qos and d.generation == generation]
+            self._client.ack_batch(mids)
+        return len(mids)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> mqtt.MQTTMessageInfo:
+        return self._client.publish(topic, payload, qos=qos)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            log.error(
+                "the broker refused the gateway's connection: %s; check the user and password in "
+                "ELDERCARE_MQTT_URL and the broker's password file",
+                reason,
+            )
+            return
+        with self._lock:
+            self._generation += 1
+        self.resumed_sessions += bool(flags.session_present)
+        log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
+        client.subscribe([(f, 1) for f in self._filters])
+        self.connected.set()
+        metrics.BROKER_CONNECTED.set(1)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error(
+                "the broker refused the subscription to %s (%s); check the ACL of the gateway's account",
+                self._filters,
+                ", ".join(refused),
+            )
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        with self._lock:
+            self._generation += 1
+        self.connected.clear()
+        metrics.BROKER_CONNECTED.set(0)
+        if self._running:
+            log.warning("disconnected from the broker (%s); reconnecting", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Runs on paho's network thread: hand over and return, never touch the database here.
+        try:
+            try:
+                topic = message.topic
+            except UnicodeDecodeError:
+                topic = "<topic not UTF-8>"
+            self._sink(
+                Delivery(
+                    topic,
+                    bytes(message.payload),
+                    message.mid,
+                    message.qos,
+                    bool(message.retain),
+                    self._clock.now(),
+                    self._generation,
+                )
+            )
+        except Exception:  # an exception here would end paho's network loop
+            log.exception("could not queue a message from %s", message.mid)

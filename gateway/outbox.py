@@ -1,0 +1,142 @@
+"""The ``device_command`` outbox: rows any component inserts, published by the gateway to each device's cmd topic.
+
+A command commits with the change that causes it (an alarm, an order update); its trigger NOTIFYs
+``eldercare_device_command``. Every gateway LISTENs, and sweeps unsent rows at start and now and then; a
+row is claimed with FOR UPDATE SKIP LOCKED, so with several gateways each command is published by one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+import msgspec
+import psycopg
+from psycopg.types.json import Jsonb
+
+from devices import Command, encode, epoch_ms, topic
+from eldercare.clock import Clock
+from eldercare.db import connect
+from gateway import metrics
+from gateway.intake import Intake
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "eldercare_device_command"
+SWEEP_INTERVAL = 30.0
+PUBLISH_TIMEOUT = 5.0
+BATCH = 100
+
+
+def queue_command(conn: psycopg.Connection, device_id: str, command: Command, created_at: datetime) -> int:
+    """Insert a command for a device, in the caller's transaction; it is published once that commits."""
+    payload = msgspec.to_builtins(command)
+    payload.pop("type", None)
+    row = conn.execute(
+        "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        (device_id, command.type, Jsonb(payload), created_at),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+_CLAIM = """
+    SELECT id, device_id, type, payload, created_at FROM device_command
+    WHERE sent_at IS NULL AND failed_at IS NULL
+    ORDER BY id LIMIT %s
+    FOR UPDATE SKIP LOCKED
+"""
+
+
+class CommandPublisher:
+    """A thread that publishes pending device commands through the gateway's MQTT session."""
+
+    def __init__(self, database_url: str, intake: Intake, clock: Clock, ttl: timedelta) -> None:
+        self._database_url = database_url
+        self._intake = intake
+        self._clock = clock
+        self._ttl = ttl
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gateway-commands", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                with (
+                    connect(
+                        self._database_url, application_name="eldercare-gateway-commands", autocommit=True
+                    ) as listener,
+                    connect(self._database_url, application_name="eldercare-gateway-commands") as conn,
+                ):
+                    listener.execute(f"LISTEN {CHANNEL}")
+                    delay = 1.0
+                    self._serve(listener, conn)
+            except psycopg.OperationalError as err:
+                log.warning("device commands wait for the database: %s", str(err).strip()[:200])
+                self._stop.wait(delay)
+                delay = min(delay * 2, 30.0)
+            except Exception:
+                log.exception("the device command publisher failed; restarting it")
+                self._stop.wait(delay)
+
+    def _serve(self, listener: psycopg.Connection, conn: psycopg.Connection) -> None:
+        pending, last_sweep = True, 0.0  # sweep at start: rows may have committed while no gateway listened
+        while not self._stop.is_set():
+            if time.monotonic() - last_sweep >= SWEEP_INTERVAL:
+                pending = True
+            if pending and self._intake.connected.is_set():
+                while (handled := self.sweep(conn)) == BATCH:
+                    pass
+                pending, last_sweep = handled < 0, time.monotonic()
+            for _ in listener.notifies(timeout=1.0, stop_after=1):
+                pending = True
+
+    def sweep(self, conn: psycopg.Connection) -> int:
+        """Publish up to BATCH pending commands; returns how many it handled, or -1 if the broker stalled."""
+        now = self._clock.now()
+        with conn.transaction():
+            rows = conn.execute(_CLAIM, (BATCH,)).fetchall()
+            for command_id, device_id, kind, payload, created_at in rows:
+                if created_at < now - self._ttl:
+                    self._fail(conn, command_id, "expired: older than ELDERCARE_GATEWAY_COMMAND_TTL")
+                    continue
+                try:
+                    command = msgspec.convert(
+                        {**payload, "ts": payload.get("ts", epoch_ms(created_at)), "type": kind}, Command
+                    )
+                    body, where = encode(command), topic(device_id, "cmd")
+                except (msgspec.ValidationError, ValueError) as err:
+                    self._fail(conn, command_id, f"invalid command: {err}")
+                    continue
+                info = self._intake.publish(where, body, qos=1)
+                with contextlib.suppress(RuntimeError, ValueError):  # not connected, or a timeout
+                    info.wait_for_publish(PUBLISH_TIMEOUT)
+                if info.is_published():
+                    conn.execute(
+                        "UPDATE device_command SET sent_at = %s, attempts = attempts + 1 WHERE id = %s",
+                        (self._clock.now(), command_id),
+                    )
+                    metrics.COMMANDS_SENT.inc()
+                else:
+                    conn.execute("UPDATE device_command SET attempts = attempts + 1 WHERE id = %s", (command_id,))
+                    log.warning("command %s to %s not confirmed by the broker; retrying later", command_id, device_id)
+                    return -1
+        return len(rows)
+
+    def _fail(self, conn: psycopg.Connection, command_id: int, error: str) -> None:
+        log.warning("device command %s will not be sent: %s", command_id, error[:200])
+        conn.execute(
+            "UPDATE device_command SET failed_at = %s, error = %s WHERE id = %s",
+            (self._clock.now(), error[:500], command_id),
+        )

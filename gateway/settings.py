@@ -1,0 +1,88 @@
+"""The gateway's tuning, from ``ELDERCARE_GATEWAY_*`` variables (or ``.env``)."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from devices import Limits
+
+
+def _default_client_id() -> str:
+    return f"eldercare-gateway-{socket.gethostname()}"[:64]
+
+
+class GatewaySettings(BaseSettings):
+    """How the gateway subscribes, batches, retries and judges readings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ELDERCARE_GATEWAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    client_id: str = Field(
+        default_factory=_default_client_id,
+        description="MQTT client id; the broker keeps this instance's session (and queued messages) under it, "
+        "so give every instance its own id that survives restarts (default: from the host name)",
+    )
+    shared_group: str = Field(
+        "",
+        description="set to share the devices among several gateway instances through $share/<group>/... "
+        "(e.g. 'gateway'); empty: a plain subscription, for one instance. Mosquitto 2.0 does not restore shared "
+        "subscriptions from its persistence file: after a broker restart, messages published before the gateways "
+        "resubscribe reach no one (a plain subscription keeps them). A shared session that never returns keeps "
+        "receiving its share until it expires: give each instance a stable client_id. The embedded broker has no "
+        "shared subscriptions: always plain there.",
+    )
+    keepalive: int = Field(30, ge=5, le=600, description="MQTT keepalive, seconds")
+    batch_max: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="messages per database commit at most; keep it at or below Mosquitto's max_inflight_messages "
+        "(the broker sends no more until the gateway acknowledges)",
+    )
+    batch_wait: float = Field(0.1, gt=0, le=5, description="seconds the first message of a batch waits at most")
+    batch_idle: float = Field(
+        0.005, gt=0, le=1, description="seconds without a new message after which a batch is committed at once"
+    )
+    buffer_max: int = Field(
+        20_000,
+        ge=100,
+        description="messages held while the database is away; past it the gateway disconnects and lets the "
+        "broker hold them, reconnecting when the database is back",
+    )
+    retry_max_delay: float = Field(10.0, gt=0, description="longest wait between attempts to reach the database")
+    max_payload: int = Field(64 * 1024, ge=256, description="largest accepted payload, bytes")
+    max_clock_skew: float = Field(300, ge=0, description="seconds a device's ts may be ahead of the gateway's clock")
+    max_age_days: float = Field(30, gt=0, description="oldest device ts accepted, days")
+    consecutive: int = Field(
+        3, ge=1, le=50, description="consecutive readings over a threshold that raise a vital-sign alarm"
+    )
+    rule_window: float = Field(600, gt=0, description="seconds those consecutive readings must fall within")
+    offline_after: float = Field(900, gt=0, description="seconds without any message after which a device is offline")
+    presence_refresh: float = Field(
+        30,
+        ge=0,
+        description="seconds between writes of a device's last-seen time and position (a change of online state, "
+        "battery or firmware is written at once)",
+    )
+    sweep_interval: float = Field(30, gt=0, description="seconds between checks for silent devices")
+    registry_refresh: float = Field(60, gt=0, description="seconds between reloads of devices and elders' thresholds")
+    night_start: int = Field(22, ge=0, le=23, description="local hour from which an opened door raises door_night")
+    night_end: int = Field(6, ge=0, le=23, description="local hour until which an opened door raises door_night")
+    command_ttl: float = Field(600, gt=0, description="seconds after which an unsent device command is dropped")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus metrics on this port (standalone `eldercare gateway`)"
+    )
+    metrics_host: str = Field("0.0.0.0", description="address of the metrics listener (set only with the port)")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_payload=self.max_payload,
+            max_skew=timedelta(seconds=self.max_clock_skew),
+            max_age=timedelta(days=self.max_age_days),
+        )

@@ -1,0 +1,67 @@
+"""Order actions from the dashboard go through the dispatcher's public functions and show in the order's story."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+
+from tests.dashboard.conftest import City
+
+
+def test_create_reassign_cancel_with_timeline_offers_and_audit(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = headers["operator"]
+    created = client.post("/api/v1/orders", json={"elder_id": 5, "service_type": "meal", "notes": "少盐"}, headers=h)
+    assert created.status_code == 201, created.text
+    order = created.json()
+    assert order["status"] == "created" and order["source"] == "api" and order["created_by"] == "operator"
+    assert [e["to_status"] for e in order["timeline"]] == ["created"]
+
+    offered = client.post(f"/api/v1/orders/{order['id']}/reassign", json={"caregiver_id": None}, headers=h)
+    assert offered.status_code == 200, offered.text
+    detail = offered.json()
+    assert detail["status"] == "offered"
+    assert detail["offers"] and detail["offers"][0]["reasons"]  # why this caregiver was chosen
+    assert detail["offers"][0]["reasons"].get("chosen_by") is None  # the ranking chose, not a person
+
+    cancelled = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "家属已到"}, headers=h)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "again"}, headers=h)
+    assert again.status_code == 409 and order["code"] in again.json()["detail"]
+
+    with psycopg.connect(city.url) as conn:
+        actions = [r[0] for r in conn.execute(
+            "SELECT action FROM audit_log WHERE target_id = %s ORDER BY id", (str(order["id"]),)
+        )]  # fmt: skip
+    assert "order.reassign" in actions and any(a.startswith("order.cancel") for a in actions)
+
+
+def test_return_visit_is_recorded_once(city: City, client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
+    with psycopg.connect(city.url) as conn:
+        row = conn.execute("SELECT id FROM service_order WHERE status = 'completed' ORDER BY id LIMIT 1").fetchone()
+    assert row is not None
+    first = client.post(f"/api/v1/orders/{row[0]}/review", json={"satisfaction": 5, "note": "很好"},
+                        headers=headers["operator"])  # fmt: skip
+    assert first.status_code == 200 and first.json()["status"] == "reviewed" and first.json()["satisfaction"] == 5
+    second = client.post(f"/api/v1/orders/{row[0]}/review", json={"satisfaction": 1}, headers=headers["admin"])
+    assert second.status_code == 409
+    viewer = client.post(f"/api/v1/orders/{row[0]}/review", json={"satisfaction": 1}, headers=headers["viewer"])
+    assert viewer.status_code == 403
+
+
+def test_refusals_say_what_to_do(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
+    h = headers["operator"]
+    missing = client.post("/api/v1/orders", json={"elder_id": 99999, "service_type": "meal"}, headers=h)
+    assert missing.status_code == 422 and "no elder with id 99999" in missing.text
+    assert client.post("/api/v1/orders/99999/cancel", json={"reason": "x"}, headers=h).status_code == 404
+    naive = client.post("/api/v1/orders", json={"elder_id": 1, "service_type": "meal",
+                                                "window_start": "2026-03-10T10:00:00"}, headers=h)  # fmt: skip
+    assert naive.status_code == 422 and "window_start" in naive.text
+    backwards = client.post(
+        "/api/v1/orders",
+        json={"elder_id": 1, "service_type": "meal", "window_start": "2026-03-10T10:00:00Z",
+              "window_end": "2026-03-10T09:00:00Z"},
+        headers=h,
+    )  # fmt: skip
+    assert backwards.status_code == 422 and "before it starts" in backwards.text

@@ -1,0 +1,88 @@
+"""Running the gateway and a simulated fleet against real services, for the gateway's and simulators' tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from devices import ProvisionedDevice, load_devices
+from eldercare import seed as seeding
+from eldercare.component import Context
+from eldercare.config import Settings
+from eldercare.mqtt import BrokerAddress
+from gateway import Gateway, GatewaySettings, create
+from simulators.fleet import Fleet
+
+# Quick to notice, quick to flush: the tests wait on the gateway, not the other way round.
+FAST = {
+    "batch_wait": 0.05,
+    "sweep_interval": 0.5,
+    "registry_refresh": 1.0,
+    "retry_max_delay": 1.0,
+    "presence_refresh": 0.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    database_url: str
+    manifest: Path
+    devices: list[ProvisionedDevice]
+
+    def device(self, type_code: str, n: int = 0) -> ProvisionedDevice:
+        return [d for d in self.devices if d.type == type_code][n]
+
+
+def seed_city(database_url: str, folder: Path, elders: int = 12, seed: int = 3) -> City:
+    city = seeding.generate(seeding.SeedPlan(elders=elders, seed=seed, providers=2, caregivers=4))
+    with psycopg.connect(database_url) as conn:
+        seeding.write(conn, city)
+    manifest = folder / "manifest.json"
+    seeding.write_manifest(manifest, city)
+    return City(database_url, manifest, load_devices(manifest))
+
+
+def start_gateway(database_url: str, mqtt_url: str, *, embedded: bool = False, **options: Any) -> Gateway:
+    settings = GatewaySettings(**{"client_id": f"gw-test-{uuid.uuid4().hex[:8]}", **FAST, **options})
+    context = Context(Settings(), database_url, mqtt_url, embedded_broker=embedded)
+    gateway = create(context, settings=settings)
+    gateway.start()
+    if not gateway.intake.connected.wait(10):
+        gateway.stop()
+        raise TimeoutError("the gateway did not connect to the broker within 10 s")
+    return gateway
+
+
+def start_fleet(city: City, mqtt_url: str, devices: list[ProvisionedDevice] | None = None, **options: Any) -> Fleet:
+    chosen = devices if devices is not None else city.devices
+    fleet = Fleet(chosen, BrokerAddress.parse(mqtt_url), **options)
+    connected = fleet.start(timeout=20)
+    assert connected == len(chosen), f"only {connected} of {len(chosen)} simulated devices connected"
+    return fleet
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """The first truthy result of ``check``, or the last result after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def scalar(database_url: str, query: str, *params: Any) -> Any:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(query.encode(), params).fetchone()
+        return row[0] if row else None
+
+
+def rows(database_url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(query.encode(), params).fetchall()

@@ -1,0 +1,51 @@
+"""The gateway as a component: on the embedded broker, with its metrics, and as `eldercare gateway`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from eldercare.embedded import free_port
+from gateway import Gateway
+from simulators.fleet import Fleet
+from tests.gateway.running import City, scalar, wait_until
+from tests.services import AmqttBroker, Mosquitto
+
+
+def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
+    city: City, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    broker = AmqttBroker()
+    try:
+        gateway = gateways(city.database_url, broker.url, embedded=True, shared_group="gateway")
+        assert gateway.shared_group is None
+        fleet = fleets(city, broker.url, city.devices[:3])
+        fleet.stream(100, messages=30)
+        assert fleet.wait(10) and fleet.wait_acknowledged(10)
+        assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 30)
+        fleet.send_event(city.devices[0].id, "sos")
+        assert fleet.wait_for_command(city.devices[0].id, "alarm_received") is not None
+    finally:
+        broker.stop()
+
+
+def test_metrics_are_served_for_prometheus(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    port = free_port()
+    gateways(city.database_url, mosquitto.url, metrics_port=port, metrics_host="127.0.0.1")
+    fleet = fleets(city, mosquitto.url, city.devices[:2])
+    fleet.send_telemetry(city.devices[0].id, samples=4)
+    fleet.publish_raw(city.devices[0].id, "eldercare/v1/devices/zzz999/telemetry", b"{}")
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM dead_letter") == 1)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    for name in (
+        'eldercare_gateway_messages_received_total{channel="telemetry"}',
+        'eldercare_gateway_messages_rejected_total{reason="wrong_type"}',
+        "eldercare_gateway_readings_stored_total",
+        "eldercare_gateway_batch_size_bucket",
+        "eldercare_gateway_commit_seconds_bucket",
+        "eldercare_gateway_buffer_depth",
+    ):
+        assert name in text, name

@@ -1,0 +1,166 @@
+"""Scenario files: checked with clear errors, played on a real broker through the gateway into alarms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from eldercare.cli import app
+from simulators.scenario import (
+    Elder,
+    Player,
+    ScenarioError,
+    Stage,
+    bundled,
+    choose_subject,
+    elders_from_manifest,
+    load,
+)
+from tests.gateway.running import City, seed_city, start_fleet, start_gateway, wait_until
+from tests.services import Mosquitto
+
+FALL = """
+name = "fall"
+title = "a fall"
+[subject]
+device = "fall_detector"
+[[steps]]
+at = 0
+action = "event"
+device = "fall_detector"
+event = "fall"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_bundled_scenarios_are_valid_and_cover_the_demo_story() -> None:
+    scenarios = [load(path) for path in bundled()]
+    actions = {(step.action, step.event) for s in scenarios for step in s.steps}
+    assert {("event", "fall"), ("event", "smoke"), ("event", "sos"), ("offline", None), ("silence", None)} <= actions
+    assert any(step.values.get("hr", 0) > 120 for s in scenarios for step in s.steps)  # a heart-rate episode
+    assert any(step.values.get("battery", 100) < 15 for s in scenarios for step in s.steps)  # a battery running out
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (('action = "event"', 'action = "explode"'), "Invalid enum value 'explode' - at `$.steps[0].action`"),
+        (('event = "fall"', 'event = "smoke"'), "a fall_detector reports fall, not 'smoke'"),
+        (('device = "fall_detector"\nevent', 'device = "toaster"\nevent'), "device must be one of"),
+        (("at = 0", 'at = "soon"'), "Expected `float`, got `str`"),
+        (('title = "a fall"', 'title = "a fall"\ncolour = "red"'), "unknown field `colour`"),
+        (("at = 0", "at = -5"), "at must be >= 0"),
+        (('name = "fall"', ""), "missing required field `name`"),
+        (('event = "fall"', 'event = "fall"\nvalues = { hr = 400 }'), None),  # values are for telemetry only
+    ],
+)
+def test_a_bad_scenario_file_is_refused_with_what_is_wrong(
+    tmp_path: Path, replace: tuple[str, str], expected: str | None
+) -> None:
+    path = _write(tmp_path, FALL.replace(*replace))
+    if expected is None:
+        load(path)
+        return
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    assert str(path) in str(caught.value) and expected in str(caught.value), str(caught.value)
+
+
+def test_readings_out_of_range_or_not_reported_by_the_device_are_refused(tmp_path: Path) -> None:
+    telemetry = FALL.replace('action = "event"', 'action = "telemetry"').replace('event = "fall"', "")
+    bad_metric = telemetry.replace('device = "fall_detector"\n\n', 'device = "fall_detector"\nvalues = { hr = 90 }\n')
+    with pytest.raises(ScenarioError, match="does not report 'hr'"):
+        load(_write(tmp_path, bad_metric))
+    watch = telemetry.replace("fall_detector", "watch").replace('device = "watch"\n\n', 'device = "watch"\n')
+    with pytest.raises(ScenarioError, match=r"hr = 400 is outside 20\.\.250"):
+        load(_write(tmp_path, watch + "values = { hr = 400 }\n"))
+    with pytest.raises(ScenarioError, match="no scenario file"):
+        load(tmp_path / "missing.toml")
+
+
+def test_the_subject_is_chosen_by_seed_and_fits() -> None:
+    scenario = load(bundled()[0])
+    elders = [
+        Elder(1, "E1", "a", True, 0, {"fall_detector": "fdt1"}),
+        Elder(2, "E2", "b", False, 0, {"fall_detector": "fdt2"}),
+        Elder(3, "E3", "c", True, 0, {"watch": "wch3"}),
+        Elder(4, "E4", "d", True, 3, {"fall_detector": "fdt4"}),
+    ]
+    chosen = {choose_subject(scenario, elders, seed=s).code for s in range(20)}
+    assert chosen == {"E1", "E4"}  # living alone, with a fall detector
+    assert choose_subject(scenario, elders, seed=5) == choose_subject(scenario, elders, seed=5)
+    assert choose_subject(scenario, elders, seed=1, avoid={1}).code == "E4"
+    with pytest.raises(ScenarioError, match="no elder in the manifest fits"):
+        choose_subject(scenario, elders[1:3])
+
+
+@pytest.fixture
+def city(database_url: str, tmp_path: Path) -> City:
+    return seed_city(database_url, tmp_path, elders=40, seed=5)
+
+
+def test_scenarios_played_through_the_gateway_raise_their_alarms(city: City, mosquitto: Mosquitto) -> None:
+    fall, heart = (load(p) for p in bundled()[:2])
+    elders = elders_from_manifest(city.manifest)
+    subjects = {fall.name: choose_subject(fall, elders), heart.name: choose_subject(heart, elders)}
+    ids = {d for e in subjects.values() for d in e.devices.values()}
+    gateway = start_gateway(city.database_url, mosquitto.url)
+    fleet = start_fleet(city, mosquitto.url, [d for d in city.devices if d.id in ids])
+    try:
+        player = Player(Stage(fleet), speed=20.0)
+        for scenario in (fall, heart):
+            player.play(scenario, subjects[scenario.name])
+        assert player.wait(30)
+        query = "SELECT type, elder_id FROM alarm WHERE type IN ('fall', 'hr_high') ORDER BY type"
+        expected = [("fall", subjects["fall-alone"].id), ("hr_high", subjects["heart-rate-episode"].id)]
+
+        def alarms() -> list[tuple[str, int]]:
+            with psycopg.connect(city.database_url) as conn:
+                return conn.execute(query).fetchall()
+
+        assert wait_until(lambda: alarms() == expected, timeout=15), alarms()
+    finally:
+        fleet.stop()
+        gateway.stop()
+
+
+def test_simulate_scenario_command_plays_a_file(city: City, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    gateway = start_gateway(city.database_url, mosquitto.url)
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["simulate", "scenario", str(_write(tmp_path, FALL)), "--manifest", str(city.manifest),
+             "--mqtt-url", mosquitto.url],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "played 1 steps of 1 scenarios" in result.output
+
+        def falls() -> int:
+            with psycopg.connect(city.database_url) as conn:
+                row = conn.execute("SELECT count(*) FROM alarm WHERE type = 'fall'").fetchone()
+                return int(row[0]) if row else 0
+
+        assert wait_until(lambda: falls() == 1, timeout=15)
+    finally:
+        gateway.stop()
+
+
+def test_simulate_scenario_explains_what_is_missing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["simulate", "scenario", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2 and "no scenario file" in result.output
+    silent = (bundled()[3]).as_posix()
+    manifest = tmp_path / "m.json"
+    manifest.write_text('{"devices": [], "elders": []}', encoding="utf-8")
+    result = runner.invoke(
+        app, ["simulate", "scenario", silent, "--manifest", str(manifest), "--mqtt-url", "mqtt://127.0.0.1:1"]
+    )
+    assert result.exit_code == 2 and "no elder in the manifest fits" in result.output
