@@ -46,12 +46,14 @@ class _ParamsOnly(dispatcher.DispatcherSettings):
 
 
 def dispatcher_config(name: str, params: Params, platform: Settings) -> dispatcher.Config:
-    """``smart``: the platform's matching with the file's settings; ``nearest``: the same, nearest-first."""
+    """``smart``: the platform's matching with the file's settings; ``nearest``: the same, nearest-first from
+    caregivers' homes (the roster's addresses, not where they last checked in)."""
     if name not in DISPATCHERS:
         raise ParamsError(f"dispatcher {name!r} is not one of {', '.join(DISPATCHERS)}")
     values = dict(params.dispatcher)
     if name == "nearest":
         values["weights_emergency"] = values["weights_routine"] = dispatcher.MatchWeights.nearest()
+        values["whereabouts_minutes"] = 0
     try:
         settings = _ParamsOnly(**values)
     except ValidationError as err:
@@ -140,4 +142,5 @@ def _weights(config: dispatcher.Config) -> dict[str, Any]:
         "routine": settings.weights_routine.model_dump(),
         "emergency_offer_seconds": settings.emergency_offer_seconds,
         "routine_offer_minutes": settings.routine_offer_minutes,
+        "whereabouts_minutes": settings.whereabouts_minutes,
     }

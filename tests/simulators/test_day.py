@@ -85,6 +85,8 @@ def test_the_command_prints_the_table_and_writes_json_and_chart(
         "rating": 0.0,
         "continuity": 0.0,
     }
+    assert report["weights"]["nearest"]["whereabouts_minutes"] == 0
+    assert report["weights"]["smart"]["whereabouts_minutes"] == 60
     assert set(report["verdict"]["goal"]) == {
         "smart_meets_every_target",
         "smart_beats_nearest_attended_30",
