@@ -15,11 +15,12 @@ For the dashboard:
 For running it: ``create(context)``, the component behind ``eldercare dispatcher``.
 
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
-escalation, due offers), ``create_recurring_orders``, ``send_due`` with an ``SmsSender`` (``NullSender``
-sends nothing), the caregivers' actions (``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``,
-``finish``, found with ``caregiver_by_id``), and the configuration: ``Config`` with ``DispatcherSettings``,
-whose ``weights_emergency`` / ``weights_routine`` (``MatchWeights``; ``MatchWeights.nearest()`` is the naive
-baseline) and ``travel`` (``TravelModel``) are the matching's knobs.
+escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
+to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
+(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``), and
+the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
+(``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
+matching's knobs.
 """
 
 from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by_id, caregiver_by_phone, finish, set_off
@@ -29,6 +30,7 @@ from dispatcher.component import Dispatcher, create
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.recurring import create_due_orders as create_recurring_orders
+from dispatcher.recurring import due_times as recurring_due_times
 from dispatcher.sending import send_due
 from dispatcher.settings import Config, DispatcherSettings, MatchWeights, TravelModel
 from dispatcher.sms import NullSender, SmsSender, TwilioSender
@@ -64,6 +66,7 @@ __all__ = [
     "decline_offer",
     "finish",
     "reassign_order",
+    "recurring_due_times",
     "review_order",
     "router",
     "send_due",

@@ -3,6 +3,10 @@
 Eligible means: active, not opted out of SMS, has the skill; of an active provider that sells the service,
 serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
 service is wanted (local time); holding fewer orders than their ``max_load``; not yet offered this order.
+
+Where a caregiver is: at home, unless the need is an emergency and they checked in lately. Then they are
+where the order they are on the way to or at is, or the one they finished within ``whereabouts_minutes``
+(on their way back); the platform knows nothing closer than that, since caregivers answer by SMS.
 """
 
 from __future__ import annotations
@@ -44,13 +48,21 @@ SELECT ARRAY(
 # plans in a fraction of a millisecond; the box predicate uses the GiST index on caregivers' homes.
 _CANDIDATES = """
 SELECT * FROM (
-    SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
+    SELECT c.id, c.code, c.provider_id, coalesce(here.lat, c.home_lat), coalesce(here.lon, c.home_lon),
+           c.travel_mode, c.rating::float8,
            (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AND {held})::int AS load,
            c.max_load::int AS max_load,
            EXISTS (SELECT 1 FROM service_order h WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id
                    AND h.status IN ('completed', 'reviewed')),
-           c.name, c.phone, c.language
+           c.name, c.phone, c.language, here.lat IS NOT NULL AS away
     FROM caregiver c
+    LEFT JOIN LATERAL (
+        SELECT e.lat, e.lon FROM service_order w JOIN elder e ON e.id = w.elder_id
+        WHERE %(locate)s AND w.caregiver_id = c.id AND w.en_route_at IS NOT NULL
+          AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(recent)s)
+        ORDER BY w.completed_at DESC NULLS FIRST, w.en_route_at DESC, w.id DESC
+        LIMIT 1
+    ) here ON true
     WHERE c.provider_id = ANY(%(providers)s) AND c.active AND NOT c.sms_opt_out
       AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
       AND EXISTS (
@@ -63,7 +75,7 @@ SELECT * FROM (
 ) eligible
 WHERE load < max_load
 """
-_REGULARS = "AND c.id = ANY(%(regulars)s)"
+_APART = "AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)"
 _IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
 
 
@@ -102,7 +114,9 @@ def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:
 class SqlCandidates:
     """The eligible caregivers of one need, read per box with the GiST index on caregivers' homes."""
 
-    def __init__(self, conn: psycopg.Connection, need: Need, timezone: ZoneInfo) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, need: Need, timezone: ZoneInfo, *, whereabouts: timedelta = timedelta(0)
+    ) -> None:
         self.conn = conn
         local = need.wanted_at.astimezone(timezone)
         self.params: dict[str, object] = {
@@ -115,6 +129,8 @@ class SqlCandidates:
             "weekday": local.isoweekday(),
             "yesterday": (local - timedelta(days=1)).isoweekday(),
             "tod": local.time().replace(tzinfo=None),
+            "locate": need.emergency and whereabouts > timedelta(0),
+            "recent": need.wanted_at - whereabouts,
         }
 
     def within(self, box: Box | None) -> Sequence[Candidate]:
@@ -123,9 +139,12 @@ class SqlCandidates:
         bounds = {"lat_min": box.lat_min, "lat_max": box.lat_max, "lon_min": box.lon_min, "lon_max": box.lon_max}
         return self._select(sql.SQL(_IN_BOX), bounds)
 
-    def regulars(self) -> Sequence[Candidate]:
-        self._setup()
-        return self._select(sql.SQL(_REGULARS), {}) if self.params["regulars"] else []
+    def apart(self) -> Sequence[Candidate]:
+        if not self.params["locate"]:
+            self._setup()
+            if not self.params["regulars"]:
+                return []
+        return self._select(sql.SQL(_APART), {})
 
     def _setup(self) -> None:
         if "providers" not in self.params:

@@ -48,8 +48,10 @@ class CandidateSource(Protocol):
 
     def within(self, box: Box | None) -> Sequence[Candidate]: ...
 
-    def regulars(self) -> Sequence[Candidate]:
-        """Every eligible caregiver who has served this elder before (``served_before``), wherever they are."""
+    def apart(self) -> Sequence[Candidate]:
+        """Every eligible caregiver to rank apart from the box search, wherever they are: those who served this
+        elder before (``served_before``: the continuity bonus) and those ``away`` from home (the box search finds
+        people by their home)."""
         ...
 
 
@@ -77,8 +79,8 @@ class ListCandidates:
             cells = [self.grid.get((i, j), []) for i in range(lat_lo, lat_hi + 1) for j in range(lon_lo, lon_hi + 1)]
         return [c for cell in cells for c in cell if box.contains(c.lat, c.lon)]
 
-    def regulars(self) -> Sequence[Candidate]:
-        return [c for c in self.candidates if c.served_before]
+    def apart(self) -> Sequence[Candidate]:
+        return [c for c in self.candidates if c.served_before or c.away]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +149,10 @@ def choose(
     """The same caregiver ``brute_force`` would choose, reading only the caregivers near (lat, lon)."""
     slope = ranking.slope_per_km()
     radius = start_radius_km
-    regulars = list(source.regulars()) if slope > 0 else []
-    fetched = evaluated = len(regulars)
-    known = {c.caregiver_id for c in regulars}
-    best_regular = min((ranking.rank(c, lat, lon) for c in regulars), key=lambda r: r.key, default=None)
+    apart = list(source.apart()) if slope > 0 else []
+    fetched = evaluated = len(apart)
+    known = {c.caregiver_id for c in apart}
+    best_apart = min((ranking.rank(c, lat, lon) for c in apart), key=lambda r: r.key, default=None)
     while slope > 0 and radius <= MAX_RADIUS_KM:
         box = box_around(lat, lon, radius)
         if box is None:
@@ -159,9 +161,9 @@ def choose(
         fetched += len(candidates)
         best, n = _best(ranking, candidates, lat, lon)
         evaluated += n
-        if best_regular is not None and (best is None or best_regular.key < best.key):
-            best = best_regular
-        # nobody outside the box is a regular, so nobody there has the continuity bonus
+        if best_apart is not None and (best is None or best_apart.key < best.key):
+            best = best_apart
+        # everyone outside the box is at home (farther than the radius) and no regular: no continuity bonus
         floor = ranking.floor_beyond(radius * (1 - _SLACK), regulars_apart=True)
         if best is not None and best.cost < floor - _SLACK * (1 + abs(floor)):
             return Choice(best, radius, fetched, evaluated)

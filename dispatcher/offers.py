@@ -76,7 +76,8 @@ def find_candidate(
     """The best caregiver not yet offered this order, by the platform's real matching."""
     need = need_of(conn, order, clock.now())
     ranking = ranking_for(config, order)
-    source = SqlCandidates(conn, need, config.timezone)
+    whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
+    source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts)
     return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=config.dispatch.search_radius_km)
 
 

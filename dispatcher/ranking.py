@@ -27,6 +27,8 @@ class Candidate:
     name: str = ""
     phone: str = ""
     language: str = "zh"
+    # (lat, lon) is where they last checked in (an order they are at, on the way to, or just finished), not home
+    away: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,8 @@ class Ranking:
     def floor_beyond(self, km: float, *, regulars_apart: bool = False) -> float:
         """A cost no caregiver farther than ``km`` can reach or go below (best case of every other term).
 
-        ``regulars_apart``: those who served the elder before are looked at separately, so no one else
-        farther than ``km`` can have the continuity bonus.
+        ``regulars_apart``: those who served the elder before are looked at separately (``CandidateSource.apart``),
+        so no one else farther than ``km`` can have the continuity bonus.
         """
         w = self.weights
         fastest = max(self.speed_kmh(mode) for mode in self.travel.speed_kmh)
@@ -98,6 +100,7 @@ class Ranking:
             "distance_km": round(ranked.distance_km, 3),
             "eta_min": round(ranked.eta_min, 1),
             "travel_mode": c.travel_mode,
+            "from": "last_order" if c.away else "home",
             "load": c.load,
             "max_load": c.max_load,
             "rating": c.rating,

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -130,6 +130,30 @@ def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) ->
             if _order(conn, clock, config, service, when):
                 created += 1
     return created
+
+
+def due_times(conn: psycopg.Connection, config: Config, start: datetime, end: datetime) -> list[datetime]:
+    """The moments in [start, end) at which an occurrence falls due (``lead_min`` before it), sorted and
+    distinct: when ``create_due_orders`` has something to create. For a simulated day, which calls it then
+    instead of every 30 seconds."""
+    tz = config.timezone
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    with conn.cursor(row_factory=class_row(RecurringService)) as cur:
+        services = cur.execute(
+            _ACTIVE, {"today": last + timedelta(days=2), "yesterday": first - timedelta(days=1)}
+        ).fetchall()
+    due: set[datetime] = set()
+    for service in services:
+        try:
+            trigger = trigger_for(service.schedule, tz)
+        except ValueError:
+            continue  # create_due_orders warns about it
+        lead = timedelta(minutes=service.lead_min)
+        for when in occurrences(trigger, start + lead, end + lead):
+            day = when.astimezone(tz).date()
+            if day >= service.starts_on and not (service.ends_on and day > service.ends_on):
+                due.add((when - lead).astimezone(UTC))
+    return sorted(due)
 
 
 def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: RecurringService, when: datetime) -> bool:

@@ -26,7 +26,7 @@ def expire_offers(conn: psycopg.Connection, clock: Clock, config: Config, limit:
     now = clock.now()
     due = conn.execute(
         "SELECT so.id FROM service_order so JOIN offer o ON o.order_id = so.id AND o.status IN ('pending', 'sent') "
-        "WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at LIMIT %s FOR UPDATE OF so SKIP LOCKED",
+        "WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED",
         (now, limit),
     ).fetchall()
     for (order_id,) in due:
@@ -71,7 +71,7 @@ def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int
     due = conn.execute(
         "SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', "
         "'escalated') AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', "
-        "'sent')) ORDER BY so.priority, so.next_offer_at LIMIT %s FOR UPDATE OF so SKIP LOCKED",
+        "'sent')) ORDER BY so.priority, so.next_offer_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED",
         (clock.now(), limit),
     ).fetchall()
     for (order_id,) in due:

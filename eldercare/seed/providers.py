@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from datetime import time
@@ -9,6 +10,9 @@ from typing import Any
 
 from eldercare.seed import facts
 from eldercare.seed.model import SERVICES, City, Names, jitter
+
+# A township's responder lives within this many kilometres of its seat.
+_SEAT_KM = 3.0
 
 
 def providers(city: City, rng: random.Random, names: Names, count: int) -> list[tuple[int, list[str]]]:
@@ -125,31 +129,70 @@ def caregivers(
                 "skills": sorted(skills),
             }
         )
-    # a provider's caregivers between them cover every service it sells
     staff: dict[int, list[dict[str, Any]]] = {}
     for entry in manifest:
         staff.setdefault(entry["provider_id"], []).append(entry)
+    responders = _township_responders(city, rng, staff)
+    # a provider's other caregivers between them cover every service it sells
     for provider_id, services in providers:
+        people = [p for p in staff.get(provider_id, []) if p["id"] not in responders] or staff.get(provider_id, [])
         for service in services:
-            people = staff.get(provider_id, [])
             if people and not any(service in p["skills"] for p in people):
                 least = min(people, key=lambda p: (len(p["skills"]), p["id"]))
                 least["skills"] = sorted({*least["skills"], service})
                 city.rows["caregiver_skill"].append((least["id"], service))
-    _on_call_at_night(city, staff)
     city.manifest["caregivers"] = manifest
 
 
-def _on_call_at_night(city: City, staff: dict[int, list[dict[str, Any]]]) -> None:
-    """Emergencies (助急) are answered around the clock: two of each provider's emergency-skilled caregivers
-    take the nights on call between them, besides their usual hours."""
-    shifts = city.rows["caregiver_shift"]
-    for people in staff.values():
-        on_call = [p["id"] for p in people if "emergency" in p["skills"]][:2]
-        for n, caregiver_id in enumerate(on_call):
-            nights = range(1, 8) if len(on_call) == 1 else range(1 + n, 8, 2)
-            for weekday in nights:
+def _township_responders(city: City, rng: random.Random, staff: dict[int, list[dict[str, Any]]]) -> set[int]:
+    """Emergencies (助急) are answered around the clock in every township, by its responders: caregivers of
+    providers that answer emergencies there, kept for emergencies alone, based near the township's seat and on
+    duty every day, on call from home at night. Two per township, or one in a city with fewer than eight
+    caregivers per township. In rural townships they drive; in town they ride an e-bike at least.
+
+    They are the providers' emergency-skilled caregivers living nearest the seat; where none lives within
+    ``_SEAT_KM`` of it, the nearest of the providers' caregivers is hired there instead (their home moves to the
+    seat). Returns their ids.
+    """
+    townships = {row[0]: row for row in city.rows["township"]}
+    per_township = 2 if len(city.rows["caregiver"]) >= 8 * len(townships) else 1
+    township_of = {row[0]: row[1] for row in city.rows["community"]}
+    usable = {row[0] for row in city.rows["provider"] if row[6] != "black"}
+    answering = {pid for pid, service in city.rows["provider_service"] if service == "emergency"} & usable
+    serving: dict[int, set[int]] = {}
+    for pid, community_id in city.rows["provider_area"]:
+        if pid in answering:
+            serving.setdefault(township_of[community_id], set()).add(pid)
+    index = {row[0]: n for n, row in enumerate(city.rows["caregiver"])}
+    chosen: set[int] = set()
+    for township_id, (_, code, _name, seat_lat, seat_lon) in sorted(townships.items()):
+        rural = not next(t.urban for t in facts.TOWNSHIPS if t.code == code)
+
+        def km_from_seat(entry: dict[str, Any], lat: float = seat_lat, lon: float = seat_lon) -> float:
+            home_lat, home_lon = city.rows["caregiver"][index[entry["id"]]][7:9]
+            return math.hypot(home_lat - lat, (home_lon - lon) * math.cos(math.radians(lat))) * 111.0
+
+        pool = [e for pid in sorted(serving.get(township_id, ())) for e in staff[pid] if e["id"] not in chosen]
+        pool.sort(
+            key=lambda e: ("emergency" not in e["skills"] or km_from_seat(e) > _SEAT_KM, km_from_seat(e), e["id"])
+        )
+        for entry in pool[:per_township]:
+            caregiver_id = entry["id"]
+            chosen.add(caregiver_id)
+            row = list(city.rows["caregiver"][index[caregiver_id]])
+            if km_from_seat(entry) > _SEAT_KM:
+                row[7], row[8] = jitter(rng, seat_lat, seat_lon, 1.0)
+            row[9] = "car" if rural else ("ebike" if row[9] == "walk" else row[9])
+            city.rows["caregiver"][index[caregiver_id]] = tuple(row)
+            entry["skills"] = ["emergency"]
+            shifts = city.rows["caregiver_shift"]
+            for weekday in range(1, 8):
+                shifts.append((len(shifts) + 1, caregiver_id, weekday, time(8), time(20)))
                 shifts.append((len(shifts) + 1, caregiver_id, weekday, time(20), time(8)))
+    skills = city.rows["caregiver_skill"]
+    skills[:] = [(c, service) for c, service in skills if c not in chosen or service == "emergency"]
+    skills.extend((c, "emergency") for c in sorted(chosen) if (c, "emergency") not in skills)
+    return chosen
 
 
 def _shifts(rng: random.Random) -> Iterable[tuple[int, time, time]]:

@@ -113,11 +113,67 @@ def test_a_booked_service_needs_caregivers_on_shift_when_it_is_wanted(conn, cloc
     assert now not in _eligible(conn, clock, config, ref.id)
 
 
+def _at_work(conn, clock, config, town, caregiver: int, elder: int, *, finished_ago: timedelta | None = None) -> None:
+    """``caregiver`` set off to a meal for ``elder`` (and finished it ``finished_ago``, when given)."""
+    ref = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
+    now = clock.now()
+    done = None if finished_ago is None else now - finished_ago
+    conn.execute(
+        "UPDATE service_order SET status = %s, caregiver_id = %s, accepted_at = %s, en_route_at = %s, "
+        "arrived_at = %s, completed_at = %s WHERE id = %s",
+        ("en_route" if done is None else "completed", caregiver, now - timedelta(hours=3), now - timedelta(hours=3),
+         done, done, ref.id),
+    )  # fmt: skip
+
+
+def test_an_emergency_is_ranked_from_where_caregivers_last_checked_in(conn, clock, town, config) -> None:
+    provider = town.provider()
+    across_town = offset(12, 0)
+    # at home 3 km away, against one who lives across town but is on the way to a visit 0.5 km away
+    at_home = town.caregiver(provider, offset(3, 0))
+    on_the_way = town.caregiver(provider, across_town)
+    _at_work(conn, clock, config, town, on_the_way, town.elder(offset(0, 0.5)))
+    # finished a visit next door 30 minutes ago (on the way home) / 3 hours ago (home long since)
+    just_done = town.caregiver(provider, across_town, mode="car")
+    _at_work(conn, clock, config, town, just_done, town.elder(offset(0, -0.8)), finished_ago=timedelta(minutes=30))
+    long_done = town.caregiver(provider, across_town, mode="car")
+    _at_work(conn, clock, config, town, long_done, town.elder(offset(0, -0.3)), finished_ago=timedelta(hours=3))
+
+    def ranked(service: str, whereabouts: timedelta) -> tuple[int, dict[int, tuple[float, bool]]]:
+        """The winner, and each caregiver's distance as ranked and whether from where they last were."""
+        ref = create_order(conn, clock, elder_id=town.elder(), service_type=service, actor="t", config=config)
+        need = need_of(conn, load_order(conn, ref.id), clock.now())
+        source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts)
+        ranking = ranking_for(config, load_order(conn, ref.id))
+        everyone = source.within(None)
+        choice, reference = (
+            choose(source, need.lat, need.lon, ranking),
+            brute_force(source, need.lat, need.lon, ranking),
+        )
+        assert choice is not None and reference is not None and choice.best == reference.best
+        seen = {c.caregiver_id: (round(ranking.rank(c, need.lat, need.lon).distance_km, 1), c.away) for c in everyone}
+        return choice.best.candidate.caregiver_id, seen
+
+    hour = timedelta(minutes=60)
+    winner, emergency = ranked("emergency", hour)
+    assert emergency[on_the_way] == (0.5, True)
+    assert emergency[just_done] == (0.8, True)
+    assert emergency[long_done] == (12.0, False)
+    assert emergency[at_home] == (3.0, False)
+    assert winner == just_done  # near and free (the one on the way holds an order)
+    # from home: with whereabouts off, and for booked services (which start from home)
+    for service, whereabouts in (("emergency", timedelta(0)), ("care", hour)):
+        winner, home = ranked(service, whereabouts)
+        assert home[on_the_way] == (12.0, False) and home[just_done] == (12.0, False)
+        assert winner == at_home
+
+
 def test_sql_prefilter_agrees_with_brute_force_on_random_towns(conn, clock, town, config) -> None:
     rng = random.Random(11)
     providers = [town.provider(), town.provider(), town.provider(capacity=3)]
-    for _ in range(120):
-        town.caregiver(
+    elsewhere = [town.elder(offset(rng.gauss(0, 6), rng.gauss(0, 6))) for _ in range(10)]
+    for n in range(120):
+        caregiver = town.caregiver(
             rng.choice(providers),
             offset(rng.gauss(0, 4), rng.gauss(0, 4)),
             mode=rng.choice(("walk", "ebike", "car")),
@@ -126,21 +182,24 @@ def test_sql_prefilter_agrees_with_brute_force_on_random_towns(conn, clock, town
             skills=tuple(rng.sample(("meal", "emergency", "care", "bathing"), 2)),
             shifts=None if rng.random() < 0.8 else [(4, time(8), time(9))],
         )
+        if n % 6 == 0:  # a sixth of them out at a visit, so an emergency ranks them from there
+            _at_work(conn, clock, config, town, caregiver, rng.choice(elsewhere))
     elders = [town.elder(offset(rng.gauss(0, 5), rng.gauss(0, 5))) for _ in range(25)]
-    checked = 0
+    checked = away = 0
     for elder in elders:
         service = rng.choice(("meal", "emergency", "care", "bathing"))
         ref = create_order(conn, clock, elder_id=elder, service_type=service, actor="t", config=config)
         order = load_order(conn, ref.id)
         need = need_of(conn, order, clock.now())
         ranking = ranking_for(config, order)
-        source = SqlCandidates(conn, need, config.timezone)
+        source = SqlCandidates(conn, need, config.timezone, whereabouts=timedelta(hours=1))
         everyone = ListCandidates(source.within(None))
         fast = choose(source, need.lat, need.lon, ranking, start_radius_km=0.5)
         slow = brute_force(everyone, need.lat, need.lon, ranking)
         assert (fast and fast.best) == (slow and slow.best)
         checked += slow is not None
-    assert checked > 15
+        away += bool(slow and service == "emergency" and any(c.away for c in everyone.candidates))
+    assert checked > 15 and away > 2
 
 
 @pytest.mark.parametrize("weights_changed", [False, True])

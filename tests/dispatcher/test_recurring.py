@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from dispatcher.recurring import create_due_orders, occurrences, trigger_for
+from dispatcher.recurring import create_due_orders, due_times, occurrences, trigger_for
 from tests.dispatcher.town import offset
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -72,6 +72,24 @@ def test_an_occurrence_becomes_one_order_lead_minutes_ahead(conn, clock, town, c
     assert row == ("recurring", "scheduler", eleven, eleven, eleven + timedelta(minutes=30), 30, "no salt", "created")
     clock.advance(timedelta(days=1))
     assert create_due_orders(conn, clock, config) == 1
+
+
+def test_due_times_are_when_orders_get_made(conn, clock, town, config) -> None:
+    elder = town.elder()
+    _add(conn, elder, "meal", "0 11 * * *", lead=59)
+    _add(conn, elder, "bathing", "0 14 * * wed", lead=120)
+    _add(conn, elder, "care", "0 11 * * *", lead=59)  # the same moment as lunch: listed once
+    _add(conn, elder, "cleaning", "0 9 * * thu", lead=60, ends_on="2026-01-07")  # ended before it falls due
+    start = clock.now()
+    times = due_times(conn, config, start, start + timedelta(days=1))
+    assert times == [datetime(2026, 1, 7, 2, 1, tzinfo=UTC), datetime(2026, 1, 7, 4, 0, tzinfo=UTC)]
+    made = []
+    for when in times:
+        clock.set(when - timedelta(seconds=1))
+        assert create_due_orders(conn, clock, config) == 0
+        clock.set(when)
+        made.append(create_due_orders(conn, clock, config))
+    assert made == [2, 1]
 
 
 def test_a_missed_occurrence_is_made_up_within_grace_only(conn, clock, town, config) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import time
 from pathlib import Path
 
 import psycopg
@@ -114,11 +115,42 @@ def test_addresses_name_the_township_and_community() -> None:
         assert not any(ch in address for ch in ".")  # no coordinates leaking into addresses
 
 
-def test_every_provider_answers_emergencies_every_night() -> None:
-    city = seeding.generate(seeding.SeedPlan(elders=500, seed=1, providers=6, caregivers=60))
-    provider_of = {row[0]: row[2] for row in city.rows["caregiver"]}
-    emergency = {c for c, s in city.rows["caregiver_skill"] if s == "emergency"}
-    nights = {(provider_of[c], day) for _, c, day, starts, ends in city.rows["caregiver_shift"]
-              if c in emergency and ends <= starts}  # fmt: skip
-    offering = {p for p, s in city.rows["provider_service"] if s == "emergency"}
-    assert {(p, day) for p in offering for day in range(1, 8)} <= nights
+@pytest.mark.parametrize(("elders", "caregivers", "per_township"), [(500, 60, 1), (2000, 150, 2)])
+def test_every_township_has_emergency_cover_around_the_clock(elders: int, caregivers: int, per_township: int) -> None:
+    """At every hour of the week, each township has responders on duty near its seat who may be offered its
+    emergencies, kept for emergencies alone."""
+    city = seeding.generate(seeding.SeedPlan(elders=elders, seed=1, caregivers=caregivers))
+    township_of = {row[0]: row[1] for row in city.rows["community"]}
+    seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
+    good = {row[0] for row in city.rows["provider"] if row[6] != "black"}
+    answering = {p for p, s in city.rows["provider_service"] if s == "emergency"} & good
+    serves = {(p, township_of[c]) for p, c in city.rows["provider_area"] if p in answering}
+    skills: dict[int, set[str]] = {}
+    for c, s in city.rows["caregiver_skill"]:
+        skills.setdefault(c, set()).add(s)
+    shifts: dict[int, list[tuple[int, time, time]]] = {}
+    for _, c, day, starts, ends in city.rows["caregiver_shift"]:
+        shifts.setdefault(c, []).append((day, starts, ends))
+
+    def on_duty(c: int, day: int, hour: int) -> bool:
+        at = time(hour, 30)
+        for d, starts, ends in shifts.get(c, []):
+            if starts < ends and d == day and starts <= at < ends:
+                return True
+            if ends <= starts and ((d == day and at >= starts) or (d % 7 + 1 == day and at < ends)):
+                return True
+        return False
+
+    for township_id, (seat_lat, seat_lon) in seats.items():
+        responders = [
+            row[0]
+            for row in city.rows["caregiver"]
+            if skills.get(row[0]) == {"emergency"}
+            and (row[2], township_id) in serves
+            and abs(row[7] - seat_lat) < 0.06
+            and abs(row[8] - seat_lon) < 0.07
+        ]
+        for day in range(1, 8):
+            for hour in range(24):
+                on = [c for c in responders if on_duty(c, day, hour)]
+                assert len(on) >= per_township, (township_id, day, hour)

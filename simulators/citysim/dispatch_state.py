@@ -1,0 +1,74 @@
+"""What the simulation reads of the dispatcher's tables while the day runs: when its sweep and its SMS sender
+next have work, what an offered order is about, which booked visits are overdue, when shifts start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg import sql
+
+from simulators.citysim.retries import FUTILE
+
+# Each branch mirrors one step of dispatcher.sweep: what it would find due, at the earliest.
+_NEXT_SWEEP = sql.SQL("""
+SELECT least(
+    (SELECT min(expires_at) FROM offer WHERE status IN ('pending', 'sent')),
+    (SELECT min(accept_due_at) FROM service_order WHERE status IN ('created', 'offered')),
+    (SELECT min(arrival_due_at) FROM service_order WHERE status IN ('accepted', 'en_route')),
+    (SELECT min(so.next_offer_at) FROM service_order so
+      WHERE so.next_offer_at IS NOT NULL AND so.status IN ('created', 'offered', 'escalated')
+        AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', 'sent'))
+        AND NOT ({futile}))
+)
+""").format(futile=FUTILE)
+
+
+def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> datetime | None:
+    """When the sweep next has work; with ``skipping``, retries that cannot succeed do not count (``retries``)."""
+    row = conn.execute(_NEXT_SWEEP, {"retry": retry, "skipping": skipping}).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    id: int
+    elder_id: int
+    service_type: str
+    source: str
+    alarm_id: int | None
+    recurring_service_id: int | None
+    occurrence_at: datetime | None
+    window_start: datetime
+    window_end: datetime
+
+
+def order_facts(conn: psycopg.Connection, order_id: int) -> OrderFacts:
+    row = conn.execute(
+        "SELECT id, elder_id, service_type, source, alarm_id, recurring_service_id, occurrence_at, window_start, "
+        "window_end FROM service_order WHERE id = %s",
+        (order_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"order {order_id} was offered but is not in the database")
+    return OrderFacts(*row)
+
+
+def overdue_visits(conn: psycopg.Connection, before: datetime) -> list[int]:
+    """Booked visits whose window ended before ``before`` and that nobody has reached yet."""
+    rows = conn.execute(
+        "SELECT id FROM service_order WHERE service_type <> 'emergency' AND window_end < %s AND arrived_at IS NULL "
+        "AND status IN ('created', 'offered', 'escalated', 'accepted', 'en_route') ORDER BY id",
+        (before,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def shift_starts(conn: psycopg.Connection) -> list[tuple[int, float]]:
+    """(ISO weekday, seconds after local midnight) at which some active caregiver's shift starts."""
+    rows = conn.execute(
+        "SELECT DISTINCT sh.weekday, sh.starts FROM caregiver_shift sh JOIN caregiver c ON c.id = sh.caregiver_id "
+        "WHERE c.active ORDER BY 1, 2"
+    ).fetchall()
+    return [(int(day), t.hour * 3600.0 + t.minute * 60.0 + t.second) for day, t in rows]

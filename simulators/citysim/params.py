@@ -1,0 +1,167 @@
+"""The simulated day's parameters: ``simulators/day_params.toml`` with a user's file laid over it."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULTS = Path(__file__).resolve().parent.parent / "day_params.toml"
+SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
+ALARMS = ("sos", "fall", "smoke", "gas")
+
+
+class ParamsError(Exception):
+    """The parameters file cannot be used; the message says where and what to change."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Situational(_Section):
+    """A value per kind of order and what the caregiver is doing."""
+
+    emergency_idle: float = Field(ge=0)
+    emergency_busy: float = Field(ge=0)
+    routine_idle: float = Field(ge=0)
+    routine_busy: float = Field(ge=0)
+
+    def of(self, emergency: bool, busy: bool) -> float:
+        name = f"{'emergency' if emergency else 'routine'}_{'busy' if busy else 'idle'}"
+        return float(getattr(self, name))
+
+
+class Day(_Section):
+    date: date
+    drain_hours: float = Field(ge=0, le=24)
+
+
+class Emergencies(_Section):
+    per_elder_per_day: float = Field(ge=0, le=10)
+    ability_factor: tuple[float, float, float, float, float]
+    alone_factor: float = Field(ge=0)
+    hourly_profile: list[float] = Field(min_length=24, max_length=24)
+    types: dict[str, float]
+
+    @field_validator("types")
+    @classmethod
+    def _known_alarms(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(ALARMS)
+        if unknown:
+            raise ValueError(f"unknown alarm types {sorted(unknown)}; use some of {', '.join(ALARMS)}")
+        return value
+
+
+class AdHoc(_Section):
+    per_elder_per_day: float = Field(ge=0, le=10)
+    hours: tuple[float, float]
+    types: dict[str, float]
+    lead_minutes: tuple[float, float]
+    window_minutes: float = Field(gt=0)
+
+    @field_validator("types")
+    @classmethod
+    def _known_services(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - (set(SERVICES) - {"emergency"})
+        if unknown:
+            raise ValueError(f"unknown or emergency service types {sorted(unknown)}")
+        return value
+
+
+class Caregivers(_Section):
+    sms_delay_seconds: tuple[float, float]
+    reply_median_seconds: Situational
+    reply_sigma: float = Field(ge=0)
+    no_answer: Situational
+    decline: Situational
+    decline_unreachable: float = Field(ge=0, le=1)
+    decline_on_emergency: float = Field(ge=0, le=1)
+    set_off_seconds: tuple[float, float]
+    wrap_up_minutes: float = Field(ge=0)
+    early_minutes: float = Field(ge=0)
+    return_home: bool
+
+
+class Travel(_Section):
+    speed_kmh: dict[str, float]
+    setup_minutes: dict[str, float]
+    detour: float = Field(ge=1)
+    emergency_factor: float = Field(ge=1)
+    sigma: float = Field(ge=0)
+
+
+class ServiceMinutes(_Section):
+    meal: float = Field(gt=0)
+    cleaning: float = Field(gt=0)
+    bathing: float = Field(gt=0)
+    care: float = Field(gt=0)
+    medical: float = Field(gt=0)
+    mobility: float = Field(gt=0)
+    emergency: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+    def median(self, service: str) -> float:
+        return float(getattr(self, service))
+
+
+class Operators(_Section):
+    on_duty: list[int] = Field(min_length=24, max_length=24)
+    pickup_median_seconds: float = Field(gt=0)
+    pickup_sigma: float = Field(ge=0)
+    call_median_minutes: float = Field(gt=0)
+    escalation_median_minutes: float = Field(gt=0)
+    handling_sigma: float = Field(ge=0)
+    review_minutes: float = Field(gt=0)
+    give_up_after_minutes: float = Field(ge=0)
+
+
+class Params(_Section):
+    """Every parameter of the simulated day."""
+
+    day: Day
+    emergencies: Emergencies
+    adhoc: AdHoc
+    caregivers: Caregivers
+    travel: Travel
+    service_minutes: ServiceMinutes
+    operators: Operators
+    dispatcher: dict[str, Any] = Field(default_factory=dict)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ParamsError(f"parameters file {path} does not exist; give an existing TOML file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ParamsError(f"parameters file {path} is not valid TOML: {err}") from None
+
+
+def load(path: Path | None = None) -> Params:
+    """The defaults, with ``path``'s values laid over them key by key."""
+    data = _read(DEFAULTS)
+    if path is not None:
+        data = _merge(data, _read(path))
+    try:
+        return Params.model_validate(data)
+    except ValidationError as err:
+        problems = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+        where = path or DEFAULTS
+        raise ParamsError(
+            f"parameters in {where} are not usable:\n" + "\n".join(problems) + f"\nSee {DEFAULTS} for every key."
+        ) from None
