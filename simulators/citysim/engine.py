@@ -156,7 +156,7 @@ class Engine:
     # -- the day -------------------------------------------------------------------------------------------
     def run(self) -> DayRun:
         self._schedule()
-        started, same_instant = time.perf_counter(), 0
+        started, same_instant, last_sweep = time.perf_counter(), 0, -math.inf
         while True:
             next_event = self.heap[0][0] if self.heap else math.inf
             next_sweep = self.sweep_at if self.sweep_at is not None else math.inf
@@ -174,7 +174,8 @@ class Engine:
             else:
                 self.sweep_at = None
                 idle = not self._sweep()
-                same_instant += 1
+                same_instant = same_instant + 1 if moment == last_sweep else 1
+                last_sweep = moment
                 if same_instant == MAX_SWEEPS_AT_ONCE:
                     log.warning(
                         "%s: %d sweeps at one instant still find work; moving on a tick", self.name, same_instant
