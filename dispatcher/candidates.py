@@ -30,6 +30,25 @@ _ESCALATED = Status.ESCALATED.value
 # Held orders count against a caregiver's max_load and their provider's capacity.
 _HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))"
 
+# On shift at local weekday and time of day (parameters of ``shift_params``); a shift whose end is not after
+# its start runs past midnight into the next day.
+ON_SHIFT = """EXISTS (
+          SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
+              (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
+              OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
+              OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))"""
+
+
+def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
+    """The parameters of ``ON_SHIFT`` for the moment ``at`` (timezone-aware) in ``timezone``."""
+    local = at.astimezone(timezone)
+    return {
+        "weekday": local.isoweekday(),
+        "yesterday": (local - timedelta(days=1)).isoweekday(),
+        "tod": local.time().replace(tzinfo=None),
+    }
+
+
 # First, once per need: the providers whose caregivers may take it, and who has served the elder before.
 _SETUP = sql.SQL("""
 SELECT ARRAY(
@@ -65,11 +84,7 @@ SELECT * FROM (
     ) here ON true
     WHERE c.provider_id = ANY(%(providers)s) AND c.active AND NOT c.sms_opt_out
       AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
-      AND EXISTS (
-          SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
-              (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
-              OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
-              OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))
+      AND {on_shift}
       AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id)
       {box}
 ) eligible
@@ -118,17 +133,14 @@ class SqlCandidates:
         self, conn: psycopg.Connection, need: Need, timezone: ZoneInfo, *, whereabouts: timedelta = timedelta(0)
     ) -> None:
         self.conn = conn
-        local = need.wanted_at.astimezone(timezone)
         self.params: dict[str, object] = {
+            **shift_params(need.wanted_at, timezone),
             "held": list(_HELD),
             "escalated": _ESCALATED,
             "elder": need.elder_id,
             "service": need.service_type,
             "community": need.community_id,
             "order": need.order_id,
-            "weekday": local.isoweekday(),
-            "yesterday": (local - timedelta(days=1)).isoweekday(),
-            "tod": local.time().replace(tzinfo=None),
             "locate": need.emergency and whereabouts > timedelta(0),
             "recent": need.wanted_at - whereabouts,
         }
@@ -155,12 +167,12 @@ class SqlCandidates:
         self._setup()
         if not self.params["providers"]:
             return []
-        query = sql.SQL(_CANDIDATES).format(held=sql.SQL(_HELD_CLAUSE), box=clause)
+        query = sql.SQL(_CANDIDATES).format(held=sql.SQL(_HELD_CLAUSE), on_shift=sql.SQL(ON_SHIFT), box=clause)
         rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
         return [Candidate(*row) for row in rows]
 
 
-_DIAGNOSE = """
+_DIAGNOSE = sql.SQL("""
 SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
        (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id
           AND (h.status = ANY(%(held)s) OR (h.status = %(escalated)s AND h.arrived_at IS NULL)))::int,
@@ -171,14 +183,10 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        c.active, c.sms_opt_out, p.active, p.standing,
        EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
        EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
-       EXISTS (
-          SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
-              (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
-              OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
-              OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))
+       {on_shift}
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE c.id = %(caregiver)s
-"""
+""").format(on_shift=sql.SQL(ON_SHIFT))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,43 +10,32 @@ standing that sells emergency response in the elder's community, on shift at tha
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 
+from dispatcher.candidates import ON_SHIFT, shift_params
 from simulators.citysim.params import Params
 from simulators.citysim.world import km_between
 
-_ELIGIBLE = """
+_ELIGIBLE = sql.SQL("""
 SELECT c.home_lat, c.home_lon, c.travel_mode
 FROM caregiver c JOIN provider p ON p.id = c.provider_id JOIN elder e ON e.id = %(elder)s
 WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black'
   AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = 'emergency')
   AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = 'emergency')
   AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = e.community_id)
-  AND EXISTS (
-      SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
-          (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
-          OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
-          OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))
-"""
+  AND {on_shift}
+""").format(on_shift=sql.SQL(ON_SHIFT))
 
 
 def quickest_minutes(
     conn: psycopg.Connection, params: Params, timezone: ZoneInfo, elder_id: int, lat: float, lon: float, at: datetime
 ) -> float | None:
     """Minutes of travel for the quickest eligible caregiver; None when nobody may be offered it at all."""
-    local = at.astimezone(timezone)
-    rows = conn.execute(
-        _ELIGIBLE,
-        {
-            "elder": elder_id,
-            "weekday": local.isoweekday(),
-            "yesterday": (local - timedelta(days=1)).isoweekday(),
-            "tod": local.time().replace(tzinfo=None),
-        },
-    ).fetchall()
+    rows = conn.execute(_ELIGIBLE, {"elder": elder_id, **shift_params(at, timezone)}).fetchall()
     travel = params.travel
     best = None
     for home_lat, home_lon, mode in rows:
