@@ -22,6 +22,11 @@ def _num(value: Any) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
+def _index(value: Any) -> str:
+    """An index between 0 and 1 to three places: the two dispatchers often differ in the third."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 ROWS: tuple[Row, ...] = (
     ("Emergencies (critical alarms)", "emergencies", "count", None, _num),
     ("Accepted within 90 s", "emergencies", "accepted_90s", None, _pct),
@@ -41,8 +46,8 @@ ROWS: tuple[Row, ...] = (
     ("Escalations (events)", "escalations", "total", None, _num),
     ("Emergency orders escalated", "escalations", "emergency_orders", None, _num),
     ("Routine orders escalated", "escalations", "routine_orders", None, _num),
-    ("Workload spread, Gini of busy minutes", "workload", "gini_busy_minutes", None, _num),
-    ("Workload spread, Gini of orders", "workload", "gini_orders", None, _num),
+    ("Workload spread, Gini of busy minutes", "workload", "gini_busy_minutes", None, _index),
+    ("Workload spread, Gini of orders", "workload", "gini_orders", None, _index),
     ("Utilisation of rostered time", "workload", "utilisation", None, _pct),
     ("Km travelled (all)", "travel", "km_total", None, _num),
     ("Km travelled to orders", "travel", "km_to_orders", None, _num),
