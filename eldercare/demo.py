@@ -22,6 +22,7 @@ from eldercare.embedded import free_port
 log = logging.getLogger(__name__)
 
 DEMO_USER = "admin"
+SIMULATED_OPERATOR = "sim-operator"
 DEMO_PROVIDERS = 6
 CAREGIVERS_PER_ELDER = 60 / 500
 
@@ -42,16 +43,23 @@ def ensure_demo_city(database_url: str, manifest: Path, elders: int, seed: int) 
     return True
 
 
-def ensure_demo_user(database_url: str, password_file: Path) -> str:
-    """The demo's admin password: created once, kept in the data folder for the next run."""
+def ensure_demo_user(
+    database_url: str,
+    password_file: Path,
+    username: str = DEMO_USER,
+    role: users.Role = users.Role.ADMIN,
+    display_name: str = "演示管理员",
+) -> str:
+    """A demo account's password (the admin's by default): created once, kept in the data folder for the next
+    run."""
     with psycopg.connect(database_url) as conn:
-        if users.get_user(conn, DEMO_USER) and password_file.exists():
+        if users.get_user(conn, username) and password_file.exists():
             return password_file.read_text(encoding="utf-8").strip()
         password = secrets.token_urlsafe(9)
-        if users.get_user(conn, DEMO_USER):
-            users.set_password(conn, DEMO_USER, password)
+        if users.get_user(conn, username):
+            users.set_password(conn, username, password)
         else:
-            users.add_user(conn, DEMO_USER, password, users.Role.ADMIN, "演示管理员")
+            users.add_user(conn, username, password, role, display_name)
     password_file.write_text(password + "\n", encoding="utf-8")
     password_file.chmod(0o600)
     return password
@@ -143,12 +151,19 @@ def command(
     ] = None,
     telemetry_interval: Annotated[float, typer.Option(min=1, help="seconds between two readings of a device")] = 60.0,
     scenarios: Annotated[bool, typer.Option(help="play the bundled scenarios (simulators/scenarios/)")] = True,
+    operator: Annotated[
+        bool, typer.Option(help="a simulated operator acknowledges alarms (--no-operator: you answer them all)")
+    ] = True,
+    answer_seconds: Annotated[
+        float, typer.Option(min=0, help="clock seconds after which the simulated operator acknowledges an alarm")
+    ] = 20.0,
 ) -> None:
     """Run the platform with a simulated city on the embedded defaults, for a first look.
 
     Starts the embedded PostgreSQL and MQTT broker, the gateway, dispatcher and dashboard, a local Twilio
     stand-in, a fleet of simulated devices, simulated caregivers who answer SMS offers, and the bundled
-    scenarios (a fall, a heart-rate episode, smoke, a caregiver who does not answer, a battery running out).
+    scenarios (a fall, a heart-rate episode, smoke, a caregiver who does not answer, a battery running out),
+    and a simulated operator who acknowledges each alarm ANSWER_SECONDS after it is raised (through the API).
     The first run creates the city in ELDERCARE_DATA_DIR (default ./var); later runs reuse it. Ctrl-C stops
     everything and keeps the data.
     """
@@ -157,6 +172,7 @@ def command(
     from eldercare.component import Context, StopRequested, run_until_stopped
     from simulators.caregivers import Behaviour
     from simulators.city import CityPlan, SimulatedCity
+    from simulators.operator import SimulatedOperator
     from simulators.scenario import ScenarioError, bundled, load
     from simulators.twilio_standin import TwilioStandin
 
@@ -219,6 +235,15 @@ def command(
                 say=typer.echo,
             ),
         ]
+        if operator:
+            secret = ensure_demo_user(
+                infra.database_url,
+                settings.data_dir / "sim-operator-password.txt",
+                SIMULATED_OPERATOR,
+                users.Role.OPERATOR,
+                "模拟值班员",
+            )
+            components.append(SimulatedOperator(public_url, SIMULATED_OPERATOR, secret, answer_seconds, clock))
 
         def welcome() -> None:
             typer.echo(f"dashboard: {public_url}/   login: {DEMO_USER} / {password}")

@@ -127,6 +127,7 @@ def _first_look(api: httpx.Client, elders: list[int], kpis_before: dict[str, Any
     seen: dict[str, Any] = {}
     alarms = api.get("/alarms", params={"limit": 100}).json()["items"]
     seen["scenario alarm"] = any(a["type"] in ("fall", "smoke", "sos", "hr_high") for a in alarms)
+    seen["alarm acknowledged by the simulated operator"] = any(a["acknowledged_by"] == "sim-operator" for a in alarms)
     done = api.get("/orders", params={"service_type": "emergency", "status": ["completed", "reviewed"]}).json()
     for order in done["items"]:
         detail = api.get(f"/orders/{order['id']}").json()
@@ -176,7 +177,12 @@ def test_the_demo_shows_the_platform_at_work_within_a_minute_and_stops_cleanly(
     elders = _watch_elders(demo_dir)
     readings_before = _readings(api, elders)
     kpis_before = api.get("/kpis").json()["total"]
-    wanted = {"scenario alarm", "emergency order offered by SMS, accepted, arrived, completed", "KPIs moved"}
+    wanted = {
+        "scenario alarm",
+        "alarm acknowledged by the simulated operator",
+        "emergency order offered by SMS, accepted, arrived, completed",
+        "KPIs moved",
+    }
     seen: dict[str, Any] = {}
     while time.monotonic() < demo.started + FIRST_LOOK:
         seen = {k: v for k, v in _first_look(api, elders, kpis_before).items() if v}
