@@ -78,7 +78,8 @@ class DispatcherSettings(BaseSettings):
     sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often deadlines are swept")
     search_radius_km: float = Field(2.0, gt=0, description="first radius of the spatial prefilter")
     weights_emergency: MatchWeights = Field(
-        default_factory=lambda: MatchWeights(load=3.0, rating=2.0, continuity=2.0),
+        # a held order weighs 15 minutes: whoever holds one must leave it (or is on the way to it) first
+        default_factory=lambda: MatchWeights(load=15.0, rating=2.0, continuity=2.0),
         description="ranking for emergencies: mostly who gets there first",
     )
     weights_routine: MatchWeights = Field(default_factory=MatchWeights, description="ranking for booked services")
