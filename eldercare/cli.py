@@ -45,13 +45,14 @@ class NotBuilt(Exception):
     """A component whose code is not in this build."""
 
 
-def _settings() -> Settings:
+def _settings(log_level: str | None = None) -> Settings:
+    """The validated settings, logging set up (at ``log_level`` when given, else the settings' own)."""
     try:
         settings = load_settings()
     except SettingsError as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(2) from None
-    logs.setup(settings.log_level)
+    logs.setup(log_level or settings.log_level)
     return settings
 
 

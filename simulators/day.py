@@ -13,8 +13,6 @@ from typing import Annotated
 import psycopg
 import typer
 
-from eldercare import logs
-from eldercare.config import SettingsError, load_settings
 from eldercare.migrate import MigrationError
 from simulators.citysim import params as parameters
 from simulators.citysim.chart import attendance_png
@@ -58,12 +56,9 @@ def command(
     and within 180 s >= 99%. The model's parameters and their defaults: simulators/day_params.toml.
     See docs/simulated-day.md.
     """
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(2) from None
-    logs.setup("WARNING" if quiet else settings.log_level)
+    from eldercare.cli import _settings
+
+    settings = _settings("WARNING" if quiet else None)
     try:
         model = parameters.load(params)
     except parameters.ParamsError as err:
