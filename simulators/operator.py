@@ -40,7 +40,6 @@ class SimulatedOperator:
         self.answer_after = timedelta(seconds=answer_after)
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.acknowledged = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._http = httpx.Client(base_url=self.dashboard_url, timeout=10.0)
@@ -56,7 +55,7 @@ class SimulatedOperator:
             self._thread.join(timeout=10)
         self._http.close()
 
-    def _sign_in(self, deadline: float) -> None:
+    def _sign_in(self, deadline: float = 0.0) -> None:
         """A bearer token for the operator's account; waits for the dashboard to answer, up to ``deadline``."""
         while True:
             try:
@@ -72,21 +71,22 @@ class SimulatedOperator:
     def _run(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
+                if "Authorization" not in self._http.headers:
+                    self._sign_in()  # the token had expired: one try per round
                 self.answer_due()
             except httpx.HTTPStatusError as err:
-                if err.response.status_code == 401:  # the token expired: sign in again
-                    self._sign_in(deadline=time.monotonic() + 30.0)
+                if err.response.status_code == 401:
+                    self._http.headers.pop("Authorization", None)
                 else:
                     log.warning("simulated operator: %s", err)
             except httpx.TransportError as err:
                 log.warning("simulated operator: dashboard unreachable (%s)", err)
 
-    def answer_due(self) -> int:
-        """Acknowledge the open alarms raised at least ``answer_after`` ago; how many it acknowledged."""
+    def answer_due(self) -> None:
+        """Acknowledge the open alarms raised at least ``answer_after`` ago."""
         response = self._http.get("/api/v1/alarms", params={"status": "open", "limit": 200})
         response.raise_for_status()
         now = self.clock.now()
-        done = 0
         for alarm in response.json()["items"]:
             if datetime.fromisoformat(alarm["raised_at"]) + self.answer_after > now:
                 continue
@@ -94,6 +94,3 @@ class SimulatedOperator:
             if answer.status_code == 409:  # someone at the dashboard was quicker
                 continue
             answer.raise_for_status()
-            done += 1
-        self.acknowledged += done
-        return done
