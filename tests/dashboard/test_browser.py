@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -17,7 +18,7 @@ from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.mqtt import BrokerAddress
 from tests.dashboard.conftest import NOW, PASSWORD, City
-from tests.services import Mosquitto
+from tests.services import Mosquitto, on_both_backends
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DESKTOP = {"width": 1366, "height": 768}
@@ -173,13 +174,6 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     page.screenshot(path=shots / "order-offered.png")
     check_caregiver_page(city, server, browser, order_id, shots)
 
-    # the elder's page with its vital-sign charts
-    add_readings(city.url, 1)
-    page.goto(f"{server.url}/elders/1")
-    expect(page.locator("#chart-day canvas").first).to_be_visible()
-    expect(page.locator("#chart-month canvas").first).to_be_visible()
-    page.screenshot(path=shots / "elder.png", full_page=False)
-
     for name, path in [
         ("orders", "/orders"),
         ("order", "/orders/1"),
@@ -204,6 +198,38 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     page.goto(f"{server.url}/alarms")
     expect(page.locator("h1")).to_have_text("Live alarms")
     page.screenshot(path=shots / "alarm-board-en.png")
+    context.close()
+
+
+@on_both_backends
+def test_elder_page_charts_a_day_of_readings_and_a_month_of_hourly_ones(
+    city: City,
+    server: DashboardServer,
+    browser: Browser,
+    client: httpx.Client,
+    headers: dict[str, dict[str, str]],
+    artifacts_dir: Path,
+    backend: str,
+) -> None:
+    add_readings(city.url, 1)
+    hourly = client.get("/api/v1/elders/1/readings/hourly?days=30", headers=headers["viewer"]).json()
+    assert len(hourly) == 30 * 24  # the hourly readings' hours, which hold the five-minute ones too
+    assert sum(h["samples"] for h in hourly) == 30 * 24 + 24 * 12 - 1
+    raw = client.get("/api/v1/elders/1/readings?hours=24", headers=headers["viewer"]).json()
+    assert len(raw) == 25 + 24 * 12 - 1
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, server.url)
+    page.goto(f"{server.url}/elders/1")
+    expect(page.locator("#chart-day canvas").first).to_be_visible()
+    expect(page.locator("#chart-month canvas").first).to_be_visible()
+    page.screenshot(
+        path=artifacts_dir / "dashboard" / f"elder-{backend}.png"
+        if backend != "postgresql"
+        else artifacts_dir / "dashboard" / "elder.png",
+        full_page=False,
+    )
     context.close()
 
 

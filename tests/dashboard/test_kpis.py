@@ -15,6 +15,7 @@ import pytest
 from dashboard import kpi_rollup, kpis
 from dashboard.kpis import KpiFilter
 from tests.dashboard.conftest import NOW, City
+from tests.services import on_both_backends
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FROM, TO = date(2026, 2, 5), date(2026, 3, 9)
@@ -106,6 +107,7 @@ def assert_matches(rolled: kpis.Figures, expected: dict[str, Any], where: str) -
             assert got == pytest.approx(value, abs=1e-9), (where, name, got, value)
 
 
+@on_both_backends
 def test_kpis_from_rollups_match_a_direct_computation(city: City) -> None:
     with psycopg.connect(city.url) as conn:
         kpi_rollup.ensure_timezone(conn, "Asia/Shanghai")
@@ -156,6 +158,7 @@ def test_filtered_kpis_from_the_fine_rollup_match_too(city: City) -> None:
             assert_matches(row, expected[row.key], f"meal {key}={row.key}")
 
 
+@on_both_backends
 def test_rollups_follow_changes_incrementally(
     city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
 ) -> None:

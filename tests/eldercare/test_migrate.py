@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from eldercare.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate
+from tests.services import Databases, on_both_backends
 
 
 def _tables(url: str) -> set[str]:
@@ -15,8 +16,9 @@ def _tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_migrations_apply_to_empty_database_and_reapply_as_no_op(databases) -> None:
-    url = databases.create()
+@on_both_backends
+def test_migrations_apply_to_empty_database_and_reapply_as_no_op(backend_databases: Databases) -> None:
+    url = backend_databases.create()
     try:
         with psycopg.connect(url) as conn:
             conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -43,7 +45,7 @@ def test_migrations_apply_to_empty_database_and_reapply_as_no_op(databases) -> N
         assert migrate(url) == []
         assert _tables(url) == before
     finally:
-        databases.drop(url)
+        backend_databases.drop(url)
 
 
 def test_an_edited_applied_migration_is_refused(database_url: str, tmp_path: Path) -> None:
@@ -109,6 +111,7 @@ def test_database_refuses_an_order_for_a_service_that_does_not_exist(conn) -> No
     assert isinstance(err, psycopg.errors.ForeignKeyViolation)
 
 
+@on_both_backends
 def test_database_refuses_a_reading_for_an_unknown_device(conn) -> None:
     err = _refused(
         conn,
@@ -118,6 +121,7 @@ def test_database_refuses_a_reading_for_an_unknown_device(conn) -> None:
     assert isinstance(err, psycopg.errors.ForeignKeyViolation)
 
 
+@on_both_backends
 def test_database_refuses_out_of_range_values(conn) -> None:
     assert isinstance(
         _refused(
@@ -158,6 +162,7 @@ def test_database_refuses_a_resolved_alarm_without_outcome(conn) -> None:
     assert isinstance(err, psycopg.errors.CheckViolation)
 
 
+@on_both_backends
 def test_a_redelivered_reading_is_stored_once(conn) -> None:
     insert = (
         "INSERT INTO reading (device_id, elder_id, ts, received_at, seq, hr) "
@@ -184,6 +189,7 @@ def test_partitions_are_created_ahead_and_absorb_the_default_partition(conn) -> 
     assert conn.execute("SELECT count(*) FROM reading").fetchone() == (0,)
 
 
+@on_both_backends
 def test_hourly_rollup_refresh(conn) -> None:
     hour = NOW.replace(minute=0, second=0, microsecond=0)
     for minute, hr in ((1, 60), (2, 80), (3, 100)):

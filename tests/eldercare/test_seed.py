@@ -10,6 +10,7 @@ from psycopg import sql
 
 from eldercare import seed as seeding
 from eldercare.passwords import verify_device_secret
+from tests.services import on_both_backends
 
 
 def _dump(url: str) -> dict[str, list[tuple]]:
@@ -79,6 +80,7 @@ def test_manifest_secrets_match_the_stored_hashes(tmp_path: Path) -> None:
     assert len(phones) == len(set(phones)) == len(city.rows["caregiver"])
 
 
+@on_both_backends
 def test_reset_empties_the_city(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         seeding.write(conn, seeding.generate(seeding.SeedPlan(elders=20, seed=1)))

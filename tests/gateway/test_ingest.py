@@ -8,7 +8,9 @@ from devices import Telemetry, encode, epoch_ms, topic
 from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, rows, scalar, wait_until
-from tests.services import Mosquitto
+from tests.services import Mosquitto, on_both_backends
+
+pytestmark = on_both_backends
 
 
 def _stored(database_url: str) -> dict[tuple[str, int], int]:
