@@ -78,3 +78,10 @@ def test_timescaledb_upkeep_is_policies(database_url: str) -> None:
         ("policy_retention", "reading_hourly", "400 days"),
     ]
     assert realtime == (True,)
+    with psycopg.connect(database_url) as conn:
+        compression = conn.execute(
+            "SELECT segmentby, orderby, index::text FROM timescaledb_information.hypertable_compression_settings "
+            "WHERE hypertable = 'reading'::regclass"
+        ).fetchone()
+    assert compression is not None and compression[:2] == ("device_id", "ts DESC,seq")
+    assert '"type": "bloom", "column": "elder_id"' in compression[2] and compression[2].count("bloom") == 1
