@@ -1,4 +1,4 @@
-"""What the benchmarks share: a throw-away PostgreSQL and a migrated database on it."""
+"""What the benchmarks share: throw-away PostgreSQL servers (plain, or 15 with TimescaleDB) and migrated databases."""
 
 from __future__ import annotations
 
@@ -13,14 +13,44 @@ from eldercare.migrate import migrate
 
 
 @contextmanager
-def scratch_database(name: str = "bench") -> Iterator[str]:
-    """A migrated database on an embedded PostgreSQL in a temporary folder, removed afterwards."""
+def embedded_server() -> Iterator[str]:
+    """The embedded PostgreSQL (plain path: daily partitions) in a temporary folder; yields its server URL."""
     quiet_library_loggers()
     with tempfile.TemporaryDirectory(prefix="eldercare-bench-") as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pgdata")
         try:
-            url = ensure_database(server.start(), name)
-            migrate(url)
-            yield url
+            yield server.start()
         finally:
             server.stop()
+
+
+@contextmanager
+def timescale_server() -> Iterator[str]:
+    """PostgreSQL 15 with TimescaleDB preloaded, as the tests start it but durable (fsync on, as the embedded one).
+
+    TimescaleDB's background jobs are off: a benchmark runs a policy's job itself when it wants it done."""
+    from tests.services import TimescalePostgres, timescaledb_missing
+
+    missing = timescaledb_missing()
+    if missing:
+        raise RuntimeError(missing)
+    with tempfile.TemporaryDirectory(prefix="eldercare-bench-tsdb-") as tmp:
+        server = TimescalePostgres(Path(tmp) / "pgdata", durable=True)
+        try:
+            yield server.url
+        finally:
+            server.close()
+
+
+def migrated(server_url: str, name: str) -> str:
+    """A database ``name`` on the server, with every migration applied; returns its URL."""
+    url = ensure_database(server_url, name)
+    migrate(url)
+    return url
+
+
+@contextmanager
+def scratch_database(name: str = "bench") -> Iterator[str]:
+    """A migrated database on an embedded PostgreSQL in a temporary folder, removed afterwards."""
+    with embedded_server() as server_url:
+        yield migrated(server_url, name)
