@@ -25,8 +25,9 @@ def embedded_server() -> Iterator[str]:
 
 
 @contextmanager
-def timescale_server() -> Iterator[str]:
-    """PostgreSQL 15 with TimescaleDB preloaded, as the tests start it but durable (fsync on, as the embedded one).
+def timescale_server(*, preload: bool = True) -> Iterator[str]:
+    """PostgreSQL 15 with TimescaleDB preloaded, as the tests start it but durable (fsync on, as the embedded one);
+    with ``preload=False`` the same PostgreSQL 15 without it (the plain path on the same major version).
 
     TimescaleDB's background jobs are off: a benchmark runs a policy's job itself when it wants it done."""
     from tests.services import TimescalePostgres, timescaledb_missing
@@ -35,7 +36,7 @@ def timescale_server() -> Iterator[str]:
     if missing:
         raise RuntimeError(missing)
     with tempfile.TemporaryDirectory(prefix="eldercare-bench-tsdb-") as tmp:
-        server = TimescalePostgres(Path(tmp) / "pgdata", durable=True)
+        server = TimescalePostgres(Path(tmp) / "pgdata", durable=True, preload=preload)
         try:
             yield server.url
         finally:

@@ -4,7 +4,8 @@ with TimescaleDB (hypertable, compression, continuous aggregate), in the same ru
 1. Gateway ingest drain: one Mosquitto (production configuration), one fleet, two gateway processes in
    different shared-subscription groups, one per backend, so both get the very same messages. Both are
    frozen (SIGSTOP) while the fleet publishes; then each in turn is thawed and drains its backlog alone.
-   The order alternates between rounds.
+   The order alternates between rounds. ``--with-pg15`` adds plain PostgreSQL 15 (the embedded one is 18),
+   to tell what TimescaleDB costs from what the older PostgreSQL does.
 2. Bytes on disk per million readings: a day and a half of one-minute watch readings (vitals every minute,
    blood pressure one time in ten, location, cumulative steps, as the simulated watch sends them), on
    plain PostgreSQL, on TimescaleDB before compression and after its compression policy's job ran.
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +42,6 @@ from eldercare import seed as seeding
 from eldercare.mqtt import BrokerAddress
 from simulators.fleet import Fleet
 
-BACKENDS = ("postgresql", "timescaledb")
 # One watch reading per device at each instant of `series`, as SimulatedDevice.sample makes them.
 LOAD = """
 INSERT INTO reading (device_id, elder_id, ts, received_at, seq, hr, spo2, sbp, dbp, temp, steps, lat, lon, battery)
@@ -132,8 +133,8 @@ def ingest(urls: dict[str, str], folder: Path, args: argparse.Namespace) -> None
         gateways = {}
         for backend, url in urls.items():
             gateway = GatewayProcess(url, platform_url, folder)
-            gateway.env["ELDERCARE_GATEWAY_CLIENT_ID"] = f"bench-{backend}"
-            gateway.env["ELDERCARE_GATEWAY_SHARED_GROUP"] = f"bench-{backend}"
+            gateway.env["ELDERCARE_GATEWAY_CLIENT_ID"] = f"bench-{backend.replace(' ', '-')}"
+            gateway.env["ELDERCARE_GATEWAY_SHARED_GROUP"] = f"bench-{backend.replace(' ', '-')}"
             gateway.start()
             gateways[backend] = gateway
         rates: dict[tuple[str, int], list[float]] = {}
@@ -143,7 +144,7 @@ def ingest(urls: dict[str, str], folder: Path, args: argparse.Namespace) -> None
                     for gateway in gateways.values():
                         gateway.signal(signal.SIGSTOP)
                     publish(fleet, args.messages, samples)
-                    order = BACKENDS if round_ % 2 == 0 else BACKENDS[::-1]
+                    order = list(urls) if round_ % 2 == 0 else list(urls)[::-1]
                     for backend in order:
                         rate = drain(gateways[backend], args.messages, samples)
                         rates.setdefault((backend, samples), []).append(rate)
@@ -153,11 +154,12 @@ def ingest(urls: dict[str, str], folder: Path, args: argparse.Namespace) -> None
                 gateway.stop()
             fleet.stop()
     print(f"\ningest drain: {args.messages} QoS 1 messages per run from {args.devices} devices, {args.rounds} rounds")
-    print(f"{'readings/msg':<14}{'plain msg/s':>12}{'timescaledb msg/s':>19}{'ratio':>7}  (median of rounds)")
+    print(f"{'backend':<16}{'readings/msg':>13}{'msg/s':>8}{'readings/s':>11}{'vs plain':>9}  (median of rounds)")
     for samples in (1, args.samples):
         plain = statistics.median(rates[("postgresql", samples)])
-        tsdb = statistics.median(rates[("timescaledb", samples)])
-        print(f"{samples:<14}{plain:>12.0f}{tsdb:>19.0f}{tsdb / plain:>7.2f}")
+        for backend in urls:
+            rate = statistics.median(rates[(backend, samples)])
+            print(f"{backend:<16}{samples:>13}{rate:>8.0f}{rate * samples:>11.0f}{rate / plain:>9.2f}")
 
 
 def drain(gateway: GatewayProcess, messages: int, samples: int) -> float:
@@ -187,7 +189,7 @@ def sizes(urls: dict[str, str], args: argparse.Namespace) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE reading")
         count, size = reading_bytes(url)
-        rows.append((f"{backend}", count, size, took))
+        rows.append((backend, count, size, took))
         if backend == "timescaledb":
             took = run_policy(url, "policy_compression")
             with psycopg.connect(url, autocommit=True) as conn:
@@ -195,12 +197,10 @@ def sizes(urls: dict[str, str], args: argparse.Namespace) -> None:
             count, size = reading_bytes(url)
             rows.append(("timescaledb, compressed", count, size, took))
     plain = rows[0][2] / rows[0][1]
-    print(
-        f"{'storage':<26}{'readings':>10}{'MiB':>8}{'bytes/reading':>15}{'MB per million':>16}{'vs plain':>9}{'s':>6}"
-    )
+    print(f"{'storage':<26}{'readings':>10}{'MiB':>8}{'MB per million readings':>25}{'vs plain':>9}{'took s':>8}")
     for name, count, size, took in rows:
-        per = size / count
-        print(f"{name:<26}{count:>10}{size / 2**20:>8.0f}{per:>15.1f}{per:>16.1f}{per / plain:>9.3f}{took:>6.0f}")
+        per = size / count  # bytes per reading = MB per million readings
+        print(f"{name:<26}{count:>10}{size / 2**20:>8.0f}{per:>25.1f}{per / plain:>9.3f}{took:>8.0f}")
 
 
 def chart(urls: dict[str, str], args: argparse.Namespace) -> None:
@@ -258,9 +258,12 @@ def run(args: argparse.Namespace) -> None:
         tempfile.TemporaryDirectory(prefix="eldercare-bench-storage-") as tmp,
         embedded_server() as plain_server,
         timescale_server() as tsdb_server,
+        timescale_server(preload=False) if args.with_pg15 else nullcontext("") as pg15_server,
     ):
         folder = Path(tmp)
         servers = {"postgresql": plain_server, "timescaledb": tsdb_server}
+        if pg15_server:  # separates what TimescaleDB costs from what PostgreSQL 15 (vs the embedded 18) costs
+            servers["postgresql 15"] = pg15_server
         if "ingest" in args.parts:
             ingest(seeded(servers, "ingest", args.devices * 10 // 22 + 50, folder), folder, args)
         if "size" in args.parts:
@@ -279,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size-devices", type=int, default=2000, help="watches in the bytes-on-disk load")
     parser.add_argument("--elders", type=int, default=10_000, help="elders with a year of readings")
     parser.add_argument("--every-hours", type=float, default=6, help="hours between an elder's readings (year)")
+    parser.add_argument("--with-pg15", action="store_true", help="plain PostgreSQL 15 as a third backend")
     parser.add_argument("--compress-year", action="store_true", help="run the compression job on the year too")
     parser.add_argument("--queries", type=int, default=400, help="30-day chart queries timed per backend")
     run(parser.parse_args(argv or []))

