@@ -87,8 +87,21 @@ _RESOLVE_OFFLINE = """
 """
 
 
+_LOCK_OFFLINE = """
+    SELECT a.id FROM alarm a
+    WHERE a.type = 'device_offline' AND a.status <> 'resolved'
+      AND a.elder_id IN (SELECT elder_id FROM device WHERE id = ANY(%(devices)s))
+    ORDER BY a.id
+    FOR NO KEY UPDATE
+"""
+
+
 def resolve_device_offline(conn: psycopg.Connection, device_ids: list[str], now: datetime) -> int:
     """Close the device_offline alarm of each elder whose devices are all back online; returns how many."""
     if not device_ids:
         return 0
+    # Two gateways may each bring back one of an elder's devices at once: each would see the other's device
+    # still offline and leave the alarm open for good. Locking the alarm first makes the second wait for
+    # the first to commit; its check below is a new statement, so it sees the first's device online.
+    conn.execute(_LOCK_OFFLINE, {"devices": device_ids})
     return conn.execute(_RESOLVE_OFFLINE, {"now": now, "devices": device_ids}).rowcount
