@@ -59,6 +59,7 @@ class Ingest:
         self.committed_batches = 0
         self.retries = 0
         self.handbacks = 0
+        self.sweeps_held_back = 0
 
     def attach(self, intake: Intake) -> None:
         self._intake = intake
@@ -269,6 +270,7 @@ class Ingest:
         if silent_since < self._listening_since:
             # Silence is judged only over time this gateway has listened: after the platform itself was down,
             # devices that kept reporting must not all be called offline before they have had a chance.
+            self.sweeps_held_back += 1
             return
         try:
             conn = self._connection()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dashboard.server import DashboardServer
 from eldercare.component import Context
@@ -20,8 +20,8 @@ from tests.dashboard.conftest import NOW, PASSWORD, City
 from tests.services import Mosquitto
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def sign_in(page: Page, base: str, username: str = "operator") -> None:

@@ -45,7 +45,7 @@ def api_schema(live: tuple[DashboardServer, dict[str, str]]) -> Any:
 
 def examples(operation: Any, mode: GenerationMode, base_url: str, headers: dict[str, str]) -> Callable[[], None]:
     """A Hypothesis test calling ``operation`` with generated requests; valid ones must also answer to schema."""
-    checks = [not_a_server_error]
+    checks: list[Callable[..., bool | None]] = [not_a_server_error]
     if mode is GenerationMode.POSITIVE:
         checks.append(response_schema_conformance)
 

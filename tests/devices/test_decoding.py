@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -110,7 +111,7 @@ def test_a_last_will_set_long_ago_is_still_accepted() -> None:
     ),
 )
 def test_whatever_the_simulator_sends_the_contract_accepts(
-    device_type: str, samples: int, seed: int, overrides: dict[str, object]
+    device_type: str, samples: int, seed: int, overrides: dict[str, Any]
 ) -> None:
     device = SimulatedDevice(ProvisionedDevice("dev000001", device_type, 1, "s"), random.Random(seed), None, 1000)
     telemetry = device.telemetry(NOW, samples, **overrides)

@@ -225,7 +225,7 @@ def test_review_only_after_completion_and_within_range(conn, clock, town, config
         order = transition(conn, clock, order, to, actor_kind=Actor.SYSTEM, actor="test", **extra)
     for bad in (0, 6, True, "5"):
         with pytest.raises(OrderError, match="whole number from 1 to 5"):
-            review_order(conn, clock, ref.id, satisfaction=bad, note="", actor="op1")
+            review_order(conn, clock, ref.id, satisfaction=bad, note="", actor="op1")  # type: ignore[arg-type]
     review_order(conn, clock, ref.id, satisfaction=4, note="准时", actor="op3")
     row = conn.execute(
         "SELECT status, satisfaction, review_note, reviewed_by FROM service_order WHERE id = %s", (ref.id,)

@@ -10,8 +10,9 @@ from psycopg.types.json import Jsonb
 
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, wait_until
+from tests.gateway.running import City, rows
 from tests.services import Mosquitto
+from tests.waiting import wait_until
 
 INSERT = "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s) RETURNING id"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -12,8 +11,9 @@ import psycopg
 from gateway import Gateway
 from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, scalar, wait_until
+from tests.gateway.running import City, rows, scalar
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 
 def test_a_lost_connection_marks_the_device_offline_through_its_last_will(
@@ -70,9 +70,9 @@ def test_silence_from_before_the_gateway_listened_is_not_held_against_devices(
         conn.execute(
             "UPDATE device SET online = true, last_seen_at = now() - interval '2 days' WHERE id = %s", (watch.id,)
         )
-    gateways(city.database_url, mosquitto.url, offline_after=2.0, sweep_interval=0.2)
+    gateway = gateways(city.database_url, mosquitto.url, offline_after=patience(3.0), sweep_interval=0.2)
     online = "SELECT online FROM device WHERE id = %s"
-    time.sleep(1.0)  # several sweeps, all within offline_after of the gateway's start
+    assert wait_until(lambda: gateway.ingest.sweeps_held_back >= 3)  # sweeps within offline_after of its start
     assert scalar(city.database_url, online, watch.id) is True
     assert wait_until(lambda: scalar(city.database_url, online, watch.id) is False, timeout=10)
 

@@ -12,8 +12,9 @@ import psycopg
 from devices import Reason, epoch_ms, topic
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, scalar, wait_until
+from tests.gateway.running import City, rows, scalar
 from tests.services import Mosquitto
+from tests.waiting import wait_until
 
 
 def test_bad_input_is_dead_lettered_with_its_reason_and_valid_input_around_it_is_stored(

@@ -9,8 +9,9 @@ import httpx
 from eldercare.embedded import free_port
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, scalar, wait_until
+from tests.gateway.running import City, scalar
 from tests.services import AmqttBroker, Mosquitto
+from tests.waiting import wait_until
 
 
 def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(

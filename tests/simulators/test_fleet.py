@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from devices import DEVICE_TYPES, Channel, Presence, Status, decode, parse
 from eldercare.cli import app
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
-from tests.gateway.running import City, seed_city, start_fleet, wait_until
+from tests.gateway.running import City, seed_city, start_fleet
 from tests.services import Mosquitto
+from tests.waiting import wait_until
 
 
 class Listener:
@@ -92,12 +92,20 @@ def test_every_message_the_fleet_sends_fits_the_contract(city: City, mosquitto: 
     assert parse(listener.got()[0][0]).device_id in statuses
 
 
-def test_each_device_logs_in_as_itself_and_its_last_will_is_retained(city: City, mosquitto: Mosquitto) -> None:
+def test_each_device_logs_in_as_itself_and_its_last_will_is_retained(
+    city: City, mosquitto: Mosquitto, listener: Listener
+) -> None:
     device = city.device("watch")
     fleet = start_fleet(city, mosquitto.url, [device])
+
+    def offline_published() -> bool:
+        now = SYSTEM_CLOCK.now()
+        bodies = [decode(where, payload, now).body for where, payload, _ in listener.got()]
+        return any(isinstance(body, Status) and body.state is Presence.OFFLINE for body in bodies)
+
     try:
         fleet.drop(device.id)
-        time.sleep(0.3)
+        assert wait_until(offline_published, timeout=5), "the broker did not publish the Last Will"
     finally:
         fleet.stop()
     late = Listener(mosquitto.url)  # subscribes after the fact: gets the retained status

@@ -19,8 +19,9 @@ from simulators.scenario import (
     elders_from_manifest,
     load,
 )
-from tests.gateway.running import City, seed_city, start_fleet, start_gateway, wait_until
+from tests.gateway.running import City, seed_city, start_fleet, start_gateway
 from tests.services import Mosquitto
+from tests.waiting import wait_until
 
 FALL = """
 name = "fall"

@@ -60,10 +60,10 @@ def _sender(standin: TwilioStandin, receiver: Receiver, token: str = TOKEN) -> T
     settings = Settings(
         twilio_account_sid=SID,
         twilio_auth_token=token,
-        twilio_api_base=standin.url,  # type: ignore[arg-type]
+        twilio_api_base=standin.url,
         public_url=receiver.server.url,
         _env_file=None,
-    )  # type: ignore[call-arg]
+    )
     return TwilioSender(settings, timeout=5)
 
 
