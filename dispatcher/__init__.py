@@ -17,12 +17,14 @@ For running it: ``create(context)``, the component behind ``eldercare dispatcher
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
 to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
-(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``), and
+(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``),
+``homes_ignoring_load`` (where the caregivers eligible for a need live, were none busy: a simulation's bound), and
 the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
 (``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
 matching's knobs.
 """
 
+from dispatcher.candidates import Home, homes_ignoring_load
 from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by_id, caregiver_by_phone, finish, set_off
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
@@ -44,6 +46,7 @@ __all__ = [
     "Config",
     "Dispatcher",
     "DispatcherSettings",
+    "Home",
     "InvalidTransition",
     "MatchWeights",
     "NullSender",
@@ -65,6 +68,7 @@ __all__ = [
     "create_recurring_orders",
     "decline_offer",
     "finish",
+    "homes_ignoring_load",
     "reassign_order",
     "recurring_due_times",
     "review_order",

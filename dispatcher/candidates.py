@@ -223,3 +223,32 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
     if candidate.load >= candidate.max_load:
         warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
     return Diagnosis(candidate, tuple(refusals), tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where an eligible caregiver lives, and how they travel."""
+
+    lat: float
+    lon: float
+    travel_mode: str
+
+
+_ELIGIBLE_IGNORING_LOAD = sql.SQL("""
+SELECT c.home_lat, c.home_lon, c.travel_mode
+FROM caregiver c JOIN provider p ON p.id = c.provider_id JOIN elder e ON e.id = %(elder)s
+WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black'
+  AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = e.community_id)
+  AND {on_shift}
+""").format(on_shift=sql.SQL(ON_SHIFT))
+
+
+def homes_ignoring_load(
+    conn: psycopg.Connection, elder_id: int, service_type: str, at: datetime, timezone: ZoneInfo
+) -> list[Home]:
+    """The homes of every caregiver eligible for the elder's need at ``at``, were none of them busy: the
+    roster's best case (capacities, loads and earlier offers left out), for a bound on what any dispatcher does."""
+    params = {"elder": elder_id, "service": service_type, **shift_params(at, timezone)}
+    return [Home(*row) for row in conn.execute(_ELIGIBLE_IGNORING_LOAD, params)]

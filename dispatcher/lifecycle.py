@@ -51,8 +51,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.REVIEWED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-# Orders waiting for someone to take them; a caregiver who holds an order in these has not arrived yet.
-SEEKING = (S.CREATED, S.OFFERED, S.ESCALATED)
 # Orders a caregiver holds (their load); ESCALATED counts only while a caregiver is assigned.
 HELD = (S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 FINAL = (S.COMPLETED, S.REVIEWED, S.CANCELLED)

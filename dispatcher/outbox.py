@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 import psycopg
@@ -149,12 +149,3 @@ def record(
         (status, result.error_code, (result.error_message or "")[:500], now, due, sms.id),
     )
     return status
-
-
-def earliest_due(conn: psycopg.Connection) -> datetime | None:
-    """When the next queued message is due, for a sender deciding how long to sleep."""
-    row = conn.execute(
-        "SELECT min(next_attempt_at) FROM sms_message "
-        "WHERE direction = 'outbound' AND status IN ('pending', 'sending') AND twilio_sid IS NULL"
-    ).fetchone()
-    return row[0] if row else None

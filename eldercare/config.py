@@ -77,10 +77,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @property
-    def is_development(self) -> bool:
-        return self.mode is Mode.DEVELOPMENT
-
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced, fit for logs and error messages."""

@@ -56,9 +56,9 @@ def command(
     and within 180 s >= 99%. The model's parameters and their defaults: simulators/day_params.toml.
     See docs/simulated-day.md.
     """
-    from eldercare.cli import _settings
+    from eldercare.commands import command_settings
 
-    settings = _settings("WARNING" if quiet else None)
+    settings = command_settings("WARNING" if quiet else None)
     try:
         model = parameters.load(params)
     except parameters.ParamsError as err:

@@ -93,3 +93,29 @@ def test_invalid_settings_exit_with_a_message(monkeypatch: pytest.MonkeyPatch) -
     result = runner.invoke(app, ["migrate"])
     assert result.exit_code == 2
     assert "production mode refuses" in result.output
+
+
+WITHOUT_SIMULATORS = """
+import importlib.abc, sys
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "simulators":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Absent())
+from typer.main import get_command
+from eldercare.cli import app
+print(" ".join(sorted(get_command(app).commands)))
+"""
+
+
+def test_where_the_simulators_are_not_installed_the_command_runs_without_demo_and_simulate() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WITHOUT_SIMULATORS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    commands = done.stdout.split()
+    assert {"run", "gateway", "dispatcher", "dashboard", "migrate"} <= set(commands)
+    assert "demo" not in commands and "simulate" not in commands
