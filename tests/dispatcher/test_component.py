@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -46,7 +45,7 @@ def test_an_alarm_notify_brings_the_offer_without_waiting_for_the_sweep(town_wit
     dispatcher = Dispatcher(_context(harness), _config(harness, sweep_seconds=60, scheduler_enabled=False))
     dispatcher.start()
     try:
-        time.sleep(0.5)  # let the listener start listening and the first sweep pass
+        eventually(dispatcher.listener.listening.is_set, "the dispatcher to listen")
         _sos(harness, elder)
         offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)[0]
         assert "Y " in offer.body
