@@ -33,23 +33,31 @@ def command_settings(log_level: str | None = None) -> Settings:
 
 
 @contextmanager
+def failures_reported(
+    *known: type[Exception],
+    lost_database: str = "cannot reach the database",
+    advice: str = "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
+) -> Iterator[None]:
+    """Turn the failures a person can act on (``known`` ones, a failed migration, a missing extra, the database
+    out of reach) into a message and exit status 1 instead of a traceback."""
+    actionable: tuple[type[Exception], ...] = (MigrationError, MissingExtra, *known)
+    try:
+        yield
+    except actionable as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.OperationalError as err:
+        typer.echo(f"eldercare: {lost_database}: {str(err).strip()[:300]}\n{advice}", err=True)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
 def command_infrastructure(
     settings: Settings, *, mqtt: bool = False, migrations: bool = False
 ) -> Iterator[Infrastructure]:
     """The database (and broker), with failures a person can act on instead of tracebacks."""
-    try:
-        with Infrastructure(settings, mqtt=mqtt, run_migrations=migrations) as infra:
-            yield infra
-    except (MigrationError, MissingExtra) as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.OperationalError as err:
-        typer.echo(
-            f"eldercare: cannot reach the database: {str(err).strip()}\n"
-            "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
-            err=True,
-        )
-        raise typer.Exit(1) from None
+    with failures_reported(), Infrastructure(settings, mqtt=mqtt, run_migrations=migrations) as infra:
+        yield infra
 
 
 def component_factory(name: str) -> Callable[..., Component]:
