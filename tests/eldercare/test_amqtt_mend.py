@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 from eldercare.amqtt_mend import PIN, internals_changed
-from eldercare.embedded import EmbeddedBroker, free_port
+from eldercare.embedded import EmbeddedBroker, free_port, quiet_library_loggers
 from eldercare.mqtt import BrokerAddress
 from tests.waiting import subscribe_acknowledged, wait_until
 
@@ -62,3 +63,14 @@ def test_a_resuming_client_gets_the_retained_messages_of_its_own_subscriptions_o
     finally:
         again.close()
         other.close()
+
+
+def test_a_slow_acknowledgement_is_one_warning_line_not_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    quiet_library_loggers()
+    try:
+        raise TimeoutError("Timeout waiting for PUBACK for packet ID 206")
+    except TimeoutError:
+        logging.getLogger("amqtt.broker").exception("Task failed and will be skipped: <Task ...>")
+    [record] = [r for r in caplog.records if r.name == "amqtt.broker"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "Traceback" not in caplog.text and "PUBACK" in caplog.text
