@@ -73,7 +73,7 @@ def test_a_device_cannot_publish_under_another_devices_id(
         mine.id, topic(other.id, "event"), b'{"ts": %d, "seq": %d, "type": "sos"}' % (now, forged_seq + 2)
     )
     last = fleet.send_telemetry(mine.id, hr=71)
-    assert fleet.wait_acknowledged(10)
+    assert fleet.wait_acknowledged(patience(10))
     # one client's messages reach the gateway in order and its writer takes them in order: once `last` is
     # stored, the forged messages before it were seen (and dropped)
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading WHERE seq = %s", last) == 1)

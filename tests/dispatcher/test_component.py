@@ -11,7 +11,7 @@ from dispatcher.settings import Config
 from eldercare.component import Context
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import offset
-from tests.waiting import eventually
+from tests.waiting import eventually, patience
 
 
 def _context(harness: Harness) -> Context:
@@ -47,9 +47,9 @@ def test_an_alarm_notify_brings_the_offer_without_waiting_for_the_sweep(town_wit
     try:
         eventually(dispatcher.listener.listening.is_set, "the dispatcher to listen")
         _sos(harness, elder)
-        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)[0]
+        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))[0]
         assert "Y " in offer.body
-        harness.standin.wait_for(count=2, direction="outbound-api", timeout=10)  # and the family
+        harness.standin.wait_for(count=2, direction="outbound-api", timeout=patience(10))  # and the family
         eventually(lambda: harness.one("SELECT status FROM offer") == "sent")
     finally:
         dispatcher.stop()
@@ -61,7 +61,7 @@ def test_alarms_raised_while_no_dispatcher_ran_are_found_by_the_sweep(town_with_
     dispatcher = Dispatcher(_context(harness), _config(harness, scheduler_enabled=False))
     dispatcher.start()
     try:
-        harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)
+        harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))
     finally:
         dispatcher.stop()
     assert harness.one("SELECT count(*) FROM service_order") == 1

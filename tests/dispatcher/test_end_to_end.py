@@ -19,7 +19,7 @@ from eldercare.component import Context
 from eldercare.mqtt import BrokerAddress
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import offset
-from tests.waiting import eventually
+from tests.waiting import eventually, patience
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_sos_over_mqtt_to_done_by_sms(people: dict[str, int], platform: Harness,
             f"eldercare/v1/devices/{device}/event", json.dumps({"ts": now_ms + 1, "seq": 2, "type": "sos"}), qos=1
         ).wait_for_publish(5)
 
-        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=20)[0]
+        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(20))[0]
         alarm, order, code = harness.one(
             "SELECT a.id, so.id, so.code FROM alarm a JOIN service_order so ON so.alarm_id = a.id "
             "WHERE a.elder_id = %s AND a.type = 'sos'",

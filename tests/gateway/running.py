@@ -16,7 +16,7 @@ from eldercare.config import Settings
 from eldercare.mqtt import BrokerAddress
 from gateway import Gateway, GatewaySettings, create
 from simulators.fleet import Fleet
-from tests.waiting import eventually
+from tests.waiting import eventually, patience
 
 # Quick to notice, quick to flush: the tests wait on the gateway, not the other way round.
 FAST = {
@@ -52,9 +52,9 @@ def start_gateway(database_url: str, mqtt_url: str, *, embedded: bool = False, *
     context = Context(Settings(), database_url, mqtt_url, embedded_broker=embedded)
     gateway = create(context, settings=settings)
     gateway.start()
-    if not gateway.intake.connected.wait(10):
+    if not gateway.intake.connected.wait(patience(10)):
         gateway.stop()
-        raise TimeoutError("the gateway did not connect to the broker within 10 s")
+        raise TimeoutError(f"the gateway did not connect to the broker within {patience(10):.0f} s")
     return gateway
 
 

@@ -54,7 +54,7 @@ def test_sos_and_fall_open_alarms_notify_and_answer_the_device(
     assert event == [("sos", True)]
 
     for device in (button, detector):
-        reply = fleet.wait_for_command(device.id, "alarm_received")
+        reply = fleet.wait_for_command(device.id, "alarm_received", timeout=patience(10))
         assert reply is not None, f"{device.id} got no alarm_received on its cmd topic"
         assert reply.alarm_id == scalar(
             city.database_url, "SELECT alarm_id FROM device_event WHERE device_id = %s", device.id

@@ -21,13 +21,13 @@ from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, rows, scalar, seed_city
 from tests.services import Mosquitto, TestPostgres
-from tests.waiting import subscribe_acknowledged, wait_until
+from tests.waiting import patience, subscribe_acknowledged, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def _expected(fleet: Fleet) -> dict[tuple[str, int], int]:
-    assert fleet.wait_acknowledged(30), "the broker did not acknowledge every message"
+    assert fleet.wait_acknowledged(patience(30)), "the broker did not acknowledge every message"
     return {(s.device_id, s.seq): s.readings for s in fleet.acknowledged() if s.channel == "telemetry"}
 
 
@@ -39,7 +39,7 @@ def _some_stored(database_url: str) -> None:
 def _while_away(fleet: Fleet, messages: int, also: Callable[[], bool] = lambda: True) -> None:
     """Wait until the broker has taken ``messages`` more from the fleet (or the stream ended), and ``also``."""
     start = len(fleet.acknowledged())
-    assert wait_until(lambda: (len(fleet.acknowledged()) - start >= messages or fleet.wait(0)) and also())
+    assert wait_until(lambda: (len(fleet.acknowledged()) - start >= messages or fleet.wait(patience(0))) and also())
 
 
 def _stored(database_url: str) -> dict[tuple[str, int], int]:
@@ -116,7 +116,7 @@ def test_a_sigkilled_gateway_loses_nothing_the_broker_accepted(
     gateway_process.kill(signal.SIGKILL)  # mid-stream: some batches written and not acknowledged, some in memory
     _while_away(fleet, 200)  # the broker keeps what comes in meanwhile
     gateway_process.start()
-    assert fleet.wait(30)
+    assert fleet.wait(patience(30))
     expected = {k: n for k, n in _expected(fleet).items() if k not in probes}
     assert before > 0 and len(expected) > before // 2
     _assert_exactly_once(city.database_url, expected)
@@ -132,7 +132,7 @@ def test_a_broker_restart_with_persistence_loses_nothing(
     _some_stored(city.database_url)
     mosquitto.restart()
     assert wait_until(lambda: gateway.intake.resumed_sessions > 0, timeout=20), "no session kept over the restart"
-    assert fleet.wait(30)
+    assert fleet.wait(patience(30))
     _assert_exactly_once(city.database_url, _expected(fleet))
 
 
@@ -201,7 +201,7 @@ def test_postgres_away_for_seconds_loses_nothing(
     private_postgres.stop()
     _while_away(fleet, 600, lambda: gateway.ingest.retries > 0)  # two seconds of the stream, and the gateway noticed
     private_postgres.start()
-    assert fleet.wait(30)
+    assert fleet.wait(patience(30))
     _assert_exactly_once(city.database_url, _expected(fleet), timeout=40)
     assert gateway.ingest.retries > 0
     # 300 messages a second for 3 s overflow a buffer of 100, not one of 20,000

@@ -9,7 +9,7 @@ from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, later_message_stored, rows, scalar
 from tests.services import Mosquitto
-from tests.waiting import wait_until
+from tests.waiting import patience, wait_until
 
 
 def _stored(database_url: str) -> dict[tuple[str, int], int]:
@@ -22,10 +22,10 @@ def test_fleet_readings_are_stored_once_each_with_batched_samples(
     gateways(city.database_url, mosquitto.url)
     fleet = fleets(city, mosquitto.url)
     fleet.stream(400, messages=300)
-    assert fleet.wait(20)
+    assert fleet.wait(patience(20))
     fleet.stream(200, messages=100, samples=10)
-    assert fleet.wait(20)
-    assert fleet.wait_acknowledged(20)
+    assert fleet.wait(patience(20))
+    assert fleet.wait_acknowledged(patience(20))
     sent = [s for s in fleet.acknowledged() if s.channel == "telemetry"]
     assert len(sent) == 400
     expected = {(s.device_id, s.seq): s.readings for s in sent}

@@ -17,7 +17,7 @@ from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
 from tests.gateway.running import City, seed_city, start_fleet
 from tests.services import Mosquitto
-from tests.waiting import wait_until
+from tests.waiting import patience, wait_until
 
 
 class Listener:
@@ -34,7 +34,7 @@ class Listener:
         self.client.connect(address.host, address.port)
         self.client.subscribe("eldercare/v1/devices/#", qos=1)
         self.client.loop_start()
-        assert subscribed.wait(5)
+        assert subscribed.wait(patience(5))
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -66,15 +66,15 @@ def test_every_message_the_fleet_sends_fits_the_contract(city: City, mosquitto: 
     fleet = start_fleet(city, mosquitto.url, chosen)
     try:
         fleet.stream(200, messages=60)
-        assert fleet.wait(10)
+        assert fleet.wait(patience(10))
         fleet.stream(200, messages=len(chosen), samples=5)
-        assert fleet.wait(10)
+        assert fleet.wait(patience(10))
         for device in chosen:
             for kind in DEVICE_TYPES[device.type].events:
                 fleet.send_event(device.id, kind)
         dropped = chosen[0].id
         fleet.drop(dropped)
-        assert fleet.wait_acknowledged(10)
+        assert fleet.wait_acknowledged(patience(10))
     finally:
         fleet.stop()
     now = SYSTEM_CLOCK.now()

@@ -16,6 +16,7 @@ from dispatcher.sms import TwilioSender
 from eldercare.config import Settings
 from simulators.http_server import ThreadedServer
 from simulators.twilio_standin import TwilioStandin
+from tests.waiting import wait_until
 
 SID = "AC" + "1" * 32
 TOKEN = "standin-test-token"
@@ -78,11 +79,7 @@ def test_twilio_python_sends_and_gets_a_queued_message_with_signed_callbacks(sta
     [message] = standin.sent()
     assert (message.to, message.from_, message.body) == ("+8613800000001", "+8610690000", _sms().body)
     assert message.status_callback == f"{receiver.server.url}/sms/status?m=7"
-    deadline = threading.Event()
-    for _ in range(200):
-        if len(receiver.posts) >= 2:
-            break
-        deadline.wait(0.02)
+    wait_until(lambda: len(receiver.posts) >= 2, timeout=5)
     statuses = [(form["MessageSid"], form["MessageStatus"], valid) for path, form, valid in receiver.posts]
     assert statuses == [(result.sid, "sent", True), (result.sid, "delivered", True)]
 
@@ -107,10 +104,7 @@ def test_refusals_come_back_as_twilio_errors(standin, receiver, error, outcome, 
 def test_late_failures_are_reported_by_callback(standin, receiver) -> None:
     standin.add_rule("+8613800000003", "undelivered")
     assert _sender(standin, receiver).send(_sms("+8613800000003")).outcome is Outcome.ACCEPTED
-    for _ in range(200):
-        if len(receiver.posts) >= 2:
-            break
-        threading.Event().wait(0.02)
+    wait_until(lambda: len(receiver.posts) >= 2, timeout=5)
     assert [(f["MessageStatus"], f.get("ErrorCode")) for _, f, _ in receiver.posts] == [
         ("sent", None),
         ("undelivered", "30003"),
