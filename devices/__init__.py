@@ -21,7 +21,7 @@ from devices.payloads import (
     epoch_ms,
 )
 from devices.topics import DEVICE_CHANNELS, ROOT, Channel, Topic, TopicError, parse, subscriptions, topic
-from devices.types import DEVICE_TYPES, DeviceType, EventType
+from devices.types import DEVICE_TYPES, DeviceType, EventType, refuses_event
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -57,6 +57,7 @@ __all__ = [
     "epoch_ms",
     "load_devices",
     "parse",
+    "refuses_event",
     "subscriptions",
     "topic",
 ]

@@ -17,9 +17,11 @@ class Reason(StrEnum):
     """Why a message was rejected: the ``dead_letter.reason`` codes of MQTT input."""
 
     MALFORMED_JSON = "malformed_json"  # not JSON, not UTF-8, or truncated
+    TOO_DEEP = "too_deep"  # JSON nested deeper than any message of the contract
     WRONG_TYPE = "wrong_type"  # JSON, but not the schema: a missing field, a string for a number, ...
     OUT_OF_RANGE = "out_of_range"  # a value outside its metric's range
     UNKNOWN_EVENT = "unknown_event"  # an event type the contract does not know
+    UNSUPPORTED_EVENT = "unsupported_event"  # a known event type that the device's type cannot raise
     BAD_TOPIC = "bad_topic"  # a topic outside eldercare/v1/devices/<id>/<channel>
     TOPIC_MISMATCH = "topic_mismatch"  # the payload claims another device than its topic
     UNKNOWN_DEVICE = "unknown_device"  # the topic names no registered device
@@ -27,6 +29,7 @@ class Reason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"  # ts too far ahead of the time received
     STALE_TIMESTAMP = "stale_timestamp"  # ts older than the platform accepts
     OVERSIZE = "oversize"  # payload bytes or samples over the limit
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # the seq and ts of a stored message, with other content
     STORAGE_REJECTED = "storage_rejected"  # the database refused it (a constraint the decoder missed)
     INTERNAL_ERROR = "internal_error"  # the gateway failed on it; the detail says how
 
@@ -152,6 +155,11 @@ class Decoder:
             raise Rejected(_classify(err, where.channel), str(err), device_id) from None
         except msgspec.DecodeError as err:
             raise Rejected(Reason.MALFORMED_JSON, str(err), device_id) from None
+        except RecursionError:
+            # msgspec stops at its nesting limit; no message of the contract nests more than three levels
+            raise Rejected(
+                Reason.TOO_DEEP, "JSON nested too deeply; messages nest at most three levels", device_id
+            ) from None
         if body.device_id is not None and body.device_id != device_id:
             claimed = body.device_id[:64]
             raise Rejected(

@@ -18,7 +18,7 @@ from datetime import timedelta
 import psycopg
 from psycopg.errors import TransactionRollback
 
-from devices import Channel, Decoder, Message, Reason, Rejected
+from devices import Channel, Decoder, Event, Message, Reason, Rejected, refuses_event
 from eldercare.clock import Clock
 from eldercare.db import conninfo
 from gateway import metrics, presence, readings
@@ -206,6 +206,9 @@ class Ingest:
                 dead.append(_letter(d, Reason.UNKNOWN_DEVICE, "no such device is registered", m.device_id))
             elif not device.active:
                 dead.append(_letter(d, Reason.INACTIVE_DEVICE, "the device or its elder is deactivated", m.device_id))
+            elif isinstance(m.body, Event) and (why := refuses_event(device.type, m.body.type)):
+                # a watch must not raise a smoke alarm (and an emergency order) whatever its firmware says
+                dead.append(_letter(d, Reason.UNSUPPORTED_EVENT, why, m.device_id))
             else:
                 accepted.append(Accepted(d, m, device))
         for letter in dead:

@@ -16,12 +16,12 @@ from datetime import timedelta
 
 import psycopg
 
-from devices import Channel, Event, Message, Presence, Status
+from devices import Channel, Event, Message, Presence, Reason, Status
 from eldercare.clock import Clock
 from gateway import dead_letters, metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
 from gateway.dead_letters import DeadLetter
-from gateway.events import EventContext, Night, store_event
+from gateway.events import EventContext, Night, Stored, store_event
 from gateway.intake import Delivery
 from gateway.registry import DeviceInfo
 from gateway.rules import BatteryReport, Rules
@@ -65,14 +65,20 @@ class BatchWriter:
         if events or dead:
             with conn.transaction():
                 dead_letters.insert(conn, dead)
+                conflicts = []
                 for a in events:
                     assert isinstance(a.message.body, Event)
                     context = EventContext(
                         a.device.id, a.device.elder_id, a.device.language, a.message.ts, a.delivery.received_at,
                         a.message.body,
                     )  # fmt: skip
-                    outcome.events += store_event(conn, context, self.night)
-            outcome.events_offered = len(events)
+                    stored = store_event(conn, context, self.night)
+                    outcome.events += stored is Stored.NEW
+                    if stored is Stored.CONFLICTING:
+                        conflicts.append(_conflict(a))
+                dead_letters.insert(conn, conflicts)
+            outcome.events_offered = len(events) - len(conflicts)
+            outcome.rejected += len(conflicts)
 
         rows: list[readings.Row] = []
         seen: dict[str, presence.Seen] = {}
@@ -134,3 +140,13 @@ class BatchWriter:
                 state.firmware = status.firmware
             if status.battery is not None:
                 batteries.append((device.id, device.elder_id, message.ts, status.battery))
+
+
+def _conflict(a: Accepted) -> DeadLetter:
+    metrics.REJECTED.labels(Reason.CONFLICTING_DUPLICATE.value).inc()
+    detail = (
+        f"an event with seq {a.message.seq} and ts {a.message.ts.isoformat()} is stored already with other content; "
+        "a device that starts its seq again must send its current time"
+    )
+    d = a.delivery
+    return DeadLetter(d.received_at, Reason.CONFLICTING_DUPLICATE, detail, d.topic, a.device.id, d.payload)

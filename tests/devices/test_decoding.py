@@ -59,6 +59,7 @@ def test_single_and_batched_telemetry_decode_to_readings_in_utc() -> None:
     [
         (b"{", Reason.MALFORMED_JSON),
         (b"\xff", Reason.MALFORMED_JSON),
+        (b'{"ts": %d, "seq": 1, "x": %s%s}' % (MS, b"[" * 5000, b"]" * 5000), Reason.TOO_DEEP),
         ({"ts": MS}, Reason.WRONG_TYPE),
         ({"ts": MS, "seq": "1"}, Reason.WRONG_TYPE),
         ({"ts": "2026-05-01T08:00:00", "seq": 1}, Reason.WRONG_TYPE),  # no time zone
