@@ -18,20 +18,21 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from devices import Command, CommandType, Event, EventType, epoch_ms
+from eldercare.device_commands import queue_command
+from eldercare.vocabulary import AlarmType
 from gateway.alarms import AlarmRaise, raise_alarm
-from gateway.outbox import queue_command
 
 log = logging.getLogger(__name__)
 
 # The alarm an event raises; a door opening raises one only at night.
-EVENT_ALARMS: dict[EventType, str] = {
-    EventType.SOS: "sos",
-    EventType.FALL: "fall",
-    EventType.SMOKE: "smoke",
-    EventType.GAS: "gas",
-    EventType.GEOFENCE_EXIT: "geofence_exit",
-    EventType.NO_MOTION: "no_motion",
-    EventType.DOOR: "door_night",
+EVENT_ALARMS: dict[EventType, AlarmType] = {
+    EventType.SOS: AlarmType.SOS,
+    EventType.FALL: AlarmType.FALL,
+    EventType.SMOKE: AlarmType.SMOKE,
+    EventType.GAS: AlarmType.GAS,
+    EventType.GEOFENCE_EXIT: AlarmType.GEOFENCE_EXIT,
+    EventType.NO_MOTION: AlarmType.NO_MOTION,
+    EventType.DOOR: AlarmType.DOOR_NIGHT,
 }
 # Events after which the device is told that the platform has the alarm.
 ACKNOWLEDGED = frozenset({EventType.SOS, EventType.FALL})

@@ -21,9 +21,10 @@ from psycopg.errors import TransactionRollback
 from devices import Channel, Decoder, Event, Message, Reason, Rejected, refuses_event
 from eldercare.clock import Clock
 from eldercare.db import conninfo
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import AlarmType, InputSource
 from gateway import metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm
-from gateway.dead_letters import DeadLetter
 from gateway.intake import Delivery, Intake
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
@@ -212,8 +213,8 @@ class Ingest:
             else:
                 accepted.append(Accepted(d, m, device))
         for letter in dead:
-            metrics.REJECTED.labels(letter.reason.value).inc()
-            log.info("rejected %s on %s: %s", letter.reason.value, letter.topic[:120], letter.detail[:200])
+            metrics.REJECTED.labels(letter.reason).inc()
+            log.info("rejected %s on %s: %s", letter.reason, (letter.topic or "")[:120], letter.detail[:200])
         return accepted, dead
 
     # -- the database connection
@@ -281,7 +282,12 @@ class Ingest:
                     raise_alarm(
                         conn,
                         AlarmRaise(
-                            gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "no_data"}
+                            gone.elder_id,
+                            gone.device_id,
+                            AlarmType.DEVICE_OFFLINE,
+                            now,
+                            now,
+                            details={"cause": "no_data"},
                         ),
                     )
         except RETRYABLE as err:
@@ -289,7 +295,7 @@ class Ingest:
 
 
 def _letter(d: Delivery, reason: Reason, detail: str, device_id: str | None) -> DeadLetter:
-    return DeadLetter(d.received_at, reason, detail, d.topic, device_id, d.payload)
+    return DeadLetter(d.received_at, InputSource.MQTT, reason, detail, d.payload, d.topic, device_id)
 
 
 def _short(err: BaseException) -> str:

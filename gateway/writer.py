@@ -17,10 +17,12 @@ from datetime import timedelta
 import psycopg
 
 from devices import Channel, Event, Message, Presence, Reason, Status
+from eldercare import dead_letters
 from eldercare.clock import Clock
-from gateway import dead_letters, metrics, presence, readings
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import AlarmType, InputSource
+from gateway import metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
-from gateway.dead_letters import DeadLetter
 from gateway.events import EventContext, Night, Stored, store_event
 from gateway.intake import Delivery
 from gateway.registry import DeviceInfo
@@ -94,7 +96,9 @@ class BatchWriter:
                 metrics.DEVICES_OFFLINE.labels("status").inc()
                 raise_alarm(
                     conn,
-                    AlarmRaise(gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "status"}),
+                    AlarmRaise(
+                        gone.elder_id, gone.device_id, AlarmType.DEVICE_OFFLINE, now, now, details={"cause": "status"}
+                    ),
                 )
             resolve_device_offline(conn, changes.came_online, now)
         thresholds = {a.device.id: a.device.thresholds for a in accepted}
@@ -149,4 +153,6 @@ def _conflict(a: Accepted) -> DeadLetter:
         "a device that starts its seq again must send its current time"
     )
     d = a.delivery
-    return DeadLetter(d.received_at, Reason.CONFLICTING_DUPLICATE, detail, d.topic, a.device.id, d.payload)
+    return DeadLetter(
+        d.received_at, InputSource.MQTT, Reason.CONFLICTING_DUPLICATE, detail, d.payload, d.topic, a.device.id
+    )
