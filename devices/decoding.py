@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import msgspec
 
-from devices.payloads import DECODERS, EPOCH, Event, Sample, Status, Telemetry
+from devices.payloads import DECODERS, EPOCH, DeviceStatus, Event, Sample, Telemetry
 from devices.topics import Channel, Topic, TopicError, parse
 
 
@@ -64,7 +64,7 @@ class Message:
     channel: Channel
     seq: int
     ts: datetime
-    body: Telemetry | Event | Status
+    body: Telemetry | Event | DeviceStatus
     readings: tuple[tuple[datetime, Sample], ...] = ()
 
 
@@ -167,7 +167,7 @@ class Decoder:
             )
         window = self._window_for(received_at)
         # A Last Will carries the time it was set, at connect, however long ago that was.
-        ts = window.check(body.ts, device_id, any_past=isinstance(body, Status))
+        ts = window.check(body.ts, device_id, any_past=isinstance(body, DeviceStatus))
         readings: tuple[tuple[datetime, Sample], ...] = ()
         if isinstance(body, Telemetry):
             pairs: list[tuple[datetime, Sample]] = [(ts, body)] if body.has_metrics() else []

@@ -12,11 +12,11 @@ import logging
 import psycopg
 
 from dispatcher import metrics, outbox, texts
-from dispatcher.lifecycle import Actor, OrderRow, Status, transition
+from dispatcher.lifecycle import Actor, OrderRow, transition
 from dispatcher.settings import Config
 from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import Clock
-from eldercare.vocabulary import AlarmType
+from eldercare.vocabulary import AlarmType, OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def escalate(
         conn,
         clock,
         order,
-        Status.ESCALATED,
+        OrderStatus.ESCALATED,
         actor_kind=Actor.SYSTEM,
         actor=actor,
         reason=texts.reason(why, "en"),

@@ -91,6 +91,14 @@ class OfferStatus(StrEnum):
 LIVE_OFFER = (OfferStatus.PENDING, OfferStatus.SENT)
 
 
+class Standing(StrEnum):
+    """A provider's place on the red and black lists."""
+
+    RED = "red"
+    NORMAL = "normal"
+    BLACK = "black"
+
+
 class InputSource(StrEnum):
     """Where a dead letter came from."""
 

@@ -28,7 +28,7 @@ from gateway.alarms import AlarmRaise, raise_alarm
 from gateway.intake import Delivery, Intake
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
-from gateway.writer import Accepted, BatchWriter, Outcome
+from gateway.writer import Accepted, BatchOutcome, BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Ingest:
         if self._intake is not None:
             self._intake.ack(batch)
 
-    def _store(self, conn: psycopg.Connection, batch: list[Delivery]) -> Outcome:
+    def _store(self, conn: psycopg.Connection, batch: list[Delivery]) -> BatchOutcome:
         self.registry.refresh_if_due(conn)
         accepted, dead = self._check(conn, batch)
         try:
@@ -171,7 +171,7 @@ class Ingest:
             log.warning("a batch of %d failed (%s); writing its messages one by one", len(batch), _short(err))
             return self._one_by_one(conn, accepted, dead)
 
-    def _one_by_one(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> Outcome:
+    def _one_by_one(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> BatchOutcome:
         outcome = self.writer.write(conn, [], dead)
         for a in accepted:
             try:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import psycopg
 
-from devices import Channel, Event, Message, Presence, Reason, Status
+from devices import Channel, DeviceStatus, Event, Message, Presence, Reason
 from eldercare import dead_letters
 from eldercare.clock import Clock
 from eldercare.dead_letters import DeadLetter
@@ -39,14 +39,16 @@ class Accepted:
 
 
 @dataclass(slots=True)
-class Outcome:
+class BatchOutcome:
+    """What writing a batch stored, of what it offered."""
+
     readings: int = 0
     readings_offered: int = 0
     events: int = 0
     events_offered: int = 0
     rejected: int = 0
 
-    def add(self, other: Outcome) -> None:
+    def add(self, other: BatchOutcome) -> None:
         self.readings += other.readings
         self.readings_offered += other.readings_offered
         self.events += other.events
@@ -61,8 +63,8 @@ class BatchWriter:
         self.clock = clock
         self.presence_refresh = presence_refresh
 
-    def write(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> Outcome:
-        outcome = Outcome(rejected=len(dead))
+    def write(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> BatchOutcome:
+        outcome = BatchOutcome(rejected=len(dead))
         events = [a for a in accepted if a.message.channel is Channel.EVENT]
         if events or dead:
             with conn.transaction():
@@ -137,7 +139,7 @@ class BatchWriter:
             state.position_at(message.ts, message.body.lat, message.body.lon)
         else:
             status = message.body
-            assert isinstance(status, Status)
+            assert isinstance(status, DeviceStatus)
             state.message(received_at, message.seq, live=live, online=status.state is Presence.ONLINE)
             state.battery_at(message.ts, status.battery)
             if status.firmware is not None:

@@ -12,13 +12,13 @@ from devices import (
     DEFAULT_LIMITS,
     DEVICE_TYPES,
     Channel,
+    DeviceStatus,
     Event,
     Limits,
     Presence,
     ProvisionedDevice,
     Reason,
     Rejected,
-    Status,
     Telemetry,
     decode,
     encode,
@@ -90,7 +90,7 @@ def test_other_rejections() -> None:
 
 def test_a_last_will_set_long_ago_is_still_accepted() -> None:
     """A Will carries the time it was set (at connect); the device may have been connected for months."""
-    will = encode(Status(ts=MS - 90 * 86_400_000, seq=3, state=Presence.OFFLINE))
+    will = encode(DeviceStatus(ts=MS - 90 * 86_400_000, seq=3, state=Presence.OFFLINE))
     assert decode(topic("wch000001", "status"), will, NOW).body.state is Presence.OFFLINE  # type: ignore[union-attr]
 
 
