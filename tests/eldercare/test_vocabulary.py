@@ -81,3 +81,11 @@ def test_a_live_offer_is_what_the_partial_indexes_say(database_url: str) -> None
     for predicate in predicates:
         assert set(re.findall(r"'([^']*)'::text", predicate)) == {s.value for s in LIVE_OFFER}, predicate
     assert LIVE_OFFER_SQL == "('pending', 'sent')"
+
+
+def test_tables_keyed_by_a_vocabulary_cover_it() -> None:
+    from dashboard.history import MINUTES
+    from dispatcher.texts import SERVICE_NAMES
+
+    assert set(SERVICE_NAMES) == set(ServiceType)
+    assert set(MINUTES) == set(ServiceType)
