@@ -2,9 +2,10 @@
 elder who pressed for help is told on the device that the call was received.
 
 A delivery is identified by device, seq and ts together, as a reading is: a broker's redelivery repeats all
-three and is stored once (``gateway_duplicates_total`` counts it; the first copy's row is its record), while
+three and is stored once (``eldercare_gateway_duplicates_total`` counts it; the first copy's row is its record), while
 a device that starts its seq again after a reset sends new times, so its events are new events. A copy that
-repeats seq and ts with other content is no redelivery: it becomes a dead letter (``conflicting_duplicate``).
+repeats seq and ts with other content is no redelivery: it becomes a dead letter (``conflicting_duplicate``),
+as a reading's does (gateway/readings.py).
 """
 
 from __future__ import annotations

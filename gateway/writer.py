@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import psycopg
 
-from devices import Channel, DeviceStatus, Event, Message, Presence, Reason
+from devices import METRICS, Channel, DeviceStatus, Event, Message, Presence, Reason
 from eldercare import dead_letters
 from eldercare.clock import Clock
 from eldercare.dead_letters import DeadLetter
@@ -91,8 +91,12 @@ class BatchWriter:
             self._gather(a, rows, seen, batteries)
         now = self.clock.now()
         with conn.transaction():
-            outcome.readings = readings.insert(conn, rows)
-            outcome.readings_offered = len(rows)
+            written = readings.insert(conn, rows)
+            outcome.readings, outcome.readings_offered = written.new, len(rows) - len(written.conflicts)
+            if written.conflicts:
+                conflicting = _conflicting_readings(accepted, written.conflicts)
+                dead_letters.insert(conn, conflicting)
+                outcome.rejected += len(conflicting)
             changes = presence.update(conn, seen, self.presence_refresh)
             for gone in changes.went_offline:
                 metrics.DEVICES_OFFLINE.labels("status").inc()
@@ -148,10 +152,23 @@ class BatchWriter:
                 batteries.append((device.id, device.elder_id, message.ts, status.battery))
 
 
-def _conflict(a: Accepted) -> DeadLetter:
+def _conflicting_readings(accepted: list[Accepted], conflicts: set[tuple[object, ...]]) -> list[DeadLetter]:
+    """A dead letter for each telemetry message with a reading among ``conflicts``."""
+    letters = []
+    for a in accepted:
+        m = a.message
+        if m.channel is Channel.TELEMETRY and any(
+            readings.as_stored(a.device.id, ts, m.seq, [getattr(s, name) for name in METRICS]) in conflicts
+            for ts, s in m.readings
+        ):
+            letters.append(_conflict(a, "a reading"))
+    return letters
+
+
+def _conflict(a: Accepted, what: str = "an event") -> DeadLetter:
     metrics.REJECTED.labels(Reason.CONFLICTING_DUPLICATE.value).inc()
     detail = (
-        f"an event with seq {a.message.seq} and ts {a.message.ts.isoformat()} is stored already with other content; "
+        f"{what} with seq {a.message.seq} and ts {a.message.ts.isoformat()} is stored already with other content; "
         "a device that starts its seq again must send its current time"
     )
     d = a.delivery

@@ -1,5 +1,6 @@
-"""What identifies an event: a device that starts its seq again still gets help; a redelivery is stored once;
-an event outside the device type's contract, or nested past reason, is a dead letter with its reason."""
+"""What identifies a delivery, (device, seq, ts): a device that starts its seq again still gets help; a
+redelivery is stored once; a copy with other content, an event outside the device type's contract, or JSON
+nested past reason is a dead letter with its reason."""
 
 from __future__ import annotations
 
@@ -111,3 +112,26 @@ def test_events_outside_the_device_type_and_deeply_nested_json_are_dead_letters(
     assert rows(city.database_url, "SELECT type FROM device_event") == [("sos",)]
     assert scalar(city.database_url, "SELECT count(*) FROM service_order") == 0
     assert not [r for r in caplog.records if r.exc_info], "bad input is no error of the gateway's"
+
+
+def test_a_redelivered_reading_is_stored_once_and_a_conflicting_copy_is_a_dead_letter(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    watch = city.device("watch")
+    gateways(city.database_url, mosquitto.url)
+    fleet = fleets(city, mosquitto.url, [watch])
+    where = topic(watch.id, "telemetry")
+    ts, seq = epoch_ms(fleet.clock.now()), fleet.next_seq(watch.id)
+    first = json.dumps({"ts": ts, "seq": seq, "hr": 70, "temp": 36.6}).encode()
+    fleet.publish_raw(watch.id, where, first)
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading WHERE seq = %s", seq) == 1)
+    fleet.publish_raw(watch.id, where, first)  # the broker's redelivery
+    fleet.publish_raw(watch.id, where, json.dumps({"ts": ts, "seq": seq, "hr": 90, "temp": 36.6}).encode())
+    marker = fleet.send_telemetry(watch.id)
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading WHERE seq = %s", marker))
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM dead_letter") == 1)
+
+    assert rows(city.database_url, "SELECT hr FROM reading WHERE seq = %s", seq) == [(70,)]
+    reason, detail = rows(city.database_url, "SELECT reason, detail FROM dead_letter")[0]
+    assert reason == "conflicting_duplicate" and "a reading" in detail
+    assert b'"hr": 90' in scalar(city.database_url, "SELECT payload FROM dead_letter")
