@@ -22,7 +22,7 @@ from psycopg import sql
 from dispatcher.lifecycle import HELD, OrderRow
 from dispatcher.matching import Box
 from dispatcher.ranking import Candidate
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 # A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
 _HELD = tuple(s.value for s in HELD)
@@ -109,7 +109,7 @@ class Need:
 
     @property
     def emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:

@@ -18,7 +18,7 @@ from dispatcher import caregiver_actions as actions
 from dispatcher import texts
 from dispatcher.links import PAGE_PREFIX, LinkError, PageGrant, read_token
 from dispatcher.web_resources import Resources, WebResources
-from eldercare.vocabulary import LIVE_OFFER_SQL
+from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 page_router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
 _templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
@@ -81,11 +81,11 @@ def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, s
         return [("accept", t("接单", "Accept"), "go"), ("decline", t("拒绝", "Decline"), "secondary")]
     if order.caregiver_id != caregiver_id:
         return []
-    if order.status == "accepted":
+    if order.status == OrderStatus.ACCEPTED:
         return [("set_off", t("出发", "On my way"), ""), ("arrive", t("已到达", "I have arrived"), "go")]
     if order.status in ("en_route", "escalated"):
         return [("arrive", t("已到达", "I have arrived"), "go")]
-    if order.status == "arrived":
+    if order.status == OrderStatus.ARRIVED:
         return [("finish", t("服务完成", "Service done"), "go")]
     return []
 

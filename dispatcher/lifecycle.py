@@ -13,7 +13,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from eldercare.clock import Clock
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 
 class Actor(StrEnum):
@@ -129,7 +129,7 @@ class OrderRow:
 
     @property
     def is_emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 _ORDER_COLUMNS = sql.SQL(", ").join(sql.Identifier(f) for f in OrderRow.__dataclass_fields__)
