@@ -21,6 +21,7 @@ from devices.types import EventType
 MAX_SAMPLES = 600  # ten minutes at one sample a second
 
 Timestamp = Annotated[int, Meta(ge=0)] | Annotated[datetime, Meta(tz=True)]
+# A device's message counter. It starts again after a reset, so a delivery is (device, seq, ts), not (device, seq).
 Seq = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 DeviceIdClaim = Annotated[str, Meta(max_length=64)]
 Hr = Annotated[int, Meta(ge=R["hr"].low, le=R["hr"].high)]
