@@ -26,9 +26,11 @@ from dispatcher.ranking import Candidate, Ranking
 from dispatcher.settings import DispatcherSettings
 from eldercare import seed as seeding
 from eldercare.clock import ManualClock
+from eldercare.vocabulary import ServiceType
 
 WEDNESDAY_10AM = datetime(2026, 1, 7, 2, 0, tzinfo=UTC)  # 10:00 in Chibi: most shifts are on
-SERVICES = ("emergency", "meal", "care", "bathing", "cleaning", "medical", "mobility")
+S = ServiceType
+SERVICES = (S.EMERGENCY, S.MEAL, S.CARE, S.BATHING, S.CLEANING, S.MEDICAL, S.MOBILITY)  # the draws' order
 
 
 def _timed(run: Callable[[], Choice | None]) -> tuple[float, Choice | None]:

@@ -29,7 +29,7 @@ from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
-from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
+from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.recurring import create_due_orders as create_recurring_orders
 from dispatcher.recurring import due_times as recurring_due_times
@@ -38,6 +38,7 @@ from dispatcher.settings import Config, DispatcherSettings, MatchWeights, Travel
 from dispatcher.sms import NullSender, SmsSender, TwilioSender
 from dispatcher.sweep import SweepReport, sweep
 from dispatcher.webhooks import router
+from eldercare.vocabulary import OrderStatus
 
 __all__ = [
     "TRANSITIONS",
@@ -53,8 +54,8 @@ __all__ = [
     "OrderError",
     "OrderNotFound",
     "OrderRef",
+    "OrderStatus",
     "SmsSender",
-    "Status",
     "SweepReport",
     "TravelModel",
     "TwilioSender",

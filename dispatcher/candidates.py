@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.lifecycle import HELD, OrderRow, Status
+from dispatcher.lifecycle import HELD, OrderRow
 from dispatcher.matching import Box
 from dispatcher.ranking import Candidate
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 # A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
 _HELD = tuple(s.value for s in HELD)
-_ESCALATED = Status.ESCALATED.value
+_ESCALATED = OrderStatus.ESCALATED.value
 
 # Held orders count against a caregiver's max_load and their provider's capacity.
 _HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))"
@@ -108,7 +109,7 @@ class Need:
 
     @property
     def emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:

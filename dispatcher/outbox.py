@@ -45,7 +45,7 @@ class OutboundSms:
     caregiver_id: int | None
 
 
-class Outcome(StrEnum):
+class SendOutcome(StrEnum):
     ACCEPTED = "accepted"  # Twilio took it (status queued, or what it said)
     RETRY = "retry"  # 429, 5xx, network: try again later
     OPTED_OUT = "opted_out"  # 21610: the number sent STOP
@@ -54,7 +54,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    outcome: Outcome
+    outcome: SendOutcome
     sid: str | None = None
     status: str | None = None
     error_code: int | None = None
@@ -125,7 +125,7 @@ def record(
 ) -> str:
     """Write the outcome of one send; returns the message's new status."""
     now = clock.now()
-    if result.outcome is Outcome.ACCEPTED:
+    if result.outcome is SendOutcome.ACCEPTED:
         status = result.status or "queued"
         # a status callback may already have moved the message on; never go back
         conn.execute(
@@ -135,12 +135,12 @@ def record(
             (status, result.sid, now, sms.id),
         )
         return status
-    if result.outcome is Outcome.RETRY and sms.attempts < max_attempts:
+    if result.outcome is SendOutcome.RETRY and sms.attempts < max_attempts:
         due = now + backoff(sms.attempts, first_backoff, longest_backoff)
         status = "pending"
         log.info("SMS %d: attempt %d failed (%s), retrying at %s", sms.id, sms.attempts, result.error_code, due)
     else:
-        status = "opted_out" if result.outcome is Outcome.OPTED_OUT else "failed"
+        status = "opted_out" if result.outcome is SendOutcome.OPTED_OUT else "failed"
         due = None
         log.warning("SMS %d to %s: %s (%s %s)", sms.id, sms.purpose, status, result.error_code, result.error_message)
     conn.execute(

@@ -1,4 +1,5 @@
-"""The ``device_command`` outbox: rows any component inserts, published by the gateway to each device's cmd topic.
+"""Publishing the ``device_command`` outbox: rows any component inserts (``eldercare.device_commands``), published
+by the gateway to each device's cmd topic.
 
 A command commits with the change that causes it (an alarm, an order update); its trigger NOTIFYs
 ``eldercare_device_command``. Every gateway LISTENs, and sweeps unsent rows at start and now and then; a
@@ -11,11 +12,10 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from devices import Command, encode, epoch_ms, topic
 from eldercare.clock import Clock
@@ -30,18 +30,6 @@ CHANNEL = "eldercare_device_command"
 SWEEP_INTERVAL = 30.0
 PUBLISH_TIMEOUT = 5.0
 BATCH = 100
-
-
-def queue_command(conn: psycopg.Connection, device_id: str, command: Command, created_at: datetime) -> int:
-    """Insert a command for a device, in the caller's transaction; it is published once that commits."""
-    payload = msgspec.to_builtins(command)
-    payload.pop("type", None)
-    row = conn.execute(
-        "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        (device_id, command.type, Jsonb(payload), created_at),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 _CLAIM = """

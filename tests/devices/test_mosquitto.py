@@ -10,7 +10,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from devices import Presence, Status, encode, epoch_ms, topic
+from devices import DeviceStatus, Presence, encode, epoch_ms, topic
 from devices.mosquitto import BrokerUser, acl, password_file
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
@@ -67,7 +67,7 @@ def test_a_device_cannot_publish_under_another_devices_id(
     # a well-formed message, with the victim's id in topic and payload: only the broker can tell it is forged
     fleet.publish_raw(mine.id, topic(other.id, "telemetry"), b'{"ts": %d, "seq": %d, "hr": 180}' % (now, forged_seq))
     fleet.publish_raw(
-        mine.id, topic(other.id, "status"), encode(Status(ts=now, seq=forged_seq + 1, state=Presence.OFFLINE))
+        mine.id, topic(other.id, "status"), encode(DeviceStatus(ts=now, seq=forged_seq + 1, state=Presence.OFFLINE))
     )
     fleet.publish_raw(
         mine.id, topic(other.id, "event"), b'{"ts": %d, "seq": %d, "type": "sos"}' % (now, forged_seq + 2)

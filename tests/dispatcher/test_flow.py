@@ -56,7 +56,7 @@ def test_sos_to_done_by_sms_with_family_told_and_the_whole_timeline(emergency, h
     assert command["order_code"] == code and command["alarm_id"] == emergency["alarm"] and command["eta_min"] >= 1
     clock.advance(timedelta(minutes=6))
     assert "已记录到达" in harness.standin.reply(harness.phone(first), "到达").text
-    assert harness.one("SELECT payload->>'type' FROM device_command WHERE type = 'help_arrived'") == "help_arrived"
+    assert harness.one("SELECT payload->>'order_code' FROM device_command WHERE type = 'help_arrived'") == code
     clock.advance(timedelta(minutes=20))
     assert "已完成" in harness.standin.reply(harness.phone(first), f"DONE {code}").text
     harness.drive()

@@ -144,12 +144,12 @@ def test_consecutive_readings_reaching_different_gateways_raise_one_alarm(
 def test_door_opened_at_night_and_low_battery_raise_alarms(
     city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
 ) -> None:
-    watch = city.device("watch")
+    watch, door = city.device("watch"), city.device("door")
     hour = datetime.now(UTC).astimezone(UTC).hour  # the gateway judges night in Asia/Shanghai (UTC+8)
     local = (hour + 8) % 24
     gateways(city.database_url, mosquitto.url, night_start=(local - 1) % 24, night_end=(local + 1) % 24)
-    fleet = fleets(city, mosquitto.url, [watch])
-    fleet.publish_raw(watch.id, topic(watch.id, "event"), encode_event(fleet, watch.id, "door"))
+    fleet = fleets(city, mosquitto.url, [watch, door])
+    fleet.publish_raw(door.id, topic(door.id, "event"), encode_event(fleet, door.id, "door"))
     fleet.send_telemetry(watch.id, battery=9)
     got = wait_until(
         lambda: rows(city.database_url, "SELECT type FROM alarm ORDER BY type") == [("battery_low",), ("door_night",)]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from eldercare.vocabulary import AlarmType
 from gateway import Gateway
 from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
 from simulators.fleet import Fleet
@@ -105,7 +106,7 @@ def test_an_elders_devices_back_through_two_gateways_at_once_close_the_alarm(cit
     with psycopg.connect(city.database_url) as conn:
         conn.execute("UPDATE device SET online = false, last_seen_at = %s WHERE elder_id = %s", (now, elder))
         conn.execute("UPDATE device SET online = true WHERE elder_id = %s AND id <> ALL(%s)", (elder, [first, second]))
-        raise_alarm(conn, AlarmRaise(elder, first, "device_offline", now, now, details={"cause": "no_data"}))
+        raise_alarm(conn, AlarmRaise(elder, first, AlarmType.DEVICE_OFFLINE, now, now, details={"cause": "no_data"}))
     back = "UPDATE device SET online = true WHERE id = %s"
     with psycopg.connect(city.database_url) as one, psycopg.connect(city.database_url) as other:
         one.execute(back, (first,))

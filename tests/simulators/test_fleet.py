@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
-from devices import DEVICE_TYPES, Channel, Presence, Status, decode, parse
+from devices import DEVICE_TYPES, Channel, DeviceStatus, Presence, decode, parse
 from eldercare.cli import app
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
@@ -85,7 +85,7 @@ def test_every_message_the_fleet_sends_fits_the_contract(city: City, mosquitto: 
     for where, payload, _ in listener.got():
         message = decode(where, payload, now)  # raises on anything outside the contract
         if message.channel is Channel.STATUS:
-            assert isinstance(message.body, Status)
+            assert isinstance(message.body, DeviceStatus)
             statuses[message.device_id].append(message.body.state)
     # each says online when it connects; the dropped one's Last Will says offline, the others say it on leaving
     assert all(states[0] is Presence.ONLINE and states[-1] is Presence.OFFLINE for states in statuses.values())
@@ -101,7 +101,7 @@ def test_each_device_logs_in_as_itself_and_its_last_will_is_retained(
     def offline_published() -> bool:
         now = SYSTEM_CLOCK.now()
         bodies = [decode(where, payload, now).body for where, payload, _ in listener.got()]
-        return any(isinstance(body, Status) and body.state is Presence.OFFLINE for body in bodies)
+        return any(isinstance(body, DeviceStatus) and body.state is Presence.OFFLINE for body in bodies)
 
     try:
         fleet.drop(device.id)
