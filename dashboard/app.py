@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 import dispatcher
 from dashboard import api, kpi_rollup, system, ui
 from dashboard.auth import Forbidden, LoginRequired, TokenSigner
+from dashboard.body_limit import BodyLimitMiddleware
 from dashboard.errors import Conflict, Invalid, NotFound, Refused
 from dashboard.events import EventHub
 from dashboard.kpi_memo import ReportMemo
@@ -96,14 +97,16 @@ def create_app(
     dashboard_settings: DashboardSettings | None = None,
     clock: Clock = SYSTEM_CLOCK,
     context: Context | None = None,
+    dispatch_config: dispatcher.Config | None = None,
 ) -> FastAPI:
-    """The app; its lifespan opens the database pool and the LISTEN connection and closes them.
+    """The app; its lifespan opens the database pools and the LISTEN connection and closes them.
 
-    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), which finds the database
-    through ``app.state.context``.
+    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), run with ``dispatch_config``
+    (built here from ``settings`` when not given), the same configuration as the orders made from the dashboard.
     """
     options = dashboard_settings or DashboardSettings()
-    runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock)
+    dispatch = dispatch_config or dispatcher.Config.load(settings)
+    runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock, dispatch=dispatch)
     hub = EventHub(database_url)
 
     @asynccontextmanager
@@ -132,6 +135,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.context = context or Context(settings, database_url, mqtt_url="", clock=clock)
+    app.state.dispatcher_config = dispatch
     app.state.hub = hub
     app.state.kpi_memo = ReportMemo()
     app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
@@ -144,6 +148,8 @@ def create_app(
         https_only=options.secure_cookies,
     )
     app.add_middleware(system.TimingMiddleware)
+    # added last, so it runs first: nothing reads a body, not even the session or the login, before the check
+    app.add_middleware(BodyLimitMiddleware, limit=options.max_body_bytes)
     _install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(api.router)

@@ -18,6 +18,11 @@ class DashboardSettings(BaseSettings):
     login_window_minutes: int = Field(15, ge=1, description="the window over which failed logins are counted")
     login_failures_per_user: int = Field(5, ge=1, description="failed logins for one username before it must wait")
     login_failures_per_ip: int = Field(20, ge=1, description="failed logins from one address before it must wait")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="largest request body accepted (JSON, forms, Twilio's webhooks); larger ones get 413 unread",
+    )
     secure_cookies: bool = Field(False, description="mark cookies Secure (set it when served over HTTPS)")
     kpi_max_age_seconds: float = Field(
         15, ge=0, description="KPI rollups older than this are refreshed before a KPI page or report is answered"
