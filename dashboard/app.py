@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import dispatcher
 from dashboard import api, kpi_rollup, system, ui
@@ -150,6 +151,10 @@ def create_app(
     app.add_middleware(system.TimingMiddleware)
     # added last, so it runs first: nothing reads a body, not even the session or the login, before the check
     app.add_middleware(BodyLimitMiddleware, limit=options.max_body_bytes)
+    proxies = [p.strip() for p in options.trusted_proxies.split(",") if p.strip()]
+    if proxies:
+        # outermost: the client's address and scheme are known before anything else looks at them
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(api.router)
