@@ -24,6 +24,7 @@ from dashboard.errors import Conflict, Invalid, NotFound, Refused
 from dashboard.events import EventHub
 from dashboard.kpi_memo import ReportMemo
 from dashboard.runtime import Runtime
+from dashboard.security_headers import SecurityHeadersMiddleware
 from dashboard.settings import DashboardSettings
 from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
@@ -139,6 +140,9 @@ def create_app(
     app.state.dispatcher_config = dispatch
     app.state.hub = hub
     app.state.kpi_memo = ReportMemo()
+    # served over HTTPS (the public URL says so, or the setting): cookies are Secure and browsers get HSTS
+    secure = options.secure_cookies or settings.public_url.lower().startswith("https://")
+    app.state.secure = secure
     app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
     app.add_middleware(
         SessionMiddleware,
@@ -146,9 +150,10 @@ def create_app(
         session_cookie=SESSION_COOKIE,
         max_age=int(options.session_hours * 3600),
         same_site="lax",
-        https_only=options.secure_cookies,
+        https_only=secure,
     )
     app.add_middleware(system.TimingMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=secure)
     # added last, so it runs first: nothing reads a body, not even the session or the login, before the check
     app.add_middleware(BodyLimitMiddleware, limit=options.max_body_bytes)
     proxies = [p.strip() for p in options.trusted_proxies.split(",") if p.strip()]
