@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -140,9 +139,3 @@ def load_settings() -> Settings:
             name = f"ELDERCARE_{field.upper()}" if error["loc"] else "settings"
             lines.append(f"  {name}: {error['msg']}")
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return load_settings()
