@@ -84,7 +84,7 @@ def render(
 
     can_admin = principal is not None and principal.may(Permission.ADMINISTER)
     lockouts: list[logins.Lockout] = []
-    if can_admin and status_code == 200:
+    if can_admin and status_code == 200 and not name.startswith("_"):  # partials have no notice area
         # administrators see who was locked out of signing in lately (someone guessing, or a forgotten password)
         with request.app.state.pool.connection() as conn:
             lockouts = logins.recent_lockouts(conn, runtime.clock.now() - timedelta(days=1))
