@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             context = Context(platform, database_url, mqtt_url)
             app.state.context = context
+            app.state.dispatcher_config = dispatcher.Config.load(platform)
             web.start()
             components: list[Any] = [
                 create_gateway(context, client_id=f"bench-gw-{uuid.uuid4().hex[:6]}"),

@@ -10,9 +10,13 @@ For the dashboard:
   and raising ``OrderError`` (``OrderNotFound``, ``InvalidTransition``) with a message fit for an operator;
 - ``router``: a FastAPI ``APIRouter`` with ``POST /sms/inbound``, ``POST /sms/status`` and the caregivers'
   pages under ``/m/``. The app that mounts it sets ``app.state.context`` to its
-  ``eldercare.component.Context``; the router opens its own small database pool from it on first use.
+  ``eldercare.component.Context`` and ``app.state.dispatcher_config`` to the ``Config`` it runs with; the
+  router's lifespan opens its own small database pool from them when the app starts.
 
-For running it: ``create(context)``, the component behind ``eldercare dispatcher``.
+For running it: ``create(context, config)``, the component behind ``eldercare dispatcher``.
+
+Every function takes the ``Config`` it runs with; only entry points (``create``, an app) build one, with
+``Config.load(settings)``.
 
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something

@@ -40,10 +40,10 @@ class Dispatcher:
 
     name = "dispatcher"
 
-    def __init__(self, context: Context, config: Config | None = None, sender: SmsSender | None = None) -> None:
+    def __init__(self, context: Context, config: Config, sender: SmsSender | None = None) -> None:
         self.context = context
         self.clock: Clock = context.clock
-        self.config = config or Config.load(context.settings)
+        self.config = config
         self.sender = sender or TwilioSender(self.config.platform, timeout=self.config.dispatch.sms_timeout_seconds)
         self.pool: ConnectionPool | None = None
         self.scheduler: ElectedScheduler | None = None
@@ -167,6 +167,7 @@ class Dispatcher:
                 self._send.wait(self.config.dispatch.sweep_seconds)
 
 
-def create(context: Context, **options: object) -> Dispatcher:
-    """The dispatcher component, built from the platform's context."""
-    return Dispatcher(context, **options)  # type: ignore[arg-type]
+def create(context: Context, config: Config | None = None, sender: SmsSender | None = None) -> Dispatcher:
+    """The dispatcher component run with ``config``; without one, built now from the context's settings and the
+    dispatcher's tuning in the environment."""
+    return Dispatcher(context, config or Config.load(context.settings), sender)

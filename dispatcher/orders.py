@@ -165,7 +165,7 @@ def create_order(
     notes: str = "",
     source: str = "operator",
     alarm_id: int | None = None,
-    config: Config | None = None,
+    config: Config,
 ) -> OrderRef:
     """Create an order; the dispatcher offers it to a caregiver as soon as the transaction commits."""
     if alarm_id is not None:
@@ -175,7 +175,7 @@ def create_order(
     ref = insert_order(
         conn,
         clock,
-        config or Config.load(),
+        config,
         elder_id=elder_id,
         service_type=service_type,
         source=source,
@@ -199,12 +199,11 @@ def create_order(
 
 
 def cancel_order(
-    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config | None = None
+    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config
 ) -> None:
     """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told."""
     if not reason.strip():
         raise OrderError("say why the order is cancelled (reason is empty)")
-    config = config or Config.load()
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.CANCELLED, "cancelled")
     offer = cancel_live_offer(conn, clock, order.id)
@@ -236,11 +235,10 @@ def reassign_order(
     *,
     caregiver_id: int | None,
     actor: str,
-    config: Config | None = None,
+    config: Config,
 ) -> None:
     """Offer the order to ``caregiver_id``, or to the next best candidate (None), taking it from whoever
     holds or was offered it."""
-    config = config or Config.load()
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.OFFERED, "reassigned")
     offer = cancel_live_offer(conn, clock, order.id)

@@ -98,9 +98,8 @@ class SweepReport:
         return self.emergencies + self.expired + self.escalated + self.offered
 
 
-def sweep(conn: psycopg.Connection, clock: Clock, config: Config | None = None, limit: int = 20) -> SweepReport:
+def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
     """One pass of every step, emergencies first, in the caller's transaction."""
-    config = config or Config.load()
     return SweepReport(
         emergencies=len(raise_emergency_orders(conn, clock, config, limit)),
         expired=expire_offers(conn, clock, config, limit),

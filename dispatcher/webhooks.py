@@ -1,7 +1,8 @@
 """Twilio's webhooks (``/sms/inbound``, ``/sms/status``) and the caregivers' pages, as a router to mount.
 
-The app that mounts ``router`` puts its ``eldercare.component.Context`` in ``app.state.context`` (see
-``web_resources``). Database work runs on the thread pool, as psycopg's sync pool wants.
+The app that mounts ``router`` puts its ``eldercare.component.Context`` in ``app.state.context`` and its
+dispatcher ``Config`` in ``app.state.dispatcher_config`` (see ``web_resources``). Database work runs on the
+thread pool, as psycopg's sync pool wants.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatcher import delivery, inbound
 from dispatcher.caregiver_page import page_router
-from dispatcher.web_resources import Resources, WebResources, close_resources
+from dispatcher.web_resources import Resources, WebResources, open_resources
 from eldercare import dead_letters
 from eldercare.clock import Clock
 from eldercare.dead_letters import DeadLetter
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 16 * 1024
 
 
-router = APIRouter(lifespan=close_resources)
+router = APIRouter(lifespan=open_resources)
 router.include_router(page_router)
 
 

@@ -35,13 +35,18 @@ def connect(url: str, *, application_name: str = "eldercare", autocommit: bool =
 
 
 def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool:
-    """A pool for one component; opened here and closed by the owner's lifespan."""
+    """A pool for one component; opened here and closed by the owner's lifespan.
+
+    Each connection is checked before it is lent: after a PostgreSQL restart an idle pooled connection is dead,
+    and without the check each one would fail one request (``AdminShutdown``) before the pool replaced it.
+    """
     pool = ConnectionPool(
         conninfo(url, f"eldercare-{name}"),
         min_size=min_size,
         max_size=max_size,
         name=name,
         open=False,
+        check=ConnectionPool.check_connection,
         **kwargs,
     )
     pool.open(wait=True, timeout=30)

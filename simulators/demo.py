@@ -214,7 +214,7 @@ def command(
                 ["gateway", "dispatcher", "dashboard"],
                 context,
                 {
-                    "dashboard": {"host": "127.0.0.1", "port": port},
+                    "dashboard": {"host": "127.0.0.1", "port": port, "dispatch_config": dispatch},
                     "gateway": {"offline_after": offline_after},
                     "dispatcher": {"config": dispatch},
                 },
