@@ -8,7 +8,6 @@ redelivers whatever was not acknowledged when this client comes back, even after
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,81 +21,11 @@ from paho.mqtt.properties import Properties
 from eldercare.clock import Clock
 from eldercare.mqtt import BrokerAddress
 from gateway import metrics
+from gateway.paho_client import GatewayClient
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY = 7 * 24 * 3600  # MQTT 5: how long the broker keeps the session of an absent gateway
-
-
-class _ReadAhead:
-    """The broker connection, read 64 KiB at a time.
-
-    paho reads every packet with two or three small recv() calls and goes back to select() between
-    packets; in a burst of thousands of messages that is most of its work. This wrapper serves those reads
-    from one large recv, and its ``pending()`` (paho's hook for TLS sockets, which buffer too) tells
-    paho's loop to go on reading without waiting in select().
-    """
-
-    __slots__ = ("_buffer", "_position", "_sock")
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._buffer = b""
-        self._position = 0
-
-    def recv(self, size: int) -> bytes:
-        if self._position >= len(self._buffer):
-            self._buffer = self._sock.recv(65536)  # BlockingIOError, ssl errors and EOF (b"") pass through
-            self._position = 0
-        chunk = self._buffer[self._position : self._position + size]
-        self._position += len(chunk)
-        return chunk
-
-    def pending(self) -> int:
-        inner = getattr(self._sock, "pending", None)
-        return len(self._buffer) - self._position + (inner() if inner is not None else 0)
-
-    def send(self, data: bytes | bytearray) -> int:
-        return int(self._sock.send(data))
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def fileno(self) -> int:
-        return int(self._sock.fileno())
-
-    def setblocking(self, flag: bool) -> None:
-        self._sock.setblocking(flag)
-
-
-_PUBACK = struct.Struct("!BBH")  # fixed header (PUBACK), remaining length 2, packet id
-
-
-class _GatewayClient(mqtt.Client):
-    """A paho client that reads its connection ahead and acknowledges a committed batch in one write.
-
-    Both lean on paho internals (``_create_socket``, ``_sock``, ``_packet_queue``) that paho's own TLS
-    and websocket support use; the gateway's tests run them against a real Mosquitto.
-    """
-
-    def _create_socket(self) -> Any:
-        return _ReadAhead(super()._create_socket())
-
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        # paho handles one packet per select(); go on while the read-ahead buffer holds more, so that a
-        # burst costs one select() (and one release of the GIL) per 64 KiB rather than per message
-        rc = super().loop_read(max_packets)
-        for _ in range(10_000):
-            sock = self._sock
-            if rc != mqtt.MQTT_ERR_SUCCESS or not isinstance(sock, _ReadAhead) or not sock.pending():
-                break
-            rc = super().loop_read(max_packets)
-        return rc
-
-    def ack_batch(self, mids: list[int]) -> None:
-        """PUBACK every message of ``mids`` with one queued packet: one wake-up and one send, not one each."""
-        if mids:
-            self._packet_queue(mqtt.PUBACK, b"".join(_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids), 0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +64,8 @@ class Intake:
         # delivered the message, never with a stale packet id on a newer one (the broker redelivers instead).
         self._generation = 0
         self.connected = threading.Event()
-        self._client: _GatewayClient = address.client(  # type: ignore[assignment]
-            client_id, clean_session=False, manual_ack=True, client_class=_GatewayClient
+        self._client: GatewayClient = address.client(  # type: ignore[assignment]
+            client_id, clean_session=False, manual_ack=True, client_class=GatewayClient
         )
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._on_connect
