@@ -73,6 +73,7 @@ class Intake:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._running = False
+        self.connections = 0  # connections the broker accepted
         self.resumed_sessions = 0  # connections on which the broker still had this gateway's session
 
     def start(self) -> None:
@@ -135,6 +136,7 @@ class Intake:
             return
         with self._lock:
             self._generation += 1
+        self.connections += 1
         self.resumed_sessions += bool(flags.session_present)
         log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
         client.subscribe([(f, 1) for f in self._filters])

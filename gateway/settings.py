@@ -5,14 +5,15 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices import Limits
+from devices.topics import DEVICE_ID
 
 
 def _default_client_id() -> str:
-    return f"eldercare-gateway-{socket.gethostname()}"[:64]
+    return f"eldercare.gateway.{socket.gethostname()}"[:64]
 
 
 class GatewaySettings(BaseSettings):
@@ -36,6 +37,19 @@ class GatewaySettings(BaseSettings):
         "receiving its share until it expires: give each instance a stable client_id. The embedded broker has no "
         "shared subscriptions: always plain there.",
     )
+
+    @field_validator("client_id")
+    @classmethod
+    def _not_a_device_id(cls, value: str) -> str:
+        # Devices' client ids are their ids (mosquitto.conf: use_username_as_clientid on their listener); a
+        # device whose id equalled the gateway's would disconnect it each time it connected.
+        if DEVICE_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} could be a device's id, and a device with that id would disconnect the gateway: "
+                "give the gateway a client id with a '.' in it (e.g. 'eldercare.gateway'), which no device id has"
+            )
+        return value
+
     keepalive: int = Field(30, ge=5, le=600, description="MQTT keepalive, seconds")
     batch_max: int = Field(
         1000,

@@ -22,14 +22,18 @@ PLATFORM_USER, PLATFORM_PASSWORD = "platform", "platform-secret-for-tests"
 
 
 class ConfiguredMosquitto(Mosquitto):
-    """A Mosquitto that runs a given configuration text (its listener and folders moved into ``workdir``)."""
+    """A Mosquitto that runs a given configuration text (its listeners and folders moved into ``workdir``).
+
+    ``port`` is the devices' listener (1883 in the text), ``platform_port`` the platform's (1884).
+    """
 
     def __init__(self, workdir: Path, config: str) -> None:
         binary = mosquitto_binary()
         assert binary is not None
-        self.binary, self.workdir, self.port = binary, workdir, free_port()
+        self.binary, self.workdir, self.port, self.platform_port = binary, workdir, free_port(), free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         config = re.sub(r"(?m)^listener 1883$", f"listener {self.port} 127.0.0.1", config)
+        config = re.sub(r"(?m)^listener 1884$", f"listener {self.platform_port} 127.0.0.1", config)
         config = config.replace("/mosquitto/config/", f"{workdir}/").replace("/mosquitto/data/", f"{workdir}/")
         config += "\nuser root\n" if os.geteuid() == 0 else ""  # see tests/services.py
         self.config = workdir / "mosquitto.conf"
@@ -45,7 +49,7 @@ class SecuredBroker:
 
     @property
     def platform_url(self) -> str:
-        return f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@127.0.0.1:{self.broker.port}"
+        return f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@127.0.0.1:{self.broker.platform_port}"
 
     @property
     def url(self) -> str:
@@ -64,7 +68,7 @@ def secured_broker(database_url: str, tmp_path: Path) -> Iterator[SecuredBroker]
         env={"ELDERCARE_MQTT_URL": f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@mosquitto:1883"},
     )
     assert result.exit_code == 0, result.output
-    for name in ("passwd", "acl"):  # run as root, mosquitto reads them as its own user
+    for name in ("passwd", "platform-passwd", "acl"):  # run as root, mosquitto reads them as its own user
         (folder / name).chmod(0o644)
     broker = ConfiguredMosquitto(folder, DEPLOY_CONF.read_text(encoding="utf-8"))
     try:

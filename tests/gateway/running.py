@@ -49,7 +49,7 @@ def seed_city(database_url: str, folder: Path, elders: int = 12, seed: int = 3) 
 
 
 def start_gateway(database_url: str, mqtt_url: str, *, embedded: bool = False, **options: Any) -> Gateway:
-    settings = GatewaySettings(**{"client_id": f"gw-test-{uuid.uuid4().hex[:8]}", **FAST, **options})
+    settings = GatewaySettings(**{"client_id": f"gw.test-{uuid.uuid4().hex[:8]}", **FAST, **options})
     context = Context(Settings(), database_url, mqtt_url, embedded_broker=embedded)
     gateway = create(context, settings=settings)
     gateway.start()

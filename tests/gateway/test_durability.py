@@ -57,7 +57,7 @@ class GatewayProcess:
             "ELDERCARE_DATABASE_URL": database_url,
             "ELDERCARE_MQTT_URL": mqtt_url,
             "ELDERCARE_DATA_DIR": str(folder),
-            "ELDERCARE_GATEWAY_CLIENT_ID": "gw-durable",
+            "ELDERCARE_GATEWAY_CLIENT_ID": "gw.durable",
             "ELDERCARE_GATEWAY_BATCH_WAIT": "0.05",
         }
         self.log = folder / "gateway.log"
