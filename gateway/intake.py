@@ -72,12 +72,41 @@ class Intake:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._running = False
+        self._switch = threading.Lock()
+        self._running = self._held = self._paused = False
         self.connections = 0  # connections the broker accepted
         self.resumed_sessions = 0  # connections on which the broker still had this gateway's session
 
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start receiving."""
+        self._set(held=True)
+
+    def stop(self) -> None:
+        """Disconnect; whatever was not acknowledged stays with the broker for the next session."""
+        self._set(held=False)
+
+    def pause(self) -> None:
+        """Stop receiving for a while (the database is away and the buffer full); the broker holds the rest."""
+        log.warning("disconnecting from the broker until the database is back; the broker keeps the messages")
+        self._set(paused=True)
+
+    def resume(self) -> None:
+        self._set(paused=False)
+
+    def _set(self, *, held: bool | None = None, paused: bool | None = None) -> None:
+        # Connected while this instance holds the session (start/stop) and the ingest has room (pause/resume).
+        with self._switch:
+            self._held = self._held if held is None else held
+            self._paused = self._paused if paused is None else paused
+            wanted = self._held and not self._paused
+            if wanted and not self._running:
+                if self.connections:
+                    log.info("reconnecting to the broker")
+                self._connect()
+            elif not wanted and self._running:
+                self._disconnect()
+
+    def _connect(self) -> None:
         v5 = self._address.protocol == mqtt.MQTTv5
         properties = None
         if v5:
@@ -93,10 +122,7 @@ class Intake:
         self._client.loop_start()
         self._running = True
 
-    def stop(self) -> None:
-        """Disconnect; whatever was not acknowledged stays with the broker for the next session."""
-        if not self._running:
-            return
+    def _disconnect(self) -> None:
         self._running = False
         with self._lock:
             self._generation += 1
@@ -104,16 +130,6 @@ class Intake:
         self._client.loop_stop()
         self.connected.clear()
         metrics.BROKER_CONNECTED.set(0)
-
-    def pause(self) -> None:
-        """Stop receiving for a while (the database is away and the buffer full); the broker holds the rest."""
-        log.warning("disconnecting from the broker until the database is back; the broker keeps the messages")
-        self.stop()
-
-    def resume(self) -> None:
-        if not self._running:
-            log.info("reconnecting to the broker")
-            self.start()
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
         """Acknowledge committed messages that came on the current connection; returns how many were."""

@@ -17,8 +17,8 @@ from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.devices.conftest import PLATFORM_USER, SecuredBroker
 from tests.gateway.running import rows, scalar, start_fleet, start_gateway, wait_until
+from tests.services import PLATFORM_USER, SecuredBroker
 
 pytestmark = pytest.mark.mosquitto
 

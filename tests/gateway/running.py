@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -86,3 +90,33 @@ def scalar(database_url: str, query: str, *params: Any) -> Any:
 def rows(database_url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url) as conn:
         return conn.execute(query.encode(), params).fetchall()
+
+
+class GatewayProcess:
+    """`python -m eldercare gateway` as its own process, which the test may SIGKILL; ``env`` adds variables."""
+
+    def __init__(self, database_url: str, mqtt_url: str, folder: Path, **env: str) -> None:
+        self.env = {
+            **os.environ,
+            "ELDERCARE_DATABASE_URL": database_url,
+            "ELDERCARE_MQTT_URL": mqtt_url,
+            "ELDERCARE_DATA_DIR": str(folder),
+            "ELDERCARE_GATEWAY_BATCH_WAIT": "0.05",
+            **env,
+        }
+        self.log = folder / f"gateway-{uuid.uuid4().hex[:6]}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "eldercare", "gateway"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(20)
+
+    def logged(self, text: str) -> bool:
+        return text in self.log.read_text(encoding="utf-8", errors="replace")
