@@ -42,6 +42,7 @@ def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **k
         max_size=max_size,
         name=name,
         open=False,
+        check=ConnectionPool.check_connection,  # a connection PostgreSQL closed (a restart) is replaced, not used
         **kwargs,
     )
     pool.open(wait=True, timeout=30)
@@ -58,6 +59,7 @@ def open_async_pool(
         max_size=max_size,
         name=name,
         open=False,
+        check=AsyncConnectionPool.check_connection,  # a connection PostgreSQL closed (a restart) is replaced
         **kwargs,
     )
 

@@ -93,9 +93,13 @@ def rows(database_url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 class GatewayProcess:
-    """`python -m eldercare gateway` as its own process, which the test may SIGKILL; ``env`` adds variables."""
+    """`python -m eldercare gateway` (or ``command``) as its own process, which the test may SIGKILL; ``env`` adds
+    variables."""
 
-    def __init__(self, database_url: str, mqtt_url: str, folder: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, mqtt_url: str, folder: Path, command: tuple[str, ...] = ("gateway",), **env: str
+    ) -> None:
+        self.command = command
         self.env = {
             **os.environ,
             "ELDERCARE_DATABASE_URL": database_url,
@@ -110,7 +114,7 @@ class GatewayProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "eldercare", "gateway"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "eldercare", *self.command], env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -118,5 +122,5 @@ class GatewayProcess:
             self.process.send_signal(sig)
             self.process.wait(20)
 
-    def logged(self, text: str) -> bool:
-        return text in self.log.read_text(encoding="utf-8", errors="replace")
+    def logged(self, text: str, times: int = 1) -> bool:
+        return self.log.read_text(encoding="utf-8", errors="replace").count(text) >= times
