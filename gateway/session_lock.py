@@ -55,6 +55,7 @@ class SessionLock:
         self.held = threading.Event()
         self.standing_by = threading.Event()  # set once another instance was found holding the session
         self.acquisitions = 0
+        self.attempts = 0  # tries of the lock, won or not
 
     def start(self) -> None:
         self._stop.clear()
@@ -123,6 +124,7 @@ class SessionLock:
         )
 
     def _try(self, conn: psycopg.Connection) -> bool:
+        self.attempts += 1
         row = conn.execute(_TRY_LOCK, (self._key,)).fetchone()
         return bool(row and row[0])
 

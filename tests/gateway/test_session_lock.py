@@ -1,5 +1,5 @@
-"""Two gateways through the production Mosquitto: one holds the broker session, the other takes it over when the
-holder is SIGKILLed and stays down, and a broker restart loses nothing."""
+"""One gateway instance holds the broker session, the next takes it over when the holder dies; through the
+production Mosquitto, with the holder SIGKILLed and kept down, and over a broker restart."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pytest
 
 from eldercare.component import Context
 from eldercare.config import Settings
+from eldercare.db import ensure_database
 from gateway import Gateway, GatewaySettings, create
+from gateway.session_lock import SessionLock
 from simulators.fleet import Fleet
 from tests.gateway.running import FAST, GatewayProcess, rows, scalar, wait_until
-from tests.services import SecuredBroker
+from tests.services import SecuredBroker, TestPostgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.mosquitto]
 
@@ -35,6 +37,51 @@ def _wait_stored_once(database_url: str, fleet: Fleet, timeout: float) -> float:
         extra = {k for k in stored if k not in expected or stored[k] != expected[k]}
         pytest.fail(f"{len(missing)} of {len(expected)} accepted messages not stored, {len(extra)} stored wrongly")
     return time.monotonic() - started
+
+
+def _locks(url: str, events: list[str], *names: str) -> list[SessionLock]:
+    locks = []
+    for name in names:
+        lock = SessionLock(
+            url,
+            "eldercare.gateway",
+            lambda n=name: events.append(f"{n}+"),
+            lambda n=name: events.append(f"{n}-"),
+            interval=0.1,
+        )
+        lock.start()
+        locks.append(lock)
+        assert wait_until(lambda lock=lock: lock.held.is_set() or lock.standing_by.is_set(), timeout=10)
+    return locks
+
+
+def test_one_instance_holds_the_session_and_the_next_takes_it_when_it_goes(database_url: str) -> None:
+    events: list[str] = []
+    first, second = _locks(database_url, events, "first", "second")
+    try:
+        assert first.held.is_set() and not second.held.is_set()
+        first.release()
+        assert second.held.wait(5)
+        assert events == ["first+", "second+"]
+    finally:
+        first.release()
+        second.release()
+
+
+def test_the_holder_keeps_the_session_over_a_postgres_restart(private_postgres: TestPostgres) -> None:
+    url = ensure_database(private_postgres.url, "eldercare")
+    events: list[str] = []
+    holding, waiting = _locks(url, events, "holding", "waiting")
+    try:
+        private_postgres.restart()
+        granted = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        assert wait_until(lambda: scalar(url, granted) == 1, timeout=20), "the lock was not taken again"
+        tries = waiting.attempts
+        assert wait_until(lambda: waiting.attempts >= tries + 3, timeout=10), "the other instance stopped trying"
+        assert events == ["holding+"] and holding.held.is_set() and not waiting.held.is_set()
+    finally:
+        holding.release()
+        waiting.release()
 
 
 @pytest.fixture
