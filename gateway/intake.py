@@ -2,7 +2,9 @@
 
 The session is persistent (clean session off, a stable client id), the subscription QoS 1, and
 acknowledgement manual: the broker keeps each message until the gateway says it is committed, and
-redelivers whatever was not acknowledged when this client comes back, even after a SIGKILL.
+redelivers whatever was not acknowledged when this client, or another instance with its id, comes back,
+even after a SIGKILL. An instance is connected while it holds the session (``start``/``stop``, driven by
+gateway/session_lock.py) and its ingest has room (``pause``/``resume``).
 """
 
 from __future__ import annotations
