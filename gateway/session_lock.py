@@ -4,9 +4,10 @@ Every gateway of a deployment uses the same client id, so the broker keeps one p
 plain subscription, which (unlike a ``$share`` one) survives a broker restart and is never handed messages
 for an instance that is gone. Only the instance that holds the lock connects with that id; the others stand
 by and try the lock every ``interval`` seconds. The lock lives as long as the holder's connection to
-PostgreSQL: a killed process loses it at once, a lost host when PostgreSQL's TCP keepalives give up
-(``DEAD_PEER_OPTIONS``). The next instance then connects with the same client id, and the broker hands it
-whatever the session holds, unacknowledged messages included. A holder that loses its connection to the
+PostgreSQL, on which the holder says something every ``interval``: a killed process loses it at once, a hung
+one or one whose host is gone when PostgreSQL ends the silent session (``idle_session_timeout``, ``silence``).
+The next instance then connects with the same client id, and the broker hands it whatever the session holds,
+unacknowledged messages included. A holder that loses its connection to the
 database keeps its broker session while it tries to take the lock again, and gives the session up as soon
 as it learns that another instance holds the lock.
 """
@@ -21,12 +22,7 @@ import psycopg
 
 log = logging.getLogger(__name__)
 
-# PostgreSQL probes an idle lock connection after 10 s, every 5 s, 3 times; unacknowledged data waits 25 s:
-# a holder whose host is gone loses the lock within about 25 s.
-DEAD_PEER_OPTIONS = (
-    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=25000"
-)
-DEAD_PEER_SECONDS = 25
+MIN_SILENCE = 10.0  # seconds: PostgreSQL ends a holder's lock connection after this long without a word
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 
@@ -49,6 +45,7 @@ class SessionLock:
         self._on_acquired = on_acquired
         self._on_lost = on_lost
         self._interval = interval
+        self.silence = max(MIN_SILENCE, 5 * interval)  # so that a busy but live holder never reaches it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
@@ -120,7 +117,7 @@ class SessionLock:
             autocommit=True,
             connect_timeout=5,
             application_name="eldercare-gateway-session",
-            options=DEAD_PEER_OPTIONS,
+            options=f"-c idle_session_timeout={int(self.silence * 1000)}",
         )
 
     def _try(self, conn: psycopg.Connection) -> bool:

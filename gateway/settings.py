@@ -38,7 +38,8 @@ class GatewaySettings(BaseSettings):
         gt=0,
         le=60,
         description="seconds between a standing-by instance's attempts to take the broker session over; a killed "
-        "holder is replaced within about this time (a holder whose host is gone: within about 25 s more)",
+        "holder is replaced within about this time, a hung one or one whose host is gone within max(10 s, 5 times "
+        "this) more (PostgreSQL's idle_session_timeout on the holder's lock connection)",
     )
 
     @field_validator("client_id")

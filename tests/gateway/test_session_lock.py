@@ -149,3 +149,41 @@ def test_a_standby_gateway_takes_over_the_session_of_a_killed_one(
         assert scalar(city.database_url, "SELECT count(*) FROM dead_letter") == 0
     finally:
         standby.stop()
+
+
+def test_a_hung_gateway_is_replaced_once_postgres_ends_its_silent_session(
+    secured_broker: SecuredBroker, holder: GatewayProcess, fleets: Callable[..., Fleet]
+) -> None:
+    """A frozen process (or a host gone without a word) keeps its connections open: PostgreSQL ends its lock
+    connection after ``silence`` seconds without a word, and the standby takes over. When the frozen one wakes,
+    it learns that another instance holds the session and stands by."""
+    city = secured_broker.city
+    context = Context(Settings(), city.database_url, secured_broker.platform_url)
+    standby: Gateway = create(context, settings=GatewaySettings(**FAST))
+    standby.start()
+    assert holder.process is not None
+    try:
+        assert wait_until(standby.session.standing_by.is_set, timeout=10), "the second gateway did not stand by"
+        fleet = fleets(city, secured_broker.url)
+        holder.process.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        button = city.device("button")
+        sos = fleet.send_event(button.id, "sos")
+        assert standby.session.held.wait(standby.session.silence + 10), "the standby did not take the session over"
+        detection = time.monotonic() - stopped
+        print(f"takeover {detection:.2f} s after the SIGSTOP (silence {standby.session.silence:.0f} s)")
+        assert wait_until(
+            lambda: scalar(city.database_url, "SELECT count(*) FROM device_event WHERE seq = %s", sos), timeout=5
+        ), "the SOS sent while the holder hung was not stored within the detection time + 5 s"
+        assert fleet.wait_for_command(button.id, "alarm_received", timeout=5) is not None
+
+        holder.process.send_signal(signal.SIGCONT)
+        assert wait_until(lambda: holder.logged("standing by"), timeout=20), holder.log.read_text()
+        fleet.stream(100, duration=2)
+        assert fleet.wait(20)
+        _wait_stored_once(city.database_url, fleet, timeout=10)
+        assert standby.session.held.is_set() and standby.intake.connected.is_set()
+    finally:
+        if holder.process is not None:
+            holder.process.send_signal(signal.SIGCONT)
+        standby.stop()
