@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             app.state.dispatcher_config = dispatcher.Config.load(platform)
             web.start()
             components: list[Any] = [
-                create_gateway(context, client_id=f"bench-gw-{uuid.uuid4().hex[:6]}"),
+                create_gateway(context, client_id=f"bench.gw-{uuid.uuid4().hex[:6]}"),
                 dispatcher.create(context),
             ]
             for component in components:

@@ -46,7 +46,7 @@ def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **k
         max_size=max_size,
         name=name,
         open=False,
-        check=ConnectionPool.check_connection,
+        check=ConnectionPool.check_connection,  # a connection PostgreSQL closed (a restart) is replaced, not used
         **kwargs,
     )
     pool.open(wait=True, timeout=30)

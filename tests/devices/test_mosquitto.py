@@ -16,8 +16,8 @@ from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.devices.conftest import PLATFORM_USER, SecuredBroker
 from tests.gateway.running import rows, scalar, start_fleet, start_gateway
+from tests.services import PLATFORM_USER, SecuredBroker
 from tests.waiting import patience, subscribe_acknowledged, wait_until
 
 pytestmark = pytest.mark.mosquitto
@@ -43,7 +43,7 @@ def _connect(url: str, client_id: str) -> tuple[mqtt.Client, list[Any], list[mqt
 
 
 def test_the_generated_files_are_what_mosquitto_expects() -> None:
-    lines = password_file(BrokerUser("platform", "p"), [BrokerUser("wch000001", "s")]).splitlines()
+    lines = password_file([BrokerUser("platform", "p"), BrokerUser("wch000001", "s")]).splitlines()
     assert [line.split(":")[0] for line in lines] == ["platform", "wch000001"]
     assert all(line.split(":", 1)[1].startswith("$7$101$") for line in lines)
     text = acl("platform")
@@ -51,7 +51,7 @@ def test_the_generated_files_are_what_mosquitto_expects() -> None:
     assert "pattern read eldercare/v1/devices/%u/cmd" in text
     assert "pattern write eldercare/v1/devices/%u/cmd" not in text
     with pytest.raises(ValueError):
-        password_file(BrokerUser("a:b", "p"), [])
+        password_file([BrokerUser("a:b", "p")])
 
 
 def test_a_device_cannot_publish_under_another_devices_id(
@@ -122,3 +122,40 @@ def test_wrong_or_missing_credentials_are_refused_and_cmd_is_private(
     for client in (spy, platform):
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.mark.parametrize("clean_session", [True, False], ids=["clean", "persistent"])
+def test_a_device_cannot_take_over_the_gateways_session(
+    clean_session: bool, secured_broker: SecuredBroker, stopper: Callable[[Any], Any]
+) -> None:
+    """A device with valid credentials that asks for the gateway's client id, again and again, while readings
+    and an SOS stream in: the gateway is never disconnected, gets every message, and the device reads none."""
+    city = secured_broker.city
+    intruder, button = city.device("watch"), city.device("button")
+    gateway: Gateway = stopper(start_gateway(city.database_url, secured_broker.platform_url))
+    fleet: Fleet = stopper(start_fleet(city, secured_broker.url, [d for d in city.devices if d.id != intruder.id]))
+    address = BrokerAddress.parse(secured_broker.url).with_credentials(intruder.id, intruder.secret)
+    fleet.stream(100, messages=300)
+    received: list[mqtt.MQTTMessage] = []
+    for _ in range(10):
+        client = address.client(gateway.settings.client_id, clean_session=clean_session)
+        answered = threading.Event()
+        client.on_connect = lambda c, u, f, reason, p, answered=answered: answered.set()
+        client.on_message = lambda c, u, m: received.append(m)
+        client.connect(address.host, address.port)
+        client.loop_start()
+        assert answered.wait(5), "the broker did not answer the device"
+        client.disconnect()
+        client.loop_stop()
+    sos = fleet.send_event(button.id, "sos")
+    assert fleet.wait(20) and fleet.wait_acknowledged(10)
+    expected = {(s.device_id, s.seq) for s in fleet.acknowledged() if s.channel == "telemetry"}
+    stored = lambda: {(d, s) for d, s in rows(city.database_url, "SELECT device_id, seq FROM reading")}  # noqa: E731
+    assert wait_until(lambda: stored() >= expected, timeout=20), f"{len(expected - stored())} readings not stored"
+    assert wait_until(
+        lambda: scalar(city.database_url, "SELECT count(*) FROM alarm WHERE device_id = %s AND type = 'sos'", button.id)
+    ), "the SOS raised no alarm"
+    assert scalar(city.database_url, "SELECT count(*) FROM device_event WHERE seq = %s", sos) == 1
+    assert fleet.wait_for_command(button.id, "alarm_received") is not None
+    assert gateway.intake.connections == 1, "the device's logins disconnected the gateway"
+    assert received == []

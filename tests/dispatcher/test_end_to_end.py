@@ -42,7 +42,7 @@ def platform(people: dict[str, int], database_url: str, mosquitto: Any) -> Itera
     harness = Harness.start(database_url, SYSTEM_CLOCK)  # type: ignore[arg-type]
     context = Context(harness.config.platform, database_url, mosquitto.url, clock=SYSTEM_CLOCK)
     components = [
-        create_gateway(context, client_id=f"gw-e2e-{uuid.uuid4().hex[:8]}"),
+        create_gateway(context, client_id=f"gw.e2e-{uuid.uuid4().hex[:8]}"),
         dispatcher.Dispatcher(context, harness.config),
     ]
     for component in components:

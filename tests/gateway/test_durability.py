@@ -3,10 +3,7 @@ restarts (persistence on), or PostgreSQL is away for a few seconds in the middle
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from eldercare.migrate import migrate
 from eldercare.mqtt import BrokerAddress
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, scalar, seed_city
+from tests.gateway.running import City, GatewayProcess, rows, scalar, seed_city
 from tests.services import Mosquitto, TestPostgres
 from tests.waiting import patience, subscribe_acknowledged, wait_until
 
@@ -59,36 +56,9 @@ def _assert_exactly_once(database_url: str, expected: dict[tuple[str, int], int]
     assert scalar(database_url, "SELECT count(*) FROM dead_letter") == 0
 
 
-class GatewayProcess:
-    """`python -m eldercare gateway` as its own process, which the test may SIGKILL."""
-
-    def __init__(self, database_url: str, mqtt_url: str, folder: Path) -> None:
-        self.env = {
-            **os.environ,
-            "ELDERCARE_DATABASE_URL": database_url,
-            "ELDERCARE_MQTT_URL": mqtt_url,
-            "ELDERCARE_DATA_DIR": str(folder),
-            "ELDERCARE_GATEWAY_CLIENT_ID": "gw-durable",
-            "ELDERCARE_GATEWAY_BATCH_WAIT": "0.05",
-        }
-        self.log = folder / "gateway.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "eldercare", "gateway"], env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(20)
-
-
 @pytest.fixture
 def gateway_process(city: City, mosquitto: Mosquitto, tmp_path: Path) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(city.database_url, mosquitto.url, tmp_path)
+    process = GatewayProcess(city.database_url, mosquitto.url, tmp_path, ELDERCARE_GATEWAY_CLIENT_ID="gw.durable")
     try:
         yield process
     finally:

@@ -105,11 +105,11 @@ def test_a_row_the_database_refuses_is_dead_lettered_and_the_rest_of_its_batch_s
             """.encode()
         )
     # the gateway's session exists but the gateway is away, so that the whole backlog arrives as one batch
-    gateways(city.database_url, mosquitto.url, client_id="gw-refuse").stop()
+    gateways(city.database_url, mosquitto.url, client_id="gw.refuse").stop()
     fleet = fleets(city, mosquitto.url, [watch, pendant])
     sent = [fleet.send_telemetry(d.id) for d in (watch, pendant, watch, watch) for _ in range(5)]
     assert fleet.wait_acknowledged(patience(10))
-    gateways(city.database_url, mosquitto.url, client_id="gw-refuse")
+    gateways(city.database_url, mosquitto.url, client_id="gw.refuse")
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM dead_letter") == 5)
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == len(sent) - 5)
     assert {r for (r,) in rows(city.database_url, "SELECT reason FROM dead_letter")} == {"storage_rejected"}

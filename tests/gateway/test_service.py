@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from eldercare.embedded import free_port
-from gateway import Gateway
+from gateway import Gateway, GatewaySettings
 from simulators.fleet import Fleet
 from tests.gateway.running import City, scalar
 from tests.services import AmqttBroker, Mosquitto
@@ -50,3 +51,9 @@ def test_metrics_are_served_for_prometheus(
         "eldercare_gateway_buffer_depth",
     ):
         assert name in text, name
+
+
+def test_a_client_id_that_a_device_could_have_is_refused() -> None:
+    with pytest.raises(ValueError, match="could be a device's id"):
+        GatewaySettings(client_id="gateway-1")
+    assert "." in GatewaySettings().client_id
