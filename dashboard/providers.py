@@ -12,27 +12,11 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from dashboard.errors import Conflict, NotFound
 from eldercare import audit
+from eldercare.vocabulary import ServiceType, Standing
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
-
-
-class Standing(StrEnum):
-    RED = "red"
-    NORMAL = "normal"
-    BLACK = "black"
-
-
-class ServiceType(StrEnum):
-    MEAL = "meal"
-    CLEANING = "cleaning"
-    BATHING = "bathing"
-    MEDICAL = "medical"
-    MOBILITY = "mobility"
-    EMERGENCY = "emergency"
-    CARE = "care"
 
 
 class Provider(BaseModel):

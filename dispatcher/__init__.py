@@ -21,17 +21,19 @@ Every function takes the ``Config`` it runs with; only entry points (``create``,
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
 to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
-(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``), and
+(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``),
+``homes_ignoring_load`` (where the caregivers eligible for a need live, were none busy: a simulation's bound), and
 the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
 (``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
 matching's knobs.
 """
 
+from dispatcher.candidates import Home, homes_ignoring_load
 from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by_id, caregiver_by_phone, finish, set_off
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
-from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
+from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.recurring import create_due_orders as create_recurring_orders
 from dispatcher.recurring import due_times as recurring_due_times
@@ -40,6 +42,7 @@ from dispatcher.settings import Config, DispatcherSettings, MatchWeights, Travel
 from dispatcher.sms import NullSender, SmsSender, TwilioSender
 from dispatcher.sweep import SweepReport, sweep
 from dispatcher.webhooks import router
+from eldercare.vocabulary import OrderStatus
 
 __all__ = [
     "TRANSITIONS",
@@ -48,14 +51,15 @@ __all__ = [
     "Config",
     "Dispatcher",
     "DispatcherSettings",
+    "Home",
     "InvalidTransition",
     "MatchWeights",
     "NullSender",
     "OrderError",
     "OrderNotFound",
     "OrderRef",
+    "OrderStatus",
     "SmsSender",
-    "Status",
     "SweepReport",
     "TravelModel",
     "TwilioSender",
@@ -69,6 +73,7 @@ __all__ = [
     "create_recurring_orders",
     "decline_offer",
     "finish",
+    "homes_ignoring_load",
     "reassign_order",
     "recurring_due_times",
     "review_order",

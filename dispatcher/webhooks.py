@@ -19,7 +19,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from dispatcher import delivery, inbound
 from dispatcher.caregiver_page import page_router
 from dispatcher.web_resources import Resources, WebResources, open_resources
+from eldercare import dead_letters
 from eldercare.clock import Clock
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import InputSource
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +41,7 @@ def _twiml(text: str | None) -> Response:
 
 
 def dead_letter(conn: psycopg.Connection, clock: Clock, reason: str, detail: str, payload: bytes) -> None:
-    conn.execute(
-        "INSERT INTO dead_letter (received_at, source, reason, detail, payload, payload_size) "
-        "VALUES (%s, 'sms', %s, %s, %s, %s)",
-        (clock.now(), reason, detail[:500], payload[:4096], len(payload)),
-    )
+    dead_letters.insert(conn, [DeadLetter(clock.now(), InputSource.SMS, reason, detail, payload)])
 
 
 async def _reject(res: WebResources, reason: str, detail: str, payload: bytes) -> None:

@@ -103,10 +103,6 @@ class Settings(BaseSettings):
             found.append(("ELDERCARE_TWILIO_ACCOUNT_SID", "is a placeholder (your account's SID starts with AC)"))
         return found
 
-    @property
-    def is_development(self) -> bool:
-        return self.mode is Mode.DEVELOPMENT
-
 
 def _database_password(url: SecretStr | None) -> str | None:
     if url is None:

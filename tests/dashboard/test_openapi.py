@@ -68,9 +68,9 @@ def examples(
     operation: Any, mode: GenerationMode, base_url: str, headers: dict[str, str], sent: list[int]
 ) -> Callable[[], None]:
     """A Hypothesis test calling ``operation`` with generated requests; valid ones must also answer to schema."""
-    checks = [not_a_server_error]
+    checks: list[Callable[..., bool | None]] = [not_a_server_error]
     if mode is GenerationMode.POSITIVE:
-        checks.append(response_schema_conformance)  # type: ignore[arg-type]
+        checks.append(response_schema_conformance)
 
     @seed(SEED)
     @given(case=operation.as_strategy(generation_mode=mode))

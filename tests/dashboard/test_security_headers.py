@@ -60,7 +60,7 @@ def test_every_page_runs_under_the_content_security_policy(
     with psycopg.connect(city.url) as conn:
         order = conn.execute("SELECT min(id) FROM service_order").fetchone()
     assert order is not None
-    context = browser.new_context(viewport=DESKTOP, locale="en-US")  # type: ignore[arg-type]
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
     context.add_init_script(
         "window.__violations = [];"
         "document.addEventListener('securitypolicyviolation',"

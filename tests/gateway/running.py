@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from eldercare.config import Settings
 from eldercare.mqtt import BrokerAddress
 from gateway import Gateway, GatewaySettings, create
 from simulators.fleet import Fleet
+from tests.waiting import eventually, patience
 
 # Quick to notice, quick to flush: the tests wait on the gateway, not the other way round.
 FAST = {
@@ -53,9 +52,9 @@ def start_gateway(database_url: str, mqtt_url: str, *, embedded: bool = False, *
     context = Context(Settings(), database_url, mqtt_url, embedded_broker=embedded)
     gateway = create(context, settings=settings)
     gateway.start()
-    if not gateway.intake.connected.wait(10):
+    if not gateway.intake.connected.wait(patience(10)):
         gateway.stop()
-        raise TimeoutError("the gateway did not connect to the broker within 10 s")
+        raise TimeoutError(f"the gateway did not connect to the broker within {patience(10):.0f} s")
     return gateway
 
 
@@ -67,14 +66,13 @@ def start_fleet(city: City, mqtt_url: str, devices: list[ProvisionedDevice] | No
     return fleet
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """The first truthy result of ``check``, or the last result after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
+def later_message_stored(city: City, fleet: Fleet, device: ProvisionedDevice) -> None:
+    """Send one more message from ``device`` and wait until it is stored: the positive marker of a check that
+    something did not happen. A gateway's one writer takes batches in turn, so everything it received before
+    this message's batch has then been handled (send it after the awaited batch was seen in the database)."""
+    seq = fleet.send_telemetry(device.id, battery=88)
+    query = "SELECT count(*) FROM reading WHERE device_id = %s AND seq = %s"
+    eventually(lambda: scalar(city.database_url, query, device.id, seq), f"the marker message {device.id}/{seq}")
 
 
 def scalar(database_url: str, query: str, *params: Any) -> Any:

@@ -9,8 +9,9 @@ import httpx
 from eldercare.embedded import free_port
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, scalar, wait_until
+from tests.gateway.running import City, scalar
 from tests.services import AmqttBroker, Mosquitto
+from tests.waiting import patience, wait_until
 
 
 def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
@@ -22,10 +23,10 @@ def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
         assert gateway.shared_group is None
         fleet = fleets(city, broker.url, city.devices[:3])
         fleet.stream(100, messages=30)
-        assert fleet.wait(10) and fleet.wait_acknowledged(10)
+        assert fleet.wait(patience(10)) and fleet.wait_acknowledged(patience(10))
         assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 30)
         fleet.send_event(city.devices[0].id, "sos")
-        assert fleet.wait_for_command(city.devices[0].id, "alarm_received") is not None
+        assert fleet.wait_for_command(city.devices[0].id, "alarm_received", timeout=patience(10)) is not None
     finally:
         broker.stop()
 
