@@ -7,13 +7,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ConsoleMessage
 
 from dashboard.app import create_app
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare.config import Settings
+from eldercare.embedded import free_port
 from tests.dashboard.conftest import City
 from tests.dashboard.test_browser import DESKTOP, add_readings, sign_in
 
@@ -37,13 +37,18 @@ def test_every_response_carries_the_security_headers(client: httpx.Client, path:
 def test_over_https_cookies_are_secure_and_hsts_is_sent(city: City) -> None:
     settings = Settings(timezone="Asia/Shanghai", public_url="https://eldercare.example.gov.cn")
     app = create_app(settings, city.url, dashboard_settings=DashboardSettings(), clock=city.clock)
-    with TestClient(app, base_url="https://eldercare.example.gov.cn") as client:
-        login = client.get("/login")
-        assert login.headers["strict-transport-security"].startswith("max-age=")
-        cookies = login.headers.get_list("set-cookie")
-        assert cookies and all("secure" in c.lower() for c in cookies), cookies
-        language = client.get("/lang/en", follow_redirects=False)
-        assert all("secure" in c.lower() for c in language.headers.get_list("set-cookie"))
+    server = DashboardServer(app, "127.0.0.1", free_port())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            login = client.get("/login")
+            assert login.headers["strict-transport-security"].startswith("max-age=")
+            cookies = login.headers.get_list("set-cookie")
+            assert cookies and all("secure" in c.lower() for c in cookies), cookies
+            language = client.get("/lang/en", follow_redirects=False)
+            assert all("secure" in c.lower() for c in language.headers.get_list("set-cookie"))
+    finally:
+        server.stop()
 
 
 @pytest.mark.browser
