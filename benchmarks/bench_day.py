@@ -33,7 +33,7 @@ BASELINE_HOURS = 12.0
 
 def _small_day(url: str, shortcuts: bool) -> tuple[float, int, list[Any]]:
     params = parameters.load()
-    config = dispatcher_config("smart", params, Settings(_env_file=None))  # type: ignore[call-arg]
+    config = dispatcher_config("smart", params, Settings(_env_file=None))
     with connect(url) as conn:
         conn.execute("SET synchronous_commit = off")
         elders = demands.load_elders(conn)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     baseline(args.baseline_elders, args.baseline_caregivers)
     started = time.perf_counter()
     request = Request(args.elders, args.caregivers, 1, ("smart", "nearest"))
-    report, timings = simulate(request, parameters.load(), Settings(_env_file=None))  # type: ignore[call-arg]
+    report, timings = simulate(request, parameters.load(), Settings(_env_file=None))
     wall = time.perf_counter() - started
     events = sum(d["events"] for d in report["dispatchers"].values())
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())

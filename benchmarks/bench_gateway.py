@@ -44,22 +44,25 @@ PLATFORM = BrokerUser("platform", "bench-platform-password")
 
 @dataclass(frozen=True, slots=True)
 class Broker:
-    port: int
+    port: int  # the devices' listener
+    platform_port: int
     process: subprocess.Popen[bytes]
 
     def url(self, user: BrokerUser | None = None) -> str:
         credentials = f"{user.username}:{user.password}@" if user else ""
-        return f"mqtt://{credentials}127.0.0.1:{self.port}"
+        port = self.platform_port if user == PLATFORM else self.port
+        return f"mqtt://{credentials}127.0.0.1:{port}"
 
 
 @contextmanager
 def mosquitto(folder: Path, devices: list[ProvisionedDevice]) -> Iterator[Broker]:
     """Mosquitto with the production configuration, its listener and folders moved into ``folder``."""
     write_config(folder, PLATFORM, (BrokerUser(d.id, d.secret) for d in devices))
-    for name in ("passwd", "acl"):
+    for name in ("passwd", "platform-passwd", "acl"):
         (folder / name).chmod(0o644)  # run as root, mosquitto reads them as its own user
-    port = free_port()
+    port, platform_port = free_port(), free_port()
     config = re.sub(r"(?m)^listener 1883$", f"listener {port} 127.0.0.1", DEPLOY_CONF.read_text(encoding="utf-8"))
+    config = re.sub(r"(?m)^listener 1884$", f"listener {platform_port} 127.0.0.1", config)
     config = config.replace("/mosquitto/config/", f"{folder}/").replace("/mosquitto/data/", f"{folder}/")
     config += "\nuser root\n" if os.geteuid() == 0 else ""
     (folder / "mosquitto.conf").write_text(config, encoding="utf-8")
@@ -72,7 +75,7 @@ def mosquitto(folder: Path, devices: list[ProvisionedDevice]) -> Iterator[Broker
             raise RuntimeError(f"mosquitto did not start; see {folder / 'mosquitto.log'}")
         time.sleep(0.05)
     try:
-        yield Broker(port, process)
+        yield Broker(port, platform_port, process)
     finally:
         process.terminate()
         process.wait(20)
@@ -95,7 +98,7 @@ class GatewayProcess:
             "ELDERCARE_DATABASE_URL": database_url,
             "ELDERCARE_MQTT_URL": mqtt_url,
             "ELDERCARE_DATA_DIR": str(folder),
-            "ELDERCARE_GATEWAY_CLIENT_ID": "bench-gateway",
+            "ELDERCARE_GATEWAY_CLIENT_ID": "bench.gateway",
             "ELDERCARE_LOG_LEVEL": "WARNING",
         }
         self.log = folder / "gateway.log"

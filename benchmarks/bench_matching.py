@@ -14,7 +14,7 @@ import argparse
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import psycopg
@@ -26,9 +26,11 @@ from dispatcher.ranking import Candidate, Ranking
 from dispatcher.settings import DispatcherSettings
 from eldercare import seed as seeding
 from eldercare.clock import ManualClock
+from eldercare.vocabulary import ServiceType
 
 WEDNESDAY_10AM = datetime(2026, 1, 7, 2, 0, tzinfo=UTC)  # 10:00 in Chibi: most shifts are on
-SERVICES = ("emergency", "meal", "care", "bathing", "cleaning", "medical", "mobility")
+S = ServiceType
+SERVICES = (S.EMERGENCY, S.MEAL, S.CARE, S.BATHING, S.CLEANING, S.MEDICAL, S.MOBILITY)  # the draws' order
 
 
 def _timed(run: Callable[[], Choice | None]) -> tuple[float, Choice | None]:
@@ -37,7 +39,7 @@ def _timed(run: Callable[[], Choice | None]) -> tuple[float, Choice | None]:
     return time.perf_counter() - started, choice
 
 
-def _compare(label: str, cases: list[tuple[Callable[[], Choice | None], Callable[[], Choice | None]]]) -> float:
+def _compare(label: str, cases: Sequence[tuple[Callable[..., Choice | None], Callable[..., Choice | None]]]) -> float:
     fast_times, slow_times, fetched, evaluated = [], [], [], []
     for fast, slow in cases:
         t_fast, a = _timed(fast)
@@ -80,7 +82,7 @@ def in_memory(orders: int, caregivers: int, seed: int) -> float:
         for i in range(1, caregivers + 1)
     ]
     source = ListCandidates(crowd)
-    settings = DispatcherSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = DispatcherSettings(_env_file=None)
     cases = []
     for _ in range(orders):
         lat, lon = center[0] + rng.gauss(0, 0.1), center[1] + rng.gauss(0, 0.12)
@@ -98,7 +100,7 @@ def in_memory(orders: int, caregivers: int, seed: int) -> float:
 
 
 def in_postgres(orders: int, caregivers: int, elders: int, seed: int) -> float:
-    settings = DispatcherSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = DispatcherSettings(_env_file=None)
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("Asia/Shanghai")

@@ -35,7 +35,7 @@ from fastapi import FastAPI
 import dispatcher
 from benchmarks._support import scratch_database
 from eldercare import seed as seeding
-from eldercare.cli import component_factory
+from eldercare.commands import component_factory
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.embedded import free_port
@@ -270,16 +270,17 @@ def main(argv: list[str] | None = None) -> None:
             platform = Settings(
                 public_url=web.url,
                 twilio_account_sid=SID,
-                twilio_auth_token=TOKEN,  # type: ignore[arg-type]
+                twilio_auth_token=TOKEN,
                 twilio_api_base=standin_url,
                 log_level="WARNING",
                 _env_file=None,
-            )  # type: ignore[call-arg]
+            )
             context = Context(platform, database_url, mqtt_url)
             app.state.context = context
+            app.state.dispatcher_config = dispatcher.Config.load(platform)
             web.start()
             components: list[Any] = [
-                create_gateway(context, client_id=f"bench-gw-{uuid.uuid4().hex[:6]}"),
+                create_gateway(context, client_id=f"bench.gw-{uuid.uuid4().hex[:6]}"),
                 dispatcher.create(context),
             ]
             for component in components:

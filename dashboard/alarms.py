@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -13,25 +12,7 @@ from pydantic import BaseModel, Field
 from dashboard.errors import Conflict, NotFound
 from dashboard.paging import count_capped
 from eldercare import audit
-
-
-class AlarmStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    WARNING = "warning"
-    INFO = "info"
-
-
-class Outcome(StrEnum):
-    REAL_EMERGENCY = "real_emergency"
-    FALSE_ALARM = "false_alarm"
-    TEST = "test"
-    DEVICE_FAULT = "device_fault"
+from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 
 class Contact(BaseModel):
@@ -71,7 +52,7 @@ class Alarm(BaseModel):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
-    outcome: Outcome | None
+    outcome: AlarmOutcome | None
     note: str
     lat: float | None
     lon: float | None
@@ -177,7 +158,9 @@ def acknowledge(conn: psycopg.Connection, alarm_id: int, actor: str, now: dateti
     return get_alarm(conn, alarm_id)
 
 
-def resolve(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime, outcome: Outcome, note: str) -> Alarm:
+def resolve(
+    conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime, outcome: AlarmOutcome, note: str
+) -> Alarm:
     """Close an alarm with its outcome; an open one is acknowledged in the same step."""
     row = conn.execute(
         """

@@ -14,14 +14,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import dispatcher
 from dashboard import api, kpi_rollup, system, ui
 from dashboard.auth import Forbidden, LoginRequired, TokenSigner
+from dashboard.body_limit import BodyLimitMiddleware
 from dashboard.errors import Conflict, Invalid, NotFound, Refused
 from dashboard.events import EventHub
 from dashboard.kpi_memo import ReportMemo
 from dashboard.runtime import Runtime
+from dashboard.security_headers import SecurityHeadersMiddleware
 from dashboard.settings import DashboardSettings
 from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
@@ -96,14 +99,16 @@ def create_app(
     dashboard_settings: DashboardSettings | None = None,
     clock: Clock = SYSTEM_CLOCK,
     context: Context | None = None,
+    dispatch_config: dispatcher.Config | None = None,
 ) -> FastAPI:
-    """The app; its lifespan opens the database pool and the LISTEN connection and closes them.
+    """The app; its lifespan opens the database pools and the LISTEN connection and closes them.
 
-    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), which finds the database
-    through ``app.state.context``.
+    It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), run with ``dispatch_config``
+    (built here from ``settings`` when not given), the same configuration as the orders made from the dashboard.
     """
     options = dashboard_settings or DashboardSettings()
-    runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock)
+    dispatch = dispatch_config or dispatcher.Config.load(settings)
+    runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock, dispatch=dispatch)
     hub = EventHub(database_url)
 
     @asynccontextmanager
@@ -132,8 +137,12 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.context = context or Context(settings, database_url, mqtt_url="", clock=clock)
+    app.state.dispatcher_config = dispatch
     app.state.hub = hub
     app.state.kpi_memo = ReportMemo()
+    # served over HTTPS (the public URL says so, or the setting): cookies are Secure and browsers get HSTS
+    secure = options.secure_cookies or settings.public_url.lower().startswith("https://")
+    app.state.secure = secure
     app.state.tokens = TokenSigner(settings.secret_key.get_secret_value(), options.token_minutes * 60)
     app.add_middleware(
         SessionMiddleware,
@@ -141,9 +150,16 @@ def create_app(
         session_cookie=SESSION_COOKIE,
         max_age=int(options.session_hours * 3600),
         same_site="lax",
-        https_only=options.secure_cookies,
+        https_only=secure,
     )
     app.add_middleware(system.TimingMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=secure)
+    # added last, so it runs first: nothing reads a body, not even the session or the login, before the check
+    app.add_middleware(BodyLimitMiddleware, limit=options.max_body_bytes)
+    proxies = [p.strip() for p in options.trusted_proxies.split(",") if p.strip()]
+    if proxies:
+        # outermost: the client's address and scheme are known before anything else looks at them
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(api.router)

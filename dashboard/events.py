@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import psycopg
-
-from eldercare.db import conninfo
+from eldercare.listening import Listener
 
 log = logging.getLogger(__name__)
 
@@ -29,32 +28,42 @@ class Event:
 class EventHub:
     """Listens on the alarm and order channels and hands each notification to every subscriber's queue.
 
-    The connection is re-made after a failure; a browser that lost events reloads its board on reconnect
-    (the ``ready`` event), so nothing is missed for long.
+    The listening is ``eldercare.listening.Listener``'s, on its thread; notifications hop onto the app's event
+    loop. A browser that lost events reloads its board on reconnect (the ``ready`` event, sent again whenever
+    the hub listens again), so nothing is missed for long.
     """
 
     def __init__(self, database_url: str) -> None:
-        self._conninfo = conninfo(database_url, "eldercare-dashboard-events")
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
-        self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.listening = asyncio.Event()
+        self._listener = Listener(
+            database_url, list(CHANNELS), self._notified, name="dashboard-events", on_listening=self._listening_again
+        )
+        self.listening = self._listener.listening
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="dashboard-events")
+        self._listener.start()
 
     async def stop(self) -> None:
         self._end_streams()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await asyncio.to_thread(self._listener.stop)
 
     def close_streams(self) -> None:
         """End every open stream; safe to call from another thread (the component's stop)."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._end_streams)
+        self._from_listener(self._end_streams)
+
+    def _from_listener(self, call: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(call, *args)
+
+    def _notified(self, channel: str, payload: str) -> None:
+        self._from_listener(self._publish, Event(CHANNELS.get(channel, channel), payload))
+
+    def _listening_again(self) -> None:
+        self._from_listener(self._publish, Event("ready", "{}"))
 
     def _end_streams(self) -> None:
         for queue in list(self._subscribers):
@@ -66,26 +75,6 @@ class EventHub:
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
         queue.put_nowait(item)
-
-    async def _run(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    for channel in CHANNELS:
-                        await conn.execute(f"LISTEN {channel}".encode())
-                    self.listening.set()
-                    delay = 0.5
-                    self._publish(Event("ready", "{}"))
-                    async for notify in conn.notifies():
-                        self._publish(Event(CHANNELS.get(notify.channel, notify.channel), notify.payload))
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                self.listening.clear()
-                log.warning("live updates interrupted (%s); listening again in %.1f s", str(err)[:200], delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
     def _publish(self, event: Event) -> None:
         for queue in list(self._subscribers):

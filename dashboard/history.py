@@ -18,6 +18,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from eldercare.vocabulary import EMERGENCY_ALARMS, AlarmOutcome, AlarmType, Severity
+
 log = logging.getLogger(__name__)
 
 SERVICE_WEIGHTS = {"meal": 40, "cleaning": 15, "bathing": 8, "medical": 12, "mobility": 7, "care": 18}
@@ -34,10 +36,10 @@ ALARM_WEIGHTS = {
     "battery_low": 14,
     "device_offline": 14,
 }
-CRITICAL = frozenset({"sos", "fall", "smoke", "gas"})
-SEVERITY = {
-    **dict.fromkeys(("sos", "fall", "smoke", "gas"), "critical"),
-    **dict.fromkeys(("battery_low", "device_offline"), "info"),
+CRITICAL = frozenset(EMERGENCY_ALARMS)
+SEVERITY: dict[str, Severity] = {
+    **dict.fromkeys(EMERGENCY_ALARMS, Severity.CRITICAL),
+    **dict.fromkeys((AlarmType.BATTERY_LOW, AlarmType.DEVICE_OFFLINE), Severity.INFO),
 }
 MINUTES = {"meal": 30, "cleaning": 120, "bathing": 60, "medical": 120, "mobility": 90, "emergency": 60, "care": 90}
 
@@ -188,7 +190,7 @@ class _Writer:
             self.live_alarms.add((elder, kind))
             status, resolved = ("acknowledged", None) if acked <= self.plan.end else ("open", None)
         if status == "resolved":
-            outcome = self.rng.choices(("real_emergency", "false_alarm", "test", "device_fault"), (30, 55, 5, 10))[0]
+            outcome = self.rng.choices(tuple(AlarmOutcome), (30, 55, 5, 10))[0].value
         raised = received - timedelta(seconds=self.rng.uniform(0.2, 3))
         self.alarms.append((
             alarm_id, elder, self.device.get(elder), kind, severity, status, raised, received, raised,

@@ -1,6 +1,8 @@
-"""Signing in: password check through ``eldercare.users``, with failed attempts limited per name and address.
+"""Signing in: password check through ``eldercare.users``, with failed attempts limited per account and address
+pair (so a stranger's guesses do not lock the account's owner out) and per address.
 
-Attempts are rows in ``login_attempt``, so every dashboard process behind a load balancer counts the same.
+Attempts are rows in ``login_attempt``, so every dashboard process behind a load balancer counts the same. A lock
+is written to the audit log (``auth.locked``), which the dashboard shows its administrators.
 """
 
 from __future__ import annotations
@@ -40,17 +42,74 @@ class LoginPolicy:
         )
 
 
+LOCKED = "auth.locked"
+
+# the failures that count against a limit: of one account from one address, or of one address
+_PAIR = "username = %s AND client_ip IS NOT DISTINCT FROM %s::inet"
+_ADDRESS = "client_ip = %s::inet"
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """A sign-in lock, as the audit log keeps it for administrators."""
+
+    at: datetime
+    username: str | None
+    client_ip: str | None
+    until: datetime
+
+
 def _wait_seconds(
-    conn: psycopg.Connection, policy: LoginPolicy, now: datetime, where: str, value: object, limit: int
+    conn: psycopg.Connection, policy: LoginPolicy, now: datetime, where: str, values: tuple[object, ...], limit: int
 ) -> int | None:
     row = conn.execute(
-        f"SELECT count(*), min(at) FROM (SELECT at FROM login_attempt WHERE {where} = %s AND NOT succeeded "  # noqa: S608 - `where` is one of two column names
+        f"SELECT count(*), min(at) FROM (SELECT at FROM login_attempt WHERE {where} AND NOT succeeded "  # noqa: S608 - `where` is one of two constants above
         "AND at > %s ORDER BY at DESC LIMIT %s) recent",
-        (value, now - policy.window, limit),
+        (*values, now - policy.window, limit),
     ).fetchone()
     if row is None or row[0] < limit:
         return None
     return max(1, int((row[1] + policy.window - now).total_seconds()) + 1)
+
+
+def _report_new_lock(
+    conn: psycopg.Connection, policy: LoginPolicy, now: datetime, username: str, client_ip: str | None
+) -> None:
+    """After a failure: if it is the one that locks the pair or the address, tell the administrators."""
+    locks: list[tuple[str, str, tuple[object, ...], int, str | None]] = [
+        ("account", _PAIR, (username, client_ip), policy.per_user, username)
+    ]
+    if client_ip:
+        locks.append(("address", _ADDRESS, (client_ip,), policy.per_ip, None))
+    for scope, where, values, limit, name in locks:
+        row = conn.execute(
+            f"SELECT count(*) FROM login_attempt WHERE {where} AND NOT succeeded AND at > %s",  # noqa: S608 - a constant
+            (*values, now - policy.window),
+        ).fetchone()
+        if row is not None and row[0] == limit:
+            until = now + policy.window
+            log.warning(
+                "sign-in locked until %s: %s from %s, %d failures", until, name or "any account", client_ip, limit
+            )
+            audit.record(
+                conn,
+                "system",
+                LOCKED,
+                "operator",
+                None,
+                {"scope": scope, "username": name, "failures": limit, "until": until.isoformat()},
+                client_ip,
+            )
+
+
+def recent_lockouts(conn: psycopg.Connection, since: datetime, limit: int = 5) -> list[Lockout]:
+    """The latest sign-in locks since ``since``, newest first."""
+    rows = conn.execute(
+        "SELECT at, details->>'username', host(client_ip), (details->>'until')::timestamptz FROM audit_log "
+        "WHERE action = %s AND at > %s ORDER BY at DESC LIMIT %s",
+        (LOCKED, since, limit),
+    ).fetchall()
+    return [Lockout(*row) for row in rows]
 
 
 def sign_in(
@@ -65,8 +124,8 @@ def sign_in(
     # a name no account can have is recorded in a form the database stores (no NUL), then refused
     username = username.strip().replace("\x00", "?")
     waits = [
-        _wait_seconds(conn, policy, now, "username", username, policy.per_user),
-        _wait_seconds(conn, policy, now, "client_ip", client_ip, policy.per_ip) if client_ip else None,
+        _wait_seconds(conn, policy, now, _PAIR, (username, client_ip), policy.per_user),
+        _wait_seconds(conn, policy, now, _ADDRESS, (client_ip,), policy.per_ip) if client_ip else None,
     ]
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
@@ -81,6 +140,7 @@ def sign_in(
     if operator is None:
         conn.execute("DELETE FROM login_attempt WHERE at < %s", (now - max(policy.window, timedelta(days=1)),))
         audit.record(conn, username[:64] or "?", "auth.login_failed", "operator", None, {}, client_ip)
+        _report_new_lock(conn, policy, now, username[:64], client_ip)
         raise LoginRefused("wrong username or password")
     audit.record(conn, operator.username, "auth.login", "operator", operator.id, {}, client_ip)
     return operator

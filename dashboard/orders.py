@@ -12,10 +12,9 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import count_capped
-from dispatcher import Status
+from eldercare.vocabulary import OrderStatus
 
 # the order lifecycle belongs to the dispatcher; the dashboard shows and filters by its statuses
-OrderStatus = Status
 
 
 ACTIVE = (

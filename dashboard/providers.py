@@ -8,31 +8,15 @@ from typing import Annotated, Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from dashboard.errors import Conflict, NotFound
 from eldercare import audit
+from eldercare.vocabulary import ServiceType, Standing
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
-
-
-class Standing(StrEnum):
-    RED = "red"
-    NORMAL = "normal"
-    BLACK = "black"
-
-
-class ServiceType(StrEnum):
-    MEAL = "meal"
-    CLEANING = "cleaning"
-    BATHING = "bathing"
-    MEDICAL = "medical"
-    MOBILITY = "mobility"
-    EMERGENCY = "emergency"
-    CARE = "care"
 
 
 class Provider(BaseModel):
@@ -100,6 +84,16 @@ class TravelMode(StrEnum):
     CAR = "car"
 
 
+def _each_once(skills: list[ServiceType]) -> list[ServiceType]:
+    repeated = sorted({s.value for s in skills if skills.count(s) > 1})
+    if repeated:
+        raise ValueError(f"list each service once; repeated: {', '.join(repeated)}")
+    return skills
+
+
+Skills = Annotated[list[ServiceType], AfterValidator(_each_once)]
+
+
 class CaregiverCreate(BaseModel):
     code: Code
     provider_id: int = Field(ge=1)
@@ -111,7 +105,7 @@ class CaregiverCreate(BaseModel):
     home_lon: float = Field(ge=-180, le=180)
     travel_mode: TravelMode = TravelMode.EBIKE
     max_load: int = Field(2, ge=1, le=20)
-    skills: list[ServiceType] = Field(default_factory=list)
+    skills: Skills = Field(default_factory=list)
 
 
 class CaregiverUpdate(BaseModel):
@@ -120,7 +114,7 @@ class CaregiverUpdate(BaseModel):
     travel_mode: TravelMode | None = None
     max_load: int | None = Field(None, ge=1, le=20)
     active: bool | None = None
-    skills: list[ServiceType] | None = None
+    skills: Skills | None = None
 
 
 PROVIDER = """

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+import dispatcher
 from dashboard.kpi_memo import ReportMemo
 from dashboard.settings import DashboardSettings
 from eldercare.clock import Clock
@@ -22,6 +23,7 @@ class Runtime:
     dashboard: DashboardSettings
     database_url: str
     clock: Clock
+    dispatch: dispatcher.Config  # what orders made from the dashboard run with, the same as the webhooks'
 
 
 def _runtime(request: Request) -> Runtime:

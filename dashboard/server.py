@@ -31,7 +31,9 @@ class DashboardServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
-            proxy_headers=True,
+            # the app believes forwarded headers only from its configured proxies (trusted_proxies), not uvicorn's
+            # default of any loopback client
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -16,8 +16,20 @@ class DashboardSettings(BaseSettings):
     session_hours: float = Field(12, gt=0, le=24 * 14, description="how long a login session lasts (one shift)")
     token_minutes: int = Field(60, ge=1, le=24 * 60, description="how long a bearer token from /api/v1/token lasts")
     login_window_minutes: int = Field(15, ge=1, description="the window over which failed logins are counted")
-    login_failures_per_user: int = Field(5, ge=1, description="failed logins for one username before it must wait")
+    login_failures_per_user: int = Field(
+        5, ge=1, description="failed logins for one username from one address before that pair must wait"
+    )
     login_failures_per_ip: int = Field(20, ge=1, description="failed logins from one address before it must wait")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="largest request body accepted (JSON, forms, Twilio's webhooks); larger ones get 413 unread",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (e.g. 10.0.0.5,10.1.0.0/16); none by default",
+    )
     secure_cookies: bool = Field(False, description="mark cookies Secure (set it when served over HTTPS)")
     kpi_max_age_seconds: float = Field(
         15, ge=0, description="KPI rollups older than this are refreshed before a KPI page or report is answered"

@@ -11,17 +11,17 @@ from devices.payloads import (
     MAX_SAMPLES,
     Command,
     CommandType,
+    DeviceStatus,
     Event,
     Presence,
     Sample,
-    Status,
     Telemetry,
     command_decoder,
     encode,
     epoch_ms,
 )
 from devices.topics import DEVICE_CHANNELS, ROOT, Channel, Topic, TopicError, parse, subscriptions, topic
-from devices.types import DEVICE_TYPES, DeviceType, EventType
+from devices.types import DEVICE_TYPES, DeviceType, EventType, refuses_event
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -35,6 +35,7 @@ __all__ = [
     "Command",
     "CommandType",
     "Decoder",
+    "DeviceStatus",
     "DeviceType",
     "Event",
     "EventType",
@@ -47,7 +48,6 @@ __all__ = [
     "Reason",
     "Rejected",
     "Sample",
-    "Status",
     "Telemetry",
     "Topic",
     "TopicError",
@@ -57,6 +57,7 @@ __all__ = [
     "epoch_ms",
     "load_devices",
     "parse",
+    "refuses_event",
     "subscriptions",
     "topic",
 ]

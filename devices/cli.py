@@ -19,7 +19,9 @@ def mosquitto_config(
     manifest: Annotated[Path, typer.Option(help="the provisioning manifest written by `eldercare seed`")] = Path(
         "var/manifest.json"
     ),
-    out: Annotated[Path, typer.Option(help="folder that receives `passwd` and `acl`")] = Path("deploy/mosquitto"),
+    out: Annotated[Path, typer.Option(help="folder that receives `passwd`, `platform-passwd` and `acl`")] = Path(
+        "deploy/mosquitto"
+    ),
     platform_user: Annotated[
         str | None, typer.Option(help="the platform's broker user (default: the user of ELDERCARE_MQTT_URL)")
     ] = None,
@@ -27,11 +29,12 @@ def mosquitto_config(
         bool, typer.Option(help="read the platform's password from stdin (default: from ELDERCARE_MQTT_URL)")
     ] = False,
 ) -> None:
-    """Write Mosquitto's password file and ACL: each device logs in as its id and may publish only under it.
+    """Write Mosquitto's password files and ACL: each device logs in as its id and may publish only under it.
 
-    Device passwords are the manifest's secrets (the database keeps only hashes). The platform's account,
-    which the gateway uses, reads every device topic and writes `cmd`. Point mosquitto.conf's
-    `password_file` and `acl_file` at the two files and reload Mosquitto (SIGHUP) after each run.
+    Device passwords are the manifest's secrets (the database keeps only hashes); they go to `passwd`, for the
+    devices' listener. The platform's account, which the gateway uses, goes to `platform-passwd`, for the
+    platform's own listener; it reads every device topic and writes `cmd`. deploy/mosquitto/mosquitto.conf
+    points at the three files; reload Mosquitto (SIGHUP) after each run.
     """
     from eldercare.config import SettingsError, load_settings
     from eldercare.mqtt import BrokerAddress
@@ -61,8 +64,13 @@ def mosquitto_config(
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(1) from None
     try:
-        passwd, acl = write_config(out, BrokerUser(user, password), (BrokerUser(d.id, d.secret) for d in devices))
+        passwd, platform_passwd, acl = write_config(
+            out, BrokerUser(user, password), (BrokerUser(d.id, d.secret) for d in devices)
+        )
     except ValueError as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"wrote {passwd} ({len(devices)} devices and {user!r}) and {acl}; reload Mosquitto to apply them")
+    typer.echo(
+        f"wrote {passwd} ({len(devices)} devices), {platform_passwd} ({user!r}) and {acl}; "
+        "reload Mosquitto to apply them"
+    )

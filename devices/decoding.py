@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import msgspec
 
-from devices.payloads import DECODERS, EPOCH, Event, Sample, Status, Telemetry
+from devices.payloads import DECODERS, EPOCH, DeviceStatus, Event, Sample, Telemetry
 from devices.topics import Channel, Topic, TopicError, parse
 
 
@@ -17,9 +17,11 @@ class Reason(StrEnum):
     """Why a message was rejected: the ``dead_letter.reason`` codes of MQTT input."""
 
     MALFORMED_JSON = "malformed_json"  # not JSON, not UTF-8, or truncated
+    TOO_DEEP = "too_deep"  # JSON nested deeper than any message of the contract
     WRONG_TYPE = "wrong_type"  # JSON, but not the schema: a missing field, a string for a number, ...
     OUT_OF_RANGE = "out_of_range"  # a value outside its metric's range
     UNKNOWN_EVENT = "unknown_event"  # an event type the contract does not know
+    UNSUPPORTED_EVENT = "unsupported_event"  # a known event type that the device's type cannot raise
     BAD_TOPIC = "bad_topic"  # a topic outside eldercare/v1/devices/<id>/<channel>
     TOPIC_MISMATCH = "topic_mismatch"  # the payload claims another device than its topic
     UNKNOWN_DEVICE = "unknown_device"  # the topic names no registered device
@@ -27,6 +29,7 @@ class Reason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"  # ts too far ahead of the time received
     STALE_TIMESTAMP = "stale_timestamp"  # ts older than the platform accepts
     OVERSIZE = "oversize"  # payload bytes or samples over the limit
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # the seq and ts of a stored message, with other content
     STORAGE_REJECTED = "storage_rejected"  # the database refused it (a constraint the decoder missed)
     INTERNAL_ERROR = "internal_error"  # the gateway failed on it; the detail says how
 
@@ -61,7 +64,7 @@ class Message:
     channel: Channel
     seq: int
     ts: datetime
-    body: Telemetry | Event | Status
+    body: Telemetry | Event | DeviceStatus
     readings: tuple[tuple[datetime, Sample], ...] = ()
 
 
@@ -152,6 +155,11 @@ class Decoder:
             raise Rejected(_classify(err, where.channel), str(err), device_id) from None
         except msgspec.DecodeError as err:
             raise Rejected(Reason.MALFORMED_JSON, str(err), device_id) from None
+        except RecursionError:
+            # msgspec stops at its nesting limit; no message of the contract nests more than three levels
+            raise Rejected(
+                Reason.TOO_DEEP, "JSON nested too deeply; messages nest at most three levels", device_id
+            ) from None
         if body.device_id is not None and body.device_id != device_id:
             claimed = body.device_id[:64]
             raise Rejected(
@@ -159,7 +167,7 @@ class Decoder:
             )
         window = self._window_for(received_at)
         # A Last Will carries the time it was set, at connect, however long ago that was.
-        ts = window.check(body.ts, device_id, any_past=isinstance(body, Status))
+        ts = window.check(body.ts, device_id, any_past=isinstance(body, DeviceStatus))
         readings: tuple[tuple[datetime, Sample], ...] = ()
         if isinstance(body, Telemetry):
             pairs: list[tuple[datetime, Sample]] = [(ts, body)] if body.has_metrics() else []

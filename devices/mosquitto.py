@@ -35,11 +35,11 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def password_file(platform: BrokerUser, devices: Iterable[BrokerUser]) -> str:
-    """Lines of ``user:hash``: the platform's account first, then one per device."""
+def password_file(users: Iterable[BrokerUser]) -> str:
+    """Lines of ``user:hash``, one per user."""
     lines = []
     seen: set[str] = set()
-    for user in (platform, *devices):
+    for user in users:
         if ":" in user.username or not user.username or user.username in seen:
             raise ValueError(f"broker user name {user.username!r} is empty, repeated or contains ':'")
         seen.add(user.username)
@@ -67,15 +67,27 @@ def acl(platform_username: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_config(directory: Path, platform: BrokerUser, devices: Iterable[BrokerUser]) -> tuple[Path, Path]:
-    """Write ``passwd`` and ``acl`` into ``directory`` (readable by the owner and group only)."""
+def write_config(directory: Path, platform: BrokerUser, devices: Iterable[BrokerUser]) -> tuple[Path, Path, Path]:
+    """Write ``passwd`` (the devices), ``platform-passwd`` (the platform's account) and ``acl`` into ``directory``.
+
+    The two password files belong to two listeners of mosquitto.conf: a device's credentials are refused on
+    the platform's listener, and the platform's on the devices' one. Readable by the owner and group only.
+    """
+    devices = list(devices)
+    if any(d.username == platform.username for d in devices):
+        raise ValueError(f"a device has the platform's broker user name {platform.username!r}; rename one of them")
     directory.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "passwd": password_file(devices),
+        "platform-passwd": password_file([platform]),
+        "acl": acl(platform.username),
+    }
     written = []
-    for name, text in (("passwd", password_file(platform, devices)), ("acl", acl(platform.username))):
+    for name, text in texts.items():
         path = directory / name
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.chmod(0o640)
         tmp.replace(path)
         written.append(path)
-    return written[0], written[1]
+    return written[0], written[1], written[2]

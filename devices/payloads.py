@@ -21,6 +21,7 @@ from devices.types import EventType
 MAX_SAMPLES = 600  # ten minutes at one sample a second
 
 Timestamp = Annotated[int, Meta(ge=0)] | Annotated[datetime, Meta(tz=True)]
+# A device's message counter. It starts again after a reset, so a delivery is (device, seq, ts), not (device, seq).
 Seq = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 DeviceIdClaim = Annotated[str, Meta(max_length=64)]
 Hr = Annotated[int, Meta(ge=R["hr"].low, le=R["hr"].high)]
@@ -87,7 +88,7 @@ class Presence(StrEnum):
     OFFLINE = "offline"
 
 
-class Status(msgspec.Struct, kw_only=True, omit_defaults=True):
+class DeviceStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The ``status`` channel, retained: ``online`` on connect, ``offline`` as the Last Will."""
 
     ts: Timestamp
@@ -116,12 +117,14 @@ class Command(msgspec.Struct, kw_only=True, omit_defaults=True):
     eta_min: Annotated[int, Meta(ge=0)] | None = None
 
 
-Uplink = Telemetry | Event | Status
+Uplink = Telemetry | Event | DeviceStatus
 
-DECODERS: dict[str, msgspec.json.Decoder[Telemetry] | msgspec.json.Decoder[Event] | msgspec.json.Decoder[Status]] = {
+DECODERS: dict[
+    str, msgspec.json.Decoder[Telemetry] | msgspec.json.Decoder[Event] | msgspec.json.Decoder[DeviceStatus]
+] = {
     "telemetry": msgspec.json.Decoder(Telemetry),
     "event": msgspec.json.Decoder(Event),
-    "status": msgspec.json.Decoder(Status),
+    "status": msgspec.json.Decoder(DeviceStatus),
 }
 command_decoder = msgspec.json.Decoder(Command)
 _encoder = msgspec.json.Encoder()

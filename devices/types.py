@@ -52,3 +52,13 @@ DEVICE_TYPES: dict[str, DeviceType] = {
         DeviceType("bed", "床垫传感器", "Bed sensor", _ANY_SENSOR | {"hr"}, frozenset({E.BED_EXIT, E.NO_MOTION})),
     )
 }
+
+
+def refuses_event(type_code: str, event: EventType) -> str | None:
+    """Why a device of ``type_code`` may not report ``event``, or None when its type's contract includes it."""
+    kind = DEVICE_TYPES.get(type_code)
+    if kind is None:
+        return f"device type {type_code!r} is not in the contract (devices/types.py), so it reports no events"
+    if event in kind.events:
+        return None
+    return f"a {type_code} device cannot report {event.value}; its type reports {', '.join(sorted(kind.events))}"

@@ -10,24 +10,30 @@ For the dashboard:
   and raising ``OrderError`` (``OrderNotFound``, ``InvalidTransition``) with a message fit for an operator;
 - ``router``: a FastAPI ``APIRouter`` with ``POST /sms/inbound``, ``POST /sms/status`` and the caregivers'
   pages under ``/m/``. The app that mounts it sets ``app.state.context`` to its
-  ``eldercare.component.Context``; the router opens its own small database pool from it on first use.
+  ``eldercare.component.Context`` and ``app.state.dispatcher_config`` to the ``Config`` it runs with; the
+  router's lifespan opens its own small database pool from them when the app starts.
 
-For running it: ``create(context)``, the component behind ``eldercare dispatcher``.
+For running it: ``create(context, config)``, the component behind ``eldercare dispatcher``.
+
+Every function takes the ``Config`` it runs with; only entry points (``create``, an app) build one, with
+``Config.load(settings)``.
 
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
 to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
-(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``), and
+(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``),
+``homes_ignoring_load`` (where the caregivers eligible for a need live, were none busy: a simulation's bound), and
 the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
 (``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
 matching's knobs.
 """
 
+from dispatcher.candidates import Home, homes_ignoring_load
 from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by_id, caregiver_by_phone, finish, set_off
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
-from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound, Status
+from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.recurring import create_due_orders as create_recurring_orders
 from dispatcher.recurring import due_times as recurring_due_times
@@ -36,6 +42,7 @@ from dispatcher.settings import Config, DispatcherSettings, MatchWeights, Travel
 from dispatcher.sms import NullSender, SmsSender, TwilioSender
 from dispatcher.sweep import SweepReport, sweep
 from dispatcher.webhooks import router
+from eldercare.vocabulary import OrderStatus
 
 __all__ = [
     "TRANSITIONS",
@@ -44,14 +51,15 @@ __all__ = [
     "Config",
     "Dispatcher",
     "DispatcherSettings",
+    "Home",
     "InvalidTransition",
     "MatchWeights",
     "NullSender",
     "OrderError",
     "OrderNotFound",
     "OrderRef",
+    "OrderStatus",
     "SmsSender",
-    "Status",
     "SweepReport",
     "TravelModel",
     "TwilioSender",
@@ -65,6 +73,7 @@ __all__ = [
     "create_recurring_orders",
     "decline_offer",
     "finish",
+    "homes_ignoring_load",
     "reassign_order",
     "recurring_due_times",
     "review_order",

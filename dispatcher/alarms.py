@@ -13,10 +13,9 @@ from dispatcher.offers import offer_next
 from dispatcher.orders import insert_order
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.vocabulary import EMERGENCY_ALARMS
 
 log = logging.getLogger(__name__)
-
-EMERGENCY_ALARMS = ("sos", "fall", "smoke", "gas")
 
 
 def raise_emergency_orders(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 5) -> list[OrderRow]:

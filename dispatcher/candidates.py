@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.lifecycle import HELD, OrderRow, Status
+from dispatcher.lifecycle import HELD, OrderRow
 from dispatcher.matching import Box
 from dispatcher.ranking import Candidate
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 # A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
 _HELD = tuple(s.value for s in HELD)
-_ESCALATED = Status.ESCALATED.value
+_ESCALATED = OrderStatus.ESCALATED.value
 
 # Held orders count against a caregiver's max_load and their provider's capacity.
 _HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))"
@@ -108,7 +109,7 @@ class Need:
 
     @property
     def emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:
@@ -223,3 +224,32 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
     if candidate.load >= candidate.max_load:
         warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
     return Diagnosis(candidate, tuple(refusals), tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where an eligible caregiver lives, and how they travel."""
+
+    lat: float
+    lon: float
+    travel_mode: str
+
+
+_ELIGIBLE_IGNORING_LOAD = sql.SQL("""
+SELECT c.home_lat, c.home_lon, c.travel_mode
+FROM caregiver c JOIN provider p ON p.id = c.provider_id JOIN elder e ON e.id = %(elder)s
+WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black'
+  AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
+  AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = e.community_id)
+  AND {on_shift}
+""").format(on_shift=sql.SQL(ON_SHIFT))
+
+
+def homes_ignoring_load(
+    conn: psycopg.Connection, elder_id: int, service_type: str, at: datetime, timezone: ZoneInfo
+) -> list[Home]:
+    """The homes of every caregiver eligible for the elder's need at ``at``, were none of them busy: the
+    roster's best case (capacities, loads and earlier offers left out), for a bound on what any dispatcher does."""
+    params = {"elder": elder_id, "service": service_type, **shift_params(at, timezone)}
+    return [Home(*row) for row in conn.execute(_ELIGIBLE_IGNORING_LOAD, params)]

@@ -13,11 +13,12 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from dispatcher import metrics, notices, texts
-from dispatcher.lifecycle import Actor, OrderRow, Status, load_order, transition
+from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import Offer, close_offer, live_offer
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.vocabulary import OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,10 @@ class Answer:
 
 def _held(order: OrderRow, caregiver: Caregiver) -> bool:
     return order.caregiver_id == caregiver.id and order.state in (
-        Status.ACCEPTED,
-        Status.EN_ROUTE,
-        Status.ARRIVED,
-        Status.ESCALATED,
+        OrderStatus.ACCEPTED,
+        OrderStatus.EN_ROUTE,
+        OrderStatus.ARRIVED,
+        OrderStatus.ESCALATED,
     )
 
 
@@ -156,7 +157,7 @@ def accept(
         conn,
         clock,
         order,
-        Status.ACCEPTED,
+        OrderStatus.ACCEPTED,
         actor_kind=Actor.CAREGIVER,
         actor=caregiver.code,
         reason=f"accepted by {caregiver.code} ({via})",
@@ -203,8 +204,8 @@ def _progress(
     clock: Clock,
     caregiver: Caregiver,
     order_id: int,
-    to: Status,
-    allowed_from: tuple[Status, ...],
+    to: OrderStatus,
+    allowed_from: tuple[OrderStatus, ...],
     via: str,
     **changes: Any,
 ) -> tuple[OrderRow | None, Answer]:
@@ -226,14 +227,14 @@ def _progress(
         **changes,
     )
     audit.record(conn, caregiver.code, f"order.{to.value}", "service_order", order.id, {"code": order.code, "via": via})
-    return order, Answer("done" if to is Status.COMPLETED else to.value, {"code": order.code}, changed=True)
+    return order, Answer("done" if to is OrderStatus.COMPLETED else to.value, {"code": order.code}, changed=True)
 
 
 def set_off(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
     _, answer = _progress(
-        conn, clock, caregiver, order_id, Status.EN_ROUTE, (Status.ACCEPTED,), via, en_route_at=clock.now()
+        conn, clock, caregiver, order_id, OrderStatus.EN_ROUTE, (OrderStatus.ACCEPTED,), via, en_route_at=clock.now()
     )
     return answer
 
@@ -246,8 +247,8 @@ def arrive(
         clock,
         caregiver,
         order_id,
-        Status.ARRIVED,
-        (Status.ACCEPTED, Status.EN_ROUTE, Status.ESCALATED),
+        OrderStatus.ARRIVED,
+        (OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ESCALATED),
         via,
         arrived_at=clock.now(),
         arrival_due_at=None,
@@ -261,6 +262,6 @@ def finish(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
     _, answer = _progress(
-        conn, clock, caregiver, order_id, Status.COMPLETED, (Status.ARRIVED,), via, completed_at=clock.now()
+        conn, clock, caregiver, order_id, OrderStatus.COMPLETED, (OrderStatus.ARRIVED,), via, completed_at=clock.now()
     )
     return answer

@@ -18,6 +18,7 @@ from dispatcher import caregiver_actions as actions
 from dispatcher import texts
 from dispatcher.links import PAGE_PREFIX, LinkError, PageGrant, read_token
 from dispatcher.web_resources import Resources, WebResources
+from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 page_router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
 _templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
@@ -59,17 +60,17 @@ class PageOrder:
     eta_min: float | None
 
 
-_PAGE_ORDER = """
+_PAGE_ORDER = f"""
 SELECT so.id, so.code, so.service_type, so.status, so.caregiver_id, so.window_start, so.window_end, so.notes,
        e.name AS elder_name, e.address,
        live.caregiver_id AS live_offer_to, mine.distance_km, mine.eta_min
 FROM service_order so
 JOIN elder e ON e.id = so.elder_id
-LEFT JOIN offer live ON live.order_id = so.id AND live.status IN ('pending', 'sent')
+LEFT JOIN offer live ON live.order_id = so.id AND live.status IN {LIVE_OFFER_SQL}
 LEFT JOIN LATERAL (SELECT distance_km, eta_min FROM offer o WHERE o.order_id = so.id AND o.caregiver_id = %(c)s
                    ORDER BY o.id DESC LIMIT 1) mine ON true
 WHERE so.id = %(o)s
-"""
+"""  # noqa: S608 (a constant)
 
 
 def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, str, str]]:
@@ -80,11 +81,11 @@ def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, s
         return [("accept", t("接单", "Accept"), "go"), ("decline", t("拒绝", "Decline"), "secondary")]
     if order.caregiver_id != caregiver_id:
         return []
-    if order.status == "accepted":
+    if order.status == OrderStatus.ACCEPTED:
         return [("set_off", t("出发", "On my way"), ""), ("arrive", t("已到达", "I have arrived"), "go")]
     if order.status in ("en_route", "escalated"):
         return [("arrive", t("已到达", "I have arrived"), "go")]
-    if order.status == "arrived":
+    if order.status == OrderStatus.ARRIVED:
         return [("finish", t("服务完成", "Service done"), "go")]
     return []
 

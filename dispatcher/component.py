@@ -1,6 +1,6 @@
 """The dispatcher as a running component: LISTEN for work, sweep deadlines, send SMS, stand for election.
 
-Threads: a listener (LISTEN on an autocommit connection; wakes the others), a worker (the sweep steps, each
+Threads: a listener (``eldercare.listening.Listener``; wakes the others), a worker (the sweep steps, each
 batch its own transaction), a sender (the SMS outbox; HTTP with no transaction open) and the election of the
 recurring scheduler. NOTIFY only makes things faster: every deadline is a column the sweep reads anyway, so
 nothing is lost while a listener reconnects or the process is down.
@@ -26,7 +26,8 @@ from dispatcher.sweep import escalate_overdue, expire_offers, offer_due
 from eldercare.clock import Clock
 from eldercare.component import Context
 from eldercare.config import DEV_TWILIO_TOKEN, TWILIO_API_BASE
-from eldercare.db import connect, open_pool
+from eldercare.db import open_pool
+from eldercare.listening import Listener
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ class Dispatcher:
 
     name = "dispatcher"
 
-    def __init__(self, context: Context, config: Config | None = None, sender: SmsSender | None = None) -> None:
+    def __init__(self, context: Context, config: Config, sender: SmsSender | None = None) -> None:
         self.context = context
         self.clock: Clock = context.clock
-        self.config = config or Config.load(context.settings)
+        self.config = config
         self.sender = sender or TwilioSender(self.config.platform, timeout=self.config.dispatch.sms_timeout_seconds)
         self.pool: ConnectionPool | None = None
         self.scheduler: ElectedScheduler | None = None
@@ -50,6 +51,9 @@ class Dispatcher:
         self._work = threading.Event()
         self._send = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.listener = Listener(
+            context.database_url, CHANNELS, self._route, name="dispatcher", on_listening=self._listening_again
+        )
         self._executor = ThreadPoolExecutor(self.config.dispatch.sms_senders, thread_name_prefix="dispatcher-sms")
 
     def start(self) -> None:
@@ -67,7 +71,8 @@ class Dispatcher:
             min_size=2,
             max_size=max(4, self.config.dispatch.sms_senders + 3),
         )
-        for name, target in (("listen", self._listen), ("work", self._worker), ("send", self._sender)):
+        self.listener.start()
+        for name, target in (("work", self._worker), ("send", self._sender)):
             thread = threading.Thread(target=self._guard(target), name=f"dispatcher-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -86,6 +91,7 @@ class Dispatcher:
         self._send.set()
         if self.scheduler is not None:
             self.scheduler.stop()
+        self.listener.stop()
         for thread in self._threads:
             thread.join(15)
         self._executor.shutdown(wait=True)
@@ -108,20 +114,10 @@ class Dispatcher:
 
         return run
 
-    def _listen(self) -> None:
-        with connect(
-            self.context.database_url, application_name="eldercare-dispatcher-listen", autocommit=True
-        ) as conn:
-            for channel in CHANNELS:
-                conn.execute(f"LISTEN {channel}".encode())
-            # anything that happened while we were not listening is found by the sweep
-            self._work.set()
-            self._send.set()
-            while not self._stop.is_set():
-                for notify in conn.notifies(timeout=1.0):
-                    self._route(notify.channel, notify.payload)
-                    if self._stop.is_set():
-                        break
+    def _listening_again(self) -> None:
+        # anything that happened while we were not listening is found by the sweep
+        self._work.set()
+        self._send.set()
 
     def _route(self, channel: str, payload: str) -> None:
         if channel == "eldercare_sms":
@@ -171,6 +167,7 @@ class Dispatcher:
                 self._send.wait(self.config.dispatch.sweep_seconds)
 
 
-def create(context: Context, **options: object) -> Dispatcher:
-    """The dispatcher component, built from the platform's context."""
-    return Dispatcher(context, **options)  # type: ignore[arg-type]
+def create(context: Context, config: Config | None = None, sender: SmsSender | None = None) -> Dispatcher:
+    """The dispatcher component run with ``config``; without one, built now from the context's settings and the
+    dispatcher's tuning in the environment."""
+    return Dispatcher(context, config or Config.load(context.settings), sender)

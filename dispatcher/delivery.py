@@ -13,6 +13,7 @@ from dispatcher.outbox import OutboundSms
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.vocabulary import LIVE_OFFER_SQL
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def offer_sent(conn: psycopg.Connection, clock: Clock, config: Config, sms_id: i
 def offer_undeliverable(conn: psycopg.Connection, clock: Clock, config: Config, sms_id: int, why: str) -> None:
     """The offer cannot reach the caregiver: end it and offer the order to the next one."""
     found = conn.execute(
-        "SELECT order_id FROM offer WHERE sms_id = %s AND status IN ('pending', 'sent')", (sms_id,)
+        f"SELECT order_id FROM offer WHERE sms_id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608 (a constant)
+        (sms_id,),
     ).fetchone()
     if found is None:
         return

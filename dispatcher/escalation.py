@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from dispatcher import metrics, outbox, texts
-from dispatcher.lifecycle import Actor, OrderRow, Status, transition
+from dispatcher.lifecycle import Actor, OrderRow, transition
 from dispatcher.settings import Config
+from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import Clock
+from eldercare.vocabulary import AlarmType, OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def escalate(
         conn,
         clock,
         order,
-        Status.ESCALATED,
+        OrderStatus.ESCALATED,
         actor_kind=Actor.SYSTEM,
         actor=actor,
         reason=texts.reason(why, "en"),
@@ -85,20 +86,10 @@ def escalate(
 def _raise_alarm(conn: psycopg.Connection, clock: Clock, order: OrderRow, why: str, level: int) -> int:
     """The elder's live ``order_escalated`` alarm: raised, or repeated if one is still open."""
     now = clock.now()
-    details = Jsonb({"order_id": order.id, "order_code": order.code, "level": level, "why": why})
-    row = conn.execute(
-        """
-        INSERT INTO alarm (elder_id, type, severity, status, raised_at, received_at, last_raised_at, details)
-        VALUES (%s, 'order_escalated', 'critical', 'open', %s, %s, %s, %s)
-        ON CONFLICT (elder_id, type) WHERE status <> 'resolved'
-        DO UPDATE SET last_raised_at = EXCLUDED.last_raised_at, repeat_count = alarm.repeat_count + 1,
-                      details = EXCLUDED.details
-        RETURNING id
-        """,
-        (order.elder_id, now, now, now, details),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    details = {"order_id": order.id, "order_code": order.code, "level": level, "why": why}
+    raised = raise_alarm(conn, AlarmRaise(order.elder_id, None, AlarmType.ORDER_ESCALATED, now, now, details=details))
+    assert raised is not None  # without only_if_newer, a raise always inserts or repeats
+    return raised.id
 
 
 def _managers(conn: psycopg.Connection, order: OrderRow, why: str) -> list[str]:

@@ -13,18 +13,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from eldercare.clock import Clock
-
-
-class Status(StrEnum):
-    CREATED = "created"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    EN_ROUTE = "en_route"
-    ARRIVED = "arrived"
-    COMPLETED = "completed"
-    REVIEWED = "reviewed"
-    ESCALATED = "escalated"
-    CANCELLED = "cancelled"
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 
 class Actor(StrEnum):
@@ -35,12 +24,12 @@ class Actor(StrEnum):
     FAMILY = "family"
 
 
-S = Status
+S = OrderStatus
 # Every allowed (from, to). The self-loops on OFFERED and ESCALATED are offer events that leave the order
 # where it is (an offer made, declined, expired or failed), so that each appears in the timeline too.
 # ESCALATED means "operators, look": no acceptance in time, or an accepted order with no arrival in time;
 # in the second case the caregiver still holds the order and may go on to arrive and finish it.
-TRANSITIONS: dict[Status, frozenset[Status]] = {
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.OFFERED, S.ESCALATED, S.CANCELLED}),
     S.OFFERED: frozenset({S.OFFERED, S.ACCEPTED, S.ESCALATED, S.CANCELLED}),
     S.ESCALATED: frozenset({S.ESCALATED, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED, S.CANCELLED}),
@@ -51,8 +40,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.REVIEWED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-# Orders waiting for someone to take them; a caregiver who holds an order in these has not arrived yet.
-SEEKING = (S.CREATED, S.OFFERED, S.ESCALATED)
 # Orders a caregiver holds (their load); ESCALATED counts only while a caregiver is assigned.
 HELD = (S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 FINAL = (S.COMPLETED, S.REVIEWED, S.CANCELLED)
@@ -96,7 +83,7 @@ class OrderNotFound(OrderError):
 class InvalidTransition(OrderError):
     """The order's status does not allow the action."""
 
-    def __init__(self, order_code: str, current: Status, wanted: Status, action: str) -> None:
+    def __init__(self, order_code: str, current: OrderStatus, wanted: OrderStatus, action: str) -> None:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (it is final)"
         super().__init__(
             f"order {order_code} is {current.value} and cannot be {action}; "
@@ -135,12 +122,12 @@ class OrderRow:
     travel_km: float | None
 
     @property
-    def state(self) -> Status:
-        return Status(self.status)
+    def state(self) -> OrderStatus:
+        return OrderStatus(self.status)
 
     @property
     def is_emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 _ORDER_COLUMNS = sql.SQL(", ").join(sql.Identifier(f) for f in OrderRow.__dataclass_fields__)
@@ -164,7 +151,7 @@ def load_order_by_code(conn: psycopg.Connection, code: str, *, lock: bool = Fals
         return cur.execute(query, (code,)).fetchone()
 
 
-def check(order: OrderRow, to: Status, action: str) -> None:
+def check(order: OrderRow, to: OrderStatus, action: str) -> None:
     """Refuse a transition the table does not allow, with a message that says what is possible."""
     if to not in TRANSITIONS[order.state]:
         raise InvalidTransition(order.code, order.state, to, action)
@@ -174,7 +161,7 @@ def transition(
     conn: psycopg.Connection,
     clock: Clock,
     order: OrderRow,
-    to: Status,
+    to: OrderStatus,
     *,
     actor_kind: Actor,
     actor: str,
@@ -215,7 +202,7 @@ def record_event(
     at: datetime,
     order_id: int,
     from_status: str | None,
-    to_status: Status,
+    to_status: OrderStatus,
     actor_kind: Actor,
     actor: str,
     reason: str,

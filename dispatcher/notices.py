@@ -7,12 +7,13 @@ import math
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
+from devices import Command, CommandType, epoch_ms
 from dispatcher import outbox, texts
 from dispatcher.lifecycle import OrderRow
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.device_commands import queue_command
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +76,18 @@ def help_accepted(conn: psycopg.Connection, clock: Clock, config: Config, order:
     caregiver = _caregiver_name(conn, order.caregiver_id)
     eta = max(1, math.ceil(eta_min))
     tell_family(conn, clock, config, order, "family_accepted", caregiver=caregiver, eta=eta)
-    _device_command(conn, clock, order, "help_coming", "device_help_coming", caregiver=caregiver, eta=eta)
+    _device_command(conn, clock, order, CommandType.HELP_COMING, "device_help_coming", caregiver=caregiver, eta=eta)
 
 
 def help_arrived(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> None:
     """Family SMS and a ``help_arrived`` command to the device."""
     caregiver = _caregiver_name(conn, order.caregiver_id)
     tell_family(conn, clock, config, order, "family_arrived", caregiver=caregiver)
-    _device_command(conn, clock, order, "help_arrived", "device_help_arrived", caregiver=caregiver)
+    _device_command(conn, clock, order, CommandType.HELP_ARRIVED, "device_help_arrived", caregiver=caregiver)
 
 
 def _device_command(
-    conn: psycopg.Connection, clock: Clock, order: OrderRow, kind: str, text_key: str, **values: Any
+    conn: psycopg.Connection, clock: Clock, order: OrderRow, kind: CommandType, text_key: str, **values: Any
 ) -> None:
     """Queue a command for the device that raised the alarm, or the elder's watch, pendant or button."""
     row = conn.execute(
@@ -100,17 +101,12 @@ def _device_command(
         return
     _, language = _elder(conn, order.elder_id)
     now = clock.now()
-    payload: dict[str, Any] = {
-        "ts": int(now.timestamp() * 1000),
-        "type": kind,
-        "order_code": order.code,
-        "text": texts.text(text_key, language, **values),
-    }
-    if order.alarm_id is not None:
-        payload["alarm_id"] = order.alarm_id
-    if "eta" in values:
-        payload["eta_min"] = values["eta"]
-    conn.execute(
-        "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s)",
-        (row[0], kind, Jsonb(payload), now),
+    command = Command(
+        ts=epoch_ms(now),
+        type=kind.value,
+        text=texts.text(text_key, language, **values),
+        alarm_id=order.alarm_id,
+        order_code=order.code,
+        eta_min=values.get("eta"),
     )
+    queue_command(conn, row[0], command, now)

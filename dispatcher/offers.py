@@ -18,15 +18,14 @@ from psycopg.types.json import Jsonb
 
 from dispatcher import escalation, links, metrics, outbox, texts
 from dispatcher.candidates import Need, SqlCandidates, need_of
-from dispatcher.lifecycle import Actor, OrderRow, Status, transition
+from dispatcher.lifecycle import Actor, OrderRow, transition
 from dispatcher.matching import Choice, choose
 from dispatcher.ranking import Ranked, Ranking
 from dispatcher.settings import Config, MatchWeights
 from eldercare.clock import Clock
+from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 log = logging.getLogger(__name__)
-
-LIVE = ("pending", "sent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +42,16 @@ class Offer:
     sms_id: int | None
 
 
-_LIVE_OFFER = """
+_LIVE_OFFER = f"""
 SELECT id, order_id, caregiver_id, rank, distance_km, eta_min, status, created_at, expires_at, sms_id
-FROM offer WHERE order_id = %s AND status IN ('pending', 'sent')
-"""
-_OFFERS_TO = """
+FROM offer WHERE order_id = %s AND status IN {LIVE_OFFER_SQL}
+"""  # noqa: S608 (a constant)
+_OFFERS_TO = f"""
 SELECT o.id, o.order_id, o.caregiver_id, o.rank, o.distance_km, o.eta_min, o.status, o.created_at, o.expires_at,
        o.sms_id, so.code
 FROM offer o JOIN service_order so ON so.id = o.order_id
-WHERE o.caregiver_id = %s AND o.status IN ('pending', 'sent') ORDER BY o.created_at, o.id
-"""
+WHERE o.caregiver_id = %s AND o.status IN {LIVE_OFFER_SQL} ORDER BY o.created_at, o.id
+"""  # noqa: S608 (a constant)
 
 
 def live_offer(conn: psycopg.Connection, order_id: int) -> Offer | None:
@@ -148,7 +147,11 @@ def make_offer(
     conn.execute("UPDATE offer SET sms_id = %s WHERE id = %s", (sms_id, offer_id))
     metrics.OFFERS.labels("made").inc()
     # while escalated the order stays escalated: operators are still looking at it
-    to = Status.ESCALATED if order.state is Status.ESCALATED and actor_kind is Actor.SYSTEM else Status.OFFERED
+    to = (
+        OrderStatus.ESCALATED
+        if order.state is OrderStatus.ESCALATED and actor_kind is Actor.SYSTEM
+        else OrderStatus.OFFERED
+    )
     return transition(
         conn,
         clock,
@@ -183,7 +186,7 @@ def offer_next(
         return make_offer(conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why)
     retry = clock.now() + timedelta(minutes=config.dispatch.retry_offer_minutes)
     log.info("order %s: no eligible caregiver for %s near %.4f,%.4f", order.code, need.service_type, need.lat, need.lon)
-    if order.state is not Status.ESCALATED:
+    if order.state is not OrderStatus.ESCALATED:
         order = escalation.escalate(conn, clock, config, order, escalation.NO_CANDIDATE)
     conn.execute("UPDATE service_order SET next_offer_at = %s WHERE id = %s", (retry, order.id))
     return order
@@ -205,11 +208,11 @@ def close_offer(
     offers went unanswered, and offer the order to the next caregiver."""
     now = clock.now()
     conn.execute(
-        "UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN ('pending', 'sent')",
+        f"UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608
         (status, now, offer.id),
     )
     metrics.OFFERS.labels(status).inc()
-    if order.state not in (Status.OFFERED, Status.ESCALATED):
+    if order.state not in (OrderStatus.OFFERED, OrderStatus.ESCALATED):
         return order
     order = transition(
         conn,
@@ -223,7 +226,7 @@ def close_offer(
         action=f"told the offer was {status}",
     )
     if (
-        order.state is Status.OFFERED
+        order.state is OrderStatus.OFFERED
         and order.escalation_level == 0
         and order.offers_made >= config.dispatch.escalate_after_offers
     ):

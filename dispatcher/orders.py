@@ -20,7 +20,6 @@ from dispatcher.lifecycle import (
     OrderError,
     OrderNotFound,
     OrderRow,
-    Status,
     check,
     load_order,
     record_event,
@@ -30,6 +29,7 @@ from dispatcher.offers import cancel_live_offer, find_candidate, make_offer, ran
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.vocabulary import OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def insert_order(
         now,
         order_id,
         None,
-        Status.CREATED,
+        OrderStatus.CREATED,
         _ACTOR_KIND[source],
         actor,
         f"created ({source})",
@@ -143,7 +143,7 @@ def insert_order(
     )
     metrics.ORDERS.labels(source, service_type).inc()
     log.info("order %s created: %s for elder %d (%s)", code, service_type, elder_id, source)
-    return OrderRef(order_id, code, Status.CREATED.value)
+    return OrderRef(order_id, code, OrderStatus.CREATED.value)
 
 
 def _explain_missing(conn: psycopg.Connection, elder_id: int, service_type: str) -> None:
@@ -165,7 +165,7 @@ def create_order(
     notes: str = "",
     source: str = "operator",
     alarm_id: int | None = None,
-    config: Config | None = None,
+    config: Config,
 ) -> OrderRef:
     """Create an order; the dispatcher offers it to a caregiver as soon as the transaction commits."""
     if alarm_id is not None:
@@ -175,7 +175,7 @@ def create_order(
     ref = insert_order(
         conn,
         clock,
-        config or Config.load(),
+        config,
         elder_id=elder_id,
         service_type=service_type,
         source=source,
@@ -199,21 +199,20 @@ def create_order(
 
 
 def cancel_order(
-    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config | None = None
+    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config
 ) -> None:
     """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told."""
     if not reason.strip():
         raise OrderError("say why the order is cancelled (reason is empty)")
-    config = config or Config.load()
     order = load_order(conn, order_id, lock=True)
-    check(order, Status.CANCELLED, "cancelled")
+    check(order, OrderStatus.CANCELLED, "cancelled")
     offer = cancel_live_offer(conn, clock, order.id)
     told = order.caregiver_id or (offer.caregiver_id if offer else None)
     transition(
         conn,
         clock,
         order,
-        Status.CANCELLED,
+        OrderStatus.CANCELLED,
         actor_kind=Actor.OPERATOR,
         actor=actor,
         reason=reason,
@@ -236,13 +235,12 @@ def reassign_order(
     *,
     caregiver_id: int | None,
     actor: str,
-    config: Config | None = None,
+    config: Config,
 ) -> None:
     """Offer the order to ``caregiver_id``, or to the next best candidate (None), taking it from whoever
     holds or was offered it."""
-    config = config or Config.load()
     order = load_order(conn, order_id, lock=True)
-    check(order, Status.OFFERED, "reassigned")
+    check(order, OrderStatus.OFFERED, "reassigned")
     offer = cancel_live_offer(conn, clock, order.id)
     previous = order.caregiver_id or (offer.caregiver_id if offer else None)
     if order.caregiver_id is not None:
@@ -250,7 +248,7 @@ def reassign_order(
             conn,
             clock,
             order,
-            Status.OFFERED,
+            OrderStatus.OFFERED,
             actor_kind=Actor.OPERATOR,
             actor=actor,
             reason="taken back to reassign",
@@ -310,12 +308,12 @@ def review_order(
     if not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5:
         raise OrderError(f"satisfaction is a whole number from 1 to 5, not {satisfaction!r}")
     order = load_order(conn, order_id, lock=True)
-    check(order, Status.REVIEWED, "reviewed")
+    check(order, OrderStatus.REVIEWED, "reviewed")
     transition(
         conn,
         clock,
         order,
-        Status.REVIEWED,
+        OrderStatus.REVIEWED,
         actor_kind=Actor.OPERATOR,
         actor=actor,
         reason=f"return visit: {satisfaction}/5",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 import psycopg
@@ -45,7 +45,7 @@ class OutboundSms:
     caregiver_id: int | None
 
 
-class Outcome(StrEnum):
+class SendOutcome(StrEnum):
     ACCEPTED = "accepted"  # Twilio took it (status queued, or what it said)
     RETRY = "retry"  # 429, 5xx, network: try again later
     OPTED_OUT = "opted_out"  # 21610: the number sent STOP
@@ -54,7 +54,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    outcome: Outcome
+    outcome: SendOutcome
     sid: str | None = None
     status: str | None = None
     error_code: int | None = None
@@ -125,7 +125,7 @@ def record(
 ) -> str:
     """Write the outcome of one send; returns the message's new status."""
     now = clock.now()
-    if result.outcome is Outcome.ACCEPTED:
+    if result.outcome is SendOutcome.ACCEPTED:
         status = result.status or "queued"
         # a status callback may already have moved the message on; never go back
         conn.execute(
@@ -135,12 +135,12 @@ def record(
             (status, result.sid, now, sms.id),
         )
         return status
-    if result.outcome is Outcome.RETRY and sms.attempts < max_attempts:
+    if result.outcome is SendOutcome.RETRY and sms.attempts < max_attempts:
         due = now + backoff(sms.attempts, first_backoff, longest_backoff)
         status = "pending"
         log.info("SMS %d: attempt %d failed (%s), retrying at %s", sms.id, sms.attempts, result.error_code, due)
     else:
-        status = "opted_out" if result.outcome is Outcome.OPTED_OUT else "failed"
+        status = "opted_out" if result.outcome is SendOutcome.OPTED_OUT else "failed"
         due = None
         log.warning("SMS %d to %s: %s (%s %s)", sms.id, sms.purpose, status, result.error_code, result.error_message)
     conn.execute(
@@ -149,12 +149,3 @@ def record(
         (status, result.error_code, (result.error_message or "")[:500], now, due, sms.id),
     )
     return status
-
-
-def earliest_due(conn: psycopg.Connection) -> datetime | None:
-    """When the next queued message is due, for a sender deciding how long to sleep."""
-    row = conn.execute(
-        "SELECT min(next_attempt_at) FROM sms_message "
-        "WHERE direction = 'outbound' AND status IN ('pending', 'sending') AND twilio_sid IS NULL"
-    ).fetchone()
-    return row[0] if row else None

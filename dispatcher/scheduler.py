@@ -131,6 +131,7 @@ class ElectedScheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._elect, name="dispatcher-election", daemon=True)
         self.runs: dict[str, int] = {}
+        self.rounds = 0  # elections stood, for logs and tests
 
     @property
     def leading(self) -> bool:
@@ -152,6 +153,7 @@ class ElectedScheduler:
             elif self.scheduler is not None and not self.leadership.held():
                 log.warning("scheduler: lost the election lock; stopping jobs")
                 self._step_down()
+            self.rounds += 1
             self._stop.wait(self.every)
 
     def _lead(self) -> None:

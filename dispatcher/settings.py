@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from eldercare.config import Settings, get_settings
+from eldercare.config import Settings
 
 
 class MatchWeights(BaseModel):
@@ -118,12 +117,6 @@ class DispatcherSettings(BaseSettings):
         return self.weights_emergency if emergency else self.weights_routine
 
 
-@lru_cache(maxsize=1)
-def get_dispatcher_settings() -> DispatcherSettings:
-    """The process's dispatcher settings, read once."""
-    return DispatcherSettings()
-
-
 @dataclass(frozen=True, slots=True)
 class Config:
     """Everything the dispatcher's decisions read: the platform's settings and the dispatcher's tuning."""
@@ -132,9 +125,10 @@ class Config:
     dispatch: DispatcherSettings
 
     @classmethod
-    def load(cls, platform: Settings | None = None) -> Config:
-        """The process's configuration, with ``platform`` settings (a component's context) when given."""
-        return cls(platform or get_settings(), get_dispatcher_settings())
+    def load(cls, platform: Settings) -> Config:
+        """The configuration of an entry point (a component, an app) run with ``platform`` settings, with the
+        dispatcher's tuning read from the environment now. Library functions take a ``Config``, never load one."""
+        return cls(platform, DispatcherSettings())
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -12,7 +12,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from dispatcher import metrics
-from dispatcher.outbox import OutboundSms, Outcome, SendResult
+from dispatcher.outbox import OutboundSms, SendOutcome, SendResult
 from eldercare.config import TWILIO_API_BASE, Settings
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,10 @@ class TwilioSender:
         except TwilioRestException as err:
             return classify(err.status, err.code, err.msg)
         except (requests.ConnectionError, requests.Timeout) as err:
-            return SendResult(Outcome.RETRY, error_message=f"cannot reach the SMS API: {type(err).__name__}")
+            return SendResult(SendOutcome.RETRY, error_message=f"cannot reach the SMS API: {type(err).__name__}")
         except TwilioException as err:
-            return SendResult(Outcome.RETRY, error_message=str(err)[:200])
-        return SendResult(Outcome.ACCEPTED, sid=message.sid, status=str(message.status or "queued"))
+            return SendResult(SendOutcome.RETRY, error_message=str(err)[:200])
+        return SendResult(SendOutcome.ACCEPTED, sid=message.sid, status=str(message.status or "queued"))
 
 
 class NullSender:
@@ -88,13 +88,13 @@ class NullSender:
 
     def send(self, sms: OutboundSms) -> SendResult:
         self.sent.append(sms)
-        return SendResult(Outcome.ACCEPTED, sid=f"SMnull{sms.id:026d}", status="delivered")
+        return SendResult(SendOutcome.ACCEPTED, sid=f"SMnull{sms.id:026d}", status="delivered")
 
 
 def classify(status: int, code: int | None, message: str) -> SendResult:
     """What a Twilio error means for us: 429 and 5xx are worth retrying, 21610 is an opt-out."""
     if code == OPTED_OUT:
-        return SendResult(Outcome.OPTED_OUT, error_code=code, error_message=message[:300])
+        return SendResult(SendOutcome.OPTED_OUT, error_code=code, error_message=message[:300])
     if status == 429 or status >= 500:
-        return SendResult(Outcome.RETRY, error_code=code or status, error_message=message[:300])
-    return SendResult(Outcome.FAILED, error_code=code or status, error_message=message[:300])
+        return SendResult(SendOutcome.RETRY, error_code=code or status, error_message=message[:300])
+    return SendResult(SendOutcome.FAILED, error_code=code or status, error_message=message[:300])

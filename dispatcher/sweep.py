@@ -13,22 +13,30 @@ import psycopg
 
 from dispatcher import escalation
 from dispatcher.alarms import raise_emergency_orders
-from dispatcher.lifecycle import Actor, Status, load_order
+from dispatcher.lifecycle import Actor, load_order
 from dispatcher.offers import close_offer, live_offer, offer_next
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 log = logging.getLogger(__name__)
+
+
+_EXPIRED = f"""
+    SELECT so.id FROM service_order so JOIN offer o ON o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL}
+    WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED
+"""  # noqa: S608 (a constant)
+_DUE = f"""
+    SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', 'escalated')
+      AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL})
+    ORDER BY so.priority, so.next_offer_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED
+"""  # noqa: S608 (a constant)
 
 
 def expire_offers(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
     """End live offers past ``expires_at`` and offer their orders to the next caregiver."""
     now = clock.now()
-    due = conn.execute(
-        "SELECT so.id FROM service_order so JOIN offer o ON o.order_id = so.id AND o.status IN ('pending', 'sent') "
-        "WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED",
-        (now, limit),
-    ).fetchall()
+    due = conn.execute(_EXPIRED, (now, limit)).fetchall()
     for (order_id,) in due:
         order = load_order(conn, order_id)
         offer = live_offer(conn, order_id)
@@ -61,19 +69,18 @@ def escalate_overdue(conn: psycopg.Connection, clock: Clock, config: Config, lim
     ).fetchall()
     for order_id, status in due:
         order = load_order(conn, order_id)
-        why = escalation.NO_ARRIVAL if status in (Status.ACCEPTED, Status.EN_ROUTE) else escalation.NO_ACCEPTANCE
+        why = (
+            escalation.NO_ARRIVAL
+            if status in (OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE)
+            else escalation.NO_ACCEPTANCE
+        )
         escalation.escalate(conn, clock, config, order, why)
     return len(due)
 
 
 def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
     """Offer orders whose ``next_offer_at`` has come: new ones, and those waiting for a caregiver to free up."""
-    due = conn.execute(
-        "SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', "
-        "'escalated') AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', "
-        "'sent')) ORDER BY so.priority, so.next_offer_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED",
-        (clock.now(), limit),
-    ).fetchall()
+    due = conn.execute(_DUE, (clock.now(), limit)).fetchall()
     for (order_id,) in due:
         offer_next(conn, clock, config, load_order(conn, order_id))
     return len(due)
@@ -91,9 +98,8 @@ class SweepReport:
         return self.emergencies + self.expired + self.escalated + self.offered
 
 
-def sweep(conn: psycopg.Connection, clock: Clock, config: Config | None = None, limit: int = 20) -> SweepReport:
+def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
     """One pass of every step, emergencies first, in the caller's transaction."""
-    config = config or Config.load()
     return SweepReport(
         emergencies=len(raise_emergency_orders(conn, clock, config, limit)),
         expired=expire_offers(conn, clock, config, limit),

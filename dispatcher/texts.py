@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-SERVICE_NAMES = {
-    "meal": ("助餐", "Meal delivery"),
-    "cleaning": ("助洁", "Housekeeping"),
-    "bathing": ("助浴", "Bathing help"),
-    "medical": ("助医", "Medical escort"),
-    "mobility": ("助行", "Escort on outings"),
-    "emergency": ("助急", "Emergency"),
-    "care": ("护理", "Personal care"),
+from eldercare.vocabulary import ServiceType
+
+S = ServiceType
+SERVICE_NAMES: dict[str, tuple[str, str]] = {
+    S.MEAL: ("助餐", "Meal delivery"),
+    S.CLEANING: ("助洁", "Housekeeping"),
+    S.BATHING: ("助浴", "Bathing help"),
+    S.MEDICAL: ("助医", "Medical escort"),
+    S.MOBILITY: ("助行", "Escort on outings"),
+    S.EMERGENCY: ("助急", "Emergency"),
+    S.CARE: ("护理", "Personal care"),
 }
 
 _TEXTS: dict[str, tuple[str, str]] = {

@@ -1,13 +1,14 @@
 """What the dispatcher's web routes need, found through the app that mounts them.
 
-The app puts its ``eldercare.component.Context`` in ``app.state.context``; on first use the routes open a
-small pool of their own from it (kept in ``app.state.dispatcher``), closed when the app stops. An app (or a
-test) may instead put a ready ``WebResources`` in ``app.state.dispatcher``; then it closes it itself.
+The router's lifespan opens a small pool of its own when the app starts, from the app's
+``eldercare.component.Context`` (``app.state.context``) and the dispatcher ``Config`` the app runs with
+(``app.state.dispatcher_config``), keeps it in ``app.state.dispatcher`` and closes it when the app stops. An app
+(or a test) may instead put a ready ``WebResources`` in ``app.state.dispatcher`` before it starts; then it
+closes it itself.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Request
 from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
 from dispatcher.settings import Config
 from eldercare.clock import Clock
@@ -29,12 +31,11 @@ class WebResources:
     pool: ConnectionPool
     clock: Clock
     config: Config
-    owned: bool = False  # opened here from the app's context, so closed here too
 
     @classmethod
-    def open(cls, context: Any, config: Config | None = None) -> WebResources:
+    def open(cls, context: Any, config: Config) -> WebResources:
         pool = open_pool(context.database_url, name="dispatcher-web", min_size=1, max_size=4)
-        return cls(pool, context.clock, config or Config.load(context.settings), owned=True)
+        return cls(pool, context.clock, config)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
@@ -46,31 +47,33 @@ class WebResources:
         self.pool.close()
 
 
-_opening = threading.Lock()
-
-
 def resources(request: Request) -> WebResources:
-    state = request.app.state
-    found: WebResources | None = getattr(state, "dispatcher", None)
+    found: WebResources | None = getattr(request.app.state, "dispatcher", None)
     if found is None:
-        with _opening:
-            found = getattr(state, "dispatcher", None)
-            if found is None:
-                context = getattr(state, "context", None)
-                if context is None:
-                    raise HTTPException(503, "the dispatcher's routes need app.state.context (an eldercare Context)")
-                found = state.dispatcher = WebResources.open(context)
+        raise HTTPException(503, "the dispatcher's routes are not open: the app's lifespan did not start")
     return found
 
 
 @asynccontextmanager
-async def close_resources(app: FastAPI) -> AsyncIterator[None]:
-    """The router's lifespan: close the pool it opened, if it opened one."""
-    yield
-    opened = getattr(app.state, "dispatcher", None)
-    if isinstance(opened, WebResources) and opened.owned:
-        opened.close()
+async def open_resources(app: FastAPI) -> AsyncIterator[None]:
+    """The router's lifespan: open the pool when the app starts (unless the app gave resources), close it after."""
+    if getattr(app.state, "dispatcher", None) is not None:
+        yield
+        return
+    context = getattr(app.state, "context", None)
+    config = getattr(app.state, "dispatcher_config", None)
+    if context is None or not isinstance(config, Config):
+        raise RuntimeError(
+            "an app that mounts dispatcher.router sets app.state.context (an eldercare Context) and "
+            "app.state.dispatcher_config (a dispatcher.Config) before it starts"
+        )
+    opened = await run_in_threadpool(WebResources.open, context, config)
+    app.state.dispatcher = opened
+    try:
+        yield
+    finally:
         app.state.dispatcher = None
+        await run_in_threadpool(opened.close)
 
 
 Resources = Annotated[WebResources, Depends(resources)]

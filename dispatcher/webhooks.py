@@ -1,7 +1,8 @@
 """Twilio's webhooks (``/sms/inbound``, ``/sms/status``) and the caregivers' pages, as a router to mount.
 
-The app that mounts ``router`` puts its ``eldercare.component.Context`` in ``app.state.context`` (see
-``web_resources``). Database work runs on the thread pool, as psycopg's sync pool wants.
+The app that mounts ``router`` puts its ``eldercare.component.Context`` in ``app.state.context`` and its
+dispatcher ``Config`` in ``app.state.dispatcher_config`` (see ``web_resources``). Database work runs on the
+thread pool, as psycopg's sync pool wants.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatcher import delivery, inbound
 from dispatcher.caregiver_page import page_router
-from dispatcher.web_resources import Resources, WebResources, close_resources
+from dispatcher.web_resources import Resources, WebResources, open_resources
+from eldercare import dead_letters
 from eldercare.clock import Clock
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import InputSource
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16 * 1024
 
 
-router = APIRouter(lifespan=close_resources)
+router = APIRouter(lifespan=open_resources)
 router.include_router(page_router)
 
 
@@ -37,11 +41,7 @@ def _twiml(text: str | None) -> Response:
 
 
 def dead_letter(conn: psycopg.Connection, clock: Clock, reason: str, detail: str, payload: bytes) -> None:
-    conn.execute(
-        "INSERT INTO dead_letter (received_at, source, reason, detail, payload, payload_size) "
-        "VALUES (%s, 'sms', %s, %s, %s, %s)",
-        (clock.now(), reason, detail[:500], payload[:4096], len(payload)),
-    )
+    dead_letters.insert(conn, [DeadLetter(clock.now(), InputSource.SMS, reason, detail, payload)])
 
 
 async def _reject(res: WebResources, reason: str, detail: str, payload: bytes) -> None:

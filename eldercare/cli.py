@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
 import typer
 
-from eldercare import logs
-from eldercare.component import Component, Context, StopRequested, run_until_stopped
-from eldercare.config import Settings, SettingsError, load_settings
-from eldercare.infrastructure import Infrastructure
-from eldercare.migrate import MigrationError
+from eldercare.commands import build_components, command_infrastructure, command_settings
+from eldercare.component import Context, StopRequested, run_until_stopped
+from eldercare.embedded import DEMO_EXTRA, DEMO_MODULES
 
 log = logging.getLogger("eldercare")
 
@@ -41,68 +36,11 @@ user_app = typer.Typer(help="Manage operator accounts of the dashboard.", no_arg
 app.add_typer(user_app, name="user")
 
 
-class NotBuilt(Exception):
-    """A component whose code is not in this build."""
-
-
-def _settings(log_level: str | None = None) -> Settings:
-    """The validated settings, logging set up (at ``log_level`` when given, else the settings' own)."""
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(2) from None
-    logs.setup(log_level or settings.log_level)
-    return settings
-
-
-@contextmanager
-def _infrastructure(settings: Settings, *, mqtt: bool = False, migrations: bool = False) -> Iterator[Infrastructure]:
-    """The database (and broker), with failures a person can act on instead of tracebacks."""
-    try:
-        with Infrastructure(settings, mqtt=mqtt, run_migrations=migrations) as infra:
-            yield infra
-    except MigrationError as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.OperationalError as err:
-        typer.echo(
-            f"eldercare: cannot reach the database: {str(err).strip()}\n"
-            "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-
-
-def component_factory(package: str) -> Callable[..., Component]:
-    """The ``create`` function a component package exposes, or NotBuilt."""
-    try:
-        module = importlib.import_module(package)
-    except ModuleNotFoundError as err:
-        if err.name == package:
-            raise NotBuilt(package) from None
-        raise
-    create: Callable[..., Component] | None = getattr(module, "create", None)
-    if create is None:
-        raise NotBuilt(package)
-    return create
-
-
-def _build(names: list[str], context: Context, options: dict[str, dict[str, Any]]) -> list[Component]:
-    components = []
-    for name in names:
-        try:
-            components.append(component_factory(name)(context, **options.get(name, {})))
-        except NotBuilt:
-            log.warning("the %s is not built yet in this version; running without it", name)
-    return components
-
-
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date. A second run does nothing."""
-    settings = _settings()
-    with _infrastructure(settings, migrations=True):
+    settings = command_settings()
+    with command_infrastructure(settings, migrations=True):
         typer.echo("database schema is up to date")
 
 
@@ -124,11 +62,11 @@ def seed(
     """
     from eldercare import seed as seeding
 
-    settings = _settings()
+    settings = command_settings()
     plan = seeding.SeedPlan(elders=elders, seed=seed, providers=providers, caregivers=caregivers)
     started = time.monotonic()
     city = seeding.generate(plan)
-    with _infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+    with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
         existing = seeding.count_elders(conn)
         if existing and not reset:
             typer.echo(
@@ -167,8 +105,8 @@ def user_add(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
-    with _infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+    settings = command_settings()
+    with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
         try:
             operator = users.add_user(conn, name, password, role_value, display_name, language)
         except users.UserError as err:
@@ -180,14 +118,10 @@ def user_add(
 
 def _run_components(names: list[str], options: dict[str, dict[str, Any]], *, mqtt: bool) -> None:
     stop = StopRequested().install()  # from the start, so Ctrl-C during start-up also ends cleanly
-    settings = _settings()
-    with _infrastructure(settings, mqtt=mqtt, migrations=True) as infra:
+    settings = command_settings()
+    with command_infrastructure(settings, mqtt=mqtt, migrations=True) as infra:
         context = Context(settings, infra.database_url, infra.mqtt_url, embedded_broker=infra.embedded_broker)
-        components = _build(names, context, options)
-        if not components:
-            typer.echo(f"eldercare: {', '.join(names)} not built yet in this version; nothing to run", err=True)
-            raise typer.Exit(2)
-        run_until_stopped(components, stop)
+        run_until_stopped(build_components(names, context, options), stop)
 
 
 @app.command()
@@ -220,27 +154,38 @@ def dashboard(
     _run_components(["dashboard"], {"dashboard": {"host": host, "port": port}}, mqtt=False)
 
 
-def _mount_simulators() -> None:
-    from simulators.cli import app as simulate_app
-
-    app.add_typer(simulate_app, name="simulate")
-
-
 def _mount_devices() -> None:
     from devices.cli import app as devices_app
 
     app.add_typer(devices_app, name="devices")
 
 
-def _mount_demo() -> None:
-    from eldercare.demo import command as demo_command
+def _mount_simulators() -> None:
+    """``simulate`` and ``demo``, where the simulators are installed (not in the production image)."""
+    try:
+        from simulators.cli import app as simulate_app
+        from simulators.demo import command as demo_command
+    except ModuleNotFoundError as err:
+        if err.name == "simulators":
+            return
+        if err.name not in DEMO_MODULES:
+            raise
+        missing = err.name
 
+        def needs_the_extra() -> None:
+            typer.echo(f"eldercare: the simulators need {missing}, which is not installed. {DEMO_EXTRA}", err=True)
+            raise typer.Exit(2)
+
+        needs_the_extra.__doc__ = "(needs the demo extra) the demo and the simulators."
+        app.command(name="demo")(needs_the_extra)
+        app.command(name="simulate")(needs_the_extra)
+        return
+    app.add_typer(simulate_app, name="simulate")
     app.command(name="demo")(demo_command)
 
 
-_mount_simulators()
 _mount_devices()
-_mount_demo()
+_mount_simulators()
 
 
 def main() -> None:

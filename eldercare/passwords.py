@@ -30,10 +30,6 @@ def password_needs_rehash(password_hash: str) -> bool:
 
 # Device secrets are 128-bit random tokens, not human passwords, so a salted SHA-256 is enough and keeps
 # provisioning a city's worth of devices fast; argon2 is kept for what people choose.
-def new_device_secret() -> str:
-    return secrets.token_urlsafe(16)
-
-
 def hash_device_secret(secret: str, salt: str | None = None) -> str:
     salt = salt if salt is not None else secrets.token_hex(8)
     digest = hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()

@@ -20,5 +20,5 @@ def create(context: Context, *, settings: GatewaySettings | None = None, **optio
     """The gateway component; ``options`` override fields of its settings (ELDERCARE_GATEWAY_*)."""
     base = settings or GatewaySettings()
     if options:
-        base = base.model_copy(update=options)
+        base = GatewaySettings.model_validate({**base.model_dump(), **options})
     return Gateway(context, base)

@@ -1,30 +1,39 @@
-"""Device events: stored once per (device, seq); sos, fall, smoke, gas, ... become alarms, and an elder who
-pressed for help is told on the device that the call was received."""
+"""Device events: stored once per delivery (device, seq, ts); sos, fall, smoke, gas, ... become alarms, and an
+elder who pressed for help is told on the device that the call was received.
+
+A delivery is identified by device, seq and ts together, as a reading is: a broker's redelivery repeats all
+three and is stored once (``eldercare_gateway_duplicates_total`` counts it; the first copy's row is its record), while
+a device that starts its seq again after a reset sends new times, so its events are new events. A copy that
+repeats seq and ts with other content is no redelivery: it becomes a dead letter (``conflicting_duplicate``),
+as a reading's does (gateway/readings.py).
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import psycopg
 
 from devices import Command, CommandType, Event, EventType, epoch_ms
+from eldercare.device_commands import queue_command
+from eldercare.vocabulary import AlarmType
 from gateway.alarms import AlarmRaise, raise_alarm
-from gateway.outbox import queue_command
 
 log = logging.getLogger(__name__)
 
 # The alarm an event raises; a door opening raises one only at night.
-EVENT_ALARMS: dict[EventType, str] = {
-    EventType.SOS: "sos",
-    EventType.FALL: "fall",
-    EventType.SMOKE: "smoke",
-    EventType.GAS: "gas",
-    EventType.GEOFENCE_EXIT: "geofence_exit",
-    EventType.NO_MOTION: "no_motion",
-    EventType.DOOR: "door_night",
+EVENT_ALARMS: dict[EventType, AlarmType] = {
+    EventType.SOS: AlarmType.SOS,
+    EventType.FALL: AlarmType.FALL,
+    EventType.SMOKE: AlarmType.SMOKE,
+    EventType.GAS: AlarmType.GAS,
+    EventType.GEOFENCE_EXIT: AlarmType.GEOFENCE_EXIT,
+    EventType.NO_MOTION: AlarmType.NO_MOTION,
+    EventType.DOOR: AlarmType.DOOR_NIGHT,
 }
 # Events after which the device is told that the platform has the alarm.
 ACKNOWLEDGED = frozenset({EventType.SOS, EventType.FALL})
@@ -60,24 +69,35 @@ class Night:
         return (start <= local or local < end) if self.start > self.end else (start <= local < end)
 
 
+class Stored(StrEnum):
+    """What became of an event message."""
+
+    NEW = "new"
+    REDELIVERED = "redelivered"  # the same message again: stored once already
+    CONFLICTING = "conflicting"  # the seq and ts of a stored event with other content
+
+
 _INSERT = """
     INSERT INTO device_event (device_id, elder_id, seq, type, ts, received_at, lat, lon)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (device_id, seq) DO NOTHING
+    ON CONFLICT (device_id, seq, ts) DO NOTHING
     RETURNING id
 """
+_STORED = "SELECT type, lat, lon FROM device_event WHERE device_id = %s AND seq = %s AND ts = %s"
 
 
-def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> bool:
-    """Store the event and raise its alarm; False when it was stored before (a redelivery: nothing is raised)."""
+def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> Stored:
+    """Store the event and raise its alarm; nothing is raised for a message that was stored before."""
     event = ctx.event
     values = (ctx.device_id, ctx.elder_id, event.seq, event.type.value, ctx.ts, ctx.received_at, event.lat, event.lon)
     row = conn.execute(_INSERT, values).fetchone()
     if row is None:
-        return False
+        before = conn.execute(_STORED, (ctx.device_id, event.seq, ctx.ts)).fetchone()
+        same = before is not None and tuple(before) == (event.type.value, event.lat, event.lon)
+        return Stored.REDELIVERED if same else Stored.CONFLICTING
     alarm_type = EVENT_ALARMS.get(event.type)
     if alarm_type is None or (event.type is EventType.DOOR and ctx.ts not in night):
-        return True
+        return Stored.NEW
     raised = raise_alarm(
         conn,
         AlarmRaise(
@@ -92,7 +112,7 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> bo
         ),
     )
     if raised is None:
-        return True
+        return Stored.NEW
     conn.execute("UPDATE device_event SET alarm_id = %s WHERE id = %s", (raised.id, row[0]))
     if event.type in ACKNOWLEDGED:
         language = ctx.language if ctx.language in ("zh", "en") else "zh"
@@ -111,4 +131,4 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> bo
         ctx.elder_id,
         ctx.device_id,
     )
-    return True
+    return Stored.NEW

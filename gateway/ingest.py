@@ -18,16 +18,17 @@ from datetime import timedelta
 import psycopg
 from psycopg.errors import TransactionRollback
 
-from devices import Channel, Decoder, Message, Reason, Rejected
+from devices import Channel, Decoder, Event, Message, Reason, Rejected, refuses_event
 from eldercare.clock import Clock
 from eldercare.db import conninfo
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import AlarmType, InputSource
 from gateway import metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm
-from gateway.dead_letters import DeadLetter
 from gateway.intake import Delivery, Intake
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
-from gateway.writer import Accepted, BatchWriter, Outcome
+from gateway.writer import Accepted, BatchOutcome, BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Ingest:
         self.committed_batches = 0
         self.retries = 0
         self.handbacks = 0
+        self.sweeps_held_back = 0
 
     def attach(self, intake: Intake) -> None:
         self._intake = intake
@@ -159,7 +161,7 @@ class Ingest:
         if self._intake is not None:
             self._intake.ack(batch)
 
-    def _store(self, conn: psycopg.Connection, batch: list[Delivery]) -> Outcome:
+    def _store(self, conn: psycopg.Connection, batch: list[Delivery]) -> BatchOutcome:
         self.registry.refresh_if_due(conn)
         accepted, dead = self._check(conn, batch)
         try:
@@ -170,7 +172,7 @@ class Ingest:
             log.warning("a batch of %d failed (%s); writing its messages one by one", len(batch), _short(err))
             return self._one_by_one(conn, accepted, dead)
 
-    def _one_by_one(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> Outcome:
+    def _one_by_one(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> BatchOutcome:
         outcome = self.writer.write(conn, [], dead)
         for a in accepted:
             try:
@@ -206,11 +208,14 @@ class Ingest:
                 dead.append(_letter(d, Reason.UNKNOWN_DEVICE, "no such device is registered", m.device_id))
             elif not device.active:
                 dead.append(_letter(d, Reason.INACTIVE_DEVICE, "the device or its elder is deactivated", m.device_id))
+            elif isinstance(m.body, Event) and (why := refuses_event(device.type, m.body.type)):
+                # a watch must not raise a smoke alarm (and an emergency order) whatever its firmware says
+                dead.append(_letter(d, Reason.UNSUPPORTED_EVENT, why, m.device_id))
             else:
                 accepted.append(Accepted(d, m, device))
         for letter in dead:
-            metrics.REJECTED.labels(letter.reason.value).inc()
-            log.info("rejected %s on %s: %s", letter.reason.value, letter.topic[:120], letter.detail[:200])
+            metrics.REJECTED.labels(letter.reason).inc()
+            log.info("rejected %s on %s: %s", letter.reason, (letter.topic or "")[:120], letter.detail[:200])
         return accepted, dead
 
     # -- the database connection
@@ -269,6 +274,7 @@ class Ingest:
         if silent_since < self._listening_since:
             # Silence is judged only over time this gateway has listened: after the platform itself was down,
             # devices that kept reporting must not all be called offline before they have had a chance.
+            self.sweeps_held_back += 1
             return
         try:
             conn = self._connection()
@@ -278,7 +284,12 @@ class Ingest:
                     raise_alarm(
                         conn,
                         AlarmRaise(
-                            gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "no_data"}
+                            gone.elder_id,
+                            gone.device_id,
+                            AlarmType.DEVICE_OFFLINE,
+                            now,
+                            now,
+                            details={"cause": "no_data"},
                         ),
                     )
         except RETRYABLE as err:
@@ -286,7 +297,7 @@ class Ingest:
 
 
 def _letter(d: Delivery, reason: Reason, detail: str, device_id: str | None) -> DeadLetter:
-    return DeadLetter(d.received_at, reason, detail, d.topic, device_id, d.payload)
+    return DeadLetter(d.received_at, InputSource.MQTT, reason, detail, d.payload, d.topic, device_id)
 
 
 def _short(err: BaseException) -> str:

@@ -2,13 +2,14 @@
 
 The session is persistent (clean session off, a stable client id), the subscription QoS 1, and
 acknowledgement manual: the broker keeps each message until the gateway says it is committed, and
-redelivers whatever was not acknowledged when this client comes back, even after a SIGKILL.
+redelivers whatever was not acknowledged when this client, or another instance with its id, comes back,
+even after a SIGKILL. An instance is connected while it holds the session (``start``/``stop``, driven by
+gateway/session_lock.py) and its ingest has room (``pause``/``resume``).
 """
 
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,81 +23,11 @@ from paho.mqtt.properties import Properties
 from eldercare.clock import Clock
 from eldercare.mqtt import BrokerAddress
 from gateway import metrics
+from gateway.paho_client import GatewayClient
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY = 7 * 24 * 3600  # MQTT 5: how long the broker keeps the session of an absent gateway
-
-
-class _ReadAhead:
-    """The broker connection, read 64 KiB at a time.
-
-    paho reads every packet with two or three small recv() calls and goes back to select() between
-    packets; in a burst of thousands of messages that is most of its work. This wrapper serves those reads
-    from one large recv, and its ``pending()`` (paho's hook for TLS sockets, which buffer too) tells
-    paho's loop to go on reading without waiting in select().
-    """
-
-    __slots__ = ("_buffer", "_position", "_sock")
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._buffer = b""
-        self._position = 0
-
-    def recv(self, size: int) -> bytes:
-        if self._position >= len(self._buffer):
-            self._buffer = self._sock.recv(65536)  # BlockingIOError, ssl errors and EOF (b"") pass through
-            self._position = 0
-        chunk = self._buffer[self._position : self._position + size]
-        self._position += len(chunk)
-        return chunk
-
-    def pending(self) -> int:
-        inner = getattr(self._sock, "pending", None)
-        return len(self._buffer) - self._position + (inner() if inner is not None else 0)
-
-    def send(self, data: bytes | bytearray) -> int:
-        return int(self._sock.send(data))
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def fileno(self) -> int:
-        return int(self._sock.fileno())
-
-    def setblocking(self, flag: bool) -> None:
-        self._sock.setblocking(flag)
-
-
-_PUBACK = struct.Struct("!BBH")  # fixed header (PUBACK), remaining length 2, packet id
-
-
-class _GatewayClient(mqtt.Client):
-    """A paho client that reads its connection ahead and acknowledges a committed batch in one write.
-
-    Both lean on paho internals (``_create_socket``, ``_sock``, ``_packet_queue``) that paho's own TLS
-    and websocket support use; the gateway's tests run them against a real Mosquitto.
-    """
-
-    def _create_socket(self) -> Any:
-        return _ReadAhead(super()._create_socket())
-
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        # paho handles one packet per select(); go on while the read-ahead buffer holds more, so that a
-        # burst costs one select() (and one release of the GIL) per 64 KiB rather than per message
-        rc = super().loop_read(max_packets)
-        for _ in range(10_000):
-            sock = self._sock
-            if rc != mqtt.MQTT_ERR_SUCCESS or not isinstance(sock, _ReadAhead) or not sock.pending():
-                break
-            rc = super().loop_read(max_packets)
-        return rc
-
-    def ack_batch(self, mids: list[int]) -> None:
-        """PUBACK every message of ``mids`` with one queued packet: one wake-up and one send, not one each."""
-        if mids:
-            self._packet_queue(mqtt.PUBACK, b"".join(_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids), 0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +66,49 @@ class Intake:
         # delivered the message, never with a stale packet id on a newer one (the broker redelivers instead).
         self._generation = 0
         self.connected = threading.Event()
-        self._client: _GatewayClient = address.client(  # type: ignore[assignment]
-            client_id, clean_session=False, manual_ack=True, client_class=_GatewayClient
+        self._client: GatewayClient = address.client(  # type: ignore[assignment]
+            client_id, clean_session=False, manual_ack=True, client_class=GatewayClient
         )
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._running = False
+        self._switch = threading.Lock()
+        self._running = self._held = self._paused = False
+        self.connections = 0  # connections the broker accepted
         self.resumed_sessions = 0  # connections on which the broker still had this gateway's session
 
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start receiving."""
+        self._set(held=True)
+
+    def stop(self) -> None:
+        """Disconnect; whatever was not acknowledged stays with the broker for the next session."""
+        self._set(held=False)
+
+    def pause(self) -> None:
+        """Stop receiving for a while (the database is away and the buffer full); the broker holds the rest."""
+        log.warning("disconnecting from the broker until the database is back; the broker keeps the messages")
+        self._set(paused=True)
+
+    def resume(self) -> None:
+        self._set(paused=False)
+
+    def _set(self, *, held: bool | None = None, paused: bool | None = None) -> None:
+        # Connected while this instance holds the session (start/stop) and the ingest has room (pause/resume).
+        with self._switch:
+            self._held = self._held if held is None else held
+            self._paused = self._paused if paused is None else paused
+            wanted = self._held and not self._paused
+            if wanted and not self._running:
+                if self.connections:
+                    log.info("reconnecting to the broker")
+                self._connect()
+            elif not wanted and self._running:
+                self._disconnect()
+
+    def _connect(self) -> None:
         v5 = self._address.protocol == mqtt.MQTTv5
         properties = None
         if v5:
@@ -163,10 +124,7 @@ class Intake:
         self._client.loop_start()
         self._running = True
 
-    def stop(self) -> None:
-        """Disconnect; whatever was not acknowledged stays with the broker for the next session."""
-        if not self._running:
-            return
+    def _disconnect(self) -> None:
         self._running = False
         with self._lock:
             self._generation += 1
@@ -174,16 +132,6 @@ class Intake:
         self._client.loop_stop()
         self.connected.clear()
         metrics.BROKER_CONNECTED.set(0)
-
-    def pause(self) -> None:
-        """Stop receiving for a while (the database is away and the buffer full); the broker holds the rest."""
-        log.warning("disconnecting from the broker until the database is back; the broker keeps the messages")
-        self.stop()
-
-    def resume(self) -> None:
-        if not self._running:
-            log.info("reconnecting to the broker")
-            self.start()
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
         """Acknowledge committed messages that came on the current connection; returns how many were."""
@@ -206,6 +154,7 @@ class Intake:
             return
         with self._lock:
             self._generation += 1
+        self.connections += 1
         self.resumed_sessions += bool(flags.session_present)
         log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
         client.subscribe([(f, 1) for f in self._filters])

@@ -1,4 +1,5 @@
-"""The ``device_command`` outbox: rows any component inserts, published by the gateway to each device's cmd topic.
+"""Publishing the ``device_command`` outbox: rows any component inserts (``eldercare.device_commands``), published
+by the gateway to each device's cmd topic.
 
 A command commits with the change that causes it (an alarm, an order update); its trigger NOTIFYs
 ``eldercare_device_command``. Every gateway LISTENs, and sweeps unsent rows at start and now and then; a
@@ -11,15 +12,15 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from devices import Command, encode, epoch_ms, topic
 from eldercare.clock import Clock
 from eldercare.db import connect
+from eldercare.listening import Backoff, Listener
 from gateway import metrics
 from gateway.intake import Intake
 
@@ -29,18 +30,6 @@ CHANNEL = "eldercare_device_command"
 SWEEP_INTERVAL = 30.0
 PUBLISH_TIMEOUT = 5.0
 BATCH = 100
-
-
-def queue_command(conn: psycopg.Connection, device_id: str, command: Command, created_at: datetime) -> int:
-    """Insert a command for a device, in the caller's transaction; it is published once that commits."""
-    payload = msgspec.to_builtins(command)
-    payload.pop("type", None)
-    row = conn.execute(
-        "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        (device_id, command.type, Jsonb(payload), created_at),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 _CLAIM = """
@@ -60,47 +49,57 @@ class CommandPublisher:
         self._clock = clock
         self._ttl = ttl
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a NOTIFY, and when listening (again): rows may have come meanwhile
+        self.listener = Listener(
+            database_url, [CHANNEL], lambda channel, payload: self._wake.set(), name="gateway-commands",
+            on_listening=self._wake.set, backoff=Backoff(1.0, 30.0),
+        )  # fmt: skip
         self._thread = threading.Thread(target=self._run, name="gateway-commands", daemon=True)
 
     def start(self) -> None:
+        self.listener.start()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        self.listener.stop()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        delay = 1.0
-        while not self._stop.is_set():
-            try:
-                with (
-                    connect(
-                        self._database_url, application_name="eldercare-gateway-commands", autocommit=True
-                    ) as listener,
-                    connect(self._database_url, application_name="eldercare-gateway-commands") as conn,
-                ):
-                    listener.execute(f"LISTEN {CHANNEL}")
-                    delay = 1.0
-                    self._serve(listener, conn)
-            except psycopg.OperationalError as err:
-                log.warning("device commands wait for the database: %s", str(err).strip()[:200])
-                self._stop.wait(delay)
-                delay = min(delay * 2, 30.0)
-            except Exception:
-                log.exception("the device command publisher failed; restarting it")
-                self._stop.wait(delay)
-
-    def _serve(self, listener: psycopg.Connection, conn: psycopg.Connection) -> None:
+        backoff = Backoff(1.0, 30.0)
+        conn: psycopg.Connection | None = None
         pending, last_sweep = True, 0.0  # sweep at start: rows may have committed while no gateway listened
-        while not self._stop.is_set():
-            if time.monotonic() - last_sweep >= SWEEP_INTERVAL:
-                pending = True
-            if pending and self._intake.connected.is_set():
-                while (handled := self.sweep(conn)) == BATCH:
-                    pass
-                pending, last_sweep = handled < 0, time.monotonic()
-            for _ in listener.notifies(timeout=1.0, stop_after=1):
-                pending = True
+        try:
+            while not self._stop.is_set():
+                if self._wake.is_set():
+                    self._wake.clear()
+                    pending = True
+                if time.monotonic() - last_sweep >= SWEEP_INTERVAL:
+                    pending = True
+                if pending and self._intake.connected.is_set():
+                    try:
+                        if conn is None or conn.closed:
+                            conn = connect(self._database_url, application_name="eldercare-gateway-commands")
+                        while (handled := self.sweep(conn)) == BATCH:
+                            pass
+                        pending, last_sweep = handled < 0, time.monotonic()
+                        backoff.reset()
+                    except psycopg.OperationalError as err:
+                        log.warning("device commands wait for the database: %s", str(err).strip()[:200])
+                        _closed(conn)
+                        conn = None
+                        self._stop.wait(backoff.next())
+                        continue
+                    except Exception:
+                        log.exception("the device command publisher failed; restarting it")
+                        _closed(conn)
+                        conn = None
+                        self._stop.wait(backoff.next())
+                        continue
+                self._wake.wait(1.0)  # a stalled broker or a lost one is tried again within a second
+        finally:
+            _closed(conn)
 
     def sweep(self, conn: psycopg.Connection) -> int:
         """Publish up to BATCH pending commands; returns how many it handled, or -1 if the broker stalled."""
@@ -140,3 +139,9 @@ class CommandPublisher:
             "UPDATE device_command SET failed_at = %s, error = %s WHERE id = %s",
             (self._clock.now(), error[:500], command_id),
         )
+
+
+def _closed(conn: psycopg.Connection | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(psycopg.Error):
+            conn.close()

@@ -1,13 +1,17 @@
-"""Storing readings with COPY, each (device_id, ts, seq) once.
+"""Storing readings with COPY, each delivery (device_id, ts, seq) once.
 
 A batch is first copied straight into ``reading`` (under a savepoint): the common case, and the fastest.
 COPY cannot skip duplicates, so when the batch holds a reading that is stored already (a message the
 broker redelivered after a crash or a lost acknowledgement), the savepoint is rolled back and the batch
-goes through a session-private staging table and one INSERT ... ON CONFLICT DO NOTHING instead.
+goes through a session-private staging table and one INSERT ... ON CONFLICT DO NOTHING instead. A copy
+whose values differ from the stored reading's is no redelivery: it is returned, for a dead letter.
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -31,26 +35,54 @@ _INSERT = (
 )
 
 
+_CONFLICTS = f"""
+    SELECT DISTINCT i.device_id, i.ts, i.seq, {", ".join(f"i.{m}::float8" for m in METRICS)} FROM reading_incoming i
+    JOIN reading r ON r.device_id = i.device_id AND r.ts = i.ts AND r.seq = i.seq
+    WHERE ({", ".join("i." + m for m in METRICS)}) IS DISTINCT FROM ({", ".join("r." + m for m in METRICS)})
+"""  # noqa: S608 (constants)
+
+
 def prepare(conn: psycopg.Connection) -> None:
     """Create this session's staging table; once per connection."""
     with conn.transaction():
         conn.execute(_STAGING)
 
 
-def insert(conn: psycopg.Connection, rows: list[Row]) -> int:
-    """Store the rows that are not stored yet, in the caller's transaction; returns how many were new."""
+_FLOAT4 = [i for i, kind in enumerate(_BINARY_TYPES[5:]) if kind == "float4"]
+
+
+def as_stored(device_id: str, ts: datetime, seq: int, values: Sequence[object]) -> tuple[object, ...]:
+    """(device_id, ts, seq, *METRICS) as ``_CONFLICTS`` gives them back: float4 columns lose precision (and
+    every metric comes as float8, which compares and hashes equal to the int it holds)."""
+    kept = list(values)
+    for i in _FLOAT4:
+        if isinstance(kept[i], float):
+            kept[i] = struct.unpack("f", struct.pack("f", kept[i]))[0]
+    return (device_id, ts, seq, *kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    new: int
+    conflicts: set[tuple[object, ...]]  # (device_id, ts, seq, *METRICS) of copies with other values than stored
+
+
+def insert(conn: psycopg.Connection, rows: list[Row]) -> Stored:
+    """Store the rows that are not stored yet, in the caller's transaction."""
     if not rows:
-        return 0
+        return Stored(0, set())
     try:
         with conn.transaction(), conn.cursor() as cur:
             _copy(cur, _COPY, rows)
-        return len(rows)
+        return Stored(len(rows), set())
     except psycopg.errors.UniqueViolation:
         pass
     with conn.cursor() as cur:
         _copy(cur, _COPY_STAGING, rows)
         cur.execute(_INSERT)
-        return max(cur.rowcount, 0)
+        new = max(cur.rowcount, 0)
+        # what was just inserted equals itself: only copies with other values than the stored row remain
+        return Stored(new, {tuple(row) for row in cur.execute(_CONFLICTS)})
 
 
 def _copy(cur: psycopg.Cursor, statement: str, rows: list[Row]) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import psycopg
 
-from gateway.alarms import AlarmRaise
+from eldercare.alarms import AlarmRaise
+from eldercare.vocabulary import AlarmType
 from gateway.readings import Row
 
 
@@ -62,7 +63,7 @@ THRESHOLD_DEFAULTS: dict[str, float] = {f.name: getattr(DEFAULT_THRESHOLDS, f.na
 class Rule:
     """Breach when ``metric`` is above (or below) the elder's threshold ``key``."""
 
-    alarm: str
+    alarm: AlarmType
     metric: str
     key: str
     above: bool
@@ -73,15 +74,15 @@ class Rule:
 
 
 VITAL_RULES: tuple[Rule, ...] = (
-    Rule("hr_high", "hr", "hr_high", True),
-    Rule("hr_low", "hr", "hr_low", False),
-    Rule("spo2_low", "spo2", "spo2_low", False),
-    Rule("bp_high", "sbp", "sbp_high", True),
-    Rule("bp_high", "dbp", "dbp_high", True),
-    Rule("bp_low", "sbp", "sbp_low", False),
-    Rule("temp_high", "temp", "temp_high", True),
+    Rule(AlarmType.HR_HIGH, "hr", "hr_high", True),
+    Rule(AlarmType.HR_LOW, "hr", "hr_low", False),
+    Rule(AlarmType.SPO2_LOW, "spo2", "spo2_low", False),
+    Rule(AlarmType.BP_HIGH, "sbp", "sbp_high", True),
+    Rule(AlarmType.BP_HIGH, "dbp", "dbp_high", True),
+    Rule(AlarmType.BP_LOW, "sbp", "sbp_low", False),
+    Rule(AlarmType.TEMP_HIGH, "temp", "temp_high", True),
 )
-BATTERY_RULE = Rule("battery_low", "battery", "battery_low", False)
+BATTERY_RULE = Rule(AlarmType.BATTERY_LOW, "battery", "battery_low", False)
 
 
 # (device_id, elder_id, ts, level) of a battery level a status message reported
@@ -152,7 +153,7 @@ class Rules:
         raises: list[AlarmRaise] = []
         for device_id, elder_id, ts, level in found.battery.values():
             details = {"battery": level, "threshold": thresholds[device_id].battery_low}
-            raises.append(AlarmRaise(elder_id, device_id, "battery_low", ts, received_at, details=details))
+            raises.append(AlarmRaise(elder_id, device_id, AlarmType.BATTERY_LOW, ts, received_at, details=details))
         if found.breaches:
             raises.extend(self._runs(conn, found.breaches, thresholds, received_at))
         return raises

@@ -18,6 +18,7 @@ from gateway.intake import Intake
 from gateway.outbox import CommandPublisher
 from gateway.registry import Registry
 from gateway.rules import Rules
+from gateway.session_lock import SessionLock
 from gateway.settings import GatewaySettings
 from gateway.writer import BatchWriter
 
@@ -47,6 +48,13 @@ class Gateway:
             keepalive=settings.keepalive,
         )
         self.ingest.attach(self.intake)
+        self.session = SessionLock(
+            context.database_url,
+            settings.client_id,
+            self.intake.start,
+            self.intake.stop,
+            interval=settings.standby_interval,
+        )
         self.commands = CommandPublisher(
             context.database_url, self.intake, context.clock, timedelta(seconds=settings.command_ttl)
         )
@@ -57,7 +65,7 @@ class Gateway:
             self._metrics_server, _ = start_http_server(self.settings.metrics_port, self.settings.metrics_host)
             log.info("gateway metrics on http://%s:%d/metrics", self.settings.metrics_host, self.settings.metrics_port)
         self.ingest.start()
-        self.intake.start()
+        self.session.start()  # connects to the broker once this instance holds the session
         self.commands.start()
         log.info(
             "gateway %s subscribing %s",
@@ -67,7 +75,9 @@ class Gateway:
 
     def stop(self) -> None:
         self.commands.stop()
+        self.session.stop()  # no more taking or giving up the broker session
         self.ingest.stop()  # commits and acknowledges the batch in hand first
         self.intake.stop()
+        self.session.release()  # now another instance may take the session over
         if self._metrics_server is not None:
             self._metrics_server.shutdown()

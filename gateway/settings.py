@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices import Limits
-
-
-def _default_client_id() -> str:
-    return f"eldercare-gateway-{socket.gethostname()}"[:64]
+from devices.topics import DEVICE_ID
 
 
 class GatewaySettings(BaseSettings):
@@ -23,19 +19,41 @@ class GatewaySettings(BaseSettings):
     )
 
     client_id: str = Field(
-        default_factory=_default_client_id,
-        description="MQTT client id; the broker keeps this instance's session (and queued messages) under it, "
-        "so give every instance its own id that survives restarts (default: from the host name)",
+        "eldercare.gateway",
+        description="MQTT client id of the gateway's persistent broker session. Give every instance of a deployment "
+        "the same id: the one that holds a PostgreSQL advisory lock on it connects, the others stand by and take "
+        "the session over (with its unacknowledged messages) when the holder dies. It must contain a '.', so that "
+        "no device id (the devices' client ids) can equal it",
     )
     shared_group: str = Field(
         "",
-        description="set to share the devices among several gateway instances through $share/<group>/... "
-        "(e.g. 'gateway'); empty: a plain subscription, for one instance. Mosquitto 2.0 does not restore shared "
-        "subscriptions from its persistence file: after a broker restart, messages published before the gateways "
-        "resubscribe reach no one (a plain subscription keeps them). A shared session that never returns keeps "
-        "receiving its share until it expires: give each instance a stable client_id. The embedded broker has no "
-        "shared subscriptions: always plain there.",
+        description="set to share the devices among several gateway instances with distinct client ids through "
+        "$share/<group>/... Not with Mosquitto 2.0: it does not restore shared subscriptions from its persistence "
+        "file (after a broker restart, messages published before the gateways resubscribe reach no one), and keeps "
+        "handing a member whose session is offline its share until the session expires. Empty (the default): one "
+        "plain subscription, held by one instance at a time (see client_id)",
     )
+    standby_interval: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="seconds between a standing-by instance's attempts to take the broker session over; a killed "
+        "holder is replaced within about this time, a hung one or one whose host is gone within max(10 s, 5 times "
+        "this) more (PostgreSQL's idle_session_timeout on the holder's lock connection)",
+    )
+
+    @field_validator("client_id")
+    @classmethod
+    def _not_a_device_id(cls, value: str) -> str:
+        # Devices' client ids are their ids (mosquitto.conf: use_username_as_clientid on their listener); a
+        # device whose id equalled the gateway's would disconnect it each time it connected.
+        if DEVICE_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} could be a device's id, and a device with that id would disconnect the gateway: "
+                "give the gateway a client id with a '.' in it (e.g. 'eldercare.gateway'), which no device id has"
+            )
+        return value
+
     keepalive: int = Field(30, ge=5, le=600, description="MQTT keepalive, seconds")
     batch_max: int = Field(
         1000,

@@ -16,12 +16,14 @@ from datetime import timedelta
 
 import psycopg
 
-from devices import Channel, Event, Message, Presence, Status
+from devices import METRICS, Channel, DeviceStatus, Event, Message, Presence, Reason
+from eldercare import dead_letters
 from eldercare.clock import Clock
-from gateway import dead_letters, metrics, presence, readings
+from eldercare.dead_letters import DeadLetter
+from eldercare.vocabulary import AlarmType, InputSource
+from gateway import metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm, resolve_device_offline
-from gateway.dead_letters import DeadLetter
-from gateway.events import EventContext, Night, store_event
+from gateway.events import EventContext, Night, Stored, store_event
 from gateway.intake import Delivery
 from gateway.registry import DeviceInfo
 from gateway.rules import BatteryReport, Rules
@@ -37,14 +39,16 @@ class Accepted:
 
 
 @dataclass(slots=True)
-class Outcome:
+class BatchOutcome:
+    """What writing a batch stored, of what it offered."""
+
     readings: int = 0
     readings_offered: int = 0
     events: int = 0
     events_offered: int = 0
     rejected: int = 0
 
-    def add(self, other: Outcome) -> None:
+    def add(self, other: BatchOutcome) -> None:
         self.readings += other.readings
         self.readings_offered += other.readings_offered
         self.events += other.events
@@ -59,20 +63,26 @@ class BatchWriter:
         self.clock = clock
         self.presence_refresh = presence_refresh
 
-    def write(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> Outcome:
-        outcome = Outcome(rejected=len(dead))
+    def write(self, conn: psycopg.Connection, accepted: list[Accepted], dead: list[DeadLetter]) -> BatchOutcome:
+        outcome = BatchOutcome(rejected=len(dead))
         events = [a for a in accepted if a.message.channel is Channel.EVENT]
         if events or dead:
             with conn.transaction():
                 dead_letters.insert(conn, dead)
+                conflicts = []
                 for a in events:
                     assert isinstance(a.message.body, Event)
                     context = EventContext(
                         a.device.id, a.device.elder_id, a.device.language, a.message.ts, a.delivery.received_at,
                         a.message.body,
                     )  # fmt: skip
-                    outcome.events += store_event(conn, context, self.night)
-            outcome.events_offered = len(events)
+                    stored = store_event(conn, context, self.night)
+                    outcome.events += stored is Stored.NEW
+                    if stored is Stored.CONFLICTING:
+                        conflicts.append(_conflict(a))
+                dead_letters.insert(conn, conflicts)
+            outcome.events_offered = len(events) - len(conflicts)
+            outcome.rejected += len(conflicts)
 
         rows: list[readings.Row] = []
         seen: dict[str, presence.Seen] = {}
@@ -81,14 +91,20 @@ class BatchWriter:
             self._gather(a, rows, seen, batteries)
         now = self.clock.now()
         with conn.transaction():
-            outcome.readings = readings.insert(conn, rows)
-            outcome.readings_offered = len(rows)
+            written = readings.insert(conn, rows)
+            outcome.readings, outcome.readings_offered = written.new, len(rows) - len(written.conflicts)
+            if written.conflicts:
+                conflicting = _conflicting_readings(accepted, written.conflicts)
+                dead_letters.insert(conn, conflicting)
+                outcome.rejected += len(conflicting)
             changes = presence.update(conn, seen, self.presence_refresh)
             for gone in changes.went_offline:
                 metrics.DEVICES_OFFLINE.labels("status").inc()
                 raise_alarm(
                     conn,
-                    AlarmRaise(gone.elder_id, gone.device_id, "device_offline", now, now, details={"cause": "status"}),
+                    AlarmRaise(
+                        gone.elder_id, gone.device_id, AlarmType.DEVICE_OFFLINE, now, now, details={"cause": "status"}
+                    ),
                 )
             resolve_device_offline(conn, changes.came_online, now)
         thresholds = {a.device.id: a.device.thresholds for a in accepted}
@@ -127,10 +143,35 @@ class BatchWriter:
             state.position_at(message.ts, message.body.lat, message.body.lon)
         else:
             status = message.body
-            assert isinstance(status, Status)
+            assert isinstance(status, DeviceStatus)
             state.message(received_at, message.seq, live=live, online=status.state is Presence.ONLINE)
             state.battery_at(message.ts, status.battery)
             if status.firmware is not None:
                 state.firmware = status.firmware
             if status.battery is not None:
                 batteries.append((device.id, device.elder_id, message.ts, status.battery))
+
+
+def _conflicting_readings(accepted: list[Accepted], conflicts: set[tuple[object, ...]]) -> list[DeadLetter]:
+    """A dead letter for each telemetry message with a reading among ``conflicts``."""
+    letters = []
+    for a in accepted:
+        m = a.message
+        if m.channel is Channel.TELEMETRY and any(
+            readings.as_stored(a.device.id, ts, m.seq, [getattr(s, name) for name in METRICS]) in conflicts
+            for ts, s in m.readings
+        ):
+            letters.append(_conflict(a, "a reading"))
+    return letters
+
+
+def _conflict(a: Accepted, what: str = "an event") -> DeadLetter:
+    metrics.REJECTED.labels(Reason.CONFLICTING_DUPLICATE.value).inc()
+    detail = (
+        f"{what} with seq {a.message.seq} and ts {a.message.ts.isoformat()} is stored already with other content; "
+        "a device that starts its seq again must send its current time"
+    )
+    d = a.delivery
+    return DeadLetter(
+        d.received_at, InputSource.MQTT, Reason.CONFLICTING_DUPLICATE, detail, d.payload, d.topic, a.device.id
+    )

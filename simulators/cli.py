@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
 import typer
 
@@ -22,20 +21,5 @@ SIMULATORS = {
 }
 
 
-def _not_built(name: str) -> Callable[[], None]:
-    def command() -> None:
-        typer.echo(f"eldercare: `simulate {name}` is not built yet in this version", err=True)
-        raise typer.Exit(2)
-
-    command.__doc__ = f"(not built yet) the {name} simulator."
-    return command
-
-
 for _name, _module in SIMULATORS.items():
-    try:
-        _command = importlib.import_module(_module).command
-    except ModuleNotFoundError as err:
-        if err.name != _module:
-            raise
-        _command = _not_built(_name)
-    app.command(name=_name)(_command)
+    app.command(name=_name)(importlib.import_module(_module).command)

@@ -10,10 +10,8 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import psycopg
 import typer
 
-from eldercare.migrate import MigrationError
 from simulators.citysim import params as parameters
 from simulators.citysim.chart import attendance_png
 from simulators.citysim.databases import DatabaseError
@@ -56,9 +54,9 @@ def command(
     and within 180 s >= 99%. The model's parameters and their defaults: simulators/day_params.toml.
     See docs/simulated-day.md.
     """
-    from eldercare.cli import _settings
+    from eldercare.commands import command_settings, failures_reported
 
-    settings = _settings("WARNING" if quiet else None)
+    settings = command_settings("WARNING" if quiet else None)
     try:
         model = parameters.load(params)
     except parameters.ParamsError as err:
@@ -73,18 +71,13 @@ def command(
             print(line, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    try:
+    with failures_reported(
+        parameters.ParamsError,
+        DatabaseError,
+        lost_database="the database went away during the simulation",
+        advice="Check the server of ELDERCARE_DATABASE_URL (or unset it for an embedded one) and run again.",
+    ):
         report, timings = simulate(request, model, settings, server_url=server, keep=keep_databases, progress=progress)
-    except (parameters.ParamsError, DatabaseError, MigrationError) as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.OperationalError as err:
-        typer.echo(
-            f"eldercare: the database went away during the simulation: {str(err).strip()[:300]}\n"
-            "Check the server of ELDERCARE_DATABASE_URL (or unset it for an embedded one) and run again.",
-            err=True,
-        )
-        raise typer.Exit(1) from None
     wall = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from devices import DEVICE_TYPES, Event, EventType, Presence, ProvisionedDevice, Sample, Status, Telemetry, epoch_ms
+from devices import (
+    DEVICE_TYPES,
+    DeviceStatus,
+    Event,
+    EventType,
+    Presence,
+    ProvisionedDevice,
+    Sample,
+    Telemetry,
+    epoch_ms,
+)
 
 FIRMWARE = "sim-1.0"
 
@@ -82,9 +92,9 @@ class SimulatedDevice:
             lat, lon = self._home.lat, self._home.lon
         return Event(ts=epoch_ms(now), seq=self.next_seq(), type=EventType(kind), lat=lat, lon=lon)
 
-    def status(self, now: datetime, state: Presence) -> Status:
+    def status(self, now: datetime, state: Presence) -> DeviceStatus:
         online = state is Presence.ONLINE
-        return Status(
+        return DeviceStatus(
             ts=epoch_ms(now),
             seq=self.next_seq(),
             state=state,

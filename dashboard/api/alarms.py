@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from dashboard import alarms
-from dashboard.alarms import Alarm, AlarmFilter, AlarmStatus, Outcome, Severity
+from dashboard.alarms import Alarm, AlarmFilter
 from dashboard.auth import Actor, Reader
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
+from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 AlarmId = Annotated[int, Path(ge=1, le=2**62)]
@@ -23,7 +24,7 @@ class Acknowledgement(BaseModel):
 
 
 class Resolution(BaseModel):
-    outcome: Outcome
+    outcome: AlarmOutcome
     note: str = Field("", max_length=1000)
 
 

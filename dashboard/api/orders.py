@@ -13,10 +13,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 import dispatcher
 from dashboard import orders
 from dashboard.auth import Actor, Principal, Reader
-from dashboard.orders import Order, OrderDetail, OrderFilter, OrderStatus
+from dashboard.orders import Order, OrderDetail, OrderFilter
 from dashboard.paging import Limit, Offset, Page, page, shown
-from dashboard.providers import ServiceType
 from dashboard.runtime import Pool, RuntimeDep
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
@@ -103,6 +103,7 @@ def create(body: NewOrder, principal: Actor, pool: Pool, runtime: RuntimeDep) ->
             window_end=body.window_end,
             notes=body.notes,
             source="api" if principal.via == "token" else "operator",
+            config=runtime.dispatch,
         )
         return _done(conn, principal, ref.id)
 
@@ -111,7 +112,9 @@ def create(body: NewOrder, principal: Actor, pool: Pool, runtime: RuntimeDep) ->
 def cancel(order_id: OrderId, body: Cancellation, principal: Actor, pool: Pool, runtime: RuntimeDep) -> OrderDetail:
     """Cancel an order not yet under way; the caregiver holding or offered it is told."""
     with pool.connection() as conn:
-        dispatcher.cancel_order(conn, runtime.clock, order_id, reason=body.reason, actor=principal.username)
+        dispatcher.cancel_order(
+            conn, runtime.clock, order_id, reason=body.reason, actor=principal.username, config=runtime.dispatch
+        )
         return _done(conn, principal, order_id)
 
 
@@ -120,7 +123,12 @@ def reassign(order_id: OrderId, body: Reassignment, principal: Actor, pool: Pool
     """Offer the order to another caregiver, or to the next best candidate."""
     with pool.connection() as conn:
         dispatcher.reassign_order(
-            conn, runtime.clock, order_id, caregiver_id=body.caregiver_id, actor=principal.username
+            conn,
+            runtime.clock,
+            order_id,
+            caregiver_id=body.caregiver_id,
+            actor=principal.username,
+            config=runtime.dispatch,
         )
         return _done(conn, principal, order_id)
 

@@ -189,5 +189,22 @@ window.Eldercare = (function () {
     ], { scales: { x } });
   }
 
+  function elderCharts(data) {
+    vitalsChart("chart-day", data.day, [["hr", "HR", "#d33"], ["spo2", "SpO2", "#26c"], ["sbp", "SBP", "#a5a"], ["dbp", "DBP", "#c8c"]]);
+    vitalsChart("chart-month", data.month, [["hr_avg", "HR avg", "#d33"], ["hr_min", "HR min", "#f99"], ["hr_max", "HR max", "#900"], ["spo2_avg", "SpO2", "#26c"], ["sbp_avg", "SBP", "#a5a"]]);
+  }
+
+  // Each page names itself in <body data-page> and carries its data in <script type="application/json" id="page-data">:
+  // no inline script, so the Content-Security-Policy can refuse every script the app did not serve as a file.
+  const pages = {
+    alarms: alarmBoard, orders: orderBoard, devices: ages, order: orderPage, order_new: newOrder,
+    providers, visits, kpis: kpiCharts, elder: elderCharts,
+  };
+  document.addEventListener("DOMContentLoaded", () => {
+    const start = pages[document.body.dataset.page];
+    const holder = document.getElementById("page-data");
+    if (start) start(holder ? JSON.parse(holder.textContent) : undefined);
+  });
+
   return { api, toast, ages, alarmBoard, orderBoard, orderPage, newOrder, visits, providers, vitalsChart, kpiCharts };
 })();

@@ -9,14 +9,15 @@ from fastapi.responses import HTMLResponse
 
 from dashboard import alarms, orders
 from dashboard.auth import Reader
-from dashboard.orders import ACTIVE, OrderStatus
+from dashboard.orders import ACTIVE
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter()
 BOARD_COLUMN = 30  # newest orders shown per status; the order list (API) pages through the rest
-SERVICE_TYPES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
+SERVICE_TYPES = tuple(ServiceType)
 
 
 @router.get("/alarms", response_class=HTMLResponse)

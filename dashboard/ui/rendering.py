@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from dashboard import i18n
+from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
 
@@ -82,6 +82,13 @@ def render(
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone).strftime(fmt) if value else ""
 
+    can_admin = principal is not None and principal.may(Permission.ADMINISTER)
+    lockouts: list[logins.Lockout] = []
+    if can_admin and status_code == 200 and not name.startswith("_"):  # partials have no notice area
+        # administrators see who was locked out of signing in lately (someone guessing, or a forgotten password)
+        with request.app.state.pool.connection() as conn:
+            lockouts = logins.recent_lockouts(conn, runtime.clock.now() - timedelta(days=1))
+
     return TEMPLATES.TemplateResponse(
         request,
         name,
@@ -91,7 +98,8 @@ def render(
             "csrf": csrf_token(request),
             "principal": principal,
             "can_act": principal is not None and principal.may(Permission.ACT),
-            "can_admin": principal is not None and principal.may(Permission.ADMINISTER),
+            "can_admin": can_admin,
+            "lockouts": lockouts,
             "nav": NAV,
             "path": request.url.path,
             "local": local,

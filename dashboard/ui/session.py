@@ -72,7 +72,9 @@ def logout(request: Request, principal: Reader) -> Response:
 def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     response = RedirectResponse(_safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
-        response.set_cookie(i18n.COOKIE, language, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie(
+            i18n.COOKIE, language, max_age=365 * 24 * 3600, samesite="lax", secure=request.app.state.secure
+        )
     return response
 
 

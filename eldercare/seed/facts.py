@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CITY_NAME = "赤壁市"
-CITY_CENTER = (29.72, 113.88)
 
 
 @dataclass(frozen=True, slots=True)

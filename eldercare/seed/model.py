@@ -9,10 +9,11 @@ from datetime import date
 from typing import Any
 
 from eldercare.seed import facts
+from eldercare.vocabulary import ServiceType
 
 # Ages and dates are counted from a fixed day so that a seed gives the same city whenever it runs.
 REFERENCE_DAY = date(2026, 1, 1)
-SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
+SERVICES = tuple(ServiceType)
 DEVICE_PREFIX = {
     "button": "btn",
     "pendant": "pdt",

@@ -10,6 +10,7 @@ from typing import Any
 
 from eldercare.seed import facts
 from eldercare.seed.model import SERVICES, City, Names, jitter
+from eldercare.vocabulary import ServiceType
 
 # A township's responder lives within this many kilometres of its seat.
 _SEAT_KM = 3.0
@@ -41,7 +42,8 @@ def providers(city: City, rng: random.Random, names: Names, count: int) -> list[
             )
         )
         # Every provider answers emergencies; the others it offers rotate so each service has several.
-        services = ["emergency", *sorted(rng.sample([s for s in SERVICES if s != "emergency"], rng.randint(3, 5)))]
+        others = [s for s in SERVICES if s != ServiceType.EMERGENCY]
+        services: list[str] = [ServiceType.EMERGENCY, *sorted(rng.sample(others, rng.randint(3, 5)))]
         for service in services:
             city.rows["provider_service"].append((provider_id, service))
         # A service area of a few neighbouring townships, rotating so that the whole city is covered.
@@ -158,7 +160,7 @@ def _township_responders(city: City, rng: random.Random, staff: dict[int, list[d
     per_township = 2 if len(city.rows["caregiver"]) >= 8 * len(townships) else 1
     township_of = {row[0]: row[1] for row in city.rows["community"]}
     usable = {row[0] for row in city.rows["provider"] if row[6] != "black"}
-    answering = {pid for pid, service in city.rows["provider_service"] if service == "emergency"} & usable
+    answering = {pid for pid, service in city.rows["provider_service"] if service == ServiceType.EMERGENCY} & usable
     serving: dict[int, set[int]] = {}
     for pid, community_id in city.rows["provider_area"]:
         if pid in answering:
@@ -190,7 +192,7 @@ def _township_responders(city: City, rng: random.Random, staff: dict[int, list[d
                 shifts.append((len(shifts) + 1, caregiver_id, weekday, time(8), time(20)))
                 shifts.append((len(shifts) + 1, caregiver_id, weekday, time(20), time(8)))
     skills = city.rows["caregiver_skill"]
-    skills[:] = [(c, service) for c, service in skills if c not in chosen or service == "emergency"]
+    skills[:] = [(c, service) for c, service in skills if c not in chosen or service == ServiceType.EMERGENCY]
     skills.extend((c, "emergency") for c in sorted(chosen) if (c, "emergency") not in skills)
     return chosen
 

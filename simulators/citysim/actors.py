@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dispatcher
+from eldercare.vocabulary import ServiceType
 from simulators.citysim import alarms
 from simulators.citysim.desk import Call, Desk
 from simulators.citysim.dispatch_state import OrderFacts, order_facts, overdue_visits
@@ -76,7 +77,7 @@ class People:
         """An offer SMS reached the provider: the caregiver will answer it, or not."""
         self.offers += 1
         worker = self.world.workers[caregiver_id]
-        emergency = self.order(order_id).service_type == "emergency"
+        emergency = self.order(order_id).service_type == ServiceType.EMERGENCY
         reply = self.world.offered(now, worker, self.key(order_id), emergency)
         if reply is not None:
             self.engine.later(reply.at, self._reply, worker, order_id, reply.chance)

@@ -7,21 +7,18 @@ from datetime import datetime
 
 import psycopg
 
-# One live alarm per elder and type: a repeat while the first is unresolved updates it (as the gateway does).
-_RAISE = """
-INSERT INTO alarm (elder_id, device_id, type, severity, status, raised_at, received_at, last_raised_at)
-VALUES (%(elder)s, %(device)s, %(type)s, 'critical', 'open', %(now)s, %(now)s, %(now)s)
-ON CONFLICT (elder_id, type) WHERE status <> 'resolved'
-DO UPDATE SET last_raised_at = EXCLUDED.last_raised_at, repeat_count = alarm.repeat_count + 1
-RETURNING id, repeat_count = 0
-"""
+from eldercare import alarms
+from eldercare.alarms import AlarmRaise
+from eldercare.vocabulary import AlarmType
 
 
-def raise_alarm(conn: psycopg.Connection, now: datetime, elder_id: int, kind: str, device_id: str) -> tuple[int, bool]:
-    """The alarm's id, and whether it is new (False: a repeat of one still live)."""
-    row = conn.execute(_RAISE, {"elder": elder_id, "device": device_id, "type": kind, "now": now}).fetchone()
-    assert row is not None
-    return int(row[0]), bool(row[1])
+def raise_alarm(
+    conn: psycopg.Connection, now: datetime, elder_id: int, kind: AlarmType, device_id: str
+) -> tuple[int, bool]:
+    """The alarm's id, and whether it is new (False: a repeat of one still live), raised as the gateway does."""
+    raised = alarms.raise_alarm(conn, AlarmRaise(elder_id, device_id, kind, now, now))
+    assert raised is not None  # without only_if_newer, a raise always inserts or repeats
+    return raised.id, raised.created
 
 
 def acknowledge(conn: psycopg.Connection, now: datetime, alarm_id: int, operator: str) -> None:

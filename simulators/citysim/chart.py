@@ -17,8 +17,9 @@ def _cumulative(minutes: list[float], total: int) -> tuple[list[float], list[flo
 
 def attendance_png(report: dict[str, Any], path: Path) -> Path:
     """Write the share attended by minute (with the roster's best case) and a histogram to ``path``."""
-    import matplotlib
+    from eldercare.embedded import require
 
+    matplotlib = require("matplotlib", "the simulated day's chart")
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 

@@ -9,20 +9,21 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from eldercare.vocabulary import LIVE_OFFER_SQL
 from simulators.citysim.retries import FUTILE
 
 # Each branch mirrors one step of dispatcher.sweep: what it would find due, at the earliest.
 _NEXT_SWEEP = sql.SQL("""
 SELECT least(
-    (SELECT min(expires_at) FROM offer WHERE status IN ('pending', 'sent')),
+    (SELECT min(expires_at) FROM offer WHERE status IN {live}),
     (SELECT min(accept_due_at) FROM service_order WHERE status IN ('created', 'offered')),
     (SELECT min(arrival_due_at) FROM service_order WHERE status IN ('accepted', 'en_route')),
     (SELECT min(so.next_offer_at) FROM service_order so
       WHERE so.next_offer_at IS NOT NULL AND so.status IN ('created', 'offered', 'escalated')
-        AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', 'sent'))
+        AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {live})
         AND NOT ({futile}))
 )
-""").format(futile=FUTILE)
+""").format(futile=FUTILE, live=sql.SQL(LIVE_OFFER_SQL))
 
 
 def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> datetime | None:

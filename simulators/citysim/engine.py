@@ -33,6 +33,7 @@ from psycopg import sql
 
 import dispatcher
 from eldercare.clock import ManualClock
+from eldercare.vocabulary import AlarmType
 from simulators.citysim import alarms, dispatch_state
 from simulators.citysim.actors import People
 from simulators.citysim.demand import DAY_SECONDS, AdHocOrder, Demand, Elder, Emergency
@@ -275,7 +276,7 @@ class Engine:
     # -- demand and the hours ------------------------------------------------------------------------------
     def _emergency(self, now: float, emergency: Emergency) -> None:
         alarm_id, new = alarms.raise_alarm(
-            self.conn, self.clock.now(), emergency.elder_id, emergency.alarm_type, emergency.device_id
+            self.conn, self.clock.now(), emergency.elder_id, AlarmType(emergency.alarm_type), emergency.device_id
         )
         self.conn.commit()
         if not new:

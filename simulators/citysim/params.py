@@ -9,9 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from eldercare.vocabulary import EMERGENCY_ALARMS, ServiceType
+
 DEFAULTS = Path(__file__).resolve().parent.parent / "day_params.toml"
-SERVICES = ("meal", "cleaning", "bathing", "medical", "mobility", "emergency", "care")
-ALARMS = ("sos", "fall", "smoke", "gas")
+SERVICES = tuple(ServiceType)
+ALARMS = EMERGENCY_ALARMS
 
 
 class ParamsError(Exception):

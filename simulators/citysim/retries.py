@@ -23,12 +23,16 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from eldercare.vocabulary import LIVE_OFFER_SQL
+
 # The retry is futile: the order failed its last search after its last chance (and skipping is on).
 FUTILE = sql.SQL("""so.status = 'escalated' AND so.caregiver_id IS NULL AND so.next_offer_at IS NOT NULL
     AND %(skipping)s
     AND so.next_offer_at - %(retry)s > coalesce(
         (SELECT r.at FROM pg_temp.simday_reset r WHERE r.order_id = so.id), '-infinity')
-    AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN ('pending', 'sent'))""")
+    AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {live})""").format(
+    live=sql.SQL(LIVE_OFFER_SQL)
+)
 
 # Orders a caregiver whose hands just came free might now be offered: those they have the skill for, in a
 # community their provider serves, that they were not offered yet (shifts are not looked at: it is enough

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from eldercare.vocabulary import ServiceType
 from simulators.citysim.draws import Draws, lognormal
 from simulators.citysim.params import Params
 
@@ -44,7 +45,7 @@ class Job:
 
     @property
     def emergency(self) -> bool:
-        return self.service_type == "emergency"
+        return self.service_type == ServiceType.EMERGENCY
 
 
 @dataclass(slots=True)

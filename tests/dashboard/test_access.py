@@ -13,8 +13,10 @@ import pytest
 
 from dashboard.auth import ROLE_PERMISSIONS, Permission
 from dashboard.logins import LoginPolicy, LoginRefused, sign_in
+from dashboard.server import DashboardServer
+from eldercare.embedded import free_port
 from eldercare.users import Role
-from tests.dashboard.conftest import PASSWORD, City
+from tests.dashboard.conftest import PASSWORD, City, make_app
 
 
 def open_alarm(url: str) -> int:
@@ -290,3 +292,79 @@ def test_nul_characters_are_refused_not_crashed_on(client: httpx.Client, headers
     assert client.post("/api/v1/token", data={"username": "oper\x00ator", "password": PASSWORD}).status_code == 401
     search = client.get("/api/v1/elders", params={"q": "王\x00"}, headers=headers["viewer"])
     assert search.status_code == 422 and "NUL" in search.text
+
+
+def test_wrong_guesses_lock_the_account_only_from_that_address_and_the_admin_is_told(
+    city: City, client: httpx.Client
+) -> None:
+    policy = LoginPolicy(window=timedelta(minutes=15), per_user=5, per_ip=20)
+    now = city.clock.now()
+    with psycopg.connect(city.url) as conn:
+        for _ in range(5):
+            with pytest.raises(LoginRefused):
+                sign_in(conn, policy, now, "operator", "guess-guess", "198.51.100.23")
+        with pytest.raises(LoginRefused) as blocked:
+            sign_in(conn, policy, now, "operator", PASSWORD, "198.51.100.23")
+        assert blocked.value.retry_after is not None
+        # the account's owner, elsewhere, still signs in
+        assert sign_in(conn, policy, now, "operator", PASSWORD, "192.0.2.44").username == "operator"
+        locks = conn.execute(
+            "SELECT actor, details->>'username', details->>'scope', host(client_ip) FROM audit_log "
+            "WHERE action = 'auth.locked'"
+        ).fetchall()
+    assert locks == [("system", "operator", "account", "198.51.100.23")]
+    admin = _signed_in(client, "admin")
+    board = admin.get("/alarms")
+    assert "Sign-in locked" in board.text or "登录失败过多" in board.text
+    assert "198.51.100.23" in board.text
+    operator_board = _signed_in(httpx.Client(base_url=str(client.base_url)), "operator").get("/alarms")
+    assert "198.51.100.23" not in operator_board.text  # only administrators are told
+
+
+def _signed_in(client: httpx.Client, username: str) -> httpx.Client:
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+    assert done.status_code == 303, done.text
+    return client
+
+
+def _recorded_address(url: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT host(client_ip) FROM login_attempt ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def test_forwarded_addresses_are_believed_only_from_configured_proxies(city: City) -> None:
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    for proxies, expected in (("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")):
+        server = DashboardServer(make_app(city, trusted_proxies=proxies), "127.0.0.1", free_port())
+        server.start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                answer = client.post("/api/v1/token", data={"username": "viewer", "password": "x"}, headers=spoofed)
+                assert answer.status_code == 401
+        finally:
+            server.stop()
+        assert _recorded_address(city.url) == expected, proxies
+
+
+def test_a_skill_listed_twice_is_refused_with_a_reason(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = headers["admin"]
+    new = {
+        "code": "CG-TWICE",
+        "provider_id": 1,
+        "name": "王芳",
+        "gender": "F",
+        "phone": "+8613900009999",
+        "home_lat": 29.72,
+        "home_lon": 113.9,
+        "skills": ["meal", "meal", "care"],
+    }
+    created = client.post("/api/v1/caregivers", json=new, headers=h)
+    assert created.status_code == 422 and "repeated: meal" in created.text
+    updated = client.patch("/api/v1/caregivers/1", json={"skills": ["care", "care"]}, headers=h)
+    assert updated.status_code == 422 and "repeated: care" in updated.text
+    assert client.patch("/api/v1/caregivers/1", json={"skills": ["care", "meal"]}, headers=h).status_code == 200

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dashboard.server import DashboardServer
 from eldercare.component import Context
@@ -19,10 +19,11 @@ from eldercare.config import Settings
 from eldercare.mqtt import BrokerAddress
 from tests.dashboard.conftest import NOW, PASSWORD, City
 from tests.services import Mosquitto, on_both_backends
+from tests.waiting import patience
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def sign_in(page: Page, base: str, username: str = "operator") -> None:
@@ -219,7 +220,7 @@ def test_elder_page_charts_a_day_of_readings_and_a_month_of_hourly_ones(
     assert len(raw) == 25 + 24 * 12 - 1
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(patience(15) * 1000)
     sign_in(page, server.url)
     page.goto(f"{server.url}/elders/1")
     expect(page.locator("#chart-day canvas").first).to_be_visible()
@@ -269,7 +270,7 @@ def test_sos_published_over_mqtt_reaches_the_board(
     gateway = create_gateway(Context(Settings(), city.url, mosquitto.url, clock=city.clock))
     gateway.start()
     try:
-        assert gateway.intake.connected.wait(10), "the gateway did not connect to the broker"
+        assert gateway.intake.connected.wait(patience(10)), "the gateway did not connect to the broker"
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(15_000)

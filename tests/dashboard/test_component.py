@@ -15,6 +15,7 @@ from eldercare.component import Component, Context
 from eldercare.config import Settings
 from eldercare.embedded import free_port
 from tests.dashboard.conftest import City, token
+from tests.waiting import patience
 
 
 def test_component_serves_and_stops(city: City) -> None:
@@ -59,7 +60,7 @@ def test_events_stream_alarm_and_order_changes(city: City, server: DashboardServ
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    assert ready.wait(10)
+    assert ready.wait(patience(10))
     sent = time.monotonic()
     with psycopg.connect(city.url) as conn:
         alarm = conn.execute(

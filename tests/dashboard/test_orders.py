@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import psycopg
+import pytest
 
-from tests.dashboard.conftest import City
+import dispatcher
+from dashboard.app import create_app
+from dashboard.server import DashboardServer
+from dashboard.settings import DashboardSettings
+from eldercare.config import Settings
+from eldercare.embedded import free_port
+from tests.dashboard.conftest import City, token
 
 
 def test_create_reassign_cancel_with_timeline_offers_and_audit(
@@ -65,3 +74,39 @@ def test_refusals_say_what_to_do(client: httpx.Client, headers: dict[str, dict[s
         headers=h,
     )  # fmt: skip
     assert backwards.status_code == 422 and "before it starts" in backwards.text
+
+
+def test_orders_made_from_the_dashboard_run_with_the_apps_configuration(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the environment's: the app was built with its own dispatcher configuration, as the webhooks are."""
+    monkeypatch.setenv("ELDERCARE_DISPATCHER_ROUTINE_ACCEPT_MINUTES", "600")
+    monkeypatch.setenv("ELDERCARE_DISPATCHER_ROUTINE_OFFER_MINUTES", "50")
+    tuning = dispatcher.DispatcherSettings(routine_accept_minutes=7, routine_offer_minutes=3)
+    app = create_app(
+        Settings(timezone="Asia/Shanghai"),
+        city.url,
+        dashboard_settings=DashboardSettings(kpi_max_age_seconds=0),
+        clock=city.clock,
+        dispatch_config=dispatcher.Config(Settings(timezone="Asia/Shanghai"), tuning),
+    )
+    server = DashboardServer(app, "127.0.0.1", free_port())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            h = token(client, "operator")
+            created = client.post("/api/v1/orders", json={"elder_id": 5, "service_type": "meal"}, headers=h)
+            assert created.status_code == 201, created.text
+            order_id = created.json()["id"]
+            offered = client.post(f"/api/v1/orders/{order_id}/reassign", json={"caregiver_id": None}, headers=h)
+            assert offered.status_code == 200 and offered.json()["status"] == "offered", offered.text
+        assert app.state.dispatcher.config.dispatch is tuning  # the webhooks' configuration is the same
+    finally:
+        server.stop()
+    with psycopg.connect(city.url) as conn:
+        accept_window, offer_window = conn.execute(
+            "SELECT o.accept_due_at - o.created_at, f.expires_at - f.created_at FROM service_order o "
+            "JOIN offer f ON f.order_id = o.id WHERE o.id = %s",
+            (order_id,),
+        ).fetchone() or (None, None)
+    assert accept_window == timedelta(minutes=7) and offer_window == timedelta(minutes=3)

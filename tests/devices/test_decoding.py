@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -12,13 +13,13 @@ from devices import (
     DEFAULT_LIMITS,
     DEVICE_TYPES,
     Channel,
+    DeviceStatus,
     Event,
     Limits,
     Presence,
     ProvisionedDevice,
     Reason,
     Rejected,
-    Status,
     Telemetry,
     decode,
     encode,
@@ -59,6 +60,7 @@ def test_single_and_batched_telemetry_decode_to_readings_in_utc() -> None:
     [
         (b"{", Reason.MALFORMED_JSON),
         (b"\xff", Reason.MALFORMED_JSON),
+        (b'{"ts": %d, "seq": 1, "x": %s%s}' % (MS, b"[" * 5000, b"]" * 5000), Reason.TOO_DEEP),
         ({"ts": MS}, Reason.WRONG_TYPE),
         ({"ts": MS, "seq": "1"}, Reason.WRONG_TYPE),
         ({"ts": "2026-05-01T08:00:00", "seq": 1}, Reason.WRONG_TYPE),  # no time zone
@@ -89,7 +91,7 @@ def test_other_rejections() -> None:
 
 def test_a_last_will_set_long_ago_is_still_accepted() -> None:
     """A Will carries the time it was set (at connect); the device may have been connected for months."""
-    will = encode(Status(ts=MS - 90 * 86_400_000, seq=3, state=Presence.OFFLINE))
+    will = encode(DeviceStatus(ts=MS - 90 * 86_400_000, seq=3, state=Presence.OFFLINE))
     assert decode(topic("wch000001", "status"), will, NOW).body.state is Presence.OFFLINE  # type: ignore[union-attr]
 
 
@@ -110,7 +112,7 @@ def test_a_last_will_set_long_ago_is_still_accepted() -> None:
     ),
 )
 def test_whatever_the_simulator_sends_the_contract_accepts(
-    device_type: str, samples: int, seed: int, overrides: dict[str, object]
+    device_type: str, samples: int, seed: int, overrides: dict[str, Any]
 ) -> None:
     device = SimulatedDevice(ProvisionedDevice("dev000001", device_type, 1, "s"), random.Random(seed), None, 1000)
     telemetry = device.telemetry(NOW, samples, **overrides)

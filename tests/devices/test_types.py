@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import psycopg
 
-from devices import DEVICE_TYPES, EventType
+from devices import DEVICE_TYPES, EventType, refuses_event
 from gateway.events import EVENT_ALARMS
 
 
@@ -23,3 +23,11 @@ def test_every_device_type_reports_battery_and_has_events() -> None:
     for device_type in DEVICE_TYPES.values():
         assert "battery" in device_type.metrics
         assert device_type.events and all(isinstance(e, EventType) for e in device_type.events)
+
+
+def test_a_device_may_report_only_the_events_of_its_type() -> None:
+    assert refuses_event("watch", EventType.SOS) is None
+    assert refuses_event("smoke", EventType.SMOKE) is None
+    why = refuses_event("watch", EventType.SMOKE)
+    assert why is not None and "watch" in why and "smoke" in why and "sos" in why
+    assert refuses_event("toaster", EventType.SOS) is not None

@@ -26,8 +26,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def config() -> Config:
     return Config(
-        Settings(public_url="http://testserver", twilio_from="+8610690000", _env_file=None),  # type: ignore[call-arg]
-        DispatcherSettings(_env_file=None),  # type: ignore[call-arg]
+        Settings(public_url="http://testserver", twilio_from="+8610690000", _env_file=None),
+        DispatcherSettings(_env_file=None),
     )
 
 

@@ -3,7 +3,6 @@ the webhook router served over HTTP, with the dispatcher's steps driven by hand 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from eldercare.config import Settings
 from eldercare.db import open_pool
 from simulators.http_server import ThreadedServer
 from simulators.twilio_standin import TwilioStandin
+from tests.waiting import eventually
 
 SID = "AC" + "7" * 32
 TOKEN = "harness-auth-token"
@@ -41,15 +41,15 @@ class Harness:
         app.include_router(dispatcher.router)
         web = ThreadedServer(app)
         standin = TwilioStandin(SID, TOKEN, webhook_url=f"{web.url}/sms/inbound", callback_delay=0.01).serve()
-        platform = Settings(  # type: ignore[call-arg]
+        platform = Settings(
             public_url=web.url,
             twilio_account_sid=SID,
-            twilio_auth_token=TOKEN,  # type: ignore[arg-type]
+            twilio_auth_token=TOKEN,
             twilio_api_base=standin.url,
-            secret_key="harness-secret",  # type: ignore[arg-type]
+            secret_key="harness-secret",
             _env_file=None,
         )
-        config = Config(platform, DispatcherSettings(_env_file=None, **dispatch))  # type: ignore[call-arg]
+        config = Config(platform, DispatcherSettings(_env_file=None, **dispatch))
         pool = open_pool(database_url, name="harness", max_size=6)
         resources = WebResources(pool, clock, config)
         app.state.dispatcher = resources
@@ -89,11 +89,7 @@ class Harness:
 
     def wait_until(self, query: str, *params: Any, expect: Any, timeout: float = 5.0) -> None:
         """Poll ``query`` until it returns ``expect`` (for work done by callbacks arriving over HTTP)."""
-        deadline = time.monotonic() + timeout
-        while (found := self.one(query, *params)) != expect:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{query} gave {found!r}, not {expect!r}, within {timeout} s")
-            time.sleep(0.02)
+        eventually(lambda: self.one(query, *params) == expect, lambda: f"{query} to give {expect!r}", timeout)
 
     def phone(self, caregiver_id: int) -> str:
         return str(self.one("SELECT phone FROM caregiver WHERE id = %s", caregiver_id))

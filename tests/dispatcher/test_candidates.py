@@ -8,12 +8,13 @@ from datetime import time, timedelta
 import pytest
 
 from dispatcher.candidates import SqlCandidates, need_of
-from dispatcher.lifecycle import Actor, Status, load_order, transition
+from dispatcher.lifecycle import Actor, load_order, transition
 from dispatcher.matching import ListCandidates, brute_force, choose
 from dispatcher.offers import ranking_for
 from dispatcher.orders import create_order
 from dispatcher.ranking import Ranking
 from dispatcher.settings import MatchWeights
+from eldercare.vocabulary import OrderStatus
 from tests.dispatcher.town import offset
 
 WEDNESDAY_9_TO_11 = [(3, time(9), time(11))]
@@ -49,13 +50,13 @@ def test_each_rule_keeps_out_a_caregiver_who_would_otherwise_win(conn, clock, to
     elder = town.elder()
     busy = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
     order = load_order(conn, busy.id, lock=True)
-    transition(conn, clock, order, Status.OFFERED, actor_kind=Actor.SYSTEM, actor="t")
+    transition(conn, clock, order, OrderStatus.OFFERED, actor_kind=Actor.SYSTEM, actor="t")
     order = load_order(conn, busy.id, lock=True)
     transition(
         conn,
         clock,
         order,
-        Status.ACCEPTED,
+        OrderStatus.ACCEPTED,
         actor_kind=Actor.SYSTEM,
         actor="t",
         caregiver_id=losers["at max load"],

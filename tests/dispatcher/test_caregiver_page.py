@@ -9,6 +9,7 @@ import pytest
 
 from dispatcher.links import page_url, read_token, token_for
 from tests.dispatcher.town import offset
+from tests.waiting import patience
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def offered(conn, clock, town, harness):
 
 def test_the_offer_sms_carries_the_signed_link(offered, harness) -> None:
     first, _, order = offered
-    body = harness.standin.wait_for(to=harness.phone(first))[0].body
+    body = harness.standin.wait_for(to=harness.phone(first), timeout=patience(10))[0].body
     link = re.search(r"(http://\S+/m/(\S+))$", body)
     assert link and link.group(1).startswith(f"{harness.web.url}/m/")
     grant = read_token(harness.config, link.group(2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -12,6 +11,7 @@ from dispatcher.settings import Config
 from eldercare.component import Context
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import offset
+from tests.waiting import eventually, patience
 
 
 def _context(harness: Harness) -> Context:
@@ -20,14 +20,6 @@ def _context(harness: Harness) -> Context:
 
 def _config(harness: Harness, **dispatch) -> Config:
     return replace(harness.config, dispatch=harness.config.dispatch.model_copy(update=dispatch))
-
-
-def _until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -53,12 +45,12 @@ def test_an_alarm_notify_brings_the_offer_without_waiting_for_the_sweep(town_wit
     dispatcher = Dispatcher(_context(harness), _config(harness, sweep_seconds=60, scheduler_enabled=False))
     dispatcher.start()
     try:
-        time.sleep(0.5)  # let the listener start listening and the first sweep pass
+        eventually(dispatcher.listener.listening.is_set, "the dispatcher to listen")
         _sos(harness, elder)
-        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)[0]
+        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))[0]
         assert "Y " in offer.body
-        harness.standin.wait_for(count=2, direction="outbound-api", timeout=10)  # and the family
-        _until(lambda: harness.one("SELECT status FROM offer") == "sent")
+        harness.standin.wait_for(count=2, direction="outbound-api", timeout=patience(10))  # and the family
+        eventually(lambda: harness.one("SELECT status FROM offer") == "sent")
     finally:
         dispatcher.stop()
 
@@ -69,7 +61,7 @@ def test_alarms_raised_while_no_dispatcher_ran_are_found_by_the_sweep(town_with_
     dispatcher = Dispatcher(_context(harness), _config(harness, scheduler_enabled=False))
     dispatcher.start()
     try:
-        harness.standin.wait_for(to=harness.phone(caregiver), timeout=10)
+        harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))
     finally:
         dispatcher.stop()
     assert harness.one("SELECT count(*) FROM service_order") == 1
@@ -88,16 +80,21 @@ def test_two_dispatchers_elect_one_scheduler_and_make_one_order_per_occurrence(c
     first.start()
     second.start()
     try:
-        _until(lambda: harness.one("SELECT count(*) FROM service_order") == 5)
-        _until(lambda: sum(d.scheduler.leading for d in (first, second)) == 1)
-        leader, other = (first, second) if first.scheduler.leading else (second, first)
-        time.sleep(0.6)  # a few elections later: still one leader
-        assert leader.scheduler.leading and not other.scheduler.leading
+        eventually(lambda: harness.one("SELECT count(*) FROM service_order") == 5)
+        assert first.scheduler is not None and second.scheduler is not None
+        schedulers = (first.scheduler, second.scheduler)
+        eventually(lambda: sum(s.leading for s in schedulers) == 1)
+        leader = first if first.scheduler.leading else second
+        leading, waiting = schedulers if leader is first else schedulers[::-1]
+        rounds = (leading.rounds, waiting.rounds)
+        eventually(lambda: leading.rounds >= rounds[0] + 3 and waiting.rounds >= rounds[1] + 3)
+        # a few elections later: still one leader
+        assert leading.leading and not waiting.leading
         leader.stop()
-        _until(lambda: other.scheduler.leading, timeout=10)
-        _until(lambda: other.scheduler.runs.get("recurring services", 0) >= 1, timeout=10)
+        eventually(lambda: waiting.leading, timeout=10)
+        eventually(lambda: waiting.runs.get("recurring services", 0) >= 1, timeout=10)
         # storage upkeep runs on the elected one too, at once and then on its schedule
-        assert {"recurring services", "reading partitions", "hourly rollup"} <= set(leader.scheduler.runs)
+        assert {"recurring services", "reading partitions", "hourly rollup"} <= set(leading.runs)
     finally:
         for d in (first, second):
             if not d._stop.is_set():

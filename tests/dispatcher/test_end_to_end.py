@@ -19,24 +19,7 @@ from eldercare.component import Context
 from eldercare.mqtt import BrokerAddress
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import offset
-from tests.services import need
-
-
-def _gateway_factory() -> Any:
-    from eldercare.cli import NotBuilt, component_factory
-
-    try:
-        return component_factory("gateway")
-    except NotBuilt:
-        return None
-
-
-def _until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return result
+from tests.waiting import eventually, patience
 
 
 @pytest.fixture
@@ -51,14 +34,15 @@ def people(conn, town) -> dict[str, int]:
 @pytest.fixture
 def platform(people: dict[str, int], database_url: str, mosquitto: Any) -> Iterator[Harness]:
     """Stand-in, webhooks, the dispatcher and the gateway, all on the wall clock, against real Mosquitto."""
-    create_gateway = _gateway_factory()
-    need(create_gateway is not None, "the gateway is not in this build")
+    from eldercare.commands import component_factory
+
+    create_gateway = component_factory("gateway")
     import dispatcher
 
     harness = Harness.start(database_url, SYSTEM_CLOCK)  # type: ignore[arg-type]
     context = Context(harness.config.platform, database_url, mosquitto.url, clock=SYSTEM_CLOCK)
     components = [
-        create_gateway(context, client_id=f"gw-e2e-{uuid.uuid4().hex[:8]}"),
+        create_gateway(context, client_id=f"gw.e2e-{uuid.uuid4().hex[:8]}"),
         dispatcher.Dispatcher(context, harness.config),
     ]
     for component in components:
@@ -98,12 +82,12 @@ def test_sos_over_mqtt_to_done_by_sms(people: dict[str, int], platform: Harness,
             qos=1,
             retain=True,
         )
-        _until(lambda: harness.one("SELECT online FROM device WHERE id = %s", device))
+        eventually(lambda: harness.one("SELECT online FROM device WHERE id = %s", device))
         client.publish(
             f"eldercare/v1/devices/{device}/event", json.dumps({"ts": now_ms + 1, "seq": 2, "type": "sos"}), qos=1
         ).wait_for_publish(5)
 
-        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=20)[0]
+        offer = harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(20))[0]
         alarm, order, code = harness.one(
             "SELECT a.id, so.id, so.code FROM alarm a JOIN service_order so ON so.alarm_id = a.id "
             "WHERE a.elder_id = %s AND a.type = 'sos'",
@@ -133,7 +117,7 @@ def test_sos_over_mqtt_to_done_by_sms(people: dict[str, int], platform: Harness,
         ("accepted", "arrived"),
         ("arrived", "completed"),
     ]
-    _until(
+    eventually(
         lambda: harness.one("SELECT count(*) FROM sms_message WHERE purpose = 'family' AND status = 'delivered'") == 6
     )
     family = [b for (b,) in harness.all("SELECT body FROM sms_message WHERE purpose = 'family' ORDER BY id")]

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.dispatcher.town import offset
+from tests.waiting import patience
 
 
 def _sos(conn, clock, elder: int) -> int:
@@ -42,7 +43,7 @@ def emergency(conn, clock, town, harness):
 
 def test_sos_to_done_by_sms_with_family_told_and_the_whole_timeline(emergency, harness, clock) -> None:
     first, order, code = emergency["caregivers"][0], emergency["order"], emergency["code"]
-    offer = harness.standin.wait_for(to=harness.phone(first))[0]
+    offer = harness.standin.wait_for(to=harness.phone(first), timeout=patience(10))[0]
     assert f"Y {code}" in offer.body and "0.3公里" in offer.body and "/m/" in offer.body
     family = harness.all("SELECT to_phone, body FROM sms_message WHERE purpose = 'family' ORDER BY id")
     assert len(family) == 2 and all("紧急呼叫" in body and code in body for _, body in family)
@@ -55,7 +56,7 @@ def test_sos_to_done_by_sms_with_family_told_and_the_whole_timeline(emergency, h
     assert command["order_code"] == code and command["alarm_id"] == emergency["alarm"] and command["eta_min"] >= 1
     clock.advance(timedelta(minutes=6))
     assert "已记录到达" in harness.standin.reply(harness.phone(first), "到达").text
-    assert harness.one("SELECT payload->>'type' FROM device_command WHERE type = 'help_arrived'") == "help_arrived"
+    assert harness.one("SELECT payload->>'order_code' FROM device_command WHERE type = 'help_arrived'") == code
     clock.advance(timedelta(minutes=20))
     assert "已完成" in harness.standin.reply(harness.phone(first), f"DONE {code}").text
     harness.drive()
@@ -90,7 +91,7 @@ def test_decline_moves_to_the_next_caregiver(emergency, harness) -> None:
     assert "已拒绝" in harness.standin.reply(harness.phone(first), "N").text
     harness.drive()
     assert harness.offers(emergency["order"]) == [(first, "declined"), (second, "sent")]
-    assert harness.standin.wait_for(to=harness.phone(second))
+    assert harness.standin.wait_for(to=harness.phone(second), timeout=patience(10))
 
 
 def test_no_answer_expires_after_90_seconds_and_moves_on(emergency, harness, clock) -> None:
@@ -138,7 +139,7 @@ def test_failed_delivery_reported_by_status_callback_moves_on(conn, clock, town,
     order = harness.one("SELECT id FROM service_order")
     harness.wait_until("SELECT status FROM offer WHERE caregiver_id = %s", first, expect="failed")
     harness.drive()
-    harness.standin.wait_for(to=harness.phone(second), timeout=5)
+    harness.standin.wait_for(to=harness.phone(second), timeout=patience(5))
     assert harness.offers(order) == [(first, "failed"), (second, "sent")]
     assert harness.one("SELECT status, error_code FROM sms_message WHERE caregiver_id = %s", first) == (
         "undelivered",

@@ -4,22 +4,23 @@ import itertools
 
 import pytest
 
-from dispatcher.lifecycle import FINAL, TRANSITIONS, Actor, InvalidTransition, Status, check, load_order, transition
+from dispatcher.lifecycle import FINAL, TRANSITIONS, Actor, InvalidTransition, check, load_order, transition
 from dispatcher.orders import create_order
+from eldercare.vocabulary import OrderStatus
 
 
 def test_every_status_has_a_row_and_final_ones_lead_nowhere() -> None:
-    assert set(TRANSITIONS) == set(Status)
-    assert TRANSITIONS[Status.CANCELLED] == frozenset()
-    assert TRANSITIONS[Status.REVIEWED] == frozenset()
-    assert all(to in Status for targets in TRANSITIONS.values() for to in targets)
+    assert set(TRANSITIONS) == set(OrderStatus)
+    assert TRANSITIONS[OrderStatus.CANCELLED] == frozenset()
+    assert TRANSITIONS[OrderStatus.REVIEWED] == frozenset()
+    assert all(to in OrderStatus for targets in TRANSITIONS.values() for to in targets)
     # the happy path of DESIGN.md
     path = ["created", "offered", "accepted", "en_route", "arrived", "completed", "reviewed"]
     for a, b in itertools.pairwise(path):
-        assert Status(b) in TRANSITIONS[Status(a)]
+        assert OrderStatus(b) in TRANSITIONS[OrderStatus(a)]
     # nothing comes back from an end
     for final in FINAL:
-        assert Status.OFFERED not in TRANSITIONS[final]
+        assert OrderStatus.OFFERED not in TRANSITIONS[final]
 
 
 def test_invalid_transition_says_what_is_possible(conn, clock, town, config) -> None:
@@ -27,7 +28,7 @@ def test_invalid_transition_says_what_is_possible(conn, clock, town, config) -> 
     ref = create_order(conn, clock, elder_id=elder, service_type="meal", actor="op1", config=config)
     order = load_order(conn, ref.id, lock=True)
     with pytest.raises(InvalidTransition) as err:
-        check(order, Status.COMPLETED, "finished")
+        check(order, OrderStatus.COMPLETED, "finished")
     message = str(err.value)
     assert ref.code in message and "created" in message and "offered" in message
 
@@ -40,7 +41,7 @@ def test_transition_writes_exactly_one_timeline_row(conn, clock, town, config) -
         conn,
         clock,
         order,
-        Status.ESCALATED,
+        OrderStatus.ESCALATED,
         actor_kind=Actor.SYSTEM,
         actor="dispatcher",
         reason="test",
@@ -61,6 +62,6 @@ def test_transition_refuses_a_stale_order(conn, clock, town, config) -> None:
     elder = town.elder()
     ref = create_order(conn, clock, elder_id=elder, service_type="meal", actor="op1", config=config)
     stale = load_order(conn, ref.id)
-    transition(conn, clock, stale, Status.CANCELLED, actor_kind=Actor.OPERATOR, actor="op1", reason="x")
+    transition(conn, clock, stale, OrderStatus.CANCELLED, actor_kind=Actor.OPERATOR, actor="op1", reason="x")
     with pytest.raises(Exception, match=r"changed while this action ran|cannot be"):
-        transition(conn, clock, stale, Status.ESCALATED, actor_kind=Actor.SYSTEM, actor="dispatcher")
+        transition(conn, clock, stale, OrderStatus.ESCALATED, actor_kind=Actor.SYSTEM, actor="dispatcher")

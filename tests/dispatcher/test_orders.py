@@ -13,7 +13,8 @@ from dispatcher import (
     reassign_order,
     review_order,
 )
-from dispatcher.lifecycle import Actor, Status, load_order, transition
+from dispatcher.lifecycle import Actor, load_order, transition
+from eldercare.vocabulary import OrderStatus
 from tests.dispatcher.town import offset
 
 
@@ -195,7 +196,7 @@ def test_reassign_takes_an_accepted_order_back(conn, clock, town, config) -> Non
         conn,
         clock,
         order,
-        Status.ACCEPTED,
+        OrderStatus.ACCEPTED,
         actor_kind=Actor.CAREGIVER,
         actor="C1",
         caregiver_id=first,
@@ -217,15 +218,15 @@ def test_review_only_after_completion_and_within_range(conn, clock, town, config
         review_order(conn, clock, ref.id, satisfaction=5, note="", actor="op1")
     order = load_order(conn, ref.id, lock=True)
     for to, extra in [
-        (Status.OFFERED, {}),
-        (Status.ACCEPTED, {"caregiver_id": caregiver, "accepted_at": clock.now()}),
-        (Status.ARRIVED, {"arrived_at": clock.now()}),
-        (Status.COMPLETED, {"completed_at": clock.now()}),
+        (OrderStatus.OFFERED, {}),
+        (OrderStatus.ACCEPTED, {"caregiver_id": caregiver, "accepted_at": clock.now()}),
+        (OrderStatus.ARRIVED, {"arrived_at": clock.now()}),
+        (OrderStatus.COMPLETED, {"completed_at": clock.now()}),
     ]:
         order = transition(conn, clock, order, to, actor_kind=Actor.SYSTEM, actor="test", **extra)
     for bad in (0, 6, True, "5"):
         with pytest.raises(OrderError, match="whole number from 1 to 5"):
-            review_order(conn, clock, ref.id, satisfaction=bad, note="", actor="op1")
+            review_order(conn, clock, ref.id, satisfaction=bad, note="", actor="op1")  # type: ignore[arg-type]
     review_order(conn, clock, ref.id, satisfaction=4, note="准时", actor="op3")
     row = conn.execute(
         "SELECT status, satisfaction, review_note, reviewed_by FROM service_order WHERE id = %s", (ref.id,)

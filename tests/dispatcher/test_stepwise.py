@@ -52,6 +52,7 @@ def test_an_emergency_from_alarm_to_completion_by_steps(conn, clock, config) -> 
     elder = conn.execute("SELECT id FROM elder ORDER BY id LIMIT 1").fetchone()[0]
     order_id, caregiver_id = _run_emergency(conn, clock, config, elder)
     caregiver = dispatcher.caregiver_by_id(conn, caregiver_id)
+    assert caregiver is not None
     clock.advance(timedelta(seconds=40))
     assert dispatcher.accept_offer(conn, clock, config, caregiver, order_id, "simulation").changed
     clock.advance(timedelta(minutes=12))
@@ -100,5 +101,7 @@ def test_english_speaking_caregivers_get_english(conn, clock, town, config) -> N
     body = conn.execute("SELECT body FROM sms_message WHERE caregiver_id = %s", (caregiver,)).fetchone()[0]
     assert body.startswith("[Bathing help] Order ") and f"Reply Y {ref.code} to accept" in body
     assert "0.2 km from you" in body and "within 15 min" in body
-    answer = dispatcher.accept_offer(conn, clock, config, dispatcher.caregiver_by_id(conn, caregiver), ref.id, "t")
+    found = dispatcher.caregiver_by_id(conn, caregiver)
+    assert found is not None
+    answer = dispatcher.accept_offer(conn, clock, config, found, ref.id, "t")
     assert answer.text("en").startswith(f"Order {ref.code} is yours")

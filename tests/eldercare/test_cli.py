@@ -93,3 +93,42 @@ def test_invalid_settings_exit_with_a_message(monkeypatch: pytest.MonkeyPatch) -
     result = runner.invoke(app, ["migrate"])
     assert result.exit_code == 2
     assert "production mode refuses" in result.output
+
+
+WITHOUT = """
+import importlib.abc, sys
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == sys.argv[1]:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Absent())
+from typer.main import get_command
+from typer.testing import CliRunner
+from eldercare.cli import app
+print(" ".join(sorted(get_command(app).commands)))
+if "demo" in get_command(app).commands:
+    print(CliRunner().invoke(app, ["demo"]).output)
+"""
+
+
+def _commands_without(module: str) -> list[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WITHOUT, module], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_where_the_simulators_are_not_installed_the_command_runs_without_demo_and_simulate() -> None:
+    commands = _commands_without("simulators")[0].split()
+    assert {"run", "gateway", "dispatcher", "dashboard", "migrate"} <= set(commands)
+    assert "demo" not in commands and "simulate" not in commands
+
+
+def test_where_the_demo_extra_is_missing_demo_says_what_to_install() -> None:
+    commands, *said = _commands_without("httpx")
+    assert {"run", "demo", "simulate"} <= set(commands.split())
+    assert "the simulators need httpx" in "\n".join(said) and "eldercare[demo]" in "\n".join(said)

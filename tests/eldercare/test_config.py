@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import pytest
 
 from eldercare.config import Mode, SettingsError, load_settings, redact_url
@@ -19,15 +22,74 @@ def test_production_refuses_development_secrets(monkeypatch: pytest.MonkeyPatch)
     assert "ELDERCARE_SECRET_KEY" in message and "ELDERCARE_DATABASE_URL" in message
 
 
+STRONG = {
+    "ELDERCARE_SECRET_KEY": secrets.token_urlsafe(48),
+    "ELDERCARE_TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    "ELDERCARE_TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+    "ELDERCARE_DATABASE_URL": f"postgresql://app:{secrets.token_urlsafe(18)}@db/eldercare",
+    "ELDERCARE_MQTT_URL": f"mqtt://platform:{secrets.token_urlsafe(18)}@broker:1883",
+}
+
+
 def test_production_with_real_settings_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELDERCARE_MODE", "production")
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a" * 40)
-    monkeypatch.setenv("ELDERCARE_TWILIO_AUTH_TOKEN", "b" * 32)
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", "postgresql://app:pw@db/eldercare")
-    monkeypatch.setenv("ELDERCARE_MQTT_URL", "mqtt://gateway:pw@broker:1883")
+    for name, value in STRONG.items():
+        monkeypatch.setenv(name, value)
     settings = load_settings()
     assert settings.database_url is not None
-    assert "pw" not in repr(settings.database_url)
+    assert STRONG["ELDERCARE_DATABASE_URL"] not in repr(settings.database_url)
+
+
+def test_production_refuses_the_placeholders_of_env_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parents[2] / "deploy" / "env.example"
+    for line in example.read_text().splitlines():
+        if line.startswith("ELDERCARE_"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    for name in (
+        "ELDERCARE_SECRET_KEY",
+        "ELDERCARE_TWILIO_AUTH_TOKEN",
+        "ELDERCARE_TWILIO_ACCOUNT_SID",
+        "the password in ELDERCARE_DATABASE_URL",
+        "the password in ELDERCARE_MQTT_URL",
+    ):
+        assert name in message
+    assert "change-me" in message and "placeholder" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("ELDERCARE_SECRET_KEY", "dev-only-secret-key-change-me", "development default"),
+        ("ELDERCARE_SECRET_KEY", "Zq8!x2", "too short"),
+        ("ELDERCARE_SECRET_KEY", "a" * 64, "too predictable"),
+        ("ELDERCARE_SECRET_KEY", "ab" * 32, "too predictable"),
+        ("ELDERCARE_TWILIO_AUTH_TOKEN", "your-auth-token", "placeholder"),
+        ("ELDERCARE_TWILIO_AUTH_TOKEN", "9f86d081884c7d65", "too short"),
+        ("ELDERCARE_DATABASE_URL", "postgresql://app:change-me@db/eldercare", "placeholder"),
+        ("ELDERCARE_DATABASE_URL", "host=db dbname=eldercare user=app password=hunter2", "too short"),
+        ("ELDERCARE_MQTT_URL", "mqtt://platform:Password12345678@broker:1883", "placeholder"),
+        ("ELDERCARE_MQTT_URL", "mqtt://platform:1111111111111111111@broker:1883", "too predictable"),
+    ],
+)
+def test_production_refuses_weak_secrets_and_names_them(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, why: str
+) -> None:
+    monkeypatch.setenv("ELDERCARE_MODE", "production")
+    for strong_name, strong in STRONG.items():
+        monkeypatch.setenv(strong_name, strong)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert name in message and why in message
+    problems = message.split("refuses: ", 1)[1].split(". Set them", 1)[0].split("; ")
+    assert len(problems) == 1, "only the weak one is named"
+    if why != "placeholder":
+        assert value.rsplit(":", 1)[-1] not in message, "the secret itself is not repeated"
 
 
 def test_bad_values_give_an_actionable_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,7 +94,7 @@ def conn(database_url: str):
 
 def _refused(conn: psycopg.Connection, statement: str, params: tuple = ()) -> psycopg.Error:
     with pytest.raises(psycopg.Error) as caught, conn.transaction():
-        conn.execute(statement.encode() if not params else statement, params)  # type: ignore[arg-type]
+        conn.execute(statement.encode() if not params else statement, params)
     return caught.value
 
 

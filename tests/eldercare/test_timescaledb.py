@@ -43,9 +43,12 @@ def _rows(days: int, every: timedelta, seq_from: int = 0) -> list[readings.Row]:
 
 
 def _store(url: str, rows: list[readings.Row]) -> int:
+    """Store through the gateway's COPY path; returns how many were new (a copy with other values fails)."""
     with psycopg.connect(url) as conn:
         readings.prepare(conn)
-        return readings.insert(conn, rows)
+        stored = readings.insert(conn, rows)
+    assert stored.conflicts == set()
+    return stored.new
 
 
 def _run_job(url: str, proc: str, relation: str) -> None:
@@ -113,6 +116,11 @@ def test_compression_policy_compresses_old_chunks_and_answers_stay_the_same(city
     assert _store(city_url, [*again, fresh]) == 1
     with psycopg.connect(city_url) as conn:
         assert conn.execute("SELECT count(*) FROM reading").fetchone() == (2 * 20 * 72 + 1,)
+        # a copy with other values than the compressed reading it repeats is found out, not stored
+        changed = (*again[0][:5], 150, *again[0][6:])
+        readings.prepare(conn)
+        stored = readings.insert(conn, [changed])
+        assert (stored.new, len(stored.conflicts)) == (0, 1)
 
 
 @on_both_backends

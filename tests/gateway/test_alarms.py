@@ -12,13 +12,14 @@ import psycopg
 from devices import Telemetry, encode, epoch_ms, topic
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, scalar, wait_until
+from tests.gateway.running import City, later_message_stored, rows, scalar
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 
 def _notifications(listener: psycopg.Connection, want: int, timeout: float = 10.0) -> list[dict[str, object]]:
     got: list[dict[str, object]] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     while len(got) < want and time.monotonic() < deadline:
         for note in listener.notifies(timeout=0.5):
             got.append(json.loads(note.payload))
@@ -53,7 +54,7 @@ def test_sos_and_fall_open_alarms_notify_and_answer_the_device(
     assert event == [("sos", True)]
 
     for device in (button, detector):
-        reply = fleet.wait_for_command(device.id, "alarm_received")
+        reply = fleet.wait_for_command(device.id, "alarm_received", timeout=patience(10))
         assert reply is not None, f"{device.id} got no alarm_received on its cmd topic"
         assert reply.alarm_id == scalar(
             city.database_url, "SELECT alarm_id FROM device_event WHERE device_id = %s", device.id
@@ -70,9 +71,10 @@ def test_a_repeated_sos_updates_the_open_alarm(
     button = city.device("button")
     gateways(city.database_url, mosquitto.url)
     fleet = fleets(city, mosquitto.url, [button])
-    for _ in range(3):
+    for press in range(1, 4):
         fleet.send_event(button.id, "sos")
-        time.sleep(0.05)
+        # answered before the next press: each press its own time
+        assert wait_until(lambda: len(fleet.commands(button.id)) >= press)  # noqa: B023 (called at once)
     got = wait_until(lambda: rows(city.database_url, "SELECT count(*), max(repeat_count) FROM alarm") == [(1, 2)])
     assert got, rows(city.database_url, "SELECT type, status, repeat_count FROM alarm")
     assert scalar(city.database_url, "SELECT count(*) FROM device_event") == 3
@@ -85,19 +87,21 @@ def test_heart_rate_over_the_threshold_alarms_only_in_consecutive_samples(
     city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
 ) -> None:
     watch = city.device("watch")
+    marker = next(d for d in city.devices if d.type == "watch" and d.elder_id != watch.elder_id)
     gateways(city.database_url, mosquitto.url)
-    fleet = fleets(city, mosquitto.url, [watch])
+    fleet = fleets(city, mosquitto.url, [watch, marker])
     fleet.send_telemetry(watch.id, hr=150)  # one noisy sample
     for _ in range(3):
         fleet.send_telemetry(watch.id, hr=80)
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 4)
-    time.sleep(0.3)
+    later_message_stored(city, fleet, marker)  # the rules have looked at those four
     assert scalar(city.database_url, "SELECT count(*) FROM alarm") == 0
 
     fleet.send_telemetry(watch.id, hr=150)
     fleet.send_telemetry(watch.id, hr=155)
-    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 6)
-    time.sleep(0.3)
+    watch_readings = "SELECT count(*) FROM reading WHERE device_id = %s"
+    assert wait_until(lambda: scalar(city.database_url, watch_readings, watch.id) == 6)
+    later_message_stored(city, fleet, marker)
     assert scalar(city.database_url, "SELECT count(*) FROM alarm") == 0  # two in a row: not yet
     fleet.send_telemetry(watch.id, hr=160)
     alarm = wait_until(lambda: rows(city.database_url, "SELECT type, details FROM alarm"))
@@ -128,9 +132,9 @@ def test_consecutive_readings_reaching_different_gateways_raise_one_alarm(
     first = gateways(city.database_url, mosquitto.url, shared_group="gateway")
     second = gateways(city.database_url, mosquitto.url, shared_group="gateway")
     fleet = fleets(city, mosquitto.url, [watch])
-    for hr in (150, 152, 154, 156):
+    for n, hr in enumerate((150, 152, 154, 156), start=1):
         fleet.send_telemetry(watch.id, hr=hr)
-        time.sleep(0.15)  # each its own batch
+        assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == n)  # noqa: B023  # its own batch
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 4)
     assert first.ingest.committed_batches > 0 and second.ingest.committed_batches > 0, "one gateway got everything"
     alarms = wait_until(lambda: rows(city.database_url, "SELECT type, details->>'value' FROM alarm"))
@@ -140,12 +144,12 @@ def test_consecutive_readings_reaching_different_gateways_raise_one_alarm(
 def test_door_opened_at_night_and_low_battery_raise_alarms(
     city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
 ) -> None:
-    watch = city.device("watch")
+    watch, door = city.device("watch"), city.device("door")
     hour = datetime.now(UTC).astimezone(UTC).hour  # the gateway judges night in Asia/Shanghai (UTC+8)
     local = (hour + 8) % 24
     gateways(city.database_url, mosquitto.url, night_start=(local - 1) % 24, night_end=(local + 1) % 24)
-    fleet = fleets(city, mosquitto.url, [watch])
-    fleet.publish_raw(watch.id, topic(watch.id, "event"), encode_event(fleet, watch.id, "door"))
+    fleet = fleets(city, mosquitto.url, [watch, door])
+    fleet.publish_raw(door.id, topic(door.id, "event"), encode_event(fleet, door.id, "door"))
     fleet.send_telemetry(watch.id, battery=9)
     got = wait_until(
         lambda: rows(city.database_url, "SELECT type FROM alarm ORDER BY type") == [("battery_low",), ("door_night",)]

@@ -1,32 +1,12 @@
-"""The MQTT side on its own: reading ahead, and acknowledging only on the connection that delivered."""
+"""The MQTT side on its own: acknowledging only on the connection that delivered."""
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
-
-import pytest
 
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
-from gateway.intake import Delivery, Intake, _ReadAhead
-
-
-def test_read_ahead_serves_small_reads_from_one_large_one() -> None:
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    reader = _ReadAhead(left)
-    right.sendall(b"\x30\x05hello\x30\x05world")
-    assert reader.recv(1) == b"\x30"
-    assert reader.pending() == 13  # the rest came with the first read
-    assert reader.recv(1) == b"\x05" and reader.recv(5) == b"hello"
-    assert reader.recv(100) == b"\x30\x05world"  # never more than what is buffered
-    assert reader.pending() == 0
-    with pytest.raises(BlockingIOError):
-        reader.recv(1)
-    right.close()
-    assert reader.recv(1) == b""  # the end of the connection passes through
-    reader.close()
+from gateway.intake import Delivery, Intake
 
 
 def test_acknowledgements_go_only_to_the_connection_that_delivered() -> None:

@@ -10,8 +10,9 @@ from psycopg.types.json import Jsonb
 
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, wait_until
+from tests.gateway.running import City, rows
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 INSERT = "INSERT INTO device_command (device_id, type, payload, created_at) VALUES (%s, %s, %s, %s) RETURNING id"
 
@@ -35,11 +36,11 @@ def test_commands_are_published_on_notify_and_swept_after_a_restart(
     old = _insert(city.database_url, watch.id, "help_coming", {"text": "too late"}, timedelta(hours=2))
     bad = _insert(city.database_url, watch.id, "Not A Type!", {"text": "x"}, timedelta(0))
     gateways(city.database_url, mosquitto.url)
-    command = fleet.wait_for_command(watch.id, "help_coming")
+    command = fleet.wait_for_command(watch.id, "help_coming", timeout=patience(10))
     assert command is not None and command.order_code == "AB12" and command.eta_min == 12 and command.ts > 0
     # written while the gateway runs: the NOTIFY wakes the publisher
     live = _insert(city.database_url, watch.id, "help_arrived", {"text": "到了"}, timedelta(0))
-    arrived = fleet.wait_for_command(watch.id, "help_arrived")
+    arrived = fleet.wait_for_command(watch.id, "help_arrived", timeout=patience(10))
     assert arrived is not None and arrived.text == "到了"
     state = "SELECT id, sent_at IS NOT NULL, failed_at IS NOT NULL, error FROM device_command ORDER BY id"
     assert wait_until(lambda: all(sent or failed for _, sent, failed, _ in rows(city.database_url, state)))

@@ -12,8 +12,9 @@ import psycopg
 from devices import Reason, epoch_ms, topic
 from gateway import Gateway
 from simulators.fleet import Fleet
-from tests.gateway.running import City, rows, scalar, wait_until
+from tests.gateway.running import City, rows, scalar
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 
 def test_bad_input_is_dead_lettered_with_its_reason_and_valid_input_around_it_is_stored(
@@ -58,7 +59,7 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_valid_input_around_it_is
         valid.append(fleet.send_telemetry(watch.id))
         fleet.publish_raw(watch.id, where, payload)
     valid.append(fleet.send_telemetry(watch.id))
-    assert fleet.wait_acknowledged(10)
+    assert fleet.wait_acknowledged(patience(10))
 
     expected = Counter(reason.value for reason, _, _ in matrix)
     got = wait_until(
@@ -104,11 +105,11 @@ def test_a_row_the_database_refuses_is_dead_lettered_and_the_rest_of_its_batch_s
             """.encode()
         )
     # the gateway's session exists but the gateway is away, so that the whole backlog arrives as one batch
-    gateways(city.database_url, mosquitto.url, client_id="gw-refuse").stop()
+    gateways(city.database_url, mosquitto.url, client_id="gw.refuse").stop()
     fleet = fleets(city, mosquitto.url, [watch, pendant])
     sent = [fleet.send_telemetry(d.id) for d in (watch, pendant, watch, watch) for _ in range(5)]
-    assert fleet.wait_acknowledged(10)
-    gateways(city.database_url, mosquitto.url, client_id="gw-refuse")
+    assert fleet.wait_acknowledged(patience(10))
+    gateways(city.database_url, mosquitto.url, client_id="gw.refuse")
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM dead_letter") == 5)
     assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == len(sent) - 5)
     assert {r for (r,) in rows(city.database_url, "SELECT reason FROM dead_letter")} == {"storage_rejected"}

@@ -68,5 +68,5 @@ def test_the_fast_breach_check_agrees_with_the_rules(
 ) -> None:
     limits = Thresholds.of(overrides)
     by_metric = dict(zip(("hr", "spo2", "sbp", "dbp", "temp"), values, strict=True))
-    slow = any(by_metric[r.metric] is not None and r.breached(by_metric[r.metric], limits) for r in VITAL_RULES)
+    slow = any((v := by_metric[r.metric]) is not None and r.breached(v, limits) for r in VITAL_RULES)
     assert limits.vital_breach(*values) == slow

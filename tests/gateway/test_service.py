@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from eldercare.embedded import free_port
-from gateway import Gateway
+from gateway import Gateway, GatewaySettings
 from simulators.fleet import Fleet
-from tests.gateway.running import City, scalar, wait_until
+from tests.gateway.running import City, scalar
 from tests.services import AmqttBroker, Mosquitto
+from tests.waiting import patience, wait_until
 
 
 def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
@@ -22,10 +24,10 @@ def test_on_the_embedded_broker_the_gateway_subscribes_without_a_shared_group(
         assert gateway.shared_group is None
         fleet = fleets(city, broker.url, city.devices[:3])
         fleet.stream(100, messages=30)
-        assert fleet.wait(10) and fleet.wait_acknowledged(10)
+        assert fleet.wait(patience(10)) and fleet.wait_acknowledged(patience(10))
         assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading") == 30)
         fleet.send_event(city.devices[0].id, "sos")
-        assert fleet.wait_for_command(city.devices[0].id, "alarm_received") is not None
+        assert fleet.wait_for_command(city.devices[0].id, "alarm_received", timeout=patience(10)) is not None
     finally:
         broker.stop()
 
@@ -49,3 +51,9 @@ def test_metrics_are_served_for_prometheus(
         "eldercare_gateway_buffer_depth",
     ):
         assert name in text, name
+
+
+def test_a_client_id_that_a_device_could_have_is_refused() -> None:
+    with pytest.raises(ValueError, match="could be a device's id"):
+        GatewaySettings(client_id="gateway-1")
+    assert "." in GatewaySettings().client_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -14,6 +13,7 @@ from eldercare.cli import app
 from eldercare.component import Context
 from simulators.caregivers import Behaviour, SimulatedCaregivers
 from tests.dispatcher.town import offset
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -44,10 +44,9 @@ def _crowd(harness, phones, behaviour):
 
 
 def _wait(harness, query: str, expect, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while harness.one(query) != expect:
-        assert time.monotonic() < deadline, f"{query} is {harness.one(query)!r}, waiting for {expect!r}"
-        time.sleep(0.05)
+    eventually(
+        lambda: harness.one(query) == expect, lambda: f"{query} to be {expect!r} (is {harness.one(query)!r})", timeout
+    )
 
 
 def _sos(harness, elder: int) -> None:

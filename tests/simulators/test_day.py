@@ -21,7 +21,7 @@ SMALL = Request(elders=240, caregivers=24, seed=3, dispatchers=("smart",))
 
 
 def _settings() -> Settings:
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 @pytest.fixture(scope="module")

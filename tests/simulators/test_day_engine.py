@@ -22,7 +22,7 @@ TIMELINE = "SELECT order_id, at, from_status, to_status, actor, reason FROM orde
 
 def _day(url: str, *, skip: bool, name: str = "nearest") -> dict[str, Any]:
     params = parameters.load()
-    config = dispatcher_config(name, params, Settings(_env_file=None))  # type: ignore[call-arg]
+    config = dispatcher_config(name, params, Settings(_env_file=None))
     with connect(url) as conn:
         elders = demands.load_elders(conn)
         demand = demands.draw(elders, params, 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +11,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
-from devices import DEVICE_TYPES, Channel, Presence, Status, decode, parse
+from devices import DEVICE_TYPES, Channel, DeviceStatus, Presence, decode, parse
 from eldercare.cli import app
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
-from tests.gateway.running import City, seed_city, start_fleet, wait_until
+from tests.gateway.running import City, seed_city, start_fleet
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 
 class Listener:
@@ -34,7 +34,7 @@ class Listener:
         self.client.connect(address.host, address.port)
         self.client.subscribe("eldercare/v1/devices/#", qos=1)
         self.client.loop_start()
-        assert subscribed.wait(5)
+        assert subscribed.wait(patience(5))
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -66,15 +66,15 @@ def test_every_message_the_fleet_sends_fits_the_contract(city: City, mosquitto: 
     fleet = start_fleet(city, mosquitto.url, chosen)
     try:
         fleet.stream(200, messages=60)
-        assert fleet.wait(10)
+        assert fleet.wait(patience(10))
         fleet.stream(200, messages=len(chosen), samples=5)
-        assert fleet.wait(10)
+        assert fleet.wait(patience(10))
         for device in chosen:
             for kind in DEVICE_TYPES[device.type].events:
                 fleet.send_event(device.id, kind)
         dropped = chosen[0].id
         fleet.drop(dropped)
-        assert fleet.wait_acknowledged(10)
+        assert fleet.wait_acknowledged(patience(10))
     finally:
         fleet.stop()
     now = SYSTEM_CLOCK.now()
@@ -85,19 +85,27 @@ def test_every_message_the_fleet_sends_fits_the_contract(city: City, mosquitto: 
     for where, payload, _ in listener.got():
         message = decode(where, payload, now)  # raises on anything outside the contract
         if message.channel is Channel.STATUS:
-            assert isinstance(message.body, Status)
+            assert isinstance(message.body, DeviceStatus)
             statuses[message.device_id].append(message.body.state)
     # each says online when it connects; the dropped one's Last Will says offline, the others say it on leaving
     assert all(states[0] is Presence.ONLINE and states[-1] is Presence.OFFLINE for states in statuses.values())
     assert parse(listener.got()[0][0]).device_id in statuses
 
 
-def test_each_device_logs_in_as_itself_and_its_last_will_is_retained(city: City, mosquitto: Mosquitto) -> None:
+def test_each_device_logs_in_as_itself_and_its_last_will_is_retained(
+    city: City, mosquitto: Mosquitto, listener: Listener
+) -> None:
     device = city.device("watch")
     fleet = start_fleet(city, mosquitto.url, [device])
+
+    def offline_published() -> bool:
+        now = SYSTEM_CLOCK.now()
+        bodies = [decode(where, payload, now).body for where, payload, _ in listener.got()]
+        return any(isinstance(body, DeviceStatus) and body.state is Presence.OFFLINE for body in bodies)
+
     try:
         fleet.drop(device.id)
-        time.sleep(0.3)
+        assert wait_until(offline_published, timeout=5), "the broker did not publish the Last Will"
     finally:
         fleet.stop()
     late = Listener(mosquitto.url)  # subscribes after the fact: gets the retained status

@@ -19,8 +19,9 @@ from simulators.scenario import (
     elders_from_manifest,
     load,
 )
-from tests.gateway.running import City, seed_city, start_fleet, start_gateway, wait_until
+from tests.gateway.running import City, seed_city, start_fleet, start_gateway
 from tests.services import Mosquitto
+from tests.waiting import patience, wait_until
 
 FALL = """
 name = "fall"
@@ -118,7 +119,7 @@ def test_scenarios_played_through_the_gateway_raise_their_alarms(city: City, mos
         player = Player(Stage(fleet), speed=20.0)
         for scenario in (fall, heart):
             player.play(scenario, subjects[scenario.name])
-        assert player.wait(30)
+        assert player.wait(patience(30))
         query = "SELECT type, elder_id FROM alarm WHERE type IN ('fall', 'hr_high') ORDER BY type"
         expected = [("fall", subjects["fall-alone"].id), ("hr_high", subjects["heart-rate-episode"].id)]
 

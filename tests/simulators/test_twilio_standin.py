@@ -11,11 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from twilio.request_validator import RequestValidator
 
-from dispatcher.outbox import OutboundSms, Outcome
+from dispatcher.outbox import OutboundSms, SendOutcome
 from dispatcher.sms import TwilioSender
 from eldercare.config import Settings
 from simulators.http_server import ThreadedServer
 from simulators.twilio_standin import TwilioStandin
+from tests.waiting import wait_until
 
 SID = "AC" + "1" * 32
 TOKEN = "standin-test-token"
@@ -60,10 +61,10 @@ def _sender(standin: TwilioStandin, receiver: Receiver, token: str = TOKEN) -> T
     settings = Settings(
         twilio_account_sid=SID,
         twilio_auth_token=token,
-        twilio_api_base=standin.url,  # type: ignore[arg-type]
+        twilio_api_base=standin.url,
         public_url=receiver.server.url,
         _env_file=None,
-    )  # type: ignore[call-arg]
+    )
     return TwilioSender(settings, timeout=5)
 
 
@@ -73,16 +74,12 @@ def _sms(to: str = "+8613800000001", sms_id: int = 7) -> OutboundSms:
 
 def test_twilio_python_sends_and_gets_a_queued_message_with_signed_callbacks(standin, receiver) -> None:
     result = _sender(standin, receiver).send(_sms())
-    assert result.outcome is Outcome.ACCEPTED and result.status == "queued"
+    assert result.outcome is SendOutcome.ACCEPTED and result.status == "queued"
     assert result.sid and result.sid.startswith("SM") and len(result.sid) == 34
     [message] = standin.sent()
     assert (message.to, message.from_, message.body) == ("+8613800000001", "+8610690000", _sms().body)
     assert message.status_callback == f"{receiver.server.url}/sms/status?m=7"
-    deadline = threading.Event()
-    for _ in range(200):
-        if len(receiver.posts) >= 2:
-            break
-        deadline.wait(0.02)
+    wait_until(lambda: len(receiver.posts) >= 2, timeout=5)
     statuses = [(form["MessageSid"], form["MessageStatus"], valid) for path, form, valid in receiver.posts]
     assert statuses == [(result.sid, "sent", True), (result.sid, "delivered", True)]
 
@@ -90,10 +87,10 @@ def test_twilio_python_sends_and_gets_a_queued_message_with_signed_callbacks(sta
 @pytest.mark.parametrize(
     ("error", "outcome", "code"),
     [
-        ("21610", Outcome.OPTED_OUT, 21610),
-        ("429", Outcome.RETRY, 20429),
-        ("500", Outcome.RETRY, 20500),
-        ("21211", Outcome.FAILED, 21211),
+        ("21610", SendOutcome.OPTED_OUT, 21610),
+        ("429", SendOutcome.RETRY, 20429),
+        ("500", SendOutcome.RETRY, 20500),
+        ("21211", SendOutcome.FAILED, 21211),
     ],
 )
 def test_refusals_come_back_as_twilio_errors(standin, receiver, error, outcome, code) -> None:
@@ -101,16 +98,13 @@ def test_refusals_come_back_as_twilio_errors(standin, receiver, error, outcome, 
     sender = _sender(standin, receiver)
     result = sender.send(_sms("+8613800000002"))
     assert (result.outcome, result.error_code) == (outcome, code)
-    assert sender.send(_sms("+8613800000002")).outcome is Outcome.ACCEPTED  # times=1: only once
+    assert sender.send(_sms("+8613800000002")).outcome is SendOutcome.ACCEPTED  # times=1: only once
 
 
 def test_late_failures_are_reported_by_callback(standin, receiver) -> None:
     standin.add_rule("+8613800000003", "undelivered")
-    assert _sender(standin, receiver).send(_sms("+8613800000003")).outcome is Outcome.ACCEPTED
-    for _ in range(200):
-        if len(receiver.posts) >= 2:
-            break
-        threading.Event().wait(0.02)
+    assert _sender(standin, receiver).send(_sms("+8613800000003")).outcome is SendOutcome.ACCEPTED
+    wait_until(lambda: len(receiver.posts) >= 2, timeout=5)
     assert [(f["MessageStatus"], f.get("ErrorCode")) for _, f, _ in receiver.posts] == [
         ("sent", None),
         ("undelivered", "30003"),
@@ -119,7 +113,7 @@ def test_late_failures_are_reported_by_callback(standin, receiver) -> None:
 
 def test_wrong_credentials_are_refused(standin, receiver) -> None:
     result = _sender(standin, receiver, token="wrong").send(_sms())
-    assert (result.outcome, result.error_code) == (Outcome.FAILED, 20003)
+    assert (result.outcome, result.error_code) == (SendOutcome.FAILED, 20003)
     assert standin.sent() == []
 
 
@@ -139,7 +133,7 @@ def test_control_api_over_http(standin, receiver) -> None:
     base = standin.url
     assert httpx.post(f"{base}/standin/rules", json={"number": "+8613800000004", "error": "21610"}).status_code == 204
     assert httpx.post(f"{base}/standin/rules", json={"number": "+1", "error": "teapot"}).status_code == 422
-    assert _sender(standin, receiver).send(_sms("+8613800000004")).outcome is Outcome.OPTED_OUT
+    assert _sender(standin, receiver).send(_sms("+8613800000004")).outcome is SendOutcome.OPTED_OUT
     reply = httpx.post(f"{base}/standin/replies", json={"from": "+8613800000004", "body": "STOP"}).json()
     assert reply["status"] == 200 and "got it" in reply["twiml"]
     listed = httpx.get(f"{base}/standin/messages", params={"after": 0}).json()["messages"]

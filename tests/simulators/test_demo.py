@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from eldercare.embedded import free_port
+from tests.waiting import wait_until
 
 FIRST_LOOK = 60.0  # seconds: what a new user sees within a minute of starting the demo
 WELCOME = re.compile(r"dashboard: (http://\S+)/\s+login: (\S+) / (\S+)")
@@ -61,15 +62,12 @@ class Demo:
         return "".join(self.lines)
 
     def welcome(self, timeout: float = FIRST_LOOK) -> tuple[str, str, str]:
-        deadline = self.started + timeout
-        while time.monotonic() < deadline:
-            match = WELCOME.search(self.output)
-            if match:
-                return match.group(1), match.group(2), match.group(3)
-            assert self.process is not None
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
+        assert self.process is not None
+        process = self.process
+        wait_until(lambda: WELCOME.search(self.output) or process.poll() is not None, timeout, 0.2, since=self.started)
+        match = WELCOME.search(self.output)
+        if match:
+            return match.group(1), match.group(2), match.group(3)
         pytest.fail(f"the demo did not print its dashboard address in time:\n{self.output[-5000:]}")
 
     def interrupt(self, timeout: float = 60) -> int:
@@ -184,11 +182,13 @@ def test_the_demo_shows_the_platform_at_work_within_a_minute_and_stops_cleanly(
         "KPIs moved",
     }
     seen: dict[str, Any] = {}
-    while time.monotonic() < demo.started + FIRST_LOOK:
-        seen = {k: v for k, v in _first_look(api, elders, kpis_before).items() if v}
-        if wanted <= seen.keys():
-            break
-        time.sleep(1.0)
+
+    def all_shown() -> bool:
+        seen.clear()
+        seen.update({k: v for k, v in _first_look(api, elders, kpis_before).items() if v})
+        return wanted <= seen.keys()
+
+    wait_until(all_shown, FIRST_LOOK, 1.0, since=demo.started)
     seen["live readings"] = _readings(api, elders) > readings_before
     elapsed = time.monotonic() - demo.started
     missing = (wanted | {"live readings"}) - seen.keys()
@@ -207,9 +207,12 @@ def test_the_demo_shows_the_platform_at_work_within_a_minute_and_stops_cleanly(
     children = demo.descendants()
     assert demo.interrupt() == 0, demo.output[-4000:]
     assert "Traceback" not in demo.output, demo.output
-    time.sleep(1.0)
-    left = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert left == [], f"processes left behind: {left}"
+
+    def left_behind() -> list[psutil.Process]:
+        return [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    wait_until(lambda: not left_behind(), timeout=5)
+    assert left_behind() == [], f"processes left behind: {left_behind()}"
 
 
 @pytest.mark.slow
@@ -217,9 +220,7 @@ def test_a_second_run_reuses_the_city_and_its_history(run_demo: Callable[..., De
     first = run_demo()
     url, user, password = first.welcome()
     with closing(_api(url, user, password)) as api:
-        deadline = time.monotonic() + FIRST_LOOK
-        while time.monotonic() < deadline and not api.get("/alarms").json()["items"]:
-            time.sleep(1.0)
+        wait_until(lambda: api.get("/alarms").json()["items"], FIRST_LOOK, 1.0)
         alarms_first = api.get("/alarms", params={"limit": 1}).json()["total"]
     assert alarms_first > 0
     assert first.interrupt() == 0
@@ -243,10 +244,13 @@ def test_a_faster_clock_plays_the_recurring_services_of_a_day_in_minutes(run_dem
     url, user, password = demo.welcome()
     with closing(_api(url, user, password)) as api:
         done: list[dict[str, Any]] = []
+
+        def a_meal_done() -> bool:
+            done[:] = api.get("/orders", params={"status": ["completed"], "limit": 100}).json()["items"]
+            return "meal" in {o["service_type"] for o in done}
+
         # other recurring services (personal care) may finish before the first meal: wait for a meal
-        while time.monotonic() < demo.started + FIRST_LOOK and "meal" not in {o["service_type"] for o in done}:
-            time.sleep(2.0)
-            done = api.get("/orders", params={"status": ["completed"], "limit": 100}).json()["items"]
+        wait_until(a_meal_done, FIRST_LOOK, 2.0, since=demo.started)
         ordered = api.get("/orders", params={"limit": 100}).json()["items"]
     assert done, demo.output[-3000:]
     assert {o["source"] for o in ordered} == {"recurring"}
@@ -260,7 +264,7 @@ def test_the_demo_clock_starts_where_asked_and_refuses_a_bad_time() -> None:
 
     import typer
 
-    from eldercare.demo import demo_clock
+    from simulators.demo import demo_clock
 
     tz = ZoneInfo("Asia/Shanghai")
     clock = demo_clock(60, "09:30", tz)

@@ -168,7 +168,7 @@ def command(
     everything and keeps the data.
     """
     from dispatcher import Config
-    from eldercare.cli import _build, _infrastructure, _settings
+    from eldercare.commands import build_components, command_infrastructure, command_settings
     from eldercare.component import Context, StopRequested, run_until_stopped
     from simulators.caregivers import Behaviour
     from simulators.city import CityPlan, SimulatedCity
@@ -177,7 +177,7 @@ def command(
     from simulators.twilio_standin import TwilioStandin
 
     stop = StopRequested().install()
-    settings = _settings()
+    settings = command_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -187,7 +187,7 @@ def command(
     except ScenarioError as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(2) from None
-    with _infrastructure(settings, mqtt=True, migrations=True) as infra:
+    with command_infrastructure(settings, mqtt=True, migrations=True) as infra:
         manifest = settings.data_dir / "manifest.json"
         if ensure_demo_city(infra.database_url, manifest, elders, seed):
             typer.echo(f"created the demo city: {elders} elders; manifest in {manifest}")
@@ -210,11 +210,11 @@ def command(
         )
         components = [
             _Running("Twilio stand-in", standin.stop),
-            *_build(
+            *build_components(
                 ["gateway", "dispatcher", "dashboard"],
                 context,
                 {
-                    "dashboard": {"host": "127.0.0.1", "port": port},
+                    "dashboard": {"host": "127.0.0.1", "port": port, "dispatch_config": dispatch},
                     "gateway": {"offline_after": offline_after},
                     "dispatcher": {"config": dispatch},
                 },

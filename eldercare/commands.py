@@ -1,0 +1,73 @@
+"""What the shell offers to the commands of other packages (the simulators, the demo): settings, infrastructure
+and the platform's components by name, each failing with a message a person can act on."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import typer
+
+from eldercare import logs
+from eldercare.component import Component, Context
+from eldercare.config import Settings, SettingsError, load_settings
+from eldercare.embedded import MissingExtra
+from eldercare.infrastructure import Infrastructure
+from eldercare.migrate import MigrationError
+
+COMPONENTS = ("gateway", "dispatcher", "dashboard")
+
+
+def command_settings(log_level: str | None = None) -> Settings:
+    """The validated settings, logging set up (at ``log_level`` when given, else the settings' own)."""
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(2) from None
+    logs.setup(log_level or settings.log_level)
+    return settings
+
+
+@contextmanager
+def failures_reported(
+    *known: type[Exception],
+    lost_database: str = "cannot reach the database",
+    advice: str = "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
+) -> Iterator[None]:
+    """Turn the failures a person can act on (``known`` ones, a failed migration, a missing extra, the database
+    out of reach) into a message and exit status 1 instead of a traceback."""
+    actionable: tuple[type[Exception], ...] = (MigrationError, MissingExtra, *known)
+    try:
+        yield
+    except actionable as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.OperationalError as err:
+        typer.echo(f"eldercare: {lost_database}: {str(err).strip()[:300]}\n{advice}", err=True)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def command_infrastructure(
+    settings: Settings, *, mqtt: bool = False, migrations: bool = False
+) -> Iterator[Infrastructure]:
+    """The database (and broker), with failures a person can act on instead of tracebacks."""
+    with failures_reported(), Infrastructure(settings, mqtt=mqtt, run_migrations=migrations) as infra:
+        yield infra
+
+
+def component_factory(name: str) -> Callable[..., Component]:
+    """The ``create`` function of the platform component ``name`` (one of COMPONENTS)."""
+    if name not in COMPONENTS:
+        raise ValueError(f"no platform component {name!r}; expected one of {', '.join(COMPONENTS)}")
+    create: Callable[..., Component] = importlib.import_module(name).create
+    return create
+
+
+def build_components(names: list[str], context: Context, options: dict[str, dict[str, Any]]) -> list[Component]:
+    """The named platform components, each built with its ``options``, ready to start."""
+    return [component_factory(name)(context, **options.get(name, {})) for name in names]

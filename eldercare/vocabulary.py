@@ -1,0 +1,115 @@
+"""The platform's shared words, one owner each: the codes the database's lookup rows and CHECK constraints
+hold, as Python enums every component uses (tests/eldercare/test_vocabulary.py keeps the two equal)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class ServiceType(StrEnum):
+    """六助一护, the rows of ``service_type`` in their sort order."""
+
+    MEAL = "meal"
+    CLEANING = "cleaning"
+    BATHING = "bathing"
+    MEDICAL = "medical"
+    MOBILITY = "mobility"
+    EMERGENCY = "emergency"
+    CARE = "care"
+
+
+class AlarmType(StrEnum):
+    """The rows of ``alarm_type``."""
+
+    SOS = "sos"
+    FALL = "fall"
+    SMOKE = "smoke"
+    GAS = "gas"
+    HR_HIGH = "hr_high"
+    HR_LOW = "hr_low"
+    SPO2_LOW = "spo2_low"
+    BP_HIGH = "bp_high"
+    BP_LOW = "bp_low"
+    TEMP_HIGH = "temp_high"
+    GEOFENCE_EXIT = "geofence_exit"
+    DOOR_NIGHT = "door_night"
+    NO_MOTION = "no_motion"
+    BATTERY_LOW = "battery_low"
+    DEVICE_OFFLINE = "device_offline"
+    ORDER_ESCALATED = "order_escalated"
+
+
+# The alarms that get an emergency order, an offer and a word to the family at once.
+EMERGENCY_ALARMS = (AlarmType.SOS, AlarmType.FALL, AlarmType.SMOKE, AlarmType.GAS)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class AlarmStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlarmOutcome(StrEnum):
+    """How a resolved alarm turned out."""
+
+    REAL_EMERGENCY = "real_emergency"
+    FALSE_ALARM = "false_alarm"
+    TEST = "test"
+    DEVICE_FAULT = "device_fault"
+
+
+class OrderStatus(StrEnum):
+    CREATED = "created"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    EN_ROUTE = "en_route"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    REVIEWED = "reviewed"
+    ESCALATED = "escalated"
+    CANCELLED = "cancelled"
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"  # made, its SMS not sent yet
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# An offer still waiting for its caregiver's answer.
+LIVE_OFFER = (OfferStatus.PENDING, OfferStatus.SENT)
+
+
+class Standing(StrEnum):
+    """A provider's place on the red and black lists."""
+
+    RED = "red"
+    NORMAL = "normal"
+    BLACK = "black"
+
+
+class InputSource(StrEnum):
+    """Where a dead letter came from."""
+
+    MQTT = "mqtt"
+    SMS = "sms"
+    HTTP = "http"
+
+
+def sql_list(values: Iterable[StrEnum]) -> str:
+    """``('a', 'b')``: a constant list for SQL text, where a partial index's predicate must match it literally."""
+    return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
+
+
+LIVE_OFFER_SQL = sql_list(LIVE_OFFER)
