@@ -133,7 +133,7 @@ def ingest(urls: dict[str, str], folder: Path, args: argparse.Namespace) -> None
         gateways = {}
         for backend, url in urls.items():
             gateway = GatewayProcess(url, platform_url, folder)
-            gateway.env["ELDERCARE_GATEWAY_CLIENT_ID"] = f"bench-{backend.replace(' ', '-')}"
+            gateway.env["ELDERCARE_GATEWAY_CLIENT_ID"] = f"bench.{backend.replace(' ', '-')}"  # a platform id has a dot
             gateway.env["ELDERCARE_GATEWAY_SHARED_GROUP"] = f"bench-{backend.replace(' ', '-')}"
             gateway.start()
             gateways[backend] = gateway
