@@ -42,6 +42,7 @@ from eldercare import seed as seeding
 from eldercare.mqtt import BrokerAddress
 from simulators.fleet import Fleet
 
+WARM_UP = 200  # messages
 # One watch reading per device at each instant of `series`, as SimulatedDevice.sample makes them.
 LOAD = """
 INSERT INTO reading (device_id, elder_id, ts, received_at, seq, hr, spo2, sbp, dbp, temp, steps, lat, lon, battery)
@@ -137,6 +138,14 @@ def ingest(urls: dict[str, str], folder: Path, args: argparse.Namespace) -> None
             gateway.env["ELDERCARE_GATEWAY_SHARED_GROUP"] = f"bench-{backend.replace(' ', '-')}"
             gateway.start()
             gateways[backend] = gateway
+        # a group's messages are kept only once its gateway subscribed: warm every one up before measuring
+        publish(fleet, WARM_UP, 1)
+        for backend, gateway in gateways.items():
+            deadline = time.time() + 120
+            while gateway.count() < WARM_UP:
+                if time.time() > deadline:
+                    raise RuntimeError(f"the {backend} gateway stored no warm-up readings; see {gateway.log}")
+                time.sleep(0.1)
         rates: dict[tuple[str, int], list[float]] = {}
         try:
             for round_ in range(args.rounds):
