@@ -110,12 +110,12 @@ FROM device d JOIN device_type dt ON dt.code = d.type JOIN elder e ON e.id = d.e
 def search(
     conn: psycopg.Connection, q: str | None, township_id: int | None, limit: int, offset: int
 ) -> tuple[list[ElderSummary], int]:
-    """Elders whose name, code or phone starts with ``q`` (or all), in code order."""
+    """Elders whose name, code, phone or resident ID number matches ``q`` (or all), in code order."""
     clauses = ["e.active"]
     params: list[Any] = []
     if q:
-        clauses.append("(e.name LIKE %s OR e.code ILIKE %s OR e.phone LIKE %s)")
-        params += [f"%{q}%", f"{q}%", f"%{q}%"]
+        clauses.append("(e.name LIKE %s OR e.code ILIKE %s OR e.phone LIKE %s OR e.resident_id = %s)")
+        params += [f"%{q}%", f"{q}%", f"%{q}%", q.strip().upper()]
     if township_id is not None:
         clauses.append("c.township_id = %s")
         params.append(township_id)

@@ -10,11 +10,14 @@ from fastapi.responses import HTMLResponse
 
 from dashboard import alarms, elders, orders, providers
 from dashboard.alarms import AlarmFilter
+from dashboard.api.elder_register import visible
 from dashboard.auth import Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
+from eldercare.register import elders as register
+from eldercare.register.model import InactiveReason
 
 router = APIRouter()
 PAGE = 50
@@ -66,11 +69,18 @@ def elder_page(
         month = elders.hourly_readings(conn, elder_id, now, 30)
         alarm_history, _ = alarms.list_alarms(conn, AlarmFilter(elder_id=elder_id), 20, 0)
         order_history, _ = orders.list_orders(conn, OrderFilter(elder_id=elder_id), 20, 0)
+        record = visible(principal, register.get_record(conn, elder_id))
+        assessments = register.assessments(conn, elder_id)
     return render(
         request,
         "elder.html",
         principal,
         elder=elder,
+        record=record,
+        assessments=assessments,
+        reasons=list(InactiveReason),
+        today=runtime.clock.now().astimezone(runtime.dispatch.timezone).date(),
+        warning=request.query_params.get("warning"),
         day=_series(day, "ts", ("hr", "spo2", "sbp", "dbp"), now - timedelta(hours=24), now),
         month=_series(
             month, "bucket", ("hr_avg", "hr_min", "hr_max", "spo2_avg", "sbp_avg"), now - timedelta(days=30), now

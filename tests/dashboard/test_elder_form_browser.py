@@ -1,0 +1,97 @@
+"""The register's forms in a real headless Chromium: register an elder, see a refusal next to its field,
+find the elder in the list by ID number, record an assessment and deactivate."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, expect
+
+from dashboard.server import DashboardServer
+from eldercare.register.identity import resident_id_check_char
+from tests.dashboard.conftest import City
+from tests.dashboard.test_browser import DESKTOP, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+FIRST17 = "42128119400501002"
+GOOD_ID = FIRST17 + resident_id_check_char(FIRST17)
+BAD_ID = FIRST17 + ("0" if GOOD_ID[-1] != "0" else "1")
+
+
+def test_an_operator_registers_an_elder_through_the_form(city: City, server: DashboardServer, browser: Browser) -> None:
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, server.url)
+        page.goto(f"{server.url}/elders")
+        page.get_by_role("link", name="新建老人档案").click()
+        form = page.locator("#elder-form")
+        form.locator("input[name=name]").fill("测试老人")
+        form.locator("select[name=gender]").select_option("F")
+        form.locator("input[name=birth_date]").fill("1940-05-01")
+        form.locator("input[name=resident_id]").fill(BAD_ID)
+        form.locator("input[name=phone]").fill("13812349876")
+        form.locator("select[name=community_id]").select_option(index=1)
+        form.locator("input[name=address]").fill("金桂路8号")
+        form.locator("select[name=living_situation]").select_option("alone")
+        form.locator("input[name=elig_min_allowance]").check()
+        form.locator("input[name=elig_min_allowance_date]").fill("2024-03-01")
+        form.locator("input[name=elig_min_allowance_doc]").fill("赤民〔2024〕12号")
+        form.locator("input[name=contact_0_name]").fill("王强")
+        form.locator("input[name=contact_0_relation]").fill("儿子")
+        form.locator("input[name=contact_0_phone]").fill("+8613900001111")
+        form.locator("textarea[name=home_access_notes]").fill("钥匙盒密码 4821")
+        form.locator("select[name=assess_level]").select_option("2")
+        form.locator("input[name=assess_on]").fill("2026-01-05")
+        form.locator("input[name=assess_assessors]").fill("张医生, 刘护士")
+        form.locator("button[type=submit]").click()
+
+        # refused: the problem is shown next to the ID number, what was typed is kept, nothing is written
+        expect(page.locator(".error[data-field=resident_id]")).to_contain_text("check character")
+        expect(page.locator("input[name=name]")).to_have_value("测试老人")
+        with psycopg.connect(city.url) as conn:
+            assert conn.execute("SELECT count(*) FROM elder WHERE name = '测试老人'").fetchone() == (0,)
+        page.locator("input[name=resident_id]").fill(GOOD_ID)
+        page.locator("#elder-form button[type=submit]").click()
+        page.wait_for_url(f"{server.url}/elders/*")
+        expect(page.locator("h1")).to_contain_text("测试老人")
+        expect(page.locator("#assessments")).to_contain_text("张医生")
+
+        # the list finds the elder by the ID number
+        page.goto(f"{server.url}/elders")
+        page.fill("input[name=q]", GOOD_ID)
+        page.get_by_role("button", name="搜索").click()
+        expect(page.locator("tbody tr")).to_have_count(1)
+        expect(page.locator("tbody")).to_contain_text("测试老人")
+        page.get_by_role("link", name="测试老人").click()
+
+        # deactivate: in hospital since yesterday
+        state = page.locator("#register-state")
+        state.locator("select[name=reason]").select_option("in_hospital")
+        state.locator("input[name=since]").fill("2026-03-09")
+        state.locator("button").click()
+        expect(page.locator("#inactive")).to_contain_text("住院")
+    finally:
+        context.close()
+    with psycopg.connect(city.url) as conn:
+        row = conn.execute(
+            "SELECT resident_id, phone, living_situation, ability_level, active, inactive_reason FROM elder "
+            "WHERE name = '测试老人'"
+        ).fetchone()
+        assert row == (GOOD_ID, "+8613812349876", "alone", 2, False, "in_hospital")
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_kind = 'elder' ORDER BY id")]
+        assert actions == ["elder.create", "elder.deactivate"]
+
+
+def test_the_form_in_english(city: City, server: DashboardServer, browser: Browser) -> None:
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    page = context.new_page()
+    try:
+        sign_in(page, server.url)
+        page.goto(f"{server.url}/elders-new")
+        expect(page.locator("h1")).to_have_text("Register an elder")
+        expect(page.locator("#elder-form")).to_contain_text("Resident ID number")
+        expect(page.locator("#elder-form")).to_contain_text("Bereaved only-child family")
+    finally:
+        context.close()
