@@ -220,6 +220,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reason_in_care_home": ("入住养老机构", "In a care home"),
     "location_outside": ("位置在市域之外，请核实。", "The location lies outside the city; check it."),
     "edit": ("编辑", "Edit"),
+    "care_plan": ("服务计划", "Care plan"),
+    "schedule": ("时间（crontab）", "Schedule (crontab)"),
+    "schedule_hint": (
+        "时间按 crontab 填写（分 时 日 月 周），例如每天 11:00 为 0 11 * * *，每周五 9:00 为 0 9 * * fri。",
+        "Schedules are crontab fields (minute hour day month weekday): 0 11 * * * is daily at 11:00, "
+        "0 9 * * fri every Friday at 9:00.",
+    ),
+    "duration": ("时长（分钟）", "Duration (min)"),
+    "period": ("起止", "Period"),
+    "stop": ("停止", "Stop"),
+    "resume": ("恢复", "Resume"),
+    "add_service": ("添加服务", "Add service"),
+    "service_meal": ("助餐", "Meal"),
+    "service_cleaning": ("助洁", "Cleaning"),
+    "service_bathing": ("助浴", "Bathing"),
+    "service_medical": ("助医", "Medical escort"),
+    "service_mobility": ("助行", "Mobility"),
+    "service_care": ("护理", "Personal care"),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard import alarms, elders, orders, providers
+from dashboard import alarms, elders, orders, providers, recurring
 from dashboard.alarms import AlarmFilter
 from dashboard.api.elder_register import visible
 from dashboard.auth import Reader
@@ -18,6 +18,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 from eldercare.register import elders as register
 from eldercare.register.model import InactiveReason
+from eldercare.vocabulary import ServiceType
 
 router = APIRouter()
 PAGE = 50
@@ -71,6 +72,7 @@ def elder_page(
         order_history, _ = orders.list_orders(conn, OrderFilter(elder_id=elder_id), 20, 0)
         record = visible(principal, register.get_record(conn, elder_id))
         assessments = register.assessments(conn, elder_id)
+        care_plan, _ = recurring.list_recurring(conn, elder_id, 50, 0)
     return render(
         request,
         "elder.html",
@@ -78,6 +80,8 @@ def elder_page(
         elder=elder,
         record=record,
         assessments=assessments,
+        care_plan=care_plan,
+        plan_services=[s.value for s in ServiceType if s is not ServiceType.EMERGENCY],
         reasons=list(InactiveReason),
         today=runtime.clock.now().astimezone(runtime.dispatch.timezone).date(),
         warning=request.query_params.get("warning"),

@@ -66,6 +66,19 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         expect(page.locator("tbody")).to_contain_text("测试老人")
         page.get_by_role("link", name="测试老人").click()
 
+        # the care plan: a daily meal, its time changed, then stopped
+        adding = page.locator("#care-plan-add")
+        adding.locator("select[name=service_type]").select_option("meal")
+        adding.locator("input[name=schedule]").fill("0 11 * * *")
+        adding.locator("button").click()
+        planned = page.locator("#care-plan tr[data-recurring]")
+        expect(planned).to_have_count(1)
+        planned.locator("input[name=schedule]").fill("30 11 * * *")
+        planned.locator("button", has_text="保存").click()
+        expect(page.locator("#care-plan tr[data-recurring] input[name=schedule]")).to_have_value("30 11 * * *")
+        page.locator("#care-plan tr[data-recurring] button", has_text="停止").click()
+        expect(page.locator("#care-plan tr[data-recurring] button", has_text="恢复")).to_be_visible()
+
         # deactivate: in hospital since yesterday
         state = page.locator("#register-state")
         state.locator("select[name=reason]").select_option("in_hospital")
@@ -82,6 +95,11 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         assert row == (GOOD_ID, "+8613812349876", "alone", 2, False, "in_hospital")
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_kind = 'elder' ORDER BY id")]
         assert actions == ["elder.create", "elder.deactivate"]
+        plan = conn.execute(
+            "SELECT r.service_type, r.schedule, r.active FROM recurring_service r JOIN elder e "
+            "ON e.id = r.elder_id WHERE e.name = '测试老人'"
+        ).fetchall()
+        assert plan == [("meal", "30 11 * * *", False)]
 
 
 def test_the_form_in_english(city: City, server: DashboardServer, browser: Browser) -> None:
