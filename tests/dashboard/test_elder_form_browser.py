@@ -3,6 +3,8 @@ find the elder in the list by ID number, record an assessment and deactivate."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 from playwright.sync_api import Browser, expect
@@ -66,6 +68,17 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         expect(page.locator("tbody")).to_contain_text("测试老人")
         page.get_by_role("link", name="测试老人").click()
 
+        # edit: the operator sees the ID number masked and leaves it; a second contact is added
+        page.get_by_role("link", name="编辑").click()
+        expect(page.locator("input[name=resident_id]")).to_have_value("421281********" + GOOD_ID[-4:])
+        expect(page.locator("input[name=contact_0_phone]")).to_have_value("+8613900001111")
+        page.locator("input[name=contact_1_name]").fill("李梅")
+        page.locator("input[name=contact_1_relation]").fill("邻居")
+        page.locator("input[name=contact_1_phone]").fill("13900002222")
+        page.locator("#elder-form button[type=submit]").click()
+        page.wait_for_url(re.compile(r".*/elders/\d+$"))
+        expect(page.locator(".card", has_text="李梅")).to_contain_text("+8613900002222")
+
         # the care plan: a daily meal, its time changed, then stopped
         adding = page.locator("#care-plan-add")
         adding.locator("select[name=service_type]").select_option("meal")
@@ -94,7 +107,7 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         ).fetchone()
         assert row == (GOOD_ID, "+8613812349876", "alone", 2, False, "in_hospital")
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_kind = 'elder' ORDER BY id")]
-        assert actions == ["elder.create", "elder.deactivate"]
+        assert actions == ["elder.create", "elder.update", "elder.deactivate"]
         plan = conn.execute(
             "SELECT r.service_type, r.schedule, r.active FROM recurring_service r JOIN elder e "
             "ON e.id = r.elder_id WHERE e.name = '测试老人'"
