@@ -22,12 +22,11 @@ from eldercare.register import elders as register
 from eldercare.register.identity import mask_resident_id
 from eldercare.register.model import (
     THRESHOLD_METRICS,
-    EligibilityCategory,
-    LivingSituation,
     Problem,
     Rejected,
 )
 from eldercare.users import Role
+from eldercare.vocabulary import EligibilityCategory, LivingSituation
 
 router = APIRouter()
 ElderId = Annotated[int, Path(ge=1, le=2**62)]

@@ -17,8 +17,7 @@ from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 from eldercare.register import elders as register
-from eldercare.register.model import InactiveReason
-from eldercare.vocabulary import ServiceType
+from eldercare.vocabulary import InactiveReason, ServiceType
 
 router = APIRouter()
 PAGE = 50

@@ -25,14 +25,11 @@ from eldercare.register.model import (
     ElderCreate,
     ElderFields,
     ElderPatch,
-    EligibilityCategory,
-    InactiveReason,
-    LivingSituation,
     Problem,
     Rejected,
     validated,
 )
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation, OrderStatus
 
 # how far outside the outermost township or community a location may lie before it is called outside the city
 CITY_MARGIN_DEGREES = 0.15

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from devices.metrics import METRIC_RANGES
 from eldercare.register.identity import birth_date_in, check_phone, check_resident_id, gender_in
+from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
 VERY_OLD_AGE = 80
 # elder.thresholds keys (see migration 0010 and gateway/rules.py) and the metric each is a value of
@@ -36,36 +37,11 @@ class Language(StrEnum):
     EN = "en"
 
 
-class LivingSituation(StrEnum):
-    ALONE = "alone"  # 独居
-    WITH_SPOUSE = "with_spouse"
-    WITH_FAMILY = "with_family"
-    LEFT_BEHIND = "left_behind"  # 留守老人
-
-
-class EligibilityCategory(StrEnum):
-    EXTREME_POVERTY = "extreme_poverty"  # 特困
-    MIN_ALLOWANCE = "min_allowance"  # 低保
-    LOW_INCOME = "low_income"  # 低收入
-    VERY_OLD = "very_old"  # 高龄
-    DISABLED = "disabled"  # 失能: ability level 3 or 4
-    PARTLY_DISABLED = "partly_disabled"  # 半失能: ability level 1 or 2
-    SOLITARY = "solitary"  # 孤寡
-    BEREAVED_ONLY_CHILD_FAMILY = "bereaved_only_child_family"  # 计生特殊家庭
-
-
 # the ability levels each disability category stands for
 DISABILITY_LEVELS: dict[EligibilityCategory, range] = {
     EligibilityCategory.DISABLED: range(3, 5),
     EligibilityCategory.PARTLY_DISABLED: range(1, 3),
 }
-
-
-class InactiveReason(StrEnum):
-    DECEASED = "deceased"
-    MOVED_AWAY = "moved_away"
-    IN_HOSPITAL = "in_hospital"
-    IN_CARE_HOME = "in_care_home"
 
 
 Text = Annotated[str, Field(max_length=2000)]
