@@ -5,6 +5,7 @@ reactivation, and recording an assessment. Plain HTML forms posted to these rout
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 import dispatcher
+from dashboard import geo
 from dashboard.auth import Actor, Principal
 from dashboard.runtime import Runtime
 from dashboard.ui.rendering import render
@@ -154,10 +156,13 @@ def _render_form(
     problems: list[Problem],
     community_id: int | None,
 ) -> HTMLResponse:
+    place_map, projection = geo.place_map(conn)
     return render(
         request,
         "elder_form.html",
         principal,
+        place_map=place_map,
+        projection=asdict(projection) if projection else None,
         status_code=422 if problems else 200,
         record=record,
         values=_form_values(form, record, principal),

@@ -36,6 +36,11 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         form.locator("input[name=phone]").fill("13812349876")
         form.locator("select[name=community_id]").select_option(index=1)
         form.locator("input[name=address]").fill("金桂路8号")
+        # the location picked on the offline map, in the middle of the city
+        page.locator("#pick-map").click()
+        lat, lon = (float(form.locator(f"input[name={n}]").input_value()) for n in ("lat", "lon"))
+        assert 29.5 < lat < 29.9 and 113.6 < lon < 114.2, (lat, lon)
+        assert page.locator("#pick-marker").get_attribute("cx") != "-20"
         form.locator("select[name=living_situation]").select_option("alone")
         form.locator("input[name=elig_min_allowance]").check()
         form.locator("input[name=elig_min_allowance_date]").fill("2024-03-01")
@@ -102,10 +107,12 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         context.close()
     with psycopg.connect(city.url) as conn:
         row = conn.execute(
-            "SELECT resident_id, phone, living_situation, ability_level, active, inactive_reason FROM elder "
+            "SELECT resident_id, phone, living_situation, ability_level, active, inactive_reason, lat, lon FROM elder "
             "WHERE name = '测试老人'"
         ).fetchone()
-        assert row == (GOOD_ID, "+8613812349876", "alone", 2, False, "in_hospital")
+        assert row is not None
+        assert row[:6] == (GOOD_ID, "+8613812349876", "alone", 2, False, "in_hospital")
+        assert (round(row[6], 6), round(row[7], 6)) == (round(lat, 6), round(lon, 6))
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_kind = 'elder' ORDER BY id")]
         assert actions == ["elder.create", "elder.update", "elder.deactivate"]
         plan = conn.execute(
