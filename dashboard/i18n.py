@@ -221,6 +221,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "location_outside": ("位置在市域之外，请核实。", "The location lies outside the city; check it."),
     "edit": ("编辑", "Edit"),
     "care_plan": ("服务计划", "Care plan"),
+    "include_inactive": ("含已停用", "include inactive"),
     "pick_on_map": ("在地图上点击选择位置", "Click the map to pick the location"),
     "schedule": ("时间（crontab）", "Schedule (crontab)"),
     "schedule_hint": (

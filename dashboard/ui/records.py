@@ -30,9 +30,10 @@ def elder_list(
     pool: Pool,
     q: Annotated[str | None, Query(max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    inactive: bool = False,
 ) -> HTMLResponse:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, None, PAGE, offset)
+        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive)
     return render(
         request,
         "elders.html",
@@ -40,6 +41,7 @@ def elder_list(
         elders=[shown(principal, e) for e in items],
         total=total,
         q=q or "",
+        inactive=inactive,
         offset=offset,
         page=PAGE,
     )

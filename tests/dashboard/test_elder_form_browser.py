@@ -103,6 +103,11 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         state.locator("input[name=since]").fill("2026-03-09")
         state.locator("button").click()
         expect(page.locator("#inactive")).to_contain_text("住院")
+        # off the list, unless asked for
+        page.goto(f"{server.url}/elders?q={GOOD_ID}")
+        expect(page.locator("tbody tr")).to_have_count(0)
+        page.goto(f"{server.url}/elders?q={GOOD_ID}&inactive=true")
+        expect(page.locator("tbody tr .tag.crit")).to_have_text("已停用")
     finally:
         context.close()
     with psycopg.connect(city.url) as conn:
