@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dispatcher.orders import cancel_order, create_order
+from dispatcher.orders import cancel_order, create_order, reassign_order
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.clock import ManualClock
@@ -18,7 +18,7 @@ from eldercare.config import Settings
 from eldercare.register import elders as register
 from eldercare.register.identity import check_phone, check_resident_id, mask_resident_id, resident_id_check_char
 from eldercare.register.model import Rejected
-from tests.dispatcher.town import CENTER, Town
+from tests.dispatcher.town import CENTER, Town, offset
 
 TODAY = date(2026, 1, 7)
 NOW = datetime(2026, 1, 7, 2, 0, tzinfo=UTC)
@@ -70,11 +70,17 @@ def elder_input(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection]:
+def town(database_url: str) -> Iterator[Town]:
+    """A township 蒲圻街道 with one community, 社区C01."""
     with psycopg.connect(database_url) as connection:
-        Town(connection)
+        place = Town(connection)
         connection.commit()
-        yield connection
+        yield place
+
+
+@pytest.fixture
+def conn(town: Town) -> psycopg.Connection:
+    return town.conn
 
 
 def counts(conn: psycopg.Connection) -> tuple[int, ...]:
@@ -335,10 +341,11 @@ def config() -> Config:
 
 
 def test_deactivation_cancels_open_orders_with_the_reason_and_keeps_every_record(
-    conn: psycopg.Connection, config: Config
+    conn: psycopg.Connection, town: Town, config: Config
 ) -> None:
     clock = ManualClock(NOW)
     saved = register.create_elder(conn, elder_input(), "tester", TODAY)
+    caregiver = town.caregiver(town.provider(), offset(0.5, 0))
     conn.execute(
         "INSERT INTO recurring_service (elder_id, service_type, schedule, starts_on) VALUES (%s, 'meal', "
         "'0 11 * * *', %s)",
@@ -353,6 +360,8 @@ def test_deactivation_cancels_open_orders_with_the_reason_and_keeps_every_record
         window_start=NOW + timedelta(days=1),
         config=config,
     )
+    offered = create_order(conn, clock, elder_id=saved.elder_id, service_type="meal", actor="op", config=config)
+    reassign_order(conn, clock, offered.id, caregiver_id=caregiver, actor="op", config=config)
     conn.commit()
 
     def cancel(c: psycopg.Connection, order_id: int, reason: str) -> None:
@@ -362,9 +371,15 @@ def test_deactivation_cancels_open_orders_with_the_reason_and_keeps_every_record
         conn, saved.elder_id, {"reason": "in_hospital", "since": "2026-01-06"}, "op", TODAY, cancel
     )
     conn.commit()
-    assert result.cancelled_orders == [later.code]
-    row = conn.execute("SELECT status, cancel_reason FROM service_order WHERE id = %s", (later.id,)).fetchone()
-    assert row == ("cancelled", "elder deactivated: in_hospital since 2026-01-06")
+    assert result.cancelled_orders == [later.code, offered.code]
+    reasons = conn.execute("SELECT status, cancel_reason FROM service_order ORDER BY id").fetchall()
+    assert reasons == [("cancelled", "elder deactivated: in_hospital since 2026-01-06")] * 2
+    # the offer is withdrawn and the caregiver told why
+    assert conn.execute("SELECT status FROM offer WHERE order_id = %s", (offered.id,)).fetchone() == ("cancelled",)
+    told = conn.execute(
+        "SELECT body FROM sms_message WHERE purpose = 'operator' AND caregiver_id = %s", (caregiver,)
+    ).fetchone()
+    assert told is not None and offered.code in told[0]
     record = register.get_record(conn, saved.elder_id)
     assert (record.active, record.inactive_reason, record.inactive_since) == (False, "in_hospital", date(2026, 1, 6))
     # no record is removed; the dispatcher makes no recurring order for an inactive elder
