@@ -357,6 +357,8 @@ def update_elder(conn: psycopg.Connection, elder_id: int, data: Any, actor: str,
     if "eligibility" in patch.model_fields_set:
         _check_disability(elder, current.ability_level)
     columns = _columns(elder, community)
+    if "eligibility" not in patch.model_fields_set:
+        del columns["economic_status"]  # kept as it is: records from before the register have no decisions
     assignments = ", ".join(f"{name} = %s" for name in columns)
     conn.execute(
         f"UPDATE elder SET {assignments}, updated_at = now() WHERE id = %s",  # noqa: S608 - fixed names

@@ -399,3 +399,15 @@ def test_deactivation_cancels_open_orders_with_the_reason_and_keeps_every_record
     assert create_due_orders(conn, clock, config) == 1
     actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_kind = 'elder' ORDER BY id")]
     assert actions == ["elder.create", "elder.deactivate", "elder.reactivate"]
+
+
+def test_an_elder_from_before_the_register_keeps_what_the_register_does_not_hold(
+    conn: psycopg.Connection, town: Town
+) -> None:
+    elder_id = town.elder(contacts=1)
+    conn.execute("UPDATE elder SET economic_status = 'extreme_poverty' WHERE id = %s", (elder_id,))
+    register.update_elder(conn, elder_id, {"medications": "阿司匹林"}, "tester", TODAY)
+    row = conn.execute("SELECT economic_status, medications FROM elder WHERE id = %s", (elder_id,)).fetchone()
+    assert row == ("extreme_poverty", "阿司匹林")
+    register.update_elder(conn, elder_id, {"eligibility": []}, "tester", TODAY)
+    assert conn.execute("SELECT economic_status FROM elder WHERE id = %s", (elder_id,)).fetchone() == ("none",)
