@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -30,6 +33,8 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
+from eldercare.register.elders import NoSuchElder
+from eldercare.register.model import Rejected
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,18 @@ def _error(request: Request, status: int, message: str, headers: dict[str, str] 
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     return ui.error_page(request, status, message)
+
+
+def located(errors: Sequence[Any]) -> list[Any]:
+    """Validation errors with a whole-record check's field (its message starts ``field: ``) put in ``loc``."""
+    out = []
+    for error in errors:
+        msg = str(error.get("msg", ""))
+        field, sep, rest = msg.removeprefix("Value error, ").partition(": ")
+        if sep and error.get("type") == "value_error" and field.isidentifier():
+            error = {**error, "loc": [*error.get("loc", ()), field], "msg": rest}
+        out.append(error)
+    return out
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -68,6 +85,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         dispatcher.OrderNotFound: 404,
         dispatcher.InvalidTransition: 409,
         dispatcher.OrderError: 422,
+        NoSuchElder: 404,
     }
 
     async def known(request: Request, exc: Exception) -> Response:
@@ -86,7 +104,22 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": detail}, status_code=422)
         return _error(request, 422, message)
 
+    async def rejected(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Rejected)
+        if _is_api(request):
+            detail = [
+                {"type": "value_error", "loc": ["body", *p.field.split(".")], "msg": p.message} for p in exc.problems
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error(request, 422, str(exc))
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": jsonable_encoder(located(exc.errors()))}, status_code=422)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(Rejected, rejected)
     app.add_exception_handler(psycopg.errors.DataError, refused_value)
     for exc_type in statuses:
         app.add_exception_handler(exc_type, known)

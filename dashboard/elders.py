@@ -29,6 +29,7 @@ class ElderSummary(BaseModel):
     lat: float
     lon: float
     open_alarms: int
+    active: bool = True
 
 
 class EmergencyContact(BaseModel):
@@ -93,7 +94,7 @@ class HourlyReading(BaseModel):
 SUMMARY = """
 SELECT e.id, e.code, e.name, e.gender, extract(year FROM age(current_date, e.birth_date))::int AS age, e.phone,
        e.address, t.name AS township, c.name AS community, e.ability_level, e.lives_alone, e.left_behind,
-       e.economic_status, e.lat, e.lon,
+       e.economic_status, e.lat, e.lon, e.active,
        (SELECT count(*) FROM alarm a WHERE a.elder_id = e.id AND a.status <> 'resolved')::int AS open_alarms
 FROM elder e
 JOIN community c ON c.id = e.community_id
@@ -108,14 +109,21 @@ FROM device d JOIN device_type dt ON dt.code = d.type JOIN elder e ON e.id = d.e
 
 
 def search(
-    conn: psycopg.Connection, q: str | None, township_id: int | None, limit: int, offset: int
+    conn: psycopg.Connection,
+    q: str | None,
+    township_id: int | None,
+    limit: int,
+    offset: int,
+    *,
+    include_inactive: bool = False,
 ) -> tuple[list[ElderSummary], int]:
-    """Elders whose name, code or phone starts with ``q`` (or all), in code order."""
-    clauses = ["e.active"]
+    """Elders whose name, code, phone or resident ID number matches ``q`` (or all), in code order; the active
+    ones only unless ``include_inactive``."""
+    clauses = ["true" if include_inactive else "e.active"]
     params: list[Any] = []
     if q:
-        clauses.append("(e.name LIKE %s OR e.code ILIKE %s OR e.phone LIKE %s)")
-        params += [f"%{q}%", f"{q}%", f"%{q}%"]
+        clauses.append("(e.name LIKE %s OR e.code ILIKE %s OR e.phone LIKE %s OR e.resident_id = %s)")
+        params += [f"%{q}%", f"{q}%", f"%{q}%", q.strip().upper()]
     if township_id is not None:
         clauses.append("c.township_id = %s")
         params.append(township_id)

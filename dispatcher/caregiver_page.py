@@ -58,12 +58,17 @@ class PageOrder:
     live_offer_to: int | None
     distance_km: float | None
     eta_min: float | None
+    medical_notes: str
+    medications: str
+    allergies: str
+    home_access_notes: str
 
 
 _PAGE_ORDER = f"""
 SELECT so.id, so.code, so.service_type, so.status, so.caregiver_id, so.window_start, so.window_end, so.notes,
        e.name AS elder_name, e.address,
-       live.caregiver_id AS live_offer_to, mine.distance_km, mine.eta_min
+       live.caregiver_id AS live_offer_to, mine.distance_km, mine.eta_min,
+       e.medical_notes, e.medications, e.allergies, e.home_access_notes
 FROM service_order so
 JOIN elder e ON e.id = so.elder_id
 LEFT JOIN offer live ON live.order_id = so.id AND live.status IN {LIVE_OFFER_SQL}
@@ -71,6 +76,24 @@ LEFT JOIN LATERAL (SELECT distance_km, eta_min FROM offer o WHERE o.order_id = s
                    ORDER BY o.id DESC LIMIT 1) mine ON true
 WHERE so.id = %(o)s
 """  # noqa: S608 (a constant)
+
+
+# while the caregiver holds one of these, the page shows the elder's care notes and how to get in
+_LIVE_ORDER = frozenset({OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.ESCALATED})
+
+
+def care_notes(order: PageOrder, caregiver_id: int) -> list[tuple[str, str, str]]:
+    """(zh label, en label, text) of the elder's medical and home access notes, for the caregiver holding a
+    live order for the elder only: nobody else reached by a link sees them."""
+    if order.caregiver_id != caregiver_id or order.status not in _LIVE_ORDER:
+        return []
+    notes = (
+        ("病情", "Medical notes", order.medical_notes),
+        ("用药", "Medications", order.medications),
+        ("过敏", "Allergies", order.allergies),
+        ("入户", "Home access", order.home_access_notes),
+    )
+    return [note for note in notes if note[2]]
 
 
 def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, str, str]]:
@@ -109,6 +132,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
         notice=notice,
         buttons=_buttons(order, caregiver.id, en),
+        care_notes=care_notes(order, caregiver.id),
         base=f"{PAGE_PREFIX}/{token}",
     )
 

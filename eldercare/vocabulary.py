@@ -107,6 +107,37 @@ class InputSource(StrEnum):
     HTTP = "http"
 
 
+class LivingSituation(StrEnum):
+    """Who the elder lives with (``elder.living_situation``)."""
+
+    ALONE = "alone"  # 独居
+    WITH_SPOUSE = "with_spouse"
+    WITH_FAMILY = "with_family"
+    LEFT_BEHIND = "left_behind"  # 留守老人
+
+
+class EligibilityCategory(StrEnum):
+    """The categories an elder is decided to be in, for entitlements and priority (``elder_eligibility``)."""
+
+    EXTREME_POVERTY = "extreme_poverty"  # 特困
+    MIN_ALLOWANCE = "min_allowance"  # 低保
+    LOW_INCOME = "low_income"  # 低收入
+    VERY_OLD = "very_old"  # 高龄
+    DISABLED = "disabled"  # 失能: ability level 3 or 4
+    PARTLY_DISABLED = "partly_disabled"  # 半失能: ability level 1 or 2
+    SOLITARY = "solitary"  # 孤寡
+    BEREAVED_ONLY_CHILD_FAMILY = "bereaved_only_child_family"  # 计生特殊家庭
+
+
+class InactiveReason(StrEnum):
+    """Why an elder is off the active register (``elder.inactive_reason``)."""
+
+    DECEASED = "deceased"
+    MOVED_AWAY = "moved_away"
+    IN_HOSPITAL = "in_hospital"
+    IN_CARE_HOME = "in_care_home"
+
+
 def sql_list(values: Iterable[StrEnum]) -> str:
     """``('a', 'b')``: a constant list for SQL text, where a partial index's predicate must match it literally."""
     return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"

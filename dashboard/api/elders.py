@@ -31,13 +31,16 @@ class Problem(StrEnum):
 def list_elders(
     principal: Reader,
     pool: Pool,
-    q: Annotated[str | None, Query(max_length=64, description="part of a name, code or phone")] = None,
+    q: Annotated[
+        str | None, Query(max_length=64, description="part of a name, code or phone, or a resident ID number")
+    ] = None,
     township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
+    include_inactive: Annotated[bool, Query(description="also elders taken off the register")] = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ElderSummary]:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, township_id, limit, offset)
+        items, total = elders.search(conn, q, township_id, limit, offset, include_inactive=include_inactive)
     return page(principal, items, total, limit, offset)
 
 

@@ -194,11 +194,34 @@ window.Eldercare = (function () {
     vitalsChart("chart-month", data.month, [["hr_avg", "HR avg", "#d33"], ["hr_min", "HR min", "#f99"], ["hr_max", "HR max", "#900"], ["spo2_avg", "SpO2", "#26c"], ["sbp_avg", "SBP", "#a5a"]]);
   }
 
+  // The elder form: a click on the offline map of townships and communities fills in the latitude and longitude.
+  function elderForm(data) {
+    const map = document.getElementById("pick-map");
+    const p = data && data.projection;
+    if (!map || !p) return;
+    const marker = document.getElementById("pick-marker");
+    const form = document.getElementById("elder-form");
+    function place(lat, lon) {
+      marker.setAttribute("cx", p.off_x + (lon - p.min_lon) * p.x_scale * p.scale);
+      marker.setAttribute("cy", p.height - p.off_y - (lat - p.min_lat) * p.scale);
+    }
+    const lat0 = parseFloat(form.lat.value), lon0 = parseFloat(form.lon.value);
+    if (!Number.isNaN(lat0) && !Number.isNaN(lon0)) place(lat0, lon0);
+    map.addEventListener("click", (event) => {
+      const at = new DOMPoint(event.clientX, event.clientY).matrixTransform(map.getScreenCTM().inverse());
+      const lon = p.min_lon + (at.x - p.off_x) / (p.x_scale * p.scale);
+      const lat = p.min_lat + (p.height - p.off_y - at.y) / p.scale;
+      form.lat.value = lat.toFixed(6);
+      form.lon.value = lon.toFixed(6);
+      place(lat, lon);
+    });
+  }
+
   // Each page names itself in <body data-page> and carries its data in <script type="application/json" id="page-data">:
   // no inline script, so the Content-Security-Policy can refuse every script the app did not serve as a file.
   const pages = {
     alarms: alarmBoard, orders: orderBoard, devices: ages, order: orderPage, order_new: newOrder,
-    providers, visits, kpis: kpiCharts, elder: elderCharts,
+    providers, visits, kpis: kpiCharts, elder: elderCharts, elder_form: elderForm,
   };
   document.addEventListener("DOMContentLoaded", () => {
     const start = pages[document.body.dataset.page];

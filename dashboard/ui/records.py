@@ -8,13 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard import alarms, elders, orders, providers
+from dashboard import alarms, elders, orders, providers, recurring
 from dashboard.alarms import AlarmFilter
+from dashboard.api.elder_register import visible
 from dashboard.auth import Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
+from eldercare.register import elders as register
+from eldercare.vocabulary import InactiveReason, ServiceType
 
 router = APIRouter()
 PAGE = 50
@@ -27,9 +30,10 @@ def elder_list(
     pool: Pool,
     q: Annotated[str | None, Query(max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    inactive: bool = False,
 ) -> HTMLResponse:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, None, PAGE, offset)
+        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive)
     return render(
         request,
         "elders.html",
@@ -37,6 +41,7 @@ def elder_list(
         elders=[shown(principal, e) for e in items],
         total=total,
         q=q or "",
+        inactive=inactive,
         offset=offset,
         page=PAGE,
     )
@@ -66,11 +71,21 @@ def elder_page(
         month = elders.hourly_readings(conn, elder_id, now, 30)
         alarm_history, _ = alarms.list_alarms(conn, AlarmFilter(elder_id=elder_id), 20, 0)
         order_history, _ = orders.list_orders(conn, OrderFilter(elder_id=elder_id), 20, 0)
+        record = visible(principal, register.get_record(conn, elder_id))
+        assessments = register.assessments(conn, elder_id)
+        care_plan, _ = recurring.list_recurring(conn, elder_id, 50, 0)
     return render(
         request,
         "elder.html",
         principal,
         elder=elder,
+        record=record,
+        assessments=assessments,
+        care_plan=care_plan,
+        plan_services=[s.value for s in ServiceType if s is not ServiceType.EMERGENCY],
+        reasons=list(InactiveReason),
+        today=runtime.clock.now().astimezone(runtime.dispatch.timezone).date(),
+        warning=request.query_params.get("warning"),
         day=_series(day, "ts", ("hr", "spo2", "sbp", "dbp"), now - timedelta(hours=24), now),
         month=_series(
             month, "bucket", ("hr_avg", "hr_min", "hr_max", "spo2_avg", "sbp_avg"), now - timedelta(days=30), now

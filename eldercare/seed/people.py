@@ -76,6 +76,7 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
                 lives_alone,
                 left_behind,
                 economic,
+                "alone" if lives_alone else "left_behind" if left_behind else "with_family",
             )
         )
         for priority in range(1, rng.choice((1, 2, 2, 3)) + 1):

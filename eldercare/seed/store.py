@@ -31,6 +31,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "lives_alone",
         "left_behind",
         "economic_status",
+        "living_situation",
     ),
     "emergency_contact": ("id", "elder_id", "name", "relation", "phone", "language", "priority"),
     "device": ("id", "type", "elder_id", "secret_hash", "battery", "firmware"),

@@ -87,3 +87,25 @@ def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> N
         )
     ]
     assert via == ["accepted by C00001 (page)", "en_route (page)", "arrived (page)", "completed (page)"]
+
+
+def test_care_notes_are_shown_only_to_the_caregiver_holding_a_live_order(offered, conn, harness) -> None:
+    first, other, order = offered
+    conn.execute(
+        "UPDATE elder SET medical_notes = '高血压', allergies = '青霉素', home_access_notes = '钥匙盒密码 4821' "
+        "WHERE id = (SELECT elder_id FROM service_order WHERE id = %s)",
+        (order,),
+    )
+    conn.commit()
+    mine = f"{harness.web.url}/m/{token_for(harness.config, order, first)}"
+    theirs = f"{harness.web.url}/m/{token_for(harness.config, order, other)}"
+    # offered, not yet accepted: no notes, to anyone
+    assert "4821" not in httpx.get(mine).text
+    accepted = httpx.post(f"{mine}/accept").text
+    assert 'id="care-notes"' in accepted and "钥匙盒密码 4821" in accepted and "青霉素" in accepted
+    assert "4821" not in httpx.get(theirs).text  # a caregiver not holding the order
+    for action in ("arrive", "finish"):
+        httpx.post(f"{mine}/{action}")
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
+    done = httpx.get(mine).text
+    assert "4821" not in done and "青霉素" not in done  # the order is over: the notes are gone

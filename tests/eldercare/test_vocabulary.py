@@ -16,7 +16,10 @@ from eldercare.vocabulary import (
     AlarmOutcome,
     AlarmStatus,
     AlarmType,
+    EligibilityCategory,
+    InactiveReason,
     InputSource,
+    LivingSituation,
     OfferStatus,
     OrderStatus,
     ServiceType,
@@ -51,6 +54,9 @@ def _checked_values(conn: psycopg.Connection, table: str) -> dict[str, set[str]]
         ("offer", "status", OfferStatus),
         ("provider", "standing", Standing),
         ("dead_letter", "source", InputSource),
+        ("elder", "living_situation", LivingSituation),
+        ("elder", "inactive_reason", InactiveReason),
+        ("elder_eligibility", "category", EligibilityCategory),
     ],
 )
 def test_enums_are_the_check_constraints(database_url: str, table: str, column: str, vocabulary: type[StrEnum]) -> None:
