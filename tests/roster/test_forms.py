@@ -1,0 +1,81 @@
+"""The roster in the browser: a caregiver added through the form is told what they will be offered and then
+offered an order; the weekly roster shows their shifts and leave; the reassign picker ranks and explains."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Browser, expect
+
+from dispatcher.orders import create_order
+from tests.dispatcher.town import CENTER, offset
+from tests.roster.conftest import PASSWORD
+
+
+def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
+    browser: Browser, dashboard, conn, clock, config, town, harness
+) -> None:
+    provider = town.provider(services=("meal",))
+    far = town.caregiver(provider, offset(1.8, 0), skills=("meal",))
+    elder = town.elder(at=CENTER)
+    conn.commit()
+    page = browser.new_page()
+    page.goto(f"{dashboard.url}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/alarms"))
+
+    page.goto(f"{dashboard.url}/caregivers/new?provider_id={provider}")
+    page.fill("input[name=code]", "UICG")
+    page.fill("input[name=name]", "李娟")
+    page.fill("input[name=phone]", "+86 139 7777 0101")
+    page.fill("input[name=home_lat]", str(CENTER[0]))
+    page.fill("input[name=home_lon]", str(CENTER[1]))
+    page.check("input[name=skills][value=meal]")
+    page.check("input[name=skills][value=bathing]")
+    for day in range(1, 8):
+        page.fill(f"input[name=starts_{day}]", "08:00")
+        page.fill(f"input[name=ends_{day}]", "18:00")
+    page.select_option("select[name=absence_kind_0]", "sick")
+    page.fill("input[name=absence_first_0]", "2026-01-08")
+    page.fill("input[name=absence_last_0]", "2026-01-09")
+    page.click("#caregiver-form button[type=submit]")
+    verdict = page.locator("#readiness")
+    expect(verdict).to_have_class(re.compile("ok"))
+    expect(verdict).to_contain_text("meal")
+    expect(verdict.locator("li[data-reason=provider_service]")).to_contain_text("bathing")
+    new = conn.execute("SELECT id FROM caregiver WHERE code = 'UICG'").fetchone()[0]
+
+    page.goto(f"{dashboard.url}/providers/{provider}/roster?week=2026-01-07")
+    row = page.locator("table.roster tr", has_text="UICG")
+    expect(row.locator("td.on")).to_have_count(5)
+    expect(row.locator("td.absent")).to_have_count(2)
+
+    order = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
+    conn.commit()
+    page.goto(f"{dashboard.url}/orders/{order.id}")
+    picks = page.locator(".candidates li")
+    expect(picks.first).to_have_attribute("data-caregiver", str(new))
+    expect(page.locator(f".candidates li[data-caregiver='{far}']")).to_have_class("eligible")
+    harness.drive()
+    assert harness.offers(order.id)[0][0] == new
+
+
+def test_the_new_order_form_picks_the_elder_by_name(browser: Browser, dashboard, conn, town) -> None:
+    elder = town.elder()
+    conn.commit()
+    page = browser.new_page()
+    page.goto(f"{dashboard.url}/login")
+    page.fill("input[name=username]", "operator")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/alarms"))
+    page.goto(f"{dashboard.url}/orders-new")
+    page.fill(".picker input[type=search]", "王秀")
+    page.locator(".picker li button").first.click()
+    page.select_option("select[name=service_type]", "meal")
+    page.click("#order-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/orders/\d+$"))
+    order_id = int(page.url.rsplit("/", 1)[1])
+    assert conn.execute("SELECT elder_id FROM service_order WHERE id = %s", (order_id,)).fetchone()[0] == elder
