@@ -177,6 +177,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "roster_travel_car": ("汽车", "Car"),
     "roster_max_load": ("同时最多接单", "Max orders at once"),
     "roster_skills": ("技能", "Skills"),
+    "roster_active": ("在岗", "Active"),
+    "roster_edit": ("编辑", "Edit"),
     "roster_service_meal": ("助餐", "Meals"),
     "roster_service_cleaning": ("助洁", "Cleaning"),
     "roster_service_bathing": ("助浴", "Bathing"),

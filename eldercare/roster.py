@@ -204,6 +204,7 @@ class CaregiverUpdate(BaseModel):
 
     provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
     name: Text | None = None
+    gender: Annotated[str, StringConstraints(pattern=r"^[FM]$")] | None = None
     phone: MobilePhone | None = None
     language: Annotated[str, StringConstraints(pattern=r"^(zh|en)$")] | None = None
     home_lat: float | None = Field(None, ge=-90, le=90)
@@ -449,6 +450,7 @@ def create_caregiver(conn: psycopg.Connection, data: CaregiverCreate, actor: str
 _CAREGIVER_COLUMNS = (
     "provider_id",
     "name",
+    "gender",
     "phone",
     "language",
     "home_lat",

@@ -12,21 +12,28 @@
 
   function caregiverBody(form) {
     const shifts = [];
+    const slots = Number(form.querySelector("fieldset[data-slots]").dataset.slots);
     for (let day = 1; day <= 7; day++) {
-      const starts = form[`starts_${day}`].value, ends = form[`ends_${day}`].value;
-      if (starts && ends) shifts.push({ weekday: day, starts, ends });
+      for (let n = 0; n < slots; n++) {
+        const starts = form[`starts_${day}_${n}`].value, ends = form[`ends_${day}_${n}`].value;
+        if (starts && ends) shifts.push({ weekday: day, starts, ends });
+      }
     }
     const absences = [];
-    for (let n = 0; n < 2; n++) {
+    const rows = Number(form.querySelector("fieldset[data-rows]").dataset.rows);
+    for (let n = 0; n < rows; n++) {
       const kind = form[`absence_kind_${n}`].value;
       if (kind) absences.push({ kind, first_day: form[`absence_first_${n}`].value, last_day: form[`absence_last_${n}`].value });
     }
-    return {
+    const body = {
       provider_id: Number(form.provider_id.value), code: form.code.value, name: form.name.value,
       gender: form.gender.value, phone: form.phone.value.replace(/[\s-]/g, ""), language: form.language.value,
       home_lat: Number(form.home_lat.value), home_lon: Number(form.home_lon.value), travel_mode: form.travel_mode.value,
       max_load: Number(form.max_load.value), skills: checked(form, "skills"), shifts, absences,
     };
+    if (form.dataset.caregiver) delete body.code;
+    if (form.active) body.active = form.active.checked;
+    return body;
   }
 
   function showReadiness(panel, caregiver, ready) {
@@ -58,11 +65,15 @@
   if (caregiverForm) caregiverForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const caregiver = await api("POST", "/api/v1/caregivers", caregiverBody(caregiverForm));
+      const editing = caregiverForm.dataset.caregiver;
+      const caregiver = editing
+        ? await api("PATCH", `/api/v1/caregivers/${editing}`, caregiverBody(caregiverForm))
+        : await api("POST", "/api/v1/caregivers", caregiverBody(caregiverForm));
       const ready = await api("GET", `/api/v1/caregivers/${caregiver.id}/readiness`);
       toast(`${words.saved}: ${caregiver.code}`);
       showReadiness(document.getElementById("readiness"), caregiver, ready);
-      caregiverForm.dataset.created = caregiver.id;
+      caregiverForm.dataset.caregiver = caregiver.id;
+      caregiverForm.code.readOnly = true;
     } catch (err) { toast(err.message, true); }
   });
 

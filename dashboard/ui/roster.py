@@ -72,25 +72,46 @@ def roster_page(
     )
 
 
-@router.get("/caregivers/new", response_class=HTMLResponse)
-def caregiver_form(
-    request: Request,
-    principal: Reader,
-    pool: Pool,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+def _caregiver_form(
+    request: Request, principal: Reader, pool: Pool, provider_id: int | None, caregiver_id: int | None
 ) -> HTMLResponse:
     with pool.connection() as conn:
         items = providers.list_providers(conn)
+        caregiver = providers.get_caregiver(conn, caregiver_id) if caregiver_id else None
+    slots: dict[tuple[int, int], Shift] = {}
+    for shift in caregiver.shifts if caregiver else []:
+        n = sum(1 for day, _ in slots if day == shift.weekday)
+        slots[(shift.weekday, n)] = shift
     return render(
         request,
         "caregiver_form.html",
         principal,
         providers=items,
-        provider_id=provider_id,
+        provider_id=caregiver.provider_id if caregiver else provider_id,
+        caregiver=shown(principal, caregiver) if caregiver else None,
+        slots=slots,
+        shift_slots=max([2, *(n + 1 for _, n in slots)]),
         services=list(ServiceType),
         modes=list(TravelMode),
         absence_kinds=list(AbsenceKind),
     )
+
+
+@router.get("/caregivers/new", response_class=HTMLResponse)
+def new_caregiver_form(
+    request: Request,
+    principal: Reader,
+    pool: Pool,
+    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> HTMLResponse:
+    return _caregiver_form(request, principal, pool, provider_id, None)
+
+
+@router.get("/caregivers/{caregiver_id}/edit", response_class=HTMLResponse)
+def edit_caregiver_form(
+    request: Request, caregiver_id: Annotated[int, Path(ge=1, le=2**62)], principal: Reader, pool: Pool
+) -> HTMLResponse:
+    return _caregiver_form(request, principal, pool, None, caregiver_id)
 
 
 @router.get("/providers/new", response_class=HTMLResponse)

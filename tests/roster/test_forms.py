@@ -35,8 +35,8 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     page.check("input[name=skills][value=meal]")
     page.check("input[name=skills][value=bathing]")
     for day in range(1, 8):
-        page.fill(f"input[name=starts_{day}]", "08:00")
-        page.fill(f"input[name=ends_{day}]", "18:00")
+        page.fill(f"input[name=starts_{day}_0]", "08:00")
+        page.fill(f"input[name=ends_{day}_0]", "18:00")
     page.select_option("select[name=absence_kind_0]", "sick")
     page.fill("input[name=absence_first_0]", "2026-01-08")
     page.fill("input[name=absence_last_0]", "2026-01-09")
@@ -46,6 +46,23 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     expect(verdict).to_contain_text("meal")
     expect(verdict.locator("li[data-reason=provider_service]")).to_contain_text("bathing")
     new = conn.execute("SELECT id FROM caregiver WHERE code = 'UICG'").fetchone()[0]
+
+    # editing: a second shift on Wednesday evening, the sick days lifted; the form shows what was saved
+    page.goto(f"{dashboard.url}/caregivers/{new}/edit")
+    expect(page.locator("input[name=starts_3_0]")).to_have_value("08:00")
+    expect(page.locator("select[name=absence_kind_0]")).to_have_value("sick")
+    page.fill("input[name=starts_3_1]", "19:00")
+    page.fill("input[name=ends_3_1]", "22:00")
+    page.select_option("select[name=absence_kind_0]", "")
+    page.click("#caregiver-form button[type=submit]")
+    expect(page.locator("#readiness")).to_have_class(re.compile("ok"))
+    shifts = conn.execute("SELECT count(*) FROM caregiver_shift WHERE caregiver_id = %s", (new,)).fetchone()[0]
+    assert shifts == 8
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
+        (new, "2026-01-08", "2026-01-09"),
+    )
+    conn.commit()
 
     page.goto(f"{dashboard.url}/providers/{provider}/roster?week=2026-01-07")
     row = page.locator("table.roster tr", has_text="UICG")
