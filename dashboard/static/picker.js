@@ -57,7 +57,11 @@
       list.replaceChildren(...found.map((v) => {
         const label = `${v.eligible ? "#" + v.rank : "✗"} ${v.name} ${v.code} · ${v.distance_km} km`;
         const why = v.eligible ? v.provider_name : v.reasons.map((r) => r.detail).join("; ");
-        const item = option(label, why, () => { target.value = v.caregiver_id; }, v.eligible);
+        const item = option(label, why, () => {
+          target.value = v.caregiver_id;
+          list.querySelectorAll("li.picked").forEach((li) => li.classList.remove("picked"));
+          item.classList.add("picked");
+        }, v.eligible);
         item.className = v.eligible ? "eligible" : "ineligible";
         item.dataset.caregiver = v.caregiver_id;
         return item;

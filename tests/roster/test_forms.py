@@ -78,6 +78,15 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     harness.drive()
     assert harness.offers(order.id)[0][0] == new
 
+    # reassign to the farther caregiver, picked from the ranked list
+    page.reload()
+    page.locator(f".candidates li[data-caregiver='{far}'] button").click()
+    expect(page.locator(f".candidates li[data-caregiver='{far}']")).to_have_class(re.compile("picked"))
+    page.click("#reassign-form button[type=submit]")
+    harness.wait_until(
+        "SELECT caregiver_id FROM offer WHERE order_id = %s ORDER BY id DESC LIMIT 1", order.id, expect=far
+    )
+
 
 def test_the_new_order_form_picks_the_elder_by_name(browser: Browser, dashboard, conn, town) -> None:
     elder = town.elder()
