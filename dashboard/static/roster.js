@@ -93,7 +93,11 @@
       contract_starts: form.contract_starts.value || null, contract_ends: form.contract_ends.value || null,
     };
     try {
-      const provider = await api("POST", "/api/v1/providers", body);
+      const editing = form.dataset.provider;
+      if (editing) delete body.code;
+      const provider = editing
+        ? await api("PATCH", `/api/v1/providers/${editing}`, body)
+        : await api("POST", "/api/v1/providers", body);
       location.href = `/providers?provider_id=${provider.id}`;
     } catch (err) { toast(err.message, true); }
   });

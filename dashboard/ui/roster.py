@@ -114,11 +114,53 @@ def edit_caregiver_form(
     return _caregiver_form(request, principal, pool, None, caregiver_id)
 
 
-@router.get("/providers/new", response_class=HTMLResponse)
-def provider_form(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
+def _provider_form(request: Request, principal: Reader, pool: Pool, provider_id: int | None) -> HTMLResponse:
     with pool.connection() as conn:
         townships = conn.execute(
             "SELECT t.code, t.name, count(c.id) FROM township t LEFT JOIN community c ON c.township_id = t.id "
             "GROUP BY t.id ORDER BY t.code"
         ).fetchall()
-    return render(request, "provider_form.html", principal, townships=townships, services=list(ServiceType))
+        provider = providers.get_provider(conn, provider_id) if provider_id else None
+        whole = set()
+        if provider is not None:
+            # townships all of whose communities the provider serves are shown ticked; the rest as communities
+            for (code,) in conn.execute(
+                "SELECT t.code FROM township t WHERE EXISTS (SELECT 1 FROM community c WHERE c.township_id = t.id) "
+                "AND NOT EXISTS (SELECT 1 FROM community c WHERE c.township_id = t.id AND c.code <> ALL(%s))",
+                (provider.communities,),
+            ):
+                whole.add(code)
+        singles = (
+            [
+                code
+                for (code,) in conn.execute(
+                    "SELECT c.code FROM community c JOIN township t ON t.id = c.township_id "
+                    "WHERE c.code = ANY(%s) AND t.code <> ALL(%s) ORDER BY c.code",
+                    (provider.communities, sorted(whole)),
+                )
+            ]
+            if provider
+            else []
+        )
+    prices = {o.service.value: o.price_fen for o in provider.offers} if provider else {}
+    return render(
+        request,
+        "provider_form.html",
+        principal,
+        townships=townships,
+        services=list(ServiceType),
+        provider=shown(principal, provider) if provider else None,
+        whole=whole,
+        singles=singles,
+        prices=prices,
+    )
+
+
+@router.get("/providers/new", response_class=HTMLResponse)
+def new_provider_form(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
+    return _provider_form(request, principal, pool, None)
+
+
+@router.get("/providers/{provider_id}/edit", response_class=HTMLResponse)
+def edit_provider_form(request: Request, provider_id: ProviderId, principal: Reader, pool: Pool) -> HTMLResponse:
+    return _provider_form(request, principal, pool, provider_id)

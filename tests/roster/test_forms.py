@@ -105,3 +105,63 @@ def test_the_new_order_form_picks_the_elder_by_name(browser: Browser, dashboard,
     page.wait_for_url(re.compile(r".*/orders/\d+$"))
     order_id = int(page.url.rsplit("/", 1)[1])
     assert conn.execute("SELECT elder_id FROM service_order WHERE id = %s", (order_id,)).fetchone()[0] == elder
+
+
+def test_a_provider_added_in_the_form_serves_its_area_and_its_caregiver_is_offered(
+    browser: Browser, dashboard, api, conn, clock, config, town, harness
+) -> None:
+    other = town.community("C02")
+    elder = town.elder(at=CENTER, community_id=other)
+    conn.commit()
+    page = browser.new_page()
+    page.goto(f"{dashboard.url}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/alarms"))
+
+    page.goto(f"{dashboard.url}/providers/new")
+    page.fill("input[name=code]", "UIP")
+    page.fill("input[name=name]", "表单服务中心")
+    page.fill("input[name=phone]", "+8671512345600")
+    page.fill("input[name=manager_name]", "赵经理")
+    page.fill("input[name=manager_phone]", "+8613912340000")
+    page.check("input[name=services][value=meal]")
+    page.fill("input[name=price_meal]", "1200")
+    page.fill("input[name=communities]", "C01")
+    page.fill("input[name=contract_starts]", "2026-01-01")
+    page.click("#provider-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/providers\?provider_id=\d+$"))
+    provider = int(page.url.rsplit("=", 1)[1])
+    row = conn.execute(
+        "SELECT price_fen, contract_starts::text FROM provider_service JOIN provider ON id = provider_id "
+        "WHERE provider_id = %s AND service_type = 'meal'",
+        (provider,),
+    ).fetchone()
+    assert row == (1200, "2026-01-01")
+
+    # the elder lives in C02: add it to the area in the edit form, the C01 already there kept
+    page.goto(f"{dashboard.url}/providers/{provider}/edit")
+    expect(page.locator("input[name=communities]")).to_have_value("C01")
+    page.fill("input[name=communities]", "C01, 社区C02")
+    page.click("#provider-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/providers\?provider_id=\d+$"))
+    served = {r[0] for r in conn.execute("SELECT community_id FROM provider_area WHERE provider_id = %s", (provider,))}
+    assert served == {town.community_id, other}
+
+    body = {
+        "code": "UIPCG",
+        "provider_id": provider,
+        "name": "王芳",
+        "gender": "F",
+        "phone": "+8613977770201",
+        "home_lat": CENTER[0],
+        "home_lon": CENTER[1],
+        "skills": ["meal"],
+        "shifts": [{"weekday": 3, "starts": "08:00", "ends": "18:00"}],
+    }
+    caregiver = api.post("/api/v1/caregivers", json=body).json()["id"]
+    order = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
+    conn.commit()
+    harness.drive()
+    assert harness.offers(order.id)[0][0] == caregiver
