@@ -196,10 +196,10 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        c.active, c.sms_opt_out, p.active, p.standing,
        EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
        EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
-       {on_shift}
+       {weekly}, {absent}
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE c.id = %(caregiver)s
-""").format(on_shift=sql.SQL(ON_SHIFT))
+""").format(weekly=sql.SQL(WEEKLY_SHIFT), absent=sql.SQL(ABSENT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,7 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
     if row is None:
         return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
     candidate = Candidate(*row[:13])
-    active, opted_out, provider_active, standing, skill, area, on_shift = row[13:]
+    active, opted_out, provider_active, standing, skill, area, on_shift, absent = row[13:]
     refusals = []
     if not active:
         refusals.append(f"caregiver {candidate.code} is not active")
@@ -233,6 +233,8 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
         warnings.append("provider does not serve this community")
     if not on_shift:
         warnings.append("off shift")
+    if absent:
+        warnings.append("away (leave or sick) that day")
     if candidate.load >= candidate.max_load:
         warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
     return Diagnosis(candidate, tuple(refusals), tuple(warnings))

@@ -100,3 +100,18 @@ def test_search_finds_by_name_code_and_phone_and_masks_for_viewers(api, conn, to
         assert viewer.get("/api/v1/search", params={"kind": "caregiver", "q": "5551234"}).json() == []
         named = viewer.get("/api/v1/search", params={"kind": "caregiver", "q": f"C{caregiver:05d}"}).json()
         assert named[0]["phone"] == "+86139****1234"
+
+
+def test_an_operator_may_hand_an_order_to_someone_away_and_is_warned(api, conn, clock, config, town) -> None:
+    provider = town.provider()
+    away = town.caregiver(provider, offset(0.2, 0), skills=("meal",))
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'leave', %s, %s)",
+        (away, "2026-01-07", "2026-01-07"),
+    )
+    order = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    conn.commit()
+    response = api.post(f"/api/v1/orders/{order.id}/reassign", json={"caregiver_id": away})
+    assert response.status_code == 200, response.text
+    reasons = conn.execute("SELECT reasons FROM offer WHERE order_id = %s", (order.id,)).fetchone()[0]
+    assert reasons["warnings"] == ["away (leave or sick) that day"]
