@@ -178,6 +178,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "roster_max_load": ("同时最多接单", "Max orders at once"),
     "roster_skills": ("技能", "Skills"),
     "roster_active": ("在岗", "Active"),
+    "roster_language": ("短信语言", "SMS language"),
     "roster_edit": ("编辑", "Edit"),
     "roster_service_meal": ("助餐", "Meals"),
     "roster_service_cleaning": ("助洁", "Cleaning"),

@@ -13,7 +13,7 @@ from tests.roster.conftest import PASSWORD
 
 
 def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
-    browser: Browser, dashboard, conn, clock, config, town, harness
+    browser: Browser, dashboard, conn, clock, config, town, harness, artifacts_dir
 ) -> None:
     provider = town.provider(services=("meal",))
     far = town.caregiver(provider, offset(1.8, 0), skills=("meal",))
@@ -45,6 +45,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     expect(verdict).to_have_class(re.compile("ok"))
     expect(verdict).to_contain_text("meal")
     expect(verdict.locator("li[data-reason=provider_service]")).to_contain_text("bathing")
+    page.screenshot(path=artifacts_dir / "roster-caregiver-form.png", full_page=True)
     new = conn.execute("SELECT id FROM caregiver WHERE code = 'UICG'").fetchone()[0]
 
     # editing: a second shift on Wednesday evening, the sick days lifted; the form shows what was saved
@@ -68,6 +69,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     row = page.locator("table.roster tr", has_text="UICG")
     expect(row.locator("td.on")).to_have_count(5)
     expect(row.locator("td.absent")).to_have_count(2)
+    page.screenshot(path=artifacts_dir / "roster-week.png")
 
     order = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
     conn.commit()
@@ -82,6 +84,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     page.reload()
     page.locator(f".candidates li[data-caregiver='{far}'] button").click()
     expect(page.locator(f".candidates li[data-caregiver='{far}']")).to_have_class(re.compile("picked"))
+    page.screenshot(path=artifacts_dir / "roster-reassign.png", full_page=True)
     page.click("#reassign-form button[type=submit]")
     harness.wait_until(
         "SELECT caregiver_id FROM offer WHERE order_id = %s ORDER BY id DESC LIMIT 1", order.id, expect=far
