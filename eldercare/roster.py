@@ -336,10 +336,13 @@ def update_provider(conn: psycopg.Connection, provider_id: int, data: ProviderUp
     before = provider_state(conn, provider_id)
     given = data.model_dump(exclude_unset=True, exclude_none=True, mode="json")
     changes = {k: v for k, v in given.items() if k in _PROVIDER_COLUMNS}
-    _contract(
-        date.fromisoformat(changes.get("contract_starts") or before["contract_starts"] or "0001-01-01"),
-        date.fromisoformat(changes.get("contract_ends") or before["contract_ends"] or "9999-12-31"),
-    )
+    try:
+        _contract(
+            date.fromisoformat(changes.get("contract_starts") or before["contract_starts"] or "0001-01-01"),
+            date.fromisoformat(changes.get("contract_ends") or before["contract_ends"] or "9999-12-31"),
+        )
+    except ValueError as exc:
+        raise Refused(f"{exc}; change both dates together") from None
     for column, value in changes.items():
         # column names come from _PROVIDER_COLUMNS, never from the request
         conn.execute(f"UPDATE provider SET {column} = %s WHERE id = %s", (value, provider_id))  # noqa: S608

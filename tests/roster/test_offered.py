@@ -151,3 +151,11 @@ def test_every_change_is_audited_with_before_and_after(api, town, conn) -> None:
     ).fetchone()[0]
     assert details["before"]["max_load"] == 2 and details["after"]["max_load"] == 3
     assert details["after"]["skills"] == ["care", "meal"]
+
+
+def test_a_contract_end_before_the_kept_start_is_refused_with_the_reason(api, town, conn) -> None:
+    conn.commit()
+    provider = _new_provider(api)
+    response = api.patch(f"/api/v1/providers/{provider}", json={"contract_ends": "2024-12-31"})
+    assert response.status_code == 422 and "cannot end (2024-12-31) before it starts (2025-01-01)" in response.text
+    assert api.get(f"/api/v1/providers/{provider}").json()["contract_ends"] == "2027-12-31"
