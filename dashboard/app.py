@@ -29,6 +29,7 @@ from dashboard.kpi_memo import ReportMemo
 from dashboard.runtime import Runtime
 from dashboard.security_headers import SecurityHeadersMiddleware
 from dashboard.settings import DashboardSettings
+from eldercare import roster
 from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
@@ -80,6 +81,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         Conflict: 409,
         Invalid: 422,
         Refused: 403,
+        roster.Unknown: 404,
+        roster.Clash: 409,
+        roster.Refused: 422,
         Forbidden: 403,
         # the dispatcher's refusals: their messages are written for operators
         dispatcher.OrderNotFound: 404,

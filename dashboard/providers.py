@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any
+from datetime import date
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import class_row
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from dashboard.errors import Conflict, NotFound
-from eldercare import audit
-from eldercare.vocabulary import ServiceType, Standing
+from dashboard.errors import NotFound
+from eldercare import roster
+from eldercare.roster import (
+    Absence,
+    CaregiverCreate,
+    CaregiverUpdate,
+    ProviderCreate,
+    ProviderUpdate,
+    ServiceOffer,
+    Shift,
+)
+from eldercare.vocabulary import Standing
 
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+__all__ = ["CaregiverCreate", "CaregiverUpdate", "ProviderCreate", "ProviderUpdate"]
 
 
 class Provider(BaseModel):
@@ -33,29 +38,11 @@ class Provider(BaseModel):
     services: list[str]
     caregivers: int
     orders_in_progress: int
-
-
-class ProviderCreate(BaseModel):
-    code: Code
-    name: Text
-    phone: Phone
-    manager_name: Text
-    manager_phone: Phone
-    capacity: int = Field(50, ge=0, le=100_000)
-    services: list[ServiceType] = Field(default_factory=list)
-
-
-class ProviderUpdate(BaseModel):
-    """Fields to change; those left out stay as they are."""
-
-    name: Text | None = None
-    phone: Phone | None = None
-    manager_name: Text | None = None
-    manager_phone: Phone | None = None
-    capacity: int | None = Field(None, ge=0, le=100_000)
-    standing: Standing | None = None
-    standing_note: str | None = Field(None, max_length=500)
-    active: bool | None = None
+    offers: list[ServiceOffer] = Field(description="services sold with their prices in fen")
+    communities: list[str] = Field(description="codes of the communities served")
+    townships: list[str] = Field(description="codes of the townships the served communities lie in")
+    contract_starts: date | None
+    contract_ends: date | None
 
 
 class Caregiver(BaseModel):
@@ -76,45 +63,8 @@ class Caregiver(BaseModel):
     home_lon: float
     skills: list[str]
     load: int = Field(description="orders accepted and not yet completed")
-
-
-class TravelMode(StrEnum):
-    WALK = "walk"
-    EBIKE = "ebike"
-    CAR = "car"
-
-
-def _each_once(skills: list[ServiceType]) -> list[ServiceType]:
-    repeated = sorted({s.value for s in skills if skills.count(s) > 1})
-    if repeated:
-        raise ValueError(f"list each service once; repeated: {', '.join(repeated)}")
-    return skills
-
-
-Skills = Annotated[list[ServiceType], AfterValidator(_each_once)]
-
-
-class CaregiverCreate(BaseModel):
-    code: Code
-    provider_id: int = Field(ge=1)
-    name: Text
-    gender: Annotated[str, StringConstraints(pattern=r"^[FM]$")]
-    phone: Phone
-    language: Annotated[str, StringConstraints(pattern=r"^(zh|en)$")] = "zh"
-    home_lat: float = Field(ge=-90, le=90)
-    home_lon: float = Field(ge=-180, le=180)
-    travel_mode: TravelMode = TravelMode.EBIKE
-    max_load: int = Field(2, ge=1, le=20)
-    skills: Skills = Field(default_factory=list)
-
-
-class CaregiverUpdate(BaseModel):
-    name: Text | None = None
-    phone: Phone | None = None
-    travel_mode: TravelMode | None = None
-    max_load: int | None = Field(None, ge=1, le=20)
-    active: bool | None = None
-    skills: Skills | None = None
+    shifts: list[Shift]
+    absences: list[Absence]
 
 
 PROVIDER = """
@@ -124,7 +74,15 @@ SELECT p.id, p.code, p.name, p.phone, p.manager_name, p.manager_phone, p.standin
                  WHERE ps.provider_id = p.id), '{}') AS services,
        (SELECT count(*) FROM caregiver cg WHERE cg.provider_id = p.id AND cg.active)::int AS caregivers,
        (SELECT count(*) FROM service_order o WHERE o.provider_id = p.id
-          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS orders_in_progress
+          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS orders_in_progress,
+       coalesce((SELECT json_agg(json_build_object('service', ps.service_type, 'price_fen', ps.price_fen)
+                                 ORDER BY ps.service_type)
+                 FROM provider_service ps WHERE ps.provider_id = p.id), '[]') AS offers,
+       coalesce((SELECT array_agg(c.code ORDER BY c.code) FROM provider_area pa
+                 JOIN community c ON c.id = pa.community_id WHERE pa.provider_id = p.id), '{}') AS communities,
+       coalesce((SELECT array_agg(DISTINCT t.code) FROM provider_area pa JOIN community c ON c.id = pa.community_id
+                 JOIN township t ON t.id = c.township_id WHERE pa.provider_id = p.id), '{}') AS townships,
+       p.contract_starts, p.contract_ends
 FROM provider p
 """
 
@@ -134,7 +92,14 @@ SELECT cg.id, cg.code, cg.provider_id, p.name AS provider_name, cg.name, cg.gend
        coalesce((SELECT array_agg(s.service_type ORDER BY s.service_type) FROM caregiver_skill s
                  WHERE s.caregiver_id = cg.id), '{}') AS skills,
        (SELECT count(*) FROM service_order o WHERE o.caregiver_id = cg.id
-          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS load
+          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS load,
+       coalesce((SELECT json_agg(json_build_object('weekday', sh.weekday, 'starts', to_char(sh.starts, 'HH24:MI'),
+                                                   'ends', to_char(sh.ends, 'HH24:MI'))
+                                 ORDER BY sh.weekday, sh.starts)
+                 FROM caregiver_shift sh WHERE sh.caregiver_id = cg.id), '[]') AS shifts,
+       coalesce((SELECT json_agg(json_build_object('kind', ab.kind, 'first_day', ab.first_day,
+                                                   'last_day', ab.last_day, 'note', ab.note) ORDER BY ab.first_day)
+                 FROM caregiver_absence ab WHERE ab.caregiver_id = cg.id), '[]') AS absences
 FROM caregiver cg JOIN provider p ON p.id = cg.provider_id
 """
 
@@ -153,37 +118,11 @@ def get_provider(conn: psycopg.Connection, provider_id: int) -> Provider:
 
 
 def create_provider(conn: psycopg.Connection, data: ProviderCreate, actor: str) -> Provider:
-    row = conn.execute(
-        "INSERT INTO provider (code, name, phone, manager_name, manager_phone, capacity) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (code) DO NOTHING RETURNING id",
-        (data.code, data.name, data.phone, data.manager_name, data.manager_phone, data.capacity),
-    ).fetchone()
-    if row is None:
-        raise Conflict(f"a provider with code {data.code!r} exists already; choose another code")
-    for service in data.services:
-        conn.execute("INSERT INTO provider_service VALUES (%s, %s) ON CONFLICT DO NOTHING", (row[0], service.value))
-    audit.record(conn, actor, "provider.create", "provider", row[0], data.model_dump(mode="json"))
-    return get_provider(conn, row[0])
-
-
-def _update(conn: psycopg.Connection, table: str, row_id: int, changes: dict[str, Any]) -> None:
-    if not changes:
-        return
-    assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k in changes)
-    conn.execute(
-        sql.SQL("UPDATE {} SET {} WHERE id = %s").format(sql.Identifier(table), assignments),
-        [*changes.values(), row_id],
-    )
+    return get_provider(conn, roster.create_provider(conn, data, actor))
 
 
 def update_provider(conn: psycopg.Connection, provider_id: int, data: ProviderUpdate, actor: str) -> Provider:
-    before = get_provider(conn, provider_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True, mode="json")
-    _update(conn, "provider", provider_id, changes)
-    action = (
-        "provider.standing" if "standing" in changes and changes["standing"] != before.standing else "provider.update"
-    )
-    audit.record(conn, actor, action, "provider", provider_id, {"changes": changes, "standing_was": before.standing})
+    roster.update_provider(conn, provider_id, data, actor)
     return get_provider(conn, provider_id)
 
 
@@ -208,51 +147,10 @@ def get_caregiver(conn: psycopg.Connection, caregiver_id: int) -> Caregiver:
     return row
 
 
-def _set_skills(conn: psycopg.Connection, caregiver_id: int, skills: list[ServiceType]) -> None:
-    conn.execute("DELETE FROM caregiver_skill WHERE caregiver_id = %s", (caregiver_id,))
-    for skill in skills:
-        conn.execute("INSERT INTO caregiver_skill VALUES (%s, %s)", (caregiver_id, skill.value))
-
-
 def create_caregiver(conn: psycopg.Connection, data: CaregiverCreate, actor: str) -> Caregiver:
-    get_provider(conn, data.provider_id)
-    clash = conn.execute("SELECT code FROM caregiver WHERE code = %s OR phone = %s", (data.code, data.phone)).fetchone()
-    if clash:
-        raise Conflict("a caregiver with this code or phone number exists already")
-    row = conn.execute(
-        "INSERT INTO caregiver (code, provider_id, name, gender, phone, language, home_lat, home_lon, travel_mode, "
-        "max_load) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            data.code,
-            data.provider_id,
-            data.name,
-            data.gender,
-            data.phone,
-            data.language,
-            data.home_lat,
-            data.home_lon,
-            data.travel_mode.value,
-            data.max_load,
-        ),
-    ).fetchone()
-    assert row is not None
-    _set_skills(conn, row[0], data.skills)
-    audit.record(conn, actor, "caregiver.create", "caregiver", row[0], data.model_dump(mode="json"))
-    return get_caregiver(conn, row[0])
+    return get_caregiver(conn, roster.create_caregiver(conn, data, actor))
 
 
 def update_caregiver(conn: psycopg.Connection, caregiver_id: int, data: CaregiverUpdate, actor: str) -> Caregiver:
-    get_caregiver(conn, caregiver_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True, mode="json")
-    skills = changes.pop("skills", None)
-    if "phone" in changes:
-        clash = conn.execute(
-            "SELECT 1 FROM caregiver WHERE phone = %s AND id <> %s", (changes["phone"], caregiver_id)
-        ).fetchone()
-        if clash:
-            raise Conflict("another caregiver has this phone number")
-    _update(conn, "caregiver", caregiver_id, changes)
-    if skills is not None and data.skills is not None:
-        _set_skills(conn, caregiver_id, data.skills)
-    audit.record(conn, actor, "caregiver.update", "caregiver", caregiver_id, {"changes": {**changes, "skills": skills}})
+    roster.update_caregiver(conn, caregiver_id, data, actor)
     return get_caregiver(conn, caregiver_id)

@@ -22,7 +22,9 @@ For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emerg
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
 to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
 (``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``),
-``homes_ignoring_load`` (where the caregivers eligible for a need live, were none busy: a simulation's bound), and
+``order_verdicts`` / ``elder_verdicts`` / ``readiness`` (who is eligible for a need, ranked, and why the others
+are not; what a caregiver will be offered at all), ``homes_ignoring_load`` (where the caregivers eligible for a
+need live, were none busy: a simulation's bound), and
 the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
 (``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
 matching's knobs.
@@ -33,6 +35,7 @@ from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
+from dispatcher.eligibility import Readiness, Reason, Verdict, elder_verdicts, order_verdicts, readiness
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
 from dispatcher.recurring import create_due_orders as create_recurring_orders
@@ -59,10 +62,13 @@ __all__ = [
     "OrderNotFound",
     "OrderRef",
     "OrderStatus",
+    "Readiness",
+    "Reason",
     "SmsSender",
     "SweepReport",
     "TravelModel",
     "TwilioSender",
+    "Verdict",
     "accept_offer",
     "arrive",
     "cancel_order",
@@ -72,8 +78,11 @@ __all__ = [
     "create_order",
     "create_recurring_orders",
     "decline_offer",
+    "elder_verdicts",
     "finish",
     "homes_ignoring_load",
+    "order_verdicts",
+    "readiness",
     "reassign_order",
     "recurring_due_times",
     "review_order",

@@ -33,11 +33,22 @@ _HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_a
 
 # On shift at local weekday and time of day (parameters of ``shift_params``); a shift whose end is not after
 # its start runs past midnight into the next day.
-ON_SHIFT = """EXISTS (
+WEEKLY_SHIFT = """EXISTS (
           SELECT 1 FROM caregiver_shift sh WHERE sh.caregiver_id = c.id AND (
               (sh.starts < sh.ends AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts AND %(tod)s < sh.ends)
               OR (sh.ends <= sh.starts AND sh.weekday = %(weekday)s AND %(tod)s >= sh.starts)
               OR (sh.ends <= sh.starts AND sh.weekday = %(yesterday)s AND %(tod)s < sh.ends)))"""
+
+# Away (leave, sick) on the local day.
+ABSENT = """EXISTS (
+          SELECT 1 FROM caregiver_absence ab WHERE ab.caregiver_id = c.id
+              AND ab.last_day >= %(day)s AND ab.first_day <= %(day)s)"""
+
+ON_SHIFT = f"({WEEKLY_SHIFT} AND NOT {ABSENT})"
+
+# A provider's contract covers the local day (no dates: open-ended).
+UNDER_CONTRACT = """((p.contract_starts IS NULL OR p.contract_starts <= %(day)s)
+      AND (p.contract_ends IS NULL OR p.contract_ends >= %(day)s))"""
 
 
 def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
@@ -47,6 +58,7 @@ def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
         "weekday": local.isoweekday(),
         "yesterday": (local - timedelta(days=1)).isoweekday(),
         "tod": local.time().replace(tzinfo=None),
+        "day": local.date(),
     }
 
 
@@ -54,7 +66,7 @@ def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
 _SETUP = sql.SQL("""
 SELECT ARRAY(
     SELECT p.id FROM provider p
-    WHERE p.active AND p.standing <> 'black'
+    WHERE p.active AND p.standing <> 'black' AND {under_contract}
       AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
       AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s)
       AND (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id AND {held}) < p.capacity
@@ -62,7 +74,7 @@ SELECT ARRAY(
     SELECT DISTINCT caregiver_id FROM service_order
     WHERE elder_id = %(elder)s AND caregiver_id IS NOT NULL AND status IN ('completed', 'reviewed')
 )
-""").format(held=sql.SQL(_HELD_CLAUSE))
+""").format(held=sql.SQL(_HELD_CLAUSE), under_contract=sql.SQL(UNDER_CONTRACT))
 
 # Then, per box: their caregivers who may take it. Kept to one table and correlated subqueries so that it
 # plans in a fraction of a millisecond; the box predicate uses the GiST index on caregivers' homes.
@@ -184,10 +196,10 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        c.active, c.sms_opt_out, p.active, p.standing,
        EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
        EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
-       {on_shift}
+       {weekly}, {absent}
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE c.id = %(caregiver)s
-""").format(on_shift=sql.SQL(ON_SHIFT))
+""").format(weekly=sql.SQL(WEEKLY_SHIFT), absent=sql.SQL(ABSENT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +218,7 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
     if row is None:
         return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
     candidate = Candidate(*row[:13])
-    active, opted_out, provider_active, standing, skill, area, on_shift = row[13:]
+    active, opted_out, provider_active, standing, skill, area, on_shift, absent = row[13:]
     refusals = []
     if not active:
         refusals.append(f"caregiver {candidate.code} is not active")
@@ -221,6 +233,8 @@ def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: 
         warnings.append("provider does not serve this community")
     if not on_shift:
         warnings.append("off shift")
+    if absent:
+        warnings.append("away (leave or sick) that day")
     if candidate.load >= candidate.max_load:
         warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
     return Diagnosis(candidate, tuple(refusals), tuple(warnings))
@@ -238,12 +252,12 @@ class Home:
 _ELIGIBLE_IGNORING_LOAD = sql.SQL("""
 SELECT c.home_lat, c.home_lon, c.travel_mode
 FROM caregiver c JOIN provider p ON p.id = c.provider_id JOIN elder e ON e.id = %(elder)s
-WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black'
+WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {under_contract}
   AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
   AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
   AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = e.community_id)
   AND {on_shift}
-""").format(on_shift=sql.SQL(ON_SHIFT))
+""").format(on_shift=sql.SQL(ON_SHIFT), under_contract=sql.SQL(UNDER_CONTRACT))
 
 
 def homes_ignoring_load(

@@ -99,6 +99,21 @@ class Standing(StrEnum):
     BLACK = "black"
 
 
+class AbsenceKind(StrEnum):
+    """Why a caregiver is away on dated days (``caregiver_absence.kind``)."""
+
+    LEAVE = "leave"
+    SICK = "sick"
+
+
+class TravelMode(StrEnum):
+    """How a caregiver gets to an elder (``caregiver.travel_mode``)."""
+
+    WALK = "walk"
+    EBIKE = "ebike"
+    CAR = "car"
+
+
 class InputSource(StrEnum):
     """Where a dead letter came from."""
 

@@ -115,6 +115,7 @@ CALLS = [
             "manager_name": "张经理",
             "manager_phone": "+8613912345678",
             "services": ["meal"],
+            "area": {"townships": ["蒲圻街道"]},
         },
     ),
     Call(
@@ -136,6 +137,7 @@ CALLS = [
             "home_lat": 29.7,
             "home_lon": 113.9,
             "skills": ["meal"],
+            "shifts": [{"weekday": 1, "starts": "08:00", "ends": "18:00"}],
         },
     ),
     Call(Permission.ADMINISTER, "PATCH", fixed("/api/v1/caregivers/1"), lambda: {"max_load": 3}),
@@ -362,6 +364,7 @@ def test_a_skill_listed_twice_is_refused_with_a_reason(
         "home_lat": 29.72,
         "home_lon": 113.9,
         "skills": ["meal", "meal", "care"],
+        "shifts": [{"weekday": 1, "starts": "08:00", "ends": "18:00"}],
     }
     created = client.post("/api/v1/caregivers", json=new, headers=h)
     assert created.status_code == 422 and "repeated: meal" in created.text

@@ -1,0 +1,240 @@
+"""Why a caregiver is or is not offered a need: every matching rule of ``candidates`` checked one by one, so
+that a person can see what to change (a skill, a shift, the provider's area), and the eligible ranked.
+
+The rules are the same SQL fragments the dispatcher's selection uses (``ON_SHIFT``'s parts, ``UNDER_CONTRACT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+
+from dispatcher.candidates import ABSENT, UNDER_CONTRACT, WEEKLY_SHIFT, Need, need_of, shift_params
+from dispatcher.lifecycle import HELD, load_order
+from dispatcher.offers import ranking_for
+from dispatcher.ranking import Candidate, Ranked, Ranking
+from dispatcher.settings import Config
+from eldercare.vocabulary import OrderStatus, ServiceType
+
+_CHECKS = sql.SQL("""
+SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
+       (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id
+          AND (h.status = ANY(%(held)s) OR (h.status = %(escalated)s AND h.arrived_at IS NULL)))::int AS load,
+       c.max_load::int,
+       EXISTS (SELECT 1 FROM service_order h
+               WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id AND h.status IN ('completed', 'reviewed')),
+       c.name, c.phone, c.language,
+       c.active, c.sms_opt_out, p.active, p.standing, p.name, {under_contract},
+       EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s),
+       EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
+       EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
+       {weekly}, {absent},
+       (SELECT ab.kind || ' ' || ab.first_day || '..' || ab.last_day FROM caregiver_absence ab
+        WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1),
+       (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id
+          AND (so.status = ANY(%(held)s) OR (so.status = %(escalated)s AND so.arrived_at IS NULL))) >= p.capacity,
+       EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id)
+FROM caregiver c JOIN provider p ON p.id = c.provider_id
+WHERE {scope}
+ORDER BY c.id
+""")
+
+# Whom a picker weighs: caregivers with the skill, or of a provider serving the community.
+_NEARBY = """(c.id = ANY(%(caregivers)s) OR (%(wide)s AND c.active AND (
+    EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
+    AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = c.provider_id
+                AND pa.community_id = %(community)s))))"""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule a caregiver breaks: a stable code (for translation) and the particulars in plain words."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One caregiver against one need: eligible when there are no reasons; ranked when eligible."""
+
+    candidate: Candidate
+    provider_name: str
+    reasons: tuple[Reason, ...]
+    ranked: Ranked
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
+    (active, opted_out, provider_active, standing, provider_name, contract, sells, skill, area, weekly, absent) = row[
+        13:24
+    ]
+    absence, provider_full, offered = row[24:27]
+    load, max_load = row[7], row[8]
+    found: list[Reason] = []
+    if not active:
+        found.append(Reason("inactive", "the caregiver is marked inactive"))
+    if opted_out:
+        found.append(Reason("opted_out", "opted out of SMS offers (they can reply START)"))
+    if not provider_active:
+        found.append(Reason("provider_inactive", f"provider {provider_name} is inactive"))
+    if standing == "black":
+        found.append(Reason("provider_black", f"provider {provider_name} is black-listed"))
+    if not contract:
+        found.append(Reason("provider_contract", f"provider {provider_name} has no contract covering this day"))
+    if not sells:
+        found.append(Reason("provider_service", f"provider {provider_name} does not sell {need.service_type}"))
+    if not skill:
+        found.append(Reason("no_skill", f"no {need.service_type} skill"))
+    if not area:
+        found.append(Reason("outside_area", f"provider {provider_name} does not serve the elder's community"))
+    if not weekly:
+        found.append(Reason("off_shift", f"no weekly shift covering {need.wanted_at:%a %H:%M} (local time)"))
+    if absent:
+        found.append(Reason("absent", f"away: {absence}"))
+    if load >= max_load:  # type: ignore[operator]
+        found.append(Reason("max_load", f"holds {load} of {max_load} orders"))
+    if provider_full:
+        found.append(Reason("provider_full", f"provider {provider_name} is at its capacity of orders in progress"))
+    if offered:
+        found.append(Reason("offered", "was offered this order already"))
+    return tuple(found)
+
+
+def judge(
+    conn: psycopg.Connection,
+    need: Need,
+    ranking: Ranking,
+    timezone: ZoneInfo,
+    *,
+    caregivers: Sequence[int] = (),
+    nearby: bool = False,
+) -> list[Verdict]:
+    """Verdicts on the given caregivers (and, with ``nearby``, everyone with the skill whose provider serves the
+    community): eligible first by the ranking's cost, then the others by distance."""
+    params = {
+        **shift_params(need.wanted_at, timezone),
+        "held": [s.value for s in HELD],
+        "escalated": OrderStatus.ESCALATED.value,
+        "elder": need.elder_id,
+        "service": need.service_type,
+        "community": need.community_id,
+        "order": need.order_id,
+        "caregivers": list(caregivers),
+        "wide": nearby,
+    }
+    query = _CHECKS.format(
+        under_contract=sql.SQL(UNDER_CONTRACT),
+        weekly=sql.SQL(WEEKLY_SHIFT),
+        absent=sql.SQL(ABSENT),
+        scope=sql.SQL(_NEARBY),
+    )
+    verdicts = []
+    for row in conn.execute(query, params).fetchall():
+        candidate = Candidate(*row[:13])
+        verdicts.append(
+            Verdict(candidate, str(row[17]), _reasons(row, need), ranking.rank(candidate, need.lat, need.lon))
+        )
+    verdicts.sort(key=lambda v: (not v.eligible, v.ranked.key if v.eligible else (v.ranked.distance_km, 0)))
+    return verdicts
+
+
+def order_verdicts(
+    conn: psycopg.Connection, now: datetime, config: Config, order_id: int, *, caregivers: Sequence[int] = ()
+) -> list[Verdict]:
+    """Verdicts for an order (raises ``OrderNotFound``): the given caregivers and everyone nearby in the sense of
+    ``judge``, ranked as the dispatcher would rank them now."""
+    order = load_order(conn, order_id)
+    need = need_of(conn, order, now)
+    return judge(conn, need, ranking_for(config, order), config.timezone, caregivers=caregivers, nearby=True)
+
+
+def elder_verdicts(
+    conn: psycopg.Connection,
+    config: Config,
+    elder_id: int,
+    service: ServiceType,
+    at: datetime,
+    *,
+    caregivers: Sequence[int] = (),
+    nearby: bool = True,
+) -> list[Verdict] | None:
+    """Verdicts for a service an elder might order at ``at`` (None: no such elder)."""
+    row = conn.execute("SELECT community_id, lat, lon FROM elder WHERE id = %s", (elder_id,)).fetchone()
+    if row is None:
+        return None
+    need = Need(0, elder_id, row[0], service.value, row[1], row[2], at)
+    emergency = service == ServiceType.EMERGENCY
+    ranking = Ranking(config.dispatch.weights(emergency), config.dispatch.travel, emergency)
+    return judge(conn, need, ranking, config.timezone, caregivers=caregivers, nearby=nearby)
+
+
+_READINESS = sql.SQL("""
+SELECT c.active, c.sms_opt_out, p.active, p.standing, p.name, {under_contract},
+       ARRAY(SELECT s.service_type FROM caregiver_skill s JOIN provider_service ps
+             ON ps.provider_id = p.id AND ps.service_type = s.service_type
+             WHERE s.caregiver_id = c.id ORDER BY s.service_type),
+       ARRAY(SELECT s.service_type FROM caregiver_skill s WHERE s.caregiver_id = c.id AND NOT EXISTS (
+             SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = s.service_type)
+             ORDER BY s.service_type),
+       (SELECT count(*) FROM provider_area pa WHERE pa.provider_id = p.id)::int,
+       (SELECT count(*) FROM caregiver_shift sh WHERE sh.caregiver_id = c.id)::int,
+       (SELECT ab.kind || ' ' || ab.first_day || '..' || ab.last_day FROM caregiver_absence ab
+        WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1)
+FROM caregiver c JOIN provider p ON p.id = c.provider_id
+WHERE c.id = %(caregiver)s
+""").format(under_contract=sql.SQL(UNDER_CONTRACT))
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What a caregiver will be offered, in general: the services, how many communities, and what stands in the
+    way (``blocked``: nothing at all will be offered until the reasons are put right)."""
+
+    services: tuple[str, ...]
+    communities: int
+    reasons: tuple[Reason, ...]
+
+    @property
+    def blocked(self) -> bool:
+        partial = {"provider_service", "absent"}
+        return not self.services or not self.communities or any(r.code not in partial for r in self.reasons)
+
+
+def readiness(conn: psycopg.Connection, caregiver_id: int, at: datetime, timezone: ZoneInfo) -> Readiness | None:
+    """Whether the caregiver can be offered anything (None: no such caregiver), checked at ``at`` for the
+    provider's contract and the caregiver's absences."""
+    row = conn.execute(_READINESS, {**shift_params(at, timezone), "caregiver": caregiver_id}).fetchone()
+    if row is None:
+        return None
+    active, opted_out, provider_active, standing, provider, contract, services, unsold, area, shifts, absence = row
+    found: list[Reason] = []
+    if not active:
+        found.append(Reason("inactive", "the caregiver is marked inactive"))
+    if opted_out:
+        found.append(Reason("opted_out", "opted out of SMS offers (they can reply START)"))
+    if not provider_active:
+        found.append(Reason("provider_inactive", f"provider {provider} is inactive"))
+    if standing == "black":
+        found.append(Reason("provider_black", f"provider {provider} is black-listed"))
+    if not contract:
+        found.append(Reason("provider_contract", f"provider {provider} has no contract covering today"))
+    if not services and not unsold:
+        found.append(Reason("no_skill", "no skills: add the services they can do"))
+    for service in unsold:
+        found.append(Reason("provider_service", f"provider {provider} does not sell {service}"))
+    if not area:
+        found.append(Reason("outside_area", f"provider {provider} serves no community yet: set its area"))
+    if not shifts:
+        found.append(Reason("off_shift", "no weekly shifts: add when they work"))
+    if absence:
+        found.append(Reason("absent", f"away today: {absence}"))
+    return Readiness(tuple(services), area, tuple(found))

@@ -1,0 +1,161 @@
+"""Acceptance: a provider and a caregiver created through the API are offered orders when eligible.
+
+The issue this guards: a caregiver created at an elder's own address was never offered that elder's meal (no
+shifts, their provider no area) while one 1.8 km away was.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dispatcher.orders import create_order
+from tests.dispatcher.town import CENTER, offset
+
+WEEKDAYS_8_TO_18 = [{"weekday": d, "starts": "08:00", "ends": "18:00"} for d in range(1, 8)]
+
+
+def _new_provider(api, **extra) -> int:
+    body = {
+        "code": "NEWP",
+        "name": "新服务中心",
+        "phone": "+8671512345678",
+        "manager_name": "李经理",
+        "manager_phone": "+8613912345678",
+        "services": [{"service": "meal", "price_fen": 1500}, "cleaning"],
+        "area": {"communities": ["C01"]},
+        "contract_starts": "2025-01-01",
+        "contract_ends": "2027-12-31",
+        **extra,
+    }
+    response = api.post("/api/v1/providers", json=body)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["communities"] == ["C01"] and created["townships"] == ["T1"]
+    assert {"service": "meal", "price_fen": 1500} in created["offers"]
+    return int(created["id"])
+
+
+def _new_caregiver(api, provider_id: int, **extra) -> int:
+    body = {
+        "code": "NEWCG",
+        "provider_id": provider_id,
+        "name": "王芳",
+        "gender": "F",
+        "phone": "+8613977770001",
+        "home_lat": CENTER[0],
+        "home_lon": CENTER[1],
+        "skills": ["meal"],
+        "shifts": WEEKDAYS_8_TO_18,
+        **extra,
+    }
+    response = api.post("/api/v1/caregivers", json=body)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["shifts"]) == 7
+    return int(response.json()["id"])
+
+
+def _meal_offers(conn, clock, config, town, harness) -> list[int]:
+    order = create_order(conn, clock, elder_id=town.elder(at=CENTER), service_type="meal", actor="t", config=config)
+    conn.commit()
+    harness.drive()
+    return [caregiver for caregiver, _ in harness.offers(order.id)]
+
+
+def test_a_caregiver_created_through_the_api_at_the_elders_address_gets_the_meal(
+    api, conn, clock, config, town, harness
+) -> None:
+    far = town.caregiver(town.provider(), offset(1.8, 0), skills=("meal",))
+    conn.commit()
+    new = _new_caregiver(api, _new_provider(api))
+    offers = _meal_offers(conn, clock, config, town, harness)
+    assert offers and offers[0] == new, f"offered {offers}, expected the new caregiver {new} before {far}"
+
+
+def test_on_leave_today_the_new_caregiver_is_passed_over_until_the_leave_is_lifted(
+    api, conn, clock, config, town, harness
+) -> None:
+    far = town.caregiver(town.provider(), offset(1.8, 0), skills=("meal",))
+    conn.commit()
+    today = date(2026, 1, 7)  # the harness clock's local day
+    leave = [{"kind": "leave", "first_day": today.isoformat(), "last_day": today.isoformat()}]
+    new = _new_caregiver(api, _new_provider(api), absences=leave)
+    assert _meal_offers(conn, clock, config, town, harness)[0] == far
+    response = api.patch(f"/api/v1/caregivers/{new}", json={"absences": []})
+    assert response.status_code == 200, response.text
+    assert _meal_offers(conn, clock, config, town, harness)[0] == new
+
+
+def test_a_provider_whose_contract_has_ended_gets_nothing(api, conn, clock, config, town, harness) -> None:
+    far = town.caregiver(town.provider(), offset(1.8, 0), skills=("meal",))
+    conn.commit()
+    provider = _new_provider(api, contract_starts="2024-01-01", contract_ends="2025-12-31")
+    _new_caregiver(api, provider)
+    assert _meal_offers(conn, clock, config, town, harness)[0] == far
+
+
+def test_what_matching_needs_is_asked_for_on_create_with_reasons(api, town, conn) -> None:
+    conn.commit()
+    provider = _new_provider(api)
+    no_shifts = api.post(
+        "/api/v1/caregivers",
+        json={
+            "code": "X1",
+            "provider_id": provider,
+            "name": "王芳",
+            "gender": "F",
+            "phone": "+8613977770002",
+            "home_lat": CENTER[0],
+            "home_lon": CENTER[1],
+            "skills": ["meal"],
+        },
+    )
+    assert no_shifts.status_code == 422 and "shifts" in no_shifts.text
+    landline = api.post(
+        "/api/v1/caregivers",
+        json={
+            "code": "X2",
+            "provider_id": provider,
+            "name": "王芳",
+            "gender": "F",
+            "phone": "+8671512345678",
+            "home_lat": CENTER[0],
+            "home_lon": CENTER[1],
+            "skills": ["meal"],
+            "shifts": WEEKDAYS_8_TO_18,
+        },
+    )
+    assert landline.status_code == 422 and "mobile number" in landline.text
+    nowhere = api.post(
+        "/api/v1/providers",
+        json={
+            "code": "NOWHERE",
+            "name": "x",
+            "phone": "+8613912345670",
+            "manager_name": "x",
+            "manager_phone": "+8613912345671",
+            "services": ["meal"],
+            "area": {"townships": ["火星街道"]},
+        },
+    )
+    assert nowhere.status_code == 422 and "unknown township '火星街道'" in nowhere.text
+    assert api.get("/api/v1/providers").json()[-1]["code"] != "NOWHERE"
+
+
+def test_every_change_is_audited_with_before_and_after(api, town, conn) -> None:
+    conn.commit()
+    caregiver = _new_caregiver(api, _new_provider(api))
+    response = api.patch(f"/api/v1/caregivers/{caregiver}", json={"max_load": 3, "skills": ["meal", "care"]})
+    assert response.status_code == 200, response.text
+    details = conn.execute(
+        "SELECT details FROM audit_log WHERE action = 'caregiver.update' AND target_id = %s", (str(caregiver),)
+    ).fetchone()[0]
+    assert details["before"]["max_load"] == 2 and details["after"]["max_load"] == 3
+    assert details["after"]["skills"] == ["care", "meal"]
+
+
+def test_a_contract_end_before_the_kept_start_is_refused_with_the_reason(api, town, conn) -> None:
+    conn.commit()
+    provider = _new_provider(api)
+    response = api.patch(f"/api/v1/providers/{provider}", json={"contract_ends": "2024-12-31"})
+    assert response.status_code == 422 and "cannot end (2024-12-31) before it starts (2025-01-01)" in response.text
+    assert api.get(f"/api/v1/providers/{provider}").json()["contract_ends"] == "2027-12-31"
