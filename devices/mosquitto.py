@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +34,19 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else os.urandom(_SALT_BYTES)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS)
     return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password_hash(hashed: str, password: str) -> bool:
+    """Whether ``password`` matches a ``$7$`` hash written by ``password_hash``."""
+    try:
+        _, scheme, iterations, salt, digest = hashed.split("$")
+        expected = base64.b64decode(digest, validate=True)
+        actual = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt, validate=True), int(iterations)
+        )
+    except ValueError:
+        return False
+    return scheme == "7" and hmac.compare_digest(actual, expected)
 
 
 def password_file(users: Iterable[BrokerUser]) -> str:
