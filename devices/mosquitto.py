@@ -61,6 +61,25 @@ def password_file(users: Iterable[BrokerUser]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def hashed_password_file(accounts: Iterable[tuple[str, str]]) -> str:
+    """Lines of ``user:hash`` from hashes kept elsewhere (the device register keeps Mosquitto's ``$7$``)."""
+    lines = []
+    for username, hashed in accounts:
+        if ":" in username or DEVICE_ID.fullmatch(username) is None or not hashed.startswith("$7$"):
+            raise ValueError(f"broker account {username!r} has an invalid user name or a hash Mosquitto cannot read")
+        lines.append(f"{username}:{hashed}")
+    return "\n".join(lines) + "\n"
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step (a reader sees the old file or the new one, never half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o640)
+    tmp.replace(path)
+
+
 def acl(platform_username: str) -> str:
     """The ACL: the platform reads every device's uplink and writes cmd; a device only its own topics."""
     if DEVICE_ID.fullmatch(platform_username) is None:

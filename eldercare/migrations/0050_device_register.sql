@@ -9,7 +9,7 @@ ALTER TABLE device ADD COLUMN serial text CHECK (serial ~ '^[A-Za-z0-9_.:/-]{1,6
 CREATE UNIQUE INDEX device_serial_key ON device (serial);
 -- the credential: secret_hash (never the secret) is in Mosquitto's own $7$ format for credentials the
 -- register made; a revoked credential lets the device in nowhere until a new one is issued
-ALTER TABLE device ADD COLUMN credential_issued_at timestamptz;
+ALTER TABLE device ADD COLUMN credential_issued_at timestamptz DEFAULT now();
 ALTER TABLE device ADD COLUMN credential_revoked_at timestamptz;
 
 CREATE TABLE device_binding (
