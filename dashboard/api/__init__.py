@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from dashboard.api import alarms, elders, insights, orders, providers, token
+from dashboard.api import alarms, elders, enrolment, insights, orders, providers, token
 
 router = APIRouter(prefix="/api/v1")
-for module in (token, alarms, orders, elders, providers, insights):
+for module in (token, alarms, orders, elders, enrolment, providers, insights):
     router.include_router(module.router)
 
 __all__ = ["router"]
