@@ -15,6 +15,7 @@ from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
+from devices.types import DEVICE_TYPES
 
 router = APIRouter()
 PAGE = 50
@@ -108,6 +109,7 @@ def device_page(
         page=PAGE,
         low_battery=settings.low_battery_percent,
         offline_minutes=settings.device_offline_minutes,
+        device_types=DEVICE_TYPES,
     )
 
 

@@ -7,16 +7,21 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
+from playwright.sync_api import Browser, expect
 
 from dashboard.server import DashboardServer
 from eldercare import seed, users
 from eldercare.clock import ManualClock
 from eldercare.embedded import free_port
+from eldercare.passwords import verify_device_secret
 from tests.dashboard.conftest import NOW, PASSWORD, ROLES, City, make_app, token
+from tests.dashboard.test_browser import sign_in
+from tests.waiting import eventually
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[tuple[httpx.Client, dict[str, dict[str, str]], str]]:
+def small_server(database_url: str) -> Iterator[DashboardServer]:
+    """The dashboard over a small seeded city (no history) with the accounts admin, operator and viewer."""
     with psycopg.connect(database_url) as conn:
         seed.write(conn, seed.generate(seed.SeedPlan(elders=6, seed=7, providers=1, caregivers=2)))
         for role in ROLES:
@@ -24,10 +29,53 @@ def api(database_url: str) -> Iterator[tuple[httpx.Client, dict[str, dict[str, s
     server = DashboardServer(make_app(City(database_url, ManualClock(NOW))), "127.0.0.1", free_port())
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client, {role: token(client, role) for role in ROLES}, database_url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def api(
+    small_server: DashboardServer, database_url: str
+) -> Iterator[tuple[httpx.Client, dict[str, dict[str, str]], str]]:
+    with httpx.Client(base_url=small_server.url, timeout=30) as client:
+        yield client, {role: token(client, role) for role in ROLES}, database_url
+
+
+@pytest.mark.browser
+def test_the_devices_page_enrols_shows_the_credentials_once_and_revokes(
+    small_server: DashboardServer, database_url: str, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, small_server.url, "operator")
+    page.goto(f"{small_server.url}/devices")
+    page.select_option("#enrol-form select[name=type]", "pendant")
+    page.fill("#enrol-form input[name=serial]", "PD-2026-0001")
+    page.fill("#enrol-form input[name=elder_id]", "2")
+    page.click("#enrol-form button[type=submit]")
+    expect(page.locator("#credentials")).to_be_visible()
+    expect(page.locator("#credential-username")).to_have_text("PD-2026-0001")
+    secret = page.locator("#credential-secret").inner_text()
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT secret_hash, elder_id FROM device WHERE id = 'PD-2026-0001'").fetchone()
+    assert row is not None and row[1] == 2 and verify_device_secret(row[0], secret) and secret not in row[0]
+
+    page.reload()  # shown once: a new page load does not show it again
+    assert secret not in page.content()
+    page.fill("#manage-form input[name=device_id]", "PD-2026-0001")
+    page.click("[data-device-action=revoke]")
+    expect(page.locator("#toast")).to_contain_text("PD-2026-0001")
+    page.click("[data-device-action=unbind]")
+
+    def state() -> object:
+        with psycopg.connect(database_url) as conn:
+            return conn.execute(
+                "SELECT credential_revoked_at IS NOT NULL, elder_id FROM device WHERE id = 'PD-2026-0001'"
+            ).fetchone()
+
+    eventually(lambda: state() == (True, None), lambda: f"the device revoked and unbound; it is {state()}")
+    page.close()
 
 
 def test_enrol_shows_the_secret_once_and_every_change_is_audited(
