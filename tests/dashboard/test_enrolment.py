@@ -154,6 +154,12 @@ def test_bad_requests_get_the_registers_reason(api: tuple[httpx.Client, dict[str
     assert again.status_code == 409 and "unbind it first" in again.text
     missing = client.post("/api/v1/devices/nosuch/unbind", headers=admin)
     assert missing.status_code == 404
+    # an enrolled, unbound device is counted nowhere it cannot be listed
+    assert client.post("/api/v1/devices", json={"type": "door", "serial": "D-9"}, headers=admin).status_code == 201
+    listed = client.get("/api/v1/devices", params={"limit": 200}, headers=admin).json()
+    summary = client.get("/api/v1/devices/summary", headers=admin).json()
+    assert listed["total"] == len(listed["items"]) == summary["total"]
+    assert "D-9" not in {d["id"] for d in listed["items"]}
     schema = client.get("/openapi.json").json()
     for path in (
         "/api/v1/devices",
