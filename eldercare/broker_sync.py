@@ -29,6 +29,7 @@ from devices.mosquitto import hashed_password_file, replace_file
 from eldercare import device_register
 
 log = logging.getLogger(__name__)
+_LOCK_KEY = 0x656C6465_72627379  # "elderbsy": the advisory lock that serialises broker syncs
 
 
 class BrokerSyncError(Exception):
@@ -66,12 +67,18 @@ def sync(conn: psycopg.Connection, settings: MosquittoSettings) -> SyncReport:
             "the devices' password file is unknown: set ELDERCARE_MOSQUITTO_PASSWD (or pass --passwd) to the "
             "password_file of Mosquitto's devices' listener"
         )
-    accounts = device_register.broker_accounts(conn)
-    try:
-        replace_file(settings.passwd, hashed_password_file(accounts))
-    except OSError as err:
-        raise BrokerSyncError(f"cannot write {settings.passwd}: {err}; check the folder and its permissions") from None
-    how = reload(settings)
+    # One sync at a time, across processes: each reads the register after taking the lock, so the last file
+    # written holds every change committed before it, whichever change's sync ran last.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        accounts = device_register.broker_accounts(conn)
+        try:
+            replace_file(settings.passwd, hashed_password_file(accounts))
+        except OSError as err:
+            raise BrokerSyncError(
+                f"cannot write {settings.passwd}: {err}; check the folder and its permissions"
+            ) from None
+        how = reload(settings)
     log.info("wrote %s (%d devices) and %s", settings.passwd, len(accounts), how)
     return SyncReport(len(accounts), settings.passwd, how)
 
