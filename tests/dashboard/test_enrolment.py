@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -168,3 +169,19 @@ def test_bad_requests_get_the_registers_reason(api: tuple[httpx.Client, dict[str
     ):
         assert path in schema["paths"], path
     assert "Enrolled" in schema["components"]["schemas"]
+
+
+def test_each_change_brings_the_broker_in_step_when_configured(
+    api: tuple[httpx.Client, dict[str, dict[str, str]], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, headers, _ = api
+    passwd = tmp_path / "passwd"
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_PASSWD", str(passwd))
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_RELOAD_COMMAND", "true")
+    enrolled = client.post(
+        "/api/v1/devices", json={"type": "gas", "serial": "G-77", "elder_id": 3}, headers=headers["admin"]
+    )
+    assert enrolled.status_code == 201 and enrolled.json()["credential"]["broker_synced"]
+    assert "\nG-77:$7$" in "\n" + passwd.read_text()
+    assert client.post("/api/v1/devices/G-77/credential/revoke", headers=headers["admin"]).status_code == 200
+    assert "G-77:" not in passwd.read_text()
