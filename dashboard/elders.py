@@ -204,7 +204,7 @@ def device_health(
 ) -> tuple[list[Device], int]:
     """Active devices, those with a problem first: offline (not heard from), low battery, longest silent."""
     stale = now - timedelta(minutes=offline_minutes)
-    clauses = ["d.active"]
+    clauses = ["d.active", "d.elder_id IS NOT NULL"]  # an enrolled, unbound device has no elder to show here
     params: list[Any] = []
     if problem == "offline":
         clauses.append("(NOT d.online OR d.last_seen_at IS NULL OR d.last_seen_at < %s)")
@@ -228,7 +228,7 @@ def device_counts(conn: psycopg.Connection, now: datetime, offline_minutes: int,
         SELECT count(*),
                count(*) FILTER (WHERE NOT online OR last_seen_at IS NULL OR last_seen_at < %s),
                count(*) FILTER (WHERE battery <= %s)
-        FROM device WHERE active
+        FROM device WHERE active AND elder_id IS NOT NULL
         """,
         (now - timedelta(minutes=offline_minutes), low_battery),
     ).fetchone()

@@ -297,6 +297,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "service_medical": ("助医", "Medical escort"),
     "service_mobility": ("助行", "Mobility"),
     "service_care": ("护理", "Personal care"),
+    # device enrolment (eldercare.device_register)
+    "enrol_device": ("登记设备", "Enrol a device"),
+    "device_serial": ("序列号或IMEI", "Serial or IMEI"),
+    "device_id_optional": ("设备编号(可选,默认为序列号)", "Device id (optional; the serial by default)"),
+    "elder_id_optional": ("绑定老人编号(可选)", "Bind to elder id (optional)"),
+    "enrol": ("登记", "Enrol"),
+    "device_credentials": ("设备接入凭据", "Device credentials"),
+    "credentials_once": (
+        "密钥只显示这一次,平台只保存其哈希。请立即写入设备。",
+        "The secret is shown this once; the platform keeps only its hash. Put it into the device now.",
+    ),
+    "broker_username": ("MQTT用户名", "MQTT user name"),
+    "secret": ("密钥", "Secret"),
+    "manage_device": ("设备绑定与凭据", "Binding and credentials"),
+    "device_id": ("设备编号", "Device id"),
+    "bind": ("绑定", "Bind"),
+    "unbind": ("解绑", "Unbind"),
+    "replace_with": ("更换为新设备编号", "Replace with device id"),
+    "replace": ("更换", "Replace"),
+    "rotate_secret": ("更换密钥", "New secret"),
+    "revoke": ("吊销凭据", "Revoke"),
+    "confirm_revoke": ("吊销后该设备将无法连接,确定吗?", "After revoking, the device can no longer connect. Revoke?"),
+    "confirm_unbind": (
+        "解绑后该设备的数据不再归属该老人,确定吗?",
+        "After unbinding, its data no longer belongs to the elder. Unbind?",
+    ),
 }
 
 

@@ -26,6 +26,7 @@ class Reason(StrEnum):
     TOPIC_MISMATCH = "topic_mismatch"  # the payload claims another device than its topic
     UNKNOWN_DEVICE = "unknown_device"  # the topic names no registered device
     INACTIVE_DEVICE = "inactive_device"  # the device (or its elder) is deactivated
+    UNBOUND_DEVICE = "unbound_device"  # the device is registered but bound to no elder (never, or no longer)
     FUTURE_TIMESTAMP = "future_timestamp"  # ts too far ahead of the time received
     STALE_TIMESTAMP = "stale_timestamp"  # ts older than the platform accepts
     OVERSIZE = "oversize"  # payload bytes or samples over the limit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,19 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def verify_password_hash(hashed: str, password: str) -> bool:
+    """Whether ``password`` matches a ``$7$`` hash written by ``password_hash``."""
+    try:
+        _, scheme, iterations, salt, digest = hashed.split("$")
+        expected = base64.b64decode(digest, validate=True)
+        actual = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt, validate=True), int(iterations)
+        )
+    except ValueError:
+        return False
+    return scheme == "7" and hmac.compare_digest(actual, expected)
+
+
 def password_file(users: Iterable[BrokerUser]) -> str:
     """Lines of ``user:hash``, one per user."""
     lines = []
@@ -45,6 +59,25 @@ def password_file(users: Iterable[BrokerUser]) -> str:
         seen.add(user.username)
         lines.append(f"{user.username}:{password_hash(user.password)}")
     return "\n".join(lines) + "\n"
+
+
+def hashed_password_file(accounts: Iterable[tuple[str, str]]) -> str:
+    """Lines of ``user:hash`` from hashes kept elsewhere (the device register keeps Mosquitto's ``$7$``)."""
+    lines = []
+    for username, hashed in accounts:
+        if ":" in username or DEVICE_ID.fullmatch(username) is None or not hashed.startswith("$7$"):
+            raise ValueError(f"broker account {username!r} has an invalid user name or a hash Mosquitto cannot read")
+        lines.append(f"{username}:{hashed}")
+    return "\n".join(lines) + "\n"
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step (a reader sees the old file or the new one, never half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o640)
+    tmp.replace(path)
 
 
 def acl(platform_username: str) -> str:

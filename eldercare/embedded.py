@@ -93,12 +93,14 @@ class EmbeddedBroker:
     """An amqtt MQTT 3.1.1 broker running on its own event loop in a background thread, loopback only.
 
     It is for development and the demo: it has no persistence, no ACL and no shared subscriptions.
-    Production uses Mosquitto or EMQX (see ``deploy/``).
+    Production uses Mosquitto or EMQX (see ``deploy/``). Given ``database_url``, a device logging in with its
+    id is checked against the device register at each login (eldercare.embedded_auth).
     """
 
-    def __init__(self, port: int = 1883, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 1883, host: str = "127.0.0.1", database_url: str | None = None) -> None:
         self.host = host
         self.port = port
+        self.database_url = database_url
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker: Any = None
@@ -140,10 +142,12 @@ class EmbeddedBroker:
         self._loop.close()
 
     async def _start_broker(self) -> None:
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        plugins: dict[str, dict[str, object]] = {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
         }
+        if self.database_url is not None:
+            plugins["eldercare.embedded_auth.DeviceRegisterAuth"] = {"database_url": self.database_url}
+        config = {"listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}}, "plugins": plugins}
         from eldercare.amqtt_mend import mended_broker_class
 
         self._broker = mended_broker_class()(config)

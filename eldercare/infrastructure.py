@@ -56,7 +56,7 @@ class Infrastructure:
             if settings.mqtt_url is not None:
                 self.mqtt_url = settings.mqtt_url
             else:
-                broker = EmbeddedBroker(port=settings.embedded_mqtt_port)
+                broker = EmbeddedBroker(port=settings.embedded_mqtt_port, database_url=self.database_url)
                 self.mqtt_url = broker.start()
                 self._stack.callback(broker.stop)
 

@@ -37,6 +37,11 @@ def hash_device_secret(secret: str, salt: str | None = None) -> str:
 
 
 def verify_device_secret(secret_hash: str, secret: str) -> bool:
+    """Whether ``secret`` is the device's: a salted SHA-256 (seeded) or Mosquitto's ``$7$`` (the register)."""
+    if secret_hash.startswith("$7$"):
+        from devices.mosquitto import verify_password_hash
+
+        return verify_password_hash(secret_hash, secret)
     try:
         scheme, salt, _ = secret_hash.split("$", 2)
     except ValueError:

@@ -26,7 +26,7 @@ from eldercare.vocabulary import AlarmType, InputSource
 from gateway import metrics, presence, readings
 from gateway.alarms import AlarmRaise, raise_alarm
 from gateway.intake import Delivery, Intake
-from gateway.registry import Registry
+from gateway.registry import Registry, UnboundDevice
 from gateway.settings import GatewaySettings
 from gateway.writer import Accepted, BatchOutcome, BatchWriter
 
@@ -163,6 +163,7 @@ class Ingest:
 
     def _store(self, conn: psycopg.Connection, batch: list[Delivery]) -> BatchOutcome:
         self.registry.refresh_if_due(conn)
+        self.registry.catch_up(conn)
         accepted, dead = self._check(conn, batch)
         try:
             return self.writer.write(conn, accepted, dead)
@@ -206,6 +207,9 @@ class Ingest:
             device = known.get(m.device_id)
             if device is None:
                 dead.append(_letter(d, Reason.UNKNOWN_DEVICE, "no such device is registered", m.device_id))
+            elif isinstance(device, UnboundDevice):
+                unbound = "the device is bound to no elder (never bound, unbound or replaced); bind it to attribute it"
+                dead.append(_letter(d, Reason.UNBOUND_DEVICE, unbound, m.device_id))
             elif not device.active:
                 dead.append(_letter(d, Reason.INACTIVE_DEVICE, "the device or its elder is deactivated", m.device_id))
             elif isinstance(m.body, Event) and (why := refuses_event(device.type, m.body.type)):
@@ -224,6 +228,7 @@ class Ingest:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(conninfo(self._database_url, "eldercare-gateway"), connect_timeout=10)
             readings.prepare(self._conn)
+            self.registry.listen(self._conn)
             self.registry.load(self._conn)
             metrics.DATABASE_UP.set(1)
             log.info("gateway connected to the database; %d devices registered", len(self.registry))

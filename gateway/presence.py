@@ -122,7 +122,7 @@ _SWEEP = """
     UPDATE device SET online = false
     WHERE id IN (
         SELECT id FROM device
-        WHERE active AND online AND (last_seen_at < %s OR last_seen_at IS NULL)
+        WHERE active AND online AND elder_id IS NOT NULL AND (last_seen_at < %s OR last_seen_at IS NULL)
         ORDER BY id
         FOR NO KEY UPDATE SKIP LOCKED
     )

@@ -16,6 +16,7 @@ from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
+from devices.types import DEVICE_TYPES
 from eldercare.register import elders as register
 from eldercare.vocabulary import InactiveReason, ServiceType
 
@@ -123,6 +124,7 @@ def device_page(
         page=PAGE,
         low_battery=settings.low_battery_percent,
         offline_minutes=settings.device_offline_minutes,
+        device_types=DEVICE_TYPES,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from eldercare.passwords import hash_device_secret
+from devices.mosquitto import password_hash
 from eldercare.seed import facts
 from eldercare.seed.model import DEVICE_PREFIX, City, Names, jitter
 
@@ -97,13 +97,13 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
         for device_type in devices:
             device_id = f"{DEVICE_PREFIX[device_type]}{elder_id:06d}"
             secret = f"{rng.getrandbits(96):024x}"
-            salt = f"{rng.getrandbits(32):08x}"
+            salt = rng.getrandbits(32).to_bytes(4, "big") * 3  # 12 bytes, as Mosquitto's hashes have
             city.rows["device"].append(
                 (
                     device_id,
                     device_type,
                     elder_id,
-                    hash_device_secret(secret, salt),
+                    password_hash(secret, salt),  # Mosquitto's format: the broker sync writes it out
                     rng.randint(35, 100),
                     "1.4.2",
                 )

@@ -100,6 +100,12 @@ def write(conn: psycopg.Connection, city: City, progress: Callable[[str, int], N
         _copy(conn, table, city.rows[table])
         if progress:
             progress(table, len(city.rows[table]))
+    # the seeded devices are bound to their elders from now on, as the register binds (eldercare.device_register)
+    conn.execute(
+        "INSERT INTO device_binding (device_id, elder_id, bound_at, bound_by) "
+        "SELECT id, elder_id, registered_at, 'seed' FROM device d WHERE elder_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM device_binding b WHERE b.device_id = d.id AND b.unbound_at IS NULL)"
+    )
 
 
 def write_manifest(path: Path, city: City) -> None:

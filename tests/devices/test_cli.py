@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from typer.testing import CliRunner
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
 
 from eldercare.cli import app
 
@@ -40,3 +43,53 @@ def test_mosquitto_config_needs_the_platform_account_and_a_manifest(tmp_path: Pa
         input="pw\n",
     )
     assert result.exit_code == 1  # the password came from stdin; only the manifest is missing
+
+
+def test_the_register_commands_enrol_bind_unbind_rotate_revoke_and_sync(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", database_url)
+    monkeypatch.delenv("ELDERCARE_MOSQUITTO_PASSWD", raising=False)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            """
+            INSERT INTO township (code, name, lat, lon) VALUES ('T1', '蒲圻街道', 29.7, 113.9);
+            INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C1', '金鸡山社区', 29.7, 113.9);
+            INSERT INTO elder (code, name, gender, birth_date, community_id, address, lat, lon)
+                VALUES ('E1', '王秀英', 'F', '1940-05-01', 1, '金鸡路1号', 29.71, 113.89);
+            """
+        )
+    enrolled = runner.invoke(app, ["devices", "enrol", "watch", "--serial", "860000000000001", "--json"])
+    assert enrolled.exit_code == 0, enrolled.output
+    credential = json.loads(enrolled.output.strip().splitlines()[-1])
+    assert credential["device_id"] == "860000000000001" and len(credential["secret"]) >= 24
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, ["devices", *args])
+
+    assert run("bind", "860000000000001", "1").exit_code == 0
+    passwd = tmp_path / "passwd"
+    synced = run("sync-broker", "--passwd", str(passwd), "--reload-command", "true")
+    assert synced.exit_code == 0 and "(1 devices)" in synced.output, synced.output
+    assert passwd.read_text().startswith("860000000000001:$7$")
+    assert credential["secret"] not in passwd.read_text()
+
+    again = run("bind", "860000000000001", "1")
+    assert again.exit_code == 1 and "bound to this elder already" in again.output
+    unknown = run("enrol", "toaster")
+    assert unknown.exit_code == 1 and "expected one of button" in unknown.output
+    rotated = run("rotate", "860000000000001")
+    assert rotated.exit_code == 0 and credential["secret"] not in rotated.output
+    assert run("revoke", "860000000000001").exit_code == 0
+    assert run("unbind", "860000000000001").exit_code == 0
+    shown = run("history", "860000000000001")
+    assert shown.exit_code == 0 and "elder 1" in shown.output and "unbound" in shown.output
+    no_pid = run("sync-broker", "--passwd", str(passwd))
+    assert no_pid.exit_code == 1 and "ELDERCARE_MOSQUITTO_PID_FILE" in no_pid.output
+    assert passwd.read_text() == "\n"  # written before the reload was found impossible: no device may connect
+
+
+def test_the_register_commands_have_help() -> None:
+    for command in ("enrol", "bind", "unbind", "replace", "rotate", "revoke", "history", "sync-broker"):
+        result = runner.invoke(app, ["devices", command, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, command

@@ -1,0 +1,297 @@
+"""The device register: enrol a device, bind it to an elder, unbind or replace it, and issue, rotate or revoke
+its broker credential.
+
+Shared by the API, the command line, and (later) the import and the seed. Every function takes a connection
+and does not commit: the caller's transaction holds the change, its ``audit_log`` row (before and after) and a
+``device_register`` notification, which reaches listeners (the gateway's registry, the broker sync) only once
+the transaction commits. The secret of a credential is returned once and never stored: the database keeps a
+Mosquitto-format hash, from which the broker's password file is written (see ``broker_accounts``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.errors import UniqueViolation
+
+from devices.mosquitto import password_hash
+from devices.topics import DEVICE_ID
+from devices.types import DEVICE_TYPES
+from eldercare import audit
+
+# the LISTEN/NOTIFY channel told of every change; the payload is the device id
+CHANNEL = "device_register"
+SERIAL_MAX = 64
+
+
+class RegisterError(Exception):
+    """A change the register refuses; ``code`` is stable (for the API), the message says what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What enrolling a device needs: its type, and a serial number or IMEI, an id or both."""
+
+    type: str
+    serial: str | None = None
+    device_id: str | None = None
+    elder_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    type: str
+    serial: str | None
+    elder_id: int | None
+    active: bool
+    registered_at: datetime
+    credential_issued_at: datetime | None
+    credential_revoked_at: datetime | None
+
+    @property
+    def may_connect(self) -> bool:
+        """Whether the broker lets this device in: bound, active, with a credential that is not revoked."""
+        return (
+            self.active
+            and self.elder_id is not None
+            and self.credential_issued_at is not None
+            and self.credential_revoked_at is None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    device_id: str
+    elder_id: int
+    bound_at: datetime
+    unbound_at: datetime | None
+    bound_by: str
+    unbound_by: str | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A device's broker login: user name = device id. The secret is shown once; only its hash is kept."""
+
+    device_id: str
+    secret: str
+
+
+_DEVICE = """
+    SELECT id, type, serial, elder_id, active, registered_at, credential_issued_at, credential_revoked_at
+    FROM device
+"""
+_BINDING = "SELECT device_id, elder_id, bound_at, unbound_at, bound_by, unbound_by, end_reason FROM device_binding"
+
+
+def get(conn: psycopg.Connection, device_id: str, *, lock: bool = False) -> Device:
+    """The device, or RegisterError ``unknown_device``."""
+    row = conn.execute(_DEVICE + " WHERE id = %s" + (" FOR UPDATE" if lock else ""), (device_id,)).fetchone()
+    if row is None:
+        raise RegisterError("unknown_device", f"no device {device_id!r} is registered; enrol it first")
+    return Device(*row)
+
+
+def find(conn: psycopg.Connection, *, elder_id: int | None = None, limit: int = 500) -> list[Device]:
+    """Devices by id, all of them or those now bound to ``elder_id``."""
+    where, params = ("WHERE elder_id = %s", (elder_id,)) if elder_id is not None else ("", ())
+    rows = conn.execute(_DEVICE + f" {where} ORDER BY id LIMIT %s", (*params, limit)).fetchall()
+    return [Device(*row) for row in rows]
+
+
+def bindings(conn: psycopg.Connection, device_id: str) -> list[Binding]:
+    """The device's bindings, oldest first; the last may still be open (``unbound_at`` None)."""
+    rows = conn.execute(_BINDING + " WHERE device_id = %s ORDER BY bound_at, id", (device_id,)).fetchall()
+    return [Binding(*row) for row in rows]
+
+
+def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datetime) -> tuple[Device, Credential]:
+    """Register a device with a fresh credential, bound to ``enrolment.elder_id`` when one is given."""
+    kind = enrolment.type.strip().lower()
+    if kind not in DEVICE_TYPES:
+        raise RegisterError(
+            "unknown_type", f"unknown device type {enrolment.type!r}; expected one of {', '.join(DEVICE_TYPES)}"
+        )
+    serial = (enrolment.serial or "").strip() or None
+    if serial is not None and (len(serial) > SERIAL_MAX or not _SERIAL_CHARS.issuperset(serial)):
+        raise RegisterError(
+            "bad_serial",
+            f"serial {serial!r} must be 1-{SERIAL_MAX} letters, digits or . _ : / - (an IMEI is 15 digits)",
+        )
+    device_id = (enrolment.device_id or "").strip() or _derive_id(kind, serial)
+    if DEVICE_ID.fullmatch(device_id) is None:
+        raise RegisterError(
+            "bad_device_id",
+            f"device id {device_id!r} must be 3-64 letters, digits, '_' or '-' (it is the broker user name); "
+            "give another id",
+        )
+    if serial is not None and (other := conn.execute("SELECT id FROM device WHERE serial = %s", (serial,)).fetchone()):
+        raise RegisterError(
+            "duplicate_serial", f"serial {serial!r} is registered already, as device {other[0]!r}; check the label"
+        )
+    if conn.execute("SELECT 1 FROM device WHERE id = %s", (device_id,)).fetchone():
+        raise RegisterError("duplicate_device_id", f"a device {device_id!r} is registered already; give another id")
+    secret = _new_secret()
+    try:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO device (id, type, serial, secret_hash, credential_issued_at, registered_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (device_id, kind, serial, password_hash(secret), now, now),
+            )
+    except UniqueViolation:
+        raise RegisterError(
+            "duplicate_serial", f"device {device_id!r} or serial {serial!r} was registered a moment ago"
+        ) from None
+    _changed(conn, actor, "device.enrol", device_id, None, get(conn, device_id))
+    if enrolment.elder_id is not None:
+        bind(conn, device_id, enrolment.elder_id, actor, now)
+    return get(conn, device_id), Credential(device_id, secret)
+
+
+def bind(conn: psycopg.Connection, device_id: str, elder_id: int, actor: str, now: datetime) -> Binding:
+    """Bind an unbound device to an elder; from ``now`` its readings are the elder's."""
+    before = get(conn, device_id, lock=True)
+    if before.elder_id is not None:
+        what = "this elder" if before.elder_id == elder_id else f"elder {before.elder_id}"
+        raise RegisterError(
+            "already_bound", f"device {device_id!r} is bound to {what} already; unbind it first, or replace it"
+        )
+    if not before.active:
+        raise RegisterError("inactive_device", f"device {device_id!r} is deactivated and cannot be bound")
+    elder = conn.execute("SELECT active FROM elder WHERE id = %s", (elder_id,)).fetchone()
+    if elder is None:
+        raise RegisterError("unknown_elder", f"no elder {elder_id} is registered; check the elder's id")
+    if not elder[0]:
+        raise RegisterError("inactive_elder", f"elder {elder_id} is deactivated; a device cannot be bound to them")
+    conn.execute("UPDATE device SET elder_id = %s WHERE id = %s", (elder_id, device_id))
+    conn.execute(
+        "INSERT INTO device_binding (device_id, elder_id, bound_at, bound_by) VALUES (%s, %s, %s, %s)",
+        (device_id, elder_id, now, actor),
+    )
+    _changed(conn, actor, "device.bind", device_id, before, get(conn, device_id))
+    return bindings(conn, device_id)[-1]
+
+
+def unbind(conn: psycopg.Connection, device_id: str, actor: str, now: datetime, reason: str = "unbound") -> Binding:
+    """End the device's binding; from ``now`` nothing it sends is attributed to the elder."""
+    before = get(conn, device_id, lock=True)
+    if before.elder_id is None:
+        raise RegisterError("not_bound", f"device {device_id!r} is not bound to any elder")
+    conn.execute(
+        "UPDATE device_binding SET unbound_at = greatest(%s, bound_at), unbound_by = %s, end_reason = %s "
+        "WHERE device_id = %s AND unbound_at IS NULL",
+        (now, actor, reason, device_id),
+    )
+    conn.execute("UPDATE device SET elder_id = NULL, online = false WHERE id = %s", (device_id,))
+    _changed(conn, actor, "device.unbind", device_id, before, get(conn, device_id), reason=reason)
+    return bindings(conn, device_id)[-1]
+
+
+def replace(
+    conn: psycopg.Connection, old_id: str, new_id: str, actor: str, now: datetime, *, revoke_old: bool = True
+) -> Binding:
+    """Put ``new_id`` in the place of ``old_id``: the old one is unbound (and its credential revoked), the new one
+    bound to the same elder. The new device must be enrolled and unbound."""
+    if old_id == new_id:
+        raise RegisterError("same_device", "a device cannot replace itself; give the new device's id")
+    old = get(conn, old_id, lock=True)
+    new = get(conn, new_id, lock=True)
+    if old.elder_id is None:
+        raise RegisterError("not_bound", f"device {old_id!r} is not bound to any elder, so there is nothing to replace")
+    if new.elder_id is not None:
+        raise RegisterError("already_bound", f"device {new_id!r} is bound to elder {new.elder_id}; unbind it first")
+    unbind(conn, old_id, actor, now, reason=f"replaced by {new_id}")
+    if revoke_old and old.credential_revoked_at is None and old.credential_issued_at is not None:
+        revoke(conn, old_id, actor, now)
+    return bind(conn, new_id, old.elder_id, actor, now)
+
+
+def rotate(conn: psycopg.Connection, device_id: str, actor: str, now: datetime) -> Credential:
+    """A new secret for the device; the old one stops working once the broker is synchronised."""
+    before = get(conn, device_id, lock=True)
+    secret = _new_secret()
+    conn.execute(
+        "UPDATE device SET secret_hash = %s, credential_issued_at = %s, credential_revoked_at = NULL WHERE id = %s",
+        (password_hash(secret), now, device_id),
+    )
+    _changed(conn, actor, "device.rotate_credential", device_id, before, get(conn, device_id))
+    return Credential(device_id, secret)
+
+
+def revoke(conn: psycopg.Connection, device_id: str, actor: str, now: datetime) -> Device:
+    """Revoke the device's credential: the broker refuses it until a new one is issued (``rotate``)."""
+    before = get(conn, device_id, lock=True)
+    if before.credential_revoked_at is not None:
+        raise RegisterError("already_revoked", f"the credential of {device_id!r} is revoked already")
+    conn.execute(
+        "UPDATE device SET credential_revoked_at = %s, secret_hash = %s WHERE id = %s",
+        (now, "revoked", device_id),
+    )
+    after = get(conn, device_id)
+    _changed(conn, actor, "device.revoke_credential", device_id, before, after)
+    return after
+
+
+def broker_accounts(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(user name, Mosquitto password hash) of every device the broker should let in, by id.
+
+    A device is let in while it is active, bound to an active elder, and holds an unrevoked credential that
+    the register issued (a Mosquitto ``$7$`` hash; older seeded hashes are not in a format Mosquitto reads).
+    """
+    rows = conn.execute(
+        """
+        SELECT d.id, d.secret_hash FROM device d JOIN elder e ON e.id = d.elder_id
+        WHERE d.active AND e.active AND d.credential_revoked_at IS NULL AND d.secret_hash LIKE '$7$%%'
+        ORDER BY d.id
+        """
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+# -- helpers
+
+_SERIAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/-")
+
+
+def _derive_id(kind: str, serial: str | None) -> str:
+    """The serial when it can serve as a broker user name (an IMEI can), else the type and a random suffix."""
+    if serial is not None and DEVICE_ID.fullmatch(serial):
+        return serial
+    return f"{kind}-{secrets.token_hex(5)}"
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits, letters, digits, '-' and '_'
+
+
+def _snapshot(device: Device | None) -> dict[str, Any] | None:
+    if device is None:
+        return None
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(device).items()}
+
+
+def _changed(
+    conn: psycopg.Connection,
+    actor: str,
+    action: str,
+    device_id: str,
+    before: Device | None,
+    after: Device,
+    **extra: Any,
+) -> None:
+    audit.record(
+        conn, actor, action, "device", device_id, {"before": _snapshot(before), "after": _snapshot(after), **extra}
+    )
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, device_id))
