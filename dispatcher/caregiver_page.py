@@ -66,7 +66,7 @@ SELECT so.id, so.code, so.service_type, so.status, so.caregiver_id, so.window_st
        live.caregiver_id AS live_offer_to, mine.distance_km, mine.eta_min
 FROM service_order so
 JOIN elder e ON e.id = so.elder_id
-LEFT JOIN offer live ON live.order_id = so.id AND live.status IN {LIVE_OFFER_SQL}
+LEFT JOIN offer live ON live.order_id = so.id AND live.caregiver_id = %(c)s AND live.status IN {LIVE_OFFER_SQL}
 LEFT JOIN LATERAL (SELECT distance_km, eta_min FROM offer o WHERE o.order_id = so.id AND o.caregiver_id = %(c)s
                    ORDER BY o.id DESC LIMIT 1) mine ON true
 WHERE so.id = %(o)s
