@@ -189,13 +189,19 @@ def offer_next(
     why: str = "",
 ) -> OrderRow:
     """Offer a locked order to the best caregiver not yet asked, or for an emergency to the best few at once
-    (``offers_at_once``); escalate when there is nobody."""
+    (``offers_at_once``, those within ``emergency_race_margin_minutes`` of the best); escalate when there is
+    nobody."""
     wanted = config.dispatch.offers_at_once(order.is_emergency) - len(live_offers(conn, order.id))
     made = 0
+    first_cost: float | None = None
     while made < wanted:
         need, ranking, choice = find_candidate(conn, clock, config, order)
         if choice is None:
             break
+        if first_cost is None:
+            first_cost = choice.best.cost
+        elif choice.best.cost > first_cost + config.dispatch.emergency_race_margin_minutes:
+            break  # much slower to get there than the best: not worth racing, wait for the next race
         reasons = ranking.reasons(choice.best)
         reasons["search"] = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
         if wanted > 1:

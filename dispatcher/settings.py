@@ -74,6 +74,12 @@ class DispatcherSettings(BaseSettings):
         description="offer an emergency to this many caregivers at once; the first to accept takes it, the others "
         "are told it is taken (booked services go to one caregiver at a time)",
     )
+    emergency_race_margin_minutes: float = Field(
+        10.0,
+        ge=0,
+        description="race only caregivers who would get there about as soon as the best: a cost (minutes of the "
+        "elder's wait) within this of the best one's; the others wait for the next race",
+    )
     escalate_after_offers: int = Field(3, ge=1, description="escalate when this many offers found no taker")
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
     routine_accept_minutes: int = Field(60, ge=1, description="escalate a booked service not accepted within this")
