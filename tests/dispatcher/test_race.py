@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from dispatcher.orders import create_order
+from dispatcher.orders import cancel_order, create_order
 from tests.dispatcher.town import offset
 from tests.waiting import patience
 
@@ -133,3 +133,12 @@ def test_a_caregiver_much_farther_than_the_best_waits_for_the_next_race(conn, cl
     clock.advance(timedelta(seconds=91))
     harness.drive()
     assert harness.offers(order) == [(near, "expired"), (far, "sent")]
+
+
+def test_cancelling_a_raced_emergency_tells_everyone_it_was_offered_to(raced, harness) -> None:
+    caregivers, order = raced["caregivers"], raced["order"]
+    with harness.connect() as conn:
+        cancel_order(conn, harness.clock, order, reason="false alarm", actor="op", config=harness.config)
+    assert harness.offers(order) == [(c, "cancelled") for c in caregivers[:3]]
+    told = harness.all("SELECT caregiver_id FROM sms_message WHERE purpose = 'operator' ORDER BY caregiver_id")
+    assert told == [(c,) for c in sorted(caregivers[:3])]
