@@ -355,6 +355,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0, help="time limit of PyVRP and OR-Tools")
     parser.add_argument("--solvers", default="vroom,pyvrp,ortools")
+    parser.add_argument("--exploration", type=int, default=2, help="pyvroom's exploration level (0-5)")
     parser.add_argument(
         "--meal-drop-min",
         type=int,
@@ -375,7 +376,11 @@ def main() -> None:
         f"(loaded and matrices built in {loaded:.1f} s); "
         f"visits nobody may take: {sum(1 for a in problem.allowed if not a)}"
     )
-    solvers = {"vroom": solve_vroom, "pyvrp": solve_pyvrp, "ortools": solve_ortools}
+    solvers = {
+        "vroom": lambda p, s: solve_vroom(p, s, args.exploration),
+        "pyvrp": solve_pyvrp,
+        "ortools": solve_ortools,
+    }
     for name in args.solvers.split(","):
         try:
             outcome = solvers[name](problem, args.seconds)
