@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 
 from dispatcher import metrics, notices, texts
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
-from dispatcher.offers import Offer, close_offer, live_offer
+from dispatcher.offers import Offer, close_offer, live_offer, withdraw_raced
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
@@ -105,8 +105,8 @@ def _their_live_offer(
     conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, caregiver: Caregiver
 ) -> Offer | Answer:
     """The caregiver's live offer of this order, or the answer explaining why there is none."""
-    offer = live_offer(conn, order.id)
-    if offer is None or offer.caregiver_id != caregiver.id:
+    offer = live_offer(conn, order.id, caregiver.id)
+    if offer is None:
         return _not_live(conn, order, caregiver)
     if offer.expires_at <= clock.now():
         # the sweep has not got to it yet; the deadline holds all the same
@@ -149,6 +149,7 @@ def accept(
     now = clock.now()
     conn.execute("UPDATE offer SET status = 'accepted', answered_at = %s WHERE id = %s", (now, offer.id))
     metrics.OFFERS.labels("accepted").inc()
+    others = withdraw_raced(conn, clock, config, order)
     if order.is_emergency:
         arrival_due = now + timedelta(minutes=config.dispatch.emergency_arrival_minutes)
     else:
@@ -161,7 +162,12 @@ def accept(
         actor_kind=Actor.CAREGIVER,
         actor=caregiver.code,
         reason=f"accepted by {caregiver.code} ({via})",
-        details={"offer_id": offer.id, "eta_min": round(offer.eta_min, 1), "distance_km": round(offer.distance_km, 3)},
+        details={
+            "offer_id": offer.id,
+            "eta_min": round(offer.eta_min, 1),
+            "distance_km": round(offer.distance_km, 3),
+            **({"taken_from": [o.caregiver_id for o in others]} if others else {}),
+        },
         action="accepted",
         caregiver_id=caregiver.id,
         provider_id=caregiver.provider_id,

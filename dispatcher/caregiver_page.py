@@ -71,7 +71,7 @@ SELECT so.id, so.code, so.service_type, so.status, so.caregiver_id, so.window_st
        e.medical_notes, e.medications, e.allergies, e.home_access_notes
 FROM service_order so
 JOIN elder e ON e.id = so.elder_id
-LEFT JOIN offer live ON live.order_id = so.id AND live.status IN {LIVE_OFFER_SQL}
+LEFT JOIN offer live ON live.order_id = so.id AND live.caregiver_id = %(c)s AND live.status IN {LIVE_OFFER_SQL}
 LEFT JOIN LATERAL (SELECT distance_km, eta_min FROM offer o WHERE o.order_id = so.id AND o.caregiver_id = %(c)s
                    ORDER BY o.id DESC LIMIT 1) mine ON true
 WHERE so.id = %(o)s

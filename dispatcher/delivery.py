@@ -60,13 +60,13 @@ def offer_sent(conn: psycopg.Connection, clock: Clock, config: Config, sms_id: i
 def offer_undeliverable(conn: psycopg.Connection, clock: Clock, config: Config, sms_id: int, why: str) -> None:
     """The offer cannot reach the caregiver: end it and offer the order to the next one."""
     found = conn.execute(
-        f"SELECT order_id FROM offer WHERE sms_id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608 (a constant)
+        f"SELECT order_id, caregiver_id FROM offer WHERE sms_id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608
         (sms_id,),
     ).fetchone()
     if found is None:
         return
     order = load_order(conn, found[0], lock=True)
-    offer = live_offer(conn, order.id)
+    offer = live_offer(conn, order.id, found[1])
     if offer is None or offer.sms_id != sms_id:
         return  # someone else closed it while we waited for the lock
     close_offer(conn, clock, config, order, offer, "failed", actor_kind=Actor.SYSTEM, actor="dispatcher", why=why)
@@ -122,7 +122,7 @@ def mark_opted_out(conn: psycopg.Connection, clock: Clock, config: Config, careg
     moved = 0
     for offer, _code in offers_to(conn, caregiver_id):
         order = load_order(conn, offer.order_id, lock=True)
-        live = live_offer(conn, order.id)
+        live = live_offer(conn, order.id, caregiver_id)
         if live is not None and live.id == offer.id:
             close_offer(
                 conn,

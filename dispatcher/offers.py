@@ -1,8 +1,12 @@
-"""Offers: choosing the next caregiver for an order, offering it by SMS, and closing offers that end.
+"""Offers: choosing the next caregivers for an order, offering it by SMS, and closing offers that end.
 
 All of it is database work in the caller's transaction: an offer and its SMS are rows written together,
-and the SMS goes out after commit (see ``outbox``). At most one offer per order is live; the partial unique
-index ``offer_one_live_per_order`` makes that hold whatever process makes the offer.
+and the SMS goes out after commit (see ``outbox``). A booked service is offered to one caregiver at a time;
+an emergency is raced: offered to the best ``emergency_race_size`` caregivers at once, the first to accept
+takes it and the others are told it is taken (``withdraw_raced``). Every change to an order's offers is made
+holding the order's row lock, which is what lets exactly one of a race win; the partial unique index
+``offer_one_live_per_caregiver_order`` keeps one live offer per caregiver and order whatever process makes it.
+A race ends (and the next one starts) when none of its offers is live any more.
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ class Offer:
     sms_id: int | None
 
 
-_LIVE_OFFER = f"""
+_LIVE_OFFERS = f"""
 SELECT id, order_id, caregiver_id, rank, distance_km, eta_min, status, created_at, expires_at, sms_id
-FROM offer WHERE order_id = %s AND status IN {LIVE_OFFER_SQL}
+FROM offer WHERE order_id = %s AND status IN {LIVE_OFFER_SQL} ORDER BY id
 """  # noqa: S608 (a constant)
 _OFFERS_TO = f"""
 SELECT o.id, o.order_id, o.caregiver_id, o.rank, o.distance_km, o.eta_min, o.status, o.created_at, o.expires_at,
@@ -54,9 +58,15 @@ WHERE o.caregiver_id = %s AND o.status IN {LIVE_OFFER_SQL} ORDER BY o.created_at
 """  # noqa: S608 (a constant)
 
 
-def live_offer(conn: psycopg.Connection, order_id: int) -> Offer | None:
+def live_offers(conn: psycopg.Connection, order_id: int) -> list[Offer]:
+    """The order's live offers, oldest first: one for a booked service, up to the race's size for an emergency."""
     with conn.cursor(row_factory=class_row(Offer)) as cur:
-        return cur.execute(_LIVE_OFFER, (order_id,)).fetchone()
+        return cur.execute(_LIVE_OFFERS, (order_id,)).fetchall()
+
+
+def live_offer(conn: psycopg.Connection, order_id: int, caregiver_id: int) -> Offer | None:
+    """The caregiver's live offer of this order, if any."""
+    return next((o for o in live_offers(conn, order_id) if o.caregiver_id == caregiver_id), None)
 
 
 def offers_to(conn: psycopg.Connection, caregiver_id: int) -> list[tuple[Offer, str]]:
@@ -178,12 +188,30 @@ def offer_next(
     actor: str = "dispatcher",
     why: str = "",
 ) -> OrderRow:
-    """Offer a locked order to the best caregiver not yet asked; escalate when there is nobody."""
-    need, ranking, choice = find_candidate(conn, clock, config, order)
-    if choice is not None:
+    """Offer a locked order to the best caregiver not yet asked, or for an emergency to the best few at once
+    (``offers_at_once``, those within ``emergency_race_margin_minutes`` of the best); escalate when there is
+    nobody."""
+    wanted = config.dispatch.offers_at_once(order.is_emergency) - len(live_offers(conn, order.id))
+    made = 0
+    first_cost: float | None = None
+    while made < wanted:
+        need, ranking, choice = find_candidate(conn, clock, config, order)
+        if choice is None:
+            break
+        if first_cost is None:
+            first_cost = choice.best.cost
+        elif choice.best.cost > first_cost + config.dispatch.emergency_race_margin_minutes:
+            break  # much slower to get there than the best: not worth racing, wait for the next race
         reasons = ranking.reasons(choice.best)
         reasons["search"] = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
-        return make_offer(conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why)
+        if wanted > 1:
+            reasons["race"] = {"place": made + 1, "of": wanted}
+        order = make_offer(
+            conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why
+        )
+        made += 1
+    if made or wanted <= 0:
+        return order
     retry = clock.now() + timedelta(minutes=config.dispatch.retry_offer_minutes)
     log.info("order %s: no eligible caregiver for %s near %.4f,%.4f", order.code, need.service_type, need.lat, need.lon)
     if order.state is not OrderStatus.ESCALATED:
@@ -204,8 +232,9 @@ def close_offer(
     actor: str,
     why: str,
 ) -> OrderRow:
-    """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order, escalate when enough
-    offers went unanswered, and offer the order to the next caregiver."""
+    """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order. When it was the last
+    live one (of a race, or the only one), escalate if enough offers went unanswered, and offer the order to the
+    next caregiver (or the next few, for an emergency)."""
     now = clock.now()
     conn.execute(
         f"UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608
@@ -225,6 +254,8 @@ def close_offer(
         details={"offer_id": offer.id, "offer_status": status},
         action=f"told the offer was {status}",
     )
+    if live_offers(conn, order.id):
+        return order  # the rest of the race is still running
     if (
         order.state is OrderStatus.OFFERED
         and order.escalation_level == 0
@@ -234,9 +265,37 @@ def close_offer(
     return offer_next(conn, clock, config, order)
 
 
-def cancel_live_offer(conn: psycopg.Connection, clock: Clock, order_id: int) -> Offer | None:
-    """Withdraw the order's live offer, if any, without a timeline row (the caller writes one)."""
-    offer = live_offer(conn, order_id)
-    if offer is not None:
-        conn.execute("UPDATE offer SET status = 'cancelled', answered_at = %s WHERE id = %s", (clock.now(), offer.id))
-    return offer
+def cancel_live_offers(conn: psycopg.Connection, clock: Clock, order_id: int) -> list[Offer]:
+    """Withdraw the order's live offers, if any, without a timeline row (the caller writes one)."""
+    offers = live_offers(conn, order_id)
+    if offers:
+        conn.execute(
+            "UPDATE offer SET status = 'cancelled', answered_at = %s WHERE id = ANY(%s)",
+            (clock.now(), [o.id for o in offers]),
+        )
+    return offers
+
+
+def withdraw_raced(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> list[Offer]:
+    """After a locked order was accepted: close the other offers of its race and tell each of those caregivers by
+    SMS that the order is taken."""
+    others = cancel_live_offers(conn, clock, order.id)
+    for offer in others:
+        metrics.OFFERS.labels("taken").inc()
+        row = conn.execute(
+            "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (offer.caregiver_id,)
+        ).fetchone()
+        if row is None:
+            continue
+        phone, language = row
+        outbox.enqueue(
+            conn,
+            clock,
+            to_phone=phone,
+            from_phone=config.platform.twilio_from,
+            body=texts.text("taken_by_other", language, code=order.code),
+            purpose=outbox.Purpose.OFFER_TAKEN,
+            order_id=order.id,
+            caregiver_id=offer.caregiver_id,
+        )
+    return others

@@ -25,7 +25,7 @@ from dispatcher.lifecycle import (
     record_event,
     transition,
 )
-from dispatcher.offers import cancel_live_offer, find_candidate, make_offer, ranking_for
+from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
@@ -206,8 +206,8 @@ def cancel_order(
         raise OrderError("say why the order is cancelled (reason is empty)")
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.CANCELLED, "cancelled")
-    offer = cancel_live_offer(conn, clock, order.id)
-    told = order.caregiver_id or (offer.caregiver_id if offer else None)
+    offers = cancel_live_offers(conn, clock, order.id)
+    told = [order.caregiver_id] if order.caregiver_id is not None else [o.caregiver_id for o in offers]
     transition(
         conn,
         clock,
@@ -223,8 +223,8 @@ def cancel_order(
         accept_due_at=None,
         arrival_due_at=None,
     )
-    if told is not None:
-        _tell_withdrawn(conn, clock, config, order, told, reason)
+    for caregiver in told:
+        _tell_withdrawn(conn, clock, config, order, caregiver, reason)
     audit.record(conn, actor, "order.cancel", "service_order", order.id, {"code": order.code, "reason": reason})
 
 
@@ -241,8 +241,8 @@ def reassign_order(
     holds or was offered it."""
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.OFFERED, "reassigned")
-    offer = cancel_live_offer(conn, clock, order.id)
-    previous = order.caregiver_id or (offer.caregiver_id if offer else None)
+    offers = cancel_live_offers(conn, clock, order.id)
+    previous = [order.caregiver_id] if order.caregiver_id is not None else [o.caregiver_id for o in offers]
     if order.caregiver_id is not None:
         order = transition(
             conn,
@@ -283,8 +283,9 @@ def reassign_order(
     make_offer(
         conn, clock, config, order, ranked, reasons, actor_kind=Actor.OPERATOR, actor=actor, why=why, changes=deadline
     )
-    if previous is not None and previous != ranked.candidate.caregiver_id:
-        _tell_withdrawn(conn, clock, config, order, previous, "reassigned by the operator")
+    for caregiver in previous:
+        if caregiver != ranked.candidate.caregiver_id:
+            _tell_withdrawn(conn, clock, config, order, caregiver, "reassigned by the operator")
     audit.record(
         conn,
         actor,

@@ -26,6 +26,7 @@ STALE_SENDING = timedelta(minutes=2)
 class Purpose(StrEnum):
     OFFER = "offer"
     OFFER_REPLY = "offer_reply"
+    OFFER_TAKEN = "offer_taken"
     FAMILY = "family"
     MANAGER = "manager"
     OPERATOR = "operator"

@@ -67,6 +67,19 @@ class DispatcherSettings(BaseSettings):
 
     emergency_offer_seconds: int = Field(90, ge=10, description="how long a caregiver has to answer an emergency")
     routine_offer_minutes: int = Field(15, ge=1, description="how long a caregiver has to answer a booked service")
+    emergency_race_size: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="offer an emergency to this many caregivers at once; the first to accept takes it, the others "
+        "are told it is taken (booked services go to one caregiver at a time)",
+    )
+    emergency_race_margin_minutes: float = Field(
+        10.0,
+        ge=0,
+        description="race only caregivers who would get there about as soon as the best: a cost (minutes of the "
+        "elder's wait) within this of the best one's; the others wait for the next race",
+    )
     escalate_after_offers: int = Field(3, ge=1, description="escalate when this many offers found no taker")
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
     routine_accept_minutes: int = Field(60, ge=1, description="escalate a booked service not accepted within this")
@@ -109,6 +122,9 @@ class DispatcherSettings(BaseSettings):
         if emergency:
             return timedelta(seconds=self.emergency_offer_seconds)
         return timedelta(minutes=self.routine_offer_minutes)
+
+    def offers_at_once(self, emergency: bool) -> int:
+        return self.emergency_race_size if emergency else 1
 
     def accept_window(self, emergency: bool) -> timedelta:
         return timedelta(minutes=self.emergency_accept_minutes if emergency else self.routine_accept_minutes)

@@ -14,7 +14,7 @@ import psycopg
 from dispatcher import escalation
 from dispatcher.alarms import raise_emergency_orders
 from dispatcher.lifecycle import Actor, load_order
-from dispatcher.offers import close_offer, live_offer, offer_next
+from dispatcher.offers import close_offer, live_offers, offer_next
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 
 _EXPIRED = f"""
-    SELECT so.id FROM service_order so JOIN offer o ON o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL}
-    WHERE o.expires_at <= %s ORDER BY so.priority, o.expires_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED
+    SELECT so.id FROM service_order so
+    WHERE so.id IN (SELECT o.order_id FROM offer o WHERE o.status IN {LIVE_OFFER_SQL} AND o.expires_at <= %(now)s)
+    ORDER BY so.priority,
+        (SELECT min(o.expires_at) FROM offer o WHERE o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL}), so.id
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """  # noqa: S608 (a constant)
 _DUE = f"""
     SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', 'escalated')
@@ -34,25 +37,26 @@ _DUE = f"""
 
 
 def expire_offers(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
-    """End live offers past ``expires_at`` and offer their orders to the next caregiver."""
+    """End live offers past ``expires_at`` and offer their orders to the next caregiver (or, once every offer
+    of an emergency's race has ended, to the next few)."""
     now = clock.now()
-    due = conn.execute(_EXPIRED, (now, limit)).fetchall()
+    due = conn.execute(_EXPIRED, {"now": now, "limit": limit}).fetchall()
     for (order_id,) in due:
         order = load_order(conn, order_id)
-        offer = live_offer(conn, order_id)
-        if offer is None or offer.expires_at > now:
-            continue
-        close_offer(
-            conn,
-            clock,
-            config,
-            order,
-            offer,
-            "expired",
-            actor_kind=Actor.SYSTEM,
-            actor="dispatcher",
-            why=f"offer {offer.id} expired unanswered",
-        )
+        for offer in live_offers(conn, order_id):
+            if offer.expires_at > now:
+                continue
+            order = close_offer(
+                conn,
+                clock,
+                config,
+                order,
+                offer,
+                "expired",
+                actor_kind=Actor.SYSTEM,
+                actor="dispatcher",
+                why=f"offer {offer.id} expired unanswered",
+            )
     return len(due)
 
 

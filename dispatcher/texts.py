@@ -36,6 +36,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "done": ("工单{code}已完成，辛苦了！", "Order {code} completed. Thank you!"),
     "en_route": ("已记录出发，工单{code}。", "On your way to {code}: recorded."),
     "taken": ("工单{code}已由他人接单或已结束，无需前往。", "Order {code} is already taken or closed; no need to go."),
+    "taken_by_other": (
+        "工单{code}已由其他护理员接单，您无需前往，谢谢。",
+        "Order {code} was taken by another caregiver; no need to go. Thank you.",
+    ),
     "expired": (
         "工单{code}的邀请已过期，已转给其他护理员。",
         "The offer of {code} has expired and went to someone else.",

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 OFFER = re.compile(r"\bY ([2-9A-HJ-NP-Z]{6}(?:[2-9A-HJ-NP-Z]{2})?)\b")
 DISTANCE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:公里|km)")
 WITHDRAWN = re.compile(r"(?:工单|Order )([2-9A-HJ-NP-Z]{6,8})(?:已取消或改派| was cancelled)")
+# another caregiver of a raced emergency said yes first
+TAKEN = re.compile(r"(?:工单|Order )([2-9A-HJ-NP-Z]{6,8})(?:已由其他护理员接单| was taken by another caregiver)")
 DETOUR = 1.3
 
 
@@ -64,7 +66,7 @@ class SimulatedCaregivers:
         self.after = 0
         self.queue: list[_Due] = []
         self._seq = itertools.count()
-        self.withdrawn: set[str] = set()
+        self.withdrawn: set[tuple[str, str]] = set()  # (phone, order code) no longer theirs
         self.replies: list[tuple[str, str, str]] = []  # (phone, body, answer) for reports and tests
         self.ignored: list[tuple[str, str]] = []  # (phone, order code) of offers left unanswered on purpose
         self.client = httpx.Client(timeout=15)
@@ -101,9 +103,9 @@ class SimulatedCaregivers:
         return len(messages)
 
     def _consider(self, phone: str, body: str) -> None:
-        withdrawn = WITHDRAWN.search(body)
+        withdrawn = WITHDRAWN.search(body) or TAKEN.search(body)
         if withdrawn:
-            self.withdrawn.add(withdrawn.group(1))
+            self.withdrawn.add((phone, withdrawn.group(1)))
             return
         offer = OFFER.search(body)
         if offer is None:
@@ -133,7 +135,7 @@ class SimulatedCaregivers:
         done = 0
         while self.queue and self.queue[0].at <= time.monotonic():
             due = heapq.heappop(self.queue)
-            if due.code in self.withdrawn:
+            if (due.phone, due.code) in self.withdrawn:
                 continue
             response = self.client.post(
                 f"{self.standin_url}/standin/replies", json={"from": due.phone, "body": due.body}

@@ -44,9 +44,10 @@ def town(conn: psycopg.Connection) -> Town:
 
 
 @pytest.fixture
-def harness(database_url: str, clock: ManualClock) -> Iterator[Harness]:
-    """The dispatcher with the stand-in and the webhooks over HTTP; steps driven by ``harness.drive()``."""
-    h = Harness.start(database_url, clock)
+def harness(request: pytest.FixtureRequest, database_url: str, clock: ManualClock) -> Iterator[Harness]:
+    """The dispatcher with the stand-in and the webhooks over HTTP; steps driven by ``harness.drive()``. A test
+    module may set ``HARNESS_DISPATCH`` (dispatcher settings) to tune it."""
+    h = Harness.start(database_url, clock, **getattr(request.module, "HARNESS_DISPATCH", {}))
     try:
         yield h
     finally:

@@ -11,6 +11,9 @@ from dispatcher.links import page_url, read_token, token_for
 from tests.dispatcher.town import offset
 from tests.waiting import patience
 
+# emergencies offered one caregiver at a time: these tests follow one offer after another (races: test_race.py)
+HARNESS_DISPATCH = {"emergency_race_size": 1}
+
 
 @pytest.fixture
 def offered(conn, clock, town, harness):

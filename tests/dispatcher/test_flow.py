@@ -13,6 +13,9 @@ import pytest
 from tests.dispatcher.town import offset
 from tests.waiting import patience
 
+# emergencies offered one caregiver at a time: these tests follow one offer after another (races: test_race.py)
+HARNESS_DISPATCH = {"emergency_race_size": 1}
+
 
 def _sos(conn, clock, elder: int) -> int:
     return conn.execute(
@@ -198,7 +201,7 @@ def test_five_minutes_without_acceptance_escalates(conn, clock, town, database_u
     elder = town.elder(contacts=0)
     _sos(conn, clock, elder)
     conn.commit()
-    harness = Harness.start(database_url, clock, escalate_after_offers=10)
+    harness = Harness.start(database_url, clock, escalate_after_offers=10, **HARNESS_DISPATCH)
     try:
         harness.drive()
         order = harness.one("SELECT id FROM service_order")

@@ -7,6 +7,9 @@ import pytest
 
 from tests.dispatcher.town import offset
 
+# emergencies offered one caregiver at a time: these tests follow one offer after another (races: test_race.py)
+HARNESS_DISPATCH = {"emergency_race_size": 1}
+
 
 def _sos(conn, clock, elder: int) -> None:
     conn.execute(

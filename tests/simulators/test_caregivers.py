@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from typer.testing import CliRunner
 
+from dispatcher import texts
 from dispatcher.component import Dispatcher
 from eldercare.cli import app
 from eldercare.component import Context
@@ -70,8 +71,11 @@ def test_willing_caregivers_take_the_order_arrive_and_finish(running, harness) -
         stop.set()
         thread.join(5)
         crowd.close()
-    bodies = [body.split()[0] for phone, body, _ in crowd.replies]
-    assert bodies == ["Y", "ARRIVED", "DONE"] and crowd.replies[0][0] == phones[0]
+    # the emergency was raced: whoever said yes first took it; the other was told it is taken, if they said yes
+    winner = harness.one("SELECT c.phone FROM service_order so JOIN caregiver c ON c.id = so.caregiver_id")
+    assert [body.split()[0] for phone, body, _ in crowd.replies if phone == winner] == ["Y", "ARRIVED", "DONE"]
+    late = [(body.split()[0], answer) for phone, body, answer in crowd.replies if phone != winner]
+    assert all(word == "Y" and "已由他人接单" in answer for word, answer in late), late
 
 
 def test_unwilling_caregivers_decline_until_the_order_escalates(running, harness) -> None:
@@ -84,6 +88,21 @@ def test_unwilling_caregivers_decline_until_the_order_escalates(running, harness
     finally:
         stop.set()
         thread.join(5)
+        crowd.close()
+
+
+def test_a_caregiver_told_the_order_is_taken_does_not_answer_it() -> None:
+    crowd = SimulatedCaregivers("http://127.0.0.1:1", ["+8613800000001"], Behaviour(accept=1.0, delay_s=(0, 0)))
+    try:
+        phone = "+8613800000001"
+        crowd._consider(
+            phone, "【助急】工单ABCDEF：王秀英，金桂路12号，距您0.4公里。回复 Y ABCDEF 接单，N ABCDEF 拒绝。"
+        )
+        assert len(crowd.queue) == 1
+        crowd._consider(phone, texts.text("taken_by_other", "zh", code="ABCDEF"))
+        # nothing is posted (the stand-in's address above does not answer): the yes is dropped
+        assert crowd.act() == 0 and crowd.replies == []
+    finally:
         crowd.close()
 
 
