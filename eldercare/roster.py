@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import psycopg
+from psycopg import sql
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from eldercare import audit
@@ -343,9 +344,13 @@ def update_provider(conn: psycopg.Connection, provider_id: int, data: ProviderUp
         )
     except ValueError as exc:
         raise Refused(f"{exc}; change both dates together") from None
-    for column, value in changes.items():
-        # column names come from _PROVIDER_COLUMNS, never from the request
-        conn.execute(f"UPDATE provider SET {column} = %s WHERE id = %s", (value, provider_id))  # noqa: S608
+    if changes:
+        # one statement, so the contract's two dates are checked together by the database too; the column
+        # names come from _PROVIDER_COLUMNS, never from the request
+        assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(column)) for column in changes)
+        conn.execute(
+            sql.SQL("UPDATE provider SET {} WHERE id = %s").format(assignments), (*changes.values(), provider_id)
+        )
     if data.services is not None:
         _set_offers(conn, provider_id, data.services)
     if data.area is not None:

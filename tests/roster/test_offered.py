@@ -159,3 +159,15 @@ def test_a_contract_end_before_the_kept_start_is_refused_with_the_reason(api, to
     response = api.patch(f"/api/v1/providers/{provider}", json={"contract_ends": "2024-12-31"})
     assert response.status_code == 422 and "cannot end (2024-12-31) before it starts (2025-01-01)" in response.text
     assert api.get(f"/api/v1/providers/{provider}").json()["contract_ends"] == "2027-12-31"
+
+
+def test_both_contract_dates_moved_past_the_kept_end_at_once_are_saved_together(api, town, conn) -> None:
+    # found by schemathesis: the new start after the kept end made a column-by-column update break the check
+    conn.commit()
+    provider = _new_provider(api)
+    response = api.patch(
+        f"/api/v1/providers/{provider}", json={"contract_starts": "2028-01-01", "contract_ends": "2029-12-31"}
+    )
+    assert response.status_code == 200, response.text
+    saved = api.get(f"/api/v1/providers/{provider}").json()
+    assert (saved["contract_starts"], saved["contract_ends"]) == ("2028-01-01", "2029-12-31")
