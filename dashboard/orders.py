@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import count_capped
+from dashboard.scope import Area
 from eldercare.vocabulary import OrderStatus
 
 # the order lifecycle belongs to the dispatcher; the dashboard shows and filters by its statuses
@@ -106,6 +107,7 @@ class OrderFilter(BaseModel):
     elder_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    area: Area | None = None  # an account's area: only its elders' orders
 
 
 SELECT = """
@@ -147,6 +149,10 @@ def _where(flt: OrderFilter) -> tuple[str, list[Any]]:
     if flt.until:
         clauses.append("o.created_at < %s")
         params.append(flt.until)
+    if flt.area:
+        clause, values = flt.area.over_elders("o.elder_id")
+        clauses.append(clause)
+        params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

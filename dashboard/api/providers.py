@@ -12,6 +12,7 @@ from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.providers import Caregiver, CaregiverCreate, CaregiverUpdate, Provider, ProviderCreate, ProviderUpdate
 from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpdate
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, city_wide
 
 router = APIRouter(tags=["providers, caregivers and recurring services"])
 Id = Annotated[int, Path(ge=1, le=2**62)]
@@ -20,24 +21,28 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such reco
 
 
 @router.get("/providers", response_model=list[Provider])
+@city_wide(ROSTER)
 def list_providers(principal: Reader, pool: Pool) -> list[Provider]:
     with pool.connection() as conn:
         return [shown(principal, p) for p in providers.list_providers(conn)]
 
 
 @router.get("/providers/{provider_id}", response_model=Provider, responses=NOT_FOUND)
+@city_wide(ROSTER)
 def get_provider(provider_id: Id, principal: Reader, pool: Pool) -> Provider:
     with pool.connection() as conn:
         return shown(principal, providers.get_provider(conn, provider_id))
 
 
 @router.post("/providers", response_model=Provider, status_code=201, responses=CONFLICT)
+@city_wide(ROSTER)
 def create_provider(body: ProviderCreate, principal: Administrator, pool: Pool) -> Provider:
     with pool.connection() as conn:
         return providers.create_provider(conn, body, principal.username)
 
 
 @router.patch("/providers/{provider_id}", response_model=Provider, responses=NOT_FOUND)
+@city_wide(ROSTER)
 def update_provider(provider_id: Id, body: ProviderUpdate, principal: Administrator, pool: Pool) -> Provider:
     """Change a provider, including its standing: red list (commended) or black list (no new orders)."""
     with pool.connection() as conn:
@@ -45,6 +50,7 @@ def update_provider(provider_id: Id, body: ProviderUpdate, principal: Administra
 
 
 @router.get("/caregivers", response_model=Page[Caregiver])
+@city_wide(ROSTER)
 def list_caregivers(
     principal: Reader,
     pool: Pool,
@@ -58,18 +64,21 @@ def list_caregivers(
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=Caregiver, responses=NOT_FOUND)
+@city_wide(ROSTER)
 def get_caregiver(caregiver_id: Id, principal: Reader, pool: Pool) -> Caregiver:
     with pool.connection() as conn:
         return shown(principal, providers.get_caregiver(conn, caregiver_id))
 
 
 @router.post("/caregivers", response_model=Caregiver, status_code=201, responses={**CONFLICT, **NOT_FOUND})
+@city_wide(ROSTER)
 def create_caregiver(body: CaregiverCreate, principal: Administrator, pool: Pool) -> Caregiver:
     with pool.connection() as conn:
         return providers.create_caregiver(conn, body, principal.username)
 
 
 @router.patch("/caregivers/{caregiver_id}", response_model=Caregiver, responses={**CONFLICT, **NOT_FOUND})
+@city_wide(ROSTER)
 def update_caregiver(caregiver_id: Id, body: CaregiverUpdate, principal: Administrator, pool: Pool) -> Caregiver:
     with pool.connection() as conn:
         return providers.update_caregiver(conn, caregiver_id, body, principal.username)

@@ -15,6 +15,7 @@ from dashboard.auth import Reader
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, city_wide
 from eldercare.vocabulary import ServiceType
 
 router = APIRouter(tags=["search and eligibility"])
@@ -103,6 +104,7 @@ def order_candidates(
 
 
 @router.get("/caregivers/{caregiver_id}/eligibility", response_model=Verdict)
+@city_wide(ROSTER)
 def caregiver_eligibility(
     caregiver_id: Id,
     principal: Reader,
@@ -135,6 +137,7 @@ def caregiver_eligibility(
 
 
 @router.get("/caregivers/{caregiver_id}/readiness", response_model=Readiness)
+@city_wide(ROSTER)
 def caregiver_readiness(caregiver_id: Id, principal: Reader, pool: Pool, runtime: RuntimeDep) -> Readiness:
     """What the caregiver will be offered (services, communities) and what stands in the way, checked today."""
     with pool.connection() as conn:

@@ -1,12 +1,13 @@
 """The operator UI: server-rendered pages, in Chinese and English, every asset served by the app."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from dashboard.auth import within_area
 from dashboard.ui import boards, care_plan, elder_forms, insights, records, roster, session
 from dashboard.ui.rendering import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(within_area)])
 for module in (session, boards, elder_forms, care_plan, records, insights, roster):
     router.include_router(module.router)
 

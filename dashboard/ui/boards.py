@@ -12,6 +12,7 @@ from dashboard.auth import Reader
 from dashboard.orders import ACTIVE
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
 from eldercare.vocabulary import OrderStatus, ServiceType
 
@@ -21,17 +22,19 @@ SERVICE_TYPES = tuple(ServiceType)
 
 
 @router.get("/alarms", response_class=HTMLResponse)
+@area_filtered
 def alarm_board(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     with pool.connection() as conn:
-        board = [shown(principal, a) for a in alarms.live_board(conn)]
+        board = [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
     return render(request, "alarms.html", principal, alarms=board)
 
 
 @router.get("/partials/alarms", response_class=HTMLResponse)
+@area_filtered
 def alarm_cards(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     """The board's cards alone, fetched by the page when an ``alarm`` event arrives."""
     with pool.connection() as conn:
-        board = [shown(principal, a) for a in alarms.live_board(conn)]
+        board = [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
     return render(request, "_alarm_cards.html", principal, alarms=board)
 
 
@@ -69,6 +72,7 @@ def order_page(
 
 
 @router.get("/orders-new", response_class=HTMLResponse)
+@area_filtered  # a blank form; the elder it names is checked like any other
 def new_order_page(
     request: Request, principal: Reader, elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None
 ) -> HTMLResponse:

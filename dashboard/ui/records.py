@@ -15,6 +15,7 @@ from dashboard.auth import Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, area_filtered, city_wide
 from dashboard.ui.rendering import render
 from devices.types import DEVICE_TYPES
 from eldercare.register import elders as register
@@ -25,6 +26,7 @@ PAGE = 50
 
 
 @router.get("/elders", response_class=HTMLResponse)
+@area_filtered
 def elder_list(
     request: Request,
     principal: Reader,
@@ -34,7 +36,7 @@ def elder_list(
     inactive: bool = False,
 ) -> HTMLResponse:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive)
+        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive, area=principal.area)
     return render(
         request,
         "elders.html",
@@ -129,6 +131,7 @@ def device_page(
 
 
 @router.get("/providers", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def provider_page(
     request: Request,
     principal: Reader,
