@@ -271,14 +271,14 @@ def answer_rectification(conn: psycopg.Connection, rect_id: int, answer: str, ac
     audit.record(conn, actor, "rectification.close", "rectification", rect_id, {"answer": answer.strip()[:200]})
 
 
-def raise_overdue(conn: psycopg.Connection, now: datetime) -> int:
+def raise_overdue(conn: psycopg.Connection, now: datetime, limit: int = 100) -> int:
     """Raise an alarm for each rectification open past its deadline (once each); how many were raised."""
     due = conn.execute(
         "SELECT r.id, r.elder_id, r.deadline, r.finding, p.code FROM rectification r "
         "JOIN provider p ON p.id = r.provider_id "
-        "WHERE r.closed_at IS NULL AND r.alarm_id IS NULL AND r.deadline <= %s ORDER BY r.deadline FOR UPDATE OF r "
-        "SKIP LOCKED",
-        (now,),
+        "WHERE r.closed_at IS NULL AND r.alarm_id IS NULL AND r.deadline <= %s ORDER BY r.deadline LIMIT %s "
+        "FOR UPDATE OF r SKIP LOCKED",
+        (now, limit),
     ).fetchall()
     for rect_id, elder_id, deadline, finding, provider in due:
         raised = raise_alarm(
