@@ -36,6 +36,7 @@ _OWNED = {
     "recurring_id": "recurring_service",
     "check_id": "spot_check",
     "complaint_id": "complaint",
+    "rectification_id": "rectification",
 }
 OWNERS: dict[str, str] = {
     "elder_id": "SELECT c.township_id, c.id FROM elder e JOIN community c ON c.id = e.community_id WHERE e.id = %s",

@@ -2,11 +2,22 @@
 
 from fastapi import APIRouter, Depends
 
-from dashboard.api import alarms, elder_register, elders, enrolment, insights, orders, providers, roster, token
+from dashboard.api import (
+    alarms,
+    elder_register,
+    elders,
+    enrolment,
+    insights,
+    orders,
+    providers,
+    roster,
+    supervision,
+    token,
+)
 from dashboard.auth import within_area
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(within_area)])
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster):
+for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, supervision):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -60,7 +60,7 @@ CREATE TABLE spot_check_photo (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     check_id    bigint NOT NULL REFERENCES spot_check(id) ON DELETE CASCADE,
     media_type  text NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png', 'image/webp')),
-    content     bytea NOT NULL CHECK (octet_length(content) BETWEEN 1 AND 2097152),
+    content     bytea NOT NULL CHECK (octet_length(content) BETWEEN 1 AND 1048576),
     added_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX spot_check_photo_check_idx ON spot_check_photo (check_id);

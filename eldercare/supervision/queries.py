@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
+from pydantic import BaseModel
 
 FINDINGS = ("not_delivered", "illegal_charge", "late", "rude", "unsafe")
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(BaseModel):
     id: int
     plan_id: int
     period: str
@@ -44,8 +43,7 @@ class Check:
     photos: int
 
 
-@dataclass(frozen=True, slots=True)
-class Rectification:
+class Rectification(BaseModel):
     id: int
     provider_id: int
     provider_name: str
@@ -61,8 +59,7 @@ class Rectification:
     alarm_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Complaint:
+class Complaint(BaseModel):
     id: int
     elder_id: int
     elder_code: str
@@ -75,8 +72,7 @@ class Complaint:
     closed_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class CircularRow:
+class CircularRow(BaseModel):
     """One township and provider in a period's circular."""
 
     township: str
@@ -219,4 +215,5 @@ def circular(
     rows = conn.execute(
         _CIRCULAR, {"period": period, "start": start, "end": end, "tz": timezone, **_place(place)}
     ).fetchall()
-    return [CircularRow(r[0], r[1], r[2], r[3], dict(r[4]), r[5], r[6], r[7]) for r in rows]
+    keys = ("township", "provider", "planned", "done", "findings", "rectifications", "closed_on_time", "complaints")
+    return [CircularRow(**dict(zip(keys, row, strict=True))) for row in rows]
