@@ -62,12 +62,18 @@ def create_plan(body: PlanInput, principal: Administrator, pool: Pool, runtime: 
 @router.get("/supervision/checks", response_model=list[queries.Check])
 @area_filtered
 def list_checks(
-    principal: Reader, pool: Pool, runtime: RuntimeDep, period: Period = "week", day: Day = None
+    principal: Reader,
+    pool: Pool,
+    runtime: RuntimeDep,
+    period: Period = "week",
+    day: Day = None,
+    level: Annotated[Literal["city", "township", "community"] | None, Query()] = None,
 ) -> list[queries.Check]:
-    """The period's checks of the account's level and area, those not yet recorded first."""
+    """The period's checks in the account's area (of plans at ``level``, all when omitted), unrecorded first."""
     start, _ = checks.period_bounds(period, day or supervision.today(runtime))
     with pool.connection() as conn:
-        return supervision.shown_checks(principal, queries.checks(conn, period, start, supervision.place(principal)))
+        found = queries.checks(conn, period, start, supervision.place(principal), level)
+    return supervision.shown_checks(principal, found)
 
 
 @router.get("/supervision/checks/{check_id}", response_model=queries.Check, responses=ERRORS)

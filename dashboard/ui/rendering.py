@@ -34,6 +34,7 @@ NAV = (
     (N_("Return visits"), "/visits"),
     (N_("Monthly report"), "/reports"),
     (N_("Providers"), "/providers"),
+    (N_("Supervision"), "/supervision"),
 )
 
 

@@ -113,15 +113,19 @@ LEFT JOIN service_order o ON o.id = k.order_id
 """
 
 
-def checks(conn: psycopg.Connection, period: str, period_start: date, place: Place = CITY) -> list[Check]:
-    """The period's checks of elders in ``place``, unrecorded first."""
+def checks(
+    conn: psycopg.Connection, period: str, period_start: date, place: Place = CITY, level: str | None = None
+) -> list[Check]:
+    """The period's checks of elders in ``place`` (of plans at ``level``: each level sees its own), unrecorded
+    first."""
     with conn.cursor(row_factory=class_row(Check)) as cur:
         return cur.execute(
             _CHECKS
             + " WHERE k.period = %(period)s AND k.period_start = %(start)s AND "
             + IN_PLACE
+            + " AND (%(level)s::text IS NULL OR pl.level = %(level)s)"
             + " ORDER BY k.checked_at IS NOT NULL, t.name, k.kind, e.code",
-            {"period": period, "start": period_start, **_place(place)},
+            {"period": period, "start": period_start, "level": level, **_place(place)},
         ).fetchall()
 
 

@@ -52,6 +52,8 @@ CITY_WIDE: dict[str, str] = {
     "GET /api/v1/supervision/credit.xlsx": "providers' credit is the bureau's, for every township alike",
     "POST /api/v1/supervision/credit/compute": "providers' credit is the bureau's (administrators only)",
     "POST /api/v1/providers/{provider_id}/standing": "a provider's standing is decided by administrators",
+    "POST /supervision/credit": "providers' credit is the bureau's (administrators only)",
+    "POST /providers/{provider_id}/standing": "a provider's standing is decided by administrators",
 }
 
 
