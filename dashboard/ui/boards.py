@@ -40,7 +40,7 @@ def alarm_cards(request: Request, principal: Reader, pool: Pool) -> HTMLResponse
 
 def _order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep, template: str) -> HTMLResponse:
     with pool.connection() as conn:
-        grouped = orders.board(conn, runtime.clock.now(), BOARD_COLUMN)
+        grouped = orders.board(conn, runtime.clock.now(), BOARD_COLUMN, principal.area)
     # a reviewed order is a completed one whose return visit is done: one column for both
     finished = sorted(
         grouped[OrderStatus.COMPLETED] + grouped[OrderStatus.REVIEWED], key=lambda o: o.created_at, reverse=True
@@ -53,11 +53,13 @@ def _order_board(request: Request, principal: Reader, pool: Pool, runtime: Runti
 
 
 @router.get("/orders", response_class=HTMLResponse)
+@area_filtered
 def order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep) -> HTMLResponse:
     return _order_board(request, principal, pool, runtime, "orders.html")
 
 
 @router.get("/partials/orders", response_class=HTMLResponse)
+@area_filtered
 def order_columns(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep) -> HTMLResponse:
     return _order_board(request, principal, pool, runtime, "_order_columns.html")
 

@@ -24,7 +24,7 @@ from eldercare import users
 from eldercare.supervision import checks, complaints
 from eldercare.supervision.checks import CheckRecord, PlanInput
 from eldercare.supervision.complaints import ComplaintInput
-from tests.dashboard.conftest import NOW, PASSWORD, City, make_app
+from tests.dashboard.conftest import NOW, PASSWORD, City, make_app, token
 
 ROSTER = "providers and caregivers serve several townships; editing them is for administrators"
 CITY_WIDE: dict[str, str] = {
@@ -175,8 +175,7 @@ def _supervise(conn: psycopg.Connection, township_id: int) -> None:
 def test_every_route_keeps_a_township_operator_inside(
     city: City, server: DashboardServer, client: httpx.Client, township_operator: int
 ) -> None:
-    token = client.post("/api/v1/token", data={"username": "area", "password": PASSWORD}).json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = token(client, "area")
     with psycopg.connect(city.url) as conn:
         outside, inside = _ids(conn, township_operator, False), _ids(conn, township_operator, True)
     assert set(scope.OWNERS) == set(outside.by_name) & set(inside.by_name) - {"provider_id", "caregiver_id"}
@@ -218,8 +217,7 @@ def test_every_route_keeps_a_township_operator_inside(
 def test_filtered_lists_hold_only_the_township(
     city: City, server: DashboardServer, client: httpx.Client, township_operator: int
 ) -> None:
-    token = client.post("/api/v1/token", data={"username": "area", "password": PASSWORD}).json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = token(client, "area")
     with psycopg.connect(city.url) as conn:
         inside = _ids(conn, township_operator, True)
     elders: dict[str, Any] = client.get("/api/v1/elders", params={"limit": 500}, headers=auth).json()
