@@ -19,6 +19,7 @@ from eldercare.supervision import checks, complaints, credit, queries
 from eldercare.supervision.queries import FINDINGS
 
 T = TypeVar("T")
+MONTH = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
 }
@@ -58,6 +59,9 @@ def refusing(action: Callable[..., T], *args: Any) -> T:
         raise NotFound(str(err)) from None
     except (checks.CheckRefused, complaints.ComplaintRefused, ValueError) as err:
         raise Invalid(str(err)) from None
+    except psycopg.errors.ForeignKeyViolation as err:
+        detail = (err.diag.message_detail or "").replace("is not present in table", "is not in")
+        raise Invalid(f"a record named does not exist: {detail}") from None
 
 
 def today(runtime: Runtime) -> date:

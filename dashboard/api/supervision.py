@@ -20,8 +20,8 @@ from eldercare.supervision.complaints import ComplaintInput
 router = APIRouter(tags=["supervision"])
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Period = Annotated[Literal["week", "month"], Query()]
-Day = Annotated[date | None, Query(description="any day of the period; today when omitted")]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Day = Annotated[date | None, Query(ge=checks.FIRST_DAY, le=checks.LAST_DAY, description="any day of the period")]
+Month = Annotated[str, Query(pattern=supervision.MONTH, description="YYYY-MM")]
 CREDIT = "providers' credit is the bureau's, for every township alike"
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such record"},

@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard import supervision
 from dashboard.auth import Actor, Administrator, Reader
+from dashboard.errors import Invalid
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered, city_wide
 from dashboard.ui.rendering import render
-from eldercare.supervision import checks, credit, queries
-from eldercare.supervision.checks import CheckRecord
+from eldercare.supervision import checks, complaints, credit, queries
+from eldercare.supervision.checks import CheckRecord, PlanInput
+from eldercare.supervision.complaints import ComplaintInput
 from eldercare.supervision.queries import FINDINGS
 
 router = APIRouter()
@@ -32,7 +34,7 @@ def checks_page(
     pool: Pool,
     runtime: RuntimeDep,
     period: Period = "week",
-    day: Annotated[date | None, Query()] = None,
+    day: Annotated[date | None, Query(ge=checks.FIRST_DAY, le=checks.LAST_DAY)] = None,
 ) -> HTMLResponse:
     start, end = checks.period_bounds(period, day or supervision.today(runtime))
     place, level = supervision.place(principal), supervision.level(principal)
@@ -40,6 +42,9 @@ def checks_page(
         items = supervision.shown_checks(principal, queries.checks(conn, period, start, place, level))
         open_tasks = queries.rectifications(conn, place)
         complaint_list = queries.complaints(conn, place, limit=50)
+        townships = (
+            conn.execute("SELECT id, name FROM township ORDER BY code").fetchall() if principal.area is None else []
+        )
     return render(
         request,
         "supervision.html",
@@ -49,6 +54,7 @@ def checks_page(
         start=start,
         end=end,
         level=level,
+        townships=townships,
         rectifications=open_tasks,
         complaints=complaint_list,
     )
@@ -133,7 +139,7 @@ def circular_page(
     pool: Pool,
     runtime: RuntimeDep,
     period: Period = "week",
-    day: Annotated[date | None, Query()] = None,
+    day: Annotated[date | None, Query(ge=checks.FIRST_DAY, le=checks.LAST_DAY)] = None,
 ) -> HTMLResponse:
     start, end = checks.period_bounds(period, day or supervision.today(runtime))
     rows = supervision.circular(pool, runtime, principal, period, start)
@@ -156,7 +162,7 @@ def credit_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    month: Annotated[str | None, Query(pattern=supervision.MONTH)] = None,
 ) -> HTMLResponse:
     month = month or supervision.today(runtime).strftime("%Y-%m")
     with pool.connection() as conn:
@@ -171,7 +177,7 @@ def compute_credit(
     principal: Administrator,
     pool: Pool,
     runtime: RuntimeDep,
-    month: Annotated[str, Form(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    month: Annotated[str, Form(pattern=supervision.MONTH)],
 ) -> Response:
     with pool.connection() as conn:
         credit.compute(conn, date(int(month[:4]), int(month[5:]), 1), runtime.settings.timezone, runtime.clock.now())
@@ -187,7 +193,7 @@ def decide_standing(
     runtime: RuntimeDep,
     standing: Annotated[Literal["red", "normal", "black"], Form()],
     reason: Annotated[str, Form(min_length=1, max_length=500)],
-    month: Annotated[str, Form(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    month: Annotated[str, Form(pattern=supervision.MONTH)],
 ) -> Response:
     with pool.connection() as conn:
         supervision.refusing(
@@ -201,3 +207,69 @@ def decide_standing(
             date(int(month[:4]), int(month[5:]), 1),
         )
     return RedirectResponse(f"/supervision/credit?month={month}", status_code=303)
+
+
+@router.post("/supervision/plans")
+def create_plan(
+    principal: Administrator,
+    pool: Pool,
+    runtime: RuntimeDep,
+    period: Annotated[Literal["week", "month"], Form()],
+    period_start: Annotated[date, Form(ge=checks.FIRST_DAY, le=checks.LAST_DAY)],
+    level: Annotated[Literal["city", "township", "community"], Form()],
+    township_id: Annotated[int | None, Form(ge=1, le=32767)] = None,
+    community_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    elder_calls: Annotated[int, Form(ge=0, le=10000)] = 0,
+    home_visits: Annotated[int, Form(ge=0, le=10000)] = 0,
+    liaison_calls: Annotated[int, Form(ge=0, le=10000)] = 0,
+) -> Response:
+    try:
+        data = PlanInput(
+            period=period,
+            period_start=period_start,
+            level=level,
+            township_id=township_id,
+            community_id=community_id,
+            elder_calls=elder_calls,
+            home_visits=home_visits,
+            liaison_calls=liaison_calls,
+        )
+    except ValueError as err:
+        raise Invalid(str(err)) from None
+    with pool.connection() as conn:
+        supervision.refusing(
+            checks.create_plan, conn, data, principal.username, runtime.clock.now(), runtime.settings.timezone
+        )
+    return RedirectResponse(f"/supervision?period={period}&day={period_start.isoformat()}", status_code=303)
+
+
+@router.post("/supervision/complaints")
+def enter_complaint(
+    principal: Actor,
+    pool: Pool,
+    runtime: RuntimeDep,
+    elder_id: Annotated[int, Form(ge=1, le=2**62)],
+    body: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    with pool.connection() as conn:
+        supervision.refusing(
+            complaints.enter,
+            conn,
+            ComplaintInput(elder_id=elder_id, body=body),
+            principal.username,
+            runtime.clock.now(),
+        )
+    return RedirectResponse("/supervision", status_code=303)
+
+
+@router.post("/supervision/complaints/{complaint_id}/close")
+def close_complaint(
+    complaint_id: Id,
+    principal: Actor,
+    pool: Pool,
+    runtime: RuntimeDep,
+    answer: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    with pool.connection() as conn:
+        supervision.refusing(complaints.close, conn, complaint_id, answer, principal.username, runtime.clock.now())
+    return RedirectResponse("/supervision", status_code=303)

@@ -21,6 +21,7 @@ from eldercare.vocabulary import AlarmType
 
 Period = Literal["week", "month"]
 Level = Literal["city", "township", "community"]
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the platform's periods, far either side
 MAX_PHOTO_BYTES = 960 * 1024  # under the dashboard's 1 MiB request limit, with the form around it
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 
@@ -35,7 +36,9 @@ class NoSuchRecord(LookupError):
 
 class PlanInput(BaseModel):
     period: Period
-    period_start: date = Field(description="any day of the period: a week starts on Monday, a month on the 1st")
+    period_start: date = Field(
+        ge=FIRST_DAY, le=LAST_DAY, description="any day of the period: a week starts on Monday, a month on the 1st"
+    )
     level: Level
     township_id: int | None = Field(None, ge=1, le=32767)
     community_id: int | None = Field(None, ge=1, le=2**31 - 1)
