@@ -136,6 +136,17 @@ class Row:
             self.note(key, "not_choice", value=value, choices="、".join(dict.fromkeys(choices)))
         return code
 
+    def choices(self, key: str, choices: Mapping[str, str], *, required: bool = False) -> list[str]:
+        """The codes a list cell names (``助餐、助急``), each by any of its names; an unknown one is noted."""
+        codes = []
+        for item in self.items(key, required=required):
+            code = choices.get(item.lower())
+            if code is None:
+                self.note(key, "not_choice", value=item, choices="、".join(dict.fromkeys(choices)))
+            else:
+                codes.append(code)
+        return codes
+
     def items(self, key: str, *, required: bool = False) -> list[str]:
         value = self.text(key, required=required)
         return [] if value is None else [part.strip() for part in LIST_SEPARATORS.split(value) if part.strip()]

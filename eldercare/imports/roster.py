@@ -213,7 +213,7 @@ class Caregivers:
             "gender": row.choice("gender", GENDERS, required=True),
             "phone": phone,
             "provider_id": self._provider(conn, row),
-            "skills": [SERVICES.get(s.lower(), s) for s in row.items("skills", required=True)],
+            "skills": row.choices("skills", SERVICES, required=True),
             "shifts": _shifts(row),
         }
         location = located(row, context, "lat", "lon", required=True)

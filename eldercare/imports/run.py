@@ -124,6 +124,7 @@ def _rows(
     progress: Progress | None,
 ) -> None:
     seen: dict[tuple[str, str], int] = {}
+    order = {column.key: index for index, column in enumerate(kind.columns)}  # a row's problems left to right
     total = len(table.rows)
     for index, line in enumerate(table.rows):
         number = table.numbers[index]
@@ -139,7 +140,7 @@ def _rows(
                 with conn.transaction():
                     saved = kind.save(conn, row, context)
             except CellProblems as err:
-                report.problems.extend(p.at(number) for p in err.problems)
+                report.problems.extend(p.at(number) for p in sorted(err.problems, key=lambda p: order.get(p.column, 0)))
             else:
                 report.counts[saved.action] += 1
                 if saved.credential is not None:

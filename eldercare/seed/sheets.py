@@ -18,9 +18,9 @@ SERVICE_NAMES.update({"mobility": "助行", "emergency": "助急", "care": "护�
 
 
 def resident_id(elder_id: int, birth_date: Any, gender: str) -> str:
-    """A well-formed, unique ID number for a seeded elder (its area code counts the elders in fives of hundreds)."""
+    """A well-formed, unique ID number for a seeded elder (its area code counts the elders by the 500)."""
     sequence = (elder_id % 500) * 2 + (1 if gender == "M" else 0)
-    first17 = f"42{12 + elder_id // 500:02d}81{birth_date:%Y%m%d}{sequence:03d}"
+    first17 = f"{420000 + elder_id // 500 % 10_000:06d}{birth_date:%Y%m%d}{sequence:03d}"
     return first17 + resident_id_check_char(first17)
 
 

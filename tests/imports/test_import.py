@@ -12,8 +12,10 @@ from eldercare import device_register
 from tests.imports.conftest import count, load
 
 KINDS = ("areas", "providers", "caregivers", "elders", "devices")
-TABLES = ("township", "community", "provider", "provider_area", "caregiver", "caregiver_shift", "elder")
-TABLES += ("emergency_contact", "elder_eligibility", "assessment", "device", "device_binding")
+TABLES = (
+    *("township", "community", "provider", "provider_area", "caregiver", "caregiver_shift", "elder"),
+    *("emergency_contact", "elder_eligibility", "assessment", "device", "device_binding"),
+)
 
 
 def test_a_dry_run_writes_nothing_and_a_commit_writes_everything(
