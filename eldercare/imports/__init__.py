@@ -53,7 +53,7 @@ def import_file(
     """Read ``content`` and import it as kind ``name`` (see ``run_import``)."""
     kind = kind_of(name)
     try:
-        table = read_table(file_name, content)
+        table = read_table(file_name, content, kind.titles)
     except ImportFailed as err:
         return run_import(conn, kind, file_name, None, context, dry_run=dry_run, failure=err)
     return run_import(conn, kind, file_name, table, context, dry_run=dry_run, progress=progress)

@@ -37,6 +37,7 @@ def located(
 
 class Areas:
     name: str = "areas"
+    titles: tuple[str, ...] = ("areas", "区域")
     columns: tuple[Column, ...] = (
         Column(
             "township", "乡镇街道", "township", required=True, note="乡镇或街道名称，如 蒲圻街道", example="蒲圻街道"

@@ -24,6 +24,7 @@ FIELDS = {
 
 class Devices:
     name: str = "devices"
+    titles: tuple[str, ...] = ("devices", "设备")
     columns: tuple[Column, ...] = (
         Column("type", "设备类型", "type", required=True, note="、".join(DEVICE_TYPES), example="watch"),
         Column("serial", "序列号", "serial", required=True, note="出厂序列号或 IMEI，唯一", example="860123456789012"),

@@ -83,6 +83,7 @@ FIELDS = {
 
 class Elders:
     name: str = "elders"
+    titles: tuple[str, ...] = ("elders", "老人")
     columns: tuple[Column, ...] = (
         Column(
             "resident_id",

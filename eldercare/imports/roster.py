@@ -109,6 +109,7 @@ PROVIDER_FIELDS = {
 
 class Providers:
     name: str = "providers"
+    titles: tuple[str, ...] = ("providers", "服务商")
     columns: tuple[Column, ...] = (
         Column("code", "编号", "code", required=True, note="服务商编号，字母数字，唯一", example="P01"),
         Column("name", "名称", "name", required=True, example="赤壁市康乐居家养老服务中心"),
@@ -178,6 +179,7 @@ CAREGIVER_FIELDS = {
 
 class Caregivers:
     name: str = "caregivers"
+    titles: tuple[str, ...] = ("caregivers", "护理员")
     columns: tuple[Column, ...] = (
         Column("phone", "手机号", "phone", required=True, note="接收派单短信的手机号，唯一", example="13712345678"),
         Column("name", "姓名", "name", required=True, example="刘芳"),

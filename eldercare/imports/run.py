@@ -46,6 +46,7 @@ class Kind(Protocol):
     """One kind of record an import writes (elders, devices, ...)."""
 
     name: str
+    titles: tuple[str, ...]  # the titles of its sheet in a workbook of several kinds
     columns: tuple[Column, ...]
 
     def natural_key(self, row: Row) -> tuple[str, str] | None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
+from typing import Any
 from zipfile import BadZipFile
 
 from eldercare.imports.messages import ImportFailed, Problem
@@ -26,11 +27,12 @@ class Table:
     numbers: list[int]
 
 
-def read_table(name: str, content: bytes) -> Table:
-    """The table in ``content``; the file's name says .xlsx or .csv (an .xlsx is also recognised by content)."""
+def read_table(name: str, content: bytes, sheets: Sequence[str] = ()) -> Table:
+    """The table in ``content``; the file's name says .xlsx or .csv (an .xlsx is also recognised by content).
+    In a workbook, the sheet with one of the titles ``sheets`` is read, else the first."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".xlsx" or content.startswith(XLSX_MAGIC):
-        return _read_xlsx(content)
+        return _read_xlsx(content, sheets)
     if suffix in (".csv", ".txt", ""):
         return _read_csv(decode_csv(content))
     raise ImportFailed([Problem("file", "unsupported_file", {"name": name})])
@@ -67,7 +69,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(content: bytes) -> Table:
+def _read_xlsx(content: bytes, titles: Sequence[str]) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -75,7 +77,8 @@ def _read_xlsx(content: bytes) -> Table:
     except (BadZipFile, KeyError, OSError, ValueError):
         raise ImportFailed([Problem("file", "bad_xlsx", {})]) from None
     try:
-        sheet = book.worksheets[0]
+        wanted = {title.lower() for title in titles}
+        sheet = next((ws for ws in book.worksheets if ws.title.strip().lower() in wanted), book.worksheets[0])
         lines = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
@@ -98,16 +101,42 @@ def _table(lines: Sequence[Sequence[str]]) -> Table:
     return Table(header=header, rows=rows, numbers=[n for n, _ in body])
 
 
-def write_xlsx(header: list[str], notes: list[str], rows: Sequence[Sequence[object]] = ()) -> bytes:
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A sheet to write: its title, header, the header cells' notes and the rows."""
+
+    title: str
+    header: list[str]
+    notes: list[str]
+    rows: Sequence[Sequence[object]] = ()
+
+
+def write_xlsx(header: list[str], notes: list[str], rows: Sequence[Sequence[object]] = (), title: str = "") -> bytes:
     """An .xlsx with ``header`` in row 1 and ``rows`` below; ``notes`` become the header cells' comments."""
+    return write_workbook([Sheet(title or "Sheet1", header, notes, rows)])
+
+
+def write_workbook(sheets: Sequence[Sheet]) -> bytes:
+    """An .xlsx of several sheets, each with its header in row 1."""
     from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for sheet in sheets:
+        _fill(book.create_sheet(sheet.title), sheet)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _fill(sheet: Any, spec: Sheet) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook(write_only=False)
-    sheet = book.active
-    assert sheet is not None
+    header, notes = spec.header, spec.notes
     sheet.append(header)
     for index, note in enumerate(notes, start=1):
         cell = sheet.cell(row=1, column=index)
@@ -115,11 +144,8 @@ def write_xlsx(header: list[str], notes: list[str], rows: Sequence[Sequence[obje
         if note:
             cell.comment = Comment(note, "eldercare")
         sheet.column_dimensions[get_column_letter(index)].width = max(12, 2 * len(header[index - 1]) + 2)
-    for row in rows:
+    for row in spec.rows:
         sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def write_csv(header: list[str], rows: Sequence[Sequence[object]] = ()) -> bytes:

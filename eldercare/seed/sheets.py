@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eldercare.imports import kind_of
-from eldercare.imports.sheet import write_csv, write_xlsx
+from eldercare.imports.sheet import Sheet, write_csv, write_workbook, write_xlsx
 from eldercare.register.identity import resident_id_check_char
 from eldercare.seed.model import City
 
@@ -138,4 +138,15 @@ def write_sheet(path: Path, kind: str, rows: list[dict[str, Any]], language: str
         path.write_bytes(write_csv(header, body))
     else:
         path.write_bytes(write_xlsx(header, [""] * len(columns), body))
+    return path
+
+
+def write_workbook_of(path: Path, sheets: dict[str, list[dict[str, Any]]], language: str = "zh") -> Path:
+    """Several kinds in one .xlsx, one sheet each, titled by kind (what ``eldercare import KIND`` picks)."""
+    specs = []
+    for kind, rows in sheets.items():
+        columns = kind_of(kind).columns
+        body = [[row.get(c.key, "") for c in columns] for row in rows]
+        specs.append(Sheet(kind, [c.header(language) for c in columns], [""] * len(columns), body))
+    path.write_bytes(write_workbook(specs))
     return path
