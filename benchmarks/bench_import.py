@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         book = write_workbook_of(Path(tmp) / "city.xlsx", {"elders": sheets["elders"], "devices": sheets["devices"]})
         written = time.perf_counter() - t0
         places = write_workbook_of(Path(tmp) / "areas.xlsx", {"areas": sheets["areas"]})
+        size_mb = book.stat().st_size / 1e6
 
         with psycopg.connect(migrated(server, "bench_seed")) as conn:
             t0 = time.perf_counter()
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     elders_s, devices_s = commit["elders"], commit["devices"]
     print(
         f"{args.elders} elders, {contacts} contacts, {len(sheets['devices'])} devices; "
-        f"{book.stat().st_size / 1e6:.1f} MB .xlsx written in {written:.1f} s"
+        f"{size_mb:.1f} MB .xlsx written in {written:.1f} s"
     )
     print(f"eldercare seed (COPY, whole city):   {seed_s:7.1f} s")
     print(f"import elders, dry run:               {dry['elders']:7.1f} s   ({args.elders / dry['elders']:.0f} rows/s)")
