@@ -210,11 +210,12 @@ def test_a_bureau_goes_live_from_its_spreadsheets(
 
     phones = {row["phone"] for row in sheets["caregivers"]}
     phones = {"+86" + p if not p.startswith("+") else p for p in phones}
-    offer = eventually(
-        lambda: next((m for m in standin.sent() if m.to in phones and "Y " in m.body), None),
+    offers = eventually(
+        lambda: [m for m in standin.sent() if m.to in phones and "Y " in m.body],
         "an SMS offer to an imported caregiver",
         30,
     )
+    offer = offers[0]
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT so.code FROM service_order so JOIN alarm a ON a.id = so.alarm_id "
