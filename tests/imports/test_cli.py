@@ -12,16 +12,10 @@ from typer.testing import CliRunner
 
 from eldercare.cli import app
 from eldercare.seed.sheets import write_sheet
+from tests.eldercare.test_cli import env  # noqa: F401 - the fixture
 from tests.imports.conftest import count
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", database_url)
-    monkeypatch.setenv("ELDERCARE_DATA_DIR", str(tmp_path / "var"))
-    return database_url
 
 
 def test_templates_have_chinese_headers_or_english_ones(tmp_path: Path) -> None:
@@ -38,12 +32,13 @@ def test_templates_have_chinese_headers_or_english_ones(tmp_path: Path) -> None:
     assert runner.invoke(app, ["import", "template", "pets"]).exit_code == 2
 
 
-def test_dry_run_refusal_and_commit(env: str, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]) -> None:
+@pytest.mark.usefixtures("env")
+def test_dry_run_refusal_and_commit(database_url: str, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]) -> None:
     areas = write_sheet(tmp_path / "areas.csv", "areas", sheets["areas"])
     dry = runner.invoke(app, ["import", "areas", str(areas), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "dry run: nothing was written" in dry.output
-    with psycopg.connect(env) as conn:
+    with psycopg.connect(database_url) as conn:
         assert count(conn, "township") == 0
     bad = [dict(row) for row in sheets["areas"]]
     bad[1]["lat"] = "北纬三十"
@@ -62,5 +57,5 @@ def test_dry_run_refusal_and_commit(env: str, tmp_path: Path, sheets: dict[str, 
     done = runner.invoke(app, ["import", "devices", str(path), "--credentials", str(credentials)])
     assert done.exit_code == 0, done.output
     assert len(credentials.read_text().splitlines()) == len(devices) + 1
-    with psycopg.connect(env) as conn:
+    with psycopg.connect(database_url) as conn:
         assert count(conn, "device") == len(devices)
