@@ -82,3 +82,11 @@ def test_template_dry_run_and_commit(
         assert count(conn, "community") == len(sheets["areas"])
         audit = conn.execute("SELECT actor, details->>'file' FROM audit_log WHERE action = 'import.commit'").fetchall()
         assert audit == [("admin", "areas.xlsx")]
+
+
+def test_a_spreadsheet_may_be_larger_than_other_requests(api: tuple[httpx.Client, dict[str, dict[str, str]]]) -> None:
+    client, headers = api
+    big = ("乡镇街道,社区村\n" + "蒲圻街道,社区\n" * 200_000).encode()  # 3 MB, over the 1 MB of other requests
+    answer = client.post("/api/v1/imports/areas", headers=headers["admin"], files={"file": ("big.csv", big)})
+    assert answer.status_code == 200 and answer.json()["problems"][0]["code"] == "too_many_rows"
+    assert client.post("/api/v1/orders", headers=headers["admin"], content=big).status_code == 413
