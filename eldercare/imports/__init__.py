@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 
 from eldercare.imports.areas import Areas
-from eldercare.imports.cells import Column
+from eldercare.imports.cells import Column, knows_any
 from eldercare.imports.devices import Devices
 from eldercare.imports.elders import Elders
 from eldercare.imports.messages import ImportFailed, Problem
@@ -53,7 +53,7 @@ def import_file(
     """Read ``content`` and import it as kind ``name`` (see ``run_import``)."""
     kind = kind_of(name)
     try:
-        table = read_table(file_name, content, kind.titles)
+        table = read_table(file_name, content, kind.titles, lambda header: knows_any(kind.columns, header))
     except ImportFailed as err:
         return run_import(conn, kind, file_name, None, context, dry_run=dry_run, failure=err)
     return run_import(conn, kind, file_name, table, context, dry_run=dry_run, progress=progress)

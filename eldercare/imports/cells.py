@@ -41,6 +41,12 @@ def _normal(header: str) -> str:
     return re.sub(r"[\s*＊_()（）]", "", header).lower()
 
 
+def knows_any(columns: tuple[Column, ...], header: list[str]) -> bool:
+    """Whether any cell of ``header`` names one of ``columns`` (else the file is likely mis-decoded)."""
+    known = {_normal(h) for c in columns for h in (c.zh, c.en, c.key)}
+    return any(_normal(given) in known for given in header)
+
+
 def match_header(columns: tuple[Column, ...], header: list[str]) -> dict[str, int]:
     """Column key -> index in the file's header (Chinese or English headers, in any order), or ImportFailed
     naming every unknown, repeated or missing column."""

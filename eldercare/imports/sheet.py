@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -27,14 +27,20 @@ class Table:
     numbers: list[int]
 
 
-def read_table(name: str, content: bytes, sheets: Sequence[str] = ()) -> Table:
+def read_table(
+    name: str, content: bytes, sheets: Sequence[str] = (), knows: Callable[[list[str]], bool] | None = None
+) -> Table:
     """The table in ``content``; the file's name says .xlsx or .csv (an .xlsx is also recognised by content).
-    In a workbook, the sheet with one of the titles ``sheets`` is read, else the first."""
+    In a workbook, the sheet with one of the titles ``sheets`` is read, else the first. A CSV that is not UTF-8
+    is read as GBK, and refused as of unknown encoding when ``knows`` recognises none of its header."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".xlsx" or content.startswith(XLSX_MAGIC):
         return _read_xlsx(content, sheets)
     if suffix in (".csv", ".txt", ""):
-        return _read_csv(decode_csv(content))
+        table = _read_csv(decode_csv(content))
+        if knows is not None and not _utf8(content) and not knows(table.header):
+            raise ImportFailed([Problem("file", "bad_encoding", {})])
+        return table
     raise ImportFailed([Problem("file", "unsupported_file", {"name": name})])
 
 
@@ -50,6 +56,14 @@ def decode_csv(content: bytes) -> str:
         return content.decode("gb18030")
     except UnicodeDecodeError:
         raise ImportFailed([Problem("file", "bad_encoding", {})]) from None
+
+
+def _utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_csv(text: str) -> Table:

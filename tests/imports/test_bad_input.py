@@ -38,13 +38,14 @@ def test_encodings_utf8_with_and_without_bom_and_gbk_are_read_others_refused(con
     for content in (text.encode("utf-8"), text.encode("utf-8-sig"), text.encode("gbk")):
         report = imports.import_file(conn, "areas", "areas.csv", content, CONTEXT, dry_run=True)
         assert report.ok and report.counts["created"] == 1, _problems(report)
-    for wrong in (text.encode("utf-16"), bytes([0x81, 0x30, 0xFF, 0x41]) * 8):
+    big5 = "鄉鎮街道,社區村\n蒲圻街道,金雞山社區\n".encode("big5")  # decodes as GBK, but to nonsense
+    for wrong in (text.encode("utf-16"), bytes([0x81, 0x30, 0xFF, 0x41]) * 8, big5):
         report = _file(conn, "areas", "areas.csv", wrong)
         assert _problems(report)[0][2].startswith("the file's encoding is not recognised")
         assert "UTF-8" in report.problems[0].text("zh")
     assert count(conn, "township") == 0
     refused = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'import.refused'").fetchone()
-    assert refused == (2,)
+    assert refused == (3,)
 
 
 def test_missing_unknown_and_repeated_columns_are_named(conn: psycopg.Connection) -> None:
