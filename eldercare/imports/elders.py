@@ -13,7 +13,8 @@ from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register import elders as register
 from eldercare.register.identity import check_resident_id
-from eldercare.register.model import Rejected
+from eldercare.register.model import ElderPatch, Rejected, validated
+from eldercare.register.record import ElderRecord
 from eldercare.vocabulary import EligibilityCategory, LivingSituation
 
 CONTACTS = 3
@@ -141,12 +142,15 @@ class Elders:
                 register.create_elder(conn, {**data, "assessment": assessment}, context.actor, context.today)
                 return Saved("created")
             elder_id = int(found[0])
-            register.update_elder(conn, elder_id, data, context.actor, context.today)
+            changed = not _same(register.get_record(conn, elder_id), validated(ElderPatch, data, context.today))
+            if changed:
+                register.update_elder(conn, elder_id, data, context.actor, context.today)
             if assessment is not None and not _assessed(conn, elder_id, assessment):
                 register.add_assessment(conn, elder_id, assessment, context.actor, context.today)
+                changed = True
         except Rejected as err:
             raise refused([(p.field, p.message) for p in err.problems], FIELDS, "resident_id") from None
-        return Saved("updated")
+        return Saved("updated" if changed else "unchanged")
 
     def _read(self, row: Row, context: Context) -> tuple[dict[str, Any], dict[str, Any] | None]:
         resident_id = row.text("resident_id", required=True)
@@ -218,6 +222,19 @@ class Elders:
                 {"name": name, "relation": relation, "phone": phone, "notify_sms": row.yes_no(f"contact{n}_sms", True)}
             )
         return contacts
+
+
+def _same(record: ElderRecord, patch: ElderPatch) -> bool:
+    """Whether the register holds what the row says already (then re-importing it writes nothing)."""
+    now = record.model_dump(mode="json")
+    given = patch.model_dump(mode="json")  # with the defaults inside lists (a contact's language)
+    for key in patch.model_fields_set:
+        value, held = given[key], now.get(key)
+        if key == "eligibility":
+            value, held = sorted(value, key=str), sorted(held or [], key=str)
+        if value != held:
+            return False
+    return True
 
 
 def _community_centre(conn: psycopg.Connection, township: str, community: str) -> dict[str, float]:
