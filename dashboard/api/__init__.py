@@ -7,6 +7,7 @@ from dashboard.api import (
     elder_register,
     elders,
     enrolment,
+    imports,
     insights,
     orders,
     providers,
@@ -17,7 +18,19 @@ from dashboard.api import (
 from dashboard.auth import within_area
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(within_area)])
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, supervision):
+for module in (
+    token,
+    alarms,
+    orders,
+    elders,
+    elder_register,
+    enrolment,
+    providers,
+    insights,
+    roster,
+    imports,
+    supervision,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -4,11 +4,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.auth import within_area
-from dashboard.ui import boards, care_plan, elder_forms, insights, records, roster, session, supervision
+from dashboard.ui import boards, care_plan, elder_forms, imports, insights, records, roster, session, supervision
 from dashboard.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(within_area)])
-for module in (session, boards, elder_forms, care_plan, records, insights, roster, supervision):
+for module in (session, boards, elder_forms, care_plan, records, insights, roster, imports, supervision):
     router.include_router(module.router)
 
 
