@@ -180,3 +180,12 @@ def kind_of(endpoint: object) -> str | None:
     """How a route is marked: FILTERED, CITY, PUBLIC or None."""
     kind = getattr(endpoint, MARK, None)
     return kind if isinstance(kind, str) else None
+
+
+def township_of(area: Area | None, asked: int | None) -> int | None:
+    """The township of a summary kept per township (KPIs): the one asked, or the account's own."""
+    if area is None:
+        return asked
+    if area.community_id is not None:
+        raise Refused("these figures are kept per township; an account limited to a community cannot open them")
+    return area.township_id

@@ -226,3 +226,5 @@ def test_filtered_lists_hold_only_the_township(
     assert orders["total"] > 0 and {o["elder_code"] for o in orders["items"]} <= inside.elder_codes
     alarms = client.get("/api/v1/alarms", params={"limit": 500}, headers=auth).json()
     assert {a["elder_code"] for a in alarms["items"]} <= inside.elder_codes
+    kpis = client.get("/api/v1/kpis", headers=auth).json()
+    assert kpis["by_township"] and {t["key"] for t in kpis["by_township"]} == {str(township_operator)}
