@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 from psycopg.errors import UniqueViolation
+from pydantic import computed_field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from devices.mosquitto import password_hash
 from devices.topics import DEVICE_ID
@@ -47,7 +49,8 @@ class Enrolment:
     elder_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Device and Binding are pydantic dataclasses so that the API answers with them as they are (no restated models).
+@pydantic_dataclass(frozen=True, slots=True)
 class Device:
     id: str
     type: str
@@ -58,6 +61,7 @@ class Device:
     credential_issued_at: datetime | None
     credential_revoked_at: datetime | None
 
+    @computed_field(description="bound, active and with an unrevoked credential: the broker lets it in")  # type: ignore[prop-decorator]
     @property
     def may_connect(self) -> bool:
         """Whether the broker lets this device in: bound, active, with a credential that is not revoked."""
@@ -69,7 +73,7 @@ class Device:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True)
 class Binding:
     device_id: str
     elder_id: int
