@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from eldercare.db import copy_rows
 from eldercare.vocabulary import EMERGENCY_ALARMS, AlarmOutcome, AlarmType, Severity
 
 log = logging.getLogger(__name__)
@@ -83,24 +83,6 @@ class _Ids:
         value = self.next
         self.next += 1
         return value
-
-
-def _copy(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> int:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    count = 0
-    with conn.cursor().copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    if "id" in columns:
-        conn.execute(
-            sql.SQL("SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT coalesce(max(id), 1) FROM {i}))").format(
-                t=sql.Literal(table), i=sql.Identifier(table)
-            )
-        )
-    return count
 
 
 ORDER_COLUMNS = (
@@ -311,10 +293,10 @@ class _Writer:
             previous = to_status
 
     def write(self, conn: psycopg.Connection) -> HistoryStats:
-        alarms = _copy(conn, "alarm", ALARM_COLUMNS, iter(self.alarms))
-        orders = _copy(conn, "service_order", ORDER_COLUMNS, iter(self.orders))
-        events = _copy(conn, "order_event", EVENT_COLUMNS, iter(self.events))
-        offers = _copy(conn, "offer", OFFER_COLUMNS, iter(self.offers))
+        alarms = copy_rows(conn, "alarm", ALARM_COLUMNS, iter(self.alarms))
+        orders = copy_rows(conn, "service_order", ORDER_COLUMNS, iter(self.orders))
+        events = copy_rows(conn, "order_event", EVENT_COLUMNS, iter(self.events))
+        offers = copy_rows(conn, "offer", OFFER_COLUMNS, iter(self.offers))
         return HistoryStats(orders=orders, alarms=alarms, order_events=events, offers=offers)
 
 
