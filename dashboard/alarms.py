@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from dashboard.errors import Conflict, NotFound
 from dashboard.paging import count_capped
 from eldercare import audit
+from eldercare.alarms import ON_BOARD
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 
@@ -132,7 +133,7 @@ def live_board(conn: psycopg.Connection) -> list[Alarm]:
     """Every alarm not yet resolved: critical first, then the oldest first (the longest waiting)."""
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         return cur.execute(
-            f"""{SELECT} WHERE a.status <> 'resolved'
+            f"""{SELECT} WHERE {ON_BOARD}
             ORDER BY (a.severity = 'critical') DESC, (a.status = 'open') DESC, a.received_at, a.id LIMIT 500"""
         ).fetchall()
 

@@ -323,6 +323,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "解绑后该设备的数据不再归属该老人,确定吗?",
         "After unbinding, its data no longer belongs to the elder. Unbind?",
     ),
+    # KPI cards: what each percentage counts (numerator / denominator)
+    "kpi_counts_ack_60": ("60秒内响应 / 告警数", "answered ≤60 s / alarms"),
+    "kpi_counts_ack_180": ("180秒内响应 / 告警数", "answered ≤180 s / alarms"),
+    "kpi_counts_arrived_30": ("30分钟内到达 / 应到达工单", "arrived ≤30 min / orders due"),
+    "kpi_counts_arrived_45": ("45分钟内到达 / 应到达工单", "arrived ≤45 min / orders due"),
+    "kpi_counts_arrived_60": ("60分钟内到达 / 应到达工单", "arrived ≤60 min / orders due"),
+    "kpi_counts_fulfilment": (
+        "已完成 / 已结束工单(完成、取消、升级)",
+        "completed / closed orders (done, cancelled, escalated)",
+    ),
+    "kpi_counts_accept": ("已接单工单", "orders accepted"),
+    "kpi_counts_satisfaction": ("条回访评分", "return-visit scores"),
 }
 
 

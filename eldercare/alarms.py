@@ -15,6 +15,18 @@ from psycopg.types.json import Jsonb
 
 from eldercare.vocabulary import AlarmType
 
+# The alarms on the operators' live board: every one not yet resolved, acknowledged or not. The board, the
+# demo's console and every other count of "open alarms" use this one condition (on ``alarm a``).
+ON_BOARD = "a.status <> 'resolved'"
+
+
+def count_on_board(conn: psycopg.Connection) -> tuple[int, int]:
+    """How many alarms the live board shows, and how many of them nobody has acknowledged yet."""
+    row = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE a.status = 'open') FROM alarm a WHERE {ON_BOARD}"  # noqa: S608 - constant
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
 
 @dataclass(frozen=True, slots=True)
 class AlarmRaise:

@@ -16,6 +16,7 @@ import typer
 
 from eldercare import seed as seeding
 from eldercare import users
+from eldercare.alarms import count_on_board
 from eldercare.clock import SYSTEM_CLOCK, Clock, ScaledClock
 from eldercare.embedded import free_port
 
@@ -74,12 +75,14 @@ def elders_with_live_alarms(database_url: str) -> set[int]:
 @dataclass(frozen=True, slots=True)
 class Summary:
     readings_per_second: float
-    open_alarms: int
+    alarms_on_board: int
+    unacknowledged: int
     orders: dict[str, int]
 
     def line(self) -> str:
         orders = " ".join(f"{status} {n}" for status, n in sorted(self.orders.items())) or "none"
-        return f"readings {self.readings_per_second:5.1f}/s | open alarms {self.open_alarms} | orders (24 h): {orders}"
+        alarms = f"alarms on the board {self.alarms_on_board} ({self.unacknowledged} not acknowledged)"
+        return f"readings {self.readings_per_second:5.1f}/s | {alarms} | orders (24 h): {orders}"
 
 
 def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[[], None]:
@@ -93,7 +96,7 @@ def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[
         rate, last[0] = (stored - last[0]) / every, stored
         try:
             with psycopg.connect(database_url) as conn:
-                row = conn.execute("SELECT count(*) FROM alarm WHERE status = 'open'").fetchone()
+                on_board, unacknowledged = count_on_board(conn)
                 orders: dict[str, int] = dict(
                     conn.execute(
                         "SELECT status, count(*) FROM service_order WHERE created_at >= %s - interval '1 day' "
@@ -104,7 +107,7 @@ def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[
         except psycopg.Error as err:
             typer.echo(f"(no summary: {str(err).strip()})")
             return
-        typer.echo(Summary(rate, row[0] if row else 0, orders).line())
+        typer.echo(Summary(rate, on_board, unacknowledged, orders).line())
 
     return report
 
