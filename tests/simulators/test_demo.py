@@ -240,7 +240,7 @@ def test_a_second_run_reuses_the_city_and_its_history(run_demo: Callable[..., De
 @pytest.mark.slow
 def test_a_faster_clock_plays_the_recurring_services_of_a_day_in_minutes(run_demo: Callable[..., Demo]) -> None:
     # 600 times faster from 09:30: lunch (11:00, ordered an hour ahead) comes due within seconds
-    demo = run_demo("--speed", "600", "--day-start", "09:30", "--no-scenarios")
+    demo = run_demo("--speed", "600", "--day-start", "09:30", "--no-scenarios", "--history-days", "0")
     url, user, password = demo.welcome()
     with closing(_api(url, user, password)) as api:
         done: list[dict[str, Any]] = []
