@@ -17,7 +17,7 @@ import psycopg
 from eldercare import device_register, roster
 from eldercare.register import elders as register
 from eldercare.seed import facts
-from eldercare.seed.model import City, SeedError
+from eldercare.seed.model import COLUMNS, City, SeedError
 
 ACTOR = "seed"
 
@@ -110,15 +110,11 @@ def providers(conn: psycopg.Connection, city: City) -> None:
     community_code = {row[0]: row[2] for row in city.rows["community"]}
     services = _grouped(city.rows["provider_service"])
     areas = _grouped(city.rows["provider_area"])
-    for provider_id, code, name, phone, manager, manager_phone, standing, capacity in city.rows["provider"]:
+    for row in city.rows["provider"]:
+        provider_id = row[0]
+        # the seed's columns are named as the roster's fields (the id is the register's to give)
         data = roster.ProviderCreate(
-            code=code,
-            name=name,
-            phone=phone,
-            manager_name=manager,
-            manager_phone=manager_phone,
-            capacity=capacity,
-            standing=standing,
+            **dict(zip(COLUMNS["provider"], row, strict=True)),
             services=[service for _p, service in services[provider_id]],
             area=roster.Area(communities=sorted({community_code[c] for _p, c in areas[provider_id]})),
         )
@@ -132,18 +128,9 @@ def caregivers(conn: psycopg.Connection, city: City) -> None:
         shifts[shift[1]].append(shift)
     ratings = []
     for row in city.rows["caregiver"]:
-        caregiver_id, code, provider_id, name, gender, phone, language, lat, lon, mode, max_load, rating = row
+        caregiver_id, rating = row[0], row[-1]
         data = roster.CaregiverCreate(
-            code=code,
-            provider_id=provider_id,
-            name=name,
-            gender=gender,
-            phone=phone,
-            language=language,
-            home_lat=lat,
-            home_lon=lon,
-            travel_mode=mode,
-            max_load=max_load,
+            **dict(zip(COLUMNS["caregiver"], row, strict=True)),
             skills=[service for _c, service in skills[caregiver_id]],
             shifts=[
                 roster.Shift(weekday=weekday, starts=_clock(starts), ends=_clock(ends))

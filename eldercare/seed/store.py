@@ -11,61 +11,7 @@ import psycopg
 
 from eldercare.db import copy_rows
 from eldercare.seed import enrolment
-from eldercare.seed.model import HISTORY_TABLES, REFERENCE_DAY, TABLES, City
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "township": ("id", "code", "name", "lat", "lon"),
-    "community": ("id", "township_id", "code", "name", "lat", "lon"),
-    "elder": (
-        "id",
-        "code",
-        "name",
-        "gender",
-        "birth_date",
-        "phone",
-        "language",
-        "community_id",
-        "address",
-        "lat",
-        "lon",
-        "ability_level",
-        "lives_alone",
-        "left_behind",
-        "economic_status",
-        "living_situation",
-        "resident_id",
-    ),
-    "emergency_contact": ("id", "elder_id", "name", "relation", "phone", "language", "priority"),
-    "device": ("id", "type", "elder_id", "secret_hash", "battery", "firmware"),
-    "provider": ("id", "code", "name", "phone", "manager_name", "manager_phone", "standing", "capacity"),
-    "provider_service": ("provider_id", "service_type"),
-    "provider_area": ("provider_id", "community_id"),
-    "caregiver": (
-        "id",
-        "code",
-        "provider_id",
-        "name",
-        "gender",
-        "phone",
-        "language",
-        "home_lat",
-        "home_lon",
-        "travel_mode",
-        "max_load",
-        "rating",
-    ),
-    "caregiver_skill": ("caregiver_id", "service_type"),
-    "caregiver_shift": ("id", "caregiver_id", "weekday", "starts", "ends"),
-    "recurring_service": (
-        "id",
-        "elder_id",
-        "service_type",
-        "schedule",
-        "duration_min",
-        "lead_min",
-        "starts_on",
-    ),
-}
+from eldercare.seed.model import COLUMNS, HISTORY_TABLES, REFERENCE_DAY, TABLES, City
 
 
 def count_elders(conn: psycopg.Connection) -> int:
