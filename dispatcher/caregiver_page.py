@@ -82,9 +82,15 @@ WHERE so.id = %(o)s
 _LIVE_ORDER = frozenset({OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.ESCALATED})
 
 
+def holds(order: PageOrder, caregiver_id: int) -> bool:
+    """Whether the caregiver holds the order now: it is offered to them, or theirs and not yet done. Only then
+    does their page name the elder and the address; to anyone else the offer is closed."""
+    return order.live_offer_to == caregiver_id or (order.caregiver_id == caregiver_id and order.status in _LIVE_ORDER)
+
+
 def care_notes(order: PageOrder, caregiver_id: int) -> list[tuple[str, str, str]]:
     """(zh label, en label, text) of the elder's medical and home access notes, for the caregiver holding a
-    live order for the elder only: nobody else reached by a link sees them."""
+    live order for the elder only (an offer is not enough): nobody else reached by a link sees them."""
     if order.caregiver_id != caregiver_id or order.status not in _LIVE_ORDER:
         return []
     notes = (
@@ -131,6 +137,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         status_text=en_status if en else zh_status,
         window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
         notice=notice,
+        holds=holds(order, caregiver.id),
         buttons=_buttons(order, caregiver.id, en),
         care_notes=care_notes(order, caregiver.id),
         base=f"{PAGE_PREFIX}/{token}",
