@@ -1,0 +1,79 @@
+"""Planning a day's booked visits ahead as routes over the rostered caregivers (VROOM through pyvroom).
+
+``plan_day`` reads the day's visits and caregivers, solves, stores the plan in force and hands the visits that
+are orders already to their planned caregivers; a recurring occurrence's order goes to its planned caregiver
+when the recurring scheduler makes it (``planned_caregiver``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+
+from dispatcher.planning import problem as problems
+from dispatcher.planning.solve import Solution, SolverSettings, solve
+from dispatcher.planning.store import apply_to_orders, figures, planned_caregiver, save
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PlanOutcome", "Solution", "SolverSettings", "plan_day", "planned_caregiver", "solver_settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """A plan made: its id, its figures, and whether the solver ran out of time."""
+
+    plan_id: int
+    day: date
+    timed_out: bool
+    figures: dict[str, object]
+
+
+def solver_settings(config: Config) -> SolverSettings:
+    d = config.dispatch
+    return SolverSettings(
+        seconds=d.plan_seconds,
+        exploration=d.plan_exploration,
+        margin_minutes=d.plan_margin_minutes,
+        balance=d.plan_balance,
+        travel=d.travel,
+    )
+
+
+def plan_day(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PlanOutcome:
+    """Plan the local ``day``'s booked visits and put the plan in force (the caller owns the transaction)."""
+    started = time.perf_counter()
+    problem = problems.load(conn, day, config.timezone)
+    loaded = time.perf_counter() - started
+    progress(
+        f"{day}: {len(problem.visits)} booked visits, {len(problem.workers)} shifts of caregivers "
+        f"(read in {loaded:.2f} s); {len(problem.unservable)} visits nobody may take"
+    )
+    solution = solve(problem, solver_settings(config))
+    progress(
+        f"solved in {solution.seconds:.2f} s{' (time limit reached: best plan found)' if solution.timed_out else ''}: "
+        f"{len(solution.stops)} assigned, {len(solution.unassigned)} unassigned"
+    )
+    started = time.perf_counter()
+    plan_id = save(conn, clock, problem, solution, made_by=made_by, load_seconds=loaded)
+    assigned = apply_to_orders(conn, clock, plan_id)
+    stored = time.perf_counter() - started
+    numbers = {**figures(problem, solution, loaded), "store_seconds": round(stored, 3), "orders_assigned": assigned}
+    conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
+    log.info("plan %d for %s: %s", plan_id, day, numbers)
+    return PlanOutcome(plan_id, day, solution.timed_out, numbers)
