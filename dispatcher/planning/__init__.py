@@ -43,6 +43,7 @@ def solver_settings(config: Config) -> SolverSettings:
         exploration=d.plan_exploration,
         margin_minutes=d.plan_margin_minutes,
         balance=d.plan_balance,
+        minutes_on_site=d.plan_minutes_on_site,
         travel=d.travel,
     )
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 import vroom
 
 from dispatcher.eligibility import Reason
-from dispatcher.planning.problem import Problem
+from dispatcher.planning.problem import Problem, Visit
 from dispatcher.planning.travel import Matrices, matrices
 from dispatcher.settings import TravelModel
 
@@ -33,8 +33,9 @@ class SolverSettings:
     seconds: float = 20.0  # time limit; past it the best plan found is kept and flagged
     exploration: int = 2  # VROOM's exploration level, 1-5
     threads: int = 2
-    margin_minutes: int = 10  # a visit is planned to start at least this long before its window ends
-    balance: float = 1.6  # a caregiver takes at most this many times the day's visits per caregiver
+    margin_minutes: int = 5  # a visit is planned to start at least this long before its window ends
+    balance: float = 3.0  # a caregiver takes at most this many times the day's visits per caregiver
+    minutes_on_site: Mapping[str, int] = field(default_factory=dict)  # by service type, else the booked duration
     travel: TravelModel = field(default_factory=TravelModel)
 
 
@@ -46,6 +47,8 @@ class Stop:
     sequence: int
     start_s: int
     km: float
+    travel_s: int
+    service_s: int
 
 
 @dataclass(slots=True)
@@ -57,11 +60,16 @@ class Solution:
     solver: str
     seconds: float
     timed_out: bool
-    km_home: dict[int, float]  # worker -> km back home at the end of the day
+    home: dict[int, tuple[float, int]]  # worker -> km and seconds back home at the end of the day
 
     def routes(self) -> dict[int, list[int]]:
         """Worker -> their visits in order."""
         return _routes_of(self.stops)
+
+
+def on_site(visit: Visit, settings: SolverSettings) -> int:
+    """Minutes the visit keeps the caregiver at the elder's."""
+    return settings.minutes_on_site.get(visit.service_type, visit.duration_min)
 
 
 def _max_tasks(problem: Problem, balance: float) -> int:
@@ -130,7 +138,7 @@ def _input(
             vroom.Job(
                 id=index,
                 location=vroom.Location(index=n_workers + index),
-                default_service=visit.duration_min * 60,
+                default_service=on_site(visit, settings) * 60,
                 skills=needs[index],
                 time_windows=[vroom.TimeWindow(start, end)],
             )
@@ -147,29 +155,37 @@ def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, 
     return answer, elapsed, elapsed >= settings.seconds * 0.98
 
 
-def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, Stop], dict[int, float]]:
+def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, Stop], dict[int, tuple[float, int]]]:
+    """Stops per visit, and per worker the km and seconds of the way home."""
     routes = answer.routes  # type: ignore[attr-defined]
     n_workers = len(problem.workers)
     stops: dict[int, Stop] = {}
-    km_home: dict[int, float] = {}
+    home: dict[int, tuple[float, int]] = {}
     sequence: dict[int, int] = {}
-    here: dict[int, int] = {}
+    here: dict[int, tuple[int, int]] = {}  # worker -> (location, cumulative travel seconds)
     columns = zip(
-        routes["vehicle_id"], routes["type"], routes["id"], routes["arrival"], routes["waiting_time"], strict=True
+        routes["vehicle_id"],
+        routes["type"],
+        routes["id"],
+        routes["arrival"],
+        routes["waiting_time"],
+        routes["duration"],
+        routes["service"],
+        strict=True,
     )
-    for vehicle, kind, job, arrival, waiting in columns:
+    for vehicle, kind, job, arrival, waiting, travelled, service in columns:
         w = int(vehicle)
         if kind == "start":
-            here[w] = w
+            here[w] = (w, 0)
         elif kind == "job":
             v = int(job)
             sequence[w] = sequence.get(w, 0) + 1
-            km = float(paths.km[here[w], n_workers + v])
-            stops[v] = Stop(w, sequence[w], int(arrival) + int(waiting), km)
-            here[w] = n_workers + v
+            km = float(paths.km[here[w][0], n_workers + v])
+            stops[v] = Stop(w, sequence[w], int(arrival) + int(waiting), km, int(travelled) - here[w][1], int(service))
+            here[w] = (n_workers + v, int(travelled))
         elif kind == "end":
-            km_home[w] = float(paths.km[here[w], w])
-    return stops, km_home
+            home[w] = (float(paths.km[here[w][0], w]), int(travelled) - here[w][1])
+    return stops, home
 
 
 def solve(problem: Problem, settings: SolverSettings) -> Solution:
@@ -185,7 +201,7 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
     }
     regular_pins = {index: who for index, who in regulars.items() if who}
     answer, seconds, timed_out = _run(_input(problem, paths, settings, regular_pins, {}), settings)
-    stops, km_home = _read(problem, paths, answer)
+    stops, home = _read(problem, paths, answer)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
@@ -193,12 +209,12 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
         initial = _routes_of(stops)
         answer, more, timed_out = _run(_input(problem, paths, settings, kept, initial), settings)
         seconds += more
-        stops, km_home = _read(problem, paths, answer)
+        stops, home = _read(problem, paths, answer)
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:
             unassigned[index] = NO_ROOM
-    return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, km_home)
+    return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home)
 
 
 def _routes_of(stops: Mapping[int, Stop]) -> dict[int, list[int]]:

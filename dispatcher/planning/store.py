@@ -42,18 +42,16 @@ class Route:
 
 
 def routes(problem: Problem, solution: Solution) -> list[Route]:
-    """Per caregiver: visits, km (home and back) and busy minutes (travel and service)."""
+    """Per caregiver: visits, km (home and back) and busy minutes (travel, there and home, and time on site)."""
     found: dict[int, list[float]] = {}
-    speeds = {w: problem.workers[w] for w in range(len(problem.workers))}
     for w, visits in solution.routes().items():
-        worker = speeds[w]
-        km = sum(solution.stops[v].km for v in visits) + solution.km_home.get(w, 0.0)
-        service = sum(problem.visits[v].duration_min for v in visits)
-        totals = found.setdefault(worker.caregiver_id, [0, 0.0, 0.0])
+        km_home, seconds_home = solution.home.get(w, (0.0, 0))
+        stops = [solution.stops[v] for v in visits]
+        totals = found.setdefault(problem.workers[w].caregiver_id, [0, 0.0, 0.0])
         totals[0] += len(visits)
-        totals[1] += km
-        totals[2] += service
-    return [Route(cid, int(t[0]), round(t[1], 3), t[2]) for cid, t in sorted(found.items())]
+        totals[1] += sum(s.km for s in stops) + km_home
+        totals[2] += (sum(s.travel_s + s.service_s for s in stops) + seconds_home) / 60.0
+    return [Route(cid, int(t[0]), round(t[1], 3), round(t[2], 1)) for cid, t in sorted(found.items())]
 
 
 def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[str, object]:

@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 import dispatcher
+from dispatcher import planning
 from eldercare.clock import ManualClock
 from eldercare.vocabulary import AlarmType
 from simulators.citysim import alarms, dispatch_state
@@ -63,6 +64,7 @@ class DayRun:
     sms: dict[str, int]
     events: int
     sweeps: int
+    plan: dict[str, object]
 
 
 class Engine:
@@ -82,6 +84,7 @@ class Engine:
         skip_futile_retries: bool = True,
         skip_idle_ticks: bool = True,
         hours: float | None = None,
+        plan_ahead: bool = False,
     ) -> None:
         self.conn, self.config, self.params, self.seed = conn, config, params, seed
         self.name, self.elders, self.demand, self.progress = name, elders, demand, progress
@@ -104,6 +107,8 @@ class Engine:
         self.people = People(self, self._workers())
         self.retries = Retries(conn, self.start, self.cadence, self.retry, skip_futile_retries)
         self.skip_idle = skip_idle_ticks
+        self.plan_ahead = plan_ahead
+        self.plan: dict[str, object] = {}
         # the real dispatcher's sender and desk learn of new SMS and escalations by NOTIFY; so does the engine
         self.sms_waiting = self.escalation_waiting = False
         conn.add_notify_handler(self._notified)
@@ -198,9 +203,36 @@ class Engine:
             dict(sorted(self.sms.items())),
             self.events,
             self.sweeps,
+            self.plan,
         )
 
+    def _plan_evening_before(self) -> None:
+        """The elected scheduler's evening run, at ``plan_hour`` the day before: nothing happens in the simulated
+        city between then and midnight, so the plan is made on the data the day starts with."""
+        local_midnight = self.start.astimezone(self.config.timezone)
+        evening = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_hour)
+        outcome = planning.plan_day(
+            self.conn, ManualClock(evening), self.config, local_midnight.date(), made_by="scheduler"
+        )
+        self.conn.commit()
+        self.plan = {"timed_out": outcome.timed_out, **outcome.figures}
+        if self.progress is not None:
+            self.progress(f"{self.name}: planned {local_midnight.date()}: {outcome.figures}")
+
+    def _planned_orders(self, now: float) -> None:
+        """Orders the recurring scheduler just handed to their planned caregivers: the caregiver takes them."""
+        rows = self.conn.execute(
+            "SELECT o.id, o.caregiver_id FROM order_event ev JOIN service_order o ON o.id = ev.order_id "
+            "WHERE ev.at = %s AND ev.actor = 'planner' AND ev.to_status = 'accepted' ORDER BY o.id",
+            (self.clock.now(),),
+        ).fetchall()
+        self.conn.commit()
+        for order_id, caregiver_id in rows:
+            self.people.assigned(now, order_id, caregiver_id)
+
     def _schedule(self) -> None:
+        if self.plan_ahead:
+            self._plan_evening_before()
         for emergency in self.demand.emergencies:
             self.later(emergency.at, self._emergency, emergency)
         for order in self.demand.adhoc:
@@ -305,6 +337,8 @@ class Engine:
         if dispatcher.create_recurring_orders(self.conn, self.clock, self.config):
             self.wake()
         self.conn.commit()
+        if self.plan_ahead:
+            self._planned_orders(now)
 
     def _shift_starts(self, now: float) -> None:
         """A shift starting is a new candidate for any order that found none."""

@@ -235,4 +235,5 @@ def figures(conn: psycopg.Connection, run: DayRun, params: Params, local_midnigh
         "offers": offers(conn, run),
         "events": run.events,
         "sweeps": run.sweeps,
+        **({"plan": run.plan} if run.plan else {}),
     }
