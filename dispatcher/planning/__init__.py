@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 
@@ -23,7 +23,15 @@ from eldercare.clock import Clock
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PlanOutcome", "Solution", "SolverSettings", "plan_day", "planned_caregiver", "solver_settings"]
+__all__ = [
+    "PlanOutcome",
+    "Solution",
+    "SolverSettings",
+    "plan_day",
+    "plan_next_day",
+    "planned_caregiver",
+    "solver_settings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +86,9 @@ def plan_day(
     conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
     log.info("plan %d for %s: %s", plan_id, day, numbers)
     return PlanOutcome(plan_id, day, solution.timed_out, numbers)
+
+
+def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:
+    """The elected scheduler's evening run: plan tomorrow (local time)."""
+    tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
+    return plan_day(conn, clock, config, tomorrow, made_by="scheduler")

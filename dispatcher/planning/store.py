@@ -20,6 +20,8 @@ from eldercare.vocabulary import OrderStatus
 
 log = logging.getLogger(__name__)
 
+PLAN_LOCK = 0x706C616E  # "plan": with the day's ordinal, the transaction lock of making that day's plan
+
 
 def gini(values: Sequence[float]) -> float:
     """The Gini coefficient: mean absolute difference over twice the mean; 0 for all equal or all zero."""
@@ -102,6 +104,8 @@ def save(
 ) -> int:
     """Store the plan as the day's plan in force (the one before is superseded); returns its id."""
     now = clock.now()
+    # one plan of a day is made at a time: a second waits, then supersedes the first
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PLAN_LOCK, problem.day.toordinal()))
     conn.execute("UPDATE plan SET superseded_at = %s WHERE day = %s AND superseded_at IS NULL", (now, problem.day))
     numbers = figures(problem, solution, load_seconds)
     row = conn.execute(
