@@ -124,6 +124,7 @@ def plan(
     seconds: Annotated[
         float | None, typer.Option(min=0.01, max=600, help="the solver's time limit (default: the setting)")
     ] = None,
+    tell: Annotated[bool, typer.Option(help="send each caregiver of the plan the SMS of their day to confirm")] = True,
 ) -> None:
     """Plan a day's booked visits now as routes over the rostered caregivers, and put the plan in force.
 
@@ -150,7 +151,7 @@ def plan(
         typer.echo(f"eldercare: DAY must be YYYY-MM-DD, 'today' or 'tomorrow', not {day!r}", err=True)
         raise typer.Exit(2) from None
     with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
-        outcome = planning.plan_day(conn, clock, config, chosen, made_by="cli", progress=typer.echo)
+        outcome = planning.plan_day(conn, clock, config, chosen, made_by="cli", tell=tell, progress=typer.echo)
         reasons = conn.execute(
             "SELECT unassigned_reason, unassigned_detail, count(*) FROM plan_visit WHERE plan_id = %s "
             "AND unassigned_reason IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC",

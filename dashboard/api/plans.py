@@ -79,7 +79,8 @@ def _plan(conn: psycopg.Connection, day: date) -> Plan | None:
 )
 def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeDep) -> Plan:
     """Plan the day's booked visits now as routes over the rostered caregivers; the new plan is the one in force
-    (the day's earlier plan is superseded). Planned visits that are orders already go to their caregivers."""
+    (the day's earlier plan is superseded). Planned visits that are orders already go to their caregivers; each
+    caregiver of the plan gets one SMS with their day to confirm."""
     config = runtime.dispatch
     today = runtime.clock.now().astimezone(config.timezone).date()
     if not today <= body.day <= today + timedelta(days=DAYS_AHEAD):
@@ -87,7 +88,7 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
             422, f"a plan is made for today ({today}) up to {DAYS_AHEAD} days ahead, not for {body.day}"
         )
     with pool.connection() as conn:
-        planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username)
+        planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username, tell=True)
         made = _plan(conn, body.day)
     assert made is not None
     return made

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import psycopg
 
 from dispatcher.planning import problem as problems
+from dispatcher.planning.confirm import confirm_day, tell_caregivers
 from dispatcher.planning.solve import Solution, SolverSettings, solve
 from dispatcher.planning.store import apply_to_orders, figures, planned_caregiver, save
 from dispatcher.settings import Config
@@ -27,6 +28,7 @@ __all__ = [
     "PlanOutcome",
     "Solution",
     "SolverSettings",
+    "confirm_day",
     "plan_day",
     "plan_next_day",
     "planned_caregiver",
@@ -63,9 +65,11 @@ def plan_day(
     day: date,
     *,
     made_by: str,
+    tell: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> PlanOutcome:
-    """Plan the local ``day``'s booked visits and put the plan in force (the caller owns the transaction)."""
+    """Plan the local ``day``'s booked visits and put the plan in force (the caller owns the transaction);
+    with ``tell``, each caregiver of the plan gets the SMS of their day to confirm."""
     started = time.perf_counter()
     problem = problems.load(conn, day, config.timezone)
     loaded = time.perf_counter() - started
@@ -81,8 +85,14 @@ def plan_day(
     started = time.perf_counter()
     plan_id = save(conn, clock, problem, solution, made_by=made_by, load_seconds=loaded)
     assigned = apply_to_orders(conn, clock, plan_id)
+    told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
     stored = time.perf_counter() - started
-    numbers = {**figures(problem, solution, loaded), "store_seconds": round(stored, 3), "orders_assigned": assigned}
+    numbers = {
+        **figures(problem, solution, loaded),
+        "store_seconds": round(stored, 3),
+        "orders_assigned": assigned,
+        "caregivers_told": told,
+    }
     conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
     log.info("plan %d for %s: %s", plan_id, day, numbers)
     return PlanOutcome(plan_id, day, solution.timed_out, numbers)
@@ -91,4 +101,4 @@ def plan_day(
 def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:
     """The elected scheduler's evening run: plan tomorrow (local time)."""
     tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
-    return plan_day(conn, clock, config, tomorrow, made_by="scheduler")
+    return plan_day(conn, clock, config, tomorrow, made_by="scheduler", tell=True)

@@ -163,6 +163,7 @@ def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, 
     home: dict[int, tuple[float, int]] = {}
     sequence: dict[int, int] = {}
     here: dict[int, tuple[int, int]] = {}  # worker -> (location, cumulative travel seconds)
+    free: dict[int, int] = {}  # worker -> when they are free to move on
     columns = zip(
         routes["vehicle_id"],
         routes["type"],
@@ -177,11 +178,16 @@ def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, 
         w = int(vehicle)
         if kind == "start":
             here[w] = (w, 0)
+            free[w] = max(0, problem.seconds(problem.workers[w].starts))
         elif kind == "job":
             v = int(job)
             sequence[w] = sequence.get(w, 0) + 1
             km = float(paths.km[here[w][0], n_workers + v])
-            stops[v] = Stop(w, sequence[w], int(arrival) + int(waiting), km, int(travelled) - here[w][1], int(service))
+            travel = int(travelled) - here[w][1]
+            # VROOM may start a route late to wait less; the plan starts each visit as early as it can
+            start = max(free[w] + travel, problem.seconds(problem.visits[v].window_start))
+            stops[v] = Stop(w, sequence[w], min(start, int(arrival) + int(waiting)), km, travel, int(service))
+            free[w] = stops[v].start_s + int(service)
             here[w] = (n_workers + v, int(travelled))
         elif kind == "end":
             home[w] = (float(paths.km[here[w][0], w]), int(travelled) - here[w][1])

@@ -212,7 +212,7 @@ class Engine:
         local_midnight = self.start.astimezone(self.config.timezone)
         evening = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_hour)
         outcome = planning.plan_day(
-            self.conn, ManualClock(evening), self.config, local_midnight.date(), made_by="scheduler"
+            self.conn, ManualClock(evening), self.config, local_midnight.date(), made_by="scheduler", tell=True
         )
         self.conn.commit()
         self.plan = {"timed_out": outcome.timed_out, **outcome.figures}
