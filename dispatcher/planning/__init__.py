@@ -18,7 +18,7 @@ import psycopg
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
 from dispatcher.planning.solve import Solution, SolverSettings, solve
-from dispatcher.planning.store import apply_to_orders, figures, planned_caregiver, save
+from dispatcher.planning.store import Previous, apply_to_orders, figures, planned_caregiver, previous_routes, save
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 
@@ -32,6 +32,7 @@ __all__ = [
     "plan_day",
     "plan_next_day",
     "planned_caregiver",
+    "replan_day",
     "solver_settings",
 ]
 
@@ -68,14 +69,60 @@ def plan_day(
     tell: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> PlanOutcome:
-    """Plan the local ``day``'s booked visits and put the plan in force (the caller owns the transaction);
-    with ``tell``, each caregiver of the plan gets the SMS of their day to confirm."""
+    """Plan the local ``day``'s booked visits afresh and put the plan in force (the caller owns the
+    transaction); with ``tell``, each caregiver of the plan gets the SMS of their day to confirm."""
+    return _make(conn, clock, config, day, made_by=made_by, tell=tell, progress=progress, before=None)
+
+
+def replan_day(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    drop_unconfirmed: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PlanOutcome:
+    """Plan the day again over the plan in force (a same-day change, or the confirmation cutoff): confirmed
+    routes keep their visits where they can still be served; with ``drop_unconfirmed``, caregivers told of their
+    day who did not confirm it are left out and their visits planned over the others. Only caregivers whose
+    route changed are told (again); an unchanged route keeps its confirmation."""
+    before = previous_routes(conn, day)
+    return _make(
+        conn,
+        clock,
+        config,
+        day,
+        made_by=made_by,
+        tell=True,
+        progress=progress,
+        before=before,
+        drop_unconfirmed=drop_unconfirmed,
+    )
+
+
+def _make(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    tell: bool,
+    progress: Callable[[str], None],
+    before: Previous | None,
+    drop_unconfirmed: bool = False,
+) -> PlanOutcome:
     started = time.perf_counter()
-    problem = problems.load(conn, day, config.timezone)
+    pins = before.pins() if before else {}
+    leave_out = before.unconfirmed() if before and drop_unconfirmed else set()
+    problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out)
     loaded = time.perf_counter() - started
     progress(
         f"{day}: {len(problem.visits)} booked visits, {len(problem.workers)} shifts of caregivers "
         f"(read in {loaded:.2f} s); {len(problem.unservable)} visits nobody may take"
+        + (f"; {len(pins)} visits of confirmed routes kept, {len(leave_out)} caregivers left out" if before else "")
     )
     solution = solve(problem, solver_settings(config))
     progress(
@@ -84,6 +131,8 @@ def plan_day(
     )
     started = time.perf_counter()
     plan_id = save(conn, clock, problem, solution, made_by=made_by, load_seconds=loaded)
+    if before is not None:
+        before.carry_over(conn, plan_id)
     assigned = apply_to_orders(conn, clock, plan_id)
     told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
     stored = time.perf_counter() - started

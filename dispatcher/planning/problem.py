@@ -9,7 +9,7 @@ that day and no absence. A caregiver whose shifts leave a gap is one vehicle per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -41,6 +41,8 @@ class Visit:
     regulars: frozenset[int] = frozenset()
     # the caregiver the visit must stay with (a confirmed route, an operator's pin), when still eligible
     pinned_to: int | None = None
+    # the caregiver who holds its order already: it stays with them, or nobody
+    held_by: int | None = None
 
     @property
     def key(self) -> tuple[int | None, datetime | None, int | None]:
@@ -130,7 +132,7 @@ ORDER BY rs.id
 # orders with a window that nobody holds yet.
 _ORDERS = """
 SELECT o.id, o.elder_id, o.service_type, o.window_start, o.window_end, o.duration_min, o.recurring_service_id,
-       o.occurrence_at, o.caregiver_id IS NULL AND o.status IN ('created', 'escalated'), e.community_id, e.lat, e.lon
+       o.occurrence_at, o.caregiver_id, o.status, e.community_id, e.lat, e.lon
 FROM service_order o JOIN elder e ON e.id = o.elder_id
 WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS NULL
   AND o.service_type <> 'emergency' AND o.status <> 'cancelled'
@@ -191,11 +193,15 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
     found: list[tuple[Visit, bool]] = []
     made: set[tuple[int, datetime]] = set()
     for row in conn.execute(_ORDERS, {"start": start, "end": end}).fetchall():
-        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, free, community, lat, lon = row
+        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, lat, lon = row
         if rs_id is not None:
             made.add((rs_id, occurrence))
         visit = Visit(elder, service, community, lat, lon, w_start, w_end, minutes, rs_id, occurrence, order_id)
-        found.append((visit, free))
+        if status == "accepted":
+            # held and not under way yet: it stays with its caregiver, and takes their time
+            found.append((replace(visit, held_by=holder), True))
+        else:
+            found.append((visit, holder is None and status in ("created", "escalated")))
     for row in conn.execute(_RECURRING, {"day": day}).fetchall():
         rs_id, elder, service, schedule, minutes, _, _, preferred, community, lat, lon = row
         try:
@@ -279,8 +285,11 @@ def build(
         ]
         if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
+        if visit.held_by is not None:
+            may = [i for i in may if workers[i].caregiver_id == visit.held_by]
         if not may:
-            unservable[len(problem_visits)] = _why_nobody(visit, staff)
+            holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
+            unservable[len(problem_visits)] = _why_nobody(visit, holder)
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)
@@ -288,10 +297,19 @@ def build(
 
 
 def load(
-    conn: psycopg.Connection, day: date, tz: ZoneInfo, *, pins: dict[tuple[object, ...], int] | None = None
+    conn: psycopg.Connection,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    pins: Mapping[tuple[int | None, datetime | None, int | None], int] | None = None,
+    leave_out: Collection[int] = (),
 ) -> Problem:
-    """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it must stay with)."""
+    """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
+    ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff)."""
     staff = load_staff(conn, day, tz)
+    for member in staff:
+        if member.id in leave_out:
+            member.spans = []
     placeable = [v for v, free in load_visits(conn, day, tz) if free]
     if pins:
         placeable = [replace(v, pinned_to=pins.get(v.key)) for v in placeable]

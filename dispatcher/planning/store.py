@@ -224,3 +224,58 @@ def planned_caregiver(
 def plan_in_force(conn: psycopg.Connection, day: date) -> int | None:
     row = conn.execute("SELECT id FROM plan WHERE day = %s AND superseded_at IS NULL", (day,)).fetchone()
     return int(row[0]) if row else None
+
+
+VisitKey = tuple[int | None, datetime | None, int | None]
+
+
+@dataclass(slots=True)
+class Previous:
+    """The routes of the plan in force, for a re-plan: who had which visits in which order, told and confirmed."""
+
+    plan_id: int
+    routes: dict[int, list[VisitKey]]
+    told: dict[int, datetime | None]
+    confirmed: dict[int, datetime | None]
+
+    def pins(self) -> dict[VisitKey, int]:
+        """The visits of confirmed routes, to stay with their caregiver."""
+        return {key: cid for cid, keys in self.routes.items() if self.confirmed.get(cid) for key in keys}
+
+    def unconfirmed(self) -> set[int]:
+        """Caregivers told of their day who have not confirmed it."""
+        return {cid for cid in self.routes if self.told.get(cid) and not self.confirmed.get(cid)}
+
+    def carry_over(self, conn: psycopg.Connection, plan_id: int) -> None:
+        """A route the new plan leaves as it was keeps its told and confirmed times: its caregiver is not told
+        again."""
+        now = _routes_of(conn, plan_id)
+        for cid, keys in now.items():
+            if self.routes.get(cid) == keys and self.told.get(cid):
+                conn.execute(
+                    "UPDATE plan_route SET told_at = %s, confirmed_at = %s WHERE plan_id = %s AND caregiver_id = %s",
+                    (self.told[cid], self.confirmed.get(cid), plan_id, cid),
+                )
+
+
+def _routes_of(conn: psycopg.Connection, plan_id: int) -> dict[int, list[VisitKey]]:
+    routes: dict[int, list[VisitKey]] = {}
+    for cid, rs_id, occurrence, order_id in conn.execute(
+        "SELECT caregiver_id, recurring_service_id, occurrence_at, order_id FROM plan_visit "
+        "WHERE plan_id = %s AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
+        (plan_id,),
+    ).fetchall():
+        key: VisitKey = (rs_id, occurrence, None) if rs_id is not None else (None, None, order_id)
+        routes.setdefault(cid, []).append(key)
+    return routes
+
+
+def previous_routes(conn: psycopg.Connection, day: date) -> Previous | None:
+    """The routes of the day's plan in force, or None when there is none."""
+    plan_id = plan_in_force(conn, day)
+    if plan_id is None:
+        return None
+    marks = conn.execute(
+        "SELECT caregiver_id, told_at, confirmed_at FROM plan_route WHERE plan_id = %s", (plan_id,)
+    ).fetchall()
+    return Previous(plan_id, _routes_of(conn, plan_id), {c: t for c, t, _ in marks}, {c: k for c, _, k in marks})

@@ -14,11 +14,12 @@ import psycopg
 import pytest
 
 from dispatcher.orders import insert_order
-from dispatcher.planning import plan_day, solver_settings
+from dispatcher.planning import confirm_day, plan_day, replan_day, solver_settings
 from dispatcher.planning.travel import matrices
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.clock import ManualClock
+from tests.dispatcher.conftest import START
 from tests.dispatcher.town import Town, offset
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -307,3 +308,82 @@ def test_a_new_plan_supersedes_the_one_in_force(
 def test_settings_refuse_a_plan_hour_out_of_range() -> None:
     with pytest.raises(ValueError, match="plan_hour"):
         DispatcherSettings(_env_file=None, plan_hour=24)
+
+
+def _care(conn: psycopg.Connection, elders: list[int], first_hour: int) -> None:
+    for hour, elder in enumerate(elders, start=first_hour):
+        conn.execute(
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+            "VALUES (%s, 'care', %s, 30, 60, %s)",
+            (elder, f"0 {hour} * * *", DAY - timedelta(days=3)),
+        )
+
+
+def _routes(conn: psycopg.Connection, plan_id: int) -> dict[int, list[tuple[object, ...]]]:
+    found: dict[int, list[tuple[object, ...]]] = {}
+    for cid, rs_id, occurrence in conn.execute(
+        "SELECT caregiver_id, recurring_service_id, occurrence_at FROM plan_visit WHERE plan_id = %s "
+        "AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
+        (plan_id,),
+    ).fetchall():
+        found.setdefault(cid, []).append((rs_id, occurrence))
+    return found
+
+
+def test_replanning_keeps_confirmed_visits_and_moves_the_unconfirmed_over_the_others(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    shift = [(DAY.isoweekday(), time(7), time(20))]
+    first, second, third = (town.caregiver(pid, offset(0, km), shifts=shift) for km in (-2, 0, 2))
+    _care(conn, [town.elder(offset(0, km)) for km in (-2.2, -1.8, 0.1, 1.9, 2.1)], 9)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    before = _routes(conn, outcome.plan_id)
+    assert sum(len(r) for r in before.values()) == 5 and len(before) >= 2
+    confirmed = sorted(before)[0]
+    assert confirm_day(conn, clock, config, confirmed) == DAY
+    unconfirmed = set(before) - {confirmed}
+    clock.set(START + timedelta(hours=11))  # the cutoff, the evening before
+    again = replan_day(conn, clock, config, DAY, made_by="cutoff", drop_unconfirmed=True)
+    after = _routes(conn, again.plan_id)
+    assert after[confirmed][: len(before[confirmed])] == before[confirmed]  # the confirmed visits stay
+    assert not unconfirmed & set(after)  # those who did not confirm are planned nothing
+    assert sum(len(r) for r in after.values()) + again.figures["unassigned"] == 5  # nothing dropped
+    routes = {
+        cid: (told, confirmed_yet)
+        for cid, told, confirmed_yet in conn.execute(
+            "SELECT caregiver_id, told_at IS NOT NULL, confirmed_at IS NOT NULL FROM plan_route WHERE plan_id = %s",
+            (again.plan_id,),
+        ).fetchall()
+    }
+    if after[confirmed] == before[confirmed]:
+        assert routes[confirmed] == (True, True)  # unchanged: not told again, still confirmed
+    else:
+        assert routes[confirmed] == (True, False)  # changed: told again, to confirm again
+    assert {first, second, third} >= set(after)
+
+
+def test_a_same_day_replan_keeps_a_confirmed_day_unchanged_when_it_can(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    shift = [(DAY.isoweekday(), time(7), time(20))]
+    near, far = town.caregiver(pid, offset(0, 0), shifts=shift), town.caregiver(pid, offset(0, 6), shifts=shift)
+    _care(conn, [town.elder(offset(0, 0.2))], 10)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert list(_routes(conn, outcome.plan_id)) == [near]
+    confirm_day(conn, clock, config, near)
+    sms = conn.execute("SELECT count(*) FROM sms_message WHERE purpose = 'plan'").fetchone()
+    # a new booking near the other caregiver: only they are told; the confirmed day stays as it was
+    elder = town.elder(offset(0, 6.1))
+    booked(conn, clock, config, elder, "cleaning", local(14), 30, 60)
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert _routes(conn, again.plan_id)[near] == _routes(conn, outcome.plan_id)[near]
+    marks = conn.execute(
+        "SELECT caregiver_id, told_at IS NOT NULL, confirmed_at IS NOT NULL FROM plan_route WHERE plan_id = %s "
+        "ORDER BY caregiver_id",
+        (again.plan_id,),
+    ).fetchall()
+    assert marks == sorted([(near, True, True), (far, True, False)])
+    told = conn.execute("SELECT count(*) FROM sms_message WHERE purpose = 'plan'").fetchone()
+    assert sms is not None and told == (sms[0] + 1,)
