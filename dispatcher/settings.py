@@ -119,6 +119,13 @@ class DispatcherSettings(BaseSettings):
     plan_hour: int = Field(
         18, ge=0, le=23, description="local hour at which the elected scheduler plans the next day's booked visits"
     )
+    plan_cutoff_hour: int = Field(
+        21,
+        ge=0,
+        le=23,
+        description="local hour by which caregivers confirm tomorrow's plan; then the day is re-planned over those "
+        "who confirmed",
+    )
     plan_seconds: float = Field(20.0, gt=0, le=600, description="time limit of the routing solver per plan")
     plan_exploration: int = Field(2, ge=1, le=5, description="how widely the routing solver searches (VROOM 1-5)")
     plan_margin_minutes: int = Field(

@@ -32,6 +32,7 @@ __all__ = [
     "plan_day",
     "plan_next_day",
     "planned_caregiver",
+    "replan_at_cutoff",
     "replan_day",
     "solver_settings",
 ]
@@ -151,3 +152,13 @@ def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> Pla
     """The elected scheduler's evening run: plan tomorrow (local time)."""
     tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
     return plan_day(conn, clock, config, tomorrow, made_by="scheduler", tell=True)
+
+
+def replan_at_cutoff(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome | None:
+    """The elected scheduler's run at the confirmation cutoff: tomorrow is planned again over the caregivers
+    who confirmed (nothing to do without a plan in force, or when everyone told has confirmed)."""
+    tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
+    before = previous_routes(conn, tomorrow)
+    if before is None or not before.unconfirmed():
+        return None
+    return replan_day(conn, clock, config, tomorrow, made_by="scheduler", drop_unconfirmed=True)

@@ -14,7 +14,14 @@ import psycopg
 import pytest
 
 from dispatcher.orders import insert_order
-from dispatcher.planning import confirm_day, plan_day, replan_day, solver_settings
+from dispatcher.planning import (
+    confirm_day,
+    plan_day,
+    plan_next_day,
+    replan_at_cutoff,
+    replan_day,
+    solver_settings,
+)
 from dispatcher.planning.travel import matrices
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
@@ -387,3 +394,22 @@ def test_a_same_day_replan_keeps_a_confirmed_day_unchanged_when_it_can(
     assert marks == sorted([(near, True, True), (far, True, False)])
     told = conn.execute("SELECT count(*) FROM sms_message WHERE purpose = 'plan'").fetchone()
     assert sms is not None and told == (sms[0] + 1,)
+
+
+def test_the_cutoff_replans_only_when_someone_told_has_not_confirmed(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    today = START.astimezone(TZ).date()
+    pid = town.provider()
+    caregiver = town.caregiver(pid, offset(0, 0))
+    _care(conn, [town.elder(offset(0, 0.3))], 10)
+    assert replan_at_cutoff(conn, clock, config) is None  # no plan for tomorrow yet
+    made = plan_next_day(conn, clock, config)
+    assert made.day == today + timedelta(days=1) and made.figures["caregivers_told"] == 1
+    replanned = replan_at_cutoff(conn, clock, config)
+    assert replanned is not None and replanned.figures["assigned"] == 0  # the one caregiver did not confirm
+    assert conn.execute("SELECT made_by FROM plan WHERE id = %s", (replanned.plan_id,)).fetchone() == ("scheduler",)
+    again = plan_next_day(conn, clock, config)
+    confirm_day(conn, clock, config, caregiver)
+    assert replan_at_cutoff(conn, clock, config) is None  # everyone confirmed: the plan stands
+    assert again.plan_id == conn.execute("SELECT id FROM plan WHERE superseded_at IS NULL").fetchone()[0]  # type: ignore[index]
