@@ -18,7 +18,7 @@ import psycopg
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
 from dispatcher.planning.solve import Solution, SolverSettings, solve
-from dispatcher.planning.store import Previous, apply_to_orders, figures, planned_caregiver, previous_routes, save
+from dispatcher.planning.store import Previous, apply_to_orders, figures, gini, planned_caregiver, previous_routes, save
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 
@@ -29,6 +29,7 @@ __all__ = [
     "Solution",
     "SolverSettings",
     "confirm_day",
+    "gini",
     "plan_day",
     "plan_next_day",
     "planned_caregiver",
