@@ -207,13 +207,25 @@ class Engine:
         )
 
     def _plan_evening_before(self) -> None:
-        """The elected scheduler's evening run, at ``plan_hour`` the day before: nothing happens in the simulated
-        city between then and midnight, so the plan is made on the data the day starts with."""
+        """The elected scheduler's evening run, at ``plan_hour`` the day before, and its cutoff: nothing happens
+        in the simulated city between then and midnight, so the plan is made on the data the day starts with."""
         local_midnight = self.start.astimezone(self.config.timezone)
         evening = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_hour)
+        clock = ManualClock(evening)
         outcome = planning.plan_day(
-            self.conn, ManualClock(evening), self.config, local_midnight.date(), made_by="scheduler", tell=True
+            self.conn, clock, self.config, local_midnight.date(), made_by="scheduler", tell=True
         )
+        # every caregiver confirms their day before the cutoff, which then has nothing to re-plan
+        told = self.conn.execute(
+            "SELECT caregiver_id FROM plan_route WHERE plan_id = %s AND told_at IS NOT NULL ORDER BY caregiver_id",
+            (outcome.plan_id,),
+        ).fetchall()
+        for (caregiver_id,) in told:
+            planning.confirm_day(self.conn, clock, self.config, caregiver_id)
+        cutoff = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_cutoff_hour)
+        if cutoff > evening:
+            clock.set(cutoff)
+            planning.replan_at_cutoff(self.conn, clock, self.config)
         self.conn.commit()
         self.plan = {"timed_out": outcome.timed_out, **outcome.figures}
         if self.progress is not None:
