@@ -137,7 +137,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
     )
 
 
-def _refused(message: str) -> HTMLResponse:
+def refused(message: str) -> HTMLResponse:
     body = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width, initial-scale=1"><title>链接无效 / Link not valid</title></head>'
@@ -156,7 +156,7 @@ async def show(token: str, res: Resources) -> HTMLResponse:
     try:
         return HTMLResponse(await run_in_threadpool(work))
     except LinkError as err:
-        return _refused(str(err))
+        return refused(str(err))
 
 
 @page_router.post("/{token}/{action}", response_class=HTMLResponse)
@@ -176,4 +176,4 @@ async def act(token: str, action: str, res: Resources) -> HTMLResponse:
     try:
         return HTMLResponse(await run_in_threadpool(work))
     except LinkError as err:
-        return _refused(str(err))
+        return refused(str(err))

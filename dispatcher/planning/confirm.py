@@ -9,6 +9,7 @@ from datetime import date
 import psycopg
 
 from dispatcher import outbox, texts
+from dispatcher.links import day_url
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 
@@ -63,7 +64,7 @@ def tell_caregivers(conn: psycopg.Connection, clock: Clock, config: Config, plan
             clock,
             to_phone=phone,
             from_phone=config.platform.twilio_from,
-            body=day_text(config, language, day, visits),
+            body=day_text(config, language, day, visits) + " " + day_url(config, plan_id, caregiver_id),
             purpose=outbox.Purpose.PLAN,
             caregiver_id=caregiver_id,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import psycopg
 
 from dispatcher.orders import insert_order
@@ -57,7 +58,15 @@ def test_each_caregiver_gets_their_day_and_confirms_it_by_reply(
     assert english.startswith("[Your day] 2026-01-08, 1 visits: 1) 10:00 Personal care")
     assert harness.standin.sent(to=harness.phone(idle)) == []  # nothing planned, nothing told
 
-    assert "已确认2026-01-08的工作安排" in harness.standin.reply(harness.phone(zh), "确认").text
+    # the link in the SMS opens the day's route; its button confirms the day
+    link = day_sms.rsplit(" ", 1)[1]
+    assert link.startswith(f"{harness.web.url}/m/day/")
+    page = httpx.get(link, timeout=10)
+    assert page.status_code == 200 and 'data-confirmed="no"' in page.text
+    assert page.text.index("09:00") < page.text.index("14:00") and "赤壁市蒲圻街道金桂路12号" in page.text
+    confirmed_page = httpx.post(f"{link}/confirm", timeout=10)
+    assert "已确认2026-01-08的工作安排" in confirmed_page.text and 'data-confirmed="yes"' in confirmed_page.text
+    assert httpx.get(link.replace("/m/day/", "/m/day/x"), timeout=10).status_code == 403  # a forged link
     assert "confirmed" in harness.standin.reply(harness.phone(en), "Y").text  # Y with no offer waiting
     confirmed = harness.all(
         "SELECT caregiver_id FROM plan_route WHERE plan_id = %s AND confirmed_at IS NOT NULL ORDER BY 1",
@@ -66,5 +75,6 @@ def test_each_caregiver_gets_their_day_and_confirms_it_by_reply(
     assert confirmed == sorted([(zh,), (en,)])
     again = harness.standin.reply(harness.phone(zh), "确认").text
     assert "没有待确认" in again  # once is enough; nothing changes
+    assert "没有待确认" in httpx.post(f"{link}/confirm", timeout=10).text
     assert "没有待确认" in harness.standin.reply(harness.phone(idle), "CONFIRM").text
     assert harness.one("SELECT count(*) FROM sms_message WHERE purpose = 'plan'") == 2
