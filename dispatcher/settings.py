@@ -126,6 +126,9 @@ class DispatcherSettings(BaseSettings):
         description="local hour by which caregivers confirm tomorrow's plan; then the day is re-planned over those "
         "who confirmed",
     )
+    plan_check_minutes: float = Field(
+        5.0, gt=0, description="how often the elected scheduler looks for changes to today's plan to re-plan"
+    )
     plan_seconds: float = Field(20.0, gt=0, le=600, description="time limit of the routing solver per plan")
     plan_exploration: int = Field(2, ge=1, le=5, description="how widely the routing solver searches (VROOM 1-5)")
     plan_margin_minutes: int = Field(

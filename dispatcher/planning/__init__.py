@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 
@@ -35,6 +35,7 @@ __all__ = [
     "planned_caregiver",
     "replan_at_cutoff",
     "replan_day",
+    "replan_on_change",
     "solver_settings",
 ]
 
@@ -119,7 +120,7 @@ def _make(
     started = time.perf_counter()
     pins = before.pins() if before else {}
     leave_out = before.unconfirmed() if before and drop_unconfirmed else set()
-    problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out)
+    problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out, not_before=clock.now())
     loaded = time.perf_counter() - started
     progress(
         f"{day}: {len(problem.visits)} booked visits, {len(problem.workers)} shifts of caregivers "
@@ -163,3 +164,30 @@ def replan_at_cutoff(conn: psycopg.Connection, clock: Clock, config: Config) -> 
     if before is None or not before.unconfirmed():
         return None
     return replan_day(conn, clock, config, tomorrow, made_by="scheduler", drop_unconfirmed=True)
+
+
+_CHANGED = """
+SELECT (SELECT count(*) FROM service_order o
+        WHERE o.created_at > p.made_at AND o.window_start >= %(start)s AND o.window_start < %(end)s
+          AND o.alarm_id IS NULL AND o.recurring_service_id IS NULL AND o.service_type <> 'emergency'
+          AND o.caregiver_id IS NULL AND o.status IN ('created', 'escalated'))
+     + (SELECT count(*) FROM plan_visit pv JOIN service_order o
+          ON o.id = pv.order_id OR (o.recurring_service_id = pv.recurring_service_id
+                                    AND o.occurrence_at = pv.occurrence_at)
+        WHERE pv.plan_id = p.id AND o.cancelled_at > p.made_at)
+     + (SELECT count(*) FROM plan_route r JOIN caregiver_absence ab ON ab.caregiver_id = r.caregiver_id
+        WHERE r.plan_id = p.id AND ab.first_day <= p.day AND ab.last_day >= p.day)
+FROM plan p WHERE p.day = %(day)s AND p.superseded_at IS NULL
+"""
+
+
+def replan_on_change(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome | None:
+    """The elected scheduler's look during the day: when today's plan has met a change (an order with a window
+    nobody holds made since, a planned visit cancelled, a caregiver of the plan away), plan the rest of today
+    again over it; None when nothing changed or there is no plan."""
+    today = clock.now().astimezone(config.timezone).date()
+    start = datetime.combine(today, datetime.min.time(), tzinfo=config.timezone)
+    row = conn.execute(_CHANGED, {"day": today, "start": start, "end": start + timedelta(days=1)}).fetchone()
+    if row is None or not row[0]:
+        return None
+    return replan_day(conn, clock, config, today, made_by="scheduler")

@@ -303,13 +303,17 @@ def load(
     *,
     pins: Mapping[tuple[int | None, datetime | None, int | None], int] | None = None,
     leave_out: Collection[int] = (),
+    not_before: datetime | None = None,
 ) -> Problem:
     """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
-    ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff)."""
+    ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff;
+    ``not_before``: a re-plan during the day plans nobody's time before now)."""
     staff = load_staff(conn, day, tz)
     for member in staff:
         if member.id in leave_out:
             member.spans = []
+        elif not_before is not None:
+            member.spans = [(max(a, not_before), b) for a, b in member.spans if b > not_before]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]
     if pins:
         placeable = [replace(v, pinned_to=pins.get(v.key)) for v in placeable]

@@ -20,6 +20,7 @@ from dispatcher.planning import (
     plan_next_day,
     replan_at_cutoff,
     replan_day,
+    replan_on_change,
     solver_settings,
 )
 from dispatcher.planning.travel import matrices
@@ -413,3 +414,29 @@ def test_the_cutoff_replans_only_when_someone_told_has_not_confirmed(
     confirm_day(conn, clock, config, caregiver)
     assert replan_at_cutoff(conn, clock, config) is None  # everyone confirmed: the plan stands
     assert again.plan_id == conn.execute("SELECT id FROM plan WHERE superseded_at IS NULL").fetchone()[0]  # type: ignore[index]
+
+
+def test_a_caregiver_reporting_sick_moves_their_visits_to_the_others_and_only_once(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    today = START.astimezone(TZ).date()  # 10:00 local
+    pid = town.provider()
+    caregivers = [town.caregiver(pid, offset(0, km)) for km in (0, 0.5)]
+    elders = [town.elder(offset(0, 0.2)), town.elder(offset(0, 0.4))]
+    _care(conn, elders, 14)
+    plan = plan_day(conn, clock, config, today, made_by="test")
+    assert replan_on_change(conn, clock, config) is None  # nothing changed
+    sick = next(iter(_routes(conn, plan.plan_id)))
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
+        (sick, today, today),
+    )
+    clock.set(START + timedelta(minutes=30))
+    again = replan_on_change(conn, clock, config)
+    assert again is not None
+    after = _routes(conn, again.plan_id)
+    assert sick not in after and sum(len(r) for r in after.values()) == 2  # both visits with the other
+    assert set(after) == set(caregivers) - {sick}
+    assert replan_on_change(conn, clock, config) is None  # the change is taken in: no second re-plan
+    starts = conn.execute("SELECT min(planned_start) FROM plan_visit WHERE plan_id = %s", (again.plan_id,)).fetchone()
+    assert starts is not None and starts[0] >= clock.now()  # nothing planned in the past
