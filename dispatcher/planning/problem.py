@@ -20,6 +20,7 @@ from psycopg import sql
 from dispatcher.candidates import UNDER_CONTRACT
 from dispatcher.eligibility import Reason
 from dispatcher.recurring import occurrences, trigger_for
+from eldercare.vocabulary import LIVE_OFFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,15 @@ ORDER BY rs.id
 # orders with a window that nobody holds yet.
 _ORDERS = """
 SELECT o.id, o.elder_id, o.service_type, o.window_start, o.window_end, o.duration_min, o.recurring_service_id,
-       o.occurrence_at, o.caregiver_id, o.status, e.community_id, e.lat, e.lon
+       o.occurrence_at, o.caregiver_id,
+       CASE WHEN EXISTS (SELECT 1 FROM offer f WHERE f.order_id = o.id AND f.status = ANY(%(live)s)) THEN 'offered'
+            ELSE o.status END,
+       e.community_id, e.lat, e.lon
 FROM service_order o JOIN elder e ON e.id = o.elder_id
 WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS NULL
   AND o.service_type <> 'emergency' AND o.status <> 'cancelled'
 ORDER BY o.id
-"""
+"""  # an order with an offer out is the offer's to settle, not the plan's: it counts as offered
 
 _REGULARS = """
 SELECT DISTINCT elder_id, caregiver_id FROM service_order
@@ -192,7 +196,7 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
     end = start + timedelta(days=1)
     found: list[tuple[Visit, bool]] = []
     made: set[tuple[int, datetime]] = set()
-    for row in conn.execute(_ORDERS, {"start": start, "end": end}).fetchall():
+    for row in conn.execute(_ORDERS, {"start": start, "end": end, "live": [s.value for s in LIVE_OFFER]}).fetchall():
         order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, lat, lon = row
         if rs_id is not None:
             made.add((rs_id, occurrence))

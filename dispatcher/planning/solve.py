@@ -161,6 +161,8 @@ def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, 
     n_workers = len(problem.workers)
     stops: dict[int, Stop] = {}
     home: dict[int, tuple[float, int]] = {}
+    if len(routes) == 0:  # no route at all: pyvroom's frame then has no columns either
+        return stops, home
     sequence: dict[int, int] = {}
     here: dict[int, tuple[int, int]] = {}  # worker -> (location, cumulative travel seconds)
     free: dict[int, int] = {}  # worker -> when they are free to move on

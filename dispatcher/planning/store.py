@@ -16,7 +16,7 @@ from dispatcher.planning.problem import Problem
 from dispatcher.planning.solve import Solution
 from eldercare import audit
 from eldercare.clock import Clock
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import LIVE_OFFER, OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,11 @@ def assign_planned(conn: psycopg.Connection, clock: Clock, order_id: int, caregi
     order = load_order(conn, order_id, lock=True)
     if order.caregiver_id is not None or order.state not in (OrderStatus.CREATED, OrderStatus.ESCALATED):
         return False
+    live = conn.execute(
+        "SELECT 1 FROM offer WHERE order_id = %s AND status = ANY(%s)", (order_id, [s.value for s in LIVE_OFFER])
+    )
+    if live.fetchone():
+        return False  # someone has it on their phone now: their answer decides
     row = conn.execute(
         "SELECT c.provider_id, c.code FROM caregiver c WHERE c.id = %s AND c.active", (caregiver_id,)
     ).fetchone()

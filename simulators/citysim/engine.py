@@ -109,6 +109,7 @@ class Engine:
         self.skip_idle = skip_idle_ticks
         self.plan_ahead = plan_ahead
         self.plan: dict[str, object] = {}
+        self.replans = 0
         # the real dispatcher's sender and desk learn of new SMS and escalations by NOTIFY; so does the engine
         self.sms_waiting = self.escalation_waiting = False
         conn.add_notify_handler(self._notified)
@@ -203,7 +204,7 @@ class Engine:
             dict(sorted(self.sms.items())),
             self.events,
             self.sweeps,
-            self.plan,
+            {**self.plan, "replans": self.replans} if self.plan_ahead else {},
         )
 
     def _plan_evening_before(self) -> None:
@@ -242,9 +243,19 @@ class Engine:
         for order_id, caregiver_id in rows:
             self.people.assigned(now, order_id, caregiver_id)
 
+    def _replan_on_change(self, now: float) -> None:
+        """The elected scheduler's look for changes to today's plan; orders it hands over are taken."""
+        if planning.replan_on_change(self.conn, self.clock, self.config) is not None:
+            self.replans += 1
+        self.conn.commit()
+        self._planned_orders(now)
+
     def _schedule(self) -> None:
         if self.plan_ahead:
             self._plan_evening_before()
+            every = self.config.dispatch.plan_check_minutes * 60.0
+            for n in range(1, math.floor(DAY_SECONDS / every)):
+                self.later(n * every, self._replan_on_change)
         for emergency in self.demand.emergencies:
             self.later(emergency.at, self._emergency, emergency)
         for order in self.demand.adhoc:

@@ -440,3 +440,16 @@ def test_a_caregiver_reporting_sick_moves_their_visits_to_the_others_and_only_on
     assert replan_on_change(conn, clock, config) is None  # the change is taken in: no second re-plan
     starts = conn.execute("SELECT min(planned_start) FROM plan_visit WHERE plan_id = %s", (again.plan_id,)).fetchone()
     assert starts is not None and starts[0] >= clock.now()  # nothing planned in the past
+
+
+def test_visits_that_fit_no_route_are_all_reported_no_room(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    town.caregiver(pid, offset(0, 0), mode="walk", shifts=[(DAY.isoweekday(), time(9), time(10))])
+    far = town.elder(offset(0, 9))  # two hours' walk away: may take it, cannot reach it in time
+    order = booked(conn, clock, config, far, "cleaning", local(9), 30, 40)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 0
+    reason = conn.execute("SELECT unassigned_reason FROM plan_visit WHERE order_id = %s", (order,)).fetchone()
+    assert reason == ("no_room",)
