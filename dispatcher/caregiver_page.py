@@ -4,6 +4,7 @@ set off, arrive, finish. Built for a phone's width; no scripts, one form per but
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,6 +147,14 @@ def refused(message: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=403)
 
 
+async def rendered(work: Callable[[], str]) -> HTMLResponse:
+    """Run a page's database work off the event loop; a bad or expired link gets the page that says so."""
+    try:
+        return HTMLResponse(await run_in_threadpool(work))
+    except LinkError as err:
+        return refused(str(err))
+
+
 @page_router.get("/{token}", response_class=HTMLResponse)
 async def show(token: str, res: Resources) -> HTMLResponse:
     def work() -> str:
@@ -153,10 +162,7 @@ async def show(token: str, res: Resources) -> HTMLResponse:
         with res.connection() as conn:
             return _render(res, conn, grant, token, None)
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return refused(str(err))
+    return await rendered(work)
 
 
 @page_router.post("/{token}/{action}", response_class=HTMLResponse)
@@ -173,7 +179,4 @@ async def act(token: str, action: str, res: Resources) -> HTMLResponse:
             answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
             return _render(res, conn, grant, token, answer.text(caregiver.language))
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return refused(str(err))
+    return await rendered(work)

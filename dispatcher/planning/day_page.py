@@ -7,11 +7,10 @@ import psycopg
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 
 from dispatcher import texts
 from dispatcher.caregiver_actions import caregiver_by_id
-from dispatcher.caregiver_page import refused
+from dispatcher.caregiver_page import rendered
 from dispatcher.links import DAY_PREFIX, DayGrant, LinkError, read_day_token
 from dispatcher.planning.confirm import confirm_day
 from dispatcher.web_resources import Resources, WebResources
@@ -69,10 +68,7 @@ async def show_day(token: str, res: Resources) -> HTMLResponse:
         with res.connection() as conn:
             return _render(res, conn, grant, token, None)
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return refused(str(err))
+    return await rendered(work)
 
 
 @day_router.post("/{token}/confirm", response_class=HTMLResponse)
@@ -87,7 +83,4 @@ async def confirm(token: str, res: Resources) -> HTMLResponse:
             key, values = ("day_confirmed", {"day": day.isoformat()}) if day else ("nothing_to_confirm", {})
             return _render(res, conn, grant, token, texts.text(key, caregiver.language, **values))
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return refused(str(err))
+    return await rendered(work)
