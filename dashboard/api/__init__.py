@@ -2,10 +2,22 @@
 
 from fastapi import APIRouter
 
-from dashboard.api import alarms, elder_register, elders, enrolment, insights, orders, plans, providers, roster, token
+from dashboard.api import (
+    alarms,
+    elder_register,
+    elders,
+    enrolment,
+    imports,
+    insights,
+    orders,
+    plans,
+    providers,
+    roster,
+    token,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, plans):
+for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, imports, plans):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -22,6 +22,10 @@ SUBCOMMANDS = [
     ["user", "add"],
     ["simulate"],
     ["plan"],
+    ["import"],
+    ["import", "template"],
+    ["import", "elders"],
+    ["import", "devices"],
 ]
 
 
