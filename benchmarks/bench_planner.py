@@ -15,7 +15,8 @@ import argparse
 import json
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 from dispatcher import planning
 from dispatcher.planning import problem as problems
@@ -47,7 +48,9 @@ def main() -> None:
     with Databases() as databases:
         url = databases.copy_of(databases.seed_city(plan), "planner")
         with connect(url) as conn:
-            clock = ManualClock(datetime.now(UTC))
+            # as the elected scheduler runs it: at plan_hour the evening before
+            evening = datetime.combine(day, clock_time(0), tzinfo=config.timezone) - timedelta(days=1)
+            clock = ManualClock(evening + timedelta(hours=config.dispatch.plan_hour))
             started = time.perf_counter()
             outcome = planning.plan_day(conn, clock, config, day, made_by="bench")
             conn.commit()

@@ -73,10 +73,12 @@ def test_seed_writes_manifest_and_refuses_a_populated_database(env: str, tmp_pat
 def test_plan_plans_a_seeded_day_shows_progress_and_refuses_a_bad_day(env: str, tmp_path: Path) -> None:
     seeded = runner.invoke(app, ["seed", "--elders", "120", "--seed", "2", "--manifest", str(tmp_path / "m.json")])
     assert seeded.exit_code == 0, seeded.output
-    result = runner.invoke(app, ["plan", "2026-01-07", "--seconds", "5"])
+    result = runner.invoke(app, ["plan", "tomorrow", "--seconds", "5"])
     assert result.exit_code == 0, result.output
     assert "booked visits" in result.output and "solved in" in result.output  # progress
-    assert "plan 1 for 2026-01-07 in force" in result.output
+    assert "plan 1 for " in result.output and " in force: " in result.output
+    past = runner.invoke(app, ["plan", "2020-01-01"])
+    assert past.exit_code == 2 and "is past" in past.output
     bad = runner.invoke(app, ["plan", "next week"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
