@@ -10,13 +10,14 @@ from dashboard.api import (
     imports,
     insights,
     orders,
+    plans,
     providers,
     roster,
     token,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, imports):
+for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, imports, plans):
     router.include_router(module.router)
 
 __all__ = ["router"]
