@@ -4,6 +4,7 @@ set off, arrive, finish. Built for a phone's width; no scripts, one form per but
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -144,13 +145,21 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
     )
 
 
-def _refused(message: str) -> HTMLResponse:
+def refused(message: str) -> HTMLResponse:
     body = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width, initial-scale=1"><title>链接无效 / Link not valid</title></head>'
         f'<body style="font:17px system-ui;padding:1rem"><p>{html.escape(message)}</p></body></html>'
     )
     return HTMLResponse(body, status_code=403)
+
+
+async def rendered(work: Callable[[], str]) -> HTMLResponse:
+    """Run a page's database work off the event loop; a bad or expired link gets the page that says so."""
+    try:
+        return HTMLResponse(await run_in_threadpool(work))
+    except LinkError as err:
+        return refused(str(err))
 
 
 @page_router.get("/{token}", response_class=HTMLResponse)
@@ -160,10 +169,7 @@ async def show(token: str, res: Resources) -> HTMLResponse:
         with res.connection() as conn:
             return _render(res, conn, grant, token, None)
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return _refused(str(err))
+    return await rendered(work)
 
 
 @page_router.post("/{token}/{action}", response_class=HTMLResponse)
@@ -180,7 +186,4 @@ async def act(token: str, action: str, res: Resources) -> HTMLResponse:
             answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
             return _render(res, conn, grant, token, answer.text(caregiver.language))
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return _refused(str(err))
+    return await rendered(work)

@@ -175,6 +175,15 @@ def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: Recu
     )
     if ref is None:
         return False  # another scheduler made it first
+    # imported here: the planner reads occurrences from this module
+    from dispatcher.planning.store import assign_planned, planned_caregiver
+
+    planned = planned_caregiver(conn, service.id, when)
+    if planned is not None:
+        caregiver_id, sequence, start = planned
+        why = f"visit {sequence} of their day, planned to start {start.astimezone(config.timezone):%H:%M}"
+        if assign_planned(conn, clock, ref.id, caregiver_id, why):
+            return True
     if service.preferred_caregiver_id is not None:
         _offer_to_preferred(conn, clock, config, ref.id, service.preferred_caregiver_id)
     return True

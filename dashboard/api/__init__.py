@@ -10,6 +10,7 @@ from dashboard.api import (
     imports,
     insights,
     orders,
+    plans,
     providers,
     roster,
     supervision,
@@ -29,6 +30,7 @@ for module in (
     insights,
     roster,
     imports,
+    plans,
     supervision,
 ):
     router.include_router(module.router)
