@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 import dispatcher
+from dispatcher.planning.problem import load_staff
 from eldercare.config import Settings
 from eldercare.supervision import credit
 from eldercare.vocabulary import ServiceType
@@ -93,12 +94,16 @@ def test_a_black_listing_removes_the_provider_from_matching_at_once(city_url: st
         eligible = {v.candidate.provider_id for v in before if v.eligible}
         assert eligible
         provider = min(eligible)
+        day, zone = NOW.date(), ZoneInfo(TZ)
+        assert any(s.usable for s in load_staff(conn, day, zone) if s.provider_id == provider)
         with pytest.raises(ValueError):
             credit.decide(conn, provider, "black", "  ", "admin", NOW)
         credit.decide(conn, provider, "black", "three findings in February", "admin", NOW, MONTH)
         after = dispatcher.elder_verdicts(conn, config, elder, ServiceType.MEAL, NOW)
         assert after is not None
         assert provider not in {v.candidate.provider_id for v in after if v.eligible}
+        # and the day's planning leaves its caregivers out, reading the same standing
+        assert not any(s.usable for s in load_staff(conn, day, zone) if s.provider_id == provider)
         audit = conn.execute(
             "SELECT details->>'to', details->>'reason' FROM audit_log WHERE action = 'provider.standing' "
             "AND target_id = %s",
