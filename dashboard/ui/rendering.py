@@ -20,7 +20,7 @@ from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
 from eldercare.i18n import N_
-from eldercare.labels import label
+from eldercare.labels import label, labels
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -43,19 +43,6 @@ def _json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _reason(value: Any) -> str:
-    """One term of an offer's ``reasons`` as a short text: numbers rounded, nested terms inline."""
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_reason(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_reason(v) for v in value) or "–"
-    return str(value)
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -66,8 +53,8 @@ def _secs(context: Context, value: float | None) -> str:
         return "–"
     words: gettext.NullTranslations = context["i18n"]
     if value < 120:
-        return f"{value:.0f} {words.gettext('s')}"
-    return f"{value / 60:.1f} {words.gettext('min')}"
+        return words.gettext("%(seconds).0f s") % {"seconds": value}
+    return words.gettext("%(minutes).1f min") % {"minutes": value / 60}
 
 
 # the page's catalogue travels in the render context ("i18n"), so one environment serves both languages; macros
@@ -92,6 +79,43 @@ def _label(context: Context, kind: str, code: object) -> str:
     return label(context["i18n"], kind, code)
 
 
+@pass_context
+def _labels(context: Context, kind: str, codes: list[object]) -> str:
+    return labels(context["i18n"], kind, codes)
+
+
+def _code(value: object) -> Markup:
+    """A code shown as itself (an order's, a device's): kept out of translation and the language test."""
+    return Markup('<span class="code" translate="no">%s</span>') % value
+
+
+@pass_context
+def _choice_reason(context: Context, offer: Any) -> str:
+    """Why the dispatcher chose this caregiver, as a sentence: rank, distance, travel time, orders in hand."""
+    words: gettext.NullTranslations = context["i18n"]
+    reasons = offer.reasons or {}
+    values = {
+        "rank": offer.rank,
+        "km": float(reasons.get("distance_km", offer.distance_km)),
+        "minutes": float(reasons.get("eta_min", offer.eta_min)),
+        "load": int(reasons.get("load", 0)),
+    }
+    if offer.rank == 1:
+        text = words.gettext(
+            "The best-placed available caregiver: %(km).1f km away, about %(minutes).0f min to arrive, "
+            "%(load)d orders in hand"
+        )
+    else:
+        text = words.gettext(
+            "Choice %(rank)d among available caregivers: %(km).1f km away, about %(minutes).0f min to arrive, "
+            "%(load)d orders in hand"
+        )
+    sentence = text % values
+    if reasons.get("served_before"):
+        sentence += words.gettext("; has served this elder before")
+    return sentence
+
+
 def _service(lang: str, order: Any) -> str:
     return str(order.service_name_zh if lang == "zh" else order.service_name_en)
 
@@ -101,9 +125,11 @@ TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
     _gettext_in, _ngettext_in, newstyle=True, pgettext=_pgettext_in
 )
-TEMPLATES.env.globals.update(pct=_pct, secs=_secs, service=_service, label=_label)
+TEMPLATES.env.globals.update(
+    pct=_pct, secs=_secs, service=_service, label=_label, labels=_labels, choice_reason=_choice_reason
+)
+TEMPLATES.env.filters["code"] = _code
 TEMPLATES.env.filters["tojson_safe"] = _json
-TEMPLATES.env.filters["reason"] = _reason
 
 
 def render(

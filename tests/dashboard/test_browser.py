@@ -171,7 +171,9 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     expect(page.locator(".pagehead .status")).to_have_text("已创建")
     page.click("#reassign-form button")
     expect(page.locator(".pagehead .status")).to_have_text("已派单")
-    expect(page.locator("td.reasons .tag").first).to_be_visible()
+    # why this caregiver, as a sentence (not the ranking's weights)
+    expect(page.locator("td.reasons").first).to_contain_text(re.compile(r"距离 \d+\.\d 公里，约 \d+ 分钟到达"))
+    expect(page.locator("td.reasons").first).not_to_contain_text("cost")
     page.screenshot(path=shots / "order-offered.png")
     check_caregiver_page(city, server, browser, order_id, shots)
 
