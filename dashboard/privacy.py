@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 PHONE_FIELDS = frozenset({"phone", "elder_phone", "manager_phone", "caregiver_phone"})
-ADDRESS_FIELDS = frozenset({"address", "elder_address"})
+ADDRESS_FIELDS = frozenset({"address", "elder_address", "home_access_notes"})
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -97,6 +97,13 @@ CALLS = [
         lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/resolve",
         lambda: {"outcome": "test", "note": "drill"},
     ),
+    Call(Permission.ACT, "POST", lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/take"),
+    Call(
+        Permission.ACT,
+        "POST",
+        lambda city: f"/api/v1/alarms/{open_alarm(city.url)}/notes",
+        lambda: {"text": "called the son, no answer"},
+    ),
     Call(
         Permission.ACT,
         "POST",
