@@ -1,10 +1,11 @@
 """A false alarm stops the dispatch: the operator resolves it as false over the dashboard's API, its emergency
 order is cancelled, the caregiver and the family get an SMS through twilio-python and the Twilio stand-in, and
-the audit trail says who decided."""
+the audit trail says who decided; an elder's second SOS press within the window does the same by itself."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import httpx
 import psycopg
@@ -14,9 +15,11 @@ from dashboard.app import create_app
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare import users
+from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import ManualClock
 from eldercare.config import Settings
 from eldercare.embedded import free_port
+from eldercare.vocabulary import AlarmType
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import Town, offset
 from tests.waiting import patience
@@ -120,3 +123,51 @@ def test_stop_order_is_refused_for_a_real_emergency(conn, clock, town, harness, 
     assert response.status_code == 422 and "false_alarm" in response.text
     assert harness.one("SELECT status FROM alarm WHERE id = %s", sos["alarm"]) != "resolved"
     assert harness.one("SELECT status FROM service_order WHERE id = %s", sos["order"]) == "accepted"
+
+
+def _press(conn: psycopg.Connection, elder: int, at: datetime) -> int:
+    """An SOS press as the gateway records it (a repeat of a live alarm counts on it)."""
+    raised = raise_alarm(conn, AlarmRaise(elder, f"but{elder:06d}", AlarmType.SOS, at, at))
+    assert raised is not None
+    conn.commit()
+    return raised.id
+
+
+def test_a_second_press_within_the_window_is_the_elders_own_cancel(conn, clock, town, harness) -> None:
+    caregiver = town.caregiver(town.provider(), offset(0.4, 0))
+    elder = town.elder(contacts=1)
+    conn.commit()
+    alarm = _press(conn, elder, clock.now())
+    harness.drive()
+    order, code = harness.one("SELECT id, code FROM service_order WHERE alarm_id = %s", alarm)
+    harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))
+    before = max(m.id for m in harness.standin.sent())
+
+    assert _press(conn, elder, clock.now() + timedelta(seconds=4)) == alarm
+    harness.drive()
+    assert harness.one("SELECT status, outcome, resolved_by FROM alarm WHERE id = %s", alarm) == (
+        "resolved",
+        "false_alarm",
+        "elder",
+    )
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "cancelled"
+    told = harness.standin.wait_for(to=harness.phone(caregiver), after=before, timeout=patience(10))
+    assert code in told[0].body and "误报" in told[0].body
+    family = harness.one("SELECT phone FROM emergency_contact WHERE elder_id = %s", elder)
+    assert "误报" in harness.standin.wait_for(to=family, after=before, timeout=patience(10))[0].body
+
+
+def test_a_press_after_the_window_or_a_redelivered_one_does_not_cancel(conn, clock, town, harness) -> None:
+    town.caregiver(town.provider(), offset(0.4, 0))
+    elder = town.elder(contacts=1)
+    conn.commit()
+    first = clock.now()
+    alarm = _press(conn, elder, first)
+    harness.drive()
+    _press(conn, elder, first)  # the same press delivered twice
+    harness.drive()
+    assert harness.one("SELECT status FROM alarm WHERE id = %s", alarm) == "open"
+    _press(conn, elder, first + timedelta(seconds=40))  # still needs help
+    harness.drive()
+    assert harness.one("SELECT status FROM alarm WHERE id = %s", alarm) == "open"
+    assert harness.one("SELECT status FROM service_order WHERE alarm_id = %s", alarm) != "cancelled"
