@@ -107,6 +107,16 @@ LABELS: dict[str, dict[str, str]] = {
         "temp_high": N_("Temperature above (°C)"),
         "battery_low": N_("Battery below (%)"),
     },
+    "metric": {
+        "hr": N_("Heart rate"),
+        "spo2": N_("SpO2"),
+        "sbp": N_("Systolic pressure"),
+        "dbp": N_("Diastolic pressure"),
+        "temp": N_("Temperature"),
+        "battery": N_("Battery"),
+    },
+    "unit": {"hr": N_("bpm"), "spo2": "%", "sbp": "mmHg", "dbp": "mmHg", "temp": "°C", "battery": "%"},
+    "alarm_cause": {"no_data": N_("no data from the device"), "status": N_("the device reported itself offline")},
     "care_note": {
         "medical_notes": N_("Medical notes"),
         "medications": N_("Medications"),

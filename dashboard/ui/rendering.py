@@ -84,6 +84,33 @@ def _labels(context: Context, kind: str, codes: list[object]) -> str:
     return labels(context["i18n"], kind, codes)
 
 
+@pass_context
+def _raised_by(context: Context, alarm: Any) -> Markup:
+    """What raised an alarm, in words: the reading against its threshold, or the device that sent the event."""
+    words: gettext.NullTranslations = context["i18n"]
+    details = alarm.details or {}
+    if "metric" in details or "battery" in details:
+        metric = details.get("metric", "battery")
+        text = words.gettext("%(metric)s %(value)s %(unit)s (threshold %(threshold)s)") % {
+            "metric": label(words, "metric", metric),
+            "value": _number(details.get("value", details.get("battery"))),
+            "unit": label(words, "unit", metric),
+            "threshold": _number(details.get("threshold")),
+        }
+        if details.get("consecutive"):
+            text += words.gettext(", %(count)d readings in a row") % {"count": details["consecutive"]}
+        return Markup("%s") % text
+    if "cause" in details:
+        return Markup("%s") % label(words, "alarm_cause", details["cause"])
+    if alarm.device_id:
+        return Markup(words.gettext("Raised by device %(device)s")) % {"device": _code(alarm.device_id)}
+    return Markup("")
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value if value is not None else "–")
+
+
 def _code(value: object) -> Markup:
     """A code shown as itself (an order's, a device's): kept out of translation and the language test."""
     return Markup('<span class="code" translate="no">%s</span>') % value
@@ -126,7 +153,13 @@ TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
     _gettext_in, _ngettext_in, newstyle=True, pgettext=_pgettext_in
 )
 TEMPLATES.env.globals.update(
-    pct=_pct, secs=_secs, service=_service, label=_label, labels=_labels, choice_reason=_choice_reason
+    pct=_pct,
+    secs=_secs,
+    service=_service,
+    label=_label,
+    labels=_labels,
+    choice_reason=_choice_reason,
+    raised_by=_raised_by,
 )
 TEMPLATES.env.filters["code"] = _code
 TEMPLATES.env.filters["tojson_safe"] = _json
