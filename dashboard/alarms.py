@@ -154,11 +154,14 @@ def list_alarms(conn: psycopg.Connection, flt: AlarmFilter, limit: int, offset: 
 
 
 def live_board(conn: psycopg.Connection) -> list[Alarm]:
-    """Every alarm not yet resolved: critical first, then the oldest first (the longest waiting)."""
+    """Every alarm not yet resolved, and resolved ones whose order is still under way (help is on its way: the
+    desk keeps watching until it is done): critical first, open first, then the longest waiting."""
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         return cur.execute(
             f"""{SELECT} WHERE a.status <> 'resolved'
-            ORDER BY (a.severity = 'critical') DESC, (a.status = 'open') DESC, a.received_at, a.id LIMIT 500"""
+               OR o.status IN ('created', 'offered', 'accepted', 'en_route', 'arrived', 'escalated')
+            ORDER BY (a.status = 'resolved'), (a.severity = 'critical') DESC, (a.status = 'open') DESC,
+                     a.received_at, a.id LIMIT 500"""
         ).fetchall()
 
 

@@ -61,7 +61,8 @@ def list_alarms(
 
 @router.get("/live", response_model=list[Alarm])
 def live(principal: Reader, pool: Pool) -> list[Alarm]:
-    """Every alarm not yet resolved, as the board orders them: critical first, then the longest waiting."""
+    """Every alarm not yet resolved, and resolved ones whose order is still under way, as the board orders them:
+    critical first, then the longest waiting."""
     with pool.connection() as conn:
         return [shown(principal, a) for a in alarms.live_board(conn)]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -19,7 +20,7 @@ from markupsafe import Markup
 from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
-from eldercare.i18n import N_
+from eldercare.i18n import DATE_LOCALES, N_
 from eldercare.labels import label, labels
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -172,8 +173,13 @@ def render(
     language = i18n.choose(request)
     zone = ZoneInfo(runtime.settings.timezone)
 
-    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return value.astimezone(zone).strftime(fmt) if value else ""
+    def local(value: datetime | None, fmt: str = "short") -> str:
+        """A moment in the city's time zone: "short"/"medium" in the reader's locale, or a numeric strftime."""
+        if not value:
+            return ""
+        if fmt in ("short", "medium", "long"):
+            return format_datetime(value, fmt, tzinfo=zone, locale=DATE_LOCALES.get(language, "zh_Hans"))
+        return value.astimezone(zone).strftime(fmt)
 
     can_admin = principal is not None and principal.may(Permission.ADMINISTER)
     lockouts: list[logins.Lockout] = []

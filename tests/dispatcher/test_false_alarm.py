@@ -113,6 +113,9 @@ def test_a_false_alarm_left_running_is_the_operators_choice(conn, clock, town, h
         "SELECT details FROM audit_log WHERE action = 'alarm.resolve' AND target_id = %s", str(sos["alarm"])
     )
     assert decided["stop_order"] is False
+    # help is still on its way: the desk keeps the alarm in view until the order is done
+    live = desk.get("/api/v1/alarms/live").json()
+    assert [a["status"] for a in live if a["id"] == sos["alarm"]] == ["resolved"]
 
 
 def test_stop_order_is_refused_for_a_real_emergency(conn, clock, town, harness, desk) -> None:
