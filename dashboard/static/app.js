@@ -23,7 +23,10 @@ window.Eldercare = (function () {
     if (!response.ok) {
       let detail = data.detail;
       if (Array.isArray(detail)) detail = detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
-      throw new Error(detail || response.statusText);
+      // what happened in the reader's language first; the server's detail (for the record) after it
+      const words = document.getElementById("toast").dataset;
+      const headline = words["status-" + response.status] || words.statusOther;
+      throw new Error(headline + (detail ? ` (${detail})` : ""));
     }
     return data;
   }

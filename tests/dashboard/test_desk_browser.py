@@ -23,10 +23,15 @@ from tests.waiting import patience
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# every call to play() on an audio element is counted (headless Chromium has no speaker to listen to)
+# every call to play() on an audio element is counted (headless Chromium has no speaker to listen to), and
+# notifications are permitted and recorded (headless Chromium shows none)
 SPY_ON_PLAY = """
 window.__plays = 0;
 HTMLMediaElement.prototype.play = function () { window.__plays += 1; return Promise.resolve(); };
+window.__notes = [];
+window.Notification = function (title, options) { window.__notes.push(title + " " + (options || {}).body); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = async () => "granted";
 """
 
 
@@ -100,6 +105,8 @@ def test_a_new_critical_alarm_rings_and_shows_its_reading_and_live_order(
     row = page.locator(f"tbody[data-alarm-id='{alarm_id}']")
     expect(row).to_be_visible()
     page.wait_for_function(f"window.__plays > {plays}")
+    notes = page.evaluate("window.__notes")
+    assert any(n.startswith("新的紧急告警") and "跌倒" in n for n in notes), notes
     expect(page).to_have_title(f"({_open_critical(city.url)}) ⚠ 实时告警")
     expect(row.locator(".reading")).to_contain_text("由设备")
     expect(row.locator("tr.detail")).to_contain_text("高血压")
