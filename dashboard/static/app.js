@@ -261,7 +261,7 @@ window.Eldercare = (function () {
     const width = el.clientWidth || 600;
     const fmt = timeFormat(withTime !== false);
     const x = { values: (u, splits) => splits.map(fmt), space: 90 };
-    const options = Object.assign({ width, height: 240, series: [{ value: (u, ts) => fmt(ts) }].concat(series),
+    const options = Object.assign({ width, height: 240, series: [{ label: document.body.dataset.timeWord, value: (u, ts) => fmt(ts) }].concat(series),
       legend: { show: true }, axes: [x, {}] }, opts || {});
     if (opts && opts.axes) options.axes = [x].concat(opts.axes);
     new uPlot(options, [data.t].concat(series.map((s) => data[s.key])), el);

@@ -17,7 +17,7 @@ from dashboard.server import DashboardServer
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.config import Settings
 from tests.dashboard.conftest import City
-from tests.dashboard.test_browser import DESKTOP, sign_in
+from tests.dashboard.test_browser import DESKTOP, add_readings, sign_in
 from tests.dashboard.test_language import pages
 from tests.waiting import patience
 
@@ -183,3 +183,22 @@ def test_every_page_photographed_in_both_languages(
             name = re.sub(r"[^a-z0-9]+", "-", path.strip("/")) or "root"
             page.screenshot(path=shots / f"{language}-{name}.png")
         context.close()
+
+
+def test_vital_signs_chart_an_axis_per_measure_in_the_readers_words(
+    city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path
+) -> None:
+    add_readings(city.url, 1)
+    page = _desk(browser, server)
+    page.goto(f"{server.url}/elders/1")
+    chart = page.locator("#chart-day")
+    expect(chart.locator("canvas").first).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    # the axes (heart rate left, SpO2 and blood pressure right, each with its unit) are drawn on the canvas:
+    # test-artifacts/dashboard/elder-vitals-chart.png shows them; the legend names the measures in Chinese
+    legend = chart.locator(".u-legend")
+    for word in ("时间", "心率", "血氧", "收缩压", "舒张压"):
+        expect(legend).to_contain_text(word)
+    expect(legend).not_to_contain_text("HR")
+    chart.screenshot(path=artifacts_dir / "dashboard" / "elder-vitals-chart.png")
+    page.context.close()
