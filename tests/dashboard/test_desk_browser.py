@@ -140,7 +140,8 @@ def test_a_new_critical_alarm_rings_and_shows_its_reading_and_live_order(
 
     # taking it, a note, then resolving it as a false alarm stands the order down and tells caregiver and family
     row.locator("button[data-take]").click()
-    expect(row).to_contain_text("负责人")
+    expect(row.locator("tr.main")).to_contain_text("operator")  # the owner
+    expect(row.locator("button[data-take]")).to_have_count(0)
     row.locator("button[data-note]").click()
     row.locator("form.add-note input[name=text]").fill("已电话联系儿子，老人说是误按")
     row.locator("form.add-note button").click()
@@ -201,4 +202,24 @@ def test_vital_signs_chart_an_axis_per_measure_in_the_readers_words(
         expect(legend).to_contain_text(word)
     expect(legend).not_to_contain_text("HR")
     chart.screenshot(path=artifacts_dir / "dashboard" / "elder-vitals-chart.png")
+    page.context.close()
+
+
+def test_the_list_shows_ten_alarms_or_more_on_a_laptop_screen(
+    city: City, server: DashboardServer, browser: Browser, artifacts_dir: Path
+) -> None:
+    with psycopg.connect(city.url) as conn:
+        for value in range(121, 135):
+            _alarm(conn, city, "hr_high", "warning", {"metric": "hr", "value": value, "threshold": 120})
+    page = _desk(browser, server)
+    rows = page.locator("tbody.alarm-row")
+    expect(rows.nth(13)).to_be_attached()
+    boxes = [rows.nth(i).bounding_box() for i in range(rows.count())]
+    on_screen = sum(1 for box in boxes if box is not None and box["y"] + box["height"] <= DESKTOP["height"])
+    print(f"alarms fully on a 1366x768 screen in the list: {on_screen}")
+    page.screenshot(path=artifacts_dir / "dashboard" / "desk-list-dense.png")
+    assert on_screen >= 10
+    page.click(".view-switch [data-view=cards]")
+    expect(page.locator("ul.alarms li").first).to_be_visible()
+    expect(rows.first).to_be_hidden()
     page.context.close()
