@@ -156,8 +156,10 @@ def dashboard(
 
 def _mount_devices() -> None:
     from devices.cli import app as devices_app
+    from eldercare.import_cli import app as import_app
 
     app.add_typer(devices_app, name="devices")
+    app.add_typer(import_app, name="import")
 
 
 def _mount_simulators() -> None:

@@ -70,6 +70,7 @@ def pages(url: str) -> list[str]:
         "/map",
         "/visits",
         "/reports",
+        "/imports",
         "/providers",
         f"/providers/{provider}/roster",
         "/providers/new",

@@ -21,6 +21,10 @@ SUBCOMMANDS = [
     ["user"],
     ["user", "add"],
     ["simulate"],
+    ["import"],
+    ["import", "template"],
+    ["import", "elders"],
+    ["import", "devices"],
 ]
 
 
