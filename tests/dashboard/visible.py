@@ -69,6 +69,11 @@ ALLOWED_LATIN = frozenset(
         "kg",
         "mmHg",
         "bpm",
+        # file kinds and text encodings a bureau's files come in
+        "csv",
+        "xlsx",
+        "UTF",
+        "GBK",
         # crontab's weekday names, typed as they are in a schedule
         "mon",
         "tue",
