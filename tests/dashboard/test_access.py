@@ -202,6 +202,20 @@ def test_viewers_see_phones_and_addresses_masked(client: httpx.Client, headers: 
     assert all(o["elder_address"].endswith("****") for o in live)
 
 
+def test_viewers_do_not_see_how_to_get_into_a_home_on_the_board(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    alarm = open_alarm(city.url)
+    with psycopg.connect(city.url) as conn:
+        conn.execute(
+            "UPDATE elder SET home_access_notes = '钥匙盒密码 4821' FROM alarm a WHERE a.id = %s AND elder.id = a.elder_id",
+            (alarm,),
+        )
+    seen = {r: client.get(f"/api/v1/alarms/{alarm}", headers=headers[r]).json() for r in ("operator", "viewer")}
+    assert seen["operator"]["home_access_notes"] == "钥匙盒密码 4821"
+    assert seen["viewer"]["home_access_notes"] == "****"
+
+
 def test_tokens_are_signed_and_expire(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
     good = headers["admin"]["Authorization"]
     forged = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
