@@ -208,7 +208,8 @@ def test_viewers_do_not_see_how_to_get_into_a_home_on_the_board(
     alarm = open_alarm(city.url)
     with psycopg.connect(city.url) as conn:
         conn.execute(
-            "UPDATE elder SET home_access_notes = '钥匙盒密码 4821' FROM alarm a WHERE a.id = %s AND elder.id = a.elder_id",
+            "UPDATE elder SET home_access_notes = '钥匙盒密码 4821' "
+            "FROM alarm a WHERE a.id = %s AND elder.id = a.elder_id",
             (alarm,),
         )
     seen = {r: client.get(f"/api/v1/alarms/{alarm}", headers=headers[r]).json() for r in ("operator", "viewer")}
