@@ -37,7 +37,7 @@ from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
 from dispatcher.eligibility import Readiness, Reason, Verdict, elder_verdicts, order_verdicts, readiness
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
-from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
+from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order, stand_down
 from dispatcher.recurring import create_due_orders as create_recurring_orders
 from dispatcher.recurring import due_times as recurring_due_times
 from dispatcher.sending import send_due
@@ -89,5 +89,6 @@ __all__ = [
     "router",
     "send_due",
     "set_off",
+    "stand_down",
     "sweep",
 ]

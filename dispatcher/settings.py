@@ -84,6 +84,14 @@ class DispatcherSettings(BaseSettings):
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
     routine_accept_minutes: int = Field(60, ge=1, description="escalate a booked service not accepted within this")
     emergency_arrival_minutes: int = Field(30, ge=1, description="escalate again when no arrival within this")
+    sos_cancel_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description="an elder who presses SOS again within this many seconds of the first press calls it off, as "
+        "telecare buttons do: the alarm is resolved as false, its order stood down, caregiver and family told "
+        "(0: a second press never cancels)",
+    )
     retry_offer_minutes: int = Field(
         2, ge=1, description="when no caregiver is eligible, look again after this long (shifts start, loads drop)"
     )

@@ -89,8 +89,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Order {code} was cancelled or reassigned: {reason}",
     ),
     "family_alarm": (
-        "【智慧养老】{elder}触发了{alarm}报警，平台已派单{code}，正在联系附近护理员。",
-        "[Eldercare] {elder} raised a {alarm} alarm. Order {code} is out; we are calling a caregiver nearby.",
+        "【智慧养老】{elder}发出报警：{alarm}。平台已派单{code}，正在联系附近护理员。",
+        "[Eldercare] Alarm for {elder}: {alarm}. Order {code} is out; we are calling a caregiver nearby.",
+    ),
+    "family_false_alarm": (
+        "【智慧养老】{elder}的报警经核实为误报，工单{code}已取消，无需担心。如有疑问请联系平台。",
+        "[Eldercare] The alarm of {elder} was a false alarm; order {code} is cancelled. Call us with any question.",
     ),
     "family_accepted": (
         "【智慧养老】护理员{caregiver}已接单{code}，预计{eta}分钟到达{elder}身边。",
@@ -115,6 +119,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "no_acceptance": ("无人接单", "no caregiver accepted"),
     "no_candidate": ("没有可派的护理员", "no eligible caregiver"),
     "no_arrival": ("接单后未按时到达", "accepted but no arrival in time"),
+    "false_alarm": ("告警经核实为误报", "the alarm was found to be a false alarm"),
 }
 
 

@@ -4,6 +4,7 @@ marked for the catalogues: ``label(translations, kind, code)`` gives the reader'
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterable
 
 from eldercare.i18n import N_
 
@@ -87,13 +88,48 @@ LABELS: dict[str, dict[str, str]] = {
         "6": N_("Sat"),
         "7": N_("Sun"),
     },
+    "role": {"admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer")},
+    "gender": {"F": N_("Female"), "M": N_("Male")},
+    "actor_kind": {
+        "system": N_("Platform"),
+        "operator": N_("Operator"),
+        "caregiver": N_("Caregiver"),
+        "scheduler": N_("Care plan"),
+        "family": N_("Family"),
+    },
+    "threshold": {
+        "hr_high": N_("Heart rate above (bpm)"),
+        "hr_low": N_("Heart rate below (bpm)"),
+        "spo2_low": N_("SpO2 below (%)"),
+        "sbp_high": N_("Systolic pressure above (mmHg)"),
+        "sbp_low": N_("Systolic pressure below (mmHg)"),
+        "dbp_high": N_("Diastolic pressure above (mmHg)"),
+        "temp_high": N_("Temperature above (°C)"),
+        "battery_low": N_("Battery below (%)"),
+    },
+    "metric": {
+        "hr": N_("Heart rate"),
+        "spo2": N_("SpO2"),
+        "sbp": N_("Systolic pressure"),
+        "dbp": N_("Diastolic pressure"),
+        "temp": N_("Temperature"),
+        "battery": N_("Battery"),
+    },
+    "unit": {"hr": N_("bpm"), "spo2": "%", "sbp": "mmHg", "dbp": "mmHg", "temp": "°C", "battery": "%"},
+    "alarm_cause": {"no_data": N_("no data from the device"), "status": N_("the device reported itself offline")},
     "care_note": {
         "medical_notes": N_("Medical notes"),
         "medications": N_("Medications"),
         "allergies": N_("Allergies"),
         "home_access_notes": N_("Home access (key safe, door code)"),
+        "notes": N_("Notes"),
     },
 }
+
+
+def labels(translations: gettext.NullTranslations, kind: str, codes: Iterable[object]) -> str:
+    """Several codes' words as one list, in the reader's way of listing ("助餐、助洁" / "Meal, Cleaning")."""
+    return translations.gettext(", ").join(label(translations, kind, code) for code in codes)
 
 
 def label(translations: gettext.NullTranslations, kind: str, code: object) -> str:

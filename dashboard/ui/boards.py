@@ -24,7 +24,9 @@ SERVICE_TYPES = tuple(ServiceType)
 def alarm_board(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     with pool.connection() as conn:
         board = [shown(principal, a) for a in alarms.live_board(conn)]
-    return render(request, "alarms.html", principal, alarms=board)
+        types = conn.execute("SELECT code, name_zh, name_en FROM alarm_type ORDER BY code").fetchall()
+        townships = [r[0] for r in conn.execute("SELECT name FROM township ORDER BY code").fetchall()]
+    return render(request, "alarms.html", principal, alarms=board, alarm_types=types, townships=townships)
 
 
 @router.get("/partials/alarms", response_class=HTMLResponse)
