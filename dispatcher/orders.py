@@ -26,6 +26,7 @@ from dispatcher.lifecycle import (
     transition,
 )
 from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
+from dispatcher.quiet import QuietHours, booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
@@ -93,6 +94,7 @@ def insert_order(
     if end < start:
         raise OrderError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
     priority = 0 if emergency else max(1, 5 - (ability >= 3) - bool(alone))
+    offer_at = now if emergency else booked_offer_at(config, now, start)
     row = conn.execute("SELECT nextval(pg_get_serial_sequence('service_order', 'id'))").fetchone()
     assert row is not None
     order_id = int(row[0])
@@ -123,8 +125,8 @@ def insert_order(
             notes,
             now,
             actor,
-            now + config.dispatch.accept_window(emergency),
-            now,
+            offer_at + config.dispatch.accept_window(emergency),
+            offer_at,
             now,
         ),
     ).fetchone()
@@ -348,6 +350,7 @@ def _tell_withdrawn(
         purpose=outbox.Purpose.OPERATOR,
         order_id=order.id,
         caregiver_id=caregiver_id,
+        not_before=None if order.is_emergency else QuietHours.of(config).release(clock.now()),
     )
 
 
