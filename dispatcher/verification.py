@@ -98,7 +98,7 @@ def _failures(
             found.append(("long", {**bounds, "max_ratio": settings.visit_max_ratio}))
     others = conn.execute(
         "SELECT so.code FROM visit v JOIN service_order so ON so.id = v.order_id WHERE v.caregiver_id = %s "
-        "AND v.order_id <> %s AND v.arrived_at < %s AND coalesce(v.completed_at, v.arrived_at) > %s",
+        "AND v.order_id <> %s AND v.arrived_at < %s AND coalesce(v.completed_at, 'infinity') > %s",
         (visit.caregiver_id, order_id, visit.completed_at, visit.arrived_at),
     ).fetchall()
     if others:
