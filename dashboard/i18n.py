@@ -323,6 +323,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "解绑后该设备的数据不再归属该老人,确定吗?",
         "After unbinding, its data no longer belongs to the elder. Unbind?",
     ),
+    # verified visits: the exceptions queue and the elder's visit card
+    "visit_exceptions": ("上门核验异常", "Visit exceptions"),
+    "exception_kind": ("异常类型", "Exception"),
+    "exc_no_check_in": ("未签到（无定位、无卡码、未按键）", "No check-in (no location, card code or button)"),
+    "exc_early": ("过早报到/完成", "Reported too early"),
+    "exc_late": ("过晚报到/完成", "Reported too late"),
+    "exc_short": ("服务时长过短", "Visit too short"),
+    "exc_long": ("服务时长过长", "Visit too long"),
+    "exc_far": ("离老人家太远", "Far from the elder's home"),
+    "exc_overlap": ("同一护理员服务时间重叠", "Overlaps another visit of the caregiver"),
+    "exc_in_hospital": ("老人住院期间的服务", "Visit while the elder was in hospital"),
+    "exc_bad_code": ("卡码错误或已作废", "Wrong or replaced card code"),
+    "exc_details": ("详情", "Details"),
+    "raised_at": ("发现时间", "Raised"),
+    "visit_time": ("服务时间", "Visit"),
+    "resolution": ("处理", "Resolution"),
+    "resolution_confirmed": ("确认有效", "Confirm"),
+    "resolution_rejected": ("不予认可", "Reject"),
+    "resolution_reason": ("理由（如：已电话与老人核实）", "Reason (e.g. confirmed by phone with the elder)"),
+    "show_open": ("待处理", "Open"),
+    "show_resolved": ("已处理", "Resolved"),
+    "show_all": ("全部", "All"),
+    "no_exceptions": ("没有待处理的核验异常", "No visit exceptions waiting"),
+    "visit_card": ("上门核验卡", "Visit card"),
+    "visit_card_help": (
+        "打印后放在老人家中；无智能手机的护理员到达和完成时短信回复此6位码。",
+        "Print it and keep it at the elder's home; caregivers without a smartphone text these 6 digits on arrival and "
+        "when done.",
+    ),
+    "visit_card_none": ("尚未发卡", "No card issued yet"),
+    "visit_card_issue": ("生成新卡码（旧码作废）", "Issue a new code (the old one stops counting)"),
+    "issued_at": ("发卡时间", "Issued"),
 }
 
 

@@ -2,10 +2,21 @@
 
 from fastapi import APIRouter
 
-from dashboard.api import alarms, elder_register, elders, enrolment, insights, orders, providers, roster, token
+from dashboard.api import (
+    alarms,
+    elder_register,
+    elders,
+    enrolment,
+    insights,
+    orders,
+    providers,
+    roster,
+    token,
+    visits,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster):
+for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, visits):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -11,12 +11,13 @@ from fastapi.responses import HTMLResponse
 from dashboard import alarms, elders, orders, providers, recurring
 from dashboard.alarms import AlarmFilter
 from dashboard.api.elder_register import visible
-from dashboard.auth import Reader
+from dashboard.auth import Permission, Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 from devices.types import DEVICE_TYPES
+from eldercare.register import card_code
 from eldercare.register import elders as register
 from eldercare.vocabulary import InactiveReason, ServiceType
 
@@ -75,6 +76,7 @@ def elder_page(
         record = visible(principal, register.get_record(conn, elder_id))
         assessments = register.assessments(conn, elder_id)
         care_plan, _ = recurring.list_recurring(conn, elder_id, 50, 0)
+        card = card_code.current(conn, elder_id) if principal.may(Permission.ACT) else None
     return render(
         request,
         "elder.html",
@@ -82,6 +84,7 @@ def elder_page(
         elder=elder,
         record=record,
         assessments=assessments,
+        card=card,
         care_plan=care_plan,
         plan_services=[s.value for s in ServiceType if s is not ServiceType.EMERGENCY],
         reasons=list(InactiveReason),

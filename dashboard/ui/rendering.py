@@ -28,6 +28,7 @@ NAV = (
     ("kpis", "/kpis"),
     ("map", "/map"),
     ("visits", "/visits"),
+    ("visit_exceptions", "/visit-exceptions"),
     ("reports", "/reports"),
     ("providers", "/providers"),
 )

@@ -1,0 +1,23 @@
+/* The exceptions queue: confirm or reject a visit exception with a reason, through the JSON API; and on an
+   elder's page, issue a new visit card code. */
+"use strict";
+(function () {
+  const { api, toast } = window.Eldercare;
+
+  document.querySelectorAll("form.resolve-form").forEach((form) => form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { resolution: event.submitter ? event.submitter.value : "confirmed", reason: form.reason.value };
+    try {
+      await api("POST", `/api/v1/visit-exceptions/${form.dataset.exception}/resolve`, body);
+      location.reload();
+    } catch (err) { toast(err.message, true); }
+  }));
+
+  document.querySelectorAll("form.card-code-form").forEach((form) => form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const card = await api("POST", `/api/v1/elders/${form.dataset.elder}/card-code`);
+      document.getElementById("card-code").textContent = card.code;
+    } catch (err) { toast(err.message, true); }
+  }));
+})();
