@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -31,6 +32,12 @@ def served(city: City) -> Iterator[tuple[DashboardServer, dispatcher.Config]]:
         yield running, app.state.dispatcher_config
     finally:
         running.stop()
+
+
+def _one(conn: psycopg.Connection, query: str, *params: object) -> Any:
+    row = conn.execute(query.encode(), params).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _held_order(conn: psycopg.Connection, city: City, config: dispatcher.Config, elder: int, caregiver: int) -> int:
@@ -81,18 +88,20 @@ def test_arrival_near_and_far_and_the_far_one_resolved(city: City, served, brows
         near_elder, far_elder = (
             row for row in conn.execute("SELECT id, lat, lon FROM elder WHERE active ORDER BY id LIMIT 2").fetchall()
         )
-        caregiver = conn.execute("SELECT id FROM caregiver WHERE active ORDER BY id LIMIT 1").fetchone()[0]
+        caregiver = _one(conn, "SELECT id FROM caregiver WHERE active ORDER BY id LIMIT 1")
         conn.execute("UPDATE caregiver SET language = 'zh' WHERE id = %s", (caregiver,))
         near = _held_order(conn, city, config, near_elder[0], caregiver)
         far = _held_order(conn, city, config, far_elder[0], caregiver)
-        minutes = conn.execute("SELECT duration_min FROM service_order WHERE id = %s", (near,)).fetchone()[0]
+        minutes = _one(conn, "SELECT duration_min FROM service_order WHERE id = %s", near)
 
     _visit_on_the_phone(browser, f"{server.url}/m/{token_for(config, near, caregiver)}", near_elder[1:], city, minutes)
     two_km_north = (far_elder[1] + 2 / 111, far_elder[2])
     _visit_on_the_phone(browser, f"{server.url}/m/{token_for(config, far, caregiver)}", two_km_north, city, minutes)
 
     with psycopg.connect(city.url) as conn:
-        statuses = dict(conn.execute("SELECT order_id, status FROM visit WHERE order_id IN (%s, %s)", (near, far)))
+        statuses: dict[int, str] = dict(
+            conn.execute("SELECT order_id, status FROM visit WHERE order_id IN (%s, %s)", (near, far))
+        )
         assert statuses == {near: "verified", far: "exception"}
         kinds = [k for (k,) in conn.execute("SELECT kind FROM visit_exception WHERE order_id = %s", (far,))]
         assert kinds == ["far"]
