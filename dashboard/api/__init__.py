@@ -11,12 +11,25 @@ from dashboard.api import (
     orders,
     providers,
     roster,
+    settlements,
     token,
     visits,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (token, alarms, orders, elders, elder_register, enrolment, providers, insights, roster, visits):
+for module in (
+    token,
+    alarms,
+    orders,
+    elders,
+    elder_register,
+    enrolment,
+    providers,
+    insights,
+    roster,
+    visits,
+    settlements,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]
