@@ -355,6 +355,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "visit_card_none": ("尚未发卡", "No card issued yet"),
     "visit_card_issue": ("生成新卡码（旧码作废）", "Issue a new code (the old one stops counting)"),
     "issued_at": ("发卡时间", "Issued"),
+    "settlement": ("服务结算", "Settlement"),
+    "settlement_draft": ("草稿", "Draft"),
+    "settlement_confirmed": ("服务商已确认", "Confirmed by the provider"),
+    "settlement_approved": ("已审批锁定", "Approved and locked"),
+    "settlement_confirm": ("服务商确认", "Confirm for the provider"),
+    "settlement_approve": ("审批并锁定", "Approve and lock"),
+    "download_xlsx": ("下载 Excel", "Download .xlsx"),
+    "copayment": ("自付", "Co-payment"),
+    "visits_count": ("服务次数", "Visits"),
+    "verification": ("核验", "Verification"),
+    "correction": ("更正", "Correction"),
 }
 
 

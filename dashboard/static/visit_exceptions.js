@@ -1,5 +1,5 @@
-/* The exceptions queue: confirm or reject a visit exception with a reason, through the JSON API; and on an
-   elder's page, issue a new visit card code. */
+/* Verified visits in the UI, through the JSON API: confirm or reject a visit exception with a reason; issue a
+   new visit card code on an elder's page; confirm and approve a provider's monthly settlement. */
 "use strict";
 (function () {
   const { api, toast } = window.Eldercare;
@@ -18,6 +18,14 @@
     try {
       const card = await api("POST", `/api/v1/elders/${form.dataset.elder}/card-code`);
       document.getElementById("card-code").textContent = card.code;
+    } catch (err) { toast(err.message, true); }
+  }));
+
+  const settled = document.getElementById("settlement");
+  document.querySelectorAll("button.settlement-step").forEach((button) => button.addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/v1/settlements/${settled.dataset.provider}/${settled.dataset.month}/${button.dataset.step}`);
+      location.reload();
     } catch (err) { toast(err.message, true); }
   }));
 })();

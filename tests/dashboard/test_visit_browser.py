@@ -93,6 +93,7 @@ def test_arrival_near_and_far_and_the_far_one_resolved(city: City, served, brows
         near = _held_order(conn, city, config, near_elder[0], caregiver)
         far = _held_order(conn, city, config, far_elder[0], caregiver)
         minutes = _one(conn, "SELECT duration_min FROM service_order WHERE id = %s", near)
+        provider = _one(conn, "SELECT provider_id FROM caregiver WHERE id = %s", caregiver)
 
     _visit_on_the_phone(browser, f"{server.url}/m/{token_for(config, near, caregiver)}", near_elder[1:], city, minutes)
     two_km_north = (far_elder[1] + 2 / 111, far_elder[2])
@@ -120,6 +121,10 @@ def test_arrival_near_and_far_and_the_far_one_resolved(city: City, served, brows
         expect(page.locator("tr[data-kind=far]")).to_have_count(0)
         page.goto(f"{server.url}/visit-exceptions?state=resolved")
         expect(page.locator("tr[data-kind=far] [data-resolution=confirmed]")).to_have_count(1)
+        # both visits are now in the provider's draft settlement of the month
+        page.goto(f"{server.url}/reports?month=2026-03&provider_id={provider}")
+        expect(page.locator("[data-settlement-status=draft]")).to_have_count(1)
+        expect(page.locator("#settlement tbody a[href^='/orders/']")).to_have_count(2)
     finally:
         context.close()
 
