@@ -366,6 +366,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "visits_count": ("服务次数", "Visits"),
     "verification": ("核验", "Verification"),
     "correction": ("更正", "Correction"),
+    "entitlements": ("服务保障额度", "Entitlements"),
+    "entitlements_help": (
+        "每个保障类别和能力等级每月可享受的服务；老人按其类别适用补贴比例最高的一项；超出部分自费。标“示例”的为演示数据，请按本地政策修改。",
+        "What each eligibility category and ability level is entitled to per month; an elder gets the most generous "
+        "package per service; beyond it the elder pays. Rows marked example are demo data: replace them with local "
+        "policy.",
+    ),
+    "min_ability": ("最低能力等级", "From ability level"),
+    "unit": ("单位", "Unit"),
+    "unit_visits": ("次", "visits"),
+    "unit_hours": ("小时", "hours"),
+    "monthly_amount": ("每月额度", "Monthly amount"),
+    "subsidy_share": ("补贴比例", "Subsidy share"),
+    "used": ("已用", "Used"),
+    "left": ("剩余", "Left"),
+    "self_paid": ("超出额度，自费", "Beyond the entitlement: self-paid"),
+    "self_paid_prices": ("自费价格（元）", "Self-paid prices (CNY)"),
+    "no_entitlement": ("无补贴额度，服务需自费", "No entitlement: services are self-paid"),
+    "example": ("示例", "example"),
+    "entitlement_add": ("新增额度", "Add a package"),
 }
 
 

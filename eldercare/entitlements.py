@@ -115,3 +115,16 @@ def balances(conn: psycopg.Connection, elder_id: int, month_first: date, month_a
         )
         for service, p in sorted(chosen.items())
     ]
+
+
+def price_ranges(conn: psycopg.Connection, elder_id: int) -> dict[str, tuple[int, int]]:
+    """Per service, the lowest and highest price (fen) of the providers serving the elder's community: what an
+    order beyond the entitlement costs the elder."""
+    rows = conn.execute(
+        "SELECT ps.service_type, min(ps.price_fen), max(ps.price_fen) FROM elder e "
+        "JOIN provider_area pa ON pa.community_id = e.community_id JOIN provider p ON p.id = pa.provider_id "
+        "AND p.active JOIN provider_service ps ON ps.provider_id = p.id AND ps.price_fen IS NOT NULL "
+        "WHERE e.id = %s GROUP BY ps.service_type",
+        (elder_id,),
+    ).fetchall()
+    return {service: (low, high) for service, low, high in rows}

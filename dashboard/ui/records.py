@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from dashboard import alarms, elders, orders, providers, recurring
 from dashboard.alarms import AlarmFilter
 from dashboard.api.elder_register import visible
+from dashboard.api.entitlements import elder_entitlements
 from dashboard.auth import Permission, Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
@@ -77,6 +78,9 @@ def elder_page(
         assessments = register.assessments(conn, elder_id)
         care_plan, _ = recurring.list_recurring(conn, elder_id, 50, 0)
         card = card_code.current(conn, elder_id) if principal.may(Permission.ACT) else None
+        ent = elder_entitlements(
+            conn, elder_id, f"{now.astimezone(runtime.dispatch.timezone):%Y-%m}", runtime.settings.timezone
+        )
     return render(
         request,
         "elder.html",
@@ -85,6 +89,7 @@ def elder_page(
         record=record,
         assessments=assessments,
         card=card,
+        ent=ent,
         care_plan=care_plan,
         plan_services=[s.value for s in ServiceType if s is not ServiceType.EMERGENCY],
         reasons=list(InactiveReason),

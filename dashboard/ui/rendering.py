@@ -29,6 +29,7 @@ NAV = (
     ("map", "/map"),
     ("visits", "/visits"),
     ("visit_exceptions", "/visit-exceptions"),
+    ("entitlements", "/entitlements"),
     ("reports", "/reports"),
     ("providers", "/providers"),
 )

@@ -1,4 +1,5 @@
-"""The exceptions queue page: visits that failed verification, each confirmed or rejected with a reason."""
+"""Pages of verified visits: the exceptions queue (each confirmed or rejected with a reason) and the bureau's
+entitlement table."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard import visit_exceptions
-from dashboard.auth import Reader
+from dashboard.api.entitlements import list_packages
+from dashboard.auth import Permission, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Pool
 from dashboard.ui.rendering import render
+from eldercare.vocabulary import EligibilityCategory, ServiceType
 
 router = APIRouter()
 
@@ -33,4 +36,18 @@ def exceptions_page(
         items=[shown(principal, item) for item in items],
         total=total,
         state=state,
+    )
+
+
+@router.get("/entitlements", response_class=HTMLResponse)
+def entitlements_page(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
+    packages = list_packages(principal, pool)
+    return render(
+        request,
+        "entitlements.html",
+        principal,
+        packages=packages,
+        categories=[c.value for c in EligibilityCategory],
+        services=[s.value for s in ServiceType],
+        can_approve=principal.may(Permission.ADMINISTER),
     )
