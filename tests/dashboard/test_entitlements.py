@@ -47,14 +47,11 @@ def test_the_table_is_edited_by_admins_only(client: httpx.Client, headers, city:
 def test_an_elders_packages_follow_from_their_categories(client: httpx.Client, headers, city: City) -> None:
     with psycopg.connect(city.url) as conn:
         elder = conn.execute(
-            "SELECT e.id FROM elder e JOIN elder_eligibility g ON g.elder_id = e.id AND g.category = 'extreme_poverty' "
-            "LIMIT 1"
+            "SELECT id FROM elder e WHERE NOT EXISTS (SELECT 1 FROM elder_eligibility g WHERE "
+            "g.elder_id = e.id) ORDER BY id LIMIT 1"
         ).fetchone()
-        if elder is None:
-            elder = conn.execute("SELECT id FROM elder ORDER BY id LIMIT 1").fetchone()
-            conn.execute(
-                "INSERT INTO elder_eligibility VALUES (%s, 'extreme_poverty', '2025-01-01', 'doc-1')", (elder[0],)
-            )
+        assert elder is not None
+        conn.execute("INSERT INTO elder_eligibility VALUES (%s, 'extreme_poverty', '2025-01-01', 'doc-1')", elder)
     got = client.get(f"/api/v1/elders/{elder[0]}/entitlements", headers=headers["operator"]).json()
     meal = next(b for b in got["balances"] if b["service_type"] == "meal")
     assert (meal["category"], meal["subsidy_share"], meal["monthly_amount"]) == ("extreme_poverty", 1.0, 30.0)
@@ -68,7 +65,9 @@ def test_an_elders_packages_follow_from_their_categories(client: httpx.Client, h
 def test_operators_see_entitlements_where_they_take_orders(client: httpx.Client, city: City) -> None:
     operator = _signed_in(httpx.Client(base_url=str(client.base_url)), "operator")
     with psycopg.connect(city.url) as conn:
-        elder = conn.execute("SELECT id FROM elder WHERE active ORDER BY id LIMIT 1").fetchone()[0]
+        row = conn.execute("SELECT id FROM elder WHERE active ORDER BY id LIMIT 1").fetchone()
+    assert row is not None
+    elder = row[0]
     for url in (f"/elders/{elder}", f"/orders-new?elder_id={elder}"):
         page = operator.get(url)
         assert page.status_code == 200 and 'id="entitlements"' in page.text, url
