@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from dashboard.api import (
     alarms,
+    allowance,
     elder_register,
     elders,
     enrolment,
@@ -31,6 +32,7 @@ for module in (
     roster,
     visits,
     settlements,
+    allowance,
 ):
     router.include_router(module.router)
 

@@ -28,7 +28,7 @@ class PackageIn(BaseModel):
     min_ability_level: int = Field(0, ge=0, le=4, description="from this ability level up (0: any)")
     service_type: ServiceType
     unit: Literal["visits", "hours"]
-    monthly_amount: float = Field(gt=0, le=744, description="visits or hours a month")
+    monthly_amount: float = Field(ge=0.5, le=744, description="visits or hours a month (kept to 0.1)")
     subsidy_share: float = Field(ge=0, le=1, description="the bureau's share of the price; the elder pays the rest")
     note: str = Field("", max_length=500)
 
