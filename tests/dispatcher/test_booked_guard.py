@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatcher import create_order
+from dispatcher import OrderRef, create_order
 from dispatcher.quiet import QuietHours, booked_offer_at
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.config import Settings
@@ -122,23 +122,7 @@ def test_an_emergency_at_night_is_never_held_nor_refused(conn, clock, town, harn
 
 
 def test_a_late_completion_is_refused_and_hours_are_never_negative(conn, clock, town, harness, meal_caregiver) -> None:
-    elder = town.elder()
-    conn.commit()
-    start = clock.now()
-    ref = create_order(
-        conn,
-        clock,
-        elder_id=elder,
-        service_type="meal",
-        actor="op1",
-        window_start=start,
-        window_end=start + timedelta(hours=1),
-        config=harness.config,
-    )
-    conn.commit()
-    harness.drive()
-    phone = harness.phone(meal_caregiver)
-    harness.standin.reply(phone, f"Y {ref.code}")
+    ref, phone = _meal_accepted_now(conn, clock, harness, town.elder(), meal_caregiver)
     harness.standin.reply(phone, f"ARRIVED {ref.code}")
     # the planned end (window end + 40 min of a meal) + 2 h of grace are long past
     clock.advance(timedelta(hours=5))
@@ -159,6 +143,17 @@ def test_a_late_completion_is_refused_and_hours_are_never_negative(conn, clock, 
 def test_a_caregiver_without_a_smartphone_texts_the_card_code(conn, clock, town, harness, meal_caregiver) -> None:
     elder = town.elder()
     code = card_code.issue(conn, clock, elder, "op1")
+    ref, phone = _meal_accepted_now(conn, clock, harness, elder, meal_caregiver)
+    assert "已记录到达" in harness.standin.reply(phone, f"到达 {code}").text
+    clock.advance(timedelta(minutes=40))
+    assert "已完成" in harness.standin.reply(phone, f"完成 {ref.code} {code}").text
+    row = harness.one("SELECT arrival_check, completion_check, status FROM visit WHERE order_id = %s", ref.id)
+    assert row == ("card", "card", "verified")
+
+
+def _meal_accepted_now(conn, clock, harness, elder: int, caregiver: int) -> tuple[OrderRef, str]:
+    """A meal booked for the coming hour, offered and accepted by SMS; the order and the caregiver's phone."""
+    conn.commit()
     start = clock.now()
     ref = create_order(
         conn,
@@ -172,10 +167,6 @@ def test_a_caregiver_without_a_smartphone_texts_the_card_code(conn, clock, town,
     )
     conn.commit()
     harness.drive()
-    phone = harness.phone(meal_caregiver)
+    phone = harness.phone(caregiver)
     harness.standin.reply(phone, f"Y {ref.code}")
-    assert "已记录到达" in harness.standin.reply(phone, f"到达 {code}").text
-    clock.advance(timedelta(minutes=40))
-    assert "已完成" in harness.standin.reply(phone, f"完成 {ref.code} {code}").text
-    row = harness.one("SELECT arrival_check, completion_check, status FROM visit WHERE order_id = %s", ref.id)
-    assert row == ("card", "card", "verified")
+    return ref, phone
