@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+import dispatcher
 from dashboard import visit_exceptions
 from dashboard.auth import Actor, Reader
 from dashboard.errors import Conflict, NotFound
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.visit_exceptions import VisitException
-from dispatcher.verification import resolve
 from eldercare.register import card_code
 from eldercare.register.record import NoSuchElder
 
@@ -62,7 +62,7 @@ def resolve_exception(
             raise NotFound(f"there is no visit exception {exception_id}; reload the queue")
         if found.resolution is not None:
             raise Conflict(f"visit exception {exception_id} was already {found.resolution} by {found.resolved_by}")
-        resolve(
+        dispatcher.resolve_visit_exception(
             conn, runtime.clock, exception_id, resolution=body.resolution, reason=body.reason, actor=principal.username
         )
         done = visit_exceptions.get_exception(conn, exception_id)

@@ -103,12 +103,13 @@ class People:
         self.conn.commit()
 
     def arrive(self, worker: Worker, job: Job) -> None:
-        dispatcher.arrive(self.conn, self.engine.clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
+        caregiver = self.caregiver(worker.id)
+        dispatcher.arrive(self.conn, self.engine.clock, self.config, caregiver, job.order_id, VIA, _at(job))
         self.conn.commit()
 
     def finish(self, worker: Worker, job: Job) -> None:
         clock = self.engine.clock
-        dispatcher.finish(self.conn, clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
+        dispatcher.finish(self.conn, clock, self.config, self.caregiver(worker.id), job.order_id, VIA, _at(job))
         alarm_id = self.order(job.order_id).alarm_id
         if alarm_id is not None:
             alarms.resolve(self.conn, clock.now(), alarm_id, OPERATOR)
@@ -152,3 +153,8 @@ class People:
 
 def _world_step(now: float, action: Any, worker: Worker, token: int) -> None:
     action(worker, token)
+
+
+def _at(job: Job) -> dispatcher.Proof:
+    """The simulated phone's location: at the job's place, as a phone outdoors would report it."""
+    return dispatcher.Proof(lat=job.lat, lon=job.lon, accuracy_m=15.0)
