@@ -74,7 +74,8 @@ JOIN service_order so ON so.id = v.order_id
 JOIN elder e ON e.id = so.elder_id
 JOIN service_type st ON st.code = so.service_type
 LEFT JOIN provider_service ps ON ps.provider_id = so.provider_id AND ps.service_type = so.service_type
-WHERE v.completed_at >= (%(first)s::date AT TIME ZONE %(tz)s) AND v.completed_at < (%(after)s::date AT TIME ZONE %(tz)s)
+WHERE v.completed_at >= (%(first)s::timestamp AT TIME ZONE %(tz)s)
+  AND v.completed_at < (%(after)s::timestamp AT TIME ZONE %(tz)s)
 ORDER BY v.completed_at, v.order_id
 """
 
@@ -157,7 +158,7 @@ def corrections(conn: psycopg.Connection, provider_id: int, month: str, tz: str)
         )
     ]
     settled = {
-        order_id: (subsidy, copayment)
+        order_id: (int(subsidy), int(copayment))
         for order_id, subsidy, copayment in conn.execute(
             "SELECT order_id, sum(subsidy_fen), sum(copayment_fen) FROM settlement_line WHERE provider_id = %s "
             "AND month < %s GROUP BY order_id",

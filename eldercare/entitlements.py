@@ -98,8 +98,8 @@ def balances(conn: psycopg.Connection, elder_id: int, month_first: date, month_a
         for service, visits, minutes in conn.execute(
             "SELECT so.service_type, count(*), sum(v.verified_minutes) FROM visit v "
             "JOIN service_order so ON so.id = v.order_id WHERE so.elder_id = %s AND v.status IN ('verified', "
-            "'confirmed') AND v.completed_at >= (%s::date AT TIME ZONE %s) AND v.completed_at < (%s::date AT TIME "
-            "ZONE %s) GROUP BY so.service_type",
+            "'confirmed') AND v.completed_at >= (%s::timestamp AT TIME ZONE %s) "
+            "AND v.completed_at < (%s::timestamp AT TIME ZONE %s) GROUP BY so.service_type",
             (elder_id, month_first, tz, month_after, tz),
         )
     }

@@ -29,8 +29,9 @@ def conn(database_url: str):
         yield connection
 
 
-def _visit(conn, provider, caregiver, elder, service, day, status="verified", minutes=40) -> int:
-    arrived = datetime(2026, 1, day, 3, 0, tzinfo=UTC) + timedelta(minutes=day)  # 11:00 local, a minute apart
+def _visit(conn, provider, caregiver, elder, service, day, status="verified", minutes=40, arrived=None) -> int:
+    # 11:00 local, a minute apart
+    arrived = arrived or datetime(2026, 1, day, 3, 0, tzinfo=UTC) + timedelta(minutes=day)
     row = conn.execute(
         "INSERT INTO service_order (code, elder_id, service_type, status, priority, source, window_start, window_end, "
         "duration_min, created_at, created_by, updated_at, caregiver_id, provider_id, accepted_at, arrived_at, "
@@ -92,6 +93,13 @@ def month(conn):
         "care": [_visit(conn, provider, caregiver, young, "care", 18, minutes=90)],
         "unverified": [_visit(conn, provider, caregiver, poor, "meal", 19, status="exception")],
         "other": [_visit(conn, other, elsewhere, poor, "meal", 20)],
+        # 23:10-23:50 local on 31 January is January's; 00:10 local on 1 February is February's
+        "last": [
+            _visit(conn, provider, caregiver, allowance, "meal", 0, arrived=datetime(2026, 1, 31, 15, 10, tzinfo=UTC))
+        ],
+        "next": [
+            _visit(conn, provider, caregiver, allowance, "meal", 0, arrived=datetime(2026, 1, 31, 16, 10, tzinfo=UTC))
+        ],
     }
     conn.commit()
     return provider, orders
@@ -108,6 +116,7 @@ def _expected(conn, orders) -> dict[int, tuple[int, int]]:
     want[orders["young"][0]] = (0, MEAL_PRICE)
     want[orders["care"][0]] = (round(care_price * 0.9), care_price - round(care_price * 0.9))
     want[orders["unverified"][0]] = (0, 0)
+    want[orders["last"][0]] = (1200, 300)
     return want
 
 
@@ -116,13 +125,15 @@ def test_the_month_equals_a_direct_computation(conn, month) -> None:
     report = settlement.settlement(conn, provider, MONTH, TZ)
     got = {line.order_id: (line.subsidy_fen, line.copayment_fen) for line in report.lines}
     assert got == _expected(conn, orders)
-    assert orders["other"][0] not in got
+    assert orders["other"][0] not in got and orders["next"][0] not in got
+    assert orders["next"][0] in {x.order_id for x in settlement.settlement(conn, provider, "2026-02", TZ).lines}
     assert report.subsidy_fen == sum(s for s, _ in got.values())
     assert report.copayment_fen == sum(c for _, c in got.values())
     by_category = {t.key: (t.visits, t.subsidy_fen) for t in report.by_category}
     assert by_category["very_old"] == (10, 7500) and by_category["extreme_poverty"] == (2, 3000)
+    assert by_category["min_allowance"] == (2, 2400)
     assert by_category["-"] == (4, 0)  # two self-paid meals, a younger elder's meal, the unverified one
-    assert {t.key: t.visits for t in report.by_service} == {"care": 1, "meal": 17}
+    assert {t.key: t.visits for t in report.by_service} == {"care": 1, "meal": 18}
     line = next(x for x in report.lines if x.order_id == orders["care"][0])
     assert (line.category, line.entitlement_used, line.verification) == ("disabled", 1.5, "verified")
 
@@ -157,7 +168,8 @@ def test_a_locked_month_never_changes_and_a_correction_goes_to_the_next(conn, mo
 
     february = settlement.settlement(conn, provider, "2026-02", TZ)
     assert [(x.kind, x.order_id, x.subsidy_fen) for x in february.lines] == [
-        ("correction", orders["unverified"][0], MEAL_PRICE)
+        ("visit", orders["next"][0], 1200),
+        ("correction", orders["unverified"][0], MEAL_PRICE),
     ]
     # once February is approved, the correction is settled and not repeated
     settlement.confirm(conn, clock, provider, "2026-02", "operator", date(2026, 3, 2))
