@@ -386,6 +386,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_entitlement": ("无补贴额度，服务需自费", "No entitlement: services are self-paid"),
     "example": ("示例", "example"),
     "entitlement_add": ("新增额度", "Add a package"),
+    "allowance_check": ("高龄津贴比对", "Age-allowance check"),
+    "allowance_check_help": (
+        "上传高龄津贴发放名册（.xlsx 或 .csv，含 身份证号、姓名、金额 列），与老人档案比对。"
+        "长期无设备和服务记录的老人仅列出供上门核实，不作结论。",
+        "Upload the age-allowance roll (.xlsx or .csv with the columns 身份证号, 姓名, 金额) to check it against the "
+        "register. Elders with no sign of life from devices or services are listed for a home visit, never judged.",
+    ),
+    "allowance_roll": ("发放名册", "Allowance roll"),
+    "allowance_age": ("年龄门槛", "Age threshold"),
+    "allowance_silent_days": ("无记录天数", "Days without a sign of life"),
+    "allowance_run": ("比对", "Check"),
+    "allowance_line": ("行号", "Line"),
+    "allowance_rows": ("名册行数", "Rows"),
+    "allowance_findings": ("需核实", "To check"),
+    "allowance_bad_row": ("行无法读取", "Unreadable row"),
+    "allowance_unknown_id": ("档案中无此身份证号", "ID number not in the register"),
+    "allowance_duplicate": ("重复发放", "Listed twice"),
+    "allowance_deceased": ("已故仍在册", "Deceased, still on the roll"),
+    "allowance_moved_away": ("已迁出仍在册", "Moved away, still on the roll"),
+    "allowance_under_age": ("未达年龄", "Under the age threshold"),
+    "allowance_no_sign_of_life": ("长期无活动记录，建议上门核实", "No sign of life: visit at home"),
 }
 
 

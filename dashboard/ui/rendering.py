@@ -30,6 +30,7 @@ NAV = (
     ("visits", "/visits"),
     ("visit_exceptions", "/visit-exceptions"),
     ("entitlements", "/entitlements"),
+    ("allowance_check", "/allowance-check"),
     ("reports", "/reports"),
     ("providers", "/providers"),
 )

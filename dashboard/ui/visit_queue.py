@@ -1,5 +1,5 @@
-"""Pages of verified visits: the exceptions queue (each confirmed or rejected with a reason) and the bureau's
-entitlement table."""
+"""Pages of verified visits and what is paid for them: the exceptions queue (each confirmed or rejected with a
+reason), the bureau's entitlement table and the age-allowance cross-check."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard import visit_exceptions
+from dashboard import i18n, visit_exceptions
 from dashboard.api.entitlements import list_packages
 from dashboard.auth import Permission, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Pool
 from dashboard.ui.rendering import render
+from eldercare import allowance_check
 from eldercare.vocabulary import EligibilityCategory, ServiceType
 
 router = APIRouter()
@@ -51,3 +52,11 @@ def entitlements_page(request: Request, principal: Reader, pool: Pool) -> HTMLRe
         services=[s.value for s in ServiceType],
         can_approve=principal.may(Permission.ADMINISTER),
     )
+
+
+@router.get("/allowance-check", response_class=HTMLResponse)
+def allowance_page(request: Request, principal: Reader) -> HTMLResponse:
+    t = i18n.translator(i18n.choose(request))
+    words = {f"kind_{kind}": t(f"allowance_{kind}") for kind in allowance_check.KINDS}
+    words |= {"rows": t("allowance_rows"), "findings": t("allowance_findings")}
+    return render(request, "allowance_check.html", principal, words=words)

@@ -103,13 +103,20 @@ class People:
         self.conn.commit()
 
     def arrive(self, worker: Worker, job: Job) -> None:
-        caregiver = self.caregiver(worker.id)
-        dispatcher.arrive(self.conn, self.engine.clock, self.config, caregiver, job.order_id, VIA, _at(job))
+        self._insisting(dispatcher.arrive, worker, job)
         self.conn.commit()
+
+    def _insisting(self, step: Any, worker: Worker, job: Job) -> None:
+        """Report arriving or finishing; one refused as too early or too late is sent again, as a caregiver who
+        really is there does (the platform then takes it as an exception)."""
+        caregiver, clock = self.caregiver(worker.id), self.engine.clock
+        answer = step(self.conn, clock, self.config, caregiver, job.order_id, VIA, _at(job))
+        if answer.key.startswith("too_"):
+            step(self.conn, clock, self.config, caregiver, job.order_id, VIA, _at(job))
 
     def finish(self, worker: Worker, job: Job) -> None:
         clock = self.engine.clock
-        dispatcher.finish(self.conn, clock, self.config, self.caregiver(worker.id), job.order_id, VIA, _at(job))
+        self._insisting(dispatcher.finish, worker, job)
         alarm_id = self.order(job.order_id).alarm_id
         if alarm_id is not None:
             alarms.resolve(self.conn, clock.now(), alarm_id, OPERATOR)

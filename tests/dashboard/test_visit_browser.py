@@ -16,6 +16,7 @@ import dispatcher
 from dashboard.server import DashboardServer
 from dispatcher.links import token_for
 from eldercare.embedded import free_port
+from eldercare.register.identity import resident_id_check_char
 from tests.dashboard.conftest import City, make_app
 from tests.dashboard.test_browser import DESKTOP, sign_in
 from tests.waiting import patience
@@ -134,3 +135,23 @@ def test_arrival_near_and_far_and_the_far_one_resolved(city: City, served, brows
             "SELECT actor, details->>'kind' FROM audit_log WHERE action = 'visit_exception.confirmed'"
         ).fetchone()
         assert audited == ("operator", "far")
+
+
+def test_an_operator_checks_an_allowance_roll(city: City, served, browser: Browser, tmp_path) -> None:
+    server, _ = served
+    roll = tmp_path / "roll.csv"
+    unknown = "42128119300101099" + resident_id_check_char("42128119300101099")
+    roll.write_text(f"身份证号,姓名,金额\r\n{unknown},李四,100\r\n12345,王五,100\r\n", encoding="utf-8")
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, server.url)
+        page.goto(f"{server.url}/allowance-check")
+        page.locator("input[name=roll]").set_input_files(str(roll))
+        page.get_by_role("button", name="比对").click()
+        expect(page.locator("#allowance-rows tr")).to_have_count(2)
+        expect(page.locator("tr[data-kind=unknown_id]")).to_contain_text("档案中无此身份证号")
+        expect(page.locator("tr[data-kind=bad_row]")).to_contain_text("3")
+    finally:
+        context.close()
