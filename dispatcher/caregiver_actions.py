@@ -63,6 +63,11 @@ class Answer:
     def text(self, language: str) -> str:
         return texts.text(self.key, language, **self.values)
 
+    @property
+    def accepted(self) -> bool:
+        """The caregiver holds the order (an emergency to go to at once, or a booked visit at its time)."""
+        return self.key in ("accepted", "accepted_booked")
+
 
 def _held(order: OrderRow, caregiver: Caregiver) -> bool:
     return order.caregiver_id == caregiver.id and order.state in (

@@ -88,7 +88,7 @@ class People:
         if self.world.accepts(now, worker, job, chance):
             answer = dispatcher.accept_offer(self.conn, self.engine.clock, self.config, caregiver, order_id, VIA)
             self.conn.commit()
-            if answer.changed and answer.key == "accepted":
+            if answer.changed and answer.accepted:
                 self.holder[order_id] = worker
                 self.world.take(now, worker, job)
         else:
