@@ -71,7 +71,12 @@ def _cells(content: bytes, filename: str) -> list[list[str]]:
             text = content.decode("gb18030")
         except UnicodeDecodeError as err:
             raise RollError(f"{filename} is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) or .xlsx") from err
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as err:  # a field longer than any roll has, a quote left open
+        raise RollError(
+            f"{filename} is not a readable CSV file ({err}); save it again as CSV (UTF-8) or .xlsx"
+        ) from err
 
 
 def read_roll(content: bytes, filename: str) -> Roll:

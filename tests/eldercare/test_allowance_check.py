@@ -128,5 +128,7 @@ def test_a_file_that_is_no_roll_is_refused_whole() -> None:
         read_roll(b"not a zip", "roll.xlsx")
     with pytest.raises(RollError, match="empty"):
         read_roll(b"", "roll.csv")
+    with pytest.raises(RollError, match="not a readable CSV"):
+        read_roll(("身份证号,姓名,金额\r\n1,2," + "9" * 200_000 + "\r\n").encode(), "roll.csv")
     with pytest.raises(RollError, match="neither UTF-8 nor GB18030"):
         read_roll(b"\xff\xfe\x00\xd8\x00", "roll.csv")
