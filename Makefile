@@ -9,8 +9,12 @@ STAMP := $(VENV)/.installed
 FRONTEND := dashboard/frontend
 VENDOR := dashboard/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
+# the gettext catalogues (docs/i18n.md): .po kept in git, .mo compiled here
+LOCALE := eldercare/locale
+CATALOGUES := $(wildcard $(LOCALE)/*/LC_MESSAGES/eldercare.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: demo test lint format bench install clean
+.PHONY: demo test lint format bench install clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -25,12 +29,21 @@ $(VENDOR_STAMP): $(FRONTEND)/package-lock.json
 	cp $(FRONTEND)/node_modules/uplot/dist/uPlot.iife.min.js $(FRONTEND)/node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
 	touch $@
 
-install: $(STAMP) $(VENDOR_STAMP)
+$(LOCALE)/%.mo: $(LOCALE)/%.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -D eldercare -i $< -o $@
 
-demo: $(STAMP) $(VENDOR_STAMP)
+install: $(STAMP) $(VENDOR_STAMP) $(COMPILED)
+
+# after adding or changing words in the code or templates: extract them and merge them into every .po
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project eldercare -o $(LOCALE)/eldercare.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/eldercare.pot -d $(LOCALE) -D eldercare --no-wrap \
+		--no-fuzzy-matching --ignore-obsolete
+
+demo: $(STAMP) $(VENDOR_STAMP) $(COMPILED)
 	$(BIN)/eldercare demo
 
-lint: $(STAMP) $(VENDOR_STAMP)
+lint: $(STAMP) $(VENDOR_STAMP) $(COMPILED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -42,8 +55,8 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP) $(VENDOR_STAMP)
+bench: $(STAMP) $(VENDOR_STAMP) $(COMPILED)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts $(COMPILED)

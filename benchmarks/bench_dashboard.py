@@ -25,12 +25,12 @@ import psycopg
 from benchmarks._support import scratch_database
 from dashboard import kpi_rollup, kpis
 from dashboard.app import create_app
-from dashboard.history import HistoryPlan, write_history
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare import seed, users
 from eldercare.config import Settings
 from eldercare.embedded import free_port
+from eldercare.seed.history import HistoryPlan, write_history
 
 PASSWORD = "bench-password-1"
 LUA = """

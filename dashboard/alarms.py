@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from dashboard.errors import Conflict, NotFound
 from dashboard.paging import count_capped
 from eldercare import audit
+from eldercare.alarms import ON_BOARD
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 
@@ -56,7 +57,8 @@ class Alarm(BaseModel):
     note: str
     lat: float | None
     lon: float | None
-    order_id: int | None = Field(description="the emergency order raised for this alarm, if any")
+    order_id: int | None = Field(description="the order the alarm is about, or the emergency order it raised")
+    order_code: str | None = Field(None, description="that order's code")
 
 
 class AlarmFilter(BaseModel):
@@ -79,8 +81,11 @@ SELECT a.id, a.elder_id, e.code AS elder_code, e.name AS elder_name,
        a.device_id, a.type, at.name_zh AS type_name_zh, at.name_en AS type_name_en, a.severity, a.status,
        a.raised_at, a.received_at, a.last_raised_at, a.repeat_count, a.acknowledged_at, a.acknowledged_by,
        a.resolved_at, a.resolved_by, a.outcome, a.note, a.lat, a.lon,
-       (SELECT o.id FROM service_order o WHERE o.alarm_id = a.id) AS order_id
+       linked.id AS order_id, linked.code AS order_code
 FROM alarm a
+LEFT JOIN LATERAL (
+    SELECT o.id, o.code FROM service_order o WHERE o.id = a.order_id OR o.alarm_id = a.id ORDER BY o.id LIMIT 1
+) linked ON true
 JOIN elder e ON e.id = a.elder_id
 JOIN community c ON c.id = e.community_id
 JOIN township t ON t.id = c.township_id
@@ -128,7 +133,7 @@ def live_board(conn: psycopg.Connection) -> list[Alarm]:
     """Every alarm not yet resolved: critical first, then the oldest first (the longest waiting)."""
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         return cur.execute(
-            f"""{SELECT} WHERE a.status <> 'resolved'
+            f"""{SELECT} WHERE {ON_BOARD}
             ORDER BY (a.severity = 'critical') DESC, (a.status = 'open') DESC, a.received_at, a.id LIMIT 500"""
         ).fetchall()
 

@@ -192,7 +192,12 @@ def create_app(
     app.add_middleware(system.TimingMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=secure)
     # added last, so it runs first: nothing reads a body, not even the session or the login, before the check
-    app.add_middleware(BodyLimitMiddleware, limit=options.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=options.max_body_bytes,
+        upload_prefix="/api/v1/imports/",
+        upload_limit=options.max_import_bytes,
+    )
     proxies = [p.strip() for p in options.trusted_proxies.split(",") if p.strip()]
     if proxies:
         # outermost: the client's address and scheme are known before anything else looks at them

@@ -28,20 +28,29 @@ def _message(limit: int) -> str:
 
 class BodyLimitMiddleware:
     """Answer 413 to a body over ``limit`` bytes: at once when ``Content-Length`` says so, or as soon as a
-    streamed (chunked) body passes the limit, without reading the rest."""
+    streamed (chunked) body passes the limit, without reading the rest. Paths under ``upload_prefix`` (the
+    spreadsheet imports) may send up to ``upload_limit``."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_prefix: str | None = None, upload_limit: int = 0) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.upload_prefix = upload_prefix
+        self.upload_limit = upload_limit
+
+    def _limit(self, scope: Scope) -> int:
+        if self.upload_prefix is not None and str(scope["path"]).startswith(self.upload_prefix):
+            return max(self.upload_limit, self.default_limit)
+        return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            log.info("refused %s %s: Content-Length %d over %d", scope["method"], scope["path"], declared, self.limit)
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            log.info("refused %s %s: Content-Length %d over %d", scope["method"], scope["path"], declared, limit)
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -51,9 +60,9 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    log.info("refused %s %s: body over %d bytes", scope["method"], scope["path"], self.limit)
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    log.info("refused %s %s: body over %d bytes", scope["method"], scope["path"], limit)
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -66,10 +75,10 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": _message(self.limit)}).encode()
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = json.dumps({"detail": _message(limit)}).encode()
         await send({
             "type": "http.response.start",
             "status": 413,

@@ -21,9 +21,18 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field
 
 TARGETS = {"ack_60": 0.975, "ack_180": 0.99, "arrived_45": 0.90, "arrived_60": 1.0}
+# each percentage: (its numerator, its denominator), as named in the rollups
+RATES = {
+    "ack_60": ("ack_60", "alarms"),
+    "ack_180": ("ack_180", "alarms"),
+    "arrived_30": ("arrived_30", "arrival_measured"),
+    "arrived_45": ("arrived_45", "arrival_measured"),
+    "arrived_60": ("arrived_60", "arrival_measured"),
+    "fulfilment": ("completed", "closed"),
+}
 
 
 class Dimension(StrEnum):
@@ -39,6 +48,19 @@ class KpiFilter(BaseModel):
     service_type: str | None = None
     provider_id: int | None = None
     township_id: int | None = None
+
+
+class Rate(BaseModel):
+    """A percentage and what it counts: the numerator over the denominator, and the published target if any."""
+
+    numerator: int
+    denominator: int
+    target: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
 
 
 class Figures(BaseModel):
@@ -63,6 +85,10 @@ class Figures(BaseModel):
     ack_60: float | None = None
     ack_180: float | None = None
     ack_p50_s: float | None = None
+    closed: int = Field(0, description="orders completed, cancelled or escalated: fulfilment's denominator")
+    rates: dict[str, Rate] = Field(
+        default_factory=dict, description="each percentage above with its numerator, denominator and target"
+    )
 
 
 class KpiReport(BaseModel):
@@ -193,47 +219,29 @@ def _alarm_figures(conn: psycopg.Connection, flt: KpiFilter, dim: Dimension | No
         return cur.execute(query, params).fetchall()
 
 
-def _ratio(part: int | None, whole: int | None) -> float | None:
-    return None if not whole else (part or 0) / whole
+def _rates(counts: dict[str, Any]) -> dict[str, Rate]:
+    """The percentages these counts give (those whose counts are there), each with its own denominator."""
+    return {
+        name: Rate(numerator=counts[part] or 0, denominator=counts[whole] or 0, target=TARGETS.get(name))
+        for name, (part, whole) in RATES.items()
+        if part in counts and whole in counts
+    }
+
+
+_ORDER_COUNTS = ("orders", "accepted", "arrival_measured", "completed", "cancelled", "escalated", "closed", "reviewed")
 
 
 def _figures(order: dict[str, Any] | None, alarm: dict[str, Any] | None, key: str, label: str) -> Figures:
-    figures = Figures(key=key, label=label)
+    counts = {**(order or {}), **(alarm or {})}
+    rates = _rates(counts)
+    update: dict[str, Any] = {name: rate.value for name, rate in rates.items()}
     if order:
-        figures = figures.model_copy(
-            update={
-                "label": order["label"],
-                **{
-                    k: order[k]
-                    for k in (
-                        "orders",
-                        "accepted",
-                        "arrival_measured",
-                        "completed",
-                        "cancelled",
-                        "escalated",
-                        "reviewed",
-                        "accept_p50_s",
-                        "accept_p90_s",
-                    )
-                },
-                **{k: _ratio(order[k], order["arrival_measured"]) for k in ("arrived_30", "arrived_45", "arrived_60")},
-                "fulfilment": _ratio(order["completed"], order["closed"]),
-                "satisfaction": _ratio(order["satisfaction_sum"], order["reviewed"]),
-            }
-        )
+        update.update({k: order[k] for k in (*_ORDER_COUNTS, "accept_p50_s", "accept_p90_s")})
+        update["satisfaction"] = order["satisfaction_sum"] / order["reviewed"] if order["reviewed"] else None
     if alarm:
-        figures = figures.model_copy(
-            update={
-                "label": alarm["label"] if not order else figures.label,
-                "alarms": alarm["alarms"],
-                "acknowledged": alarm["acknowledged"],
-                "ack_60": _ratio(alarm["ack_60"], alarm["alarms"]),
-                "ack_180": _ratio(alarm["ack_180"], alarm["alarms"]),
-                "ack_p50_s": alarm["ack_p50_s"],
-            }
-        )
-    return figures
+        update.update({k: alarm[k] for k in ("alarms", "acknowledged", "ack_p50_s")})
+    label = order["label"] if order else alarm["label"] if alarm else label
+    return Figures(key=key, label=label, rates=rates, **update)
 
 
 def _merged(conn: psycopg.Connection, flt: KpiFilter, dim: Dimension | None) -> list[Figures]:

@@ -1,7 +1,9 @@
-"""Finding an elder, caregiver or provider by name, code or phone, for the pickers that replace raw ids."""
+"""Finding an elder, caregiver or provider by name, code or phone (an elder also by resident ID number), for the
+pickers that replace raw ids."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import psycopg
@@ -25,7 +27,10 @@ class Hit(BaseModel):
     phone: str | None
     detail: str = Field(description="community, provider or manager: what tells two namesakes apart")
     active: bool
+    resident_id: str | None = Field(None, description="an elder's resident ID number, masked except to admins")
 
+
+_ID_TAIL = re.compile(r"[0-9]{3,17}[0-9X]")
 
 # Names and codes match anywhere in the text; phones by their digits, so "138 1234" finds "+8613812345678".
 _MATCH = (
@@ -33,9 +38,11 @@ _MATCH = (
 )
 
 _QUERIES = {
-    Kind.ELDER: "SELECT 'elder' AS kind, e.id, e.code, e.name, e.phone, c.name AS detail, e.active "
+    # the whole ID number, or its last digits (at least four), as read off an ID card over the phone
+    Kind.ELDER: "SELECT 'elder' AS kind, e.id, e.code, e.name, e.phone, c.name AS detail, e.active, e.resident_id "
     "FROM elder e JOIN community c ON c.id = e.community_id WHERE "
-    + _MATCH.format(name="e.name", code="e.code", phone="e.phone"),
+    + _MATCH.format(name="e.name", code="e.code", phone="e.phone")
+    + " OR (%(phones)s AND length(%(id_tail)s) >= 4 AND e.resident_id LIKE '%%' || %(id_tail)s)",
     Kind.CAREGIVER: "SELECT 'caregiver' AS kind, cg.id, cg.code, cg.name, cg.phone, p.name AS detail, cg.active "
     "FROM caregiver cg JOIN provider p ON p.id = cg.provider_id WHERE "
     + _MATCH.format(name="cg.name", code="cg.code", phone="cg.phone"),
@@ -48,7 +55,8 @@ _QUERIES = {
 
 def search(conn: psycopg.Connection, kind: Kind, text: str, *, by_phone: bool, limit: int) -> list[Hit]:
     """Records of ``kind`` matching ``text``: exact codes first, then active before inactive, then by name.
-    ``by_phone`` False (viewers) matches names and codes only, so a masked number cannot be confirmed."""
+    ``by_phone`` False (viewers) matches names and codes only, so a masked phone or ID number cannot be confirmed."""
+    id_tail = text.strip().upper().replace(" ", "")
     escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     digits = "".join(ch for ch in text if ch.isdigit())
     params = {
@@ -57,6 +65,7 @@ def search(conn: psycopg.Connection, kind: Kind, text: str, *, by_phone: bool, l
         "phones": by_phone,
         "digits": digits,
         "dlike": f"%{digits}%",
+        "id_tail": id_tail if _ID_TAIL.fullmatch(id_tail) else "",
         "limit": limit,
     }
     # the query's text is one of the constants above; only params carry the request's words

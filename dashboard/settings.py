@@ -25,6 +25,11 @@ class DashboardSettings(BaseSettings):
         ge=1024,
         description="largest request body accepted (JSON, forms, Twilio's webhooks); larger ones get 413 unread",
     )
+    max_import_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="largest spreadsheet accepted by /api/v1/imports (10,000 elders in .xlsx are about 1.5 MB)",
+    )
     trusted_proxies: str = Field(
         "",
         description="comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "

@@ -185,61 +185,6 @@ class SqlCandidates:
         return [Candidate(*row) for row in rows]
 
 
-_DIAGNOSE = sql.SQL("""
-SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
-       (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id
-          AND (h.status = ANY(%(held)s) OR (h.status = %(escalated)s AND h.arrived_at IS NULL)))::int,
-       c.max_load::int,
-       EXISTS (SELECT 1 FROM service_order h
-               WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id AND h.status IN ('completed', 'reviewed')),
-       c.name, c.phone, c.language,
-       c.active, c.sms_opt_out, p.active, p.standing,
-       EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
-       EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
-       {weekly}, {absent}
-FROM caregiver c JOIN provider p ON p.id = c.provider_id
-WHERE c.id = %(caregiver)s
-""").format(weekly=sql.SQL(WEEKLY_SHIFT), absent=sql.SQL(ABSENT))
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """One caregiver seen against one need: the candidate, what forbids offering (hard), what is unusual."""
-
-    candidate: Candidate | None
-    refusals: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-
-def diagnose(conn: psycopg.Connection, need: Need, caregiver_id: int, timezone: ZoneInfo) -> Diagnosis:
-    """Whether an operator may hand this order to this caregiver, and which matching rules they break."""
-    params = {**SqlCandidates(conn, need, timezone).params, "caregiver": caregiver_id}
-    row = conn.execute(_DIAGNOSE, params).fetchone()
-    if row is None:
-        return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
-    candidate = Candidate(*row[:13])
-    active, opted_out, provider_active, standing, skill, area, on_shift, absent = row[13:]
-    refusals = []
-    if not active:
-        refusals.append(f"caregiver {candidate.code} is not active")
-    if opted_out:
-        refusals.append(f"caregiver {candidate.code} opted out of SMS (they can reply START)")
-    if not provider_active or standing == "black":
-        refusals.append(f"the provider of {candidate.code} is inactive or black-listed")
-    warnings = []
-    if not skill:
-        warnings.append(f"no {need.service_type} skill")
-    if not area:
-        warnings.append("provider does not serve this community")
-    if not on_shift:
-        warnings.append("off shift")
-    if absent:
-        warnings.append("away (leave or sick) that day")
-    if candidate.load >= candidate.max_load:
-        warnings.append(f"holds {candidate.load} of {candidate.max_load} orders")
-    return Diagnosis(candidate, tuple(refusals), tuple(warnings))
-
-
 @dataclass(frozen=True, slots=True)
 class Home:
     """Where an eligible caregiver lives, and how they travel."""

@@ -5,6 +5,7 @@ phone's location (``static/geolocation.js``, the page's only script)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,9 +84,15 @@ WHERE so.id = %(o)s
 _LIVE_ORDER = frozenset({OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.ESCALATED})
 
 
+def holds(order: PageOrder, caregiver_id: int) -> bool:
+    """Whether the caregiver holds the order now: it is offered to them, or theirs and not yet done. Only then
+    does their page name the elder and the address; to anyone else the offer is closed."""
+    return order.live_offer_to == caregiver_id or (order.caregiver_id == caregiver_id and order.status in _LIVE_ORDER)
+
+
 def care_notes(order: PageOrder, caregiver_id: int) -> list[tuple[str, str, str]]:
     """(zh label, en label, text) of the elder's medical and home access notes, for the caregiver holding a
-    live order for the elder only: nobody else reached by a link sees them."""
+    live order for the elder only (an offer is not enough): nobody else reached by a link sees them."""
     if order.caregiver_id != caregiver_id or order.status not in _LIVE_ORDER:
         return []
     notes = (
@@ -133,6 +140,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         status_text=en_status if en else zh_status,
         window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
         notice=notice,
+        holds=holds(order, caregiver.id),
         buttons=buttons,
         locating=LOCATED & {action for action, _, _ in buttons},
         prefix=PAGE_PREFIX,
@@ -141,13 +149,21 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
     )
 
 
-def _refused(message: str) -> HTMLResponse:
+def refused(message: str) -> HTMLResponse:
     body = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width, initial-scale=1"><title>链接无效 / Link not valid</title></head>'
         f'<body style="font:17px system-ui;padding:1rem"><p>{html.escape(message)}</p></body></html>'
     )
     return HTMLResponse(body, status_code=403)
+
+
+async def rendered(work: Callable[[], str]) -> HTMLResponse:
+    """Run a page's database work off the event loop; a bad or expired link gets the page that says so."""
+    try:
+        return HTMLResponse(await run_in_threadpool(work))
+    except LinkError as err:
+        return refused(str(err))
 
 
 @page_router.get("/_/geolocation.js")
@@ -162,10 +178,7 @@ async def show(token: str, res: Resources) -> HTMLResponse:
         with res.connection() as conn:
             return _render(res, conn, grant, token, None)
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return _refused(str(err))
+    return await rendered(work)
 
 
 @page_router.post("/{token}/{action}", response_class=HTMLResponse)
@@ -188,7 +201,4 @@ async def act(token: str, action: str, request: Request, res: Resources) -> HTML
                 answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
             return _render(res, conn, grant, token, answer.text(caregiver.language))
 
-    try:
-        return HTMLResponse(await run_in_threadpool(work))
-    except LinkError as err:
-        return _refused(str(err))
+    return await rendered(work)

@@ -73,23 +73,31 @@ class Verdict:
         return not self.reasons
 
 
-def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
-    (active, opted_out, provider_active, standing, provider_name, contract, sells, skill, area, weekly, absent) = row[
-        13:24
-    ]
-    absence, provider_full, offered = row[24:27]
-    load, max_load = row[7], row[8]
+def _standing(
+    active: object, opted_out: object, provider_active: object, standing: object, provider: object, contract: object
+) -> list[Reason]:
+    """What rules out a caregiver whatever the need: their own state and their provider's."""
     found: list[Reason] = []
     if not active:
         found.append(Reason("inactive", "the caregiver is marked inactive"))
     if opted_out:
         found.append(Reason("opted_out", "opted out of SMS offers (they can reply START)"))
     if not provider_active:
-        found.append(Reason("provider_inactive", f"provider {provider_name} is inactive"))
+        found.append(Reason("provider_inactive", f"provider {provider} is inactive"))
     if standing == "black":
-        found.append(Reason("provider_black", f"provider {provider_name} is black-listed"))
+        found.append(Reason("provider_black", f"provider {provider} is black-listed"))
     if not contract:
-        found.append(Reason("provider_contract", f"provider {provider_name} has no contract covering this day"))
+        found.append(Reason("provider_contract", f"provider {provider} has no contract covering the day"))
+    return found
+
+
+def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
+    (active, opted_out, provider_active, standing, provider_name, contract, sells, skill, area, weekly, absent) = row[
+        13:24
+    ]
+    absence, provider_full, offered = row[24:27]
+    load, max_load = row[7], row[8]
+    found = _standing(active, opted_out, provider_active, standing, provider_name, contract)
     if not sells:
         found.append(Reason("provider_service", f"provider {provider_name} does not sell {need.service_type}"))
     if not skill:
@@ -145,6 +153,36 @@ def judge(
         )
     verdicts.sort(key=lambda v: (not v.eligible, v.ranked.key if v.eligible else (v.ranked.distance_km, 0)))
     return verdicts
+
+
+# Reasons that forbid handing an order to a caregiver by hand; the others are noted as warnings.
+REFUSALS = frozenset({"inactive", "opted_out", "provider_inactive", "provider_black"})
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One caregiver against one need, for an offer made by hand: what forbids it, and what is unusual."""
+
+    verdict: Verdict | None
+    refusals: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def diagnose(
+    conn: psycopg.Connection, need: Need, ranking: Ranking, caregiver_id: int, timezone: ZoneInfo
+) -> Diagnosis:
+    """Whether this caregiver may be offered the need by hand (an operator's choice, an elder's usual caregiver),
+    by the same rules as ``judge``: the hard ones refuse, the rest are warnings."""
+    verdicts = judge(conn, need, ranking, timezone, caregivers=[caregiver_id])
+    if not verdicts:
+        return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
+    verdict = verdicts[0]
+    code = verdict.candidate.code
+    return Diagnosis(
+        verdict,
+        tuple(f"caregiver {code}: {r.detail}" for r in verdict.reasons if r.code in REFUSALS),
+        tuple(r.detail for r in verdict.reasons if r.code not in REFUSALS),
+    )
 
 
 def order_verdicts(
@@ -216,17 +254,7 @@ def readiness(conn: psycopg.Connection, caregiver_id: int, at: datetime, timezon
     if row is None:
         return None
     active, opted_out, provider_active, standing, provider, contract, services, unsold, area, shifts, absence = row
-    found: list[Reason] = []
-    if not active:
-        found.append(Reason("inactive", "the caregiver is marked inactive"))
-    if opted_out:
-        found.append(Reason("opted_out", "opted out of SMS offers (they can reply START)"))
-    if not provider_active:
-        found.append(Reason("provider_inactive", f"provider {provider} is inactive"))
-    if standing == "black":
-        found.append(Reason("provider_black", f"provider {provider} is black-listed"))
-    if not contract:
-        found.append(Reason("provider_contract", f"provider {provider} has no contract covering today"))
+    found = _standing(active, opted_out, provider_active, standing, provider, contract)
     if not services and not unsold:
         found.append(Reason("no_skill", "no skills: add the services they can do"))
     for service in unsold:

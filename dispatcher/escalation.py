@@ -1,8 +1,8 @@
 """Escalation: an order nobody took in time, or help that did not arrive, becomes the operators' alarm.
 
-Escalating moves the order to 'escalated', raises (or repeats) the elder's ``order_escalated`` alarm for the
-operators' board and texts the manager of the provider concerned. The dispatcher keeps offering an escalated
-order that has no caregiver, so help may still come while people look.
+Escalating moves the order to 'escalated', raises (or repeats) the order's ``order_escalated`` alarm, which links
+the order, for the operators' board and texts the manager of the provider concerned. The dispatcher keeps
+offering an escalated order that has no caregiver, so help may still come while people look.
 """
 
 from __future__ import annotations
@@ -84,10 +84,12 @@ def escalate(
 
 
 def _raise_alarm(conn: psycopg.Connection, clock: Clock, order: OrderRow, why: str, level: int) -> int:
-    """The elder's live ``order_escalated`` alarm: raised, or repeated if one is still open."""
+    """The order's live ``order_escalated`` alarm: raised, or repeated if one is still open."""
     now = clock.now()
     details = {"order_id": order.id, "order_code": order.code, "level": level, "why": why}
-    raised = raise_alarm(conn, AlarmRaise(order.elder_id, None, AlarmType.ORDER_ESCALATED, now, now, details=details))
+    raised = raise_alarm(
+        conn, AlarmRaise(order.elder_id, None, AlarmType.ORDER_ESCALATED, now, now, details=details, order_id=order.id)
+    )
     assert raised is not None  # without only_if_newer, a raise always inserts or repeats
     return raised.id
 

@@ -13,6 +13,7 @@ from dispatcher import delivery, texts
 from dispatcher.caregiver_actions import Answer, Caregiver
 from dispatcher.lifecycle import load_order_by_code
 from dispatcher.offers import offers_to
+from dispatcher.planning.confirm import confirm_day
 from dispatcher.replies import Intent, Reply, parse
 from dispatcher.settings import Config
 from dispatcher.visits import NO_PROOF, Proof
@@ -88,6 +89,15 @@ def _act(
     if reply.intent is Intent.START:
         delivery.mark_opted_in(conn, caregiver.id, via="SMS START")
         return Answer("started", changed=True), None
+    if reply.intent is Intent.CONFIRM or (
+        reply.intent is Intent.ACCEPT and reply.code is None and not offers_to(conn, caregiver.id)
+    ):
+        # Y with no offer waiting, or 确认: the caregiver confirms the day they were told of
+        day = confirm_day(conn, clock, config, caregiver.id)
+        if day is not None:
+            return Answer("day_confirmed", {"day": day.isoformat()}, changed=True), None
+        if reply.intent is Intent.CONFIRM:
+            return Answer("nothing_to_confirm"), None
     code, card = reply.code, reply.card
     # six digits after ARRIVED or DONE: an order code if there is such an order, else the card's code
     if code and card is None and code.isdigit() and reply.intent in _HELD_FOR and not load_order_by_code(conn, code):

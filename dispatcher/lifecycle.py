@@ -29,8 +29,9 @@ S = OrderStatus
 # where it is (an offer made, declined, expired or failed), so that each appears in the timeline too.
 # ESCALATED means "operators, look": no acceptance in time, or an accepted order with no arrival in time;
 # in the second case the caregiver still holds the order and may go on to arrive and finish it.
+# CREATED -> ACCEPTED is a booked visit handed to the caregiver whose day's plan has it (dispatcher/planning).
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.CREATED: frozenset({S.OFFERED, S.ESCALATED, S.CANCELLED}),
+    S.CREATED: frozenset({S.OFFERED, S.ACCEPTED, S.ESCALATED, S.CANCELLED}),
     S.OFFERED: frozenset({S.OFFERED, S.ACCEPTED, S.ESCALATED, S.CANCELLED}),
     S.ESCALATED: frozenset({S.ESCALATED, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED, S.CANCELLED}),
     S.ACCEPTED: frozenset({S.EN_ROUTE, S.ARRIVED, S.ESCALATED, S.OFFERED, S.CANCELLED}),

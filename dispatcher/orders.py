@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 import psycopg
 
 from dispatcher import metrics, outbox, texts
-from dispatcher.candidates import diagnose, need_of
+from dispatcher.candidates import need_of
 from dispatcher.codes import order_code
+from dispatcher.eligibility import diagnose
 from dispatcher.lifecycle import (
     Actor,
     OrderError,
@@ -277,13 +278,13 @@ def reassign_order(
         why = f"reassigned by {actor} to the next best candidate"
     else:
         need = need_of(conn, order, clock.now())
-        diagnosis = diagnose(conn, need, caregiver_id, config.timezone)
-        if diagnosis.refusals or diagnosis.candidate is None:
-            raise OrderError(f"cannot offer order {order.code}: {'; '.join(diagnosis.refusals)}")
         ranking = ranking_for(config, order)
-        ranked = ranking.rank(diagnosis.candidate, need.lat, need.lon)
+        diagnosis = diagnose(conn, need, ranking, caregiver_id, config.timezone)
+        if diagnosis.refusals or diagnosis.verdict is None:
+            raise OrderError(f"cannot offer order {order.code}: {'; '.join(diagnosis.refusals)}")
+        ranked = diagnosis.verdict.ranked
         reasons = {**ranking.reasons(ranked), "chosen_by": actor, "warnings": list(diagnosis.warnings)}
-        why = f"reassigned by {actor} to {diagnosis.candidate.code}"
+        why = f"reassigned by {actor} to {ranked.candidate.code}"
     make_offer(
         conn, clock, config, order, ranked, reasons, actor_kind=Actor.OPERATOR, actor=actor, why=why, changes=deadline
     )

@@ -32,6 +32,7 @@ class Purpose(StrEnum):
     OPERATOR = "operator"
     HELP = "help"
     REPLY = "reply"
+    PLAN = "plan"
 
 
 @dataclass(frozen=True, slots=True)

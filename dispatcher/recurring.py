@@ -15,7 +15,8 @@ import psycopg
 from apscheduler.triggers.cron import CronTrigger
 from psycopg.rows import class_row
 
-from dispatcher.candidates import diagnose, need_of
+from dispatcher.candidates import need_of
+from dispatcher.eligibility import judge
 from dispatcher.lifecycle import Actor, load_order
 from dispatcher.offers import make_offer, ranking_for
 from dispatcher.orders import insert_order
@@ -174,6 +175,15 @@ def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: Recu
     )
     if ref is None:
         return False  # another scheduler made it first
+    # imported here: the planner reads occurrences from this module
+    from dispatcher.planning.store import assign_planned, planned_caregiver
+
+    planned = planned_caregiver(conn, service.id, when)
+    if planned is not None:
+        caregiver_id, sequence, start = planned
+        why = f"visit {sequence} of their day, planned to start {start.astimezone(config.timezone):%H:%M}"
+        if assign_planned(conn, clock, ref.id, caregiver_id, why):
+            return True
     if service.preferred_caregiver_id is not None:
         _offer_to_preferred(conn, clock, config, ref.id, service.preferred_caregiver_id)
     return True
@@ -185,11 +195,11 @@ def _offer_to_preferred(
     """The elder's usual caregiver is asked first when every matching rule allows it."""
     order = load_order(conn, order_id, lock=True)
     need = need_of(conn, order, clock.now())
-    diagnosis = diagnose(conn, need, caregiver_id, config.timezone)
-    if diagnosis.candidate is None or diagnosis.refusals or diagnosis.warnings:
-        return  # the ordinary matching will find someone
     ranking = ranking_for(config, order)
-    ranked = ranking.rank(diagnosis.candidate, need.lat, need.lon)
+    verdicts = judge(conn, need, ranking, config.timezone, caregivers=[caregiver_id])
+    if not verdicts or not verdicts[0].eligible:
+        return  # the ordinary matching will find someone
+    ranked = verdicts[0].ranked
     reasons = {**ranking.reasons(ranked), "preferred": True}
     make_offer(
         conn,
@@ -200,5 +210,5 @@ def _offer_to_preferred(
         reasons,
         actor_kind=Actor.SCHEDULER,
         actor="scheduler",
-        why=f"offered to the elder's usual caregiver {diagnosis.candidate.code}",
+        why=f"offered to the elder's usual caregiver {ranked.candidate.code}",
     )

@@ -18,6 +18,7 @@ class Intent(StrEnum):
     STOP = "stop"
     START = "start"
     HELP = "help"
+    CONFIRM = "confirm"
 
 
 KEYWORDS: dict[str, Intent] = {
@@ -47,6 +48,9 @@ KEYWORDS: dict[str, Intent] = {
     "退订": Intent.STOP,
     "START": Intent.START,
     "UNSTOP": Intent.START,
+    # a caregiver confirming their planned day (Y also does, when no offer waits for an answer)
+    "确认": Intent.CONFIRM,
+    "CONFIRM": Intent.CONFIRM,
     "HELP": Intent.HELP,
     "INFO": Intent.HELP,
     "帮助": Intent.HELP,

@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from psycopg_pool import ConnectionPool
 
+from dispatcher.planning import plan_next_day, replan_at_cutoff, replan_on_change
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config
 from eldercare import maintenance
@@ -98,6 +99,21 @@ def jobs(clock: Clock, config: Config) -> list[Job]:
             IntervalTrigger(seconds=config.dispatch.recurring_check_seconds),
             lambda c: create_due_orders(c, clock, config),
             True,
+        ),
+        Job(
+            "plan tomorrow",
+            CronTrigger(hour=config.dispatch.plan_hour, minute=0, timezone=tz),
+            lambda c: plan_next_day(c, clock, config),
+        ),
+        Job(
+            "re-plan today on change",
+            IntervalTrigger(minutes=config.dispatch.plan_check_minutes),
+            lambda c: replan_on_change(c, clock, config),
+        ),
+        Job(
+            "plan confirmation cutoff",
+            CronTrigger(hour=config.dispatch.plan_cutoff_hour, minute=0, timezone=tz),
+            lambda c: replan_at_cutoff(c, clock, config),
         ),
         Job(
             "reading partitions",

@@ -116,6 +116,32 @@ class DispatcherSettings(BaseSettings):
     )
     scheduler_enabled: bool = Field(True, description="take part in the election for the recurring scheduler")
     election_seconds: float = Field(5.0, gt=0, description="how often a dispatcher stands for scheduler election")
+    plan_hour: int = Field(
+        18, ge=0, le=23, description="local hour at which the elected scheduler plans the next day's booked visits"
+    )
+    plan_cutoff_hour: int = Field(
+        21,
+        ge=0,
+        le=23,
+        description="local hour by which caregivers confirm tomorrow's plan; then the day is re-planned over those "
+        "who confirmed",
+    )
+    plan_check_minutes: float = Field(
+        5.0, gt=0, description="how often the elected scheduler looks for changes to today's plan to re-plan"
+    )
+    plan_seconds: float = Field(20.0, gt=0, le=600, description="time limit of the routing solver per plan")
+    plan_exploration: int = Field(2, ge=1, le=5, description="how widely the routing solver searches (VROOM 1-5)")
+    plan_margin_minutes: int = Field(
+        5, ge=0, le=120, description="plan a visit to start at least this long before its window ends (slack)"
+    )
+    plan_minutes_on_site: dict[str, int] = Field(
+        default_factory=lambda: {"meal": 10},
+        description="minutes a visit of a service type takes at the elder's, where it is not the booked duration "
+        "(a meal is handed over at the door; its booked duration is the delivery window)",
+    )
+    plan_balance: float = Field(
+        3.0, ge=1.0, description="a caregiver takes at most this many times the day's visits per caregiver"
+    )
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
     quiet_start: time = Field(time(21, 0), description="local time from which no routine SMS is sent")
     quiet_end: time = Field(time(7, 0), description="local time at which routine SMS go out again")

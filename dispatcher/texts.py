@@ -96,6 +96,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "工单{code}当前状态为{status}，无法{action}。",
         "Order {code} is {status}; it cannot be {action} now.",
     ),
+    "plan_day": (
+        "【明日工作】{day} 共{count}个上门：{visits}。回复 Y 或 确认 以确认。",
+        "[Your day] {day}, {count} visits: {visits}. Reply Y or CONFIRM to confirm.",
+    ),
+    "plan_visit": ("{n}) {time} {service} {elder} {address}", "{n}) {time} {service} {elder}, {address}"),
+    "day_confirmed": ("已确认{day}的工作安排，谢谢！", "Your day {day} is confirmed. Thank you!"),
+    "nothing_to_confirm": ("您目前没有待确认的工作安排。", "You have no planned day to confirm right now."),
     "help": (
         "回复 Y/1/接 接单，N/2/拒 拒绝，ARRIVED/到达 到达，DONE/完成 完成，可加工单号；STOP 退订，START 恢复。",
         "Reply Y/1 to accept, N/2 to decline, ARRIVED on arrival, DONE when done, optionally with the order code; "

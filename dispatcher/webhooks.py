@@ -18,6 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatcher import delivery, inbound
 from dispatcher.caregiver_page import page_router
+from dispatcher.planning.day_page import day_router
 from dispatcher.web_resources import Resources, WebResources, open_resources
 from eldercare import dead_letters
 from eldercare.clock import Clock
@@ -30,6 +31,7 @@ MAX_FORM_BYTES = 16 * 1024
 
 
 router = APIRouter(lifespan=open_resources)
+router.include_router(day_router)  # before the order pages: /m/day/... is not an order's token
 router.include_router(page_router)
 
 

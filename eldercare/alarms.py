@@ -1,4 +1,5 @@
-"""Raising alarms, for every component that raises one: one live alarm per elder and type, repeats update it.
+"""Raising alarms, for every component that raises one: one live alarm per elder and type (and per order, for an
+alarm about an order), repeats update it.
 
 The ``alarm`` table's trigger (migration 0005) sends the NOTIFY; the severity comes from ``alarm_type``.
 """
@@ -14,6 +15,18 @@ from psycopg.types.json import Jsonb
 
 from eldercare.vocabulary import AlarmType
 
+# The alarms on the operators' live board: every one not yet resolved, acknowledged or not. The board, the
+# demo's console and every other count of "open alarms" use this one condition (on ``alarm a``).
+ON_BOARD = "a.status <> 'resolved'"
+
+
+def count_on_board(conn: psycopg.Connection) -> tuple[int, int]:
+    """How many alarms the live board shows, and how many of them nobody has acknowledged yet."""
+    row = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE a.status = 'open') FROM alarm a WHERE {ON_BOARD}"  # noqa: S608 - constant
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
 
 @dataclass(frozen=True, slots=True)
 class AlarmRaise:
@@ -27,6 +40,7 @@ class AlarmRaise:
     lat: float | None = None
     lon: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    order_id: int | None = None  # the order the alarm is about (an escalated order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +50,12 @@ class RaisedAlarm:
 
 
 _UPSERT = """
-    INSERT INTO alarm (elder_id, device_id, type, severity, raised_at, received_at, last_raised_at, lat, lon, details)
+    INSERT INTO alarm (elder_id, device_id, type, severity, raised_at, received_at, last_raised_at, lat, lon, details,
+                       order_id)
     SELECT %(elder_id)s, %(device_id)s, t.code, t.severity, %(at)s, %(received_at)s, %(at)s, %(lat)s, %(lon)s,
-           %(details)s
+           %(details)s, %(order_id)s
     FROM alarm_type t WHERE t.code = %(type)s
-    ON CONFLICT (elder_id, type) WHERE status <> 'resolved' DO UPDATE SET
+    ON CONFLICT (elder_id, type, (coalesce(order_id, 0))) WHERE status <> 'resolved' DO UPDATE SET
         last_raised_at = greatest(alarm.last_raised_at, EXCLUDED.last_raised_at),
         repeat_count = alarm.repeat_count + 1,
         device_id = coalesce(EXCLUDED.device_id, alarm.device_id),
@@ -69,6 +84,7 @@ def raise_alarm(conn: psycopg.Connection, alarm: AlarmRaise, *, only_if_newer: b
             "lat": alarm.lat,
             "lon": alarm.lon,
             "details": Jsonb(alarm.details),
+            "order_id": alarm.order_id,
             "only_if_newer": only_if_newer,
         },
     ).fetchone()

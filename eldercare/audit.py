@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -29,3 +30,18 @@ def record(
             client_ip,
         ),
     )
+
+
+def record_many(
+    conn: psycopg.Connection,
+    actor: str,
+    action: str,
+    target_kind: str,
+    entries: Sequence[tuple[object, dict[str, Any]]],
+) -> None:
+    """One audit row per (target id, details): the same action done by one actor to many records at once."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO audit_log (actor, action, target_kind, target_id, details) VALUES (%s, %s, %s, %s, %s)",
+            [(actor, action, target_kind, str(target_id), Jsonb(details)) for target_id, details in entries],
+        )

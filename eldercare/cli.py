@@ -116,6 +116,61 @@ def user_add(
     typer.echo(f"created {role} account {name!r}")
 
 
+@app.command()
+def plan(
+    day: Annotated[
+        str, typer.Argument(help="the local day to plan: YYYY-MM-DD, 'today' or 'tomorrow'", metavar="DAY")
+    ] = "tomorrow",
+    seconds: Annotated[
+        float | None, typer.Option(min=0.01, max=600, help="the solver's time limit (default: the setting)")
+    ] = None,
+    tell: Annotated[bool, typer.Option(help="send each caregiver of the plan the SMS of their day to confirm")] = True,
+) -> None:
+    """Plan a day's booked visits now as routes over the rostered caregivers, and put the plan in force.
+
+    Booked visits are the day's recurring occurrences and the orders with a window nobody holds yet. The plan
+    replaces the day's earlier one; visits that are orders already go to their planned caregivers at once,
+    recurring ones when their order is made. Visits nobody can take are listed with the reason. The elected
+    scheduler does the same for tomorrow every evening at ELDERCARE_DISPATCHER_PLAN_HOUR. See docs/planning.md.
+    """
+    from datetime import date, timedelta
+
+    import dispatcher
+    from dispatcher import planning
+    from eldercare.clock import SystemClock
+
+    settings = command_settings()
+    config = dispatcher.Config.load(settings)
+    if seconds is not None:
+        config = dispatcher.Config(settings, config.dispatch.model_copy(update={"plan_seconds": seconds}))
+    clock = SystemClock()
+    today = clock.now().astimezone(config.timezone).date()
+    try:
+        chosen = {"today": today, "tomorrow": today + timedelta(days=1)}.get(day) or date.fromisoformat(day)
+    except ValueError:
+        typer.echo(f"eldercare: DAY must be YYYY-MM-DD, 'today' or 'tomorrow', not {day!r}", err=True)
+        raise typer.Exit(2) from None
+    if chosen < today:
+        typer.echo(f"eldercare: {chosen} is past; a plan is made for today ({today}) or a day to come", err=True)
+        raise typer.Exit(2)
+    with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+        outcome = planning.plan_day(conn, clock, config, chosen, made_by="cli", tell=tell, progress=typer.echo)
+        reasons = conn.execute(
+            "SELECT unassigned_reason, unassigned_detail, count(*) FROM plan_visit WHERE plan_id = %s "
+            "AND unassigned_reason IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC",
+            (outcome.plan_id,),
+        ).fetchall()
+    figures = outcome.figures
+    typer.echo(
+        f"plan {outcome.plan_id} for {chosen} in force: {figures['assigned']} of {figures['visits']} visits "
+        f"assigned over {figures['caregivers_used']} caregivers, {figures['km']} km, "
+        f"spread of busy minutes (Gini) {figures['busy_minutes_gini']}"
+        + ("; the solver reached its time limit: this is the best plan it found" if outcome.timed_out else "")
+    )
+    for code, detail, count in reasons:
+        typer.echo(f"  unassigned {count:>4}  {code}: {detail}")
+
+
 def _run_components(names: list[str], options: dict[str, dict[str, Any]], *, mqtt: bool) -> None:
     stop = StopRequested().install()  # from the start, so Ctrl-C during start-up also ends cleanly
     settings = command_settings()
@@ -156,8 +211,10 @@ def dashboard(
 
 def _mount_devices() -> None:
     from devices.cli import app as devices_app
+    from eldercare.import_cli import app as import_app
 
     app.add_typer(devices_app, name="devices")
+    app.add_typer(import_app, name="import")
 
 
 def _mount_simulators() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,27 @@ TWILIO_API_BASE = "https://api.twilio.com"
 class Mode(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+@dataclass(frozen=True, slots=True)
+class CityBounds:
+    """The city's extent in degrees: a location outside it is flagged (an elder's home, a community's centre)."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.south + self.north) / 2, (self.west + self.east) / 2
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+# Chibi (赤壁市), Hubei: about 29.47-29.92 N, 113.53-114.22 E, with a little margin
+CHIBI = CityBounds(29.40, 113.45, 30.00, 114.30)
 
 
 class SettingsError(Exception):
@@ -55,6 +77,10 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = Field(SecretStr(DEV_TWILIO_TOKEN))
     twilio_from: str = Field("+8610690000", description="the sender number of outgoing SMS")
     twilio_api_base: str = Field(TWILIO_API_BASE, description="Twilio's REST API, or the local stand-in")
+    city_bounds: tuple[float, float, float, float] = Field(
+        (CHIBI.south, CHIBI.west, CHIBI.north, CHIBI.east),
+        description="the city's extent as [south, west, north, east] in degrees (JSON); its centre is the middle",
+    )
     log_level: str = Field("INFO")
     db_pool_max: int = Field(10, ge=1, le=200, description="connections per process pool")
 
@@ -74,11 +100,21 @@ class Settings(BaseSettings):
                     '`python3 -c "import secrets; print(secrets.token_urlsafe(48))"`, passwords as long and random), '
                     "or use ELDERCARE_MODE=development."
                 )
+        south, west, north, east = self.city_bounds
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ValueError(
+                f"ELDERCARE_CITY_BOUNDS must be [south, west, north, east] with south < north and west < east, "
+                f"in degrees; got {list(self.city_bounds)}"
+            )
         if self.mqtt_url is not None and urlsplit(self.mqtt_url).scheme not in ("mqtt", "mqtts"):
             raise ValueError(
                 f"ELDERCARE_MQTT_URL must start with mqtt:// or mqtts://, got {redact_url(self.mqtt_url)!r}"
             )
         return self
+
+    @property
+    def city(self) -> CityBounds:
+        return CityBounds(*self.city_bounds)
 
     def _weak_secrets(self) -> list[tuple[str, str]]:
         """(variable, what is wrong) for each secret unfit for production."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
@@ -66,3 +68,26 @@ def ensure_database(server_url: str, dbname: str) -> str:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
             log.info("created database %s", dbname)
     return with_database(server_url, dbname)
+
+
+def copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write ``rows`` into ``table`` with COPY, in the caller's transaction; returns how many.
+
+    COPY writes identity values as given, so a table's ``id`` identity is then moved past the largest id.
+    """
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    count = 0
+    with conn.cursor().copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    sequence = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone() if "id" in columns else None
+    if sequence and sequence[0]:
+        conn.execute(
+            sql.SQL("SELECT setval({s}, (SELECT coalesce(max(id), 1) FROM {t}))").format(
+                s=sql.Literal(sequence[0]), t=sql.Identifier(table)
+            )
+        )
+    return count

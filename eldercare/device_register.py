@@ -11,17 +11,21 @@ Mosquitto-format hash, from which the broker's password file is written (see ``b
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.errors import UniqueViolation
+from pydantic import computed_field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from devices.mosquitto import password_hash
 from devices.topics import DEVICE_ID
 from devices.types import DEVICE_TYPES
 from eldercare import audit
+from eldercare.db import copy_rows
 
 # the LISTEN/NOTIFY channel told of every change; the payload is the device id
 CHANNEL = "device_register"
@@ -47,7 +51,8 @@ class Enrolment:
     elder_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Device and Binding are pydantic dataclasses so that the API answers with them as they are (no restated models).
+@pydantic_dataclass(frozen=True, slots=True)
 class Device:
     id: str
     type: str
@@ -58,6 +63,7 @@ class Device:
     credential_issued_at: datetime | None
     credential_revoked_at: datetime | None
 
+    @computed_field(description="bound, active and with an unrevoked credential: the broker lets it in")  # type: ignore[prop-decorator]
     @property
     def may_connect(self) -> bool:
         """Whether the broker lets this device in: bound, active, with a credential that is not revoked."""
@@ -69,7 +75,7 @@ class Device:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True)
 class Binding:
     device_id: str
     elder_id: int
@@ -88,10 +94,8 @@ class Credential:
     secret: str
 
 
-_DEVICE = """
-    SELECT id, type, serial, elder_id, active, registered_at, credential_issued_at, credential_revoked_at
-    FROM device
-"""
+_DEVICE_COLUMNS = "id, type, serial, elder_id, active, registered_at, credential_issued_at, credential_revoked_at"
+_DEVICE = f"SELECT {_DEVICE_COLUMNS} FROM device"  # noqa: S608 - fixed names
 _BINDING = "SELECT device_id, elder_id, bound_at, unbound_at, bound_by, unbound_by, end_reason FROM device_binding"
 
 
@@ -116,8 +120,8 @@ def bindings(conn: psycopg.Connection, device_id: str) -> list[Binding]:
     return [Binding(*row) for row in rows]
 
 
-def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datetime) -> tuple[Device, Credential]:
-    """Register a device with a fresh credential, bound to ``enrolment.elder_id`` when one is given."""
+def _checked(enrolment: Enrolment) -> tuple[str, str, str | None]:
+    """The enrolment's type, device id and serial, checked; RegisterError says what is wrong."""
     kind = enrolment.type.strip().lower()
     if kind not in DEVICE_TYPES:
         raise RegisterError(
@@ -136,33 +140,87 @@ def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datet
             f"device id {device_id!r} must be 3-64 letters, digits, '_' or '-' (it is the broker user name); "
             "give another id",
         )
+    return kind, device_id, serial
+
+
+def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datetime) -> tuple[Device, Credential]:
+    """Register a device with a fresh credential, bound to ``enrolment.elder_id`` when one is given."""
+    kind, device_id, serial = _checked(enrolment)
     if serial is not None and (other := conn.execute("SELECT id FROM device WHERE serial = %s", (serial,)).fetchone()):
         raise RegisterError(
             "duplicate_serial", f"serial {serial!r} is registered already, as device {other[0]!r}; check the label"
         )
     if conn.execute("SELECT 1 FROM device WHERE id = %s", (device_id,)).fetchone():
         raise RegisterError("duplicate_device_id", f"a device {device_id!r} is registered already; give another id")
-    secret = _new_secret()
+    secret, secret_hash = _issue()
     try:
         with conn.transaction():
-            conn.execute(
+            row = conn.execute(
                 "INSERT INTO device (id, type, serial, secret_hash, credential_issued_at, registered_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (device_id, kind, serial, password_hash(secret), now, now),
-            )
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING " + _DEVICE_COLUMNS,
+                (device_id, kind, serial, secret_hash, now, now),
+            ).fetchone()
     except UniqueViolation:
         raise RegisterError(
             "duplicate_serial", f"device {device_id!r} or serial {serial!r} was registered a moment ago"
         ) from None
-    _changed(conn, actor, "device.enrol", device_id, None, get(conn, device_id))
+    assert row is not None
+    device = Device(*row)
+    _changed(conn, actor, "device.enrol", device_id, None, device)
     if enrolment.elder_id is not None:
-        bind(conn, device_id, enrolment.elder_id, actor, now)
-    return get(conn, device_id), Credential(device_id, secret)
+        device = _bind(conn, device, enrolment.elder_id, actor, now)
+    return device, Credential(device_id, secret)
+
+
+def enrol_bound(
+    conn: psycopg.Connection, enrolments: Sequence[tuple[Enrolment, tuple[str, str]]], actor: str, now: datetime
+) -> list[Device]:
+    """Register many devices at once, each bound to its elder and with its credential made beforehand (the
+    demo seed's): checked as ``enrol`` and ``bind`` check one, all refused if one is wrong, written with COPY."""
+    checked = [(*_checked(e), e.elder_id, issued) for e, issued in enrolments]
+    for position, label in ((1, "device id"), (2, "serial")):
+        values = [entry[position] for entry in checked if entry[position] is not None]
+        if len(set(values)) < len(values):
+            twice = next(v for v in values if values.count(v) > 1)
+            raise RegisterError("duplicate_device_id", f"{label} {twice!r} is listed twice; list each device once")
+        column = ("id", "serial")[position - 1]
+        taken = conn.execute(f"SELECT {column} FROM device WHERE {column} = ANY(%s) LIMIT 1", (values,)).fetchone()  # noqa: S608 - fixed names
+        if taken:
+            raise RegisterError("duplicate_device_id", f"{label} {taken[0]!r} is registered already")
+    wanted = sorted({elder_id for *_x, elder_id, _i in checked if elder_id is not None})
+    active = {r[0] for r in conn.execute("SELECT id FROM elder WHERE id = ANY(%s) AND active", (wanted,))}
+    if missing := [elder_id for *_x, elder_id, _i in checked if elder_id is None or elder_id not in active]:
+        raise RegisterError("unknown_elder", f"elder {missing[0]} is not an active elder of the register")
+    devices = [Device(i, k, s, e, True, now, now, None) for k, i, s, e, _issued in checked]
+    hashes = [issued[1] for *_x, issued in checked]
+    copy_rows(
+        conn,
+        "device",
+        ("id", "type", "serial", "elder_id", "secret_hash", "credential_issued_at", "registered_at"),
+        ((d.id, d.type, d.serial, d.elder_id, h, now, now) for d, h in zip(devices, hashes, strict=True)),
+    )
+    copy_rows(
+        conn,
+        "device_binding",
+        ("device_id", "elder_id", "bound_at", "bound_by"),
+        ((d.id, d.elder_id, now, actor) for d in devices),
+    )
+    audit.record_many(
+        conn, actor, "device.enrol", "device", [(d.id, {"before": None, "after": _snapshot(d)}) for d in devices]
+    )
+    conn.cursor().executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, d.id) for d in devices])
+    return devices
 
 
 def bind(conn: psycopg.Connection, device_id: str, elder_id: int, actor: str, now: datetime) -> Binding:
     """Bind an unbound device to an elder; from ``now`` its readings are the elder's."""
-    before = get(conn, device_id, lock=True)
+    _bind(conn, get(conn, device_id, lock=True), elder_id, actor, now)
+    return bindings(conn, device_id)[-1]
+
+
+def _bind(conn: psycopg.Connection, before: Device, elder_id: int, actor: str, now: datetime) -> Device:
+    """Bind the device, locked and as it is now; returns it bound."""
+    device_id = before.id
     if before.elder_id is not None:
         what = "this elder" if before.elder_id == elder_id else f"elder {before.elder_id}"
         raise RegisterError(
@@ -175,13 +233,18 @@ def bind(conn: psycopg.Connection, device_id: str, elder_id: int, actor: str, no
         raise RegisterError("unknown_elder", f"no elder {elder_id} is registered; check the elder's id")
     if not elder[0]:
         raise RegisterError("inactive_elder", f"elder {elder_id} is deactivated; a device cannot be bound to them")
-    conn.execute("UPDATE device SET elder_id = %s WHERE id = %s", (elder_id, device_id))
+    row = conn.execute(
+        "UPDATE device SET elder_id = %s WHERE id = %s RETURNING " + _DEVICE_COLUMNS,  # noqa: S608 - fixed names
+        (elder_id, device_id),
+    ).fetchone()
+    assert row is not None
     conn.execute(
         "INSERT INTO device_binding (device_id, elder_id, bound_at, bound_by) VALUES (%s, %s, %s, %s)",
         (device_id, elder_id, now, actor),
     )
-    _changed(conn, actor, "device.bind", device_id, before, get(conn, device_id))
-    return bindings(conn, device_id)[-1]
+    after = Device(*row)
+    _changed(conn, actor, "device.bind", device_id, before, after)
+    return after
 
 
 def unbind(conn: psycopg.Connection, device_id: str, actor: str, now: datetime, reason: str = "unbound") -> Binding:
@@ -221,10 +284,10 @@ def replace(
 def rotate(conn: psycopg.Connection, device_id: str, actor: str, now: datetime) -> Credential:
     """A new secret for the device; the old one stops working once the broker is synchronised."""
     before = get(conn, device_id, lock=True)
-    secret = _new_secret()
+    secret, secret_hash = _issue()
     conn.execute(
         "UPDATE device SET secret_hash = %s, credential_issued_at = %s, credential_revoked_at = NULL WHERE id = %s",
-        (password_hash(secret), now, device_id),
+        (secret_hash, now, device_id),
     )
     _changed(conn, actor, "device.rotate_credential", device_id, before, get(conn, device_id))
     return Credential(device_id, secret)
@@ -272,8 +335,10 @@ def _derive_id(kind: str, serial: str | None) -> str:
     return f"{kind}-{secrets.token_hex(5)}"
 
 
-def _new_secret() -> str:
-    return secrets.token_urlsafe(24)  # 192 bits, letters, digits, '-' and '_'
+def _issue() -> tuple[str, str]:
+    """A fresh secret and its hash."""
+    secret = secrets.token_urlsafe(24)  # 192 bits, letters, digits, '-' and '_'
+    return secret, password_hash(secret)
 
 
 def _snapshot(device: Device | None) -> dict[str, Any] | None:

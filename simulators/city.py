@@ -14,7 +14,7 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.mqtt import BrokerAddress
 from simulators.caregivers import Behaviour, SimulatedCaregivers, phones_from_manifest
 from simulators.device_fleet import Fleet, homes_from_manifest
-from simulators.scenario import Player, Scenario, Stage, choose_subject, elders_from_manifest
+from simulators.scenario import Player, Rotation, Scenario, Stage, elders_from_manifest
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class CityPlan:
     behaviour: Behaviour = field(default_factory=Behaviour)
     scenarios: tuple[Scenario, ...] = ()
     seed: int = 1
+    scenario_every: float = 0.0  # seconds between two scenarios played in turn; 0: each once, at the start
 
 
 class SimulatedCity:
@@ -52,6 +53,7 @@ class SimulatedCity:
         self.player: Player | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scenarios: threading.Thread | None = None
 
     def start(self) -> None:
         plan = self.plan
@@ -72,15 +74,21 @@ class SimulatedCity:
         self._thread = threading.Thread(target=self.caregivers.run, args=(self._stop,), name="caregivers", daemon=True)
         self._thread.start()
         self.player = Player(Stage(self.fleet, self.caregivers), log_line=self.say)
-        elders = elders_from_manifest(plan.manifest)
-        busy = set(self.busy_elders())
-        for scenario in plan.scenarios:
-            elder = choose_subject(scenario, elders, seed=plan.seed, avoid=busy)
-            busy.add(elder.id)
-            self.player.play(scenario, elder)
+        rotation = Rotation(
+            self.player,
+            plan.scenarios,
+            elders_from_manifest(plan.manifest),
+            every=plan.scenario_every,
+            seed=plan.seed,
+            busy=self.busy_elders,
+        )
+        self._scenarios = threading.Thread(target=rotation.run, args=(self._stop,), name="scenarios", daemon=True)
+        self._scenarios.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._scenarios is not None:
+            self._scenarios.join(10)  # no scenario starts after this
         if self.player is not None:
             self.player.stop()
         if self._thread is not None:

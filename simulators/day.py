@@ -22,7 +22,9 @@ from simulators.citysim.run import DISPATCHERS, Request, simulate
 class Choice(enum.StrEnum):
     smart = "smart"
     nearest = "nearest"
+    planned = "planned"
     both = "both"
+    all = "all"
 
 
 def command(
@@ -30,7 +32,12 @@ def command(
     caregivers: Annotated[int, typer.Option(min=1, max=20_000, help="caregivers in the seeded city")] = 150,
     seed: Annotated[int, typer.Option(help="one seed for the city, the demand and every behaviour")] = 1,
     dispatcher: Annotated[
-        Choice, typer.Option(help="smart: the platform's matching; nearest: the naive baseline; both")
+        Choice,
+        typer.Option(
+            help="smart: the platform's matching, offer by offer; nearest: the naive baseline; planned: booked "
+            "visits planned the evening before as routes, the rest offer by offer; both: smart and nearest; "
+            "all: the three",
+        ),
     ] = Choice.both,
     params: Annotated[
         Path | None,
@@ -62,7 +69,7 @@ def command(
     except parameters.ParamsError as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(2) from None
-    chosen = DISPATCHERS if dispatcher is Choice.both else (dispatcher.value,)
+    chosen = {Choice.both: ("smart", "nearest"), Choice.all: DISPATCHERS}.get(dispatcher, (dispatcher.value,))
     request = Request(elders, caregivers, seed, tuple(chosen), providers)
     server = settings.database_url.get_secret_value() if settings.database_url else None
 

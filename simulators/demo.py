@@ -16,8 +16,10 @@ import typer
 
 from eldercare import seed as seeding
 from eldercare import users
+from eldercare.alarms import count_on_board
 from eldercare.clock import SYSTEM_CLOCK, Clock, ScaledClock
 from eldercare.embedded import free_port
+from eldercare.seed.history import HistoryPlan, write_history
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,19 @@ DEMO_USER = "admin"
 SIMULATED_OPERATOR = "sim-operator"
 DEMO_PROVIDERS = 6
 CAREGIVERS_PER_ELDER = 60 / 500
+# one scenario after another, every few minutes, for as long as the demo runs
+SCENARIO_EVERY = 180.0
+# the demo starts with a month of generated past, so that KPI charts, reports and return visits show something
+HISTORY_DAYS = 30
+GENERATED = "generated"
+GENERATED_NOTE = "生成的演示历史数据 (generated demo history)"
 
 
-def ensure_demo_city(database_url: str, manifest: Path, elders: int, seed: int) -> bool:
-    """Seed the city on first run; later runs reuse it. Returns whether it seeded."""
+def ensure_demo_city(
+    database_url: str, manifest: Path, elders: int, seed: int, now: datetime, history_days: int = HISTORY_DAYS
+) -> bool:
+    """Seed the city on first run, with ``history_days`` of generated past up to ``now``; later runs reuse it.
+    Returns whether it seeded."""
     with psycopg.connect(database_url) as conn:
         if seeding.count_elders(conn) and manifest.exists():
             return False
@@ -39,6 +50,13 @@ def ensure_demo_city(database_url: str, manifest: Path, elders: int, seed: int) 
         )
         city = seeding.generate(plan)
         seeding.write(conn, city)
+        if history_days:
+            # a past that is over (nothing left open for today) and says it was generated, in every order's note
+            # and as the operator who handled it
+            past = HistoryPlan(
+                end=now, days=history_days, seed=seed, settled=True, actor=GENERATED, note=GENERATED_NOTE
+            )
+            write_history(conn, past)
     seeding.write_manifest(manifest, city)
     return True
 
@@ -74,12 +92,14 @@ def elders_with_live_alarms(database_url: str) -> set[int]:
 @dataclass(frozen=True, slots=True)
 class Summary:
     readings_per_second: float
-    open_alarms: int
+    alarms_on_board: int
+    unacknowledged: int
     orders: dict[str, int]
 
     def line(self) -> str:
         orders = " ".join(f"{status} {n}" for status, n in sorted(self.orders.items())) or "none"
-        return f"readings {self.readings_per_second:5.1f}/s | open alarms {self.open_alarms} | orders (24 h): {orders}"
+        alarms = f"alarms on the board {self.alarms_on_board} ({self.unacknowledged} not acknowledged)"
+        return f"readings {self.readings_per_second:5.1f}/s | {alarms} | orders (24 h): {orders}"
 
 
 def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[[], None]:
@@ -93,7 +113,7 @@ def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[
         rate, last[0] = (stored - last[0]) / every, stored
         try:
             with psycopg.connect(database_url) as conn:
-                row = conn.execute("SELECT count(*) FROM alarm WHERE status = 'open'").fetchone()
+                on_board, unacknowledged = count_on_board(conn)
                 orders: dict[str, int] = dict(
                     conn.execute(
                         "SELECT status, count(*) FROM service_order WHERE created_at >= %s - interval '1 day' "
@@ -104,7 +124,7 @@ def summary_reporter(database_url: str, clock: Clock, every: float) -> Callable[
         except psycopg.Error as err:
             typer.echo(f"(no summary: {str(err).strip()})")
             return
-        typer.echo(Summary(rate, row[0] if row else 0, orders).line())
+        typer.echo(Summary(rate, on_board, unacknowledged, orders).line())
 
     return report
 
@@ -150,7 +170,14 @@ def command(
         str | None, typer.Option(help="start the clock at this local time today, HH:MM (e.g. 09:30 with --speed 60)")
     ] = None,
     telemetry_interval: Annotated[float, typer.Option(min=1, help="seconds between two readings of a device")] = 60.0,
+    history_days: Annotated[
+        int, typer.Option(min=0, max=366, help="days of generated past the new city starts with (first run only)")
+    ] = HISTORY_DAYS,
     scenarios: Annotated[bool, typer.Option(help="play the bundled scenarios (simulators/scenarios/)")] = True,
+    scenario_every: Annotated[
+        float,
+        typer.Option(min=0, help="seconds between two scenarios, played in turn for the whole run (0: each once)"),
+    ] = SCENARIO_EVERY,
     operator: Annotated[
         bool, typer.Option(help="a simulated operator acknowledges alarms (--no-operator: you answer them all)")
     ] = True,
@@ -189,8 +216,11 @@ def command(
         raise typer.Exit(2) from None
     with command_infrastructure(settings, mqtt=True, migrations=True) as infra:
         manifest = settings.data_dir / "manifest.json"
-        if ensure_demo_city(infra.database_url, manifest, elders, seed):
-            typer.echo(f"created the demo city: {elders} elders; manifest in {manifest}")
+        if ensure_demo_city(infra.database_url, manifest, elders, seed, clock.now(), history_days):
+            typer.echo(
+                f"created the demo city: {elders} elders and {history_days} days of generated history "
+                f"(orders noted '{GENERATED_NOTE}'); manifest in {manifest}"
+            )
         password = ensure_demo_user(infra.database_url, settings.data_dir / "demo-password.txt")
         standin = TwilioStandin(
             settings.twilio_account_sid,
@@ -229,6 +259,7 @@ def command(
                     Behaviour(speed_factor=max(caregiver_speed, speed)),
                     played,
                     seed,
+                    scenario_every,
                 ),
                 clock,
                 busy_elders=lambda: elders_with_live_alarms(infra.database_url),

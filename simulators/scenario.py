@@ -17,7 +17,8 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -194,6 +195,7 @@ class Player:
 
     def play(self, scenario: Scenario, elder: Elder, *, delay: float = 0.0) -> None:
         self.log_line(f"scenario {scenario.name}: {scenario.title} — elder {elder.code}")
+        self._timers = [t for t in self._timers if t.is_alive()]  # a long rotation keeps only those to come
         for step in scenario.steps:
             for n in range(step.repeat):
                 at = delay + (step.at + n * step.every) / self.speed
@@ -224,6 +226,50 @@ class Player:
     def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+
+
+class Rotation:
+    """The scenarios played in turn, one every ``every`` seconds for as long as it runs, each to a fitting elder
+    with no live alarm who was not among the last few played; ``every`` 0 plays each once, all at once."""
+
+    def __init__(
+        self,
+        player: Player,
+        scenarios: Sequence[Scenario],
+        elders: Sequence[Elder],
+        *,
+        every: float,
+        seed: int = 1,
+        busy: Callable[[], Collection[int]] = frozenset,
+    ) -> None:
+        self.player = player
+        self.scenarios = scenarios
+        self.elders = elders
+        self.every = every
+        self.seed = seed
+        self.busy = busy
+        self._recent: deque[int] = deque(maxlen=max(1, len(scenarios)))
+
+    def play(self, n: int) -> None:
+        """Play the ``n``-th scenario of the rotation (counting from 0)."""
+        scenario = self.scenarios[n % len(self.scenarios)]
+        avoid = {*self.busy(), *self._recent}
+        elder = choose_subject(scenario, self.elders, seed=self.seed + n // len(self.scenarios), avoid=avoid)
+        self._recent.append(elder.id)
+        self.player.play(scenario, elder)
+
+    def run(self, stop: threading.Event) -> None:
+        """Play until ``stop`` is set (or, with ``every`` 0, each scenario once); a scenario no elder fits is
+        reported and the rotation goes on."""
+        n = 0
+        while self.scenarios and not stop.is_set() and (self.every or n < len(self.scenarios)):
+            try:
+                self.play(n)
+            except ScenarioError as err:
+                self.player.log_line(str(err))
+            n += 1
+            if self.every:
+                stop.wait(self.every)
 
 
 def command(

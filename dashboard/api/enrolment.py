@@ -8,12 +8,13 @@ secret is in the response that issues it, and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
 import psycopg
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
+from pydantic.dataclasses import dataclass
 
 from dashboard.auth import Actor, Reader
 from dashboard.errors import Conflict, Invalid, NotFound
@@ -56,29 +57,11 @@ class ReplaceRequest(BaseModel):
     revoke_old: bool = Field(True, description="revoke the old device's credential")
 
 
-class RegisteredDevice(BaseModel):
-    id: str
-    type: str
-    serial: str | None
-    elder_id: int | None
-    active: bool
-    registered_at: datetime
-    credential_issued_at: datetime | None
-    credential_revoked_at: datetime | None
-    may_connect: bool = Field(description="bound, active and with an unrevoked credential: the broker lets it in")
+@dataclass(frozen=True, slots=True)
+class DeviceRecord(register.Device):
+    """The device as registered, with the history of its bindings, oldest first."""
 
-
-class BindingOut(BaseModel):
-    elder_id: int
-    bound_at: datetime
-    unbound_at: datetime | None
-    bound_by: str
-    unbound_by: str | None
-    end_reason: str | None
-
-
-class DeviceRecord(RegisteredDevice):
-    bindings: list[BindingOut]
+    bindings: list[register.Binding]
 
 
 class CredentialOut(BaseModel):
@@ -90,30 +73,12 @@ class CredentialOut(BaseModel):
 
 
 class Enrolled(BaseModel):
-    device: RegisteredDevice
+    device: register.Device
     credential: CredentialOut
 
 
-def _device(device: register.Device) -> RegisteredDevice:
-    return RegisteredDevice(
-        id=device.id,
-        type=device.type,
-        serial=device.serial,
-        elder_id=device.elder_id,
-        active=device.active,
-        registered_at=device.registered_at,
-        credential_issued_at=device.credential_issued_at,
-        credential_revoked_at=device.credential_revoked_at,
-        may_connect=device.may_connect,
-    )
-
-
 def _record(conn: psycopg.Connection, device_id: str) -> DeviceRecord:
-    device = _device(register.get(conn, device_id))
-    history = [
-        BindingOut(**{k: getattr(b, k) for k in BindingOut.model_fields}) for b in register.bindings(conn, device_id)
-    ]
-    return DeviceRecord(**device.model_dump(), bindings=history)
+    return DeviceRecord(**asdict(register.get(conn, device_id)), bindings=register.bindings(conn, device_id))
 
 
 def _change(pool: Any, change: Callable[[psycopg.Connection], T]) -> tuple[T, bool]:
@@ -136,7 +101,7 @@ def enrol(body: EnrolRequest, principal: Actor, pool: Pool, runtime: RuntimeDep)
         pool, lambda conn: register.enrol(conn, enrolment, principal.username, runtime.clock.now())
     )
     return Enrolled(
-        device=_device(device),
+        device=device,
         credential=CredentialOut(username=device.id, secret=credential.secret, broker_synced=synced),
     )
 

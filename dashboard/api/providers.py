@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Path, Query
 
 from dashboard import providers, recurring
-from dashboard.auth import Actor, Administrator, Reader
+from dashboard.auth import Actor, Administrator, Forbidden, Permission, Reader
+from dashboard.errors import NotFound
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.providers import Caregiver, CaregiverCreate, CaregiverUpdate, Provider, ProviderCreate, ProviderUpdate
 from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpdate
 from dashboard.runtime import Pool, RuntimeDep
+from eldercare import roster
 
 router = APIRouter(tags=["providers, caregivers and recurring services"])
 Id = Annotated[int, Path(ge=1, le=2**62)]
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "clashes with an existing record"}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such record"}}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"description": "the change needs an administrator"}}
 
 
 @router.get("/providers", response_model=list[Provider])
@@ -37,10 +41,35 @@ def create_provider(body: ProviderCreate, principal: Administrator, pool: Pool) 
         return providers.create_provider(conn, body, principal.username)
 
 
-@router.patch("/providers/{provider_id}", response_model=Provider, responses=NOT_FOUND)
-def update_provider(provider_id: Id, body: ProviderUpdate, principal: Administrator, pool: Pool) -> Provider:
-    """Change a provider, including its standing: red list (commended) or black list (no new orders)."""
+# What only an administrator may change about a provider: who it is, what the bureau buys from it and at what
+# price, its contract and its standing (red or black list). Operators keep its contacts, capacity and area current.
+ADMIN_ONLY = ("name", "standing", "standing_note", "active", "services", "contract_starts", "contract_ends")
+
+
+def _admin_only_changes(conn: psycopg.Connection, provider_id: int, body: ProviderUpdate) -> list[str]:
+    """The fields of ``body`` only an administrator may change that differ from the provider as it is."""
+    current = roster.provider_state(conn, provider_id)
+    given = body.model_dump(exclude_unset=True, mode="json")
+    if "services" in given:
+        given["services"] = sorted(given["services"], key=lambda offer: offer["service"])
+    return [name for name in ADMIN_ONLY if name in given and given[name] != current[name]]
+
+
+@router.patch("/providers/{provider_id}", response_model=Provider, responses={**NOT_FOUND, **FORBIDDEN})
+def update_provider(provider_id: Id, body: ProviderUpdate, principal: Actor, pool: Pool) -> Provider:
+    """Change a provider. Operators may change its phones, manager, capacity and area; its name, services and
+    prices, contract and standing (red list: commended; black list: no new orders) are for administrators."""
     with pool.connection() as conn:
+        if not principal.may(Permission.ADMINISTER):
+            try:
+                refused = _admin_only_changes(conn, provider_id, body)
+            except roster.Unknown as err:
+                raise NotFound(str(err)) from None
+            if refused:
+                raise Forbidden(
+                    f"the {principal.role} role may not change a provider's {', '.join(refused)}: ask an "
+                    "administrator; an operator may change its phones, manager, capacity and service area"
+                )
         return providers.update_provider(conn, provider_id, body, principal.username)
 
 
@@ -64,13 +93,15 @@ def get_caregiver(caregiver_id: Id, principal: Reader, pool: Pool) -> Caregiver:
 
 
 @router.post("/caregivers", response_model=Caregiver, status_code=201, responses={**CONFLICT, **NOT_FOUND})
-def create_caregiver(body: CaregiverCreate, principal: Administrator, pool: Pool) -> Caregiver:
+def create_caregiver(body: CaregiverCreate, principal: Actor, pool: Pool) -> Caregiver:
+    """Enrol a caregiver (operators and administrators), with all that matching needs."""
     with pool.connection() as conn:
         return providers.create_caregiver(conn, body, principal.username)
 
 
 @router.patch("/caregivers/{caregiver_id}", response_model=Caregiver, responses={**CONFLICT, **NOT_FOUND})
-def update_caregiver(caregiver_id: Id, body: CaregiverUpdate, principal: Administrator, pool: Pool) -> Caregiver:
+def update_caregiver(caregiver_id: Id, body: CaregiverUpdate, principal: Actor, pool: Pool) -> Caregiver:
+    """Change a caregiver: skills, shifts, leave, load, where they set out from (operators and administrators)."""
     with pool.connection() as conn:
         return providers.update_caregiver(conn, caregiver_id, body, principal.username)
 

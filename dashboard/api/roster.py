@@ -11,10 +11,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 import dispatcher
 from dashboard import search
-from dashboard.auth import Reader
+from dashboard.auth import Reader, Role
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from eldercare.register.identity import mask_resident_id
 from eldercare.vocabulary import ServiceType
 
 router = APIRouter(tags=["search and eligibility"])
@@ -81,9 +82,12 @@ def find(
     q: Annotated[str, Query(min_length=1, max_length=50)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[search.Hit]:
-    """Elders, caregivers or providers by name, code or (not for viewers) phone digits; for pickers."""
+    """Elders, caregivers or providers by name, code or (not for viewers) phone digits, and elders by (not for
+    viewers) resident ID number, whole or its last four or more digits, shown masked except to admins; for pickers."""
     with pool.connection() as conn:
         hits = search.search(conn, kind, q, by_phone=not principal.masked, limit=limit)
+    if principal.role is not Role.ADMIN:
+        hits = [h.model_copy(update={"resident_id": mask_resident_id(h.resident_id)}) for h in hits]
     return [shown(principal, h) for h in hits]
 
 

@@ -3,11 +3,11 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard.ui import boards, care_plan, elder_forms, insights, records, roster, session, visit_queue
+from dashboard.ui import boards, care_plan, elder_forms, imports, insights, records, roster, session, visit_queue
 from dashboard.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
-for module in (session, boards, elder_forms, care_plan, records, insights, roster, visit_queue):
+for module in (session, boards, elder_forms, care_plan, records, insights, roster, imports, visit_queue):
     router.include_router(module.router)
 
 

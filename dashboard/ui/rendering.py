@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gettext
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,27 +12,31 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
+from eldercare.i18n import N_
+from eldercare.labels import label
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 NAV = (
-    ("alarm_board", "/alarms"),
-    ("orders", "/orders"),
-    ("elders", "/elders"),
-    ("devices", "/devices"),
-    ("kpis", "/kpis"),
-    ("map", "/map"),
-    ("visits", "/visits"),
-    ("visit_exceptions", "/visit-exceptions"),
-    ("entitlements", "/entitlements"),
-    ("allowance_check", "/allowance-check"),
-    ("reports", "/reports"),
-    ("providers", "/providers"),
+    (N_("Live alarms"), "/alarms"),
+    (N_("Orders"), "/orders"),
+    (N_("Elders"), "/elders"),
+    (N_("Devices"), "/devices"),
+    (N_("KPIs"), "/kpis"),
+    (N_("Map"), "/map"),
+    (N_("Return visits"), "/visits"),
+    (N_("Visit exceptions"), "/visit-exceptions"),
+    (N_("Entitlements"), "/entitlements"),
+    (N_("Age-allowance check"), "/allowance-check"),
+    (N_("Monthly report"), "/reports"),
+    (N_("Providers"), "/providers"),
 )
 
 
@@ -59,10 +63,36 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
-def _secs(value: float | None, t: Callable[[str], str]) -> str:
+@pass_context
+def _secs(context: Context, value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{value:.0f} {t('seconds')}" if value < 120 else f"{value / 60:.1f} {t('minutes')}"
+    words: gettext.NullTranslations = context["i18n"]
+    if value < 120:
+        return f"{value:.0f} {words.gettext('s')}"
+    return f"{value / 60:.1f} {words.gettext('min')}"
+
+
+# the page's catalogue travels in the render context ("i18n"), so one environment serves both languages; macros
+# that translate are imported "with context"
+@pass_context
+def _gettext_in(context: Context, message: str) -> str:
+    return str(context["i18n"].gettext(message))
+
+
+@pass_context
+def _ngettext_in(context: Context, singular: str, plural: str, n: int) -> str:
+    return str(context["i18n"].ngettext(singular, plural, n))
+
+
+@pass_context
+def _pgettext_in(context: Context, word_context: str, message: str) -> str:
+    return str(context["i18n"].pgettext(word_context, message))
+
+
+@pass_context
+def _label(context: Context, kind: str, code: object) -> str:
+    return label(context["i18n"], kind, code)
 
 
 def _service(lang: str, order: Any) -> str:
@@ -70,7 +100,11 @@ def _service(lang: str, order: Any) -> str:
 
 
 # plain functions rather than template macros: the KPI and order pages call them thousands of times
-TEMPLATES.env.globals.update(pct=_pct, secs=_secs, service=_service)
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _gettext_in, _ngettext_in, newstyle=True, pgettext=_pgettext_in
+)
+TEMPLATES.env.globals.update(pct=_pct, secs=_secs, service=_service, label=_label)
 TEMPLATES.env.filters["tojson_safe"] = _json
 TEMPLATES.env.filters["reason"] = _reason
 
@@ -96,7 +130,7 @@ def render(
         request,
         name,
         {
-            "t": i18n.translator(language),
+            "i18n": i18n.translations(language),
             "lang": language,
             "csrf": csrf_token(request),
             "principal": principal,

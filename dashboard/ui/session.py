@@ -53,8 +53,13 @@ async def login(
 
     signed_in, refused = await run_in_threadpool(attempt)
     if refused is not None or signed_in is None:
-        t = i18n.translator(i18n.choose(request))
-        message = t("wrong_credentials") if refused is None or refused.retry_after is None else str(refused)
+        words = i18n.for_request(request)
+        if refused is None or refused.retry_after is None:
+            message = words.gettext("Wrong username or password")
+        else:
+            message = words.gettext("Too many failed sign-ins; try again in %(seconds)d seconds.") % {
+                "seconds": refused.retry_after
+            }
         status = 429 if refused is not None and refused.retry_after else 401
         return render(request, "login.html", None, status_code=status, next=_safe_next(next), error=message)
     request.session.clear()  # a fresh session (and CSRF token) on every sign-in

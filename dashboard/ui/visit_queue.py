@@ -15,6 +15,7 @@ from dashboard.paging import shown
 from dashboard.runtime import Pool
 from dashboard.ui.rendering import render
 from eldercare import allowance_check
+from eldercare.labels import label
 from eldercare.vocabulary import EligibilityCategory, ServiceType
 
 router = APIRouter()
@@ -56,7 +57,7 @@ def entitlements_page(request: Request, principal: Reader, pool: Pool) -> HTMLRe
 
 @router.get("/allowance-check", response_class=HTMLResponse)
 def allowance_page(request: Request, principal: Reader) -> HTMLResponse:
-    t = i18n.translator(i18n.choose(request))
-    words = {f"kind_{kind}": t(f"allowance_{kind}") for kind in allowance_check.KINDS}
-    words |= {"rows": t("allowance_rows"), "findings": t("allowance_findings")}
+    reader = i18n.for_request(request)
+    words = {f"kind_{kind}": label(reader, "allowance_finding", kind) for kind in allowance_check.KINDS}
+    words |= {"rows": reader.gettext("Rows"), "findings": reader.gettext("To check")}
     return render(request, "allowance_check.html", principal, words=words)

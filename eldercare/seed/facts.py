@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CITY_NAME = "赤壁市"
+# the administrative division code of Chibi, the first six digits of its residents' ID numbers
+REGION_CODE = "421281"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +248,9 @@ YOUNG_NAMES_M = (
     "志强",
     "文斌",
 )
+
+# the assessors of the city's ability assessment centre, who assess in pairs
+ASSESSORS = (("刘敏", "陈静"), ("王磊", "张丽"), ("周涛", "吴芳"), ("黄勇", "郑霞"))
 
 CONTACT_RELATIONS = (
     ("儿子", "M"),

@@ -6,6 +6,7 @@ import random
 from datetime import date
 
 from devices.mosquitto import password_hash
+from eldercare.register.identity import resident_id_check_char
 from eldercare.seed import facts
 from eldercare.seed.model import DEVICE_PREFIX, City, Names, jitter
 
@@ -35,8 +36,23 @@ def _places(city: City, rng: random.Random) -> list[tuple[int, facts.TownshipFac
     return communities
 
 
+def _resident_id(born: date, gender: str, elder_id: int, taken: set[str]) -> str:
+    """A valid resident ID number of Chibi (GB 11643) for the birth date and gender, unique in the city; drawn
+    without the random stream, so that adding ID numbers changed no other seeded value."""
+    start = elder_id * 7
+    for step in range(500):
+        order = ((start + step) % 500) * 2 + (1 if gender == "M" else 0)  # odd for men
+        first17 = f"{facts.REGION_CODE}{born:%Y%m%d}{order:03d}"
+        number = first17 + resident_id_check_char(first17)
+        if number not in taken:
+            taken.add(number)
+            return number
+    raise ValueError(f"more than 500 elders of one gender born on {born}")
+
+
 def elders(city: City, rng: random.Random, names: Names, count: int, today: date) -> None:
     communities = _places(city, rng)
+    resident_ids: set[str] = set()
     weights = [town.weight for _, town, _, _ in communities]
     manifest_elders, manifest_devices = [], []
     for elder_id in range(1, count + 1):
@@ -77,6 +93,7 @@ def elders(city: City, rng: random.Random, names: Names, count: int, today: date
                 left_behind,
                 economic,
                 "alone" if lives_alone else "left_behind" if left_behind else "with_family",
+                _resident_id(birth, gender, elder_id, resident_ids),
             )
         )
         for priority in range(1, rng.choice((1, 2, 2, 3)) + 1):

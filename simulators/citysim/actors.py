@@ -95,6 +95,12 @@ class People:
             dispatcher.decline_offer(self.conn, self.engine.clock, self.config, caregiver, order_id, VIA)
             self.conn.commit()
 
+    def assigned(self, now: float, order_id: int, caregiver_id: int) -> None:
+        """The order is the caregiver's by the day's plan (they confirmed their day the evening before)."""
+        worker = self.world.workers[caregiver_id]
+        self.holder[order_id] = worker
+        self.world.take(now, worker, self.job(order_id))
+
     def at(self, when: float, action: Any, worker: Worker) -> None:
         self.engine.later(when, _world_step, action, worker, worker.token)
 

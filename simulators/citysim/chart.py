@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-COLOURS = {"smart": "#1b7837", "nearest": "#b2182b"}
+COLOURS = {"smart": "#1b7837", "nearest": "#b2182b", "planned": "#2166ac"}
 SHOWN_MINUTES = 180
 
 

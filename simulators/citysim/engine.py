@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 import dispatcher
+from dispatcher import planning
 from eldercare.clock import ManualClock
 from eldercare.vocabulary import AlarmType
 from simulators.citysim import alarms, dispatch_state
@@ -63,6 +64,7 @@ class DayRun:
     sms: dict[str, int]
     events: int
     sweeps: int
+    plan: dict[str, object]
 
 
 class Engine:
@@ -82,6 +84,7 @@ class Engine:
         skip_futile_retries: bool = True,
         skip_idle_ticks: bool = True,
         hours: float | None = None,
+        plan_ahead: bool = False,
     ) -> None:
         self.conn, self.config, self.params, self.seed = conn, config, params, seed
         self.name, self.elders, self.demand, self.progress = name, elders, demand, progress
@@ -104,6 +107,9 @@ class Engine:
         self.people = People(self, self._workers())
         self.retries = Retries(conn, self.start, self.cadence, self.retry, skip_futile_retries)
         self.skip_idle = skip_idle_ticks
+        self.plan_ahead = plan_ahead
+        self.plan: dict[str, object] = {}
+        self.replans = 0
         # the real dispatcher's sender and desk learn of new SMS and escalations by NOTIFY; so does the engine
         self.sms_waiting = self.escalation_waiting = False
         conn.add_notify_handler(self._notified)
@@ -198,9 +204,58 @@ class Engine:
             dict(sorted(self.sms.items())),
             self.events,
             self.sweeps,
+            {**self.plan, "replans": self.replans} if self.plan_ahead else {},
         )
 
+    def _plan_evening_before(self) -> None:
+        """The elected scheduler's evening run, at ``plan_hour`` the day before, and its cutoff: nothing happens
+        in the simulated city between then and midnight, so the plan is made on the data the day starts with."""
+        local_midnight = self.start.astimezone(self.config.timezone)
+        evening = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_hour)
+        clock = ManualClock(evening)
+        outcome = planning.plan_day(
+            self.conn, clock, self.config, local_midnight.date(), made_by="scheduler", tell=True
+        )
+        # every caregiver confirms their day before the cutoff, which then has nothing to re-plan
+        told = self.conn.execute(
+            "SELECT caregiver_id FROM plan_route WHERE plan_id = %s AND told_at IS NOT NULL ORDER BY caregiver_id",
+            (outcome.plan_id,),
+        ).fetchall()
+        for (caregiver_id,) in told:
+            planning.confirm_day(self.conn, clock, self.config, caregiver_id)
+        cutoff = local_midnight - timedelta(days=1) + timedelta(hours=self.config.dispatch.plan_cutoff_hour)
+        if cutoff > evening:
+            clock.set(cutoff)
+            planning.replan_at_cutoff(self.conn, clock, self.config)
+        self.conn.commit()
+        self.plan = {"timed_out": outcome.timed_out, **outcome.figures}
+        if self.progress is not None:
+            self.progress(f"{self.name}: planned {local_midnight.date()}: {outcome.figures}")
+
+    def _planned_orders(self, now: float) -> None:
+        """Orders the recurring scheduler just handed to their planned caregivers: the caregiver takes them."""
+        rows = self.conn.execute(
+            "SELECT o.id, o.caregiver_id FROM order_event ev JOIN service_order o ON o.id = ev.order_id "
+            "WHERE ev.at = %s AND ev.actor = 'planner' AND ev.to_status = 'accepted' ORDER BY o.id",
+            (self.clock.now(),),
+        ).fetchall()
+        self.conn.commit()
+        for order_id, caregiver_id in rows:
+            self.people.assigned(now, order_id, caregiver_id)
+
+    def _replan_on_change(self, now: float) -> None:
+        """The elected scheduler's look for changes to today's plan; orders it hands over are taken."""
+        if planning.replan_on_change(self.conn, self.clock, self.config) is not None:
+            self.replans += 1
+        self.conn.commit()
+        self._planned_orders(now)
+
     def _schedule(self) -> None:
+        if self.plan_ahead:
+            self._plan_evening_before()
+            every = self.config.dispatch.plan_check_minutes * 60.0
+            for n in range(1, math.floor(DAY_SECONDS / every)):
+                self.later(n * every, self._replan_on_change)
         for emergency in self.demand.emergencies:
             self.later(emergency.at, self._emergency, emergency)
         for order in self.demand.adhoc:
@@ -305,6 +360,8 @@ class Engine:
         if dispatcher.create_recurring_orders(self.conn, self.clock, self.config):
             self.wake()
         self.conn.commit()
+        if self.plan_ahead:
+            self._planned_orders(now)
 
     def _shift_starts(self, now: float) -> None:
         """A shift starting is a new candidate for any order that found none."""

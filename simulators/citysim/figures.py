@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from dispatcher.planning import gini
 from simulators.citysim import coverage
 from simulators.citysim.demand import DAY_SECONDS
 from simulators.citysim.engine import DayRun
@@ -39,17 +40,6 @@ TARGETS = {
     "answered_60": 0.975,
     "answered_180": 0.99,
 }
-
-
-def gini(values: Sequence[float]) -> float:
-    """The Gini coefficient: mean absolute difference over twice the mean; 0 for all equal or all zero."""
-    n = len(values)
-    total = sum(values)
-    if n == 0 or total <= 0:
-        return 0.0
-    ordered = sorted(values)
-    weighted = sum((2 * i - n + 1) * x for i, x in enumerate(ordered))
-    return weighted / (n * total)
 
 
 def _share(hits: int, count: int) -> float | None:
@@ -235,4 +225,5 @@ def figures(conn: psycopg.Connection, run: DayRun, params: Params, local_midnigh
         "offers": offers(conn, run),
         "events": run.events,
         "sweeps": run.sweeps,
+        **({"plan": run.plan} if run.plan else {}),
     }

@@ -53,6 +53,9 @@ ROWS: tuple[Row, ...] = (
     ("Km travelled to orders", "travel", "km_to_orders", None, _num),
     ("Km per completed order", "travel", "km_per_order", None, _num),
     ("Offers made", "offers", "made", None, _num),
+    ("Booked visits planned ahead", "plan", "assigned", None, _num),
+    ("  left to offers on the day", "plan", "unassigned", None, _num),
+    ("  planning solver seconds", "plan", "solver_seconds", None, _num),
 )
 
 
@@ -90,7 +93,7 @@ def table(report: dict[str, Any]) -> str:
     for label, section, key, target, show in ROWS:
         line = f"{label:<{width}}{('>= ' + _pct(TARGETS[target])) if target else '':>10}"
         for name in names:
-            value = report["dispatchers"][name][section][key]
+            value = report["dispatchers"][name].get(section, {}).get(key)  # "plan": the planned dispatcher only
             mark = ""
             if target:
                 mark = " ok" if report["verdict"][name]["meets"][target] else " !!"

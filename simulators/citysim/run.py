@@ -27,7 +27,7 @@ from simulators.citysim.report import verdict
 
 log = logging.getLogger(__name__)
 
-DISPATCHERS = ("smart", "nearest")
+DISPATCHERS = ("smart", "nearest", "planned")
 
 
 class _ParamsOnly(dispatcher.DispatcherSettings):
@@ -47,7 +47,8 @@ class _ParamsOnly(dispatcher.DispatcherSettings):
 
 def dispatcher_config(name: str, params: Params, platform: Settings) -> dispatcher.Config:
     """``smart``: the platform's matching with the file's settings; ``nearest``: the same, nearest-first from
-    caregivers' homes (the roster's addresses, not where they last checked in)."""
+    caregivers' homes (the roster's addresses, not where they last checked in); ``planned``: ``smart``'s
+    settings, with the booked visits planned the evening before (the engine runs the planner)."""
     if name not in DISPATCHERS:
         raise ParamsError(f"dispatcher {name!r} is not one of {', '.join(DISPATCHERS)}")
     values = dict(params.dispatcher)
@@ -103,7 +104,10 @@ def simulate(
                 demand = demands.draw(elders, params, request.seed)
                 conn.commit()
                 say(f"{name}: {len(demand.emergencies)} emergencies and {len(demand.adhoc)} phoned-in orders to come")
-                run = Engine(conn, config, params, request.seed, demand, elders, name, progress).run()
+                engine = Engine(
+                    conn, config, params, request.seed, demand, elders, name, progress, plan_ahead=name == "planned"
+                )
+                run = engine.run()
                 midnight = datetime.combine(params.day.date, clock_time(0), tzinfo=config.timezone)
                 results[name] = figures(conn, run, params, midnight)
             timings[name] = time.perf_counter() - started

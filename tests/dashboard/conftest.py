@@ -13,13 +13,13 @@ import pytest
 from fastapi import FastAPI
 
 from dashboard.app import create_app
-from dashboard.history import HistoryPlan, write_history
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare import seed, users
 from eldercare.clock import ManualClock
 from eldercare.config import Settings
 from eldercare.embedded import free_port
+from eldercare.seed.history import HistoryPlan, write_history
 
 PASSWORD = "correct-horse-1"
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 14:00 in Asia/Shanghai

@@ -122,10 +122,11 @@ CALLS = [
         Permission.ADMINISTER,
         "PATCH",
         fixed("/api/v1/providers/1"),
-        lambda: {"standing": "black", "standing_note": "complaints"},
+        lambda: {"standing": "black", "standing_note": f"complaints {next(_counter)}"},
     ),
+    Call(Permission.ACT, "PATCH", fixed("/api/v1/providers/1"), lambda: {"capacity": 60, "manager_name": "李经理"}),
     Call(
-        Permission.ADMINISTER,
+        Permission.ACT,
         "POST",
         fixed("/api/v1/caregivers"),
         lambda: {
@@ -140,7 +141,7 @@ CALLS = [
             "shifts": [{"weekday": 1, "starts": "08:00", "ends": "18:00"}],
         },
     ),
-    Call(Permission.ADMINISTER, "PATCH", fixed("/api/v1/caregivers/1"), lambda: {"max_load": 3}),
+    Call(Permission.ACT, "PATCH", fixed("/api/v1/caregivers/1"), lambda: {"max_load": 3}),
 ]
 
 
@@ -173,7 +174,8 @@ def test_actions_are_in_the_audit_log_with_the_actor(
     assert client.patch("/api/v1/providers/2", json={"standing": "red"}, headers=headers["admin"]).status_code == 200
     with psycopg.connect(city.url) as conn:
         rows = conn.execute(
-            "SELECT actor, action, target_kind, target_id FROM audit_log WHERE action NOT LIKE 'auth.%' ORDER BY id"
+            "SELECT actor, action, target_kind, target_id FROM audit_log WHERE action NOT LIKE 'auth.%' "
+            "AND actor <> 'seed' ORDER BY id"
         ).fetchall()
     assert rows == [
         ("operator", "alarm.acknowledge", "alarm", str(alarm)),
@@ -371,3 +373,36 @@ def test_a_skill_listed_twice_is_refused_with_a_reason(
     updated = client.patch("/api/v1/caregivers/1", json={"skills": ["care", "care"]}, headers=h)
     assert updated.status_code == 422 and "repeated: care" in updated.text
     assert client.patch("/api/v1/caregivers/1", json={"skills": ["care", "meal"]}, headers=h).status_code == 200
+
+
+def test_operators_keep_a_provider_current_but_its_contract_prices_and_standing_are_for_admins(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    provider = client.get("/api/v1/providers/3", headers=headers["operator"]).json()
+    # what the provider form sends: every field, the admin's ones unchanged
+    unchanged = {
+        "name": provider["name"],
+        "services": provider["offers"],
+        "contract_starts": provider["contract_starts"],
+        "contract_ends": provider["contract_ends"],
+    }
+    saved = client.patch(
+        "/api/v1/providers/3",
+        json={**unchanged, "manager_phone": "+8613700001111", "area": {"townships": ["蒲圻街道"]}},
+        headers=headers["operator"],
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["manager_phone"] == "+8613700001111"
+    for change in (
+        {"name": "改名服务中心"},
+        {"services": [{"service": "meal", "price_fen": 1}]},
+        {"contract_ends": "2026-01-31"},
+        {"standing": "red"},
+        {"active": False},
+    ):
+        refused = client.patch("/api/v1/providers/3", json={**unchanged, **change}, headers=headers["operator"])
+        assert refused.status_code == 403, (change, refused.text)
+        assert next(iter(change)) in refused.json()["detail"] and "administrator" in refused.json()["detail"]
+        assert client.patch("/api/v1/providers/3", json=change, headers=headers["admin"]).status_code == 200, change
+    missing = client.patch("/api/v1/providers/999", json={"name": "x"}, headers=headers["operator"])
+    assert missing.status_code == 404

@@ -210,3 +210,35 @@ def test_return_visit_sample_is_stable_within_a_week(client: httpx.Client, heade
     assert [o["id"] for o in first] == [o["id"] for o in second] and len(first) == 10
     assert {o["id"] for o in first}.isdisjoint({o["id"] for o in other})
     assert all(o["status"] in ("completed", "reviewed") for o in first)
+
+
+def test_every_kpi_card_says_what_it_counts_with_the_percentage_s_own_denominator(
+    city: City, client: httpx.Client
+) -> None:
+    """履约率 88.9% once read "8 / 10" (completed / orders); each card now shows its numerator and denominator, so
+    that numerator / denominator is the percentage shown, and the target where one is published."""
+    import re
+
+    from tests.dashboard.test_access import _signed_in
+
+    with psycopg.connect(city.url) as conn:
+        kpi_rollup.refresh(conn)
+    page = _signed_in(client, "viewer").get("/kpis", params={"from": str(FROM), "to": str(TO)})
+    assert page.status_code == 200, page.text
+    tiles = dict(re.findall(r'data-kpi="(\w+)">(.*?)</div>', page.text, re.S))
+    rates = ("ack_60", "ack_180", "arrived_30", "arrived_45", "arrived_60", "fulfilment")
+    assert set(tiles) == {*rates, "accept", "satisfaction"}
+    for name in rates:
+        shown = re.search(r"<strong>([\d.]+)%</strong>", tiles[name])
+        counts = re.search(r'class="counts">(\d+) / (\d+) ', tiles[name])
+        assert shown and counts, (name, tiles[name])
+        numerator, denominator = int(counts[1]), int(counts[2])
+        assert 0 < denominator and float(shown[1]) == pytest.approx(100 * numerator / denominator, abs=0.05), name
+        assert ("目标" in tiles[name]) == (name in kpis.TARGETS), name
+    fulfilment = re.search(r'class="counts">(\d+) / (\d+) ', tiles["fulfilment"])
+    assert fulfilment
+    with psycopg.connect(city.url) as conn:
+        report = kpis.report(conn, KpiFilter(from_day=FROM, to_day=TO))
+    assert (int(fulfilment[1]), int(fulfilment[2])) == (report.total.completed, report.total.closed)
+    assert report.total.closed != report.total.orders  # the old card's denominator would not have agreed
+    assert report.total.rates["fulfilment"].value == report.total.fulfilment

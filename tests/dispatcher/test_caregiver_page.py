@@ -74,7 +74,7 @@ def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> N
             ("接单", "accepted"),
             ("出发", "en_route"),
             ("已到达", "arrived"),
-            ("服务完成", "completed"),
+            ("服务完成", "closed"),  # done: the order is over, and the page no longer names the elder
         ):
             button = page.get_by_role("button", name=label)
             box = button.bounding_box()
@@ -120,3 +120,35 @@ def test_care_notes_are_shown_only_to_the_caregiver_holding_a_live_order(offered
     assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
     done = httpx.get(mine).text
     assert "4821" not in done and "青霉素" not in done  # the order is over: the notes are gone
+
+
+ELDER_NAME, ADDRESS = "王秀英", "金桂路12号"  # the town's elder
+
+
+def _shows_the_elder(page: httpx.Response) -> bool:
+    assert page.status_code == 200, page.text
+    return ELDER_NAME in page.text or ADDRESS in page.text
+
+
+def test_the_elder_is_named_only_to_whoever_holds_the_offer_or_the_order(offered, clock, harness) -> None:
+    from datetime import timedelta
+
+    first, other, order = offered
+    mine = f"{harness.web.url}/m/{token_for(harness.config, order, first)}"
+    theirs = f"{harness.web.url}/m/{token_for(harness.config, order, other)}"
+    assert _shows_the_elder(httpx.get(mine))  # a live offer: they decide knowing where to go
+    assert not _shows_the_elder(httpx.get(theirs))  # never offered this order
+    # the offer expires and moves on: the first sees the offer is closed, the second now holds it
+    clock.advance(harness.config.dispatch.accept_window(True) + timedelta(seconds=1))
+    harness.drive()
+    assert harness.offers(order) == [(first, "expired"), (other, "sent")]
+    closed = httpx.get(mine)
+    assert not _shows_the_elder(closed) and "已关闭" in closed.text
+    assert _shows_the_elder(httpx.get(theirs))
+    taken = httpx.post(f"{theirs}/accept")
+    assert _shows_the_elder(taken)
+    assert not _shows_the_elder(httpx.get(mine))  # taken by someone else
+    for action in ("arrive", "finish"):
+        httpx.post(f"{theirs}/{action}")
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
+    assert not _shows_the_elder(httpx.get(theirs))  # the order is closed

@@ -180,7 +180,7 @@ def test_reassign_to_a_named_caregiver_notes_broken_rules_and_refuses_opted_out(
         reassign_order(conn, clock, ref.id, caregiver_id=999, actor="op1", config=config)
     reassign_order(conn, clock, ref.id, caregiver_id=off_shift, actor="op1", config=config)
     reasons = conn.execute("SELECT reasons FROM offer WHERE order_id = %s", (ref.id,)).fetchone()[0]
-    assert reasons["chosen_by"] == "op1" and reasons["warnings"] == ["off shift"]
+    assert reasons["chosen_by"] == "op1" and [w[:15] for w in reasons["warnings"]] == ["no weekly shift"]
     assert reasons["distance_km"] == pytest.approx(0.3, abs=0.01)
 
 

@@ -86,8 +86,10 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 def _xlsx(rows: list[list[str]]) -> bytes:
     book = Workbook()
+    sheet = book.active
+    assert sheet is not None
     for row in rows:
-        book.active.append(row)
+        sheet.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

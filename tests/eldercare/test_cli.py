@@ -21,6 +21,11 @@ SUBCOMMANDS = [
     ["user"],
     ["user", "add"],
     ["simulate"],
+    ["plan"],
+    ["import"],
+    ["import", "template"],
+    ["import", "elders"],
+    ["import", "devices"],
 ]
 
 
@@ -63,6 +68,19 @@ def test_seed_writes_manifest_and_refuses_a_populated_database(env: str, tmp_pat
     assert "already has 40 elders" in again.output and "--reset" in again.output
     reset = runner.invoke(app, ["seed", "--elders", "10", "--reset", "--manifest", str(manifest)])
     assert reset.exit_code == 0, reset.output
+
+
+def test_plan_plans_a_seeded_day_shows_progress_and_refuses_a_bad_day(env: str, tmp_path: Path) -> None:
+    seeded = runner.invoke(app, ["seed", "--elders", "120", "--seed", "2", "--manifest", str(tmp_path / "m.json")])
+    assert seeded.exit_code == 0, seeded.output
+    result = runner.invoke(app, ["plan", "tomorrow", "--seconds", "5"])
+    assert result.exit_code == 0, result.output
+    assert "booked visits" in result.output and "solved in" in result.output  # progress
+    assert "plan 1 for " in result.output and " in force: " in result.output
+    past = runner.invoke(app, ["plan", "2020-01-01"])
+    assert past.exit_code == 2 and "is past" in past.output
+    bad = runner.invoke(app, ["plan", "next week"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
 
 def test_user_add_reads_password_from_stdin_and_refuses_duplicates(env: str) -> None:

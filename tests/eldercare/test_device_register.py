@@ -162,3 +162,26 @@ def test_every_change_is_announced_on_commit(conn: psycopg.Connection, database_
 
 def test_mosquitto_hashes_are_what_the_register_stores() -> None:
     assert password_hash("s", salt=b"0" * 12).startswith("$7$101$")
+
+
+def test_enrolling_many_bound_devices_checks_each_and_refuses_all_together(conn: psycopg.Connection) -> None:
+    issued = ("a-secret-made-before", password_hash("a-secret-made-before"))
+    many = [(Enrolment("watch", device_id=f"wch-{n}", elder_id=1 + n % 2), issued) for n in range(3)]
+    for wrong, code in (
+        ([(Enrolment("toaster", device_id="x-1", elder_id=1), issued)], "unknown_type"),
+        ([many[0], many[0]], "duplicate_device_id"),
+        ([(Enrolment("watch", device_id="wch-9", elder_id=3), issued)], "unknown_elder"),  # inactive
+        ([(Enrolment("watch", device_id="wch-8", elder_id=99), issued)], "unknown_elder"),
+    ):
+        _refused(conn, code, lambda wrong=wrong: register.enrol_bound(conn, wrong, ADMIN, T0))
+    assert conn.execute("SELECT count(*) FROM device").fetchone() == (0,)
+
+    devices = register.enrol_bound(conn, many, ADMIN, T0)
+
+    assert [d.may_connect for d in devices] == [True] * 3
+    assert register.bindings(conn, "wch-1")[0].elder_id == 2
+    (stored,) = conn.execute("SELECT DISTINCT secret_hash FROM device").fetchone() or ("",)
+    assert verify_device_secret(stored, "a-secret-made-before")
+    audited = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'device.enrol'").fetchone()
+    assert audited == (3,)
+    _refused(conn, "duplicate_device_id", lambda: register.enrol_bound(conn, many[:1], ADMIN, T0))

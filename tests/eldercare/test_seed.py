@@ -156,3 +156,26 @@ def test_every_township_has_emergency_cover_around_the_clock(elders: int, caregi
             for hour in range(24):
                 on = [c for c in responders if on_duty(c, day, hour)]
                 assert len(on) >= per_township, (township_id, day, hour)
+
+
+def test_seed_enrols_through_the_registers(database_url: str) -> None:
+    """Elders, devices, providers and caregivers are written by the registers, checked and audited as by hand."""
+    with psycopg.connect(database_url) as conn:
+        seeding.write(conn, seeding.generate(seeding.SeedPlan(elders=30, seed=2)))
+        audited: dict[str, int] = dict(
+            conn.execute("SELECT action, count(*) FROM audit_log WHERE actor = 'seed' GROUP BY 1").fetchall()
+        )
+        (devices,) = conn.execute("SELECT count(*) FROM device").fetchone() or (0,)
+        assert audited == {
+            "elder.create": 30,
+            "device.enrol": devices,
+            "provider.create": 6,
+            "caregiver.create": 12,
+        }
+        # every elder has a valid resident ID number (checked by the register), an assessment and its level
+        rows = conn.execute(
+            "SELECT e.resident_id, e.ability_level, a.level FROM elder e JOIN assessment a ON a.elder_id = e.id"
+        ).fetchall()
+        assert len(rows) == 30 and all(rid and rid.startswith("421281") and lvl == alvl for rid, lvl, alvl in rows)
+        bound = conn.execute("SELECT count(*) FROM device_binding WHERE unbound_at IS NULL").fetchone()
+        assert bound == (devices,)

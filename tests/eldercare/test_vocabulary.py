@@ -90,8 +90,8 @@ def test_a_live_offer_is_what_the_partial_indexes_say(database_url: str) -> None
 
 
 def test_tables_keyed_by_a_vocabulary_cover_it() -> None:
-    from dashboard.history import MINUTES
     from dispatcher.texts import SERVICE_NAMES
+    from eldercare.seed.history import MINUTES
 
     assert set(SERVICE_NAMES) == set(ServiceType)
     assert set(MINUTES) == set(ServiceType)

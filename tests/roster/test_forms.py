@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 from dispatcher.orders import create_order
 from tests.dispatcher.town import CENTER, offset
 from tests.roster.conftest import PASSWORD
+from tests.waiting import patience
 
 
 def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
@@ -21,7 +22,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     conn.commit()
     page = browser.new_page()
     page.goto(f"{dashboard.url}/login")
-    page.fill("input[name=username]", "admin")
+    page.fill("input[name=username]", "operator")  # operators enrol caregivers
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/alarms"))
@@ -79,6 +80,9 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     expect(page.locator(f".candidates li[data-caregiver='{far}']")).to_have_class("eligible")
     harness.drive()
     assert harness.offers(order.id)[0][0] == new
+    # the offer reaches the new caregiver's phone through Twilio (the stand-in)
+    offer = harness.standin.wait_for(to="+8613977770101", timeout=patience(10))[0]
+    assert order.code in offer.body
 
     # reassign to the farther caregiver, picked from the ranked list
     page.reload()
@@ -168,3 +172,4 @@ def test_a_provider_added_in_the_form_serves_its_area_and_its_caregiver_is_offer
     conn.commit()
     harness.drive()
     assert harness.offers(order.id)[0][0] == caregiver
+    assert order.code in harness.standin.wait_for(to="+8613977770201", timeout=patience(10))[0].body

@@ -10,6 +10,7 @@ from datetime import date
 
 from dispatcher.orders import create_order
 from tests.dispatcher.town import CENTER, offset
+from tests.waiting import patience
 
 WEEKDAYS_8_TO_18 = [{"weekday": d, "starts": "08:00", "ends": "18:00"} for d in range(1, 8)]
 
@@ -66,9 +67,17 @@ def test_a_caregiver_created_through_the_api_at_the_elders_address_gets_the_meal
 ) -> None:
     far = town.caregiver(town.provider(), offset(1.8, 0), skills=("meal",))
     conn.commit()
-    new = _new_caregiver(api, _new_provider(api))
+    provider = _new_provider(api)
+    new = _new_caregiver(api, provider)
     offers = _meal_offers(conn, clock, config, town, harness)
     assert offers and offers[0] == new, f"offered {offers}, expected the new caregiver {new} before {far}"
+    sms = harness.standin.wait_for(to="+8613977770001", timeout=patience(10))[0]
+    assert "Y " in sms.body and "/m/" in sms.body  # the offer by SMS, through Twilio (the stand-in)
+    # one created without the skill is not eligible, and the eligibility answer says why
+    unskilled = _new_caregiver(api, provider, code="NOSKILL", phone="+8613977770009", skills=["cleaning"])
+    order = conn.execute("SELECT max(id) FROM service_order").fetchone()[0]
+    verdict = api.get(f"/api/v1/caregivers/{unskilled}/eligibility", params={"order_id": order}).json()
+    assert not verdict["eligible"] and "no_skill" in [r["code"] for r in verdict["reasons"]]
 
 
 def test_on_leave_today_the_new_caregiver_is_passed_over_until_the_leave_is_lifted(

@@ -114,4 +114,4 @@ def test_an_operator_may_hand_an_order_to_someone_away_and_is_warned(api, conn, 
     response = api.post(f"/api/v1/orders/{order.id}/reassign", json={"caregiver_id": away})
     assert response.status_code == 200, response.text
     reasons = conn.execute("SELECT reasons FROM offer WHERE order_id = %s", (order.id,)).fetchone()[0]
-    assert reasons["warnings"] == ["away (leave or sick) that day"]
+    assert reasons["warnings"] == ["away: leave 2026-01-07..2026-01-07"]

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from eldercare.cli import app
 from eldercare.config import Settings
 from simulators.citysim import params as parameters
+from simulators.citysim.report import table
 from simulators.citysim.run import Request, simulate
 
 runner = CliRunner()
@@ -118,3 +119,19 @@ def test_the_day_runs_on_an_embedded_postgresql_of_its_own(tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     assert list(json.loads((out / "report.json").read_text())["dispatchers"]) == ["nearest"]
     assert not list(tmp_path.glob("eldercare-simday-*"))  # the temporary server is gone with its folder
+
+
+def test_the_planned_dispatcher_plans_the_evening_before_and_its_caregivers_keep_the_plan(pg_server_url: str) -> None:
+    """``planned``: the planner runs at the scheduler's hour the evening before, on the day's data; recurring
+    orders go to their planned caregivers as they fall due, and the report says what the plan was."""
+    request = Request(elders=240, caregivers=24, seed=3, dispatchers=("smart", "planned"))
+    report, _ = simulate(request, parameters.load(), _settings(), server_url=pg_server_url)
+    planned, smart = report["dispatchers"]["planned"], report["dispatchers"]["smart"]
+    plan = planned["plan"]
+    assert plan["visits"] == plan["assigned"] + plan["unassigned"] > 0
+    assert plan["assigned"] > 0 and not plan["timed_out"]
+    assert "plan" not in smart
+    assert planned["routine"]["count"] == smart["routine"]["count"]  # the same demand
+    # planned visits are not offered one by one: fewer offers than the dispatcher that offers every visit
+    assert planned["offers"]["made"] < smart["offers"]["made"]
+    assert "Booked visits planned ahead" in table(report)

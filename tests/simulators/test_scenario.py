@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from devices import DEVICE_TYPES
 from eldercare.cli import app
 from simulators.scenario import (
     Elder,
     Player,
+    Rotation,
+    Scenario,
     ScenarioError,
     Stage,
     bundled,
@@ -101,6 +105,52 @@ def test_the_subject_is_chosen_by_seed_and_fits() -> None:
     assert choose_subject(scenario, elders, seed=1, avoid={1}).code == "E4"
     with pytest.raises(ScenarioError, match="no elder in the manifest fits"):
         choose_subject(scenario, elders[1:3])
+
+
+class _Recording:
+    """A player that only notes what it was asked to play."""
+
+    def __init__(self) -> None:
+        self.played: list[tuple[str, str]] = []
+        self.said: list[str] = []
+
+    def log_line(self, line: str) -> None:
+        self.said.append(line)
+
+    def play(self, scenario: Scenario, elder: Elder, *, delay: float = 0.0) -> None:
+        self.played.append((scenario.name, elder.code))
+
+
+def test_scenarios_keep_arriving_in_turn_each_to_an_elder_not_just_played() -> None:
+    scenarios = [load(path) for path in bundled()]
+    elders = [
+        Elder(n, f"E{n}", "x", n % 2 == 1, 3, {kind: f"{kind[:3]}{n}" for kind in DEVICE_TYPES}) for n in range(1, 16)
+    ]
+    player = _Recording()
+    stop = threading.Event()
+    busy = {1, 2, 3, 4}
+    rotation = Rotation(player, scenarios, elders, every=0.05, seed=3, busy=lambda: busy)  # type: ignore[arg-type]
+    runner = threading.Thread(target=rotation.run, args=(stop,))
+    runner.start()
+    try:
+        assert wait_until(lambda: len(player.played) >= 2 * len(scenarios), timeout=10)
+    finally:
+        stop.set()
+        runner.join(5)
+    names = [name for name, _ in player.played]
+    assert names[: 2 * len(scenarios)] == [s.name for s in scenarios] * 2  # in turn, round after round
+    codes = [code for _, code in player.played]
+    assert not {"E1", "E2", "E3", "E4"} & set(codes)  # never an elder with a live alarm
+    window = len(scenarios)
+    assert all(codes[i] not in codes[max(0, i - window + 1) : i] for i in range(len(codes)))  # not one just played
+    # every 0: each scenario once, at once, as before
+    once = _Recording()
+    Rotation(once, scenarios, elders, every=0, seed=3).run(threading.Event())  # type: ignore[arg-type]
+    assert [name for name, _ in once.played] == [s.name for s in scenarios]
+    # a scenario no elder fits is told, and the others still play
+    nobody = _Recording()
+    Rotation(nobody, scenarios, elders[:1], every=0, seed=3).run(threading.Event())  # type: ignore[arg-type]
+    assert nobody.said and "no elder in the manifest fits" in nobody.said[0] and nobody.played
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A realistic past for a seeded city: months of alarms and service orders with timelines and offers.
 
-Used by the KPI tests (figures checked against a direct computation on the same rows) and by the dashboard
-benchmark (a year for 10,000 elders). Deterministic for a seed; written with COPY in the caller's transaction.
+Used by the demo (its month of past, generated and labelled so), the KPI tests (figures checked against a direct
+computation on the same rows) and the dashboard benchmark (a year for 10,000 elders). Deterministic for a seed;
+written with COPY in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from eldercare.db import copy_rows
 from eldercare.vocabulary import EMERGENCY_ALARMS, AlarmOutcome, AlarmType, Severity
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,16 @@ class HistoryPlan:
     seed: int = 1
     # orders of the last N days get their full timeline (order_event) and offers; older ones only their row
     timeline_days: int = 30
+    # a past that is over by ``end``: nothing new in its last SETTLE, so every alarm is resolved and every order
+    # has finished by then, and nothing is left for today's operators or dispatcher (the demo's past)
+    settled: bool = False
+    # who the operator is in the rows (acknowledged_by, created_by, ...), and a note on every order: how a
+    # generated past says so
+    actor: str = "operator"
+    note: str = ""
+
+
+SETTLE = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,24 +94,6 @@ class _Ids:
         value = self.next
         self.next += 1
         return value
-
-
-def _copy(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> int:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    count = 0
-    with conn.cursor().copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    if "id" in columns:
-        conn.execute(
-            sql.SQL("SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT coalesce(max(id), 1) FROM {i}))").format(
-                t=sql.Literal(table), i=sql.Identifier(table)
-            )
-        )
-    return count
 
 
 ORDER_COLUMNS = (
@@ -153,6 +146,8 @@ class _Writer:
         self.offers: list[tuple[Any, ...]] = []
         self.live_alarms: set[tuple[int, str]] = set()
         self.timeline_from = plan.end - timedelta(days=plan.timeline_days)
+        # nothing happens after this; with a settled past, its consequences are all over by plan.end
+        self.last = plan.end - SETTLE if plan.settled else plan.end
 
     def _count(self, mean: float) -> int:
         # normal approximation of Poisson: fine for the daily volumes of a city
@@ -173,7 +168,7 @@ class _Writer:
                 self._order(self.rng.choice(self.elders), service, created, None)
 
     def _alarm(self, received: datetime) -> None:
-        if received >= self.plan.end:
+        if received >= self.last:
             return
         kind = self.rng.choices(list(ALARM_WEIGHTS), list(ALARM_WEIGHTS.values()))[0]
         elder = self.rng.choice(self.elders)
@@ -194,14 +189,14 @@ class _Writer:
         raised = received - timedelta(seconds=self.rng.uniform(0.2, 3))
         self.alarms.append((
             alarm_id, elder, self.device.get(elder), kind, severity, status, raised, received, raised,
-            acked if status != "open" else None, "operator" if status != "open" else None,
-            resolved, "operator" if resolved else None, outcome,
+            acked if status != "open" else None, self.plan.actor if status != "open" else None,
+            resolved, self.plan.actor if resolved else None, outcome,
         ))  # fmt: skip
         if kind in CRITICAL:
             self._order(elder, "emergency", received + timedelta(seconds=self.rng.uniform(1, 5)), alarm_id)
 
     def _order(self, elder: int, service: str, created: datetime, alarm_id: int | None) -> None:
-        if created >= self.plan.end:
+        if created >= self.last:
             return
         rng, end = self.rng, self.plan.end
         order_id = self.order_ids.take()
@@ -254,11 +249,12 @@ class _Writer:
         self.orders.append((
             order_id, f"H{order_id:08d}", elder, service, status, 0 if emergency else 5,
             "alarm" if alarm_id else "operator", alarm_id, window_start, window_start + timedelta(minutes=minutes + 60),
-            minutes, "", created, "system" if alarm_id else "operator", assigned.id if assigned else None,
-            assigned.provider_id if assigned else None, 1 if caregiver else 0, times["accepted"], times["en_route"],
-            times["arrived"], times["completed"], cancelled_at, cancel_reason, escalation, escalated_at,
+            minutes, self.plan.note, created, "system" if alarm_id else self.plan.actor,
+            assigned.id if assigned else None, assigned.provider_id if assigned else None, 1 if caregiver else 0,
+            times["accepted"], times["en_route"], times["arrived"], times["completed"], cancelled_at, cancel_reason,
+            escalation, escalated_at,
             round(rng.uniform(0.3, 6), 1) if assigned else None, satisfaction, review_note, reviewed_at,
-            "operator" if reviewed_at else None, last,
+            self.plan.actor if reviewed_at else None, last,
         ))  # fmt: skip
         if created >= self.timeline_from:
             self._timeline(order_id, created, status, times, caregiver, cancelled_at, escalated_at, reviewed_at)
@@ -300,21 +296,21 @@ class _Writer:
             if when is not None:
                 steps.append((when, stage, "caregiver", f"C{caregiver.id:05d}" if caregiver else "?"))
         if cancelled_at:
-            steps.append((cancelled_at, "cancelled", "operator", "operator"))
+            steps.append((cancelled_at, "cancelled", "operator", self.plan.actor))
         if escalated_at:
             steps.append((escalated_at, "escalated", "system", "dispatcher"))
         if reviewed_at:
-            steps.append((reviewed_at, "reviewed", "operator", "operator"))
+            steps.append((reviewed_at, "reviewed", "operator", self.plan.actor))
         previous = None
         for at, to_status, actor_kind, actor in steps:
             self.events.append((order_id, at, previous, to_status, actor_kind, actor, ""))
             previous = to_status
 
     def write(self, conn: psycopg.Connection) -> HistoryStats:
-        alarms = _copy(conn, "alarm", ALARM_COLUMNS, iter(self.alarms))
-        orders = _copy(conn, "service_order", ORDER_COLUMNS, iter(self.orders))
-        events = _copy(conn, "order_event", EVENT_COLUMNS, iter(self.events))
-        offers = _copy(conn, "offer", OFFER_COLUMNS, iter(self.offers))
+        alarms = copy_rows(conn, "alarm", ALARM_COLUMNS, iter(self.alarms))
+        orders = copy_rows(conn, "service_order", ORDER_COLUMNS, iter(self.orders))
+        events = copy_rows(conn, "order_event", EVENT_COLUMNS, iter(self.events))
+        offers = copy_rows(conn, "offer", OFFER_COLUMNS, iter(self.offers))
         return HistoryStats(orders=orders, alarms=alarms, order_events=events, offers=offers)
 
 

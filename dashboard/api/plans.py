@@ -1,0 +1,104 @@
+"""``/api/v1/plans``: plan a day's booked visits now (operators, admins) and read the plan in force."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import psycopg
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from dashboard.auth import Actor, Reader
+from dashboard.runtime import Pool, RuntimeDep
+from dispatcher import planning
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+# a plan is made for a day soon to come (or today, re-planned), not for the past or a season ahead
+DAYS_AHEAD = 14
+
+
+class PlanRequest(BaseModel):
+    day: date = Field(description="the local day to plan (today up to two weeks ahead)")
+
+
+class PlannedVisit(BaseModel):
+    elder_id: int
+    service_type: str
+    order_id: int | None
+    recurring_service_id: int | None
+    window_start: datetime
+    window_end: datetime
+    caregiver_id: int | None
+    sequence: int | None
+    planned_start: datetime | None
+    unassigned_reason: str | None
+    unassigned_detail: str | None
+
+
+class Plan(BaseModel):
+    id: int
+    day: date
+    made_at: datetime
+    made_by: str
+    timed_out: bool = Field(description="the solver reached its time limit: the best plan it had found")
+    figures: dict[str, object]
+    visits: list[PlannedVisit]
+
+
+def _plan(conn: psycopg.Connection, day: date) -> Plan | None:
+    row = conn.execute(
+        "SELECT id, day, made_at, made_by, timed_out, figures FROM plan WHERE day = %s AND superseded_at IS NULL",
+        (day,),
+    ).fetchone()
+    if row is None:
+        return None
+    visits = conn.execute(
+        "SELECT elder_id, service_type, order_id, recurring_service_id, window_start, window_end, caregiver_id, "
+        "sequence, planned_start, unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s "
+        "ORDER BY caregiver_id NULLS LAST, sequence, window_start, id",
+        (row[0],),
+    ).fetchall()
+    fields = list(PlannedVisit.model_fields)
+    return Plan(
+        id=row[0],
+        day=row[1],
+        made_at=row[2],
+        made_by=row[3],
+        timed_out=row[4],
+        figures=row[5],
+        visits=[PlannedVisit(**dict(zip(fields, v, strict=True))) for v in visits],
+    )
+
+
+@router.post(
+    "",
+    response_model=Plan,
+    status_code=201,
+    responses={422: {"description": "the day is in the past or too far ahead"}},
+)
+def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeDep) -> Plan:
+    """Plan the day's booked visits now as routes over the rostered caregivers; the new plan is the one in force
+    (the day's earlier plan is superseded). Planned visits that are orders already go to their caregivers; each
+    caregiver of the plan gets one SMS with their day to confirm."""
+    config = runtime.dispatch
+    today = runtime.clock.now().astimezone(config.timezone).date()
+    if not today <= body.day <= today + timedelta(days=DAYS_AHEAD):
+        raise HTTPException(
+            422, f"a plan is made for today ({today}) up to {DAYS_AHEAD} days ahead, not for {body.day}"
+        )
+    with pool.connection() as conn:
+        planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username, tell=True)
+        made = _plan(conn, body.day)
+    assert made is not None
+    return made
+
+
+@router.get("/{day}", response_model=Plan, responses={404: {"description": "no plan for that day"}})
+def get_plan(day: date, principal: Reader, pool: Pool) -> Plan:
+    """The plan in force for a local day: every booked visit, with its caregiver and start, or why nobody."""
+    with pool.connection() as conn:
+        found = _plan(conn, day)
+    if found is None:
+        raise HTTPException(404, f"no plan has been made for {day}; POST /api/v1/plans to make one")
+    return found

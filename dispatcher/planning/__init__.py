@@ -1,0 +1,193 @@
+"""Planning a day's booked visits ahead as routes over the rostered caregivers (VROOM through pyvroom).
+
+``plan_day`` reads the day's visits and caregivers, solves, stores the plan in force and hands the visits that
+are orders already to their planned caregivers; a recurring occurrence's order goes to its planned caregiver
+when the recurring scheduler makes it (``planned_caregiver``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import psycopg
+
+from dispatcher.planning import problem as problems
+from dispatcher.planning.confirm import confirm_day, tell_caregivers
+from dispatcher.planning.solve import Solution, SolverSettings, solve
+from dispatcher.planning.store import Previous, apply_to_orders, figures, gini, planned_caregiver, previous_routes, save
+from dispatcher.settings import Config
+from eldercare.clock import Clock
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PlanOutcome",
+    "Solution",
+    "SolverSettings",
+    "confirm_day",
+    "gini",
+    "plan_day",
+    "plan_next_day",
+    "planned_caregiver",
+    "replan_at_cutoff",
+    "replan_day",
+    "replan_on_change",
+    "solver_settings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """A plan made: its id, its figures, and whether the solver ran out of time."""
+
+    plan_id: int
+    day: date
+    timed_out: bool
+    figures: dict[str, object]
+
+
+def solver_settings(config: Config) -> SolverSettings:
+    d = config.dispatch
+    return SolverSettings(
+        seconds=d.plan_seconds,
+        exploration=d.plan_exploration,
+        margin_minutes=d.plan_margin_minutes,
+        balance=d.plan_balance,
+        minutes_on_site=d.plan_minutes_on_site,
+        travel=d.travel,
+    )
+
+
+def plan_day(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    tell: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PlanOutcome:
+    """Plan the local ``day``'s booked visits afresh and put the plan in force (the caller owns the
+    transaction); with ``tell``, each caregiver of the plan gets the SMS of their day to confirm."""
+    return _make(conn, clock, config, day, made_by=made_by, tell=tell, progress=progress, before=None)
+
+
+def replan_day(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    drop_unconfirmed: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PlanOutcome:
+    """Plan the day again over the plan in force (a same-day change, or the confirmation cutoff): confirmed
+    routes keep their visits where they can still be served; with ``drop_unconfirmed``, caregivers told of their
+    day who did not confirm it are left out and their visits planned over the others. Only caregivers whose
+    route changed are told (again); an unchanged route keeps its confirmation."""
+    before = previous_routes(conn, day)
+    return _make(
+        conn,
+        clock,
+        config,
+        day,
+        made_by=made_by,
+        tell=True,
+        progress=progress,
+        before=before,
+        drop_unconfirmed=drop_unconfirmed,
+    )
+
+
+def _make(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    day: date,
+    *,
+    made_by: str,
+    tell: bool,
+    progress: Callable[[str], None],
+    before: Previous | None,
+    drop_unconfirmed: bool = False,
+) -> PlanOutcome:
+    started = time.perf_counter()
+    pins = before.pins() if before else {}
+    leave_out = before.unconfirmed() if before and drop_unconfirmed else set()
+    problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out, not_before=clock.now())
+    loaded = time.perf_counter() - started
+    progress(
+        f"{day}: {len(problem.visits)} booked visits, {len(problem.workers)} shifts of caregivers "
+        f"(read in {loaded:.2f} s); {len(problem.unservable)} visits nobody may take"
+        + (f"; {len(pins)} visits of confirmed routes kept, {len(leave_out)} caregivers left out" if before else "")
+    )
+    solution = solve(problem, solver_settings(config))
+    progress(
+        f"solved in {solution.seconds:.2f} s{' (time limit reached: best plan found)' if solution.timed_out else ''}: "
+        f"{len(solution.stops)} assigned, {len(solution.unassigned)} unassigned"
+    )
+    started = time.perf_counter()
+    plan_id = save(conn, clock, problem, solution, made_by=made_by, load_seconds=loaded)
+    if before is not None:
+        before.carry_over(conn, plan_id)
+    assigned = apply_to_orders(conn, clock, plan_id)
+    told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
+    stored = time.perf_counter() - started
+    numbers = {
+        **figures(problem, solution, loaded),
+        "store_seconds": round(stored, 3),
+        "orders_assigned": assigned,
+        "caregivers_told": told,
+    }
+    conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
+    log.info("plan %d for %s: %s", plan_id, day, numbers)
+    return PlanOutcome(plan_id, day, solution.timed_out, numbers)
+
+
+def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:
+    """The elected scheduler's evening run: plan tomorrow (local time)."""
+    tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
+    return plan_day(conn, clock, config, tomorrow, made_by="scheduler", tell=True)
+
+
+def replan_at_cutoff(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome | None:
+    """The elected scheduler's run at the confirmation cutoff: tomorrow is planned again over the caregivers
+    who confirmed (nothing to do without a plan in force, or when everyone told has confirmed)."""
+    tomorrow = clock.now().astimezone(config.timezone).date() + timedelta(days=1)
+    before = previous_routes(conn, tomorrow)
+    if before is None or not before.unconfirmed():
+        return None
+    return replan_day(conn, clock, config, tomorrow, made_by="scheduler", drop_unconfirmed=True)
+
+
+_CHANGED = """
+SELECT (SELECT count(*) FROM service_order o
+        WHERE o.created_at > p.made_at AND o.window_start >= %(start)s AND o.window_start < %(end)s
+          AND o.alarm_id IS NULL AND o.recurring_service_id IS NULL AND o.service_type <> 'emergency'
+          AND o.caregiver_id IS NULL AND o.status IN ('created', 'escalated'))
+     + (SELECT count(*) FROM plan_visit pv JOIN service_order o
+          ON o.id = pv.order_id OR (o.recurring_service_id = pv.recurring_service_id
+                                    AND o.occurrence_at = pv.occurrence_at)
+        WHERE pv.plan_id = p.id AND o.cancelled_at > p.made_at)
+     + (SELECT count(*) FROM plan_route r JOIN caregiver_absence ab ON ab.caregiver_id = r.caregiver_id
+        WHERE r.plan_id = p.id AND ab.first_day <= p.day AND ab.last_day >= p.day)
+FROM plan p WHERE p.day = %(day)s AND p.superseded_at IS NULL
+"""
+
+
+def replan_on_change(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome | None:
+    """The elected scheduler's look during the day: when today's plan has met a change (an order with a window
+    nobody holds made since, a planned visit cancelled, a caregiver of the plan away), plan the rest of today
+    again over it; None when nothing changed or there is no plan."""
+    today = clock.now().astimezone(config.timezone).date()
+    start = datetime.combine(today, datetime.min.time(), tzinfo=config.timezone)
+    row = conn.execute(_CHANGED, {"day": today, "start": start, "end": start + timedelta(days=1)}).fetchone()
+    if row is None or not row[0]:
+        return None
+    return replan_day(conn, clock, config, today, made_by="scheduler")

@@ -1,0 +1,328 @@
+"""What a day's plan is made of, read from the database: the booked visits of a local day, the caregivers on
+shift as the vehicles that may take them, and for each visit nobody may take, why (in eligibility's words).
+
+Booked visits are the day's occurrences of active recurring services and the orders with a window on that day
+that nobody holds yet (no caregiver, not an emergency). The rules are the matching's: the skill, a provider that
+sells the service, serves the elder's community, is active, not black-listed and under contract, a weekly shift
+that day and no absence. A caregiver whose shifts leave a gap is one vehicle per shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+
+from dispatcher.candidates import UNDER_CONTRACT
+from dispatcher.eligibility import Reason
+from dispatcher.recurring import occurrences, trigger_for
+from eldercare.vocabulary import LIVE_OFFER
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One booked visit: whose, what, where, and the window its start must fall in."""
+
+    elder_id: int
+    service_type: str
+    community_id: int
+    lat: float
+    lon: float
+    window_start: datetime
+    window_end: datetime
+    duration_min: int
+    recurring_service_id: int | None = None
+    occurrence_at: datetime | None = None
+    order_id: int | None = None
+    # caregivers who served the elder before or are their usual one: the plan prefers them
+    regulars: frozenset[int] = frozenset()
+    # the caregiver the visit must stay with (a confirmed route, an operator's pin), when still eligible
+    pinned_to: int | None = None
+    # the caregiver who holds its order already: it stays with them, or nobody
+    held_by: int | None = None
+
+    @property
+    def key(self) -> tuple[int | None, datetime | None, int | None]:
+        """What names the visit across plans: its occurrence, or its order."""
+        if self.recurring_service_id is not None:
+            return (self.recurring_service_id, self.occurrence_at, None)
+        return (None, None, self.order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A caregiver for one stretch of work on the day (a shift), as a vehicle of the routing problem."""
+
+    caregiver_id: int
+    code: str
+    provider_id: int
+    travel_mode: str
+    lat: float
+    lon: float
+    starts: datetime
+    ends: datetime
+    serves: frozenset[tuple[int, str]] = field(default_factory=frozenset)  # (community, service)
+
+
+@dataclass(slots=True)
+class Problem:
+    """A day to plan: visits, workers, who may take what, and why nobody may take some."""
+
+    day: date
+    midnight: datetime  # local midnight starting the day, timezone-aware
+    visits: list[Visit]
+    workers: list[Worker]
+    allowed: list[list[int]]  # per visit: the indexes of workers who may take it
+    unservable: dict[int, Reason]  # visit index -> why nobody may take it
+
+    def seconds(self, at: datetime) -> int:
+        """A moment as seconds after the day's local midnight (the solver's clock)."""
+        return int((at - self.midnight).total_seconds())
+
+    def at(self, seconds: float) -> datetime:
+        return self.midnight + timedelta(seconds=seconds)
+
+
+@dataclass(slots=True)
+class _Staff:
+    """Everything about one caregiver the rules look at."""
+
+    id: int
+    code: str
+    provider_id: int
+    travel_mode: str
+    lat: float
+    lon: float
+    usable: bool  # active, reachable by SMS, provider active, in good standing and under contract
+    black: bool
+    services: frozenset[str]  # skills the provider also sells
+    communities: frozenset[int]
+    absent: bool
+    spans: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+_STAFF = sql.SQL("""
+SELECT c.id, c.code, c.provider_id, c.travel_mode, c.home_lat, c.home_lon,
+       c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {under_contract},
+       p.standing = 'black',
+       ARRAY(SELECT s.service_type FROM caregiver_skill s JOIN provider_service ps
+             ON ps.provider_id = p.id AND ps.service_type = s.service_type WHERE s.caregiver_id = c.id),
+       ARRAY(SELECT pa.community_id FROM provider_area pa WHERE pa.provider_id = p.id),
+       EXISTS (SELECT 1 FROM caregiver_absence ab WHERE ab.caregiver_id = c.id
+               AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s)
+FROM caregiver c JOIN provider p ON p.id = c.provider_id
+ORDER BY c.id
+""").format(under_contract=sql.SQL(UNDER_CONTRACT))
+
+_SHIFTS = "SELECT caregiver_id, weekday, starts, ends FROM caregiver_shift WHERE weekday IN (%s, %s)"
+
+_RECURRING = """
+SELECT rs.id, rs.elder_id, rs.service_type, rs.schedule, rs.duration_min, rs.starts_on, rs.ends_on,
+       rs.preferred_caregiver_id, e.community_id, e.lat, e.lon
+FROM recurring_service rs JOIN elder e ON e.id = rs.elder_id
+WHERE rs.active AND e.active AND rs.starts_on <= %(day)s AND (rs.ends_on IS NULL OR rs.ends_on >= %(day)s)
+  AND rs.service_type <> 'emergency'
+ORDER BY rs.id
+"""
+
+# Orders of the day already made: an occurrence's order (the plan takes it over while nobody holds it) and
+# orders with a window that nobody holds yet.
+_ORDERS = """
+SELECT o.id, o.elder_id, o.service_type, o.window_start, o.window_end, o.duration_min, o.recurring_service_id,
+       o.occurrence_at, o.caregiver_id,
+       CASE WHEN EXISTS (SELECT 1 FROM offer f WHERE f.order_id = o.id AND f.status = ANY(%(live)s)) THEN 'offered'
+            ELSE o.status END,
+       e.community_id, e.lat, e.lon
+FROM service_order o JOIN elder e ON e.id = o.elder_id
+WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS NULL
+  AND o.service_type <> 'emergency' AND o.status <> 'cancelled'
+ORDER BY o.id
+"""  # an order with an offer out is the offer's to settle, not the plan's: it counts as offered
+
+_REGULARS = """
+SELECT DISTINCT elder_id, caregiver_id FROM service_order
+WHERE elder_id = ANY(%s) AND caregiver_id IS NOT NULL AND status IN ('completed', 'reviewed')
+"""
+
+
+def _spans(day: date, tz: ZoneInfo, weekday_rows: Sequence[tuple[int, time, time]]) -> list[tuple[datetime, datetime]]:
+    """The stretches of work a caregiver has on the local ``day`` from their weekly shifts (an overnight shift
+    of the day before counts until it ends); touching stretches are joined."""
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    today, yesterday = day.isoweekday(), (day - timedelta(days=1)).isoweekday()
+    spans = []
+    for weekday, starts, ends in weekday_rows:
+        overnight = ends <= starts
+        if weekday == today:
+            start = datetime.combine(day, starts, tzinfo=tz)
+            end = datetime.combine(day + timedelta(days=1) if overnight else day, ends, tzinfo=tz)
+            spans.append((start, end))
+        if weekday == yesterday and overnight:
+            spans.append((midnight, datetime.combine(day, ends, tzinfo=tz)))
+    spans.sort()
+    joined: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def load_staff(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[_Staff]:
+    """Every caregiver with what the rules look at on the local ``day``."""
+    staff = [
+        _Staff(cid, code, provider, mode, lat, lon, usable, black, frozenset(services), frozenset(area), absent)
+        for cid, code, provider, mode, lat, lon, usable, black, services, area, absent in conn.execute(
+            _STAFF, {"day": day}
+        ).fetchall()
+    ]
+    weekly: dict[int, list[tuple[int, time, time]]] = {}
+    yesterday = (day - timedelta(days=1)).isoweekday()
+    for caregiver_id, weekday, starts, ends in conn.execute(_SHIFTS, (day.isoweekday(), yesterday)).fetchall():
+        weekly.setdefault(caregiver_id, []).append((weekday, starts, ends))
+    for member in staff:
+        member.spans = _spans(day, tz, weekly.get(member.id, []))
+    return staff
+
+
+def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple[Visit, bool]]:
+    """The day's booked visits, each with whether the plan may still place it (nobody holds it yet)."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = start + timedelta(days=1)
+    found: list[tuple[Visit, bool]] = []
+    made: set[tuple[int, datetime]] = set()
+    for row in conn.execute(_ORDERS, {"start": start, "end": end, "live": [s.value for s in LIVE_OFFER]}).fetchall():
+        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, lat, lon = row
+        if rs_id is not None:
+            made.add((rs_id, occurrence))
+        visit = Visit(elder, service, community, lat, lon, w_start, w_end, minutes, rs_id, occurrence, order_id)
+        if status == "accepted":
+            # held and not under way yet: it stays with its caregiver, and takes their time
+            found.append((replace(visit, held_by=holder), True))
+        else:
+            found.append((visit, holder is None and status in ("created", "escalated")))
+    for row in conn.execute(_RECURRING, {"day": day}).fetchall():
+        rs_id, elder, service, schedule, minutes, _, _, preferred, community, lat, lon = row
+        try:
+            trigger = trigger_for(schedule, tz)
+        except ValueError:
+            continue  # the recurring scheduler warns about it
+        regulars = frozenset({preferred}) if preferred is not None else frozenset()
+        for when in occurrences(trigger, start, end):
+            if (rs_id, when) not in made:
+                window_end = when + timedelta(minutes=minutes)
+                visit = Visit(
+                    elder, service, community, lat, lon, when, window_end, minutes, rs_id, when, None, regulars
+                )
+                found.append((visit, True))
+    return found
+
+
+def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
+    """The first rule, in the order a person would put things right, that leaves nobody for the visit."""
+    service, community = visit.service_type, visit.community_id
+    rules: list[tuple[str, str, object]] = [
+        ("no_skill", f"no caregiver has the {service} skill at a provider selling it", lambda s: service in s.services),
+        (
+            "outside_area",
+            f"no provider selling {service} serves the elder's community {community}",
+            lambda s: community in s.communities,
+        ),
+        (
+            "provider_black" if any(s.black for s in staff) else "inactive",
+            "the caregivers who could go are inactive, opted out of SMS, or their provider is inactive, "
+            "black-listed or out of contract",
+            lambda s: s.usable,
+        ),
+        (
+            "off_shift",
+            f"nobody eligible works between {visit.window_start:%H:%M} and {visit.window_end:%H:%M} that day",
+            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
+        ),
+        ("absent", "everyone who could go is away (leave or sick) that day", lambda s: not s.absent),
+    ]
+    left = list(staff)
+    for code, detail, keep in rules:
+        left = [s for s in left if keep(s)]  # type: ignore[operator]
+        if not left:
+            return Reason(code, detail)
+    return Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+
+
+def build(
+    day: date, tz: ZoneInfo, staff: Sequence[_Staff], visits: Sequence[Visit], served: dict[int, set[int]]
+) -> Problem:
+    """The routing problem of ``visits`` over ``staff`` (``served``: elder -> caregivers who served them)."""
+    workers = [
+        Worker(
+            s.id,
+            s.code,
+            s.provider_id,
+            s.travel_mode,
+            s.lat,
+            s.lon,
+            a,
+            b,
+            frozenset((c, service) for c in s.communities for service in s.services),
+        )
+        for s in staff
+        if s.usable and not s.absent
+        for a, b in s.spans
+    ]
+    problem_visits: list[Visit] = []
+    allowed: list[list[int]] = []
+    unservable: dict[int, Reason] = {}
+    for visit in visits:
+        regulars = visit.regulars | frozenset(served.get(visit.elder_id, ()))
+        visit = replace(visit, regulars=regulars)
+        may = [
+            i
+            for i, w in enumerate(workers)
+            if (visit.community_id, visit.service_type) in w.serves
+            and w.starts < visit.window_end
+            and w.ends > visit.window_start
+        ]
+        if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
+            may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
+        if visit.held_by is not None:
+            may = [i for i in may if workers[i].caregiver_id == visit.held_by]
+        if not may:
+            holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
+            unservable[len(problem_visits)] = _why_nobody(visit, holder)
+        problem_visits.append(visit)
+        allowed.append(may)
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    return Problem(day, midnight, problem_visits, workers, allowed, unservable)
+
+
+def load(
+    conn: psycopg.Connection,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    pins: Mapping[tuple[int | None, datetime | None, int | None], int] | None = None,
+    leave_out: Collection[int] = (),
+    not_before: datetime | None = None,
+) -> Problem:
+    """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
+    ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff;
+    ``not_before``: a re-plan during the day plans nobody's time before now)."""
+    staff = load_staff(conn, day, tz)
+    for member in staff:
+        if member.id in leave_out:
+            member.spans = []
+        elif not_before is not None:
+            member.spans = [(max(a, not_before), b) for a, b in member.spans if b > not_before]
+    placeable = [v for v, free in load_visits(conn, day, tz) if free]
+    if pins:
+        placeable = [replace(v, pinned_to=pins.get(v.key)) for v in placeable]
+    served: dict[int, set[int]] = {}
+    elders = sorted({v.elder_id for v in placeable})
+    for elder, caregiver in conn.execute(_REGULARS, (elders,)).fetchall():
+        served.setdefault(elder, set()).add(caregiver)
+    return build(day, tz, staff, placeable, served)

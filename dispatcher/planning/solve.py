@@ -1,0 +1,232 @@
+"""Solving a day's problem with VROOM (pyvroom): who takes which visit, in which order, starting when.
+
+Rules become the solver's hard constraints: who may take a visit (skill, area, standing, contract, absence) is
+a skill the visit asks for and only those caregivers have; the shift is the vehicle's time window; the visit's
+window less a margin is the job's; balanced hours are a cap on visits per caregiver. A visit pinned to a
+caregiver (a confirmed route, an operator's pin) asks for a skill only that caregiver has. Continuity of care
+pins each visit to the elder's regulars first; a visit that then finds no room is planned again free, starting
+from the routes found, so preferring a regular never costs a visit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import vroom
+
+from dispatcher.eligibility import Reason
+from dispatcher.planning.problem import Problem, Visit
+from dispatcher.planning.travel import Matrices, matrices
+from dispatcher.settings import TravelModel
+
+NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+
+
+@dataclass(frozen=True, slots=True)
+class SolverSettings:
+    """How hard the solver works and what it may plan."""
+
+    seconds: float = 20.0  # time limit; past it the best plan found is kept and flagged
+    exploration: int = 2  # VROOM's exploration level, 1-5
+    threads: int = 2
+    margin_minutes: int = 5  # a visit is planned to start at least this long before its window ends
+    balance: float = 3.0  # a caregiver takes at most this many times the day's visits per caregiver
+    minutes_on_site: Mapping[str, int] = field(default_factory=dict)  # by service type, else the booked duration
+    travel: TravelModel = field(default_factory=TravelModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A visit in a route: which worker, its place in their day, when it starts, and the km to get there."""
+
+    worker: int
+    sequence: int
+    start_s: int
+    km: float
+    travel_s: int
+    service_s: int
+
+
+@dataclass(slots=True)
+class Solution:
+    """The solver's answer: a stop per assigned visit, a reason per unassigned one, and how it went."""
+
+    stops: dict[int, Stop]
+    unassigned: dict[int, Reason]
+    solver: str
+    seconds: float
+    timed_out: bool
+    home: dict[int, tuple[float, int]]  # worker -> km and seconds back home at the end of the day
+
+    def routes(self) -> dict[int, list[int]]:
+        """Worker -> their visits in order."""
+        return _routes_of(self.stops)
+
+
+def on_site(visit: Visit, settings: SolverSettings) -> int:
+    """Minutes the visit keeps the caregiver at the elder's."""
+    return settings.minutes_on_site.get(visit.service_type, visit.duration_min)
+
+
+def _max_tasks(problem: Problem, balance: float) -> int:
+    placeable = sum(1 for may in problem.allowed if may)
+    return max(2, math.ceil(balance * placeable / max(1, len(problem.workers))))
+
+
+def _input(
+    problem: Problem,
+    paths: Matrices,
+    settings: SolverSettings,
+    regular_pins: Mapping[int, frozenset[int]],
+    initial: Mapping[int, list[int]],
+) -> vroom.Input:
+    n_workers = len(problem.workers)
+    problem_input = vroom.Input()
+    for mode, seconds in paths.seconds.items():
+        problem_input.set_durations_matrix(profile=mode, matrix_input=seconds)
+    skills: dict[object, int] = {}
+
+    def skill(name: object) -> int:
+        return skills.setdefault(name, len(skills) + 1)
+
+    needs: list[set[int]] = []
+    for index in range(len(problem.visits)):
+        asks = {skill(("serves", index))}
+        if index in regular_pins:
+            asks.add(skill(("regular", index)))
+        needs.append(asks)
+    has: list[set[int]] = [set() for _ in problem.workers]
+    for index, may in enumerate(problem.allowed):
+        for w in may:
+            has[w].add(skill(("serves", index)))
+            if problem.workers[w].caregiver_id in regular_pins.get(index, frozenset()):
+                has[w].add(skill(("regular", index)))
+    cap = _max_tasks(problem, settings.balance)
+    for w, worker in enumerate(problem.workers):
+        steps = []
+        if initial.get(w):
+            steps = [
+                vroom.VehicleStepStart(),
+                *(vroom.VehicleStepSingle(v) for v in initial[w]),
+                vroom.VehicleStepEnd(),
+            ]
+        problem_input.add_vehicle(
+            vroom.Vehicle(
+                id=w,
+                start=vroom.Location(index=w),
+                end=vroom.Location(index=w),
+                profile=worker.travel_mode,
+                skills=has[w],
+                time_window=vroom.TimeWindow(
+                    max(0, problem.seconds(worker.starts)), max(0, problem.seconds(worker.ends))
+                ),
+                max_tasks=cap,
+                steps=steps,
+            )
+        )
+    margin = settings.margin_minutes * 60
+    for index, visit in enumerate(problem.visits):
+        if not problem.allowed[index]:
+            continue
+        start = max(0, problem.seconds(visit.window_start))
+        end = max(start, problem.seconds(visit.window_end) - margin)
+        problem_input.add_job(
+            vroom.Job(
+                id=index,
+                location=vroom.Location(index=n_workers + index),
+                default_service=on_site(visit, settings) * 60,
+                skills=needs[index],
+                time_windows=[vroom.TimeWindow(start, end)],
+            )
+        )
+    return problem_input
+
+
+def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, float, bool]:
+    limit = timedelta(seconds=settings.seconds)
+    started = time.perf_counter()
+    answer = problem_input.solve(exploration_level=settings.exploration, nb_threads=settings.threads, timeout=limit)
+    elapsed = time.perf_counter() - started
+    # VROOM stops at the limit with the best solution it has; it does not say so, the clock does
+    return answer, elapsed, elapsed >= settings.seconds * 0.98
+
+
+def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, Stop], dict[int, tuple[float, int]]]:
+    """Stops per visit, and per worker the km and seconds of the way home."""
+    routes = answer.routes  # type: ignore[attr-defined]
+    n_workers = len(problem.workers)
+    stops: dict[int, Stop] = {}
+    home: dict[int, tuple[float, int]] = {}
+    if len(routes) == 0:  # no route at all: pyvroom's frame then has no columns either
+        return stops, home
+    sequence: dict[int, int] = {}
+    here: dict[int, tuple[int, int]] = {}  # worker -> (location, cumulative travel seconds)
+    free: dict[int, int] = {}  # worker -> when they are free to move on
+    columns = zip(
+        routes["vehicle_id"],
+        routes["type"],
+        routes["id"],
+        routes["arrival"],
+        routes["waiting_time"],
+        routes["duration"],
+        routes["service"],
+        strict=True,
+    )
+    for vehicle, kind, job, arrival, waiting, travelled, service in columns:
+        w = int(vehicle)
+        if kind == "start":
+            here[w] = (w, 0)
+            free[w] = max(0, problem.seconds(problem.workers[w].starts))
+        elif kind == "job":
+            v = int(job)
+            sequence[w] = sequence.get(w, 0) + 1
+            km = float(paths.km[here[w][0], n_workers + v])
+            travel = int(travelled) - here[w][1]
+            # VROOM may start a route late to wait less; the plan starts each visit as early as it can
+            start = max(free[w] + travel, problem.seconds(problem.visits[v].window_start))
+            stops[v] = Stop(w, sequence[w], min(start, int(arrival) + int(waiting)), km, travel, int(service))
+            free[w] = stops[v].start_s + int(service)
+            here[w] = (n_workers + v, int(travelled))
+        elif kind == "end":
+            home[w] = (float(paths.km[here[w][0], w]), int(travelled) - here[w][1])
+    return stops, home
+
+
+def solve(problem: Problem, settings: SolverSettings) -> Solution:
+    """Plan the problem; every visit ends up with a stop or a reason."""
+    points = [(w.lat, w.lon) for w in problem.workers] + [(v.lat, v.lon) for v in problem.visits]
+    paths = matrices(points, settings.travel)
+    if not any(problem.allowed) or not problem.workers:
+        return Solution({}, dict(problem.unservable), "vroom", 0.0, False, {})
+    regulars = {
+        index: frozenset(problem.workers[w].caregiver_id for w in may) & visit.regulars
+        for index, (visit, may) in enumerate(zip(problem.visits, problem.allowed, strict=True))
+        if visit.pinned_to is None
+    }
+    regular_pins = {index: who for index, who in regulars.items() if who}
+    answer, seconds, timed_out = _run(_input(problem, paths, settings, regular_pins, {}), settings)
+    stops, home = _read(problem, paths, answer)
+    missed_regular = [index for index in regular_pins if index not in stops]
+    if missed_regular and not timed_out:
+        # the elder's regulars had no room: plan those visits again with anyone, from the routes found
+        kept = {index: who for index, who in regular_pins.items() if index in stops}
+        initial = _routes_of(stops)
+        answer, more, timed_out = _run(_input(problem, paths, settings, kept, initial), settings)
+        seconds += more
+        stops, home = _read(problem, paths, answer)
+    unassigned = dict(problem.unservable)
+    for index in range(len(problem.visits)):
+        if index not in stops and index not in unassigned:
+            unassigned[index] = NO_ROOM
+    return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home)
+
+
+def _routes_of(stops: Mapping[int, Stop]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for visit, stop in sorted(stops.items(), key=lambda item: (item[1].worker, item[1].sequence)):
+        found.setdefault(stop.worker, []).append(visit)
+    return found

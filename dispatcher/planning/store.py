@@ -1,0 +1,286 @@
+"""Keeping a plan: the plan in force for a day, each visit with its caregiver or its reason, each caregiver's
+route; and turning planned visits into orders held by the planned caregiver (the ordinary order lifecycle)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from dispatcher.lifecycle import Actor, load_order, transition
+from dispatcher.planning.problem import Problem
+from dispatcher.planning.solve import Solution
+from eldercare import audit
+from eldercare.clock import Clock
+from eldercare.vocabulary import LIVE_OFFER, OrderStatus
+
+log = logging.getLogger(__name__)
+
+PLAN_LOCK = 0x706C616E  # "plan": with the day's ordinal, the transaction lock of making that day's plan
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient: mean absolute difference over twice the mean; 0 for all equal or all zero."""
+    n = len(values)
+    total = sum(values)
+    if n == 0 or total <= 0:
+        return 0.0
+    ordered = sorted(values)
+    return sum((2 * i - n + 1) * x for i, x in enumerate(ordered)) / (n * total)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One caregiver's planned day."""
+
+    caregiver_id: int
+    visits: int
+    km: float
+    busy_minutes: float
+
+
+def routes(problem: Problem, solution: Solution) -> list[Route]:
+    """Per caregiver: visits, km (home and back) and busy minutes (travel, there and home, and time on site)."""
+    found: dict[int, list[float]] = {}
+    for w, visits in solution.routes().items():
+        km_home, seconds_home = solution.home.get(w, (0.0, 0))
+        stops = [solution.stops[v] for v in visits]
+        totals = found.setdefault(problem.workers[w].caregiver_id, [0, 0.0, 0.0])
+        totals[0] += len(visits)
+        totals[1] += sum(s.km for s in stops) + km_home
+        totals[2] += (sum(s.travel_s + s.service_s for s in stops) + seconds_home) / 60.0
+    return [Route(cid, int(t[0]), round(t[1], 3), round(t[2], 1)) for cid, t in sorted(found.items())]
+
+
+def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[str, object]:
+    """The plan's figures, as operators read them: visits served, km, hours per caregiver and their spread."""
+    planned = routes(problem, solution)
+    working = sorted({w.caregiver_id for w in problem.workers})
+    minutes = {r.caregiver_id: r.busy_minutes for r in planned}
+    km = sum(r.km for r in planned)
+    assigned = len(solution.stops)
+    reasons: dict[str, int] = {}
+    for reason in solution.unassigned.values():
+        reasons[reason.code] = reasons.get(reason.code, 0) + 1
+    return {
+        "visits": len(problem.visits),
+        "assigned": assigned,
+        "unassigned": len(solution.unassigned),
+        "unassigned_reasons": reasons,
+        "assigned_share": round(assigned / len(problem.visits), 4) if problem.visits else None,
+        "km": round(km, 1),
+        "km_per_visit": round(km / assigned, 3) if assigned else None,
+        "caregivers_on_shift": len(working),
+        "caregivers_used": len(planned),
+        "busy_minutes_gini": round(gini([minutes.get(c, 0.0) for c in working]), 3),
+        "with_regular": sum(
+            1 for v, s in solution.stops.items() if problem.workers[s.worker].caregiver_id in problem.visits[v].regulars
+        ),
+        "solver_seconds": round(solution.seconds, 3),
+        "load_seconds": round(load_seconds, 3),
+    }
+
+
+_VISIT = """
+INSERT INTO plan_visit (plan_id, elder_id, service_type, recurring_service_id, occurrence_at, order_id,
+    window_start, window_end, duration_min, caregiver_id, sequence, planned_start, travel_km,
+    unassigned_reason, unassigned_detail)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def save(
+    conn: psycopg.Connection,
+    clock: Clock,
+    problem: Problem,
+    solution: Solution,
+    *,
+    made_by: str,
+    load_seconds: float,
+) -> int:
+    """Store the plan as the day's plan in force (the one before is superseded); returns its id."""
+    now = clock.now()
+    # one plan of a day is made at a time: a second waits, then supersedes the first
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PLAN_LOCK, problem.day.toordinal()))
+    conn.execute("UPDATE plan SET superseded_at = %s WHERE day = %s AND superseded_at IS NULL", (now, problem.day))
+    numbers = figures(problem, solution, load_seconds)
+    row = conn.execute(
+        "INSERT INTO plan (day, made_at, made_by, solver, timed_out, solver_seconds, load_seconds, figures) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            problem.day,
+            now,
+            made_by,
+            solution.solver,
+            solution.timed_out,
+            solution.seconds,
+            load_seconds,
+            Jsonb(numbers),
+        ),
+    ).fetchone()
+    assert row is not None
+    plan_id = int(row[0])
+    rows = []
+    for index, visit in enumerate(problem.visits):
+        stop = solution.stops.get(index)
+        reason = solution.unassigned.get(index)
+        rows.append(
+            (
+                plan_id,
+                visit.elder_id,
+                visit.service_type,
+                visit.recurring_service_id,
+                visit.occurrence_at,
+                visit.order_id,
+                visit.window_start,
+                visit.window_end,
+                visit.duration_min,
+                problem.workers[stop.worker].caregiver_id if stop else None,
+                stop.sequence if stop else None,  # numbered through the caregiver's day below
+                problem.at(stop.start_s) if stop else None,
+                round(stop.km, 3) if stop else None,
+                reason.code if reason else None,
+                reason.detail if reason else None,
+            )
+        )
+    with conn.cursor() as cur:
+        cur.executemany(_VISIT, rows)
+    conn.execute(
+        "UPDATE plan_visit pv SET sequence = n.sequence FROM ("
+        "  SELECT id, row_number() OVER (PARTITION BY caregiver_id ORDER BY planned_start, id) AS sequence"
+        "  FROM plan_visit WHERE plan_id = %s AND caregiver_id IS NOT NULL) n WHERE pv.id = n.id",
+        (plan_id,),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO plan_route (plan_id, caregiver_id, visits, km, busy_minutes) VALUES (%s, %s, %s, %s, %s)",
+            [(plan_id, r.caregiver_id, r.visits, r.km, r.busy_minutes) for r in routes(problem, solution)],
+        )
+    audit.record(conn, made_by, "plan.make", "plan", plan_id, {"day": problem.day.isoformat(), **numbers})
+    return plan_id
+
+
+def assign_planned(conn: psycopg.Connection, clock: Clock, order_id: int, caregiver_id: int, why: str) -> bool:
+    """Hand an order nobody holds to its planned caregiver, as if they had accepted it; False when someone holds
+    it already or it is over (the plan then leaves it to the ordinary dispatch)."""
+    order = load_order(conn, order_id, lock=True)
+    if order.caregiver_id is not None or order.state not in (OrderStatus.CREATED, OrderStatus.ESCALATED):
+        return False
+    live = conn.execute(
+        "SELECT 1 FROM offer WHERE order_id = %s AND status = ANY(%s)", (order_id, [s.value for s in LIVE_OFFER])
+    )
+    if live.fetchone():
+        return False  # someone has it on their phone now: their answer decides
+    row = conn.execute(
+        "SELECT c.provider_id, c.code FROM caregiver c WHERE c.id = %s AND c.active", (caregiver_id,)
+    ).fetchone()
+    if row is None:
+        return False
+    transition(
+        conn,
+        clock,
+        order,
+        OrderStatus.ACCEPTED,
+        actor_kind=Actor.SCHEDULER,
+        actor="planner",
+        reason=f"planned for {row[1]}: {why}",
+        details={"planned": True},
+        action="planned",
+        caregiver_id=caregiver_id,
+        provider_id=row[0],
+        accepted_at=clock.now(),
+        arrival_due_at=order.window_end,
+        accept_due_at=None,
+        next_offer_at=None,
+    )
+    return True
+
+
+def apply_to_orders(conn: psycopg.Connection, clock: Clock, plan_id: int) -> int:
+    """Assign the plan's visits that are orders already (made before the plan) to their planned caregivers."""
+    rows = conn.execute(
+        "SELECT order_id, caregiver_id, sequence, planned_start FROM plan_visit "
+        "WHERE plan_id = %s AND order_id IS NOT NULL AND caregiver_id IS NOT NULL ORDER BY order_id",
+        (plan_id,),
+    ).fetchall()
+    return sum(
+        assign_planned(conn, clock, order_id, caregiver_id, f"visit {sequence}, starting {start:%H:%M} UTC")
+        for order_id, caregiver_id, sequence, start in rows
+    )
+
+
+def planned_caregiver(
+    conn: psycopg.Connection, recurring_service_id: int, occurrence_at: datetime
+) -> tuple[int, int, datetime] | None:
+    """The caregiver the plan in force gives an occurrence: (caregiver, sequence, planned start), or None."""
+    row = conn.execute(
+        "SELECT pv.caregiver_id, pv.sequence, pv.planned_start FROM plan_visit pv JOIN plan p ON p.id = pv.plan_id "
+        "WHERE p.superseded_at IS NULL AND pv.recurring_service_id = %s AND pv.occurrence_at = %s "
+        "AND pv.caregiver_id IS NOT NULL",
+        (recurring_service_id, occurrence_at),
+    ).fetchone()
+    return (int(row[0]), int(row[1]), row[2]) if row else None
+
+
+def plan_in_force(conn: psycopg.Connection, day: date) -> int | None:
+    row = conn.execute("SELECT id FROM plan WHERE day = %s AND superseded_at IS NULL", (day,)).fetchone()
+    return int(row[0]) if row else None
+
+
+VisitKey = tuple[int | None, datetime | None, int | None]
+
+
+@dataclass(slots=True)
+class Previous:
+    """The routes of the plan in force, for a re-plan: who had which visits in which order, told and confirmed."""
+
+    plan_id: int
+    routes: dict[int, list[VisitKey]]
+    told: dict[int, datetime | None]
+    confirmed: dict[int, datetime | None]
+
+    def pins(self) -> dict[VisitKey, int]:
+        """The visits of confirmed routes, to stay with their caregiver."""
+        return {key: cid for cid, keys in self.routes.items() if self.confirmed.get(cid) for key in keys}
+
+    def unconfirmed(self) -> set[int]:
+        """Caregivers told of their day who have not confirmed it."""
+        return {cid for cid in self.routes if self.told.get(cid) and not self.confirmed.get(cid)}
+
+    def carry_over(self, conn: psycopg.Connection, plan_id: int) -> None:
+        """A route the new plan leaves as it was keeps its told and confirmed times: its caregiver is not told
+        again."""
+        now = _routes_of(conn, plan_id)
+        for cid, keys in now.items():
+            if self.routes.get(cid) == keys and self.told.get(cid):
+                conn.execute(
+                    "UPDATE plan_route SET told_at = %s, confirmed_at = %s WHERE plan_id = %s AND caregiver_id = %s",
+                    (self.told[cid], self.confirmed.get(cid), plan_id, cid),
+                )
+
+
+def _routes_of(conn: psycopg.Connection, plan_id: int) -> dict[int, list[VisitKey]]:
+    routes: dict[int, list[VisitKey]] = {}
+    for cid, rs_id, occurrence, order_id in conn.execute(
+        "SELECT caregiver_id, recurring_service_id, occurrence_at, order_id FROM plan_visit "
+        "WHERE plan_id = %s AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
+        (plan_id,),
+    ).fetchall():
+        key: VisitKey = (rs_id, occurrence, None) if rs_id is not None else (None, None, order_id)
+        routes.setdefault(cid, []).append(key)
+    return routes
+
+
+def previous_routes(conn: psycopg.Connection, day: date) -> Previous | None:
+    """The routes of the day's plan in force, or None when there is none."""
+    plan_id = plan_in_force(conn, day)
+    if plan_id is None:
+        return None
+    marks = conn.execute(
+        "SELECT caregiver_id, told_at, confirmed_at FROM plan_route WHERE plan_id = %s", (plan_id,)
+    ).fetchall()
+    return Previous(plan_id, _routes_of(conn, plan_id), {c: t for c, t, _ in marks}, {c: k for c, _, k in marks})

@@ -1,0 +1,72 @@
+"""The ``areas`` import: the city's townships and their communities, one community a row."""
+
+from __future__ import annotations
+
+import psycopg
+
+from eldercare import areas
+from eldercare.imports.cells import CellProblems, Column, Row
+from eldercare.imports.run import Context, Saved
+
+
+def located(
+    row: Row, context: Context, lat_key: str, lon_key: str, *, required: bool = False
+) -> tuple[float, float] | None:
+    """The row's latitude and longitude, both or neither, inside the city (else noted on the row)."""
+    lat = row.number(lat_key, required=required)
+    lon = row.number(lon_key, required=required)
+    if lat is None or lon is None:
+        if (lat is None) != (lon is None) and not row.problems:
+            row.note(lat_key if lat is None else lon_key, "half_location")
+        return None
+    city = context.city
+    if not city.contains(lat, lon):
+        row.note(
+            lat_key,
+            "outside_city",
+            lat=f"{lat:.5f}",
+            lon=f"{lon:.5f}",
+            south=city.south,
+            north=city.north,
+            west=city.west,
+            east=city.east,
+        )
+        return None
+    return lat, lon
+
+
+class Areas:
+    name: str = "areas"
+    titles: tuple[str, ...] = ("areas", "区域")
+    columns: tuple[Column, ...] = (
+        Column(
+            "township", "乡镇街道", "township", required=True, note="乡镇或街道名称，如 蒲圻街道", example="蒲圻街道"
+        ),
+        Column("township_code", "乡镇编码", "township code", note="可空；空时自动编号", example="PQ"),
+        Column("community", "社区村", "community", required=True, note="社区或村名称", example="金鸡山社区"),
+        Column("community_code", "社区编码", "community code", note="可空；空时自动编号", example="PQ-001"),
+        Column("lat", "纬度", "latitude", note="社区中心纬度，可空（取乡镇中心）", example="29.716"),
+        Column("lon", "经度", "longitude", note="社区中心经度，可空", example="113.900"),
+    )
+
+    def natural_key(self, row: Row) -> tuple[str, str] | None:
+        township, community = row.text("township"), row.text("community")
+        return ("community", f"{township}/{community}") if township and community else None
+
+    def save(self, conn: psycopg.Connection, row: Row, context: Context) -> Saved:
+        township = row.text("township", required=True)
+        community = row.text("community", required=True)
+        centre = located(row, context, "lat", "lon")
+        row.check()
+        assert township is not None and community is not None
+        town = areas.save_township(conn, township, row.text("township_code"), None, context.city.centre, context.actor)
+        if town.created and centre is not None:
+            # a township first met with a located community is centred there until it has a centre of its own
+            town = areas.save_township(conn, township, town.code, centre, context.city.centre, context.actor)
+        place = areas.save_community(conn, town, community, row.text("community_code"), centre, context.actor)
+        if place.created:
+            return Saved("created")
+        return Saved("updated" if place.changed else "unchanged")
+
+
+__all__ = ["Areas", "CellProblems", "located"]

@@ -1,0 +1,145 @@
+"""The words people read for the platform's codes (eldercare.vocabulary and a few columns' values), in English,
+marked for the catalogues: ``label(translations, kind, code)`` gives the reader's word."""
+
+from __future__ import annotations
+
+import gettext
+
+from eldercare.i18n import N_
+
+LABELS: dict[str, dict[str, str]] = {
+    "severity": {"critical": N_("Critical"), "warning": N_("Warning"), "info": N_("Info")},
+    "alarm_status": {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved")},
+    "outcome": {
+        "real_emergency": N_("Real emergency"),
+        "false_alarm": N_("False alarm"),
+        "test": N_("Test"),
+        "device_fault": N_("Device fault"),
+    },
+    "order_status": {
+        "created": N_("Created"),
+        "offered": N_("Offered"),
+        "accepted": N_("Accepted"),
+        "en_route": N_("En route"),
+        "arrived": N_("Arrived"),
+        "completed": N_("Completed"),
+        "reviewed": N_("Reviewed"),
+        "escalated": N_("Escalated"),
+        "cancelled": N_("Cancelled"),
+    },
+    "offer_status": {
+        "pending": N_("Pending"),
+        "sent": N_("Sent"),
+        "accepted": N_("Accepted"),
+        "declined": N_("Declined"),
+        "expired": N_("Expired"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
+    },
+    "standing": {"red": N_("Red list"), "normal": N_("Normal"), "black": N_("Black list")},
+    "ability": {
+        "0": N_("intact"),
+        "1": N_("mild loss"),
+        "2": N_("moderate loss"),
+        "3": N_("severe loss"),
+        "4": N_("total loss"),
+    },
+    "living": {
+        "alone": N_("Alone"),
+        "with_spouse": N_("With spouse"),
+        "with_family": N_("With family"),
+        "left_behind": N_("Left behind"),
+    },
+    "economic_status": {"min_allowance": N_("Minimum allowance"), "extreme_poverty": N_("Extreme poverty")},
+    "eligibility": {
+        "extreme_poverty": N_("Extreme poverty"),
+        "min_allowance": N_("Minimum allowance"),
+        "low_income": N_("Low income"),
+        "very_old": N_("Very old"),
+        "disabled": N_("Disabled"),
+        "partly_disabled": N_("Partly disabled"),
+        "solitary": N_("Solitary"),
+        "bereaved_only_child_family": N_("Bereaved only-child family"),
+    },
+    "inactive_reason": {
+        "deceased": N_("Deceased"),
+        "moved_away": N_("Moved away"),
+        "in_hospital": N_("In hospital"),
+        "in_care_home": N_("In a care home"),
+    },
+    "service": {
+        "meal": N_("Meal"),
+        "cleaning": N_("Cleaning"),
+        "bathing": N_("Bathing"),
+        "medical": N_("Medical escort"),
+        "mobility": N_("Mobility"),
+        "emergency": N_("Emergency"),
+        "care": N_("Personal care"),
+    },
+    "travel_mode": {"walk": N_("Walk"), "ebike": N_("E-bike"), "car": N_("Car")},
+    "absence": {"leave": N_("Leave"), "sick": N_("Sick")},
+    "weekday": {
+        "1": N_("Mon"),
+        "2": N_("Tue"),
+        "3": N_("Wed"),
+        "4": N_("Thu"),
+        "5": N_("Fri"),
+        "6": N_("Sat"),
+        "7": N_("Sun"),
+    },
+    "visit_exception": {
+        "no_check_in": N_("No check-in (no location, card code or button)"),
+        "early": N_("Reported too early"),
+        "late": N_("Reported too late"),
+        "short": N_("Visit too short"),
+        "long": N_("Visit too long"),
+        "far": N_("Far from the elder's home"),
+        "overlap": N_("Overlaps another visit of the caregiver"),
+        "in_hospital": N_("Visit while the elder was in hospital"),
+        "bad_code": N_("Wrong or replaced card code"),
+    },
+    "visit_resolution": {"confirmed": N_("Confirm"), "rejected": N_("Reject")},
+    "exception_filter": {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")},
+    "visit_status": {
+        "open": N_("Open"),
+        "verified": N_("Verified"),
+        "exception": N_("Exception"),
+        "confirmed": N_("Confirmed by an operator"),
+        "rejected": N_("Rejected"),
+    },
+    "visit_check": {
+        "near": N_("at home"),
+        "far": N_("far from home"),
+        "card": N_("card code"),
+        "bad_card": N_("wrong card code"),
+        "no_location": N_("no location"),
+        "none": N_("no check-in"),
+    },
+    "settlement_status": {
+        "draft": N_("Draft"),
+        "confirmed": N_("Confirmed by the provider"),
+        "approved": N_("Approved and locked"),
+    },
+    "entitlement_unit": {"visits": N_("visits"), "hours": N_("hours")},
+    "allowance_finding": {
+        "bad_row": N_("Unreadable row"),
+        "unknown_id": N_("ID number not in the register"),
+        "duplicate": N_("Listed twice"),
+        "deceased": N_("Deceased, still on the roll"),
+        "moved_away": N_("Moved away, still on the roll"),
+        "under_age": N_("Under the age threshold"),
+        "no_sign_of_life": N_("No sign of life: visit at home"),
+    },
+    "care_note": {
+        "medical_notes": N_("Medical notes"),
+        "medications": N_("Medications"),
+        "allergies": N_("Allergies"),
+        "home_access_notes": N_("Home access (key safe, door code)"),
+    },
+}
+
+
+def label(translations: gettext.NullTranslations, kind: str, code: object) -> str:
+    """The reader's word for ``code`` of ``kind``; an unknown code shows as itself (the language test looks)."""
+    english = LABELS[kind].get(str(code))
+    return translations.gettext(english) if english else str(code)

@@ -1,0 +1,455 @@
+"""The day's plan: every hard rule kept, as many visits served as an exhaustive search finds on small cases,
+every visit nobody can take reported with its reason, and a solver stopped by its time limit still giving a
+valid plan that says so."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from dispatcher.orders import insert_order
+from dispatcher.planning import (
+    confirm_day,
+    plan_day,
+    plan_next_day,
+    replan_at_cutoff,
+    replan_day,
+    replan_on_change,
+    solver_settings,
+)
+from dispatcher.planning.travel import matrices
+from dispatcher.recurring import create_due_orders
+from dispatcher.settings import Config, DispatcherSettings
+from eldercare.clock import ManualClock
+from tests.dispatcher.conftest import START
+from tests.dispatcher.town import Town, offset
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 1, 8)  # the Thursday after the tests' clock
+
+
+def local(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(DAY, time(hour, minute), tzinfo=TZ)
+
+
+def tuned(config: Config, **changes: object) -> Config:
+    return Config(config.platform, config.dispatch.model_copy(update=changes))
+
+
+def booked(
+    conn: psycopg.Connection,
+    clock: ManualClock,
+    config: Config,
+    elder: int,
+    service: str,
+    start: datetime,
+    minutes: int,
+    window_min: int,
+) -> int:
+    ref = insert_order(
+        conn,
+        clock,
+        config,
+        elder_id=elder,
+        service_type=service,
+        source="operator",
+        actor="op",
+        window_start=start,
+        window_end=start + timedelta(minutes=window_min),
+        duration_min=minutes,
+    )
+    assert ref is not None
+    return ref.id
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What a rule checker needs about a caregiver and a visit."""
+
+    home: tuple[float, float]
+    mode: str
+    skills: frozenset[str]
+    communities: frozenset[int]
+    black: bool
+    shift: tuple[datetime, datetime]
+
+
+def visits_of(conn: psycopg.Connection, plan_id: int) -> list[tuple]:
+    return conn.execute(
+        "SELECT pv.order_id, pv.elder_id, pv.service_type, pv.window_start, pv.window_end, pv.duration_min, "
+        "pv.caregiver_id, pv.sequence, pv.planned_start, pv.unassigned_reason, e.community_id, e.lat, e.lon "
+        "FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id WHERE pv.plan_id = %s ORDER BY pv.id",
+        (plan_id,),
+    ).fetchall()
+
+
+def broken_rules(rows: list[tuple], facts: dict[int, Fact], config: Config) -> list[str]:
+    """Replays every route by the travel model: skill, area, standing, shift, window (less the margin)."""
+    broken = []
+    margin = timedelta(minutes=config.dispatch.plan_margin_minutes)
+    by_caregiver: dict[int, list[tuple]] = {}
+    for row in rows:
+        if row[6] is not None:
+            by_caregiver.setdefault(row[6], []).append(row)
+    for cid, route in by_caregiver.items():
+        fact = facts[cid]
+        route.sort(key=lambda r: r[7])
+        places = [fact.home] + [(r[11], r[12]) for r in route]
+        seconds = matrices(places, config.dispatch.travel).seconds[fact.mode]
+        t = fact.shift[0]
+        here = 0
+        for k, r in enumerate(route, start=1):
+            order, _, service, w_start, w_end, minutes, _, _, start, _, community = r[:11]
+            if service not in fact.skills:
+                broken.append(f"order {order}: {cid} lacks the {service} skill")
+            if community not in fact.communities:
+                broken.append(f"order {order}: {cid}'s provider does not serve community {community}")
+            if fact.black:
+                broken.append(f"order {order}: {cid}'s provider is black-listed")
+            earliest = t + timedelta(seconds=int(seconds[here, k]))
+            if start < earliest - timedelta(seconds=1):
+                broken.append(f"order {order}: planned at {start} but {cid} cannot be there before {earliest}")
+            if not (w_start <= start <= w_end - margin):
+                broken.append(f"order {order}: planned start {start} outside its window {w_start}..{w_end}")
+            t, here = start + timedelta(minutes=minutes), k
+        home = t + timedelta(seconds=int(seconds[here, 0]))
+        if route and (route[0][8] < fact.shift[0] or home > fact.shift[1] + timedelta(seconds=1)):
+            broken.append(f"{cid} works outside their shift {fact.shift} (home at {home})")
+    return broken
+
+
+def best_by_exhaustion(visits: list[tuple], facts: dict[int, Fact], config: Config, cap: int) -> int:
+    """The most visits any assignment and order of visits can serve within every rule (exhaustive)."""
+    margin = timedelta(minutes=config.dispatch.plan_margin_minutes)
+    ids = list(facts)
+
+    def feasible(cid: int, chosen: tuple[int, ...]) -> bool:
+        fact = facts[cid]
+        for index in chosen:
+            service, community = visits[index][2], visits[index][10]
+            if service not in fact.skills or community not in fact.communities or fact.black:
+                return False
+        places = [fact.home] + [(visits[i][11], visits[i][12]) for i in chosen]
+        seconds = matrices(places, config.dispatch.travel).seconds[fact.mode]
+        for order in itertools.permutations(range(len(chosen))):
+            t, here, ok = fact.shift[0], 0, True
+            for k in order:
+                row = visits[chosen[k]]
+                start = max(t + timedelta(seconds=int(seconds[here, k + 1])), row[3])
+                if start > row[4] - margin:
+                    ok = False
+                    break
+                t, here = start + timedelta(minutes=row[5]), k + 1
+            if ok and t + timedelta(seconds=int(seconds[here, 0])) <= fact.shift[1]:
+                return True
+        return False
+
+    best = 0
+    for assignment in itertools.product([None, *ids], repeat=len(visits)):
+        served = sum(1 for a in assignment if a is not None)
+        if served <= best:
+            continue
+        routes: dict[int, tuple[int, ...]] = {}
+        for v, a in enumerate(assignment):
+            if a is not None:
+                routes[a] = (*routes.get(a, ()), v)
+        if all(len(chosen) <= cap and feasible(cid, chosen) for cid, chosen in routes.items()):
+            best = served
+    return best
+
+
+SERVICES = ("cleaning", "bathing", "care", "medical")
+SHIFTS = ((time(8), time(12)), (time(8), time(18)), (time(13), time(18)), (time(9), time(15)))
+
+
+def small_city(town: Town, rng: random.Random) -> tuple[dict[int, Fact], list[int]]:
+    """Three caregivers of two providers (one perhaps black-listed) over two communities; five elders."""
+    second = town.community("C02")
+    communities = [town.community_id, second]
+    black = rng.random() < 0.3
+    providers = [
+        (town.provider(communities=(town.community_id,)), frozenset({town.community_id}), False),
+        (
+            town.provider(communities=tuple(communities), standing="black" if black else "normal"),
+            frozenset(communities),
+            black,
+        ),
+    ]
+    facts = {}
+    for k in range(3):
+        pid, area, is_black = providers[k % 2] if k < 2 else rng.choice(providers)
+        skills = frozenset(rng.sample(SERVICES, rng.randint(1, 3)))
+        starts, ends = rng.choice(SHIFTS)
+        home = offset(rng.uniform(-3, 3), rng.uniform(-3, 3))
+        mode = rng.choice(("walk", "ebike", "car"))
+        cid = town.caregiver(pid, home, skills=tuple(skills), mode=mode, shifts=[(DAY.isoweekday(), starts, ends)])
+        facts[cid] = Fact(
+            home,
+            mode,
+            skills,
+            area,
+            is_black,
+            (datetime.combine(DAY, starts, tzinfo=TZ), datetime.combine(DAY, ends, tzinfo=TZ)),
+        )
+    elders = [
+        town.elder(offset(rng.uniform(-3, 3), rng.uniform(-3, 3)), community_id=rng.choice(communities))
+        for _ in range(5)
+    ]
+    return facts, elders
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plan_keeps_every_rule_and_serves_as_many_as_exhaustive_search(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, seed: int
+) -> None:
+    rng = random.Random(seed)
+    facts, elders = small_city(town, rng)
+    for elder in elders:
+        start = local(rng.randint(8, 16), rng.choice((0, 30)))
+        booked(
+            conn, clock, config, elder, rng.choice(SERVICES), start, rng.choice((20, 40, 60)), rng.choice((45, 90, 120))
+        )
+    config = tuned(config, plan_exploration=5, plan_balance=100.0)  # no cap on visits per caregiver
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    rows = visits_of(conn, outcome.plan_id)
+    assert len(rows) == 5  # nothing dropped
+    assert all((r[6] is None) == (r[9] is not None) for r in rows)
+    assert broken_rules(rows, facts, config) == []
+    best = best_by_exhaustion(rows, facts, config, cap=5)
+    served = sum(1 for r in rows if r[6] is not None)
+    assert served >= best, f"planned {served}, exhaustive search serves {best}"
+    # the planned caregivers hold the orders, through the ordinary lifecycle
+    held = conn.execute(
+        "SELECT count(*) FROM service_order WHERE status = 'accepted' AND caregiver_id IS NOT NULL"
+    ).fetchone()
+    assert held is not None and held[0] == served
+
+
+def test_visits_nobody_can_take_are_reported_with_their_reason(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    elsewhere = town.community("C09")
+    pid = town.provider(services=("cleaning", "care"))
+    town.caregiver(pid, offset(0, 1), skills=("cleaning", "care"), shifts=[(DAY.isoweekday(), time(8), time(12))])
+    near = town.elder(offset(0, 0.5))
+    far = town.elder(offset(1, 0), community_id=elsewhere)
+    unskilled = booked(conn, clock, config, near, "bathing", local(9), 30, 60)
+    outside = booked(conn, clock, config, far, "cleaning", local(9), 30, 60)
+    late = booked(conn, clock, config, near, "care", local(19), 30, 60)
+    ok = booked(conn, clock, config, near, "cleaning", local(9), 30, 60)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    reasons: dict[int, str] = dict(
+        conn.execute(
+            "SELECT order_id, coalesce(unassigned_reason, 'assigned') FROM plan_visit WHERE plan_id = %s",
+            (outcome.plan_id,),
+        ).fetchall()
+    )
+    assert reasons == {unskilled: "no_skill", outside: "outside_area", late: "off_shift", ok: "assigned"}
+    assert outcome.figures["unassigned_reasons"] == {"no_skill": 1, "outside_area": 1, "off_shift": 1}
+    untouched = conn.execute("SELECT status FROM service_order WHERE id = %s", (late,)).fetchone()
+    assert untouched == ("created",)  # left to the ordinary dispatch, not lost
+
+
+def test_time_out_still_gives_a_valid_plan_that_says_so(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    rng = random.Random(7)
+    pid = town.provider()
+    facts = {}
+    for _ in range(6):
+        home = offset(rng.uniform(-4, 4), rng.uniform(-4, 4))
+        cid = town.caregiver(pid, home, shifts=[(DAY.isoweekday(), time(7), time(20))])
+        facts[cid] = Fact(
+            home, "ebike", frozenset(SERVICES), frozenset({town.community_id}), False, (local(7), local(20))
+        )
+    for _ in range(60):
+        elder = town.elder(offset(rng.uniform(-4, 4), rng.uniform(-4, 4)))
+        booked(conn, clock, config, elder, rng.choice(SERVICES), local(rng.randint(8, 17)), 30, 90)
+    hurried = tuned(config, plan_seconds=0.001, plan_exploration=5)
+    outcome = plan_day(conn, clock, hurried, DAY, made_by="test")
+    assert outcome.timed_out
+    plan = conn.execute("SELECT timed_out FROM plan WHERE id = %s", (outcome.plan_id,)).fetchone()
+    assert plan == (True,)
+    rows = visits_of(conn, outcome.plan_id)
+    assert len(rows) == 60
+    assert broken_rules(rows, facts, hurried) == []
+    assert solver_settings(hurried).seconds == 0.001
+
+
+def test_a_recurring_occurrence_goes_to_its_planned_caregiver_when_it_falls_due(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cid = town.caregiver(pid, offset(0, 1))
+    elder = town.elder(offset(0, 0.4))
+    conn.execute(
+        "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+        "VALUES (%s, 'meal', '0 11 * * *', 30, 60, %s)",
+        (elder, DAY - timedelta(days=3)),
+    )
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 1
+    clock.set(local(10, 0))
+    assert create_due_orders(conn, clock, config) == 1
+    order = conn.execute("SELECT status, caregiver_id FROM service_order").fetchone()
+    assert order == ("accepted", cid)
+    offers = conn.execute("SELECT count(*) FROM offer").fetchone()
+    assert offers == (0,)
+
+
+def test_a_new_plan_supersedes_the_one_in_force(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    town.caregiver(town.provider(), offset(0, 1))
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    second = plan_day(conn, clock, config, DAY, made_by="test")
+    in_force = conn.execute("SELECT id FROM plan WHERE day = %s AND superseded_at IS NULL", (DAY,)).fetchall()
+    assert in_force == [(second.plan_id,)] and first.plan_id != second.plan_id
+
+
+def test_settings_refuse_a_plan_hour_out_of_range() -> None:
+    with pytest.raises(ValueError, match="plan_hour"):
+        DispatcherSettings(_env_file=None, plan_hour=24)
+
+
+def _care(conn: psycopg.Connection, elders: list[int], first_hour: int) -> None:
+    for hour, elder in enumerate(elders, start=first_hour):
+        conn.execute(
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+            "VALUES (%s, 'care', %s, 30, 60, %s)",
+            (elder, f"0 {hour} * * *", DAY - timedelta(days=3)),
+        )
+
+
+def _routes(conn: psycopg.Connection, plan_id: int) -> dict[int, list[tuple[object, ...]]]:
+    found: dict[int, list[tuple[object, ...]]] = {}
+    for cid, rs_id, occurrence in conn.execute(
+        "SELECT caregiver_id, recurring_service_id, occurrence_at FROM plan_visit WHERE plan_id = %s "
+        "AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
+        (plan_id,),
+    ).fetchall():
+        found.setdefault(cid, []).append((rs_id, occurrence))
+    return found
+
+
+def test_replanning_keeps_confirmed_visits_and_moves_the_unconfirmed_over_the_others(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    shift = [(DAY.isoweekday(), time(7), time(20))]
+    first, second, third = (town.caregiver(pid, offset(0, km), shifts=shift) for km in (-2, 0, 2))
+    _care(conn, [town.elder(offset(0, km)) for km in (-2.2, -1.8, 0.1, 1.9, 2.1)], 9)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    before = _routes(conn, outcome.plan_id)
+    assert sum(len(r) for r in before.values()) == 5 and len(before) >= 2
+    confirmed = sorted(before)[0]
+    assert confirm_day(conn, clock, config, confirmed) == DAY
+    unconfirmed = set(before) - {confirmed}
+    clock.set(START + timedelta(hours=11))  # the cutoff, the evening before
+    again = replan_day(conn, clock, config, DAY, made_by="cutoff", drop_unconfirmed=True)
+    after = _routes(conn, again.plan_id)
+    assert after[confirmed][: len(before[confirmed])] == before[confirmed]  # the confirmed visits stay
+    assert not unconfirmed & set(after)  # those who did not confirm are planned nothing
+    assert sum(len(r) for r in after.values()) + int(str(again.figures["unassigned"])) == 5  # nothing dropped
+    routes = {
+        cid: (told, confirmed_yet)
+        for cid, told, confirmed_yet in conn.execute(
+            "SELECT caregiver_id, told_at IS NOT NULL, confirmed_at IS NOT NULL FROM plan_route WHERE plan_id = %s",
+            (again.plan_id,),
+        ).fetchall()
+    }
+    if after[confirmed] == before[confirmed]:
+        assert routes[confirmed] == (True, True)  # unchanged: not told again, still confirmed
+    else:
+        assert routes[confirmed] == (True, False)  # changed: told again, to confirm again
+    assert {first, second, third} >= set(after)
+
+
+def test_a_same_day_replan_keeps_a_confirmed_day_unchanged_when_it_can(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    shift = [(DAY.isoweekday(), time(7), time(20))]
+    near, far = town.caregiver(pid, offset(0, 0), shifts=shift), town.caregiver(pid, offset(0, 6), shifts=shift)
+    _care(conn, [town.elder(offset(0, 0.2))], 10)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert list(_routes(conn, outcome.plan_id)) == [near]
+    confirm_day(conn, clock, config, near)
+    sms = conn.execute("SELECT count(*) FROM sms_message WHERE purpose = 'plan'").fetchone()
+    # a new booking near the other caregiver: only they are told; the confirmed day stays as it was
+    elder = town.elder(offset(0, 6.1))
+    booked(conn, clock, config, elder, "cleaning", local(14), 30, 60)
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert _routes(conn, again.plan_id)[near] == _routes(conn, outcome.plan_id)[near]
+    marks = conn.execute(
+        "SELECT caregiver_id, told_at IS NOT NULL, confirmed_at IS NOT NULL FROM plan_route WHERE plan_id = %s "
+        "ORDER BY caregiver_id",
+        (again.plan_id,),
+    ).fetchall()
+    assert marks == sorted([(near, True, True), (far, True, False)])
+    told = conn.execute("SELECT count(*) FROM sms_message WHERE purpose = 'plan'").fetchone()
+    assert sms is not None and told == (sms[0] + 1,)
+
+
+def test_the_cutoff_replans_only_when_someone_told_has_not_confirmed(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    today = START.astimezone(TZ).date()
+    pid = town.provider()
+    caregiver = town.caregiver(pid, offset(0, 0))
+    _care(conn, [town.elder(offset(0, 0.3))], 10)
+    assert replan_at_cutoff(conn, clock, config) is None  # no plan for tomorrow yet
+    made = plan_next_day(conn, clock, config)
+    assert made.day == today + timedelta(days=1) and made.figures["caregivers_told"] == 1
+    replanned = replan_at_cutoff(conn, clock, config)
+    assert replanned is not None and replanned.figures["assigned"] == 0  # the one caregiver did not confirm
+    assert conn.execute("SELECT made_by FROM plan WHERE id = %s", (replanned.plan_id,)).fetchone() == ("scheduler",)
+    again = plan_next_day(conn, clock, config)
+    confirm_day(conn, clock, config, caregiver)
+    assert replan_at_cutoff(conn, clock, config) is None  # everyone confirmed: the plan stands
+    assert again.plan_id == conn.execute("SELECT id FROM plan WHERE superseded_at IS NULL").fetchone()[0]  # type: ignore[index]
+
+
+def test_a_caregiver_reporting_sick_moves_their_visits_to_the_others_and_only_once(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    today = START.astimezone(TZ).date()  # 10:00 local
+    pid = town.provider()
+    caregivers = [town.caregiver(pid, offset(0, km)) for km in (0, 0.5)]
+    elders = [town.elder(offset(0, 0.2)), town.elder(offset(0, 0.4))]
+    _care(conn, elders, 14)
+    plan = plan_day(conn, clock, config, today, made_by="test")
+    assert replan_on_change(conn, clock, config) is None  # nothing changed
+    sick = next(iter(_routes(conn, plan.plan_id)))
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
+        (sick, today, today),
+    )
+    clock.set(START + timedelta(minutes=30))
+    again = replan_on_change(conn, clock, config)
+    assert again is not None
+    after = _routes(conn, again.plan_id)
+    assert sick not in after and sum(len(r) for r in after.values()) == 2  # both visits with the other
+    assert set(after) == set(caregivers) - {sick}
+    assert replan_on_change(conn, clock, config) is None  # the change is taken in: no second re-plan
+    starts = conn.execute("SELECT min(planned_start) FROM plan_visit WHERE plan_id = %s", (again.plan_id,)).fetchone()
+    assert starts is not None and starts[0] >= clock.now()  # nothing planned in the past
+
+
+def test_visits_that_fit_no_route_are_all_reported_no_room(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    town.caregiver(pid, offset(0, 0), mode="walk", shifts=[(DAY.isoweekday(), time(9), time(10))])
+    far = town.elder(offset(0, 9))  # two hours' walk away: may take it, cannot reach it in time
+    order = booked(conn, clock, config, far, "cleaning", local(9), 30, 40)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 0
+    reason = conn.execute("SELECT unassigned_reason FROM plan_visit WHERE order_id = %s", (order,)).fetchone()
+    assert reason == ("no_room",)

@@ -1,0 +1,154 @@
+"""Bad files and bad cells: each named by row and column in the user's language, nothing written, the attempt
+audited."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from eldercare import imports
+from eldercare.imports.sheet import write_csv
+from eldercare.seed.sheets import resident_id
+from tests.imports.conftest import CONTEXT, count, load
+
+
+def _problems(report: imports.Report, language: str = "en") -> list[tuple[int | None, str, str]]:
+    kind = imports.kind_of(report.kind)
+    return [(p.row, imports.header_of(kind, p.column, language), p.text(language)) for p in report.problems]
+
+
+def _file(conn: psycopg.Connection, kind: str, name: str, content: bytes) -> imports.Report:
+    return imports.import_file(conn, kind, name, content, CONTEXT, dry_run=False)
+
+
+@pytest.fixture
+def city(conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]) -> None:
+    """The city's areas, providers and caregivers, and its first three elders."""
+    for kind in ("areas", "providers", "caregivers"):
+        assert load(conn, tmp_path, kind, sheets[kind]).committed
+    assert load(conn, tmp_path, "elders", sheets["elders"][:3]).committed
+
+
+def test_encodings_utf8_with_and_without_bom_and_gbk_are_read_others_refused(conn: psycopg.Connection) -> None:
+    text = "乡镇街道,社区村,纬度,经度\n蒲圻街道,金鸡山社区,29.716,113.900\n"
+    for content in (text.encode("utf-8"), text.encode("utf-8-sig"), text.encode("gbk")):
+        report = imports.import_file(conn, "areas", "areas.csv", content, CONTEXT, dry_run=True)
+        assert report.ok and report.counts["created"] == 1, _problems(report)
+    big5 = "鄉鎮街道,社區村\n蒲圻街道,金雞山社區\n".encode("big5")  # decodes as GBK, but to nonsense
+    for wrong in (text.encode("utf-16"), bytes([0x81, 0x30, 0xFF, 0x41]) * 8, big5):
+        report = _file(conn, "areas", "areas.csv", wrong)
+        assert _problems(report)[0][2].startswith("the file's encoding is not recognised")
+        assert "UTF-8" in report.problems[0].text("zh")
+    assert count(conn, "township") == 0
+    refused = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'import.refused'").fetchone()
+    assert refused == (3,)
+
+
+def test_missing_unknown_and_repeated_columns_are_named(conn: psycopg.Connection) -> None:
+    content = write_csv(
+        ["姓名", "身份证号", "乡镇街道", "社区村", "鞋码", "姓名"], [["张三", "x", "a", "b", "42", "张三"]]
+    )
+    report = _file(conn, "elders", "elders.csv", content)
+    messages = [m for _row, _col, m in _problems(report)]
+    assert "unknown column '鞋码'" in messages[0]
+    assert messages[1] == "column '姓名' appears twice"
+    assert messages[2] == "the required column '详细地址 / address' is missing; use the template's header"
+    assert report.problems[2].text("zh") == "缺少必填列“详细地址 / address”；请使用模板的表头"
+    assert count(conn, "elder") == 0
+    assert _problems(_file(conn, "elders", "elders.xlsx", b"PK\x03\x04 not really"))[0][2].startswith("the file is not")
+
+
+@pytest.mark.usefixtures("city")
+def test_every_bad_cell_is_listed_by_row_and_column_and_nothing_is_written(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    rows = [dict(row) for row in sheets["elders"][3:12]]
+    first = rows[0]["resident_id"]
+    rows[1]["resident_id"] = first  # duplicate within the file (row 3 repeats row 2)
+    rows[2]["resident_id"] = first[:17] + ("0" if first[17] != "0" else "1")  # bad checksum
+    rows[3]["contact1_phone"] = "12345"  # bad phone
+    rows[4]["lat"], rows[4]["lon"] = 31.2, 121.5  # Shanghai: outside the city
+    rows[5]["community"] = "不存在社区"  # unknown community
+    rows[6]["township"] = "火星镇"  # unknown township
+    rows[7] = {**sheets["elders"][0], "name": "冒名者"}  # an ID number registered to someone else
+    before = count(conn, "elder"), count(conn, "emergency_contact"), count(conn, "audit_log")
+    report = load(conn, tmp_path, "elders", rows)
+    assert not report.committed
+    found = _problems(report)
+    assert [(row, column) for row, column, _ in found] == [
+        (3, "resident ID"),
+        (4, "resident ID"),
+        (5, "contact 1 phone"),
+        (6, "latitude"),
+        (7, "community"),
+        (8, "township"),
+        (9, "name"),
+    ]
+    assert "the same resident_id as row 2" in found[0][2]
+    assert "check character" in found[1][2]
+    assert "not a phone number" in found[2][2]
+    assert "outside the city" in found[3][2]
+    assert "unknown community '不存在社区'" in found[4][2]
+    assert "unknown township '火星镇'" in found[5][2]
+    assert "registered to" in found[6][2]
+    chinese = _problems(report, "zh")
+    assert chinese[0][:2] == (3, "身份证号") and "与第 2 行重复" in chinese[0][2]
+    assert chinese[3][1] == "纬度" and "不在本市范围内" in chinese[3][2]
+    assert (count(conn, "elder"), count(conn, "emergency_contact")) == before[:2]
+    assert count(conn, "audit_log") == before[2] + 1  # only the refusal itself
+
+
+@pytest.mark.usefixtures("city")
+def test_caregiver_device_and_provider_cells(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    carer = {**sheets["caregivers"][0], "phone": "13800000000", "shifts": "周八 08:00-17:00", "provider": "P99"}
+    carer["skills"] = "助餐、飞行"
+    found = _problems(load(conn, tmp_path, "caregivers", [carer]))
+    assert [column for _, column, _ in found] == ["provider", "skills", "shifts"]
+    elder = sheets["elders"][0]["resident_id"]
+    devices = [
+        {"type": "toaster", "serial": "S-1", "elder_resident_id": elder},
+        {
+            "type": "watch",
+            "serial": "S-2",
+            "elder_resident_id": resident_id(9999, date(1940, 1, 1), "F"),
+        },
+    ]
+    found = _problems(load(conn, tmp_path, "devices", devices))
+    assert [(row, column) for row, column, _ in found] == [(2, "type"), (3, "elder resident ID")]
+    assert "no elder with ID number" in found[1][2]
+    provider = {
+        **sheets["providers"][0],
+        "code": "NEW1",
+        "name": "新服务商",
+        "townships": "火星镇",
+        "services": "助餐:十五",
+    }
+    found = _problems(load(conn, tmp_path, "providers", [provider]))
+    assert [column for _, column, _ in found] == ["services"]
+    provider["services"] = "助餐:1500"
+    found = _problems(load(conn, tmp_path, "providers", [provider]))
+    assert [column for _, column, _ in found] == ["service townships"]
+    assert count(conn, "device") == 0
+
+
+@pytest.mark.usefixtures("city")
+def test_five_thousand_rows_with_one_bad_row_write_nothing(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    template = sheets["elders"][5]
+    rows = []
+    for n in range(5000):
+        born = date(1930 + n % 30, 1 + n % 12, 1 + n % 28)
+        rows.append({**template, "resident_id": resident_id(100_000 + n, born, "F"), "name": f"测试{n}"})
+    rows[4321]["contact1_phone"] = "+8612"
+    before = count(conn, "elder")
+    report = load(conn, tmp_path, "elders", rows)
+    assert [(p.row, p.column) for p in report.problems] == [(4323, "contact1_phone")]
+    assert report.counts["created"] == 4999 and not report.committed
+    assert count(conn, "elder") == before
