@@ -78,7 +78,7 @@ def _visit_on_the_phone(browser: Browser, url: str, at: tuple[float, float], cit
         page.wait_for_selector('[data-status="arrived"]', timeout=patience(15) * 1000)
         city.clock.advance(timedelta(minutes=minutes))
         page.get_by_role("button", name="服务完成").click()
-        page.wait_for_selector('[data-status="completed"]', timeout=patience(15) * 1000)
+        page.wait_for_selector('[data-status="closed"]', timeout=patience(15) * 1000)
     finally:
         context.close()
 
