@@ -28,9 +28,11 @@ from dispatcher.lifecycle import (
     transition,
 )
 from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
+from dispatcher.quiet import QuietHours, booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.priority import EMERGENCY, priorities
 from eldercare.vocabulary import OrderStatus
 
 log = logging.getLogger(__name__)
@@ -83,20 +85,22 @@ def insert_order(
         if value is not None and value.tzinfo is None:
             raise OrderError(f"{name} must carry a time zone (got {value.isoformat()})")
     facts = conn.execute(
-        "SELECT e.active, e.ability_level, e.lives_alone, st.is_emergency, st.default_minutes "
+        "SELECT e.active, st.is_emergency, st.default_minutes "
         "FROM elder e, service_type st WHERE e.id = %s AND st.code = %s",
         (elder_id, service_type),
     ).fetchone()
     if facts is None:
         _explain_missing(conn, elder_id, service_type)
-    active, ability, alone, emergency, default_minutes = facts  # type: ignore[misc]
+    active, emergency, default_minutes = facts  # type: ignore[misc]
     if not active:
         raise OrderError(f"elder {elder_id} is inactive; reactivate the elder before ordering services")
     start = window_start or now
     end = window_end or start + (EMERGENCY_WINDOW if emergency else ROUTINE_WINDOW)
     if end < start:
         raise OrderError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
-    priority = 0 if emergency else max(1, 5 - (ability >= 3) - bool(alone))
+    today = now.astimezone(config.timezone).date()
+    priority = EMERGENCY if emergency else priorities(conn, [elder_id], today)[elder_id]
+    offer_at = now if emergency else booked_offer_at(config, now, start)
     row = conn.execute("SELECT nextval(pg_get_serial_sequence('service_order', 'id'))").fetchone()
     assert row is not None
     order_id = int(row[0])
@@ -127,8 +131,8 @@ def insert_order(
             notes,
             now,
             actor,
-            now + config.dispatch.accept_window(emergency),
-            now,
+            offer_at + config.dispatch.accept_window(emergency),
+            offer_at,
             now,
         ),
     ).fetchone()
@@ -404,6 +408,7 @@ def _tell_withdrawn(
         purpose=outbox.Purpose.OPERATOR,
         order_id=order.id,
         caregiver_id=caregiver_id,
+        not_before=None if order.is_emergency else QuietHours.of(config).release(clock.now()),
     )
 
 

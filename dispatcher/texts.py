@@ -28,6 +28,36 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "已接单{code}。请尽快前往：{address}。到达后回复 ARRIVED {code}，完成后回复 DONE {code}。",
         "Order {code} is yours. Please go to: {address}. Reply ARRIVED {code} on arrival, DONE {code} when done.",
     ),
+    "accepted_booked": (
+        "已接单{code}。请按预约时间{window}前往：{address}。到达后回复 ARRIVED {code}，完成后回复 DONE {code}"
+        "（可在后面加上老人家中卡片的6位码）。",
+        "Order {code} is yours. Please be at {address} at the booked time, {window}. Reply ARRIVED {code} on "
+        "arrival, DONE {code} when done (add the 6 digits of the card at the elder's home).",
+    ),
+    "too_early_arrived": (
+        "工单{code}预约时间为{window}，现在报到达太早，未记录。如您确已到达，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} is booked for {window}; it is too early to report arrival, so nothing was recorded. If you "
+        "really are there, send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_late_arrived": (
+        "工单{code}预约时间为{window}，已过太久，到达未记录。如您确已到达，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} was booked for {window}, long past; the arrival was not recorded. If you really are there, "
+        "send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_early_completed": (
+        "工单{code}预约时间为{window}，现在报完成太早，未记录。如服务确已完成，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} is booked for {window}; it is too early to report it done, so nothing was recorded. If it "
+        "really is done, send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_late_completed": (
+        "工单{code}预约时间为{window}，已过太久，完成未记录。如服务确已完成，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} was booked for {window}, long past; the completion was not recorded. If it really is done, "
+        "send it again within {minutes} min and the platform will check it as an exception.",
+    ),
     "declined": ("已拒绝工单{code}，谢谢告知。", "Order {code} declined; thank you for telling us."),
     "arrived": (
         "已记录到达工单{code}。完成后回复 DONE {code}。",

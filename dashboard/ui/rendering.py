@@ -33,6 +33,9 @@ NAV = (
     (N_("KPIs"), "/kpis"),
     (N_("Map"), "/map"),
     (N_("Return visits"), "/visits"),
+    (N_("Visit exceptions"), "/visit-exceptions"),
+    (N_("Entitlements"), "/entitlements"),
+    (N_("Age-allowance check"), "/allowance-check"),
     (N_("Monthly report"), "/reports"),
     (N_("Providers"), "/providers"),
 )
