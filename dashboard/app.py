@@ -13,9 +13,11 @@ from urllib.parse import quote
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -119,10 +121,19 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if not _is_api(request):  # a mistyped address in the browser: a page in the reader's language
+            return ui.error_page(request, 422, "; ".join(str(e.get("msg", "")) for e in exc.errors()))
         return JSONResponse({"detail": jsonable_encoder(located(exc.errors()))}, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _is_api(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return ui.error_page(request, exc.status_code, "")
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Rejected, rejected)
     app.add_exception_handler(psycopg.errors.DataError, refused_value)
     for exc_type in statuses:

@@ -73,6 +73,7 @@ class TimelineEntry(BaseModel):
     to_status: str
     actor_kind: str
     actor: str
+    actor_name: str | None = Field(None, description="the caregiver's or operator's name, for people to read")
     reason: str
     details: dict[str, Any]
 
@@ -215,8 +216,11 @@ def get_order(conn: psycopg.Connection, order_id: int) -> OrderDetail:
         raise NotFound(f"no order with id {order_id}")
     with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
         timeline = cur.execute(
-            "SELECT at, from_status, to_status, actor_kind, actor, reason, details FROM order_event "
-            "WHERE order_id = %s ORDER BY at, id",
+            "SELECT ev.at, ev.from_status, ev.to_status, ev.actor_kind, ev.actor, ev.reason, ev.details, "
+            "CASE ev.actor_kind WHEN 'caregiver' THEN (SELECT name FROM caregiver WHERE code = ev.actor) "
+            "WHEN 'operator' THEN (SELECT coalesce(nullif(display_name, ''), username) FROM operator "
+            "WHERE username = ev.actor) END AS actor_name "
+            "FROM order_event ev WHERE ev.order_id = %s ORDER BY ev.at, ev.id",
             (order_id,),
         ).fetchall()
     with conn.cursor(row_factory=class_row(Offer)) as cur:

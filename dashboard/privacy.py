@@ -8,6 +8,9 @@ from pydantic import BaseModel
 
 PHONE_FIELDS = frozenset({"phone", "elder_phone", "manager_phone", "caregiver_phone"})
 ADDRESS_FIELDS = frozenset({"address", "elder_address"})
+# how to get into the home (key safe, door code): hidden whole from viewers
+SECRET_FIELDS = frozenset({"home_access_notes"})
+HIDDEN = "****"
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -46,6 +49,8 @@ def masked(model: Model) -> Model:
             update[name] = mask_phone(value)
         elif name in ADDRESS_FIELDS and isinstance(value, str):
             update[name] = mask_address(value)
+        elif name in SECRET_FIELDS and isinstance(value, str):
+            update[name] = HIDDEN if value else ""
         elif isinstance(value, BaseModel | list):
             update[name] = _masked_value(value)
     return model.model_copy(update=update)

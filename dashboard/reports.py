@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gettext
 import io
 import re
 from datetime import date
@@ -12,6 +13,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from dashboard.errors import Invalid
+from eldercare.i18n import N_
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -80,26 +82,27 @@ def monthly(conn: psycopg.Connection, month: str, provider_id: int | None = None
     )
 
 
+# the columns, headed in the reader's language: the file is opened by people in a spreadsheet
 CSV_HEADER = (
-    "month",
-    "provider_code",
-    "provider_name",
-    "service_type",
-    "service_name",
-    "orders",
-    "completed",
-    "hours",
-    "subsidy_per_hour_yuan",
-    "subsidy_yuan",
+    N_("Month"),
+    N_("Provider code"),
+    N_("Provider"),
+    N_("Service code"),
+    N_("Service type"),
+    N_("Order count"),
+    N_("Completed"),
+    N_("Hours"),
+    N_("Subsidy per hour (CNY)"),
+    N_("Subsidy (CNY)"),
 )
 
 
-def as_csv(report: MonthlyReport) -> str:
+def as_csv(report: MonthlyReport, words: gettext.NullTranslations) -> str:
     """The report as CSV with a byte-order mark, so spreadsheet programs read the Chinese names right."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow([words.gettext(title) for title in CSV_HEADER])
     for line in report.lines:
         writer.writerow(
             (
@@ -118,7 +121,7 @@ def as_csv(report: MonthlyReport) -> str:
     writer.writerow(
         (
             report.month,
-            "TOTAL",
+            words.gettext("Total"),
             "",
             "",
             "",

@@ -17,6 +17,8 @@ class EventType(StrEnum):
     DOOR = "door"  # the door was opened
     NO_MOTION = "no_motion"
     BED_EXIT = "bed_exit"
+    # a press of the elder's own button to confirm that a caregiver is there (visit verification)
+    VISIT = "visit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ E = EventType
 DEVICE_TYPES: dict[str, DeviceType] = {
     t.code: t
     for t in (
-        DeviceType("button", "紧急呼叫按钮", "Emergency button", _ANY_SENSOR, frozenset({E.SOS})),
+        DeviceType("button", "紧急呼叫按钮", "Emergency button", _ANY_SENSOR, frozenset({E.SOS, E.VISIT})),
         DeviceType("pendant", "定位胸牌", "Pendant", _LOCATED, frozenset({E.SOS, E.FALL, E.GEOFENCE_EXIT}), True),
         DeviceType(
             "watch", "健康手表", "Health watch", _LOCATED | _VITALS, frozenset({E.SOS, E.FALL, E.GEOFENCE_EXIT}), True

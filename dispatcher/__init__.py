@@ -8,6 +8,7 @@ For the dashboard:
 
 - ``create_order``, ``cancel_order``, ``reassign_order``, ``review_order``, returning ``OrderRef`` or None
   and raising ``OrderError`` (``OrderNotFound``, ``InvalidTransition``) with a message fit for an operator;
+- ``resolve_visit_exception``: an operator's decision on a visit that failed verification;
 - ``router``: a FastAPI ``APIRouter`` with ``POST /sms/inbound``, ``POST /sms/status`` and the caregivers'
   pages under ``/m/``. The app that mounts it sets ``app.state.context`` to its
   ``eldercare.component.Context`` and ``app.state.dispatcher_config`` to the ``Config`` it runs with; the
@@ -21,7 +22,8 @@ Every function takes the ``Config`` it runs with; only entry points (``create``,
 For driving it step by step (a simulated day, tests): ``sweep`` (alarms to emergency orders, offer expiry,
 escalation, due offers), ``create_recurring_orders`` (with ``recurring_due_times``, the moments it has something
 to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), the caregivers' actions
-(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``),
+(``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``; arriving
+and finishing carry a ``Proof`` of where: the phone's location or the elder's card code),
 ``order_verdicts`` / ``elder_verdicts`` / ``readiness`` (who is eligible for a need, ranked, and why the others
 are not; what a caregiver will be offered at all), ``homes_ignoring_load`` (where the caregivers eligible for a
 need live, were none busy: a simulation's bound), and
@@ -37,13 +39,15 @@ from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
 from dispatcher.eligibility import Readiness, Reason, Verdict, elder_verdicts, order_verdicts, readiness
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
-from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order
+from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order, stand_down
 from dispatcher.recurring import create_due_orders as create_recurring_orders
 from dispatcher.recurring import due_times as recurring_due_times
 from dispatcher.sending import send_due
 from dispatcher.settings import Config, DispatcherSettings, MatchWeights, TravelModel
 from dispatcher.sms import NullSender, SmsSender, TwilioSender
 from dispatcher.sweep import SweepReport, sweep
+from dispatcher.verification import resolve as resolve_visit_exception
+from dispatcher.visits import Proof
 from dispatcher.webhooks import router
 from eldercare.vocabulary import OrderStatus
 
@@ -62,6 +66,7 @@ __all__ = [
     "OrderNotFound",
     "OrderRef",
     "OrderStatus",
+    "Proof",
     "Readiness",
     "Reason",
     "SmsSender",
@@ -85,9 +90,11 @@ __all__ = [
     "readiness",
     "reassign_order",
     "recurring_due_times",
+    "resolve_visit_exception",
     "review_order",
     "router",
     "send_due",
     "set_off",
+    "stand_down",
     "sweep",
 ]

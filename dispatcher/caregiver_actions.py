@@ -12,10 +12,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from dispatcher import metrics, notices, texts
+from dispatcher import metrics, notices, texts, visits
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import Offer, close_offer, live_offer, withdraw_raced
 from dispatcher.settings import Config
+from dispatcher.visits import NO_PROOF, Proof
 from eldercare import audit
 from eldercare.clock import Clock
 from eldercare.vocabulary import OrderStatus
@@ -62,6 +63,11 @@ class Answer:
     def text(self, language: str) -> str:
         return texts.text(self.key, language, **self.values)
 
+    @property
+    def accepted(self) -> bool:
+        """The caregiver holds the order (an emergency to go to at once, or a booked visit at its time)."""
+        return self.key in ("accepted", "accepted_booked")
+
 
 def _held(order: OrderRow, caregiver: Caregiver) -> bool:
     return order.caregiver_id == caregiver.id and order.state in (
@@ -81,10 +87,10 @@ def held_count(conn: psycopg.Connection, caregiver_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-def _not_live(conn: psycopg.Connection, order: OrderRow, caregiver: Caregiver) -> Answer:
+def _not_live(conn: psycopg.Connection, config: Config, order: OrderRow, caregiver: Caregiver) -> Answer:
     """Why a caregiver's answer to this order finds no live offer of theirs."""
     if _held(order, caregiver):
-        return Answer("accepted", {"code": order.code, "address": _address(conn, order)})
+        return _accepted(conn, config, order)
     mine = conn.execute(
         "SELECT status FROM offer WHERE order_id = %s AND caregiver_id = %s ORDER BY id DESC LIMIT 1",
         (order.id, caregiver.id),
@@ -94,6 +100,14 @@ def _not_live(conn: psycopg.Connection, order: OrderRow, caregiver: Caregiver) -
     if mine[0] == "expired":
         return Answer("expired", {"code": order.code})
     return Answer("taken", {"code": order.code})
+
+
+def _accepted(conn: psycopg.Connection, config: Config, order: OrderRow, *, changed: bool = False) -> Answer:
+    """The word to a caregiver holding an order: go at once to an emergency, at the booked time to the rest."""
+    values = {"code": order.code, "address": _address(conn, order)}
+    if order.is_emergency or order.alarm_id is not None:
+        return Answer("accepted", values, changed=changed)
+    return Answer("accepted_booked", {**values, "window": _window(config, order)}, changed=changed)
 
 
 def _address(conn: psycopg.Connection, order: OrderRow) -> str:
@@ -107,7 +121,7 @@ def _their_live_offer(
     """The caregiver's live offer of this order, or the answer explaining why there is none."""
     offer = live_offer(conn, order.id, caregiver.id)
     if offer is None:
-        return _not_live(conn, order, caregiver)
+        return _not_live(conn, config, order, caregiver)
     if offer.expires_at <= clock.now():
         # the sweep has not got to it yet; the deadline holds all the same
         close_offer(
@@ -180,7 +194,7 @@ def accept(
     if order.is_emergency or order.alarm_id is not None:
         notices.help_accepted(conn, clock, config, order, offer.eta_min)
     audit.record(conn, caregiver.code, "order.accept", "service_order", order.id, {"code": order.code, "via": via})
-    return Answer("accepted", {"code": order.code, "address": _address(conn, order)}, changed=True)
+    return _accepted(conn, config, order, changed=True)
 
 
 def decline(
@@ -205,14 +219,24 @@ def decline(
     return Answer("declined", {"code": order.code}, changed=True)
 
 
+_REFUSED = {
+    ("early", OrderStatus.ARRIVED): "too_early_arrived",
+    ("early", OrderStatus.COMPLETED): "too_early_completed",
+    ("late", OrderStatus.ARRIVED): "too_late_arrived",
+    ("late", OrderStatus.COMPLETED): "too_late_completed",
+}
+
+
 def _progress(
     conn: psycopg.Connection,
     clock: Clock,
+    config: Config,
     caregiver: Caregiver,
     order_id: int,
     to: OrderStatus,
     allowed_from: tuple[OrderStatus, ...],
     via: str,
+    proof: Proof | None = None,
     **changes: Any,
 ) -> tuple[OrderRow | None, Answer]:
     order = load_order(conn, order_id, lock=True)
@@ -221,6 +245,20 @@ def _progress(
     if order.state not in allowed_from:
         action = {"en_route": "set off", "arrived": "arrived", "completed": "finished"}[to.value]
         return None, Answer("wrong_step", {"code": order.code, "status": order.status, "action": action})
+    when = visits.Timing()
+    if proof is not None:
+        when = visits.timing(conn, clock, config, order, caregiver.id, to.value)
+        if when.refused:
+            values = {"code": order.code, "window": _window(config, order), "minutes": config.dispatch.insist_minutes}
+            audit.record(
+                conn,
+                caregiver.code,
+                f"order.{to.value}.refused",
+                "service_order",
+                order.id,
+                {"code": order.code, "via": via, "kind": when.kind},
+            )
+            return None, Answer(_REFUSED[(str(when.kind), to)], values, changed=True)
     order = transition(
         conn,
         clock,
@@ -232,30 +270,56 @@ def _progress(
         action=to.value,
         **changes,
     )
+    if to is OrderStatus.ARRIVED and proof is not None:
+        visits.record_arrival(conn, clock, config, order, via, proof, when)
+    elif to is OrderStatus.COMPLETED and proof is not None:
+        visits.record_completion(conn, clock, config, order, via, proof, when)
     audit.record(conn, caregiver.code, f"order.{to.value}", "service_order", order.id, {"code": order.code, "via": via})
     return order, Answer("done" if to is OrderStatus.COMPLETED else to.value, {"code": order.code}, changed=True)
+
+
+def _window(config: Config, order: OrderRow) -> str:
+    start, end = order.window_start.astimezone(config.timezone), order.window_end.astimezone(config.timezone)
+    return f"{start:%m-%d %H:%M}–{end:%H:%M}"
 
 
 def set_off(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
     _, answer = _progress(
-        conn, clock, caregiver, order_id, OrderStatus.EN_ROUTE, (OrderStatus.ACCEPTED,), via, en_route_at=clock.now()
+        conn,
+        clock,
+        config,
+        caregiver,
+        order_id,
+        OrderStatus.EN_ROUTE,
+        (OrderStatus.ACCEPTED,),
+        via,
+        en_route_at=clock.now(),
     )
     return answer
 
 
 def arrive(
-    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    caregiver: Caregiver,
+    order_id: int,
+    via: str,
+    proof: Proof = NO_PROOF,
 ) -> Answer:
+    """Record the caregiver's arrival, when it comes at a sensible time of the visit, and where it came from."""
     order, answer = _progress(
         conn,
         clock,
+        config,
         caregiver,
         order_id,
         OrderStatus.ARRIVED,
         (OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ESCALATED),
         via,
+        proof,
         arrived_at=clock.now(),
         arrival_due_at=None,
     )
@@ -265,9 +329,25 @@ def arrive(
 
 
 def finish(
-    conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    caregiver: Caregiver,
+    order_id: int,
+    via: str,
+    proof: Proof = NO_PROOF,
 ) -> Answer:
+    """Record the end of the visit, when it comes at a sensible time, and verify the visit."""
     _, answer = _progress(
-        conn, clock, caregiver, order_id, OrderStatus.COMPLETED, (OrderStatus.ARRIVED,), via, completed_at=clock.now()
+        conn,
+        clock,
+        config,
+        caregiver,
+        order_id,
+        OrderStatus.COMPLETED,
+        (OrderStatus.ARRIVED,),
+        via,
+        proof,
+        completed_at=clock.now(),
     )
     return answer

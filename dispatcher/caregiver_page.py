@@ -1,5 +1,6 @@
 """The caregiver's page for one order, reached by the signed link in the offer SMS: accept or decline,
-set off, arrive, finish. Built for a phone's width; no scripts, one form per button."""
+set off, arrive, finish. Built for a phone's width, one form per button; arriving and finishing send the
+phone's location (``static/geolocation.js``, the page's only script)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg.rows import class_row
 from starlette.concurrency import run_in_threadpool
@@ -18,19 +20,18 @@ from starlette.concurrency import run_in_threadpool
 from dispatcher import caregiver_actions as actions
 from dispatcher import texts
 from dispatcher.links import PAGE_PREFIX, LinkError, PageGrant, read_token
+from dispatcher.visits import Proof
 from dispatcher.web_resources import Resources, WebResources
 from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 page_router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
 _templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
 
-ACTIONS = {
-    "accept": actions.accept,
-    "decline": actions.decline,
-    "set_off": actions.set_off,
-    "arrive": actions.arrive,
-    "finish": actions.finish,
-}
+ACTIONS = {"accept": actions.accept, "decline": actions.decline, "set_off": actions.set_off}
+# the steps a visit is verified by: they come with the phone's location
+STEPS = {"arrive": actions.arrive, "finish": actions.finish}
+LOCATED = frozenset(STEPS)
+_SCRIPT = Path(__file__).with_name("static") / "geolocation.js"
 _STATUS_TEXT = {
     "created": ("待派单", "Waiting"),
     "offered": ("待接单", "Offered"),
@@ -130,6 +131,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
     tz = res.config.timezone
     start, end = order.window_start.astimezone(tz), order.window_end.astimezone(tz)
     zh_status, en_status = _STATUS_TEXT.get(order.status, (order.status, order.status))
+    buttons = _buttons(order, caregiver.id, en)
     return _templates.get_template("caregiver_page.html").render(
         en=en,
         t=lambda zh, english: english if en else zh,
@@ -139,7 +141,9 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
         notice=notice,
         holds=holds(order, caregiver.id),
-        buttons=_buttons(order, caregiver.id, en),
+        buttons=buttons,
+        locating=LOCATED & {action for action, _, _ in buttons},
+        prefix=PAGE_PREFIX,
         care_notes=care_notes(order, caregiver.id),
         base=f"{PAGE_PREFIX}/{token}",
     )
@@ -162,6 +166,11 @@ async def rendered(work: Callable[[], str]) -> HTMLResponse:
         return refused(str(err))
 
 
+@page_router.get("/_/geolocation.js")
+async def geolocation_script() -> FileResponse:
+    return FileResponse(_SCRIPT, media_type="text/javascript")
+
+
 @page_router.get("/{token}", response_class=HTMLResponse)
 async def show(token: str, res: Resources) -> HTMLResponse:
     def work() -> str:
@@ -173,9 +182,11 @@ async def show(token: str, res: Resources) -> HTMLResponse:
 
 
 @page_router.post("/{token}/{action}", response_class=HTMLResponse)
-async def act(token: str, action: str, res: Resources) -> HTMLResponse:
-    if action not in ACTIONS:
+async def act(token: str, action: str, request: Request, res: Resources) -> HTMLResponse:
+    if action not in ACTIONS and action not in STEPS:
         return HTMLResponse("unknown action", status_code=404)
+    form = await request.form()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
 
     def work() -> str:
         grant = read_token(res.config, token)
@@ -183,7 +194,11 @@ async def act(token: str, action: str, res: Resources) -> HTMLResponse:
             caregiver = actions.caregiver_by_id(conn, grant.caregiver_id)
             if caregiver is None:
                 raise LinkError("this caregiver no longer exists")
-            answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
+            if action in STEPS:
+                proof = Proof.from_form(fields)
+                answer = STEPS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page", proof)
+            else:
+                answer = ACTIONS[action](conn, res.clock, res.config, caregiver, grant.order_id, "page")
             return _render(res, conn, grant, token, answer.text(caregiver.language))
 
     return await rendered(work)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from dispatcher.alarms import EMERGENCY_ALARMS, raise_emergency_orders
+from dispatcher.alarms import EMERGENCY_ALARMS, elder_cancels, raise_emergency_orders
 from dispatcher.scheduler import ElectedScheduler, jobs
 from dispatcher.sending import send_due
 from dispatcher.settings import Config
@@ -136,7 +136,14 @@ class Dispatcher:
     def _worker(self) -> None:
         assert self.pool is not None
         # an emergency is committed (and its SMS sent) on its own, not after a batch of others
-        steps = ((raise_emergency_orders, 1), (expire_offers, BATCH), (escalate_overdue, BATCH), (offer_due, BATCH))
+        # a second SOS press (the elder calling it off) is heard before a first press gets its order
+        steps = (
+            (elder_cancels, 1),
+            (raise_emergency_orders, 1),
+            (expire_offers, BATCH),
+            (escalate_overdue, BATCH),
+            (offer_due, BATCH),
+        )
         while not self._stop.is_set():
             self._work.clear()  # before the sweep, so that a wake-up during it is not lost
             for step, batch in steps:

@@ -16,18 +16,16 @@ from dispatcher.offers import offers_to
 from dispatcher.planning.confirm import confirm_day
 from dispatcher.replies import Intent, Reply, parse
 from dispatcher.settings import Config
+from dispatcher.visits import NO_PROOF, Proof
 from eldercare.clock import Clock
 from eldercare.supervision import complaints
 
 log = logging.getLogger(__name__)
 
 Action = Callable[[psycopg.Connection, Clock, Config, Caregiver, int, str], Answer]
-_ACTIONS: dict[Intent, Action] = {
-    Intent.ACCEPT: actions.accept,
-    Intent.DECLINE: actions.decline,
-    Intent.ARRIVED: actions.arrive,
-    Intent.DONE: actions.finish,
-}
+_ACTIONS: dict[Intent, Action] = {Intent.ACCEPT: actions.accept, Intent.DECLINE: actions.decline}
+Step = Callable[[psycopg.Connection, Clock, Config, Caregiver, int, str, Proof], Answer]
+_STEPS: dict[Intent, Step] = {Intent.ARRIVED: actions.arrive, Intent.DONE: actions.finish}
 # which of a caregiver's held orders a reply without a code can mean
 _HELD_FOR = {
     Intent.ARRIVED: ("accepted", "en_route", "escalated"),
@@ -106,16 +104,23 @@ def _act(
             return Answer("day_confirmed", {"day": day.isoformat()}, changed=True), None
         if reply.intent is Intent.CONFIRM:
             return Answer("nothing_to_confirm"), None
-    if reply.code is not None:
-        order = load_order_by_code(conn, reply.code)
+    code, card = reply.code, reply.card
+    # six digits after ARRIVED or DONE: an order code if there is such an order, else the card's code
+    if code and card is None and code.isdigit() and reply.intent in _HELD_FOR and not load_order_by_code(conn, code):
+        code, card = None, code
+    if code is not None:
+        order = load_order_by_code(conn, code)
         if order is None:
-            return Answer("no_such_order", {"code": reply.code}), None
+            return Answer("no_such_order", {"code": code}), None
         order_id = order.id
     else:
         found = _their_order(conn, caregiver, reply.intent)
         if isinstance(found, Answer):
             return found, None
         order_id = found
+    if reply.intent in _STEPS:
+        proof = NO_PROOF if card is None else Proof(card_code=card)
+        return _STEPS[reply.intent](conn, clock, config, caregiver, order_id, "sms", proof), order_id
     return _ACTIONS[reply.intent](conn, clock, config, caregiver, order_id, "sms"), order_id
 
 

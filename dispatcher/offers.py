@@ -24,6 +24,7 @@ from dispatcher import escalation, links, metrics, outbox, texts
 from dispatcher.candidates import Need, SqlCandidates, need_of
 from dispatcher.lifecycle import Actor, OrderRow, transition
 from dispatcher.matching import Choice, choose
+from dispatcher.quiet import QuietHours
 from dispatcher.ranking import Ranked, Ranking
 from dispatcher.settings import Config, MatchWeights
 from eldercare.clock import Clock
@@ -104,7 +105,9 @@ def make_offer(
     changes: dict[str, Any] | None = None,
 ) -> OrderRow:
     """Offer a locked order to ``ranked``'s caregiver: the offer row, its SMS, and the timeline row."""
+    # a booked service offered in quiet hours (by an operator's reassignment) is texted, and runs, from their end
     now = clock.now()
+    starts = now if order.is_emergency else QuietHours.of(config).release(now)
     ttl = config.dispatch.offer_ttl(order.is_emergency)
     caregiver = ranked.candidate
     rank = order.offers_made + 1
@@ -120,7 +123,7 @@ def make_offer(
             ranked.eta_min,
             Jsonb(reasons),
             now,
-            now + ttl,
+            starts + ttl,
         ),
     ).fetchone()
     assert row is not None
@@ -153,6 +156,7 @@ def make_offer(
         purpose=outbox.Purpose.OFFER,
         order_id=order.id,
         caregiver_id=caregiver.caregiver_id,
+        not_before=starts,
     )
     conn.execute("UPDATE offer SET sms_id = %s WHERE id = %s", (sms_id, offer_id))
     metrics.OFFERS.labels("made").inc()
@@ -191,6 +195,8 @@ def offer_next(
     """Offer a locked order to the best caregiver not yet asked, or for an emergency to the best few at once
     (``offers_at_once``, those within ``emergency_race_margin_minutes`` of the best); escalate when there is
     nobody."""
+    if not order.is_emergency and (held := _held_for_quiet_hours(conn, clock, config, order)):
+        return held
     wanted = config.dispatch.offers_at_once(order.is_emergency) - len(live_offers(conn, order.id))
     made = 0
     first_cost: float | None = None
@@ -217,6 +223,21 @@ def offer_next(
     if order.state is not OrderStatus.ESCALATED:
         order = escalation.escalate(conn, clock, config, order, escalation.NO_CANDIDATE)
     conn.execute("UPDATE service_order SET next_offer_at = %s WHERE id = %s", (retry, order.id))
+    return order
+
+
+def _held_for_quiet_hours(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> OrderRow | None:
+    """In quiet hours, put off offering a booked service (and the deadline to accept it) until they end."""
+    now = clock.now()
+    release = QuietHours.of(config).release(now)
+    if release == now:
+        return None
+    accept_due = release + config.dispatch.accept_window(False)
+    conn.execute(
+        "UPDATE service_order SET next_offer_at = %s, accept_due_at = greatest(accept_due_at, %s) WHERE id = %s",
+        (release, accept_due, order.id),
+    )
+    log.info("order %s: booked service held until the quiet hours end at %s", order.code, release.isoformat())
     return order
 
 

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from dispatcher import metrics, outbox, texts
+from dispatcher import metrics, notices, outbox, texts
 from dispatcher.candidates import need_of
 from dispatcher.codes import order_code
 from dispatcher.eligibility import diagnose
 from dispatcher.lifecycle import (
+    TRANSITIONS,
     Actor,
     OrderError,
     OrderNotFound,
@@ -27,12 +28,16 @@ from dispatcher.lifecycle import (
     transition,
 )
 from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
+from dispatcher.quiet import QuietHours, booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.priority import EMERGENCY, priorities
 from eldercare.vocabulary import OrderStatus
 
 log = logging.getLogger(__name__)
+
+FALSE_ALARM = "false_alarm"  # the reason (texts.REASONS) an alarm's order is stood down
 
 SOURCES = ("alarm", "operator", "recurring", "api", "simulation")
 _ACTOR_KIND = {
@@ -80,20 +85,22 @@ def insert_order(
         if value is not None and value.tzinfo is None:
             raise OrderError(f"{name} must carry a time zone (got {value.isoformat()})")
     facts = conn.execute(
-        "SELECT e.active, e.ability_level, e.lives_alone, st.is_emergency, st.default_minutes "
+        "SELECT e.active, st.is_emergency, st.default_minutes "
         "FROM elder e, service_type st WHERE e.id = %s AND st.code = %s",
         (elder_id, service_type),
     ).fetchone()
     if facts is None:
         _explain_missing(conn, elder_id, service_type)
-    active, ability, alone, emergency, default_minutes = facts  # type: ignore[misc]
+    active, emergency, default_minutes = facts  # type: ignore[misc]
     if not active:
         raise OrderError(f"elder {elder_id} is inactive; reactivate the elder before ordering services")
     start = window_start or now
     end = window_end or start + (EMERGENCY_WINDOW if emergency else ROUTINE_WINDOW)
     if end < start:
         raise OrderError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
-    priority = 0 if emergency else max(1, 5 - (ability >= 3) - bool(alone))
+    today = now.astimezone(config.timezone).date()
+    priority = EMERGENCY if emergency else priorities(conn, [elder_id], today)[elder_id]
+    offer_at = now if emergency else booked_offer_at(config, now, start)
     row = conn.execute("SELECT nextval(pg_get_serial_sequence('service_order', 'id'))").fetchone()
     assert row is not None
     order_id = int(row[0])
@@ -124,8 +131,8 @@ def insert_order(
             notes,
             now,
             actor,
-            now + config.dispatch.accept_window(emergency),
-            now,
+            offer_at + config.dispatch.accept_window(emergency),
+            offer_at,
             now,
         ),
     ).fetchone()
@@ -200,9 +207,18 @@ def create_order(
 
 
 def cancel_order(
-    conn: psycopg.Connection, clock: Clock, order_id: int, *, reason: str, actor: str, config: Config
+    conn: psycopg.Connection,
+    clock: Clock,
+    order_id: int,
+    *,
+    reason: str,
+    actor: str,
+    config: Config,
+    actor_kind: Actor = Actor.OPERATOR,
+    reason_code: str | None = None,
 ) -> None:
-    """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told."""
+    """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told
+    (``reason_code``: a reason of ``texts.REASONS``, told in the caregiver's language instead of ``reason``)."""
     if not reason.strip():
         raise OrderError("say why the order is cancelled (reason is empty)")
     order = load_order(conn, order_id, lock=True)
@@ -214,7 +230,7 @@ def cancel_order(
         clock,
         order,
         OrderStatus.CANCELLED,
-        actor_kind=Actor.OPERATOR,
+        actor_kind=actor_kind,
         actor=actor,
         reason=reason,
         action="cancelled",
@@ -225,8 +241,40 @@ def cancel_order(
         arrival_due_at=None,
     )
     for caregiver in told:
-        _tell_withdrawn(conn, clock, config, order, caregiver, reason)
+        _tell_withdrawn(conn, clock, config, order, caregiver, reason, reason_code)
     audit.record(conn, actor, "order.cancel", "service_order", order.id, {"code": order.code, "reason": reason})
+
+
+def stand_down(
+    conn: psycopg.Connection,
+    clock: Clock,
+    alarm_id: int,
+    *,
+    actor: str,
+    config: Config,
+    actor_kind: Actor = Actor.OPERATOR,
+) -> OrderRef | None:
+    """Stop the emergency order of an alarm found false: cancel it, tell its caregiver and the elder's family.
+    None when there is nothing to stop (no order, finished, or the caregiver is at the door already)."""
+    row = conn.execute("SELECT id FROM service_order WHERE alarm_id = %s", (alarm_id,)).fetchone()
+    if row is None:
+        return None
+    order = load_order(conn, int(row[0]), lock=True)
+    if OrderStatus.CANCELLED not in TRANSITIONS[order.state]:
+        return None
+    cancel_order(
+        conn,
+        clock,
+        order.id,
+        reason=texts.reason(FALSE_ALARM, "en"),
+        actor=actor,
+        config=config,
+        actor_kind=actor_kind,
+        reason_code=FALSE_ALARM,
+    )
+    notices.tell_family(conn, clock, config, order, "family_false_alarm")
+    log.info("order %s stood down: alarm %s was a false alarm (decided by %s)", order.code, alarm_id, actor)
+    return OrderRef(order.id, order.code, OrderStatus.CANCELLED)
 
 
 def reassign_order(
@@ -332,7 +380,13 @@ def review_order(
 
 
 def _tell_withdrawn(
-    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, caregiver_id: int, reason: str
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    caregiver_id: int,
+    reason: str,
+    reason_code: str | None = None,
 ) -> None:
     row = conn.execute(
         "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (caregiver_id,)
@@ -345,11 +399,26 @@ def _tell_withdrawn(
         clock,
         to_phone=phone,
         from_phone=config.platform.twilio_from,
-        body=texts.text("withdrawn", language, code=order.code, reason=reason),
+        body=texts.text(
+            "withdrawn",
+            language,
+            code=order.code,
+            reason=texts.reason(reason_code, language) if reason_code else reason,
+        ),
         purpose=outbox.Purpose.OPERATOR,
         order_id=order.id,
         caregiver_id=caregiver_id,
+        not_before=None if order.is_emergency else QuietHours.of(config).release(clock.now()),
     )
 
 
-__all__ = ["OrderError", "OrderNotFound", "OrderRef", "cancel_order", "create_order", "reassign_order", "review_order"]
+__all__ = [
+    "OrderError",
+    "OrderNotFound",
+    "OrderRef",
+    "cancel_order",
+    "create_order",
+    "reassign_order",
+    "review_order",
+    "stand_down",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import psycopg
@@ -74,14 +74,17 @@ def enqueue(
     order_id: int | None = None,
     caregiver_id: int | None = None,
     contact_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> int:
-    """Queue one SMS; it is sent once the caller's transaction commits (NOTIFY eldercare_sms)."""
+    """Queue one SMS; it is sent once the caller's transaction commits (NOTIFY eldercare_sms), or at
+    ``not_before`` (a routine message held through quiet hours)."""
     now = clock.now()
+    due = max(now, not_before) if not_before is not None else now
     row = conn.execute(
         "INSERT INTO sms_message (direction, to_phone, from_phone, body, purpose, status, order_id, caregiver_id, "
         "contact_id, created_at, updated_at, next_attempt_at) "
         "VALUES ('outbound', %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s, %s) RETURNING id",
-        (to_phone, from_phone, body, purpose.value, order_id, caregiver_id, contact_id, now, now, now),
+        (to_phone, from_phone, body, purpose.value, order_id, caregiver_id, contact_id, now, now, due),
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -57,7 +57,8 @@ KEYWORDS: dict[str, Intent] = {
 }
 # longest first, so that "ARRIVED" is not read as "ARRIVE" + "D"
 _WORDS = "|".join(re.escape(k) for k in sorted(KEYWORDS, key=len, reverse=True))
-_REPLY = re.compile(rf"^(?P<word>{_WORDS})(?P<code>[{ALPHABET}]{{6}}(?:[{ALPHABET}]{{2}})?)?$")
+# ARRIVED and DONE may end with the six digits of the card at the elder's home
+_REPLY = re.compile(rf"^(?P<word>{_WORDS})(?P<code>[{ALPHABET}]{{6}}(?:[{ALPHABET}]{{2}})?)?(?P<card>[0-9]{{6}})?$")
 _NOISE = re.compile(r"[\s!！?？.。,，;；:：#'\"“”‘’()（）\[\]【】-]+")
 
 
@@ -65,16 +66,22 @@ _NOISE = re.compile(r"[\s!！?？.。,，;；:：#'\"“”‘’()（）\[\]【
 class Reply:
     intent: Intent
     code: str | None = None
+    card: str | None = None
 
 
 def parse(body: str) -> Reply | None:
     """The intent and order code of a reply, or None when it is not one we understand.
 
     Full-width letters and digits are folded (NFKC), case is ignored, and punctuation around the words
-    does not matter: "y k7m3qp", "Ｙ K7M3QP", "接K7M3QP", "ARRIVED: K7M3QP!" all read.
+    does not matter: "y k7m3qp", "Ｙ K7M3QP", "接K7M3QP", "ARRIVED: K7M3QP!" all read; "ARRIVED K7M3QP 482915" and
+    "到达 482915" carry the card code. Six digits alone may be an order code or a card code; ``inbound`` decides.
     """
     text = _NOISE.sub("", unicodedata.normalize("NFKC", body).upper())
     match = _REPLY.match(text)
     if match is None:
         return None
-    return Reply(KEYWORDS[match["word"]], match["code"])
+    intent = KEYWORDS[match["word"]]
+    code, card = match["code"], match["card"]
+    if card is not None and intent not in (Intent.ARRIVED, Intent.DONE):
+        return None
+    return Reply(intent, code, card)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -84,6 +84,14 @@ class DispatcherSettings(BaseSettings):
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
     routine_accept_minutes: int = Field(60, ge=1, description="escalate a booked service not accepted within this")
     emergency_arrival_minutes: int = Field(30, ge=1, description="escalate again when no arrival within this")
+    sos_cancel_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description="an elder who presses SOS again within this many seconds of the first press calls it off, as "
+        "telecare buttons do: the alarm is resolved as false, its order stood down, caregiver and family told "
+        "(0: a second press never cancels)",
+    )
     retry_offer_minutes: int = Field(
         2, ge=1, description="when no caregiver is eligible, look again after this long (shifts start, loads drop)"
     )
@@ -143,6 +151,30 @@ class DispatcherSettings(BaseSettings):
         3.0, ge=1.0, description="a caregiver takes at most this many times the day's visits per caregiver"
     )
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
+    quiet_start: time = Field(time(21, 0), description="local time from which no routine SMS is sent")
+    quiet_end: time = Field(time(7, 0), description="local time at which routine SMS go out again")
+    booked_offer_lead_hours: float = Field(
+        24.0, ge=0, description="offer a booked service this long before its window starts (at once when sooner)"
+    )
+    visit_early_minutes: int = Field(
+        60, ge=0, description="refuse an arrival or completion more than this before the booked window starts"
+    )
+    visit_late_minutes: int = Field(
+        120, ge=0, description="refuse an arrival this long after the window ends (a completion: after its planned end)"
+    )
+    visit_radius_m: float = Field(300.0, gt=0, description="a visit is verified when reported within this of home")
+    visit_max_accuracy_m: float = Field(
+        500.0, gt=0, description="a phone location less precise than this counts as no location"
+    )
+    visit_min_ratio: float = Field(
+        0.5, gt=0, description="a visit shorter than this share of its planned time is short"
+    )
+    visit_max_ratio: float = Field(
+        3.0, gt=1, description="a visit longer than this many times its planned time is long"
+    )
+    insist_minutes: int = Field(
+        30, ge=1, description="a refused arrival or completion sent again within this is taken, as an exception"
+    )
 
     def offer_ttl(self, emergency: bool) -> timedelta:
         if emergency:

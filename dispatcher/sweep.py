@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 
 from dispatcher import escalation
-from dispatcher.alarms import raise_emergency_orders
+from dispatcher.alarms import elder_cancels, raise_emergency_orders
 from dispatcher.lifecycle import Actor, load_order
 from dispatcher.offers import close_offer, live_offers, offer_next
 from dispatcher.settings import Config
@@ -93,6 +93,7 @@ def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
+    cancelled: int
     emergencies: int
     expired: int
     escalated: int
@@ -101,12 +102,13 @@ class SweepReport:
 
     @property
     def total(self) -> int:
-        return self.emergencies + self.expired + self.escalated + self.offered + self.rectifications
+        return self.cancelled + self.emergencies + self.expired + self.escalated + self.offered + self.rectifications
 
 
 def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
-    """One pass of every step, emergencies first, in the caller's transaction."""
+    """One pass of every step, emergencies first (after those the elder called off), in the caller's transaction."""
     return SweepReport(
+        cancelled=elder_cancels(conn, clock, config, limit),
         emergencies=len(raise_emergency_orders(conn, clock, config, limit)),
         expired=expire_offers(conn, clock, config, limit),
         escalated=escalate_overdue(conn, clock, config, limit),

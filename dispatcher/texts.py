@@ -28,6 +28,36 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "已接单{code}。请尽快前往：{address}。到达后回复 ARRIVED {code}，完成后回复 DONE {code}。",
         "Order {code} is yours. Please go to: {address}. Reply ARRIVED {code} on arrival, DONE {code} when done.",
     ),
+    "accepted_booked": (
+        "已接单{code}。请按预约时间{window}前往：{address}。到达后回复 ARRIVED {code}，完成后回复 DONE {code}"
+        "（可在后面加上老人家中卡片的6位码）。",
+        "Order {code} is yours. Please be at {address} at the booked time, {window}. Reply ARRIVED {code} on "
+        "arrival, DONE {code} when done (add the 6 digits of the card at the elder's home).",
+    ),
+    "too_early_arrived": (
+        "工单{code}预约时间为{window}，现在报到达太早，未记录。如您确已到达，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} is booked for {window}; it is too early to report arrival, so nothing was recorded. If you "
+        "really are there, send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_late_arrived": (
+        "工单{code}预约时间为{window}，已过太久，到达未记录。如您确已到达，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} was booked for {window}, long past; the arrival was not recorded. If you really are there, "
+        "send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_early_completed": (
+        "工单{code}预约时间为{window}，现在报完成太早，未记录。如服务确已完成，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} is booked for {window}; it is too early to report it done, so nothing was recorded. If it "
+        "really is done, send it again within {minutes} min and the platform will check it as an exception.",
+    ),
+    "too_late_completed": (
+        "工单{code}预约时间为{window}，已过太久，完成未记录。如服务确已完成，请在{minutes}分钟内再回复一次，"
+        "将作为异常交平台核实。",
+        "Order {code} was booked for {window}, long past; the completion was not recorded. If it really is done, "
+        "send it again within {minutes} min and the platform will check it as an exception.",
+    ),
     "declined": ("已拒绝工单{code}，谢谢告知。", "Order {code} declined; thank you for telling us."),
     "arrived": (
         "已记录到达工单{code}。完成后回复 DONE {code}。",
@@ -93,8 +123,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Order {code} was cancelled or reassigned: {reason}",
     ),
     "family_alarm": (
-        "【智慧养老】{elder}触发了{alarm}报警，平台已派单{code}，正在联系附近护理员。",
-        "[Eldercare] {elder} raised a {alarm} alarm. Order {code} is out; we are calling a caregiver nearby.",
+        "【智慧养老】{elder}发出报警：{alarm}。平台已派单{code}，正在联系附近护理员。",
+        "[Eldercare] Alarm for {elder}: {alarm}. Order {code} is out; we are calling a caregiver nearby.",
+    ),
+    "family_false_alarm": (
+        "【智慧养老】{elder}的报警经核实为误报，工单{code}已取消，无需担心。如有疑问请联系平台。",
+        "[Eldercare] The alarm of {elder} was a false alarm; order {code} is cancelled. Call us with any question.",
     ),
     "family_accepted": (
         "【智慧养老】护理员{caregiver}已接单{code}，预计{eta}分钟到达{elder}身边。",
@@ -119,6 +153,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "no_acceptance": ("无人接单", "no caregiver accepted"),
     "no_candidate": ("没有可派的护理员", "no eligible caregiver"),
     "no_arrival": ("接单后未按时到达", "accepted but no arrival in time"),
+    "false_alarm": ("告警经核实为误报", "the alarm was found to be a false alarm"),
 }
 
 

@@ -15,9 +15,12 @@ from psycopg.types.json import Jsonb
 
 from eldercare.vocabulary import AlarmType
 
-# The alarms on the operators' live board: every one not yet resolved, acknowledged or not. The board, the
-# demo's console and every other count of "open alarms" use this one condition (on ``alarm a``).
-ON_BOARD = "a.status <> 'resolved'"
+# The alarms on the operators' live board: every one not yet resolved, acknowledged or not, and a resolved one
+# while its order is still under way. The board, the demo's console and every other count of "open alarms" use
+# this one condition (on ``alarm a``).
+ON_BOARD = """(a.status <> 'resolved' OR EXISTS (
+    SELECT 1 FROM service_order live WHERE (live.id = a.order_id OR live.alarm_id = a.id)
+       AND live.status IN ('created', 'offered', 'accepted', 'en_route', 'arrived', 'escalated')))"""
 
 
 def count_on_board(conn: psycopg.Connection) -> tuple[int, int]:

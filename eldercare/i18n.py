@@ -25,6 +25,9 @@ DOMAIN = "eldercare"
 LANGUAGES = ("zh", "en")
 # the interface language -> its catalogue's locale (and Babel's, for dates and numbers); English is the source
 LOCALES = {"zh": "zh_Hans", "en": "en"}
+# how dates and times are written for each language (Babel's locale data): English readers here get the
+# day-first, 24-hour way, not the US one
+DATE_LOCALES = {"zh": "zh_Hans", "en": "en_GB"}
 
 
 def N_(message: str) -> str:

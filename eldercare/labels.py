@@ -4,6 +4,7 @@ marked for the catalogues: ``label(translations, kind, code)`` gives the reader'
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterable
 
 from eldercare.i18n import N_
 
@@ -103,13 +104,91 @@ LABELS: dict[str, dict[str, str]] = {
         "6": N_("Sat"),
         "7": N_("Sun"),
     },
+    "role": {"admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer")},
+    "gender": {"F": N_("Female"), "M": N_("Male")},
+    "actor_kind": {
+        "system": N_("Platform"),
+        "operator": N_("Operator"),
+        "caregiver": N_("Caregiver"),
+        "scheduler": N_("Care plan"),
+        "family": N_("Family"),
+    },
+    "threshold": {
+        "hr_high": N_("Heart rate above (bpm)"),
+        "hr_low": N_("Heart rate below (bpm)"),
+        "spo2_low": N_("SpO2 below (%)"),
+        "sbp_high": N_("Systolic pressure above (mmHg)"),
+        "sbp_low": N_("Systolic pressure below (mmHg)"),
+        "dbp_high": N_("Diastolic pressure above (mmHg)"),
+        "temp_high": N_("Temperature above (°C)"),
+        "battery_low": N_("Battery below (%)"),
+    },
+    "metric": {
+        "hr": N_("Heart rate"),
+        "spo2": N_("SpO2"),
+        "sbp": N_("Systolic pressure"),
+        "dbp": N_("Diastolic pressure"),
+        "temp": N_("Temperature"),
+        "battery": N_("Battery"),
+    },
+    "unit": {"hr": N_("bpm"), "spo2": "%", "sbp": "mmHg", "dbp": "mmHg", "temp": "°C", "battery": "%"},
+    "alarm_cause": {"no_data": N_("no data from the device"), "status": N_("the device reported itself offline")},
+    "visit_exception": {
+        "no_check_in": N_("No check-in (no location, card code or button)"),
+        "early": N_("Reported too early"),
+        "late": N_("Reported too late"),
+        "short": N_("Visit too short"),
+        "long": N_("Visit too long"),
+        "far": N_("Far from the elder's home"),
+        "overlap": N_("Overlaps another visit of the caregiver"),
+        "in_hospital": N_("Visit while the elder was in hospital"),
+        "bad_code": N_("Wrong or replaced card code"),
+    },
+    "visit_resolution": {"confirmed": N_("Confirm"), "rejected": N_("Reject")},
+    "exception_filter": {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")},
+    "visit_status": {
+        "open": N_("Open"),
+        "verified": N_("Verified"),
+        "exception": N_("Exception"),
+        "confirmed": N_("Confirmed by an operator"),
+        "rejected": N_("Rejected"),
+    },
+    "visit_check": {
+        "near": N_("at home"),
+        "far": N_("far from home"),
+        "card": N_("card code"),
+        "bad_card": N_("wrong card code"),
+        "no_location": N_("no location"),
+        "none": N_("no check-in"),
+    },
+    "settlement_status": {
+        "draft": N_("Draft"),
+        "confirmed": N_("Confirmed by the provider"),
+        "approved": N_("Approved and locked"),
+    },
+    "entitlement_unit": {"visits": N_("visits"), "hours": N_("hours")},
+    "allowance_finding": {
+        "bad_row": N_("Unreadable row"),
+        "unknown_id": N_("ID number not in the register"),
+        "duplicate": N_("Listed twice"),
+        "deceased": N_("Deceased, still on the roll"),
+        "moved_away": N_("Moved away, still on the roll"),
+        "under_age": N_("Under the age threshold"),
+        "no_sign_of_life": N_("No sign of life: visit at home"),
+    },
     "care_note": {
         "medical_notes": N_("Medical notes"),
         "medications": N_("Medications"),
         "allergies": N_("Allergies"),
         "home_access_notes": N_("Home access (key safe, door code)"),
+        "notes": N_("Notes"),
     },
 }
+
+
+def labels(translations: gettext.NullTranslations, kind: str, codes: Iterable[object]) -> str:
+    """Several codes' words as one list, in the reader's way of listing ("助餐、助洁" / "Meal, Cleaning")."""
+    return translations.gettext(", ").join(label(translations, kind, code) for code in codes)
 
 
 def label(translations: gettext.NullTranslations, kind: str, code: object) -> str:

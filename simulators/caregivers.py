@@ -143,6 +143,10 @@ class SimulatedCaregivers:
             answer = response.json().get("twiml", "") if response.status_code == 200 else ""
             self.replies.append((due.phone, due.body, answer))
             done += 1
+            if _refused_for_time(answer):
+                # a refusal for the time of a booked visit: a caregiver who really is there sends it again
+                self._push(1, due.phone, due.body, due.code, then=due.then, km=due.km)
+                continue
             if due.then == "travel" and "ARRIVED" in answer:
                 minutes = due.km * DETOUR / self.behaviour.speed_kmh * 60
                 self._push(minutes * 60, due.phone, f"ARRIVED {due.code}", due.code, then="work")
@@ -162,6 +166,11 @@ class SimulatedCaregivers:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _refused_for_time(answer: str) -> bool:
+    """The platform refused an arrival or completion as too early or too late, and says it may be sent again."""
+    return "再回复一次" in answer or "send it again" in answer
 
 
 def phones_from_manifest(path: Path) -> list[str]:

@@ -4,17 +4,21 @@ from fastapi import APIRouter, Depends
 
 from dashboard.api import (
     alarms,
+    allowance,
     elder_register,
     elders,
     enrolment,
+    entitlements,
     imports,
     insights,
     orders,
     plans,
     providers,
     roster,
+    settlements,
     supervision,
     token,
+    visits,
 )
 from dashboard.auth import within_area
 
@@ -26,11 +30,15 @@ for module in (
     elders,
     elder_register,
     enrolment,
+    entitlements,
     providers,
     insights,
     roster,
     imports,
     plans,
+    visits,
+    settlements,
+    allowance,
     supervision,
 ):
     router.include_router(module.router)

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from dashboard import kpi_rollup, kpis, orders, reports, scope
+from dashboard import i18n, kpi_rollup, kpis, orders, reports, scope
 from dashboard.auth import Reader
 from dashboard.errors import Invalid
 from dashboard.kpi_memo import ReportMemo
@@ -115,6 +115,7 @@ def monthly(
     responses={200: {"content": {"text/csv": {}}, "description": "the report as CSV"}},
 )
 def monthly_csv(
+    request: Request,
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
@@ -125,7 +126,7 @@ def monthly_csv(
     report = fresh_monthly(pool, runtime, memo, month, provider_id)
     suffix = f"-provider-{provider_id}" if provider_id else ""
     return Response(
-        reports.as_csv(report),
+        reports.as_csv(report, i18n.for_request(request)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="eldercare-report-{month}{suffix}.csv"'},
     )

@@ -23,7 +23,10 @@ window.Eldercare = (function () {
     if (!response.ok) {
       let detail = data.detail;
       if (Array.isArray(detail)) detail = detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
-      throw new Error(detail || response.statusText);
+      // what happened in the reader's language first; the server's detail (for the record) after it
+      const words = document.getElementById("toast").dataset;
+      const headline = words["status-" + response.status] || words.statusOther;
+      throw new Error(headline + (detail ? ` (${detail})` : ""));
     }
     return data;
   }
@@ -49,7 +52,7 @@ window.Eldercare = (function () {
   }
 
   /* Re-fetch a board's partial when the server says something changed; at most one fetch in flight. */
-  function liveRegion(container, kinds) {
+  function liveRegion(container, kinds, after) {
     const indicator = document.getElementById("live");
     let busy = false, again = false;
     async function refresh() {
@@ -57,9 +60,10 @@ window.Eldercare = (function () {
       busy = true;
       try {
         const response = await fetch(container.dataset.partial, { credentials: "same-origin" });
-        if (response.ok && !container.querySelector("form.resolve:focus-within")) {
+        if (response.ok && !container.querySelector("form:focus-within")) {
           container.innerHTML = await response.text();
           tickAges();
+          if (after) after();
         } else if (response.ok) again = true;
       } finally {
         busy = false;
@@ -73,33 +77,119 @@ window.Eldercare = (function () {
     return refresh;
   }
 
+  /* The desk: new critical alarms announce themselves (sound, notification, tab title) until acknowledged. */
+  function announcer(board) {
+    const sound = document.getElementById("alarm-sound");
+    const button = document.getElementById("announce");
+    const title = board.dataset.title;
+    const announced = new Set();
+    let repeat = null;
+    function waiting() {
+      const ids = new Set();
+      board.querySelectorAll('[data-severity="critical"][data-status="open"]').forEach((el) => ids.add(el.dataset.alarmId));
+      return ids;
+    }
+    function ring() { sound.currentTime = 0; const played = sound.play(); if (played) played.catch(() => {}); }
+    function check() {
+      const ids = waiting();
+      const fresh = [...ids].filter((id) => !announced.has(id));
+      fresh.forEach((id) => announced.add(id));
+      document.title = ids.size ? `(${ids.size}) ⚠ ${title}` : title;
+      if (fresh.length) {
+        ring();
+        if ("Notification" in window && Notification.permission === "granted") {
+          const row = board.querySelector(`[data-alarm-id="${fresh[0]}"]`);
+          const text = row ? row.querySelector(".atype").textContent + " · " + row.querySelector("a strong").textContent : "";
+          new Notification(board.dataset.newCritical, { body: text, tag: "alarm-" + fresh[0] });
+        }
+      }
+      if (ids.size && !repeat) repeat = setInterval(ring, 30000);
+      if (!ids.size && repeat) { clearInterval(repeat); repeat = null; }
+    }
+    function showOn() { if (button) { button.textContent = button.dataset.on; button.disabled = true; } }
+    if (button) {
+      if ("Notification" in window && Notification.permission === "granted") showOn();
+      button.addEventListener("click", async () => {
+        sound.muted = false;
+        if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
+        showOn();
+      });
+    }
+    return check;
+  }
+
+  function boardFilters(board) {
+    const form = document.getElementById("alarm-filters");
+    function apply() {
+      const want = Object.fromEntries(new FormData(form));
+      board.querySelectorAll("[data-alarm-id]").forEach((el) => {
+        el.hidden = !Object.entries(want).every(([key, value]) => !value || el.dataset[key] === value);
+      });
+    }
+    form.addEventListener("change", apply);
+    return apply;
+  }
+
   function alarmBoard() {
     const board = document.getElementById("alarm-board");
-    const refresh = liveRegion(board, ["alarm"]);
+    const check = announcer(board);
+    const filter = boardFilters(board);
+    const refresh = liveRegion(board, ["alarm", "order"], () => { filter(); check(); });
     ages();
+    check();
+    const views = document.querySelectorAll(".view-switch [data-view]");
+    function view(name) {
+      board.dataset.view = name;
+      views.forEach((b) => b.classList.toggle("active", b.dataset.view === name));
+      try { localStorage.setItem("alarm-view", name); } catch (err) { /* private mode: not remembered */ }
+    }
+    views.forEach((b) => b.addEventListener("click", () => view(b.dataset.view)));
+    try { view(localStorage.getItem("alarm-view") || "list"); } catch (err) { view("list"); }
+    function attach(place, templateId, id) {
+      if (place.querySelector("form")) return null;
+      const form = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+      form.dataset.alarm = id;
+      place.append(form);
+      return form;
+    }
     board.addEventListener("click", async (event) => {
-      const ack = event.target.closest("[data-ack]");
-      const resolve = event.target.closest("[data-resolve]");
-      if (ack) {
-        ack.disabled = true;
-        try { await api("POST", `/api/v1/alarms/${ack.dataset.ack}/acknowledge`, {}); refresh(); }
-        catch (err) { toast(err.message, true); ack.disabled = false; }
-      } else if (resolve) {
-        const card = resolve.closest(".alarm");
-        if (card.querySelector("form.resolve")) return;
-        const form = document.getElementById("resolve-template").content.firstElementChild.cloneNode(true);
-        form.dataset.alarm = resolve.dataset.resolve;
-        card.appendChild(form);
+      const button = event.target.closest("[data-ack], [data-take], [data-note], [data-resolve]");
+      if (!button) return;
+      const actionsPlace = button.closest(".actions");
+      const post = async (url) => {
+        button.disabled = true;
+        try { await api("POST", url, {}); refresh(); }
+        catch (err) { toast(err.message, true); button.disabled = false; }
+      };
+      if (button.dataset.ack) await post(`/api/v1/alarms/${button.dataset.ack}/acknowledge`);
+      else if (button.dataset.take) await post(`/api/v1/alarms/${button.dataset.take}/take`);
+      else if (button.dataset.note) {
+        const form = attach(actionsPlace, "note-template", button.dataset.note);
+        if (form) form.querySelector("input").focus();
+      } else {
+        const form = attach(actionsPlace, "resolve-template", button.dataset.resolve);
+        if (!form) return;
+        const live = button.closest("[data-alarm-id]").dataset.orderLive;
+        const stop = form.querySelector(".stop-order");
+        form.outcome.addEventListener("change", () => { stop.hidden = !(live && form.outcome.value === "false_alarm"); });
         form.querySelector("select").focus();
       }
     });
     board.addEventListener("submit", async (event) => {
-      const form = event.target.closest("form.resolve");
+      const form = event.target.closest("form.resolve, form.add-note");
       if (!form) return;
       event.preventDefault();
-      const body = { outcome: form.outcome.value, note: form.note.value };
-      try { await api("POST", `/api/v1/alarms/${form.dataset.alarm}/resolve`, body); form.remove(); refresh(); }
-      catch (err) { toast(err.message, true); }
+      try {
+        if (form.classList.contains("add-note")) {
+          await api("POST", `/api/v1/alarms/${form.dataset.alarm}/notes`, { text: form.text.value });
+        } else {
+          const stop = !form.querySelector(".stop-order").hidden && form.stop_order.checked;
+          const body = { outcome: form.outcome.value, note: form.note.value, stop_order: stop };
+          await api("POST", `/api/v1/alarms/${form.dataset.alarm}/resolve`, body);
+        }
+        form.remove();
+        refresh();
+      } catch (err) { toast(err.message, true); }
     });
   }
 
@@ -154,22 +244,42 @@ window.Eldercare = (function () {
     }));
   }
 
-  function plot(id, data, series, opts) {
+  // times on charts in the reader's language and 24-hour clock, as the rest of the page
+  const locale = lang === "zh" ? "zh-CN" : "en-GB";
+  function timeFormat(withTime) {
+    const f = new Intl.DateTimeFormat(locale, withTime
+      ? { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }
+      : { year: "numeric", month: "2-digit", day: "2-digit" });
+    return (ts) => (ts === null || ts === undefined ? "–" : f.format(new Date(ts * 1000)));
+  }
+
+  function plot(id, data, series, opts, withTime) {
     const el = document.getElementById(id);
     if (!el) return;
     if (!window.uPlot) { el.innerHTML = '<p class="empty">chart library missing: run make install</p>'; return; }
     if (!data.t.length) { el.innerHTML = `<p class="empty">${el.dataset.empty}</p>`; return; }
     const width = el.clientWidth || 600;
-    new uPlot(Object.assign({ width, height: 240, series: [{}].concat(series), legend: { show: true } }, opts || {}),
-      [data.t].concat(series.map((s) => data[s.key])), el);
+    const fmt = timeFormat(withTime !== false);
+    const x = { values: (u, splits) => splits.map(fmt), space: 90 };
+    const options = Object.assign({ width, height: 240, series: [{ label: document.body.dataset.timeWord, value: (u, ts) => fmt(ts) }].concat(series),
+      legend: { show: true }, axes: [x, {}] }, opts || {});
+    if (opts && opts.axes) options.axes = [x].concat(opts.axes);
+    new uPlot(options, [data.t].concat(series.map((s) => data[s.key])), el);
   }
 
-  function vitalsChart(id, data, fields) {
+  // one axis per kind of measure, each with its unit: heart rate on the left, SpO2 and blood pressure on the right
+  function vitalsChart(id, data, fields, words) {
     const pad = (data.span[1] - data.span[0]) * 0.01; // so that the latest reading is not drawn on the edge
     // points always drawn: a device that has just started reporting has too few readings for a line
-    const series = fields.map(([key, label, stroke]) => ({ key, label, stroke, width: 1.5, spanGaps: true,
-      points: { show: true, size: 4 } }));
-    plot(id, data, series, { scales: { x: { time: true, range: [data.span[0], data.span[1] + pad] } } });
+    const series = fields.map(([key, scale, stroke]) => ({ key, label: words[key], stroke, width: 1.5, spanGaps: true,
+      scale, points: { show: true, size: 4 } }));
+    const axes = [
+      { scale: "hr", label: words.axis_hr, stroke: "#d33" },
+      { scale: "spo2", label: words.axis_spo2, side: 1, stroke: "#26c", grid: { show: false } },
+      { scale: "bp", label: words.axis_bp, side: 1, stroke: "#a5a", grid: { show: false } },
+    ];
+    plot(id, data, series, { axes, scales: { x: { time: true, range: [data.span[0], data.span[1] + pad] },
+      spo2: { range: [80, 100] } } });
   }
 
   function kpiCharts(data) {
@@ -181,17 +291,19 @@ window.Eldercare = (function () {
     days.accept_p50 = data.accept_p50.map((v) => (v === null ? null : v / 60));
     days.accept_p90 = data.accept_p90.map((v) => (v === null ? null : v / 60));
     const colors = { ack_60: "#c62828", ack_180: "#ef8f00", arrived_45: "#0b6e8a", fulfilment: "#2e7d32" };
-    plot("chart-rates", days, rates.map((key) => ({ key, label: key, stroke: colors[key], width: 1.5, spanGaps: true })),
-      { scales: { x, y: { range: [0, 100] } } });
+    const words = data.words || {};
+    plot("chart-rates", days, rates.map((key) => ({ key, label: words[key] || key, stroke: colors[key], width: 1.5,
+      spanGaps: true })), { scales: { x, y: { range: [0, 100] } } }, false);
     plot("chart-accept", days, [
-      { key: "accept_p50", label: "p50", stroke: "#0b6e8a", width: 1.5, spanGaps: true },
-      { key: "accept_p90", label: "p90", stroke: "#ef8f00", width: 1.5, spanGaps: true },
-    ], { scales: { x } });
+      { key: "accept_p50", label: words.accept_p50 || "P50", stroke: "#0b6e8a", width: 1.5, spanGaps: true },
+      { key: "accept_p90", label: words.accept_p90 || "P90", stroke: "#ef8f00", width: 1.5, spanGaps: true },
+    ], { scales: { x } }, false);
   }
 
   function elderCharts(data) {
-    vitalsChart("chart-day", data.day, [["hr", "HR", "#d33"], ["spo2", "SpO2", "#26c"], ["sbp", "SBP", "#a5a"], ["dbp", "DBP", "#c8c"]]);
-    vitalsChart("chart-month", data.month, [["hr_avg", "HR avg", "#d33"], ["hr_min", "HR min", "#f99"], ["hr_max", "HR max", "#900"], ["spo2_avg", "SpO2", "#26c"], ["sbp_avg", "SBP", "#a5a"]]);
+    const words = data.words;
+    vitalsChart("chart-day", data.day, [["hr", "hr", "#d33"], ["spo2", "spo2", "#26c"], ["sbp", "bp", "#a5a"], ["dbp", "bp", "#c8c"]], words);
+    vitalsChart("chart-month", data.month, [["hr_avg", "hr", "#d33"], ["hr_min", "hr", "#f99"], ["hr_max", "hr", "#900"], ["spo2_avg", "spo2", "#26c"], ["sbp_avg", "bp", "#a5a"]], words);
   }
 
   // The elder form: a click on the offline map of townships and communities fills in the latitude and longitude.

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard import alarms, orders
+from dashboard.api.entitlements import elder_entitlements
+from dashboard.api.insights import local_today
 from dashboard.auth import Reader
+from dashboard.errors import NotFound
 from dashboard.orders import ACTIVE
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
@@ -26,7 +29,9 @@ SERVICE_TYPES = tuple(ServiceType)
 def alarm_board(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     with pool.connection() as conn:
         board = [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
-    return render(request, "alarms.html", principal, alarms=board)
+        types = conn.execute("SELECT code, name_zh, name_en FROM alarm_type ORDER BY code").fetchall()
+        townships = [r[0] for r in conn.execute("SELECT name FROM township ORDER BY code").fetchall()]
+    return render(request, "alarms.html", principal, alarms=board, alarm_types=types, townships=townships)
 
 
 @router.get("/partials/alarms", response_class=HTMLResponse)
@@ -76,6 +81,17 @@ def order_page(
 @router.get("/orders-new", response_class=HTMLResponse)
 @area_filtered  # a blank form; the elder it names is checked like any other
 def new_order_page(
-    request: Request, principal: Reader, elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None
+    request: Request,
+    principal: Reader,
+    pool: Pool,
+    runtime: RuntimeDep,
+    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
-    return render(request, "order_new.html", principal, elder_id=elder_id, service_types=SERVICE_TYPES)
+    ent = None
+    if elder_id is not None:
+        with pool.connection() as conn:
+            try:
+                ent = elder_entitlements(conn, elder_id, f"{local_today(runtime):%Y-%m}", runtime.settings.timezone)
+            except NotFound:
+                elder_id = None
+    return render(request, "order_new.html", principal, elder_id=elder_id, service_types=SERVICE_TYPES, ent=ent)

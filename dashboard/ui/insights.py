@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard import geo, orders, providers, scope
+from dashboard import geo, orders, providers, scope, settlement
 from dashboard.api.insights import fresh_monthly, fresh_report, kpi_filter, local_today
-from dashboard.auth import Reader
+from dashboard.auth import Permission, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Memo, Pool, RuntimeDep
 from dashboard.ui.boards import SERVICE_TYPES
@@ -94,6 +94,15 @@ def report_page(
     report = fresh_monthly(pool, runtime, memo, month, provider_id)
     with pool.connection() as conn:
         provider_list = providers.list_providers(conn)
+        settled = settlement.settlement(conn, provider_id, month, runtime.settings.timezone) if provider_id else None
     return render(
-        request, "reports.html", principal, report=report, month=month, provider_id=provider_id, providers=provider_list
+        request,
+        "reports.html",
+        principal,
+        report=report,
+        month=month,
+        provider_id=provider_id,
+        providers=provider_list,
+        settled=shown(principal, settled) if settled else None,
+        can_approve=principal.may(Permission.ADMINISTER),
     )

@@ -11,13 +11,15 @@ from fastapi.responses import HTMLResponse
 from dashboard import alarms, elders, orders, providers, recurring
 from dashboard.alarms import AlarmFilter
 from dashboard.api.elder_register import visible
-from dashboard.auth import Reader
+from dashboard.api.entitlements import elder_entitlements
+from dashboard.auth import Permission, Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, area_filtered, city_wide
 from dashboard.ui.rendering import render
 from devices.types import DEVICE_TYPES
+from eldercare.register import card_code
 from eldercare.register import elders as register
 from eldercare.vocabulary import InactiveReason, ServiceType
 
@@ -77,6 +79,10 @@ def elder_page(
         record = visible(principal, register.get_record(conn, elder_id))
         assessments = register.assessments(conn, elder_id)
         care_plan, _ = recurring.list_recurring(conn, elder_id, 50, 0)
+        card = card_code.current(conn, elder_id) if principal.may(Permission.ACT) else None
+        ent = elder_entitlements(
+            conn, elder_id, f"{now.astimezone(runtime.dispatch.timezone):%Y-%m}", runtime.settings.timezone
+        )
     return render(
         request,
         "elder.html",
@@ -84,6 +90,8 @@ def elder_page(
         elder=elder,
         record=record,
         assessments=assessments,
+        card=card,
+        ent=ent,
         care_plan=care_plan,
         plan_services=[s.value for s in ServiceType if s is not ServiceType.EMERGENCY],
         reasons=list(InactiveReason),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -19,8 +20,8 @@ from markupsafe import Markup
 from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
-from eldercare.i18n import N_
-from eldercare.labels import label
+from eldercare.i18n import DATE_LOCALES, N_
+from eldercare.labels import label, labels
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -32,6 +33,9 @@ NAV = (
     (N_("KPIs"), "/kpis"),
     (N_("Map"), "/map"),
     (N_("Return visits"), "/visits"),
+    (N_("Visit exceptions"), "/visit-exceptions"),
+    (N_("Entitlements"), "/entitlements"),
+    (N_("Age-allowance check"), "/allowance-check"),
     (N_("Monthly report"), "/reports"),
     (N_("Providers"), "/providers"),
     (N_("Supervision"), "/supervision"),
@@ -44,19 +48,6 @@ def _json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _reason(value: Any) -> str:
-    """One term of an offer's ``reasons`` as a short text: numbers rounded, nested terms inline."""
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_reason(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_reason(v) for v in value) or "–"
-    return str(value)
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -67,8 +58,8 @@ def _secs(context: Context, value: float | None) -> str:
         return "–"
     words: gettext.NullTranslations = context["i18n"]
     if value < 120:
-        return f"{value:.0f} {words.gettext('s')}"
-    return f"{value / 60:.1f} {words.gettext('min')}"
+        return words.gettext("%(seconds).0f s") % {"seconds": value}
+    return words.gettext("%(minutes).1f min") % {"minutes": value / 60}
 
 
 # the page's catalogue travels in the render context ("i18n"), so one environment serves both languages; macros
@@ -93,6 +84,70 @@ def _label(context: Context, kind: str, code: object) -> str:
     return label(context["i18n"], kind, code)
 
 
+@pass_context
+def _labels(context: Context, kind: str, codes: list[object]) -> str:
+    return labels(context["i18n"], kind, codes)
+
+
+@pass_context
+def _raised_by(context: Context, alarm: Any) -> Markup:
+    """What raised an alarm, in words: the reading against its threshold, or the device that sent the event."""
+    words: gettext.NullTranslations = context["i18n"]
+    details = alarm.details or {}
+    if "metric" in details or "battery" in details:
+        metric = details.get("metric", "battery")
+        text = words.gettext("%(metric)s %(value)s %(unit)s (threshold %(threshold)s)") % {
+            "metric": label(words, "metric", metric),
+            "value": _number(details.get("value", details.get("battery"))),
+            "unit": label(words, "unit", metric),
+            "threshold": _number(details.get("threshold")),
+        }
+        if details.get("consecutive"):
+            text += words.gettext(", %(count)d readings in a row") % {"count": details["consecutive"]}
+        return Markup("%s") % text
+    if "cause" in details:
+        return Markup("%s") % label(words, "alarm_cause", details["cause"])
+    if alarm.device_id:
+        return Markup(words.gettext("Raised by device %(device)s")) % {"device": _code(alarm.device_id)}
+    return Markup("")
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value if value is not None else "–")
+
+
+def _code(value: object) -> Markup:
+    """A code shown as itself (an order's, a device's): kept out of translation and the language test."""
+    return Markup('<span class="code" translate="no">%s</span>') % value
+
+
+@pass_context
+def _choice_reason(context: Context, offer: Any) -> str:
+    """Why the dispatcher chose this caregiver, as a sentence: rank, distance, travel time, orders in hand."""
+    words: gettext.NullTranslations = context["i18n"]
+    reasons = offer.reasons or {}
+    values = {
+        "rank": offer.rank,
+        "km": float(reasons.get("distance_km", offer.distance_km)),
+        "minutes": float(reasons.get("eta_min", offer.eta_min)),
+        "load": int(reasons.get("load", 0)),
+    }
+    if offer.rank == 1:
+        text = words.gettext(
+            "The best-placed available caregiver: %(km).1f km away, about %(minutes).0f min to arrive, "
+            "%(load)d orders in hand"
+        )
+    else:
+        text = words.gettext(
+            "Choice %(rank)d among available caregivers: %(km).1f km away, about %(minutes).0f min to arrive, "
+            "%(load)d orders in hand"
+        )
+    sentence = text % values
+    if reasons.get("served_before"):
+        sentence += words.gettext("; has served this elder before")
+    return sentence
+
+
 def _service(lang: str, order: Any) -> str:
     return str(order.service_name_zh if lang == "zh" else order.service_name_en)
 
@@ -102,9 +157,17 @@ TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
     _gettext_in, _ngettext_in, newstyle=True, pgettext=_pgettext_in
 )
-TEMPLATES.env.globals.update(pct=_pct, secs=_secs, service=_service, label=_label)
+TEMPLATES.env.globals.update(
+    pct=_pct,
+    secs=_secs,
+    service=_service,
+    label=_label,
+    labels=_labels,
+    choice_reason=_choice_reason,
+    raised_by=_raised_by,
+)
+TEMPLATES.env.filters["code"] = _code
 TEMPLATES.env.filters["tojson_safe"] = _json
-TEMPLATES.env.filters["reason"] = _reason
 
 
 def render(
@@ -114,8 +177,13 @@ def render(
     language = i18n.choose(request)
     zone = ZoneInfo(runtime.settings.timezone)
 
-    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return value.astimezone(zone).strftime(fmt) if value else ""
+    def local(value: datetime | None, fmt: str = "short") -> str:
+        """A moment in the city's time zone: "short"/"medium" in the reader's locale, or a numeric strftime."""
+        if not value:
+            return ""
+        if fmt in ("short", "medium", "long"):
+            return format_datetime(value, fmt, tzinfo=zone, locale=DATE_LOCALES.get(language, "zh_Hans"))
+        return value.astimezone(zone).strftime(fmt)
 
     can_admin = principal is not None and principal.may(Permission.ADMINISTER)
     lockouts: list[logins.Lockout] = []

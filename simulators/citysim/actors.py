@@ -88,7 +88,7 @@ class People:
         if self.world.accepts(now, worker, job, chance):
             answer = dispatcher.accept_offer(self.conn, self.engine.clock, self.config, caregiver, order_id, VIA)
             self.conn.commit()
-            if answer.changed and answer.key == "accepted":
+            if answer.changed and answer.accepted:
                 self.holder[order_id] = worker
                 self.world.take(now, worker, job)
         else:
@@ -109,12 +109,20 @@ class People:
         self.conn.commit()
 
     def arrive(self, worker: Worker, job: Job) -> None:
-        dispatcher.arrive(self.conn, self.engine.clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
+        self._insisting(dispatcher.arrive, worker, job)
         self.conn.commit()
+
+    def _insisting(self, step: Any, worker: Worker, job: Job) -> None:
+        """Report arriving or finishing; one refused as too early or too late is sent again, as a caregiver who
+        really is there does (the platform then takes it as an exception)."""
+        caregiver, clock = self.caregiver(worker.id), self.engine.clock
+        answer = step(self.conn, clock, self.config, caregiver, job.order_id, VIA, _at(job))
+        if answer.key.startswith("too_"):
+            step(self.conn, clock, self.config, caregiver, job.order_id, VIA, _at(job))
 
     def finish(self, worker: Worker, job: Job) -> None:
         clock = self.engine.clock
-        dispatcher.finish(self.conn, clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
+        self._insisting(dispatcher.finish, worker, job)
         alarm_id = self.order(job.order_id).alarm_id
         if alarm_id is not None:
             alarms.resolve(self.conn, clock.now(), alarm_id, OPERATOR)
@@ -158,3 +166,8 @@ class People:
 
 def _world_step(now: float, action: Any, worker: Worker, token: int) -> None:
     action(worker, token)
+
+
+def _at(job: Job) -> dispatcher.Proof:
+    """The simulated phone's location: at the job's place, as a phone outdoors would report it."""
+    return dispatcher.Proof(lat=job.lat, lon=job.lon, accuracy_m=15.0)

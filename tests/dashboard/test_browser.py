@@ -139,12 +139,12 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     page.evaluate("window.__sameDocument = true")
     started = time.monotonic()
     alarm_id = raise_sos(city.url)
-    card = page.locator(f"li[data-alarm-id='{alarm_id}']")
+    card = page.locator(f"tbody[data-alarm-id='{alarm_id}']")  # the board's list view
     expect(card).to_be_visible()
     latency = time.monotonic() - started
     print(f"SOS reached the board in {latency:.2f} s")
     assert page.evaluate("window.__sameDocument") is True
-    expect(card).to_have_class("alarm sev-critical st-open")
+    expect(card).to_have_class("alarm-row sev-critical st-open")
     page.screenshot(path=shots / "alarm-board.png")
 
     # acknowledge it from the board, then resolve it with its outcome
@@ -171,7 +171,9 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
     expect(page.locator(".pagehead .status")).to_have_text("已创建")
     page.click("#reassign-form button")
     expect(page.locator(".pagehead .status")).to_have_text("已派单")
-    expect(page.locator("td.reasons .tag").first).to_be_visible()
+    # why this caregiver, as a sentence (not the ranking's weights)
+    expect(page.locator("td.reasons").first).to_contain_text(re.compile(r"距离 \d+\.\d 公里，约 \d+ 分钟到达"))
+    expect(page.locator("td.reasons").first).not_to_contain_text("cost")
     page.screenshot(path=shots / "order-offered.png")
     check_caregiver_page(city, server, browser, order_id, shots)
 
@@ -284,7 +286,7 @@ def test_sos_published_over_mqtt_reaches_the_board(
         payload = {"ts": int(city.clock.now().timestamp() * 1000), "seq": 1, "type": "sos"}
         info = device.publish(f"eldercare/v1/devices/{device_id}/event", json.dumps(payload), qos=1)
         info.wait_for_publish(10)
-        card = page.locator("li.alarm.sev-critical", has_text=elder_name)
+        card = page.locator("tbody.alarm-row.sev-critical", has_text=elder_name)
         expect(card).to_be_visible()
         assert page.evaluate("window.__sameDocument") is True
         card.locator("button[data-ack]").click()

@@ -199,7 +199,13 @@ def test_monthly_report_and_csv(city: City, client: httpx.Client, headers: dict[
     assert csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
     lines = csv.text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("month,provider_code")
+    assert lines[0].startswith("月份,服务商编号")  # headed for people, in their language
+    english = client.get(
+        "/api/v1/reports/monthly.csv",
+        params={"month": "2026-02"},
+        headers={**headers["viewer"], "Accept-Language": "en"},
+    )
+    assert english.text.lstrip("\ufeff").startswith("Month,Provider code")
     assert lines[-1].split(",")[-1] == f"{row[1] / 100:.2f}"
 
 

@@ -15,6 +15,7 @@ from devices import (
     Channel,
     DeviceStatus,
     Event,
+    EventType,
     Limits,
     Presence,
     ProvisionedDevice,
@@ -24,6 +25,7 @@ from devices import (
     decode,
     encode,
     epoch_ms,
+    refuses_event,
     topic,
 )
 from simulators.device import SimulatedDevice
@@ -123,3 +125,14 @@ def test_whatever_the_simulator_sends_the_contract_accepts(
         assert isinstance(event.body, Event) and event.body.type is kind
     for state in Presence:
         assert decode(topic(device.id, "status"), encode(device.status(NOW, state)), NOW).body.state is state  # type: ignore[union-attr]
+
+
+def test_a_visit_press_is_an_event_of_the_elders_button() -> None:
+    press = decode(
+        topic("but000001", "event"),
+        json.dumps({"ts": "2026-05-01T16:00:00+08:00", "seq": 3, "type": "visit"}).encode(),
+        NOW,
+    )
+    assert press.body.type is EventType.VISIT  # type: ignore[union-attr]
+    assert refuses_event("button", EventType.VISIT) is None
+    assert refuses_event("smoke", EventType.VISIT) is not None

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from dispatcher.links import page_url, read_token, token_for
-from tests.dispatcher.town import offset
+from tests.dispatcher.town import CENTER, offset
 from tests.waiting import patience
 
 # emergencies offered one caregiver at a time: these tests follow one offer after another (races: test_race.py)
@@ -59,7 +59,13 @@ def test_someone_else_with_a_link_of_their_own_cannot_accept(offered, harness) -
 def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> None:
     first, _, order = offered
     url = page_url(harness.config, order, first)
-    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640},
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"latitude": CENTER[0], "longitude": CENTER[1], "accuracy": 20},
+    )
     try:
         page = context.new_page()
         page.goto(url)
@@ -74,8 +80,8 @@ def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> N
             box = button.bounding_box()
             assert box is not None and box["width"] >= 300 and box["height"] >= 44  # easy to hit with a thumb
             button.click()
-            page.wait_for_load_state()
-            assert page.locator("[data-status]").get_attribute("data-status") == status
+            # arriving and finishing first ask the phone for its location, then send the form
+            page.wait_for_selector(f'[data-status="{status}"]', timeout=patience(10) * 1000)
             # nothing wider than the phone
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert "已完成" in page.locator("[role=status]").inner_text()
@@ -90,6 +96,8 @@ def test_accept_set_off_arrive_finish_on_a_phone(offered, harness, browser) -> N
         )
     ]
     assert via == ["accepted by C00001 (page)", "en_route (page)", "arrived (page)", "completed (page)"]
+    checks = harness.one("SELECT arrival_check, completion_check, status FROM visit WHERE order_id = %s", order)
+    assert checks == ("near", "near", "verified")
 
 
 def test_care_notes_are_shown_only_to_the_caregiver_holding_a_live_order(offered, conn, harness) -> None:

@@ -28,6 +28,10 @@ from dispatcher.replies import Intent, Reply, parse
         ("到达", Reply(Intent.ARRIVED)),
         ("到达 K7M3QP", Reply(Intent.ARRIVED, "K7M3QP")),
         ("DONE K7M3QP", Reply(Intent.DONE, "K7M3QP")),
+        ("ARRIVED K7M3QP 482915", Reply(Intent.ARRIVED, "K7M3QP", "482915")),
+        ("完成 K7M3QP 012345", Reply(Intent.DONE, "K7M3QP", "012345")),
+        ("到达 012345", Reply(Intent.ARRIVED, None, "012345")),
+        ("到达 482935", Reply(Intent.ARRIVED, "482935")),  # an order code or a card code: inbound decides
         ("完成。", Reply(Intent.DONE)),
         ("STOP", Reply(Intent.STOP)),
         ("stop", Reply(Intent.STOP)),
@@ -44,7 +48,21 @@ def test_understood_replies(body: str, expected: Reply) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ["", "   ", "ok", "yes pls", "Y K0M3QP", "Y K7M3Q", "我到了楼下", "Y K7M3QP extra", "DONE DONE", "接单吧"],
+    [
+        "",
+        "   ",
+        "ok",
+        "yes pls",
+        "Y K0M3QP",
+        "Y K7M3Q",
+        "我到了楼下",
+        "Y K7M3QP extra",
+        "DONE DONE",
+        "接单吧",
+        "Y K7M3QP 012345",
+        "ARRIVED K7M3QP 01234",
+        "到达 0123456",
+    ],
 )
 def test_anything_else_is_not_understood(body: str) -> None:
     assert parse(body) is None

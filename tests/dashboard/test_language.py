@@ -1,0 +1,106 @@
+"""Every page and message in Chinese: no untranslated message, no internal code where a word should be."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+from babel.messages.pofile import read_po
+
+from dashboard.server import DashboardServer
+from eldercare.i18n import LOCALE_DIR
+from tests.dashboard.conftest import PASSWORD, City
+from tests.dashboard.visible import foreign_words, visible_texts
+
+CATALOGUE = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "eldercare.po"
+
+
+def english_messages() -> set[str]:
+    with CATALOGUE.open("rb") as file:
+        catalog = read_po(file)
+    return {m.id for m in catalog if isinstance(m.id, str) and m.id and re.search("[A-Za-z]{3}", m.id)}
+
+
+def test_the_catalogue_is_complete() -> None:
+    with CATALOGUE.open("rb") as file:
+        catalog = read_po(file)
+    missing = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else all(m.string or ()))]
+    assert missing == []
+
+
+def signed_in(base: str, username: str) -> httpx.Client:
+    http = httpx.Client(base_url=base, timeout=60, cookies={"eldercare_lang": "zh"}, follow_redirects=True)
+    form = http.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    response = http.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/alarms"}
+    )
+    assert response.status_code == 200 and response.url.path == "/alarms", response.text[:300]
+    return http
+
+
+def pages(url: str) -> list[str]:
+    """Every page of the dashboard, with ids of rows the seeded city has (an order with offers and a timeline)."""
+    with psycopg.connect(url) as conn:
+
+        def one(sql: str) -> int:
+            row = conn.execute(sql).fetchone()
+            assert row is not None, sql
+            return int(row[0])
+
+        order = one("SELECT order_id FROM offer GROUP BY order_id ORDER BY count(*) DESC, order_id LIMIT 1")
+        elder = one("SELECT elder_id FROM alarm GROUP BY elder_id ORDER BY count(*) DESC LIMIT 1")
+        provider = one("SELECT min(id) FROM provider")
+        caregiver = one("SELECT min(id) FROM caregiver")
+    return [
+        "/alarms",
+        "/orders",
+        f"/orders/{order}",
+        "/orders-new",
+        "/elders",
+        f"/elders/{elder}",
+        "/elders-new",
+        f"/elders/{elder}/edit",
+        "/devices",
+        "/kpis",
+        "/map",
+        "/visits",
+        "/reports",
+        "/imports",
+        "/providers",
+        f"/providers/{provider}/roster",
+        "/providers/new",
+        f"/providers/{provider}/edit",
+        "/caregivers/new",
+        f"/caregivers/{caregiver}/edit",
+        "/no-such-page",
+        "/orders/987654321",
+    ]
+
+
+@pytest.fixture
+def readers(server: DashboardServer) -> Iterator[dict[str, httpx.Client]]:
+    clients = {role: signed_in(server.url, role) for role in ("admin", "operator")}
+    try:
+        yield clients
+    finally:
+        for http in clients.values():
+            http.close()
+
+
+@pytest.mark.slow
+def test_every_page_reads_in_chinese(city: City, readers: dict[str, httpx.Client]) -> None:
+    english = english_messages()
+    problems: list[str] = []
+    for role, http in readers.items():
+        for path in pages(city.url):
+            response = http.get(path)
+            assert "text/html" in response.headers["content-type"], f"{path}: {response.text[:200]}"
+            texts = visible_texts(response.text)
+            problems += [f"{role} {path}: untranslated {t!r}" for t in texts if t in english]
+            problems += [f"{role} {path}: {w}" for w in foreign_words(texts)]
+    assert not problems, "\n".join(sorted(set(problems)))
