@@ -82,6 +82,8 @@ WITH served AS (
 SELECT s.elder_id, c.township_id, s.provider_id, s.order_id,
        EXISTS (SELECT 1 FROM complaint k WHERE k.elder_id = s.elder_id AND k.received_at >= %(flag_since)s)
        OR EXISTS (SELECT 1 FROM rectification r WHERE r.elder_id = s.elder_id AND r.opened_at >= %(flag_since)s)
+       OR EXISTS (SELECT 1 FROM visit_exception x JOIN service_order xo ON xo.id = x.order_id
+                  WHERE xo.elder_id = s.elder_id AND x.raised_at >= %(flag_since)s)
        AS flagged,
        EXISTS (SELECT 1 FROM emergency_contact ec WHERE ec.elder_id = s.elder_id AND ec.is_liaison) AS has_liaison
 FROM served s JOIN elder e ON e.id = s.elder_id JOIN community c ON c.id = e.community_id

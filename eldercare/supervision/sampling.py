@@ -24,7 +24,7 @@ class Candidate:
     township_id: int
     provider_id: int
     order_id: int
-    flagged: bool  # an exception or a complaint lately: drawn more often
+    flagged: bool  # a complaint, a rectification or a verification exception lately: drawn more often
     has_liaison: bool
 
 
