@@ -144,7 +144,13 @@ LABELS: dict[str, dict[str, str]] = {
         "in_hospital": N_("Visit while the elder was in hospital"),
         "bad_code": N_("Wrong or replaced card code"),
     },
-    "visit_resolution": {"confirmed": N_("Confirm"), "rejected": N_("Reject")},
+    "visit_step": {
+        "arrival": N_("arrival"),
+        "completion": N_("completion"),
+        "arrived": N_("arrival"),
+        "completed": N_("completion"),
+    },
+    "visit_resolution": {"confirmed": N_("Visit confirmed"), "rejected": N_("Visit rejected")},
     "exception_filter": {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")},
     "visit_status": {
         "open": N_("Open"),

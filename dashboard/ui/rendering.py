@@ -112,6 +112,42 @@ def _raised_by(context: Context, alarm: Any) -> Markup:
     return Markup("")
 
 
+@pass_context
+def _visit_details(context: Context, exception: Any) -> Markup:
+    """What a visit exception found, as the operator reads it (its ``details`` hold the measured facts)."""
+    words: gettext.NullTranslations = context["i18n"]
+    kind, details = exception.kind, exception.details or {}
+    step = label(words, "visit_step", details.get("step", ""))
+    if kind == "far":
+        text = words.gettext("%(arrival)s m from home at arrival, %(completion)s m at completion; allowed %(radius)s m")
+        facts = {k: _number(details.get(f"{k}_m")) for k in ("arrival", "completion", "radius")}
+        return Markup("%s") % (text % facts)
+    if kind in ("short", "long"):
+        text = words.gettext("%(minutes)s min on site of %(planned)s min planned")
+        return Markup("%s") % (text % {"minutes": _number(details.get("minutes")), "planned": details.get("planned")})
+    if kind == "no_check_in":
+        steps = ", ".join(label(words, "visit_step", s) for s in details.get("unshown", []))
+        return Markup("%s") % (words.gettext("no location, card code or button at: %(steps)s") % {"steps": steps})
+    if kind == "overlap":
+        orders = Markup(", ").join(_code(code) for code in details.get("orders", []))
+        return Markup(words.gettext("at the same time as order %(orders)s")) % {"orders": orders}
+    if kind in ("early", "late"):
+        window = " – ".join(_clock(context["local"], details.get(k)) for k in ("earliest", "latest"))
+        return Markup("%s") % (words.gettext("%(step)s outside %(window)s") % {"step": step, "window": window})
+    if kind == "bad_code":
+        return Markup("%s: ") % step + _code(details.get("why", ""))
+    return Markup("")
+
+
+def _clock(local: Any, value: Any) -> str:
+    """An ISO time of a detail in the reader's local time, day and hour."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "–"
+    return str(local(moment, "%m-%d %H:%M"))
+
+
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value if value is not None else "–")
 
@@ -165,6 +201,7 @@ TEMPLATES.env.globals.update(
     labels=_labels,
     choice_reason=_choice_reason,
     raised_by=_raised_by,
+    visit_details=_visit_details,
 )
 TEMPLATES.env.filters["code"] = _code
 TEMPLATES.env.filters["tojson_safe"] = _json
