@@ -71,6 +71,9 @@ _TEXTS: dict[str, str] = {
         "Reply Y/1 to accept, N/2 to decline, ARRIVED on arrival, DONE when done, optionally with the order code; "
         "STOP to opt out, START to opt back in."
     ),
+    "complaint_received": N_(
+        "Your complaint was received; the bureau will have the provider answer it and let you know."
+    ),
     "unknown_number": N_(
         "This number is not registered as a caregiver, so nothing was done. Please contact your service provider."
     ),

@@ -20,6 +20,7 @@ from psycopg import sql
 from dispatcher.candidates import UNDER_CONTRACT
 from dispatcher.eligibility import Reason
 from dispatcher.recurring import occurrences, trigger_for
+from eldercare.priority import BOOKED, priorities
 from eldercare.vocabulary import LIVE_OFFER
 
 
@@ -44,6 +45,8 @@ class Visit:
     pinned_to: int | None = None
     # the caregiver who holds its order already: it stays with them, or nobody
     held_by: int | None = None
+    # the elder's place when capacity is short (eldercare.priority: lower first, BOOKED for nobody's group)
+    priority: int = BOOKED
 
     @property
     def key(self) -> tuple[int | None, datetime | None, int | None]:
@@ -220,7 +223,8 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
                     elder, service, community, lat, lon, when, window_end, minutes, rs_id, when, None, regulars
                 )
                 found.append((visit, True))
-    return found
+    first = priorities(conn, {visit.elder_id for visit, _ in found}, day)
+    return [(replace(visit, priority=first[visit.elder_id]), free) for visit, free in found]
 
 
 def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:

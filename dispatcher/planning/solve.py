@@ -22,6 +22,10 @@ from dispatcher.eligibility import Reason
 from dispatcher.planning.problem import Problem, Visit
 from dispatcher.planning.travel import Matrices, matrices
 from dispatcher.settings import TravelModel
+from eldercare.priority import BOOKED
+
+# VROOM priorities run 0-100: each priority group an elder is in (at most four) adds a step
+PRIORITY_STEP = 25
 
 NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
 
@@ -140,6 +144,8 @@ def _input(
                 location=vroom.Location(index=n_workers + index),
                 default_service=on_site(visit, settings) * 60,
                 skills=needs[index],
+                # VROOM first maximises the priorities it serves: eldercare.priority's groups come first
+                priority=(BOOKED - visit.priority) * PRIORITY_STEP,
                 time_windows=[vroom.TimeWindow(start, end)],
             )
         )

@@ -453,3 +453,27 @@ def test_visits_that_fit_no_route_are_all_reported_no_room(
     assert outcome.figures["assigned"] == 0
     reason = conn.execute("SELECT unassigned_reason FROM plan_visit WHERE order_id = %s", (order,)).fetchone()
     assert reason == ("no_room",)
+
+
+def test_when_routes_have_no_room_the_priority_elder_is_served(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    town.caregiver(pid, offset(0, 0), mode="walk", shifts=[(DAY.isoweekday(), time(9), time(10))])
+    # room for one visit only; the ordinary elder is nearer, so without the rule the plan would take them
+    ordinary = town.elder(offset(0, 0.1))
+    poor = town.elder(offset(0, 0.15))
+    conn.execute(
+        "INSERT INTO elder_eligibility (elder_id, category, decided_on, document_no) VALUES (%s, %s, %s, %s)",
+        (poor, "extreme_poverty", DAY - timedelta(days=30), "MZ-2026-001"),
+    )
+    for elder in (ordinary, poor):
+        booked(conn, clock, config, elder, "cleaning", local(9), 45, 10)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 1
+    served = conn.execute(
+        "SELECT o.elder_id FROM plan_visit v JOIN service_order o ON o.id = v.order_id"
+        " WHERE v.plan_id = %s AND v.caregiver_id IS NOT NULL",
+        (outcome.plan_id,),
+    ).fetchall()
+    assert served == [(poor,)]
