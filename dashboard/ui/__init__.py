@@ -4,12 +4,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard import i18n
-from dashboard.ui import boards, care_plan, elder_forms, imports, insights, records, roster, session, visit_queue
+from dashboard.ui import boards, care_plan, elder_forms, imports, insights, plans, records, roster, session, visit_queue
 from dashboard.ui.rendering import render
 from eldercare.i18n import N_
 
 router = APIRouter(include_in_schema=False)
-for module in (session, boards, elder_forms, care_plan, records, insights, roster, imports, visit_queue):
+for module in (session, boards, elder_forms, care_plan, records, insights, plans, roster, imports, visit_queue):
     router.include_router(module.router)
 
 
