@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import Conflict, Invalid, NotFound
 from dashboard.paging import count_capped
+from dashboard.scope import Area
 from eldercare import audit
 from eldercare.alarms import ON_BOARD
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
@@ -86,6 +87,7 @@ class AlarmFilter(BaseModel):
     elder_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    area: Area | None = None  # an account's area: only its elders' alarms
 
 
 SELECT = """
@@ -141,6 +143,10 @@ def _where(flt: AlarmFilter) -> tuple[str, list[Any]]:
     if flt.until:
         clauses.append("a.raised_at < %s")
         params.append(flt.until)
+    if flt.area:
+        clause, values = flt.area.over_elders("a.elder_id")
+        clauses.append(clause)
+        params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -156,14 +162,17 @@ def list_alarms(conn: psycopg.Connection, flt: AlarmFilter, limit: int, offset: 
     return rows, total
 
 
-def live_board(conn: psycopg.Connection) -> list[Alarm]:
+def live_board(conn: psycopg.Connection, area: Area | None = None) -> list[Alarm]:
     """Every alarm not yet resolved, and resolved ones whose order is still under way (help is on its way: the
-    desk keeps watching until it is done): critical first, open first, then the longest waiting."""
+    desk keeps watching until it is done), of the elders in ``area``: critical first, open first, then the longest
+    waiting."""
+    clause, params = area.over_elders("a.elder_id") if area else ("true", [])
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         return cur.execute(
-            f"""{SELECT} WHERE {ON_BOARD}
+            f"""{SELECT} WHERE {ON_BOARD} AND {clause}
             ORDER BY (a.status = 'resolved'), (a.severity = 'critical') DESC, (a.status = 'open') DESC,
-                     a.received_at, a.id LIMIT 500"""
+                     a.received_at, a.id LIMIT 500""",
+            params,
         ).fetchall()
 
 

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
+from dashboard import scope
 from eldercare import users
 from eldercare.users import Role
 
@@ -46,6 +47,7 @@ class Principal:
     display_name: str
     role: Role
     via: str  # "session" or "token"
+    area: scope.Area | None = None  # limited to a township or community; None: the whole city
 
     def may(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
@@ -120,6 +122,15 @@ def _lookup(pool: ConnectionPool, username: str) -> users.Operator | None:
 
 
 async def _principal(request: Request) -> Principal:
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
+    principal = await _authenticate(request)
+    request.state.principal = principal
+    return principal
+
+
+async def _authenticate(request: Request) -> Principal:
     signer: TokenSigner = request.app.state.tokens
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
@@ -137,7 +148,18 @@ async def _principal(request: Request) -> Principal:
         raise LoginRequired()
     if via == "session" and request.method in UNSAFE_METHODS:
         await check_csrf(request)
-    return Principal(operator.username, operator.display_name, Role(operator.role), via)
+    area = scope.area_of(operator.township_id, operator.community_id)
+    return Principal(operator.username, operator.display_name, Role(operator.role), via, area)
+
+
+async def within_area(request: Request) -> None:
+    """Every route's guard for accounts limited to an area (see dashboard.scope for the rule)."""
+    kind = scope.kind_of(request.scope.get("endpoint"))
+    if kind == scope.PUBLIC:
+        return
+    principal = await _principal(request)
+    if principal.area is not None:
+        await scope.check(request, principal.area, kind)
 
 
 def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:

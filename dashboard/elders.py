@@ -10,6 +10,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
 from dashboard.errors import NotFound
+from dashboard.scope import Area
 
 
 class ElderSummary(BaseModel):
@@ -116,6 +117,7 @@ def search(
     offset: int,
     *,
     include_inactive: bool = False,
+    area: Area | None = None,
 ) -> tuple[list[ElderSummary], int]:
     """Elders whose name, code, phone or resident ID number matches ``q`` (or all), in code order; the active
     ones only unless ``include_inactive``."""
@@ -127,6 +129,10 @@ def search(
     if township_id is not None:
         clauses.append("c.township_id = %s")
         params.append(township_id)
+    if area:
+        clause, values = area.over_elders("e.id")
+        clauses.append(clause)
+        params += values
     where = " WHERE " + " AND ".join(clauses)
     total = conn.execute(
         f"SELECT count(*) FROM elder e JOIN community c ON c.id = e.community_id{where}",  # noqa: S608

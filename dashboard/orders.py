@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import count_capped
+from dashboard.scope import Area
 from eldercare.vocabulary import OrderStatus
 
 # the order lifecycle belongs to the dispatcher; the dashboard shows and filters by its statuses
@@ -107,6 +108,7 @@ class OrderFilter(BaseModel):
     elder_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    area: Area | None = None  # an account's area: only its elders' orders
 
 
 SELECT = """
@@ -148,6 +150,10 @@ def _where(flt: OrderFilter) -> tuple[str, list[Any]]:
     if flt.until:
         clauses.append("o.created_at < %s")
         params.append(flt.until)
+    if flt.area:
+        clause, values = flt.area.over_elders("o.elder_id")
+        clauses.append(clause)
+        params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -164,26 +170,38 @@ def list_orders(conn: psycopg.Connection, flt: OrderFilter, limit: int, offset: 
 
 
 FINISHED = (OrderStatus.COMPLETED, OrderStatus.REVIEWED, OrderStatus.CANCELLED)
+# an account's area (both None: the whole city), in each branch so that each status keeps its own newest
+IN_AREA = (
+    " AND (%(township)s::int IS NULL OR elder_id IN (SELECT e.id FROM elder e JOIN community c "
+    "ON c.id = e.community_id WHERE c.township_id = %(township)s))"
+    " AND (%(community)s::int IS NULL OR elder_id IN (SELECT id FROM elder WHERE community_id = %(community)s))"
+)
 # one branch per status, each with its status written out, so each is planned on the (status, created_at) index
 NEWEST_PER_STATUS = sql.SQL(" UNION ALL ").join(
     sql.SQL(
-        "(SELECT id FROM service_order WHERE status = {status}{recent} ORDER BY created_at DESC LIMIT %(per_status)s)"
+        "(SELECT id FROM service_order WHERE status = {status}{recent}{area} "
+        "ORDER BY created_at DESC LIMIT %(per_status)s)"
     ).format(
         status=sql.Literal(status.value),
+        area=sql.SQL(IN_AREA),
         recent=sql.SQL(" AND updated_at >= %(since)s" if status in FINISHED else ""),
     )
     for status in OrderStatus
 )
 
 
-def board(conn: psycopg.Connection, now: datetime, per_status: int = 50) -> dict[OrderStatus, list[Order]]:
-    """The newest orders of each status in progress, and of those finished in the last day, by status."""
+def board(
+    conn: psycopg.Connection, now: datetime, per_status: int = 50, area: Area | None = None
+) -> dict[OrderStatus, list[Order]]:
+    """The newest orders of each status in progress, and of those finished in the last day, by status (of the
+    elders in ``area``)."""
+    place = {"township": area.township_id if area else None, "community": area.community_id if area else None}
     with conn.cursor(row_factory=class_row(Order)) as cur:
         rows = cur.execute(
             sql.SQL("{} WHERE o.id IN ({}) ORDER BY o.priority, o.created_at DESC").format(
                 sql.SQL(SELECT), NEWEST_PER_STATUS
             ),
-            {"since": now - timedelta(days=1), "per_status": per_status},
+            {"since": now - timedelta(days=1), "per_status": per_status, **place},
         ).fetchall()
     grouped: dict[OrderStatus, list[Order]] = {status: [] for status in OrderStatus}
     for row in rows:

@@ -41,6 +41,9 @@ class DashboardSettings(BaseSettings):
     )
     device_offline_minutes: int = Field(30, ge=1, description="a device not heard from for this long is offline")
     low_battery_percent: int = Field(20, ge=1, le=100, description="batteries at or below this are low")
+    rectification_days: int = Field(
+        7, ge=1, le=90, description="days a provider has to answer a spot-check finding before it raises an alarm"
+    )
     return_visit_sample: int = Field(10, ge=1, le=200, description="completed orders drawn each week for spot-checks")
     pool_min: int = Field(2, ge=1, description="database connections kept open")
     pool_max: int = Field(10, ge=1, le=200, description="database connections at most")

@@ -18,6 +18,7 @@ from dispatcher.replies import Intent, Reply, parse
 from dispatcher.settings import Config
 from dispatcher.visits import NO_PROOF, Proof
 from eldercare.clock import Clock
+from eldercare.supervision import complaints
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def handle(
         return InboundResult(None, duplicate=True)
     inbound_id = int(row[0])
     caregiver = actions.caregiver_by_phone(conn, from_phone)
+    complaint = complaints.complaint_text(body) if caregiver is None else None
+    if complaint is not None and complaints.from_sms(conn, from_phone, complaint, now) is not None:
+        text = texts.text("complaint_received", "zh") + " / " + texts.text("complaint_received", "en")
+        _record_reply(conn, clock, config, from_phone, text, None, None)
+        return InboundResult(text, changed=True)
     if caregiver is None:
         log.info("SMS from an unknown number %s…", from_phone[:6])
         text = texts.text("unknown_number", "zh") + " / " + texts.text("unknown_number", "en")

@@ -17,6 +17,7 @@ from dispatcher.lifecycle import Actor, load_order
 from dispatcher.offers import close_offer, live_offers, offer_next
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.supervision.checks import raise_overdue
 from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,11 @@ class SweepReport:
     expired: int
     escalated: int
     offered: int
+    rectifications: int = 0  # overdue ones turned into alarms
 
     @property
     def total(self) -> int:
-        return self.cancelled + self.emergencies + self.expired + self.escalated + self.offered
+        return self.cancelled + self.emergencies + self.expired + self.escalated + self.offered + self.rectifications
 
 
 def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
@@ -111,4 +113,5 @@ def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 2
         expired=expire_offers(conn, clock, config, limit),
         escalated=escalate_overdue(conn, clock, config, limit),
         offered=offer_due(conn, clock, config, limit),
+        rectifications=raise_overdue(conn, clock.now(), limit),
     )

@@ -108,6 +108,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Reply Y/1 to accept, N/2 to decline, ARRIVED on arrival, DONE when done, optionally with the order code; "
         "STOP to opt out, START to opt back in.",
     ),
+    "complaint_received": (
+        "您的投诉已收到，我们会督促服务机构整改并回复您。",
+        "Your complaint was received; the bureau will have the provider answer it and let you know.",
+    ),
     "unknown_number": (
         "本号码未登记为护理员，无法处理。如有疑问请联系您所在的服务机构。",
         "This number is not registered as a caregiver, so nothing was done. Please contact your service provider.",

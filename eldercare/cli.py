@@ -116,6 +116,30 @@ def user_add(
     typer.echo(f"created {role} account {name!r}")
 
 
+@user_app.command("area")
+def user_area(
+    name: Annotated[str, typer.Argument(help="the login name")],
+    township: Annotated[str | None, typer.Option(help="limit the account to this township (its code)")] = None,
+    community: Annotated[str | None, typer.Option(help="limit the account to this community (its code)")] = None,
+) -> None:
+    """Limit an account to a township or a community; with neither option it sees the whole city again."""
+    from eldercare import audit, users
+
+    settings = command_settings()
+    with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
+        try:
+            operator = users.set_area(conn, name, township, community)
+        except users.UserError as err:
+            typer.echo(f"eldercare: {err}", err=True)
+            raise typer.Exit(1) from None
+        area = {"township": township, "community": community}
+        audit.record(conn, "cli", "user.area", "operator", operator.id, {"username": name, **area})
+    typer.echo(
+        f"account {name!r} limited to "
+        + (f"township {township}" if township else f"community {community}" if community else "nothing: the whole city")
+    )
+
+
 @app.command()
 def plan(
     day: Annotated[

@@ -79,6 +79,22 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "travel_mode": {"walk": N_("Walk"), "ebike": N_("E-bike"), "car": N_("Car")},
     "absence": {"leave": N_("Leave"), "sick": N_("Sick")},
+    "check_kind": {
+        "elder_call": N_("Phone call to the elder"),
+        "home_visit": N_("Home visit"),
+        "liaison_call": N_("Call to the liaison"),
+    },
+    "finding": {
+        "not_delivered": N_("Not delivered"),
+        "illegal_charge": N_("Charged illegally"),
+        "late": N_("Late"),
+        "rude": N_("Rude"),
+        "unsafe": N_("Unsafe"),
+        "complaint": N_("Complaint"),
+    },
+    "delivered": {"yes": N_("Delivered"), "no": N_("Not delivered"), "partly": N_("Partly delivered")},
+    "attitude": {"good": N_("Good"), "fair": N_("Fair"), "rude": N_("Rude")},
+    "check_level": {"city": N_("City"), "township": N_("Township"), "community": N_("Community")},
     "weekday": {
         "1": N_("Mon"),
         "2": N_("Tue"),

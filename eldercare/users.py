@@ -35,6 +35,8 @@ class Operator:
     language: str
     active: bool
     last_login_at: datetime | None
+    township_id: int | None = None  # set: limited to this township (see dashboard/scope.py)
+    community_id: int | None = None  # set: limited to this community
 
 
 def validate(username: str, password: str) -> None:
@@ -60,7 +62,7 @@ def add_user(
             INSERT INTO operator (username, display_name, password_hash, role, language)
             VALUES (%s, %s, %s, %s, %s)
             ON CONFLICT (username) DO NOTHING
-            RETURNING id, username, display_name, role, language, active, last_login_at
+            RETURNING id, username, display_name, role, language, active, last_login_at, township_id, community_id
             """,
             (username, display_name or username, hash_password(password), role.value, language),
         ).fetchone()
@@ -92,7 +94,7 @@ def authenticate(conn: psycopg.Connection, username: str, password: str) -> Oper
         return cur.execute(
             """
             UPDATE operator SET last_login_at = now(), password_hash = %s WHERE id = %s
-            RETURNING id, username, display_name, role, language, active, last_login_at
+            RETURNING id, username, display_name, role, language, active, last_login_at, township_id, community_id
             """,
             (new_hash, operator_id),
         ).fetchone()
@@ -101,10 +103,37 @@ def authenticate(conn: psycopg.Connection, username: str, password: str) -> Oper
 def get_user(conn: psycopg.Connection, username: str) -> Operator | None:
     with conn.cursor(row_factory=class_row(Operator)) as cur:
         return cur.execute(
-            "SELECT id, username, display_name, role, language, active, last_login_at FROM operator "
+            "SELECT id, username, display_name, role, language, active, last_login_at, township_id, community_id "
+            "FROM operator "
             "WHERE username = %s",
             (username,),
         ).fetchone()
+
+
+def set_area(conn: psycopg.Connection, username: str, township: str | None, community: str | None) -> Operator:
+    """Limit an account to a township or a community, given by code (both None: the whole city)."""
+    if township and community:
+        raise UserError("give a township or a community, not both: a community lies in its township already")
+    township_id = community_id = None
+    if township:
+        row = conn.execute("SELECT id FROM township WHERE code = %s", (township,)).fetchone()
+        if row is None:
+            raise UserError(f"no township with code {township!r}")
+        township_id = row[0]
+    if community:
+        row = conn.execute("SELECT id FROM community WHERE code = %s", (community,)).fetchone()
+        if row is None:
+            raise UserError(f"no community with code {community!r}")
+        community_id = row[0]
+    with conn.cursor(row_factory=class_row(Operator)) as cur:
+        operator = cur.execute(
+            "UPDATE operator SET township_id = %s, community_id = %s WHERE username = %s "
+            "RETURNING id, username, display_name, role, language, active, last_login_at, township_id, community_id",
+            (township_id, community_id, username),
+        ).fetchone()
+    if operator is None:
+        raise UserError(f"no account named {username!r}")
+    return operator
 
 
 _DUMMY_HASH = hash_password("not-a-real-password")

@@ -38,6 +38,7 @@ class AlarmType(StrEnum):
     BATTERY_LOW = "battery_low"
     DEVICE_OFFLINE = "device_offline"
     ORDER_ESCALATED = "order_escalated"
+    RECTIFICATION_OVERDUE = "rectification_overdue"
 
 
 # The alarms that get an emergency order, an offer and a word to the family at once.

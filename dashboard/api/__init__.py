@@ -1,6 +1,6 @@
 """The JSON API under ``/api/v1``, documented at ``/openapi.json``."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from dashboard.api import (
     alarms,
@@ -16,11 +16,13 @@ from dashboard.api import (
     providers,
     roster,
     settlements,
+    supervision,
     token,
     visits,
 )
+from dashboard.auth import within_area
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(within_area)])
 for module in (
     token,
     alarms,
@@ -37,6 +39,7 @@ for module in (
     visits,
     settlements,
     allowance,
+    supervision,
 ):
     router.include_router(module.router)
 

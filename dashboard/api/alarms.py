@@ -15,6 +15,7 @@ from dashboard.auth import Actor, Reader
 from dashboard.errors import Invalid
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -40,6 +41,7 @@ class Resolution(BaseModel):
 
 
 @router.get("", response_model=Page[Alarm])
+@area_filtered
 def list_alarms(
     principal: Reader,
     pool: Pool,
@@ -53,18 +55,21 @@ def list_alarms(
     offset: Offset = 0,
 ) -> Page[Alarm]:
     """Alarms, newest first, filtered by status, severity, type, elder and time of raising."""
-    flt = AlarmFilter(status=status, severity=severity, type=type, elder_id=elder_id, since=since, until=until)
+    flt = AlarmFilter(
+        status=status, severity=severity, type=type, elder_id=elder_id, since=since, until=until, area=principal.area
+    )
     with pool.connection() as conn:
         items, total = alarms.list_alarms(conn, flt, limit, offset)
     return page(principal, items, total, limit, offset)
 
 
 @router.get("/live", response_model=list[Alarm])
+@area_filtered
 def live(principal: Reader, pool: Pool) -> list[Alarm]:
     """Every alarm not yet resolved, and resolved ones whose order is still under way, as the board orders them:
     critical first, then the longest waiting."""
     with pool.connection() as conn:
-        return [shown(principal, a) for a in alarms.live_board(conn)]
+        return [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
 
 
 @router.get("/{alarm_id}", response_model=Alarm, responses={404: {"description": "no such alarm"}})

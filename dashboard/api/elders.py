@@ -13,6 +13,7 @@ from dashboard.auth import Reader
 from dashboard.elders import Device, Elder, ElderSummary, HourlyReading, Reading
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 
 router = APIRouter(tags=["elders and devices"])
 ElderId = Annotated[int, Path(ge=1, le=2**62)]
@@ -28,6 +29,7 @@ class Problem(StrEnum):
 
 
 @router.get("/elders", response_model=Page[ElderSummary])
+@area_filtered
 def list_elders(
     principal: Reader,
     pool: Pool,
@@ -40,7 +42,9 @@ def list_elders(
     offset: Offset = 0,
 ) -> Page[ElderSummary]:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, township_id, limit, offset, include_inactive=include_inactive)
+        items, total = elders.search(
+            conn, q, township_id, limit, offset, include_inactive=include_inactive, area=principal.area
+        )
     return page(principal, items, total, limit, offset)
 
 

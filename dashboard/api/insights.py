@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from dashboard import i18n, kpi_rollup, kpis, orders, reports
+from dashboard import i18n, kpi_rollup, kpis, orders, reports, scope
 from dashboard.auth import Reader
 from dashboard.errors import Invalid
 from dashboard.kpi_memo import ReportMemo
@@ -65,6 +65,7 @@ def fresh_report(pool: Pool, runtime: Runtime, memo: ReportMemo, flt: KpiFilter)
 
 
 @router.get("/kpis", response_model=KpiReport)
+@scope.area_filtered
 def get_kpis(
     principal: Reader,
     pool: Pool,
@@ -79,6 +80,7 @@ def get_kpis(
     township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
 ) -> KpiReport:
     """KPIs over local days [from, to], in total and by service type, provider, township and day."""
+    township_id = scope.township_of(principal.area, township_id)
     flt = kpi_filter(runtime, from_, to, service_type, provider_id, township_id)
     return fresh_report(pool, runtime, memo, flt)
 

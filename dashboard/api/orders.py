@@ -16,6 +16,7 @@ from dashboard.auth import Actor, Principal, Reader
 from dashboard.orders import Order, OrderDetail, OrderFilter
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -23,6 +24,7 @@ OrderId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.get("", response_model=Page[Order])
+@area_filtered
 def list_orders(
     principal: Reader,
     pool: Pool,
@@ -45,6 +47,7 @@ def list_orders(
         elder_id=elder_id,
         since=since,
         until=until,
+        area=principal.area,
     )
     with pool.connection() as conn:
         items, total = orders.list_orders(conn, flt, limit, offset)

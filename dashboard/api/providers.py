@@ -14,6 +14,7 @@ from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.providers import Caregiver, CaregiverCreate, CaregiverUpdate, Provider, ProviderCreate, ProviderUpdate
 from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpdate
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, city_wide
 from eldercare import roster
 
 router = APIRouter(tags=["providers, caregivers and recurring services"])
@@ -24,18 +25,21 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"description": "the change n
 
 
 @router.get("/providers", response_model=list[Provider])
+@city_wide(ROSTER)
 def list_providers(principal: Reader, pool: Pool) -> list[Provider]:
     with pool.connection() as conn:
         return [shown(principal, p) for p in providers.list_providers(conn)]
 
 
 @router.get("/providers/{provider_id}", response_model=Provider, responses=NOT_FOUND)
+@city_wide(ROSTER)
 def get_provider(provider_id: Id, principal: Reader, pool: Pool) -> Provider:
     with pool.connection() as conn:
         return shown(principal, providers.get_provider(conn, provider_id))
 
 
 @router.post("/providers", response_model=Provider, status_code=201, responses=CONFLICT)
+@city_wide(ROSTER)
 def create_provider(body: ProviderCreate, principal: Administrator, pool: Pool) -> Provider:
     with pool.connection() as conn:
         return providers.create_provider(conn, body, principal.username)
@@ -56,6 +60,7 @@ def _admin_only_changes(conn: psycopg.Connection, provider_id: int, body: Provid
 
 
 @router.patch("/providers/{provider_id}", response_model=Provider, responses={**NOT_FOUND, **FORBIDDEN})
+@city_wide(ROSTER)
 def update_provider(provider_id: Id, body: ProviderUpdate, principal: Actor, pool: Pool) -> Provider:
     """Change a provider. Operators may change its phones, manager, capacity and area; its name, services and
     prices, contract and standing (red list: commended; black list: no new orders) are for administrators."""
@@ -74,6 +79,7 @@ def update_provider(provider_id: Id, body: ProviderUpdate, principal: Actor, poo
 
 
 @router.get("/caregivers", response_model=Page[Caregiver])
+@city_wide(ROSTER)
 def list_caregivers(
     principal: Reader,
     pool: Pool,
@@ -87,12 +93,14 @@ def list_caregivers(
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=Caregiver, responses=NOT_FOUND)
+@city_wide(ROSTER)
 def get_caregiver(caregiver_id: Id, principal: Reader, pool: Pool) -> Caregiver:
     with pool.connection() as conn:
         return shown(principal, providers.get_caregiver(conn, caregiver_id))
 
 
 @router.post("/caregivers", response_model=Caregiver, status_code=201, responses={**CONFLICT, **NOT_FOUND})
+@city_wide(ROSTER)
 def create_caregiver(body: CaregiverCreate, principal: Actor, pool: Pool) -> Caregiver:
     """Enrol a caregiver (operators and administrators), with all that matching needs."""
     with pool.connection() as conn:
@@ -100,6 +108,7 @@ def create_caregiver(body: CaregiverCreate, principal: Actor, pool: Pool) -> Car
 
 
 @router.patch("/caregivers/{caregiver_id}", response_model=Caregiver, responses={**CONFLICT, **NOT_FOUND})
+@city_wide(ROSTER)
 def update_caregiver(caregiver_id: Id, body: CaregiverUpdate, principal: Actor, pool: Pool) -> Caregiver:
     """Change a caregiver: skills, shifts, leave, load, where they set out from (operators and administrators)."""
     with pool.connection() as conn:

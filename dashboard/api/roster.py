@@ -15,6 +15,7 @@ from dashboard.auth import Reader, Role
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, city_wide
 from eldercare.register.identity import mask_resident_id
 from eldercare.vocabulary import ServiceType
 
@@ -107,6 +108,7 @@ def order_candidates(
 
 
 @router.get("/caregivers/{caregiver_id}/eligibility", response_model=Verdict)
+@city_wide(ROSTER)
 def caregiver_eligibility(
     caregiver_id: Id,
     principal: Reader,
@@ -139,6 +141,7 @@ def caregiver_eligibility(
 
 
 @router.get("/caregivers/{caregiver_id}/readiness", response_model=Readiness)
+@city_wide(ROSTER)
 def caregiver_readiness(caregiver_id: Id, principal: Reader, pool: Pool, runtime: RuntimeDep) -> Readiness:
     """What the caregiver will be offered (services, communities) and what stands in the way, checked today."""
     with pool.connection() as conn:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from dashboard.auth import Reader, TokenSigner, client_address
 from dashboard.logins import LoginPolicy, LoginRefused, sign_in
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import city_wide, public
 
 router = APIRouter(tags=["auth"])
 
@@ -33,6 +34,7 @@ class Me(BaseModel):
     response_model=Token,
     responses={401: {"description": "wrong credentials"}, 429: {"description": "too many failed attempts"}},
 )
+@public
 def issue_token(
     request: Request,
     pool: Pool,
@@ -59,6 +61,7 @@ def issue_token(
 
 
 @router.get("/me", response_model=Me)
+@city_wide("who is asking: no record of any area")
 def me(principal: Reader) -> Me:
     """Who the token or session belongs to, and what the role may do."""
     from dashboard.auth import ROLE_PERMISSIONS

@@ -1,15 +1,28 @@
 """The operator UI: server-rendered pages, in Chinese and English, every asset served by the app."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard import i18n
-from dashboard.ui import boards, care_plan, elder_forms, imports, insights, plans, records, roster, session, visit_queue
+from dashboard.auth import within_area
+from dashboard.ui import (
+    boards,
+    care_plan,
+    elder_forms,
+    imports,
+    insights,
+    plans,
+    records,
+    roster,
+    session,
+    supervision,
+    visit_queue,
+)
 from dashboard.ui.rendering import render
 from eldercare.i18n import N_
 
-router = APIRouter(include_in_schema=False)
-for module in (session, boards, elder_forms, care_plan, records, insights, plans, roster, imports, visit_queue):
+router = APIRouter(include_in_schema=False, dependencies=[Depends(within_area)])
+for module in (session, boards, elder_forms, care_plan, records, insights, plans, roster, imports, visit_queue, supervision):
     router.include_router(module.router)
 
 

@@ -15,6 +15,7 @@ from dashboard.errors import NotFound
 from dashboard.orders import ACTIVE
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
 from eldercare.vocabulary import OrderStatus, ServiceType
 
@@ -24,25 +25,27 @@ SERVICE_TYPES = tuple(ServiceType)
 
 
 @router.get("/alarms", response_class=HTMLResponse)
+@area_filtered
 def alarm_board(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     with pool.connection() as conn:
-        board = [shown(principal, a) for a in alarms.live_board(conn)]
+        board = [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
         types = conn.execute("SELECT code, name_zh, name_en FROM alarm_type ORDER BY code").fetchall()
         townships = [r[0] for r in conn.execute("SELECT name FROM township ORDER BY code").fetchall()]
     return render(request, "alarms.html", principal, alarms=board, alarm_types=types, townships=townships)
 
 
 @router.get("/partials/alarms", response_class=HTMLResponse)
+@area_filtered
 def alarm_cards(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     """The board's cards alone, fetched by the page when an ``alarm`` event arrives."""
     with pool.connection() as conn:
-        board = [shown(principal, a) for a in alarms.live_board(conn)]
+        board = [shown(principal, a) for a in alarms.live_board(conn, principal.area)]
     return render(request, "_alarm_cards.html", principal, alarms=board)
 
 
 def _order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep, template: str) -> HTMLResponse:
     with pool.connection() as conn:
-        grouped = orders.board(conn, runtime.clock.now(), BOARD_COLUMN)
+        grouped = orders.board(conn, runtime.clock.now(), BOARD_COLUMN, principal.area)
     # a reviewed order is a completed one whose return visit is done: one column for both
     finished = sorted(
         grouped[OrderStatus.COMPLETED] + grouped[OrderStatus.REVIEWED], key=lambda o: o.created_at, reverse=True
@@ -55,11 +58,13 @@ def _order_board(request: Request, principal: Reader, pool: Pool, runtime: Runti
 
 
 @router.get("/orders", response_class=HTMLResponse)
+@area_filtered
 def order_board(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep) -> HTMLResponse:
     return _order_board(request, principal, pool, runtime, "orders.html")
 
 
 @router.get("/partials/orders", response_class=HTMLResponse)
+@area_filtered
 def order_columns(request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep) -> HTMLResponse:
     return _order_board(request, principal, pool, runtime, "_order_columns.html")
 
@@ -74,6 +79,7 @@ def order_page(
 
 
 @router.get("/orders-new", response_class=HTMLResponse)
+@area_filtered  # a blank form; the elder it names is checked like any other
 def new_order_page(
     request: Request,
     principal: Reader,

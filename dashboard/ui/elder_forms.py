@@ -98,6 +98,7 @@ def elder_data(form: FormData, conn: psycopg.Connection, *, creating: bool) -> d
             "relation": _text(form, f"contact_{n}_relation"),
             "phone": _text(form, f"contact_{n}_phone"),
             "notify_sms": bool(form.get(f"contact_{n}_sms")),
+            "liaison": bool(form.get(f"contact_{n}_liaison")),
         }
         for n in range(CONTACT_ROWS)
         if _text(form, f"contact_{n}_name") or _text(form, f"contact_{n}_phone")
@@ -140,6 +141,7 @@ def _form_values(form: FormData | None, record: register.ElderRecord | None, pri
             f"contact_{n}_relation": contact.relation,
             f"contact_{n}_phone": contact.phone,
             f"contact_{n}_sms": "on" if contact.notify_sms else "",
+            f"contact_{n}_liaison": "on" if contact.liaison else "",
         }
     for key, value in record.thresholds.items():
         values[f"thr_{key}"] = f"{value:g}"

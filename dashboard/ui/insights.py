@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from dashboard import geo, orders, providers, settlement
+from dashboard import geo, orders, providers, scope, settlement
 from dashboard.api.insights import fresh_monthly, fresh_report, kpi_filter, local_today
 from dashboard.auth import Permission, Reader
 from dashboard.paging import shown
@@ -20,6 +20,7 @@ router = APIRouter()
 
 
 @router.get("/kpis", response_class=HTMLResponse)
+@scope.area_filtered
 def kpi_page(
     request: Request,
     principal: Reader,
@@ -31,7 +32,7 @@ def kpi_page(
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{0,16}$")] = None,
     township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
 ) -> HTMLResponse:
-    flt = kpi_filter(runtime, from_, to, service_type or None, None, township_id)
+    flt = kpi_filter(runtime, from_, to, service_type or None, None, scope.township_of(principal.area, township_id))
     report = fresh_report(pool, runtime, memo, flt)
     days = report.by_day
     chart = {

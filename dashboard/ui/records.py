@@ -16,6 +16,7 @@ from dashboard.auth import Permission, Reader
 from dashboard.orders import OrderFilter
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, area_filtered, city_wide
 from dashboard.ui.rendering import render
 from devices.types import DEVICE_TYPES
 from eldercare.register import card_code
@@ -27,6 +28,7 @@ PAGE = 50
 
 
 @router.get("/elders", response_class=HTMLResponse)
+@area_filtered
 def elder_list(
     request: Request,
     principal: Reader,
@@ -36,7 +38,7 @@ def elder_list(
     inactive: bool = False,
 ) -> HTMLResponse:
     with pool.connection() as conn:
-        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive)
+        items, total = elders.search(conn, q, None, PAGE, offset, include_inactive=inactive, area=principal.area)
     return render(
         request,
         "elders.html",
@@ -137,6 +139,7 @@ def device_page(
 
 
 @router.get("/providers", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def provider_page(
     request: Request,
     principal: Reader,

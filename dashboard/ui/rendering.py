@@ -39,6 +39,7 @@ NAV = (
     (N_("Age-allowance check"), "/allowance-check"),
     (N_("Monthly report"), "/reports"),
     (N_("Providers"), "/providers"),
+    (N_("Supervision"), "/supervision"),
 )
 
 

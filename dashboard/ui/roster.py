@@ -16,6 +16,7 @@ from dashboard.auth import Reader
 from dashboard.paging import shown
 from dashboard.providers import Caregiver
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import ROSTER, city_wide
 from dashboard.ui.rendering import render
 from eldercare.roster import Absence, Shift
 from eldercare.vocabulary import AbsenceKind, ServiceType, TravelMode
@@ -44,6 +45,7 @@ def week_of(caregiver: Caregiver, monday: date) -> list[Day]:
 
 
 @router.get("/providers/{provider_id}/roster", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def roster_page(
     request: Request,
     provider_id: ProviderId,
@@ -98,6 +100,7 @@ def _caregiver_form(
 
 
 @router.get("/caregivers/new", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def new_caregiver_form(
     request: Request,
     principal: Reader,
@@ -108,6 +111,7 @@ def new_caregiver_form(
 
 
 @router.get("/caregivers/{caregiver_id}/edit", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def edit_caregiver_form(
     request: Request, caregiver_id: Annotated[int, Path(ge=1, le=2**62)], principal: Reader, pool: Pool
 ) -> HTMLResponse:
@@ -157,10 +161,12 @@ def _provider_form(request: Request, principal: Reader, pool: Pool, provider_id:
 
 
 @router.get("/providers/new", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def new_provider_form(request: Request, principal: Reader, pool: Pool) -> HTMLResponse:
     return _provider_form(request, principal, pool, None)
 
 
 @router.get("/providers/{provider_id}/edit", response_class=HTMLResponse)
+@city_wide(ROSTER)
 def edit_provider_form(request: Request, provider_id: ProviderId, principal: Reader, pool: Pool) -> HTMLResponse:
     return _provider_form(request, principal, pool, provider_id)

@@ -11,6 +11,7 @@ from dashboard import i18n
 from dashboard.auth import Reader, check_csrf, client_address
 from dashboard.logins import LoginPolicy, LoginRefused, sign_in
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import city_wide, public
 from dashboard.ui.rendering import render
 
 router = APIRouter()
@@ -24,11 +25,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
+@public
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return render(request, "login.html", None, next=_safe_next(next), error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
+@public
 async def login(
     request: Request,
     pool: Pool,
@@ -68,12 +71,14 @@ async def login(
 
 
 @router.post("/logout")
+@city_wide("signing out touches no record")
 def logout(request: Request, principal: Reader) -> Response:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/lang/{language}")
+@public
 def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     response = RedirectResponse(_safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
@@ -84,5 +89,6 @@ def switch_language(request: Request, language: str, next: str | None = None) ->
 
 
 @router.get("/")
+@public
 def home() -> Response:
     return RedirectResponse("/alarms", status_code=303)

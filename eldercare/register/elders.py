@@ -179,12 +179,20 @@ def _write_contacts(conn: psycopg.Connection, elder_id: int, contacts: list[Cont
     }
     kept: list[int] = []
     for priority, contact in enumerate(contacts, start=1):
-        values = (contact.name, contact.relation, contact.phone, contact.language.value, priority, contact.notify_sms)
+        values = (
+            contact.name,
+            contact.relation,
+            contact.phone,
+            contact.language.value,
+            priority,
+            contact.notify_sms,
+            contact.liaison,
+        )
         contact_id = existing.get(contact.phone)
         if contact_id is None:
             row = conn.execute(
-                "INSERT INTO emergency_contact (name, relation, phone, language, priority, notify_sms, elder_id) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                "INSERT INTO emergency_contact (name, relation, phone, language, priority, notify_sms, is_liaison, "
+                "elder_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (*values, elder_id),
             ).fetchone()
             assert row is not None
@@ -192,7 +200,7 @@ def _write_contacts(conn: psycopg.Connection, elder_id: int, contacts: list[Cont
         else:
             conn.execute(
                 "UPDATE emergency_contact SET name = %s, relation = %s, phone = %s, language = %s, priority = %s, "
-                "notify_sms = %s WHERE id = %s",
+                "notify_sms = %s, is_liaison = %s WHERE id = %s",
                 (*values, contact_id),
             )
         kept.append(contact_id)

@@ -72,6 +72,7 @@ class Contact(Strict):
     phone: str = Field(description="E.164, e.g. +8613812345678")
     language: Language = Language.ZH
     notify_sms: bool = Field(True, description="whether the contact gets an SMS when an alarm is raised")
+    liaison: bool = Field(False, description="the elder's liaison (包保人), called in spot checks")
 
     @field_validator("phone")
     @classmethod

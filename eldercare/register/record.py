@@ -34,7 +34,8 @@ SELECT e.id, e.code, e.name, e.gender, e.birth_date, e.resident_id, e.phone, e.l
                                                      'document_no', g.document_no) ORDER BY g.category)
                  FROM elder_eligibility g WHERE g.elder_id = e.id), '[]') AS eligibility,
        coalesce((SELECT jsonb_agg(jsonb_build_object('name', k.name, 'relation', k.relation, 'phone', k.phone,
-                                                     'language', k.language, 'notify_sms', k.notify_sms)
+                                                     'language', k.language, 'notify_sms', k.notify_sms,
+                                                     'liaison', k.is_liaison)
                                   ORDER BY k.priority, k.id)
                  FROM emergency_contact k WHERE k.elder_id = e.id), '[]') AS contacts
 FROM elder e JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id
@@ -64,6 +65,7 @@ class ContactView(BaseModel):
     phone: str
     language: str
     notify_sms: bool
+    liaison: bool = False
 
 
 class ElderRecord(BaseModel):

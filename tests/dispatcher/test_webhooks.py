@@ -147,3 +147,16 @@ def test_a_late_status_callback_never_moves_a_message_back(offered, harness) -> 
         == 204
     )
     assert harness.one("SELECT status FROM sms_message WHERE twilio_sid = %s", sid) == "delivered"
+
+
+def test_a_family_contact_complains_by_sms_keyword(offered, conn, town, harness) -> None:
+    elder = town.elder(contacts=1)
+    conn.commit()
+    contact = harness.one("SELECT phone FROM emergency_contact WHERE elder_id = %s", elder)
+    response = harness.standin.reply(contact, "投诉：送餐晚了两个小时")
+    assert response.status_code == 200 and "投诉已收到" in response.text and "complaint was received" in response.text
+    complaint = harness.one("SELECT elder_id, source, body, from_phone FROM complaint")
+    assert complaint == (elder, "sms", "送餐晚了两个小时", contact)
+    # a stranger's complaint is not taken: the usual answer to an unknown number
+    assert "未登记" in harness.standin.reply("+8613999999999", "COMPLAINT nobody came").text
+    assert harness.one("SELECT count(*) FROM complaint") == 1
