@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from fastapi import APIRouter, Query, Request
@@ -21,9 +22,49 @@ from dispatcher import planning
 
 router = APIRouter()
 
-# the board's time axis, local hours: the day's booked visits fall inside it
+# the board's time axis, local hours (even, for a tick every two hours); widened for a visit outside it
 FIRST_HOUR, LAST_HOUR = 6, 22
-AXIS_MINUTES = (LAST_HOUR - FIRST_HOUR) * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """The board's hours: from ``first`` to ``last`` o'clock, local time, on ``day``."""
+
+    opening: datetime
+    first: int
+    last: int
+
+    @property
+    def minutes(self) -> int:
+        return (self.last - self.first) * 60
+
+    def place(self, start: datetime, minutes: int) -> tuple[float, float]:
+        """Left edge and width of a visit on the axis, in percent, clipped to the axis."""
+        begin = (start - self.opening).total_seconds() / 60
+        left = min(max(begin, 0.0), self.minutes)
+        right = min(max(begin + minutes, left), self.minutes)
+        return round(100 * left / self.minutes, 2), round(100 * (right - left) / self.minutes, 2)
+
+    @property
+    def ticks(self) -> list[tuple[str, float]]:
+        """Every other hour's label and its place in percent."""
+        return [
+            (f"{h:02d}:00", round(100 * (h - self.first) / (self.last - self.first), 3))
+            for h in range(self.first, self.last + 1, 2)
+        ]
+
+
+def axis(plan: Plan | None, day: date, zone: ZoneInfo) -> Axis:
+    """The day's axis: 06:00 to 22:00, or wider to hold every planned visit."""
+    first, last = FIRST_HOUR, LAST_HOUR
+    for v in plan.visits if plan else []:
+        if v.planned_start is not None:
+            start = v.planned_start.astimezone(zone)
+            end = start + timedelta(minutes=v.duration_min)
+            first = min(first, start.hour - start.hour % 2)
+            ends = end.hour + (1 if end.minute or end.second else 0) if end.date() == start.date() else 24
+            last = max(last, min(24, ends + ends % 2))
+    return Axis(datetime.combine(day, time(first), tzinfo=zone), first, last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +89,6 @@ class Row:
     told: datetime | None
     confirmed: datetime | None
     boxes: list[Box] = field(default_factory=list)
-
-
-def _place(start: datetime, minutes: int, opening: datetime) -> tuple[float, float]:
-    """Left edge and width of a visit on the axis, in percent, clipped to the axis."""
-    begin = (start - opening).total_seconds() / 60
-    left = min(max(begin, 0.0), AXIS_MINUTES)
-    right = min(max(begin + minutes, left), AXIS_MINUTES)
-    return round(100 * left / AXIS_MINUTES, 2), round(100 * (right - left) / AXIS_MINUTES, 2)
 
 
 _NAMES = {
@@ -88,7 +121,7 @@ class Board:
     elder_of: dict[int, str]
 
 
-def board(conn: psycopg.Connection, plan: Plan, opening: datetime) -> Board:
+def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
     routes = conn.execute(
         "SELECT caregiver_id, km, busy_minutes, told_at, confirmed_at FROM plan_route WHERE plan_id = %s",
         (plan.id,),
@@ -111,7 +144,7 @@ def board(conn: psycopg.Connection, plan: Plan, opening: datetime) -> Board:
             row = rows[visit.caregiver_id] = Row(
                 visit.caregiver_id, *caregivers.get(visit.caregiver_id, ("", "")), 0.0, 0.0, None, None
             )
-        row.boxes.append(Box(visit, elder, *_place(visit.planned_start, visit.duration_min, opening)))
+        row.boxes.append(Box(visit, elder, *along.place(visit.planned_start, visit.duration_min)))
     return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of)
 
 
@@ -131,8 +164,8 @@ def plan_page(
             tomorrow = today + timedelta(days=1)
             day = tomorrow if plan_in_force(conn, tomorrow) or not plan_in_force(conn, today) else today
         plan = plan_in_force(conn, day)
-        opening = datetime.combine(day, time(FIRST_HOUR), tzinfo=zone)
-        shown = board(conn, plan, opening) if plan else Board([], [], {})
+        along = axis(plan, day, zone)
+        shown = board(conn, plan, along) if plan else Board([], [], {})
         choices: dict[int, list[tuple[int, str, str]]] = {}
         if plan and can_pin:
             may = planning.pin_choices(conn, day, runtime.dispatch)
@@ -157,8 +190,7 @@ def plan_page(
         choices=choices,
         figures=figures,
         hours=hours(shown.rows),
-        ticks=list(range(FIRST_HOUR, LAST_HOUR + 1, 2)),
-        tick_width=round(100 * 120 / AXIS_MINUTES, 4),
+        ticks=along.ticks,
         can_pin=can_pin,
         can_plan=can_pin and today <= day <= today + timedelta(days=DAYS_AHEAD),
     )

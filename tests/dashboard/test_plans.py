@@ -69,6 +69,35 @@ def span(visit: dict[str, Any]) -> float:
     return (datetime.fromisoformat(visit["window_end"]) - datetime.fromisoformat(visit["window_start"])).total_seconds()
 
 
+def a_move(url: str, html: str, plan: dict[str, Any], day: date) -> tuple[dict[str, Any], int]:
+    """A planned visit and a caregiver with nothing planned the board offers to pin it to (the widest window
+    first); their day on ``day`` is made long enough to reach it from home, so the next plan can keep the pin."""
+    load = Counter(v["caregiver_id"] for v in plan["visits"])
+    visit, other = min(
+        (
+            (v, c)
+            for v in plan["visits"]
+            if v["caregiver_id"] is not None
+            for c in choices(html, v["id"])
+            if not load[c]
+        ),
+        key=lambda pair: (-span(pair[0]), pair[0]["id"], pair[1]),
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "WITH gone AS (DELETE FROM caregiver_shift WHERE caregiver_id = %(c)s AND weekday = %(d)s) "
+            "INSERT INTO caregiver_shift (caregiver_id, weekday, starts, ends) VALUES (%(c)s, %(d)s, '07:00', '21:00')",
+            {"c": other, "d": day.isoweekday()},
+        )
+    return visit, other
+
+
+def same_visit(plan: dict[str, Any], visit: dict[str, Any]) -> dict[str, Any]:
+    """The visit in another plan of the day: the same occurrence, or the same order."""
+    keys = ("recurring_service_id", "occurrence_at", "order_id")
+    return next(v for v in plan["visits"] if all(v[k] == visit[k] for k in keys))
+
+
 def faraway_visit(url: str) -> int:
     """A daily lunch booked for an elder who moved to a new community no provider serves yet: every plan leaves
     it unassigned (outside the area)."""
@@ -120,44 +149,15 @@ def test_a_pin_holds_through_the_next_plan_and_bad_pins_are_refused(
     h = headers["operator"]
     plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
     html = client.get(f"/plans?day={tomorrow}", headers=h).text
-    load = Counter(v["caregiver_id"] for v in plan["visits"])
-    # a visit to move to a caregiver with nothing planned who may serve it (the widest window first); their day is
-    # made long enough to reach it from home
-    visit, other = min(
-        (
-            (v, c)
-            for v in plan["visits"]
-            if v["caregiver_id"] is not None
-            for c in choices(html, v["id"])
-            if not load[c]
-        ),
-        key=lambda pair: (
-            pair[0]["window_start"] > pair[0]["window_end"],
-            -span(pair[0]),
-            load[pair[1]],
-            pair[0]["id"],
-        ),
-    )
+    visit, other = a_move(city.url, html, plan, tomorrow)
     may = choices(html, visit["id"])
-    with psycopg.connect(city.url) as conn:
-        conn.execute(
-            "WITH gone AS (DELETE FROM caregiver_shift WHERE caregiver_id = %(c)s AND weekday = %(d)s) "
-            "INSERT INTO caregiver_shift (caregiver_id, weekday, starts, ends) VALUES (%(c)s, %(d)s, '07:00', '21:00')",
-            {"c": other, "d": tomorrow.isoweekday()},
-        )
     url = f"/api/v1/plans/{tomorrow}/visits/{visit['id']}/pin"
     assert client.post(url, json={"caregiver_id": other}, headers=headers["viewer"]).status_code == 403
     pinned = client.post(url, json={"caregiver_id": other}, headers=h)
     assert pinned.status_code == 200 and pinned.json()["pinned_to"] == other
     again = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
-    moved = next(
-        v
-        for v in again["visits"]
-        if v["occurrence_at"] == visit["occurrence_at"] and v["recurring_service_id"] == visit["recurring_service_id"]
-    )
-    assert moved["caregiver_id"] == other and moved["pinned_to"] == other, str(
-        (moved, visit)
-    )  # the pin is carried to the new plan
+    moved = same_visit(again, visit)
+    assert moved["caregiver_id"] == other and moved["pinned_to"] == other  # the pin is carried to the new plan
     # bad pins: a caregiver who may not serve it, an unknown visit, a superseded plan's visit, wrong types
     with psycopg.connect(city.url) as conn:
         nobody = conn.execute("SELECT max(id) FROM caregiver").fetchone()
