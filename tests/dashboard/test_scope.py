@@ -259,8 +259,8 @@ def test_live_updates_name_nothing_to_an_account_limited_to_an_area(
     with psycopg.connect(city.url) as conn:
         conn.execute(
             "INSERT INTO alarm (elder_id, type, severity, raised_at, received_at, last_raised_at) "
-            "SELECT e.id, 'fall', 'critical', now(), now(), now() FROM elder e JOIN community c ON c.id = e.community_id "
-            "WHERE c.township_id <> %s ORDER BY e.id LIMIT 1",
+            "SELECT e.id, 'fall', 'critical', now(), now(), now() FROM elder e "
+            "JOIN community c ON c.id = e.community_id WHERE c.township_id <> %s ORDER BY e.id LIMIT 1",
             (township_operator,),
         )
     listener.join(patience(15))
