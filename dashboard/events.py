@@ -89,8 +89,10 @@ class EventHub:
         finally:
             self._subscribers.discard(queue)
 
-    async def stream(self) -> AsyncIterator[str]:
-        """Server-sent events text for one browser, until the hub closes or the browser goes away."""
+    async def stream(self, *, blind: bool = False) -> AsyncIterator[str]:
+        """Server-sent events text for one browser, until the hub closes or the browser goes away. ``blind``: each
+        event says only its kind, not which alarm or order changed (for an account limited to an area, whose
+        pages reload what they may see on any event)."""
         with self.subscribe() as queue:
             yield "retry: 2000\n\n"
             yield f"event: ready\ndata: {json.dumps({'listening': self.listening.is_set()})}\n\n"
@@ -102,4 +104,4 @@ class EventHub:
                     continue
                 if event is None:
                     return
-                yield f"event: {event.kind}\ndata: {event.data}\n\n"
+                yield f"event: {event.kind}\ndata: {'{}' if blind else event.data}\n\n"

@@ -51,10 +51,11 @@ def metrics() -> Response:
 
 @router.get("/events", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def events(request: Request, principal: Reader) -> StreamingResponse:
-    """Server-sent events: ``alarm`` and ``order`` (their NOTIFY payloads, JSON), ``ready`` on (re)connection."""
+    """Server-sent events: ``alarm`` and ``order`` (their NOTIFY payloads, JSON; an account limited to an area
+    gets ``{}``, since the payload names alarms and orders of the whole city), ``ready`` on (re)connection."""
     hub: EventHub = request.app.state.hub
     return StreamingResponse(
-        hub.stream(),
+        hub.stream(blind=principal.area is not None),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

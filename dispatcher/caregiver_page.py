@@ -22,27 +22,37 @@ from dispatcher import texts
 from dispatcher.links import PAGE_PREFIX, LinkError, PageGrant, read_token
 from dispatcher.visits import Proof
 from dispatcher.web_resources import Resources, WebResources
+from eldercare.i18n import N_, translations
+from eldercare.labels import label
 from eldercare.vocabulary import LIVE_OFFER_SQL, OrderStatus
 
 page_router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
-_templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
+# the caregiver's pages translate through jinja2.ext.i18n; the reader's catalogue comes with each render
+_templates = Environment(
+    loader=PackageLoader("dispatcher", "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+)
+
+
+def render_page(template: str, language: str, **values: object) -> str:
+    """One of the caregiver's pages in their language ('zh' or 'en')."""
+    words = translations(language)
+    return _templates.get_template(template).render(
+        language=language,
+        gettext=words.gettext,
+        _=words.gettext,
+        ngettext=words.ngettext,
+        pgettext=words.pgettext,
+        **values,
+    )
+
 
 ACTIONS = {"accept": actions.accept, "decline": actions.decline, "set_off": actions.set_off}
 # the steps a visit is verified by: they come with the phone's location
 STEPS = {"arrive": actions.arrive, "finish": actions.finish}
 LOCATED = frozenset(STEPS)
 _SCRIPT = Path(__file__).with_name("static") / "geolocation.js"
-_STATUS_TEXT = {
-    "created": ("待派单", "Waiting"),
-    "offered": ("待接单", "Offered"),
-    "accepted": ("已接单", "Accepted"),
-    "en_route": ("在路上", "On the way"),
-    "arrived": ("已到达", "Arrived"),
-    "completed": ("已完成", "Completed"),
-    "reviewed": ("已回访", "Reviewed"),
-    "escalated": ("已升级", "Escalated"),
-    "cancelled": ("已取消", "Cancelled"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,34 +100,32 @@ def holds(order: PageOrder, caregiver_id: int) -> bool:
     return order.live_offer_to == caregiver_id or (order.caregiver_id == caregiver_id and order.status in _LIVE_ORDER)
 
 
-def care_notes(order: PageOrder, caregiver_id: int) -> list[tuple[str, str, str]]:
-    """(zh label, en label, text) of the elder's medical and home access notes, for the caregiver holding a
+def care_notes(order: PageOrder, caregiver_id: int) -> list[tuple[str, str]]:
+    """(label, text) of the elder's medical and home access notes, for the caregiver holding a
     live order for the elder only (an offer is not enough): nobody else reached by a link sees them."""
     if order.caregiver_id != caregiver_id or order.status not in _LIVE_ORDER:
         return []
     notes = (
-        ("病情", "Medical notes", order.medical_notes),
-        ("用药", "Medications", order.medications),
-        ("过敏", "Allergies", order.allergies),
-        ("入户", "Home access", order.home_access_notes),
+        (N_("Medical notes"), order.medical_notes),
+        (N_("Medications"), order.medications),
+        (N_("Allergies"), order.allergies),
+        (N_("Home access"), order.home_access_notes),
     )
-    return [note for note in notes if note[2]]
+    return [note for note in notes if note[1]]
 
 
-def _buttons(order: PageOrder, caregiver_id: int, en: bool) -> list[tuple[str, str, str]]:
-    def t(zh: str, english: str) -> str:
-        return english if en else zh
-
+def _buttons(order: PageOrder, caregiver_id: int) -> list[tuple[str, str, str]]:
+    """(action, its label, marked for the catalogue and translated in the template, style) of each button."""
     if order.live_offer_to == caregiver_id:
-        return [("accept", t("接单", "Accept"), "go"), ("decline", t("拒绝", "Decline"), "secondary")]
+        return [("accept", N_("Accept"), "go"), ("decline", N_("Decline"), "secondary")]
     if order.caregiver_id != caregiver_id:
         return []
     if order.status == OrderStatus.ACCEPTED:
-        return [("set_off", t("出发", "On my way"), ""), ("arrive", t("已到达", "I have arrived"), "go")]
+        return [("set_off", N_("On my way"), ""), ("arrive", N_("I have arrived"), "go")]
     if order.status in ("en_route", "escalated"):
-        return [("arrive", t("已到达", "I have arrived"), "go")]
+        return [("arrive", N_("I have arrived"), "go")]
     if order.status == OrderStatus.ARRIVED:
-        return [("finish", t("服务完成", "Service done"), "go")]
+        return [("finish", N_("Service done"), "go")]
     return []
 
 
@@ -127,17 +135,15 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         order = cur.execute(_PAGE_ORDER, {"o": grant.order_id, "c": grant.caregiver_id}).fetchone()
     if caregiver is None or order is None:
         raise LinkError("this order or caregiver no longer exists")
-    en = caregiver.language == "en"
     tz = res.config.timezone
     start, end = order.window_start.astimezone(tz), order.window_end.astimezone(tz)
-    zh_status, en_status = _STATUS_TEXT.get(order.status, (order.status, order.status))
-    buttons = _buttons(order, caregiver.id, en)
-    return _templates.get_template("caregiver_page.html").render(
-        en=en,
-        t=lambda zh, english: english if en else zh,
+    buttons = _buttons(order, caregiver.id)
+    return render_page(
+        "caregiver_page.html",
+        caregiver.language,
         order=order,
         service=texts.service_name(order.service_type, caregiver.language),
-        status_text=en_status if en else zh_status,
+        status_text=label(translations(caregiver.language), "order_status", order.status),
         window=f"{start:%m-%d %H:%M}–{end:%H:%M}",
         notice=notice,
         holds=holds(order, caregiver.id),

@@ -182,6 +182,16 @@ LABELS: dict[str, dict[str, str]] = {
         "under_age": N_("Under the age threshold"),
         "no_sign_of_life": N_("No sign of life: visit at home"),
     },
+    # why a plan left a visit to nobody (dispatcher/planning/problem.py, the first rule that leaves nobody)
+    "unassigned": {
+        "no_skill": N_("No caregiver has the skill at a provider selling the service"),
+        "outside_area": N_("No provider selling the service covers the elder's community"),
+        "inactive": N_("The caregivers who could go are inactive, opted out or with an inactive provider"),
+        "provider_black": N_("The caregivers who could go work for a black-listed or inactive provider"),
+        "off_shift": N_("Nobody who could go works during the window that day"),
+        "absent": N_("Everyone who could go is away (leave or sick) that day"),
+        "no_room": N_("No eligible caregiver's day has room to reach it inside its window"),
+    },
     "care_note": {
         "medical_notes": N_("Medical notes"),
         "medications": N_("Medications"),

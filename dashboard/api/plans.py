@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from dashboard.auth import Actor, Reader
 from dashboard.runtime import Pool, RuntimeDep
 from dispatcher import planning
+from dispatcher.planning.store import VisitKey
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -23,17 +25,28 @@ class PlanRequest(BaseModel):
 
 
 class PlannedVisit(BaseModel):
+    id: int
     elder_id: int
     service_type: str
     order_id: int | None
     recurring_service_id: int | None
+    occurrence_at: datetime | None
     window_start: datetime
     window_end: datetime
+    duration_min: int
     caregiver_id: int | None
     sequence: int | None
     planned_start: datetime | None
     unassigned_reason: str | None
     unassigned_detail: str | None
+    pinned_to: int | None = Field(description="the caregiver an operator pinned the visit to, kept by every re-plan")
+
+    @property
+    def key(self) -> VisitKey:
+        """What names the visit across plans: its occurrence, or its order."""
+        if self.recurring_service_id is not None:
+            return (self.recurring_service_id, self.occurrence_at, None)
+        return (None, None, self.order_id)
 
 
 class Plan(BaseModel):
@@ -46,7 +59,7 @@ class Plan(BaseModel):
     visits: list[PlannedVisit]
 
 
-def _plan(conn: psycopg.Connection, day: date) -> Plan | None:
+def plan_in_force(conn: psycopg.Connection, day: date) -> Plan | None:
     row = conn.execute(
         "SELECT id, day, made_at, made_by, timed_out, figures FROM plan WHERE day = %s AND superseded_at IS NULL",
         (day,),
@@ -54,8 +67,9 @@ def _plan(conn: psycopg.Connection, day: date) -> Plan | None:
     if row is None:
         return None
     visits = conn.execute(
-        "SELECT elder_id, service_type, order_id, recurring_service_id, window_start, window_end, caregiver_id, "
-        "sequence, planned_start, unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s "
+        "SELECT id, elder_id, service_type, order_id, recurring_service_id, occurrence_at, window_start, window_end, "
+        "duration_min, caregiver_id, "
+        "sequence, planned_start, unassigned_reason, unassigned_detail, pinned_to FROM plan_visit WHERE plan_id = %s "
         "ORDER BY caregiver_id NULLS LAST, sequence, window_start, id",
         (row[0],),
     ).fetchall()
@@ -89,7 +103,7 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
         )
     with pool.connection() as conn:
         planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username, tell=True)
-        made = _plan(conn, body.day)
+        made = plan_in_force(conn, body.day)
     assert made is not None
     return made
 
@@ -98,7 +112,45 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
 def get_plan(day: date, principal: Reader, pool: Pool) -> Plan:
     """The plan in force for a local day: every booked visit, with its caregiver and start, or why nobody."""
     with pool.connection() as conn:
-        found = _plan(conn, day)
+        found = plan_in_force(conn, day)
     if found is None:
         raise HTTPException(404, f"no plan has been made for {day}; POST /api/v1/plans to make one")
     return found
+
+
+class PinRequest(BaseModel):
+    caregiver_id: int | None = Field(
+        ge=1, le=2**63 - 1, description="the caregiver to keep the visit with; null takes the pin away"
+    )
+
+
+@router.post(
+    "/{day}/visits/{visit_id}/pin",
+    response_model=PlannedVisit,
+    responses={
+        404: {"description": "no such visit in the day's plan in force"},
+        422: {"description": "the caregiver may not serve that visit"},
+    },
+)
+def pin_visit(
+    day: date,
+    visit_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: PinRequest,
+    principal: Actor,
+    pool: Pool,
+    runtime: RuntimeDep,
+) -> PlannedVisit:
+    """Pin a visit of the day's plan in force to a caregiver who may serve it (skill, area, standing, shift, not
+    away): every later plan of the day keeps it with them while they still may. It moves at the next plan."""
+    with pool.connection() as conn:
+        found = plan_in_force(conn, day)
+        visit = next((v for v in found.visits if v.id == visit_id), None) if found else None
+        if visit is None:
+            raise HTTPException(404, f"visit {visit_id} is not in the plan in force for {day}")
+        may = planning.pin_choices(conn, day, runtime.dispatch).get(visit.key, []) if body.caregiver_id else []
+        if body.caregiver_id is not None and body.caregiver_id not in may:
+            raise HTTPException(
+                422, f"caregiver {body.caregiver_id} may not serve visit {visit_id} (skill, area, shift or away)"
+            )
+        planning.pin(conn, visit_id, body.caregiver_id, actor=principal.username)
+    return visit.model_copy(update={"pinned_to": body.caregiver_id})

@@ -11,6 +11,7 @@ from dashboard.ui import (
     elder_forms,
     imports,
     insights,
+    plans,
     records,
     roster,
     session,
@@ -21,7 +22,19 @@ from dashboard.ui.rendering import render
 from eldercare.i18n import N_
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(within_area)])
-for module in (session, boards, elder_forms, care_plan, records, insights, roster, imports, visit_queue, supervision):
+for module in (
+    session,
+    boards,
+    elder_forms,
+    care_plan,
+    records,
+    insights,
+    plans,
+    roster,
+    imports,
+    visit_queue,
+    supervision,
+):
     router.include_router(module.router)
 
 

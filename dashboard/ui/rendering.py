@@ -28,6 +28,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 NAV = (
     (N_("Live alarms"), "/alarms"),
     (N_("Orders"), "/orders"),
+    (N_("Plans"), "/plans"),
     (N_("Elders"), "/elders"),
     (N_("Devices"), "/devices"),
     (N_("KPIs"), "/kpis"),

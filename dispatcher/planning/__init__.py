@@ -18,7 +18,20 @@ import psycopg
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
 from dispatcher.planning.solve import Solution, SolverSettings, solve
-from dispatcher.planning.store import Previous, apply_to_orders, figures, gini, planned_caregiver, previous_routes, save
+from dispatcher.planning.store import (
+    Previous,
+    VisitKey,
+    apply_to_orders,
+    figures,
+    gini,
+    keep_pins,
+    operator_pins,
+    pin,
+    plan_in_force,
+    planned_caregiver,
+    previous_routes,
+    save,
+)
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 
@@ -30,6 +43,8 @@ __all__ = [
     "SolverSettings",
     "confirm_day",
     "gini",
+    "pin",
+    "pin_choices",
     "plan_day",
     "plan_next_day",
     "planned_caregiver",
@@ -118,7 +133,10 @@ def _make(
     drop_unconfirmed: bool = False,
 ) -> PlanOutcome:
     started = time.perf_counter()
-    pins = before.pins() if before else {}
+    # an operator's pin holds in every plan of the day, made afresh or again; a confirmed route's only in a re-plan
+    in_force = plan_in_force(conn, day)
+    pinned = operator_pins(conn, in_force) if in_force is not None else {}
+    pins = {**(before.pins() if before else {}), **pinned}
     leave_out = before.unconfirmed() if before and drop_unconfirmed else set()
     problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out, not_before=clock.now())
     loaded = time.perf_counter() - started
@@ -136,6 +154,8 @@ def _make(
     plan_id = save(conn, clock, problem, solution, made_by=made_by, load_seconds=loaded)
     if before is not None:
         before.carry_over(conn, plan_id)
+    if in_force is not None:
+        keep_pins(conn, in_force, plan_id)
     assigned = apply_to_orders(conn, clock, plan_id)
     told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
     stored = time.perf_counter() - started
@@ -148,6 +168,16 @@ def _make(
     conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
     log.info("plan %d for %s: %s", plan_id, day, numbers)
     return PlanOutcome(plan_id, day, solution.timed_out, numbers)
+
+
+def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[VisitKey, list[int]]:
+    """For each booked visit of the day, the caregivers it may be pinned to: those the planner would let serve it
+    (skill, provider's area and standing, shift over its window, not away)."""
+    problem = problems.load(conn, day, config.timezone)
+    return {
+        visit.key: sorted({problem.workers[w].caregiver_id for w in may})
+        for visit, may in zip(problem.visits, problem.allowed, strict=True)
+    }
 
 
 def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:

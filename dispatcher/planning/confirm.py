@@ -12,6 +12,7 @@ from dispatcher import outbox, texts
 from dispatcher.links import day_url
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.i18n import translations
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def day_text(config: Config, language: str, day: date, visits: list[tuple[object
         )
         for n, (start, service, name, address) in enumerate(visits, start=1)
     ]
-    separator = "; " if language == "en" else "；"
+    separator = translations(language).gettext("; ")  # the reader's way of listing: "；" in Chinese
     shown = separator.join(lines)
     while len(shown) > MAX_BODY and len(lines) > 1:
         lines.pop()

@@ -6,17 +6,15 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dispatcher import texts
 from dispatcher.caregiver_actions import caregiver_by_id
-from dispatcher.caregiver_page import rendered
+from dispatcher.caregiver_page import render_page, rendered
 from dispatcher.links import DAY_PREFIX, DayGrant, LinkError, read_day_token
 from dispatcher.planning.confirm import confirm_day
 from dispatcher.web_resources import Resources, WebResources
 
 day_router = APIRouter(prefix=DAY_PREFIX, include_in_schema=False)
-_templates = Environment(loader=PackageLoader("dispatcher", "templates"), autoescape=select_autoescape(["html"]))
 
 
 _VISITS = """
@@ -36,7 +34,7 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: DayGrant, token:
     if caregiver is None or plan is None:
         raise LinkError("this plan or caregiver no longer exists")
     day, current, confirmed = plan
-    en, tz = caregiver.language == "en", res.config.timezone
+    tz = res.config.timezone
     visits = [
         {
             "start": f"{start.astimezone(tz):%H:%M}",
@@ -49,9 +47,9 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: DayGrant, token:
             _VISITS, (grant.plan_id, grant.caregiver_id)
         ).fetchall()
     ]
-    return _templates.get_template("caregiver_day.html").render(
-        en=en,
-        t=lambda zh, english: english if en else zh,
+    return render_page(
+        "caregiver_day.html",
+        caregiver.language,
         day=day.isoformat(),
         visits=visits,
         current=current,

@@ -226,12 +226,42 @@ def planned_caregiver(
     return (int(row[0]), int(row[1]), row[2]) if row else None
 
 
+VisitKey = tuple[int | None, datetime | None, int | None]
+
+
+def operator_pins(conn: psycopg.Connection, plan_id: int) -> dict[VisitKey, int]:
+    """The visits of a plan an operator pinned to a caregiver."""
+    return {
+        _key(rs_id, occurrence, order_id): cid
+        for rs_id, occurrence, order_id, cid in conn.execute(
+            "SELECT recurring_service_id, occurrence_at, order_id, pinned_to FROM plan_visit "
+            "WHERE plan_id = %s AND pinned_to IS NOT NULL",
+            (plan_id,),
+        ).fetchall()
+    }
+
+
+def keep_pins(conn: psycopg.Connection, old_plan_id: int, new_plan_id: int) -> None:
+    """The new plan of a day keeps the operators' pins of the plan it supersedes, visit by visit."""
+    conn.execute(
+        "UPDATE plan_visit new SET pinned_to = old.pinned_to FROM plan_visit old "
+        "WHERE old.plan_id = %s AND new.plan_id = %s AND old.pinned_to IS NOT NULL "
+        "AND (old.recurring_service_id, old.occurrence_at) IS NOT DISTINCT FROM "
+        "    (new.recurring_service_id, new.occurrence_at) "
+        "AND (old.recurring_service_id IS NOT NULL OR old.order_id = new.order_id)",
+        (old_plan_id, new_plan_id),
+    )
+
+
+def pin(conn: psycopg.Connection, plan_visit_id: int, caregiver_id: int | None, *, actor: str) -> None:
+    """Pin a visit of the plan in force to a caregiver (None: unpin); the next plan of its day respects it."""
+    conn.execute("UPDATE plan_visit SET pinned_to = %s WHERE id = %s", (caregiver_id, plan_visit_id))
+    audit.record(conn, actor, "plan.pin", "plan_visit", plan_visit_id, {"caregiver_id": caregiver_id})
+
+
 def plan_in_force(conn: psycopg.Connection, day: date) -> int | None:
     row = conn.execute("SELECT id FROM plan WHERE day = %s AND superseded_at IS NULL", (day,)).fetchone()
     return int(row[0]) if row else None
-
-
-VisitKey = tuple[int | None, datetime | None, int | None]
 
 
 @dataclass(slots=True)
@@ -263,6 +293,10 @@ class Previous:
                 )
 
 
+def _key(rs_id: int | None, occurrence: datetime | None, order_id: int | None) -> VisitKey:
+    return (rs_id, occurrence, None) if rs_id is not None else (None, None, order_id)
+
+
 def _routes_of(conn: psycopg.Connection, plan_id: int) -> dict[int, list[VisitKey]]:
     routes: dict[int, list[VisitKey]] = {}
     for cid, rs_id, occurrence, order_id in conn.execute(
@@ -270,8 +304,7 @@ def _routes_of(conn: psycopg.Connection, plan_id: int) -> dict[int, list[VisitKe
         "WHERE plan_id = %s AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
         (plan_id,),
     ).fetchall():
-        key: VisitKey = (rs_id, occurrence, None) if rs_id is not None else (None, None, order_id)
-        routes.setdefault(cid, []).append(key)
+        routes.setdefault(cid, []).append(_key(rs_id, occurrence, order_id))
     return routes
 
 

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from dashboard.server import DashboardServer
 from eldercare.i18n import LOCALE_DIR
-from tests.dashboard.conftest import PASSWORD, City
+from tests.dashboard.conftest import PASSWORD, City, token
 from tests.dashboard.visible import foreign_words, visible_texts
 
 CATALOGUE = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "eldercare.po"
@@ -61,6 +61,8 @@ def pages(url: str) -> list[str]:
         "/orders",
         f"/orders/{order}",
         "/orders-new",
+        "/plans",
+        "/plans?day=2026-03-11",
         "/elders",
         f"/elders/{elder}",
         "/elders-new",
@@ -96,6 +98,8 @@ def readers(server: DashboardServer) -> Iterator[dict[str, httpx.Client]]:
 def test_every_page_reads_in_chinese(city: City, readers: dict[str, httpx.Client]) -> None:
     english = english_messages()
     problems: list[str] = []
+    planner = token(readers["operator"], "operator")  # a plan for the plan board's day (2026-03-11)
+    assert readers["operator"].post("/api/v1/plans", json={"day": "2026-03-11"}, headers=planner).status_code == 201
     for role, http in readers.items():
         for path in pages(city.url):
             response = http.get(path)

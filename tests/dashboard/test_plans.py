@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import httpx
 import psycopg
@@ -52,3 +55,132 @@ def test_viewers_may_not_plan_and_bad_days_are_refused(
     missing = client.get(f"/api/v1/plans/{TODAY + timedelta(days=5)}", headers=h)
     assert missing.status_code == 404 and "POST /api/v1/plans" in missing.json()["detail"]
     assert NOW.date() == TODAY
+
+
+def choices(html: str, visit_id: int) -> list[int]:
+    """The caregivers the board offers to pin a visit to."""
+    form = re.search(rf'data-visit="{visit_id}"><select[^>]*>(.*?)</select>', html, re.S)
+    assert form is not None, f"no pin form for visit {visit_id}"
+    return [int(v) for v in re.findall(r'value="(\d+)"', form.group(1))]
+
+
+def span(visit: dict[str, Any]) -> float:
+    """A planned visit's window, in seconds."""
+    return (datetime.fromisoformat(visit["window_end"]) - datetime.fromisoformat(visit["window_start"])).total_seconds()
+
+
+def a_move(url: str, html: str, plan: dict[str, Any], day: date) -> tuple[dict[str, Any], int]:
+    """A planned visit and a caregiver with nothing planned the board offers to pin it to (the widest window
+    first); their day on ``day`` is made long enough to reach it from home, so the next plan can keep the pin."""
+    load = Counter(v["caregiver_id"] for v in plan["visits"])
+    visit, other = min(
+        (
+            (v, c)
+            for v in plan["visits"]
+            if v["caregiver_id"] is not None
+            for c in choices(html, v["id"])
+            if not load[c]
+        ),
+        key=lambda pair: (-span(pair[0]), pair[0]["id"], pair[1]),
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "WITH gone AS (DELETE FROM caregiver_shift WHERE caregiver_id = %(c)s AND weekday = %(d)s) "
+            "INSERT INTO caregiver_shift (caregiver_id, weekday, starts, ends) VALUES (%(c)s, %(d)s, '07:00', '21:00')",
+            {"c": other, "d": day.isoweekday()},
+        )
+    return visit, other
+
+
+def same_visit(plan: dict[str, Any], visit: dict[str, Any]) -> dict[str, Any]:
+    """The visit in another plan of the day: the same occurrence, or the same order."""
+    keys = ("recurring_service_id", "occurrence_at", "order_id")
+    return next(v for v in plan["visits"] if all(v[k] == visit[k] for k in keys))
+
+
+def faraway_visit(url: str) -> int:
+    """A daily lunch booked for an elder who moved to a new community no provider serves yet: every plan leaves
+    it unassigned (outside the area)."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO community (township_id, code, name, lat, lon) "
+            "SELECT township_id, 'FARAWAY', '远山村', lat + 0.01, lon + 0.01 FROM community ORDER BY id LIMIT 1"
+        )
+        row = conn.execute(
+            "WITH moved AS (UPDATE elder SET community_id = (SELECT id FROM community WHERE code = 'FARAWAY') "
+            "  WHERE id = (SELECT min(id) FROM elder WHERE active) RETURNING id) "
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, starts_on) "
+            "SELECT id, 'meal', '0 11 * * *', 30, %s FROM moved RETURNING id",
+            (TODAY,),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_the_board_shows_routes_unassigned_visits_and_figures(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    night = faraway_visit(city.url)
+    empty = client.get(f"/plans?day={tomorrow}", headers=headers["operator"])
+    assert empty.status_code == 200 and 'id="plan-now"' in empty.text and 'class="plan-box' not in empty.text
+    plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
+    lost = [v for v in plan["visits"] if v["recurring_service_id"] == night]
+    assert [v["unassigned_reason"] for v in lost] == ["outside_area"]
+    page = client.get("/plans", headers=headers["operator"])  # tomorrow's plan, once made, is the default
+    assert page.status_code == 200, page.text[:300]
+    html = page.text
+    assigned = [v for v in plan["visits"] if v["caregiver_id"] is not None]
+    assert html.count('class="plan-box') == len(assigned) > 0
+    assert f'data-visit="{lost[0]["id"]}"' in html and 'data-reason="outside_area"' in html
+    assert "提供该服务的服务商都不覆盖老人所在社区" in html  # the reason in words (Chinese, the default)
+    assert html.count('class="inline pin-form"') == len(plan["visits"])
+    assert f"{plan['figures']['assigned']} / {plan['figures']['visits']}" in html
+    viewer = client.get(f"/plans?day={tomorrow}", headers=headers["viewer"])
+    assert viewer.status_code == 200 and 'class="plan-box' in viewer.text
+    assert "pin-form" not in viewer.text and 'id="plan-now"' not in viewer.text
+
+
+def test_a_pin_holds_through_the_next_plan_and_bad_pins_are_refused(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    night = faraway_visit(city.url)
+    h = headers["operator"]
+    plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
+    html = client.get(f"/plans?day={tomorrow}", headers=h).text
+    visit, other = a_move(city.url, html, plan, tomorrow)
+    may = choices(html, visit["id"])
+    url = f"/api/v1/plans/{tomorrow}/visits/{visit['id']}/pin"
+    assert client.post(url, json={"caregiver_id": other}, headers=headers["viewer"]).status_code == 403
+    pinned = client.post(url, json={"caregiver_id": other}, headers=h)
+    assert pinned.status_code == 200 and pinned.json()["pinned_to"] == other
+    again = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
+    moved = same_visit(again, visit)
+    assert moved["caregiver_id"] == other and moved["pinned_to"] == other  # the pin is carried to the new plan
+    # bad pins: a caregiver who may not serve it, an unknown visit, a superseded plan's visit, wrong types
+    with psycopg.connect(city.url) as conn:
+        nobody = conn.execute("SELECT max(id) FROM caregiver").fetchone()
+    assert nobody is not None
+    stranger = set(range(1, nobody[0] + 2)) - set(may)
+    refused = client.post(
+        url.replace(str(visit["id"]), str(moved["id"])), json={"caregiver_id": min(stranger)}, headers=h
+    )
+    assert refused.status_code == 422 and "may not serve" in refused.json()["detail"]
+    assert client.post(url, json={"caregiver_id": other}, headers=h).status_code == 404  # superseded
+    assert (
+        client.post(
+            f"/api/v1/plans/{tomorrow}/visits/987654321/pin", json={"caregiver_id": other}, headers=h
+        ).status_code
+        == 404
+    )
+    assert client.post(url, json={"caregiver_id": "someone"}, headers=h).status_code == 422
+    assert client.post(url, json={"caregiver_id": 0}, headers=h).status_code == 422
+    lost = next(v for v in again["visits"] if v["recurring_service_id"] == night)
+    stays = client.post(url.replace(str(visit["id"]), str(lost["id"])), json={"caregiver_id": other}, headers=h)
+    assert stays.status_code == 422  # nobody may serve the faraway visit: nobody may be pinned to it
+    unpinned = client.post(url.replace(str(visit["id"]), str(moved["id"])), json={"caregiver_id": None}, headers=h)
+    assert unpinned.status_code == 200 and unpinned.json()["pinned_to"] is None
+    with psycopg.connect(city.url) as conn:
+        audited = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'plan.pin'").fetchone()
+        assert audited == (2,)

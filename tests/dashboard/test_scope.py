@@ -8,6 +8,7 @@ here fails the test.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from eldercare.supervision import checks, complaints
 from eldercare.supervision.checks import CheckRecord, PlanInput
 from eldercare.supervision.complaints import ComplaintInput
 from tests.dashboard.conftest import NOW, PASSWORD, City, make_app, token
+from tests.waiting import patience
 
 ROSTER = "providers and caregivers serve several townships; editing them is for administrators"
 CITY_WIDE: dict[str, str] = {
@@ -228,3 +230,38 @@ def test_filtered_lists_hold_only_the_township(
     assert {a["elder_code"] for a in alarms["items"]} <= inside.elder_codes
     kpis = client.get("/api/v1/kpis", headers=auth).json()
     assert kpis["by_township"] and {t["key"] for t in kpis["by_township"]} == {str(township_operator)}
+
+
+def test_live_updates_name_nothing_to_an_account_limited_to_an_area(
+    city: City, server: DashboardServer, client: httpx.Client, township_operator: int
+) -> None:
+    """The event stream's payloads name alarms and orders of the whole city: a limited account gets only the kind."""
+    auth = token(client, "area")
+    got: list[tuple[str, str]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server.url}/events", headers=auth, timeout=patience(20)) as stream:
+            kind = None
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind:
+                    if kind == "ready":
+                        ready.set()
+                    else:
+                        got.append((kind, line[6:]))
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(patience(10))
+    with psycopg.connect(city.url) as conn:
+        conn.execute(
+            "INSERT INTO alarm (elder_id, type, severity, raised_at, received_at, last_raised_at) "
+            "SELECT e.id, 'fall', 'critical', now(), now(), now() FROM elder e "
+            "JOIN community c ON c.id = e.community_id WHERE c.township_id <> %s ORDER BY e.id LIMIT 1",
+            (township_operator,),
+        )
+    listener.join(patience(15))
+    assert got == [("alarm", "{}")]

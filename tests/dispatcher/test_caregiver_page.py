@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from dispatcher.links import page_url, read_token, token_for
+from tests.dispatcher.test_texts_language import chinese_page_problems
 from tests.dispatcher.town import CENTER, offset
 from tests.waiting import patience
 
@@ -152,3 +153,21 @@ def test_the_elder_is_named_only_to_whoever_holds_the_offer_or_the_order(offered
         httpx.post(f"{theirs}/{action}")
     assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "completed"
     assert not _shows_the_elder(httpx.get(theirs))  # the order is closed
+
+
+def test_every_step_of_the_page_reads_in_chinese(offered, harness, conn) -> None:
+    first, other, order = offered
+    code = harness.one("SELECT code FROM service_order WHERE id = %s", order)
+    conn.execute(
+        "UPDATE elder SET medical_notes = '高血压', medications = '降压药', allergies = '青霉素', "
+        "home_access_notes = '钥匙在门卫' WHERE id = (SELECT elder_id FROM service_order WHERE id = %s)",
+        (order,),
+    )
+    conn.commit()
+    page = f"{harness.web.url}/m/{token_for(harness.config, order, first)}"
+    shown = [httpx.get(page, timeout=10).text]
+    shown += [httpx.post(f"{page}/{step}", timeout=10).text for step in ("accept", "set_off", "arrive", "finish")]
+    shown.append(httpx.get(f"{harness.web.url}/m/{token_for(harness.config, order, other)}", timeout=10).text)
+    assert "青霉素" in shown[1] and 'data-status="closed"' in shown[-1]
+    problems = [problem for html in shown for problem in chinese_page_problems(html, code)]
+    assert problems == []

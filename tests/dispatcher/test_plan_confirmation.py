@@ -13,6 +13,7 @@ from dispatcher.orders import insert_order
 from dispatcher.planning import plan_day
 from eldercare.clock import ManualClock
 from tests.dispatcher.harness import Harness
+from tests.dispatcher.test_texts_language import chinese_page_problems
 from tests.dispatcher.town import Town, offset
 from tests.waiting import patience
 
@@ -65,6 +66,7 @@ def test_each_caregiver_gets_their_day_and_confirms_it_by_reply(
     assert page.status_code == 200 and 'data-confirmed="no"' in page.text
     assert page.text.index("09:00") < page.text.index("14:00") and "赤壁市蒲圻街道金桂路12号" in page.text
     confirmed_page = httpx.post(f"{link}/confirm", timeout=10)
+    assert chinese_page_problems(page.text, "") == chinese_page_problems(confirmed_page.text, "") == []
     assert "已确认2026-01-08的工作安排" in confirmed_page.text and 'data-confirmed="yes"' in confirmed_page.text
     assert httpx.get(link.replace("/m/day/", "/m/day/x"), timeout=10).status_code == 403  # a forged link
     assert "confirmed" in harness.standin.reply(harness.phone(en), "Y").text  # Y with no offer waiting

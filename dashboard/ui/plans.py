@@ -1,0 +1,196 @@
+"""The plan board: a day's plan per caregiver along the day, the visits nobody could take and why, pins to a
+caregiver, and the plan's figures; operators and admins pin visits and plan the day again."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from dashboard.api.insights import local_today
+from dashboard.api.plans import DAYS_AHEAD, Plan, PlannedVisit, plan_in_force
+from dashboard.auth import Permission, Reader
+from dashboard.runtime import Pool, RuntimeDep
+from dashboard.ui.rendering import render
+from dispatcher import planning
+
+router = APIRouter()
+
+# the board's time axis, local hours (even, for a tick every two hours); widened for a visit outside it
+FIRST_HOUR, LAST_HOUR = 6, 22
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """The board's hours: from ``first`` to ``last`` o'clock, local time, on ``day``."""
+
+    opening: datetime
+    first: int
+    last: int
+
+    @property
+    def minutes(self) -> int:
+        return (self.last - self.first) * 60
+
+    def place(self, start: datetime, minutes: int) -> tuple[float, float]:
+        """Left edge and width of a visit on the axis, in percent, clipped to the axis."""
+        begin = (start - self.opening).total_seconds() / 60
+        left = min(max(begin, 0.0), self.minutes)
+        right = min(max(begin + minutes, left), self.minutes)
+        return round(100 * left / self.minutes, 2), round(100 * (right - left) / self.minutes, 2)
+
+    @property
+    def ticks(self) -> list[tuple[str, float]]:
+        """Every other hour's label and its place in percent."""
+        return [
+            (f"{h:02d}:00", round(100 * (h - self.first) / (self.last - self.first), 3))
+            for h in range(self.first, self.last + 1, 2)
+        ]
+
+
+def axis(plan: Plan | None, day: date, zone: ZoneInfo) -> Axis:
+    """The day's axis: 06:00 to 22:00, or wider to hold every planned visit."""
+    first, last = FIRST_HOUR, LAST_HOUR
+    for v in plan.visits if plan else []:
+        if v.planned_start is not None:
+            start = v.planned_start.astimezone(zone)
+            end = start + timedelta(minutes=v.duration_min)
+            first = min(first, start.hour - start.hour % 2)
+            ends = end.hour + (1 if end.minute or end.second else 0) if end.date() == start.date() else 24
+            last = max(last, min(24, ends + ends % 2))
+    return Axis(datetime.combine(day, time(first), tzinfo=zone), first, last)
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A planned visit on the board: where it starts and how long it lasts, in percent of the axis."""
+
+    visit: PlannedVisit
+    elder: str
+    left: float
+    width: float
+
+
+@dataclass(slots=True)
+class Row:
+    """One caregiver's planned day: their visits, km and busy minutes, told and confirmed."""
+
+    caregiver_id: int
+    name: str
+    code: str
+    km: float
+    busy_minutes: float
+    told: datetime | None
+    confirmed: datetime | None
+    boxes: list[Box] = field(default_factory=list)
+
+
+_NAMES = {
+    "caregiver": "SELECT id, name, code FROM caregiver WHERE id = ANY(%s)",
+    "elder": "SELECT id, name, '' FROM elder WHERE id = ANY(%s)",
+}
+
+
+def _names(conn: psycopg.Connection, table: str, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Names (and codes) of caregivers or elders by id."""
+    rows = conn.execute(_NAMES[table], (sorted(ids),)).fetchall()
+    return {int(i): (name, c) for i, name, c in rows}
+
+
+def hours(rows: list[Row]) -> dict[str, float] | None:
+    """Hours per caregiver of the plan: fewest, median, most."""
+    busy = sorted(r.busy_minutes / 60 for r in rows)
+    if not busy:
+        return None
+    return {"min": busy[0], "median": statistics.median(busy), "max": busy[-1]}
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """A plan as the page shows it: rows per caregiver (in name order), the visits nobody could take, and each
+    visit's elder by name."""
+
+    rows: list[Row]
+    unassigned: list[PlannedVisit]
+    elder_of: dict[int, str]
+
+
+def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
+    routes = conn.execute(
+        "SELECT caregiver_id, km, busy_minutes, told_at, confirmed_at FROM plan_route WHERE plan_id = %s",
+        (plan.id,),
+    ).fetchall()
+    caregivers = _names(conn, "caregiver", {r[0] for r in routes} | {v.pinned_to for v in plan.visits if v.pinned_to})
+    elders = _names(conn, "elder", {v.elder_id for v in plan.visits})
+    rows = {
+        cid: Row(cid, *caregivers[cid], float(km), float(busy), told, confirmed)
+        for cid, km, busy, told, confirmed in routes
+    }
+    unassigned = []
+    elder_of = {}
+    for visit in plan.visits:
+        elder = elder_of[visit.id] = elders[visit.elder_id][0]
+        if visit.caregiver_id is None or visit.planned_start is None:
+            unassigned.append(visit)
+            continue
+        row = rows.get(visit.caregiver_id)
+        if row is None:  # a route the plan does not list: shown all the same
+            row = rows[visit.caregiver_id] = Row(
+                visit.caregiver_id, *caregivers.get(visit.caregiver_id, ("", "")), 0.0, 0.0, None, None
+            )
+        row.boxes.append(Box(visit, elder, *along.place(visit.planned_start, visit.duration_min)))
+    return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of)
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plan_page(
+    request: Request,
+    principal: Reader,
+    pool: Pool,
+    runtime: RuntimeDep,
+    day: Annotated[date | None, Query(description="the local day whose plan to show; tomorrow's or today's")] = None,
+) -> HTMLResponse:
+    today = local_today(runtime)
+    zone = runtime.dispatch.timezone
+    can_pin = principal.may(Permission.ACT)
+    with pool.connection() as conn:
+        if day is None:  # tomorrow's plan once made (the evening run), else today's
+            tomorrow = today + timedelta(days=1)
+            day = tomorrow if plan_in_force(conn, tomorrow) or not plan_in_force(conn, today) else today
+        plan = plan_in_force(conn, day)
+        along = axis(plan, day, zone)
+        shown = board(conn, plan, along) if plan else Board([], [], {})
+        choices: dict[int, list[tuple[int, str, str]]] = {}
+        if plan and can_pin:
+            may = planning.pin_choices(conn, day, runtime.dispatch)
+            everyone = _names(conn, "caregiver", {c for ids in may.values() for c in ids})
+            for visit in plan.visits:
+                choices[visit.id] = sorted(
+                    ((c, *everyone[c]) for c in may.get(visit.key, [])), key=lambda choice: (choice[1], choice[0])
+                )
+    figures: dict[str, Any] = plan.figures if plan else {}
+    return render(
+        request,
+        "plans.html",
+        principal,
+        day=day,
+        today=today,
+        previous=day - timedelta(days=1),
+        following=day + timedelta(days=1),
+        plan=plan,
+        rows=shown.rows,
+        unassigned=shown.unassigned,
+        elder_of=shown.elder_of,
+        choices=choices,
+        figures=figures,
+        hours=hours(shown.rows),
+        ticks=along.ticks,
+        can_pin=can_pin,
+        can_plan=can_pin and today <= day <= today + timedelta(days=DAYS_AHEAD),
+    )
