@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg.rows import class_row
@@ -44,6 +44,7 @@ def render_page(template: str, language: str, **values: object) -> str:
         _=words.gettext,
         ngettext=words.ngettext,
         pgettext=words.pgettext,
+        prefix=PAGE_PREFIX,
         **values,
     )
 
@@ -52,7 +53,9 @@ ACTIONS = {"accept": actions.accept, "decline": actions.decline, "set_off": acti
 # the steps a visit is verified by: they come with the phone's location
 STEPS = {"arrive": actions.arrive, "finish": actions.finish}
 LOCATED = frozenset(STEPS)
-_SCRIPT = Path(__file__).with_name("static") / "geolocation.js"
+# the pages' own files, served beside them (the content security policy allows no inline style or script)
+_ASSETS = {"geolocation.js": "text/javascript", "caregiver.css": "text/css"}
+_STATIC = Path(__file__).with_name("static")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,6 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: PageGrant, token
         holds=holds(order, caregiver.id),
         buttons=buttons,
         locating=LOCATED & {action for action, _, _ in buttons},
-        prefix=PAGE_PREFIX,
         care_notes=care_notes(order, caregiver.id),
         base=f"{PAGE_PREFIX}/{token}",
     )
@@ -172,9 +174,11 @@ async def rendered(work: Callable[[], str]) -> HTMLResponse:
         return refused(str(err))
 
 
-@page_router.get("/_/geolocation.js")
-async def geolocation_script() -> FileResponse:
-    return FileResponse(_SCRIPT, media_type="text/javascript")
+@page_router.get("/_/{name}")
+async def asset(name: str) -> FileResponse:
+    if name not in _ASSETS:
+        raise HTTPException(404, "no such file")
+    return FileResponse(_STATIC / name, media_type=_ASSETS[name])
 
 
 @page_router.get("/{token}", response_class=HTMLResponse)

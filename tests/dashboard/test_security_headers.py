@@ -12,9 +12,10 @@ from playwright.sync_api import Browser, ConsoleMessage
 from dashboard.app import create_app
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
+from dispatcher.links import token_for
 from eldercare.config import Settings
 from eldercare.embedded import free_port
-from tests.dashboard.conftest import City
+from tests.dashboard.conftest import City, make_app
 from tests.dashboard.test_browser import DESKTOP, add_readings, sign_in
 
 EXPECTED = {
@@ -97,3 +98,31 @@ def test_every_page_runs_under_the_content_security_policy(
         assert violations == [], (path, violations)
     assert refused == []
     context.close()
+
+
+@pytest.mark.browser
+def test_the_caregivers_page_is_styled_under_the_content_security_policy(city: City, browser: Browser) -> None:
+    """The caregiver's page comes from the same app: its style is a file beside it, not an inline block."""
+    app = make_app(city)
+    with psycopg.connect(city.url) as conn:
+        row = conn.execute(
+            "SELECT id, caregiver_id FROM service_order WHERE caregiver_id IS NOT NULL LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    running = DashboardServer(app, "127.0.0.1", free_port())
+    running.start()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_init_script(
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective));"
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{running.url}/m/{token_for(app.state.dispatcher_config, row[0], row[1])}")
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__violations") == []
+        assert page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth") != "none"
+        assert httpx.get(f"{running.url}/m/_/nothing.css").status_code == 404
+    finally:
+        context.close()
+        running.stop()
