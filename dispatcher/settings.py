@@ -150,6 +150,12 @@ class DispatcherSettings(BaseSettings):
     plan_balance: float = Field(
         3.0, ge=1.0, description="a caregiver takes at most this many times the day's visits per caregiver"
     )
+    plan_kitchen_minutes: int = Field(
+        5, ge=0, le=120, description="minutes a caregiver spends collecting a batch of meals at a provider's kitchen"
+    )
+    plan_meal_capacity: int = Field(
+        12, ge=1, le=200, description="meals a caregiver carries at once from a kitchen (a batch at most this big)"
+    )
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
     quiet_start: time = Field(time(21, 0), description="local time from which no routine SMS is sent")
     quiet_end: time = Field(time(7, 0), description="local time at which routine SMS go out again")

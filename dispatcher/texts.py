@@ -65,6 +65,7 @@ _TEXTS: dict[str, str] = {
     "wrong_step": N_("Order %(code)s is %(status)s; it cannot be %(action)s now."),
     "plan_day": N_("[Your day] %(day)s, %(count)s visits: %(visits)s. Reply Y or CONFIRM to confirm."),
     "plan_visit": N_("%(n)s) %(time)s %(service)s %(elder)s, %(address)s"),
+    "plan_kitchen": N_("%(time)s collect %(count)s meal(s) at the kitchen of %(provider)s"),
     "day_confirmed": N_("Your day %(day)s is confirmed. Thank you!"),
     "nothing_to_confirm": N_("You have no planned day to confirm right now."),
     "help": N_(

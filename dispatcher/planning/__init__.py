@@ -72,6 +72,8 @@ def solver_settings(config: Config) -> SolverSettings:
         exploration=d.plan_exploration,
         margin_minutes=d.plan_margin_minutes,
         balance=d.plan_balance,
+        kitchen_minutes=d.plan_kitchen_minutes,
+        meal_capacity=d.plan_meal_capacity,
         minutes_on_site=d.plan_minutes_on_site,
         travel=d.travel,
     )

@@ -1,10 +1,11 @@
 """Caregivers confirm their planned day: one SMS the evening before with their visits in order and times, and
-one reply (Y, 确认 or CONFIRM) that confirms it."""
+one reply (Y, 确认 or CONFIRM) that confirms it. Meals collected at a kitchen show the kitchen stop before them."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import psycopg
 
@@ -27,45 +28,86 @@ ORDER BY r.caregiver_id
 """
 
 _VISITS = """
-SELECT pv.planned_start, pv.service_type, e.name, e.address
-FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id
+SELECT pv.planned_start, pv.service_type, e.name, e.address, pv.window_start, pv.window_end, pv.pickup_at, k.name
+FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id LEFT JOIN provider k ON k.id = pv.kitchen_provider_id
 WHERE pv.plan_id = %s AND pv.caregiver_id = %s ORDER BY pv.sequence
 """
 
 
-def day_text(config: Config, language: str, day: date, visits: list[tuple[object, ...]]) -> str:
-    """The SMS of a caregiver's day: each visit with its time, service, elder and address, in order."""
-    lines = [
-        texts.text(
-            "plan_visit",
-            language,
-            n=n,
-            time=f"{start.astimezone(config.timezone):%H:%M}",  # type: ignore[attr-defined]
-            service=texts.service_name(str(service), language),
-            elder=name,
-            address=address,
-        )
-        for n, (start, service, name, address) in enumerate(visits, start=1)
-    ]
+@dataclass(frozen=True, slots=True)
+class PlannedVisit:
+    """A visit of a caregiver's planned day."""
+
+    start: datetime
+    service: str
+    elder: str
+    address: str
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenStop:
+    """Collecting a batch of meals at a provider's kitchen, on the way to delivering them."""
+
+    start: datetime
+    provider: str
+    meals: int
+
+
+def day_route(conn: psycopg.Connection, plan_id: int, caregiver_id: int) -> list[PlannedVisit | KitchenStop]:
+    """A caregiver's planned day in order: the visits, each batch of meals preceded by its kitchen stop."""
+    visits: list[tuple[datetime, int, PlannedVisit | KitchenStop]] = []
+    batches: dict[tuple[datetime, str], int] = {}
+    for start, service, elder, address, w_start, w_end, pickup_at, kitchen in conn.execute(
+        _VISITS, (plan_id, caregiver_id)
+    ).fetchall():
+        visits.append((start, 1, PlannedVisit(start, service, elder, address, w_start, w_end)))
+        if pickup_at is not None:
+            batches[(pickup_at, kitchen)] = batches.get((pickup_at, kitchen), 0) + 1
+    stops = [(at, 0, KitchenStop(at, kitchen, meals)) for (at, kitchen), meals in batches.items()]
+    # a kitchen stop comes before the meals it collects: its time is earlier, or the same at worst
+    return [step for _, _, step in sorted(visits + stops, key=lambda item: item[:2])]
+
+
+def step_line(config: Config, language: str, step: PlannedVisit | KitchenStop, n: int) -> str:
+    """One step of the day in words: a kitchen stop, or the ``n``-th visit."""
+    at = f"{step.start.astimezone(config.timezone):%H:%M}"
+    if isinstance(step, KitchenStop):
+        return texts.text("plan_kitchen", language, time=at, count=step.meals, provider=step.provider)
+    service = texts.service_name(step.service, language)
+    return texts.text("plan_visit", language, n=n, time=at, service=service, elder=step.elder, address=step.address)
+
+
+def day_text(config: Config, language: str, day: date, route: list[PlannedVisit | KitchenStop]) -> str:
+    """The SMS of a caregiver's day: each visit with its time, service, elder and address, in order, and the
+    kitchen stops where meals are collected."""
+    lines: list[tuple[str, int]] = []  # (line, visits it shows)
+    n = 0
+    for step in route:
+        visit = isinstance(step, PlannedVisit)
+        n += visit
+        lines.append((step_line(config, language, step, n), int(visit)))
     separator = translations(language).gettext("; ")  # the reader's way of listing: "；" in Chinese
-    shown = separator.join(lines)
+    shown = separator.join(line for line, _ in lines)
     while len(shown) > MAX_BODY and len(lines) > 1:
         lines.pop()
-        shown = separator.join(lines) + f"{separator}(+{len(visits) - len(lines)})"
-    return texts.text("plan_day", language, day=day.isoformat(), count=len(visits), visits=shown)
+        hidden = n - sum(count for _, count in lines)
+        shown = separator.join(line for line, _ in lines) + f"{separator}(+{hidden})"
+    return texts.text("plan_day", language, day=day.isoformat(), count=n, visits=shown)
 
 
 def tell_caregivers(conn: psycopg.Connection, clock: Clock, config: Config, plan_id: int) -> int:
     """Queue one SMS per caregiver of the plan not told yet; returns how many."""
     told = 0
     for caregiver_id, phone, language, day in conn.execute(_ROUTES, (plan_id,)).fetchall():
-        visits = conn.execute(_VISITS, (plan_id, caregiver_id)).fetchall()
+        route = day_route(conn, plan_id, caregiver_id)
         outbox.enqueue(
             conn,
             clock,
             to_phone=phone,
             from_phone=config.platform.twilio_from,
-            body=day_text(config, language, day, visits) + " " + day_url(config, plan_id, caregiver_id),
+            body=day_text(config, language, day, route) + " " + day_url(config, plan_id, caregiver_id),
             purpose=outbox.Purpose.PLAN,
             caregiver_id=caregiver_id,
         )

@@ -1,5 +1,6 @@
 """The caregiver's page of their planned day, reached by the signed link in the plan SMS: the visits in order
-with times and addresses, and a button that confirms the day (as the reply Y / 确认 does)."""
+with times and addresses, the kitchen stops where meals are collected, and a button that confirms the day (as
+the reply Y / 确认 does)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,10 @@ from dispatcher import texts
 from dispatcher.caregiver_actions import caregiver_by_id
 from dispatcher.caregiver_page import render_page, rendered
 from dispatcher.links import DAY_PREFIX, DayGrant, LinkError, read_day_token
-from dispatcher.planning.confirm import confirm_day
+from dispatcher.planning.confirm import KitchenStop, confirm_day, day_route, step_line
 from dispatcher.web_resources import Resources, WebResources
 
 day_router = APIRouter(prefix=DAY_PREFIX, include_in_schema=False)
-
-
-_VISITS = """
-SELECT pv.planned_start, pv.service_type, e.name, e.address, pv.window_start, pv.window_end
-FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id
-WHERE pv.plan_id = %s AND pv.caregiver_id = %s ORDER BY pv.sequence
-"""
 
 
 def _render(res: WebResources, conn: psycopg.Connection, grant: DayGrant, token: str, notice: str | None) -> str:
@@ -35,17 +29,18 @@ def _render(res: WebResources, conn: psycopg.Connection, grant: DayGrant, token:
         raise LinkError("this plan or caregiver no longer exists")
     day, current, confirmed = plan
     tz = res.config.timezone
+    language = caregiver.language
     visits = [
-        {
-            "start": f"{start.astimezone(tz):%H:%M}",
-            "service": texts.service_name(service, caregiver.language),
-            "elder": elder,
-            "address": address,
-            "window": f"{w_start.astimezone(tz):%H:%M}–{w_end.astimezone(tz):%H:%M}",
+        {"start": f"{step.start.astimezone(tz):%H:%M}", "kitchen": step_line(res.config, language, step, 0)}
+        if isinstance(step, KitchenStop)
+        else {
+            "start": f"{step.start.astimezone(tz):%H:%M}",
+            "service": texts.service_name(step.service, language),
+            "elder": step.elder,
+            "address": step.address,
+            "window": f"{step.window_start.astimezone(tz):%H:%M}–{step.window_end.astimezone(tz):%H:%M}",
         }
-        for start, service, elder, address, w_start, w_end in conn.execute(
-            _VISITS, (grant.plan_id, grant.caregiver_id)
-        ).fetchall()
+        for step in day_route(conn, grant.plan_id, grant.caregiver_id)
     ]
     return render_page(
         "caregiver_day.html",

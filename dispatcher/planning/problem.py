@@ -5,6 +5,10 @@ Booked visits are the day's occurrences of active recurring services and the ord
 that nobody holds yet (no caregiver, not an emergency). The rules are the matching's: the skill, a provider that
 sells the service, serves the elder's community, is active, not black-listed and under contract, a weekly shift
 that day and no absence. A caregiver whose shifts leave a gap is one vehicle per shift.
+
+A meal is cooked in a kitchen: when a provider whose caregivers may take it has one, the nearest such kitchen to
+the elder is the meal's, and only that provider's caregivers may take it (they collect it there and deliver it).
+Without any such kitchen the meal is taken from the caregiver's home, as any other visit.
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from psycopg import sql
 
 from dispatcher.candidates import UNDER_CONTRACT
 from dispatcher.eligibility import Reason
+from dispatcher.matching import distance_floor_km
 from dispatcher.recurring import occurrences, trigger_for
 from eldercare.priority import BOOKED, priorities
-from eldercare.vocabulary import LIVE_OFFER
+from eldercare.vocabulary import LIVE_OFFER, ServiceType
+
+
+@dataclass(frozen=True, slots=True)
+class Kitchen:
+    """Where a provider's meals are cooked and collected."""
+
+    provider_id: int
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +61,8 @@ class Visit:
     held_by: int | None = None
     # the elder's place when capacity is short (eldercare.priority: lower first, BOOKED for nobody's group)
     priority: int = BOOKED
+    # a meal collected at this kitchen before it is delivered (None: nothing to collect)
+    kitchen: Kitchen | None = None
 
     @property
     def key(self) -> tuple[int | None, datetime | None, int | None]:
@@ -105,6 +121,7 @@ class _Staff:
     services: frozenset[str]  # skills the provider also sells
     communities: frozenset[int]
     absent: bool
+    kitchen: Kitchen | None = None  # the provider's
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
@@ -116,7 +133,8 @@ SELECT c.id, c.code, c.provider_id, c.travel_mode, c.home_lat, c.home_lon,
              ON ps.provider_id = p.id AND ps.service_type = s.service_type WHERE s.caregiver_id = c.id),
        ARRAY(SELECT pa.community_id FROM provider_area pa WHERE pa.provider_id = p.id),
        EXISTS (SELECT 1 FROM caregiver_absence ab WHERE ab.caregiver_id = c.id
-               AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s)
+               AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s),
+       p.kitchen_lat, p.kitchen_lon
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 ORDER BY c.id
 """).format(under_contract=sql.SQL(UNDER_CONTRACT))
@@ -179,8 +197,21 @@ def _spans(day: date, tz: ZoneInfo, weekday_rows: Sequence[tuple[int, time, time
 def load_staff(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[_Staff]:
     """Every caregiver with what the rules look at on the local ``day``."""
     staff = [
-        _Staff(cid, code, provider, mode, lat, lon, usable, black, frozenset(services), frozenset(area), absent)
-        for cid, code, provider, mode, lat, lon, usable, black, services, area, absent in conn.execute(
+        _Staff(
+            cid,
+            code,
+            provider,
+            mode,
+            lat,
+            lon,
+            usable,
+            black,
+            frozenset(services),
+            frozenset(area),
+            absent,
+            Kitchen(provider, k_lat, k_lon) if k_lat is not None else None,
+        )
+        for cid, code, provider, mode, lat, lon, usable, black, services, area, absent, k_lat, k_lon in conn.execute(
             _STAFF, {"day": day}
         ).fetchall()
     ]
@@ -258,6 +289,16 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
     return Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
 
 
+def _kitchen_of(
+    visit: Visit, may: Sequence[int], workers: Sequence[Worker], kitchens: Mapping[int, Kitchen]
+) -> Kitchen | None:
+    """The kitchen a meal is collected at: the nearest to the elder of those of the providers who may take it."""
+    if visit.service_type != ServiceType.MEAL:
+        return None
+    near = [kitchens[p] for p in sorted({workers[i].provider_id for i in may}) if p in kitchens]
+    return min(near, key=lambda k: distance_floor_km(visit.lat, visit.lon, k.lat, k.lon), default=None)
+
+
 def build(
     day: date, tz: ZoneInfo, staff: Sequence[_Staff], visits: Sequence[Visit], served: dict[int, set[int]]
 ) -> Problem:
@@ -278,6 +319,7 @@ def build(
         if s.usable and not s.absent
         for a, b in s.spans
     ]
+    kitchens = {s.provider_id: s.kitchen for s in staff if s.kitchen is not None}
     problem_visits: list[Visit] = []
     allowed: list[list[int]] = []
     unservable: dict[int, Reason] = {}
@@ -295,6 +337,11 @@ def build(
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
         if visit.held_by is not None:
             may = [i for i in may if workers[i].caregiver_id == visit.held_by]
+        kitchen = _kitchen_of(visit, may, workers, kitchens)
+        if kitchen is not None:
+            # a meal is delivered by the staff of the kitchen that cooks it
+            visit = replace(visit, kitchen=kitchen)
+            may = [i for i in may if workers[i].provider_id == kitchen.provider_id]
         if not may:
             holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
             unservable[len(problem_visits)] = _why_nobody(visit, holder)

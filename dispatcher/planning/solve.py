@@ -6,6 +6,10 @@ window less a margin is the job's; balanced hours are a cap on visits per caregi
 caregiver (a confirmed route, an operator's pin) asks for a skill only that caregiver has. Continuity of care
 pins each visit to the elder's regulars first; a visit that then finds no room is planned again free, starting
 from the routes found, so preferring a regular never costs a visit.
+
+A meal with a kitchen is a shipment: collected at the kitchen (the first meal collected there costs the kitchen
+minutes, the ones collected with it nothing more: a batch) and delivered inside its window by the same caregiver,
+who carries at most the meal capacity at once. Other visits carry nothing.
 """
 
 from __future__ import annotations
@@ -39,13 +43,16 @@ class SolverSettings:
     threads: int = 2
     margin_minutes: int = 5  # a visit is planned to start at least this long before its window ends
     balance: float = 3.0  # a caregiver takes at most this many times the day's visits per caregiver
+    kitchen_minutes: int = 5  # collecting a batch of meals at a kitchen
+    meal_capacity: int = 12  # meals carried at once
     minutes_on_site: Mapping[str, int] = field(default_factory=dict)  # by service type, else the booked duration
     travel: TravelModel = field(default_factory=TravelModel)
 
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """A visit in a route: which worker, its place in their day, when it starts, and the km to get there."""
+    """A visit in a route, or the collecting of a meal at its kitchen: which worker, its place in their day, when
+    it starts, and the km to get there."""
 
     worker: int
     sequence: int
@@ -57,7 +64,8 @@ class Stop:
 
 @dataclass(slots=True)
 class Solution:
-    """The solver's answer: a stop per assigned visit, a reason per unassigned one, and how it went."""
+    """The solver's answer: a stop per assigned visit (and per assigned meal with a kitchen, its pickup), a reason
+    per unassigned one, and how it went."""
 
     stops: dict[int, Stop]
     unassigned: dict[int, Reason]
@@ -65,6 +73,7 @@ class Solution:
     seconds: float
     timed_out: bool
     home: dict[int, tuple[float, int]]  # worker -> km and seconds back home at the end of the day
+    pickups: dict[int, Stop] = field(default_factory=dict)  # visit -> collecting its meal at the kitchen
 
     def routes(self) -> dict[int, list[int]]:
         """Worker -> their visits in order."""
@@ -77,16 +86,39 @@ def on_site(visit: Visit, settings: SolverSettings) -> int:
 
 
 def _max_tasks(problem: Problem, balance: float) -> int:
-    placeable = sum(1 for may in problem.allowed if may)
-    return max(2, math.ceil(balance * placeable / max(1, len(problem.workers))))
+    # VROOM counts a shipment's pickup and delivery as two tasks
+    visits = zip(problem.visits, problem.allowed, strict=True)
+    tasks = sum(1 + (visit.kitchen is not None) for visit, may in visits if may)
+    return max(2, math.ceil(balance * tasks / max(1, len(problem.workers))))
+
+
+def _places(problem: Problem) -> tuple[list[tuple[float, float]], dict[int, int]]:
+    """The places of the problem (workers' homes, elders' homes, then kitchens) and each kitchen's index, by
+    provider."""
+    points = [(w.lat, w.lon) for w in problem.workers] + [(v.lat, v.lon) for v in problem.visits]
+    kitchens: dict[int, int] = {}
+    for visit in problem.visits:
+        if visit.kitchen is not None and visit.kitchen.provider_id not in kitchens:
+            kitchens[visit.kitchen.provider_id] = len(points)
+            points.append((visit.kitchen.lat, visit.kitchen.lon))
+    return points, kitchens
+
+
+Steps = Mapping[int, list[tuple[str, int]]]  # worker -> (VROOM step type, visit) in order
+
+
+def _vehicle_steps(steps: list[tuple[str, int]]) -> list[vroom.VehicleStep]:
+    kinds = {"job": vroom.VehicleStepSingle, "pickup": vroom.VehicleStepPickup, "delivery": vroom.VehicleStepDelivery}
+    return [vroom.VehicleStepStart(), *(kinds[kind](v) for kind, v in steps), vroom.VehicleStepEnd()]
 
 
 def _input(
     problem: Problem,
+    kitchens: Mapping[int, int],
     paths: Matrices,
     settings: SolverSettings,
     regular_pins: Mapping[int, frozenset[int]],
-    initial: Mapping[int, list[int]],
+    initial: Steps,
 ) -> vroom.Input:
     n_workers = len(problem.workers)
     problem_input = vroom.Input()
@@ -111,13 +143,7 @@ def _input(
                 has[w].add(skill(("regular", index)))
     cap = _max_tasks(problem, settings.balance)
     for w, worker in enumerate(problem.workers):
-        steps = []
-        if initial.get(w):
-            steps = [
-                vroom.VehicleStepStart(),
-                *(vroom.VehicleStepSingle(v) for v in initial[w]),
-                vroom.VehicleStepEnd(),
-            ]
+        steps = _vehicle_steps(initial[w]) if initial.get(w) else []
         problem_input.add_vehicle(
             vroom.Vehicle(
                 id=w,
@@ -129,6 +155,7 @@ def _input(
                     max(0, problem.seconds(worker.starts)), max(0, problem.seconds(worker.ends))
                 ),
                 max_tasks=cap,
+                capacity=[settings.meal_capacity],
                 steps=steps,
             )
         )
@@ -138,16 +165,37 @@ def _input(
             continue
         start = max(0, problem.seconds(visit.window_start))
         end = max(start, problem.seconds(visit.window_end) - margin)
-        problem_input.add_job(
-            vroom.Job(
-                id=index,
-                location=vroom.Location(index=n_workers + index),
-                default_service=on_site(visit, settings) * 60,
-                skills=needs[index],
-                # VROOM first maximises the priorities it serves: eldercare.priority's groups come first
-                priority=(BOOKED - visit.priority) * PRIORITY_STEP,
-                time_windows=[vroom.TimeWindow(start, end)],
+        # VROOM first maximises the priorities it serves: eldercare.priority's groups come first
+        priority = (BOOKED - visit.priority) * PRIORITY_STEP
+        if visit.kitchen is None:
+            problem_input.add_job(
+                vroom.Job(
+                    id=index,
+                    location=vroom.Location(index=n_workers + index),
+                    default_service=on_site(visit, settings) * 60,
+                    delivery=vroom.Amount([0]),
+                    skills=needs[index],
+                    priority=priority,
+                    time_windows=[vroom.TimeWindow(start, end)],
+                )
             )
+            continue
+        problem_input.add_shipment(
+            # setup is spent only when arriving from elsewhere: meals collected together cost it once
+            vroom.ShipmentStep(
+                index,
+                vroom.Location(index=kitchens[visit.kitchen.provider_id]),
+                default_setup=settings.kitchen_minutes * 60,
+            ),
+            vroom.ShipmentStep(
+                index,
+                vroom.Location(index=n_workers + index),
+                default_service=on_site(visit, settings) * 60,
+                time_windows=[vroom.TimeWindow(start, end)],
+            ),
+            amount=vroom.Amount([1]),
+            skills=needs[index],
+            priority=priority,
         )
     return problem_input
 
@@ -161,50 +209,67 @@ def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, 
     return answer, elapsed, elapsed >= settings.seconds * 0.98
 
 
-def _read(problem: Problem, paths: Matrices, answer: object) -> tuple[dict[int, Stop], dict[int, tuple[float, int]]]:
-    """Stops per visit, and per worker the km and seconds of the way home."""
+def _read(
+    problem: Problem, paths: Matrices, answer: object
+) -> tuple[dict[int, Stop], dict[int, Stop], dict[int, tuple[float, int]]]:
+    """Stops per visit, pickups per meal collected at a kitchen, and per worker the km and seconds of the way
+    home."""
     routes = answer.routes  # type: ignore[attr-defined]
-    n_workers = len(problem.workers)
     stops: dict[int, Stop] = {}
+    pickups: dict[int, Stop] = {}
     home: dict[int, tuple[float, int]] = {}
     if len(routes) == 0:  # no route at all: pyvroom's frame then has no columns either
-        return stops, home
+        return stops, pickups, home
     sequence: dict[int, int] = {}
     here: dict[int, tuple[int, int]] = {}  # worker -> (location, cumulative travel seconds)
     free: dict[int, int] = {}  # worker -> when they are free to move on
+    batch: dict[int, Stop] = {}  # worker -> the pickup that opened the batch they are collecting now
     columns = zip(
         routes["vehicle_id"],
         routes["type"],
         routes["id"],
+        routes["location_index"],
         routes["arrival"],
         routes["waiting_time"],
         routes["duration"],
+        routes["setup"],
         routes["service"],
         strict=True,
     )
-    for vehicle, kind, job, arrival, waiting, travelled, service in columns:
+    for vehicle, kind, job, place, arrival, waiting, travelled, setup, service in columns:
         w = int(vehicle)
         if kind == "start":
             here[w] = (w, 0)
             free[w] = max(0, problem.seconds(problem.workers[w].starts))
-        elif kind == "job":
-            v = int(job)
-            sequence[w] = sequence.get(w, 0) + 1
-            km = float(paths.km[here[w][0], n_workers + v])
-            travel = int(travelled) - here[w][1]
-            # VROOM may start a route late to wait less; the plan starts each visit as early as it can
-            start = max(free[w] + travel, problem.seconds(problem.visits[v].window_start))
-            stops[v] = Stop(w, sequence[w], min(start, int(arrival) + int(waiting)), km, travel, int(service))
-            free[w] = stops[v].start_s + int(service)
-            here[w] = (n_workers + v, int(travelled))
         elif kind == "end":
             home[w] = (float(paths.km[here[w][0], w]), int(travelled) - here[w][1])
-    return stops, home
+        elif kind in ("job", "pickup", "delivery"):
+            v, place = int(job), int(place)
+            sequence[w] = sequence.get(w, 0) + 1
+            km = float(paths.km[here[w][0], place])
+            travel = int(travelled) - here[w][1]
+            opened = batch.get(w) if kind == "pickup" and here[w][0] == place else None
+            if opened is not None:
+                start = opened.start_s  # collected with the meals before it
+            else:
+                # VROOM may start a route late to wait less; the plan starts each step as early as it can
+                opens = 0 if kind == "pickup" else problem.seconds(problem.visits[v].window_start)
+                start = min(max(free[w] + travel, opens), int(arrival) + int(waiting))
+            stop = Stop(w, sequence[w], start, km, travel, int(setup) + int(service))
+            if kind == "pickup":
+                pickups[v] = stop
+                batch[w] = opened or stop
+            else:
+                stops[v] = stop
+                batch.pop(w, None)
+            free[w] = max(free[w], start + int(setup) + int(service))
+            here[w] = (place, int(travelled))
+    return stops, pickups, home
 
 
 def solve(problem: Problem, settings: SolverSettings) -> Solution:
     """Plan the problem; every visit ends up with a stop or a reason."""
-    points = [(w.lat, w.lon) for w in problem.workers] + [(v.lat, v.lon) for v in problem.visits]
+    points, kitchens = _places(problem)
     paths = matrices(points, settings.travel)
     if not any(problem.allowed) or not problem.workers:
         return Solution({}, dict(problem.unservable), "vroom", 0.0, False, {})
@@ -214,25 +279,37 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
         if visit.pinned_to is None
     }
     regular_pins = {index: who for index, who in regulars.items() if who}
-    answer, seconds, timed_out = _run(_input(problem, paths, settings, regular_pins, {}), settings)
-    stops, home = _read(problem, paths, answer)
+    answer, seconds, timed_out = _run(_input(problem, kitchens, paths, settings, regular_pins, {}), settings)
+    stops, pickups, home = _read(problem, paths, answer)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
         kept = {index: who for index, who in regular_pins.items() if index in stops}
-        initial = _routes_of(stops)
-        answer, more, timed_out = _run(_input(problem, paths, settings, kept, initial), settings)
+        initial = _steps_of(stops, pickups, problem)
+        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
         seconds += more
-        stops, home = _read(problem, paths, answer)
+        stops, pickups, home = _read(problem, paths, answer)
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:
             unassigned[index] = NO_ROOM
-    return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home)
+    return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
 
 
 def _routes_of(stops: Mapping[int, Stop]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     for visit, stop in sorted(stops.items(), key=lambda item: (item[1].worker, item[1].sequence)):
         found.setdefault(stop.worker, []).append(visit)
+    return found
+
+
+def _steps_of(
+    stops: Mapping[int, Stop], pickups: Mapping[int, Stop], problem: Problem
+) -> dict[int, list[tuple[str, int]]]:
+    """Worker -> the VROOM steps of their route, in order: to start a second pass from."""
+    steps = [(stop, "pickup", v) for v, stop in pickups.items()]
+    steps += [(stop, "job" if problem.visits[v].kitchen is None else "delivery", v) for v, stop in stops.items()]
+    found: dict[int, list[tuple[str, int]]] = {}
+    for stop, kind, v in sorted(steps, key=lambda step: (step[0].worker, step[0].sequence)):
+        found.setdefault(stop.worker, []).append((kind, v))
     return found

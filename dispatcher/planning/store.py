@@ -44,11 +44,12 @@ class Route:
 
 
 def routes(problem: Problem, solution: Solution) -> list[Route]:
-    """Per caregiver: visits, km (home and back) and busy minutes (travel, there and home, and time on site)."""
+    """Per caregiver: visits, km (home and back) and busy minutes (travel, there, to kitchens and home, and time
+    on site and at kitchens)."""
     found: dict[int, list[float]] = {}
     for w, visits in solution.routes().items():
         km_home, seconds_home = solution.home.get(w, (0.0, 0))
-        stops = [solution.stops[v] for v in visits]
+        stops = [solution.stops[v] for v in visits] + [solution.pickups[v] for v in visits if v in solution.pickups]
         totals = found.setdefault(problem.workers[w].caregiver_id, [0, 0.0, 0.0])
         totals[0] += len(visits)
         totals[1] += sum(s.km for s in stops) + km_home
@@ -66,6 +67,7 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
     reasons: dict[str, int] = {}
     for reason in solution.unassigned.values():
         reasons[reason.code] = reasons.get(reason.code, 0) + 1
+    batches = len({(p.worker, p.start_s) for p in solution.pickups.values()})
     return {
         "visits": len(problem.visits),
         "assigned": assigned,
@@ -80,6 +82,8 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
         "with_regular": sum(
             1 for v, s in solution.stops.items() if problem.workers[s.worker].caregiver_id in problem.visits[v].regulars
         ),
+        "batches": batches,
+        "meals_per_batch": round(len(solution.pickups) / batches, 2) if batches else None,
         "solver_seconds": round(solution.seconds, 3),
         "load_seconds": round(load_seconds, 3),
     }
@@ -88,8 +92,8 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
 _VISIT = """
 INSERT INTO plan_visit (plan_id, elder_id, service_type, recurring_service_id, occurrence_at, order_id,
     window_start, window_end, duration_min, caregiver_id, sequence, planned_start, travel_km,
-    unassigned_reason, unassigned_detail)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    unassigned_reason, unassigned_detail, kitchen_provider_id, pickup_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
@@ -127,6 +131,7 @@ def save(
     rows = []
     for index, visit in enumerate(problem.visits):
         stop = solution.stops.get(index)
+        pickup = solution.pickups.get(index)
         reason = solution.unassigned.get(index)
         rows.append(
             (
@@ -145,6 +150,8 @@ def save(
                 round(stop.km, 3) if stop else None,
                 reason.code if reason else None,
                 reason.detail if reason else None,
+                visit.kitchen.provider_id if visit.kitchen else None,
+                problem.at(pickup.start_s) if pickup else None,
             )
         )
     with conn.cursor() as cur:
