@@ -83,43 +83,64 @@ class Fact:
 def visits_of(conn: psycopg.Connection, plan_id: int) -> list[tuple]:
     return conn.execute(
         "SELECT pv.order_id, pv.elder_id, pv.service_type, pv.window_start, pv.window_end, pv.duration_min, "
-        "pv.caregiver_id, pv.sequence, pv.planned_start, pv.unassigned_reason, e.community_id, e.lat, e.lon "
-        "FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id WHERE pv.plan_id = %s ORDER BY pv.id",
+        "pv.caregiver_id, pv.sequence, pv.planned_start, pv.unassigned_reason, e.community_id, e.lat, e.lon, "
+        "pv.pickup_at, k.kitchen_lat, k.kitchen_lon "
+        "FROM plan_visit pv JOIN elder e ON e.id = pv.elder_id LEFT JOIN provider k ON k.id = pv.kitchen_provider_id "
+        "WHERE pv.plan_id = %s ORDER BY pv.id",
         (plan_id,),
     ).fetchall()
 
 
 def broken_rules(rows: list[tuple], facts: dict[int, Fact], config: Config) -> list[str]:
-    """Replays every route by the travel model: skill, area, standing, shift, window (less the margin)."""
+    """Replays every route by the travel model: skill, area, standing, shift, window (less the margin); and for
+    meals collected at a kitchen, the kitchen stop before the meal and never more meals carried than the
+    capacity."""
     broken = []
-    margin = timedelta(minutes=config.dispatch.plan_margin_minutes)
+    d = config.dispatch
+    margin = timedelta(minutes=d.plan_margin_minutes)
     by_caregiver: dict[int, list[tuple]] = {}
     for row in rows:
         if row[6] is not None:
             by_caregiver.setdefault(row[6], []).append(row)
     for cid, route in by_caregiver.items():
         fact = facts[cid]
-        route.sort(key=lambda r: r[7])
-        places = [fact.home] + [(r[11], r[12]) for r in route]
-        seconds = matrices(places, config.dispatch.travel).seconds[fact.mode]
-        t = fact.shift[0]
-        here = 0
-        for k, r in enumerate(route, start=1):
-            order, _, service, w_start, w_end, minutes, _, _, start, _, community = r[:11]
+        # the steps of the day in time order: each batch's kitchen stop (one per pickup time), then the visits
+        batches: dict[datetime, tuple[float, float]] = {r[13]: (r[14], r[15]) for r in route if r[13] is not None}
+        steps = sorted(
+            [(at, 0, place, None) for at, place in batches.items()] + [(r[8], 1, (r[11], r[12]), r) for r in route],
+            key=lambda step: step[:2],
+        )
+        places = [fact.home] + [place for _, _, place, _ in steps]
+        seconds = matrices(places, d.travel).seconds[fact.mode]
+        t, here, carried, picked = fact.shift[0], 0, 0, set()
+        for k, (start, _, _, r) in enumerate(steps, start=1):
+            earliest = t + timedelta(seconds=int(seconds[here, k]))
+            if start < earliest - timedelta(seconds=1):
+                broken.append(f"step {k}: planned at {start} but {cid} cannot be there before {earliest}")
+            here = k
+            if r is None:  # a kitchen: the batch collected there
+                picked.add(start)
+                carried += sum(1 for row in route if row[13] == start)
+                if carried > d.plan_meal_capacity:
+                    broken.append(f"{cid} carries {carried} meals from {start}, more than {d.plan_meal_capacity}")
+                t = start + timedelta(minutes=d.plan_kitchen_minutes)
+                continue
+            order, _, service, w_start, w_end, minutes, _, _, _, _, community = r[:11]
             if service not in fact.skills:
                 broken.append(f"order {order}: {cid} lacks the {service} skill")
             if community not in fact.communities:
                 broken.append(f"order {order}: {cid}'s provider does not serve community {community}")
             if fact.black:
                 broken.append(f"order {order}: {cid}'s provider is black-listed")
-            earliest = t + timedelta(seconds=int(seconds[here, k]))
-            if start < earliest - timedelta(seconds=1):
-                broken.append(f"order {order}: planned at {start} but {cid} cannot be there before {earliest}")
             if not (w_start <= start <= w_end - margin):
                 broken.append(f"order {order}: planned start {start} outside its window {w_start}..{w_end}")
-            t, here = start + timedelta(minutes=minutes), k
+            if r[13] is not None:
+                if r[13] not in picked:
+                    broken.append(f"order {order}: delivered at {start} before its meal is collected at {r[13]}")
+                carried -= 1
+            t = start + timedelta(minutes=d.plan_minutes_on_site.get(service, minutes))
         home = t + timedelta(seconds=int(seconds[here, 0]))
-        if route and (route[0][8] < fact.shift[0] or home > fact.shift[1] + timedelta(seconds=1)):
+        if steps and (steps[0][0] < fact.shift[0] or home > fact.shift[1] + timedelta(seconds=1)):
             broken.append(f"{cid} works outside their shift {fact.shift} (home at {home})")
     return broken
 

@@ -1,0 +1,158 @@
+"""Meals in batches: a meal cooked in a provider's kitchen is collected there and delivered inside its window by
+a caregiver of that provider, who never carries more than the meal capacity; the SMS of the day and the day's
+page show the kitchen stop before the meals it collects."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time
+
+import httpx
+import psycopg
+
+from dispatcher.planning import plan_day
+from dispatcher.planning.confirm import KitchenStop, PlannedVisit, day_text
+from dispatcher.settings import Config
+from eldercare.clock import ManualClock
+from tests.dispatcher.harness import Harness
+from tests.dispatcher.test_planning import DAY, SERVICES, Fact, booked, broken_rules, local, tuned, visits_of
+from tests.dispatcher.town import Town, offset
+from tests.waiting import patience
+
+SHIFT = [(DAY.isoweekday(), time(8), time(18))]
+
+
+def kitchen(conn: psycopg.Connection, provider: int, place: tuple[float, float]) -> None:
+    conn.execute("UPDATE provider SET kitchen_lat = %s, kitchen_lon = %s WHERE id = %s", (*place, provider))
+
+
+def fact(town: Town, home: tuple[float, float]) -> Fact:
+    return Fact(
+        home, "ebike", frozenset({"meal", *SERVICES}), frozenset({town.community_id}), False, (local(8), local(18))
+    )
+
+
+def test_meals_are_collected_at_the_kitchen_in_batches_within_capacity_and_delivered_in_their_window(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    rng = random.Random(3)
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    facts = {}
+    for km in (-1.5, -0.5, 0.5, 1.5):
+        home = offset(km, -km)
+        facts[town.caregiver(pid, home, shifts=SHIFT)] = fact(town, home)
+    meals = [
+        booked(
+            conn, clock, config, town.elder(offset(rng.uniform(-2, 2), rng.uniform(-2, 2))), "meal", local(11), 30, 60
+        )
+        for _ in range(14)
+    ]
+    cleaning = booked(conn, clock, config, town.elder(offset(0.5, 0.5)), "cleaning", local(9), 30, 60)
+    config = tuned(config, plan_meal_capacity=4)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    rows = visits_of(conn, outcome.plan_id)
+    assert len(rows) == 15 and outcome.figures["assigned"] == 15
+    assert broken_rules(rows, facts, config) == []
+    by_order = {r[0]: r for r in rows}
+    assert by_order[cleaning][13] is None  # nothing to collect for a visit other than a meal
+    kitchens = conn.execute(
+        "SELECT DISTINCT kitchen_provider_id FROM plan_visit WHERE plan_id = %s AND order_id = ANY(%s)",
+        (outcome.plan_id, meals),
+    ).fetchall()
+    assert kitchens == [(pid,)]
+    for order in meals:
+        row = by_order[order]
+        assert row[13] is not None and row[13] < row[8], f"meal {order} not collected before it is delivered"
+    batches = {(r[6], r[13]) for r in rows if r[13] is not None}
+    assert outcome.figures["batches"] == len(batches) >= 14 / 4  # at most 4 meals a batch
+    assert outcome.figures["meals_per_batch"] == round(14 / len(batches), 2)
+    # the planned caregivers hold the meals' orders, through the ordinary lifecycle
+    held = conn.execute("SELECT count(*) FROM service_order WHERE status = 'accepted' AND id = ANY(%s)", (meals,))
+    assert held.fetchone() == (14,)
+
+
+def test_a_meal_goes_to_the_staff_of_the_nearest_kitchen_that_may_cook_it(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    without, near, far = town.provider(), town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 2))
+    kitchen(conn, far, offset(0, -4))
+    # the caregiver without a kitchen lives next door; the far kitchen's lives nearer than the near kitchen's
+    town.caregiver(without, offset(0, 0.1), shifts=SHIFT)
+    near_cook = town.caregiver(near, offset(0, 3), shifts=SHIFT)
+    town.caregiver(far, offset(0, -0.5), shifts=SHIFT)
+    order = booked(conn, clock, config, town.elder(offset(0, 0)), "meal", local(11), 30, 60)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    row = conn.execute(
+        "SELECT caregiver_id, kitchen_provider_id, pickup_at IS NOT NULL FROM plan_visit WHERE order_id = %s", (order,)
+    ).fetchone()
+    assert row == (near_cook, near, True) and outcome.figures["batches"] == 1
+
+
+def test_a_provider_without_a_kitchen_takes_meals_from_the_caregivers_home(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    home = offset(0, 1)
+    cid = town.caregiver(pid, home, shifts=SHIFT)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.5)), "meal", local(11), 30, 60)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    rows = visits_of(conn, outcome.plan_id)
+    assert [(r[0], r[6], r[13]) for r in rows] == [(order, cid, None)]
+    assert broken_rules(rows, {cid: fact(town, home)}, config) == []
+    assert outcome.figures["batches"] == 0 and outcome.figures["meals_per_batch"] is None
+    stored = conn.execute("SELECT kitchen_provider_id FROM plan_visit WHERE order_id = %s", (order,)).fetchone()
+    assert stored == (None,)
+
+
+def test_a_meal_no_kitchen_staff_can_reach_in_its_window_is_reported_not_dropped(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 9))  # an hour and more from the elder by e-bike
+    town.caregiver(pid, offset(0, 9), mode="walk", shifts=[(DAY.isoweekday(), time(10), time(12))])
+    order = booked(conn, clock, config, town.elder(offset(0, 0)), "meal", local(10), 30, 30)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    row = conn.execute(
+        "SELECT caregiver_id, unassigned_reason, kitchen_provider_id, pickup_at FROM plan_visit WHERE order_id = %s",
+        (order,),
+    ).fetchone()
+    assert row == (None, "no_room", pid, None) and outcome.figures["unassigned"] == 1
+
+
+def test_the_day_sms_and_page_show_the_kitchen_stop_before_its_meals(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, harness: Harness
+) -> None:
+    pid = town.provider(services=("meal",))
+    kitchen(conn, pid, offset(0, 0))
+    zh = town.caregiver(pid, offset(0, 0.2), skills=("meal",), shifts=SHIFT)
+    for km in (0.5, 0.7):
+        booked(conn, clock, harness.config, town.elder(offset(0, km)), "meal", local(11), 30, 60)
+    conn.commit()
+    with harness.resources.connection() as db:
+        outcome = plan_day(db, clock, harness.config, DAY, made_by="test", tell=True)
+    assert outcome.figures["assigned"] == 2 and outcome.figures["batches"] == 1
+    pickup = harness.one("SELECT DISTINCT pickup_at FROM plan_visit WHERE plan_id = %s", outcome.plan_id)
+    assert isinstance(pickup, datetime)
+    at = f"{pickup.astimezone(local(0).tzinfo):%H:%M}"
+    harness.drive()
+    sms = harness.standin.wait_for(to=harness.phone(zh), timeout=patience(10))[0].body
+    name = harness.one("SELECT name FROM provider WHERE id = %s", pid)
+    stop = f"{at} 到{name}厨房取餐2份"
+    assert stop in sms and sms.index(stop) < sms.index("1) 11:") < sms.index("2) 11:"), sms
+    assert "共2个上门" in sms  # the kitchen stop is not a visit
+    page = httpx.get(sms.rsplit(" ", 1)[1], timeout=10)
+    assert page.status_code == 200 and 'class="kitchen"' in page.text
+    assert page.text.index(stop) < page.text.index("11:")
+
+
+def test_an_english_reader_reads_the_kitchen_stop_in_english(config: Config) -> None:
+    route = [
+        KitchenStop(local(10, 40), "Kitchen One", 2),
+        PlannedVisit(local(11), "meal", "王芳", "Road 1", local(11), local(12)),
+        PlannedVisit(local(11, 10), "meal", "李强", "Road 2", local(11), local(12)),
+    ]
+    text = day_text(config, "en", DAY, route)
+    assert text.startswith("[Your day] 2026-01-08, 2 visits: 10:40 collect 2 meal(s) at the kitchen of Kitchen One; ")
+    assert "1) 11:00 Meal delivery 王芳, Road 1; 2) 11:10 Meal delivery 李强, Road 2" in text
