@@ -14,6 +14,7 @@ from eldercare.roster import (
     Absence,
     CaregiverCreate,
     CaregiverUpdate,
+    KitchenPlace,
     ProviderCreate,
     ProviderUpdate,
     ServiceOffer,
@@ -43,6 +44,7 @@ class Provider(BaseModel):
     townships: list[str] = Field(description="codes of the townships the served communities lie in")
     contract_starts: date | None
     contract_ends: date | None
+    kitchen: KitchenPlace | None = Field(description="where its meals are cooked (none: from caregivers' homes)")
 
 
 class Caregiver(BaseModel):
@@ -82,7 +84,9 @@ SELECT p.id, p.code, p.name, p.phone, p.manager_name, p.manager_phone, p.standin
                  JOIN community c ON c.id = pa.community_id WHERE pa.provider_id = p.id), '{}') AS communities,
        coalesce((SELECT array_agg(DISTINCT t.code) FROM provider_area pa JOIN community c ON c.id = pa.community_id
                  JOIN township t ON t.id = c.township_id WHERE pa.provider_id = p.id), '{}') AS townships,
-       p.contract_starts, p.contract_ends
+       p.contract_starts, p.contract_ends,
+       CASE WHEN p.kitchen_lat IS NOT NULL THEN json_build_object('lat', p.kitchen_lat, 'lon', p.kitchen_lon) END
+           AS kitchen
 FROM provider p
 """
 

@@ -134,6 +134,13 @@ class Area(BaseModel):
         return self
 
 
+class KitchenPlace(BaseModel):
+    """Where a provider's meals are cooked: the planner's meal routes collect them there."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
 def _contract(starts: date | None, ends: date | None) -> None:
     if starts and ends and ends < starts:
         raise ValueError(f"the contract cannot end ({ends}) before it starts ({starts})")
@@ -152,6 +159,7 @@ class ProviderCreate(BaseModel):
     contract_ends: date | None = None
     standing: Standing = Standing.NORMAL
     standing_note: str = Field("", max_length=500)
+    kitchen: KitchenPlace | None = Field(None, description="where its meals are cooked; none: from caregivers' homes")
 
     @model_validator(mode="after")
     def _dates(self) -> ProviderCreate:
@@ -175,6 +183,7 @@ class ProviderUpdate(BaseModel):
     area: Area | None = None
     contract_starts: date | None = None
     contract_ends: date | None = None
+    kitchen: KitchenPlace | None = Field(None, description="where its meals are cooked; null clears it")
 
     @model_validator(mode="after")
     def _dates(self) -> ProviderUpdate:
@@ -248,13 +257,14 @@ def provider_state(conn: psycopg.Connection, provider_id: int) -> dict[str, Any]
     """The provider as the audit log records it before and after a change."""
     row = conn.execute(
         "SELECT code, name, phone, manager_name, manager_phone, capacity, standing, standing_note, active, "
-        "contract_starts::text, contract_ends::text FROM provider WHERE id = %s",
+        "contract_starts::text, contract_ends::text, kitchen_lat, kitchen_lon FROM provider WHERE id = %s",
         (provider_id,),
     ).fetchone()
     if row is None:
         raise Unknown(f"no provider with id {provider_id}; pick one from the list of providers")
     keys = ("code", "name", "phone", "manager_name", "manager_phone", "capacity", "standing", "standing_note")
-    state: dict[str, Any] = dict(zip((*keys, "active", "contract_starts", "contract_ends"), row, strict=True))
+    state: dict[str, Any] = dict(zip((*keys, "active", "contract_starts", "contract_ends"), row[:11], strict=True))
+    state["kitchen"] = {"lat": row[11], "lon": row[12]} if row[11] is not None else None
     state["services"] = [
         {"service": s, "price_fen": p}
         for s, p in conn.execute(
@@ -289,6 +299,11 @@ def _set_area(conn: psycopg.Connection, provider_id: int, area: Area) -> None:
         conn.execute(
             "INSERT INTO provider_area (provider_id, community_id) VALUES (%s, %s)", (provider_id, community_id)
         )
+
+
+def _set_kitchen(conn: psycopg.Connection, provider_id: int, kitchen: KitchenPlace | None) -> None:
+    place = (kitchen.lat, kitchen.lon) if kitchen else (None, None)
+    conn.execute("UPDATE provider SET kitchen_lat = %s, kitchen_lon = %s WHERE id = %s", (*place, provider_id))
 
 
 _PROVIDER_COLUMNS = (
@@ -328,6 +343,7 @@ def create_provider(conn: psycopg.Connection, data: ProviderCreate, actor: str) 
     provider_id = int(row[0])
     _set_offers(conn, provider_id, data.services)
     _set_area(conn, provider_id, data.area)
+    _set_kitchen(conn, provider_id, data.kitchen)
     after = provider_state(conn, provider_id)
     audit.record(conn, actor, "provider.create", "provider", provider_id, {"before": None, "after": after})
     return provider_id
@@ -355,6 +371,8 @@ def update_provider(conn: psycopg.Connection, provider_id: int, data: ProviderUp
         _set_offers(conn, provider_id, data.services)
     if data.area is not None:
         _set_area(conn, provider_id, data.area)
+    if "kitchen" in data.model_fields_set:  # given as null: the kitchen is cleared
+        _set_kitchen(conn, provider_id, data.kitchen)
     after = provider_state(conn, provider_id)
     action = "provider.standing" if before["standing"] != after["standing"] else "provider.update"
     audit.record(conn, actor, action, "provider", provider_id, {"before": before, "after": after})

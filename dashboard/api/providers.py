@@ -46,8 +46,9 @@ def create_provider(body: ProviderCreate, principal: Administrator, pool: Pool) 
 
 
 # What only an administrator may change about a provider: who it is, what the bureau buys from it and at what
-# price, its contract and its standing (red or black list). Operators keep its contacts, capacity and area current.
-ADMIN_ONLY = ("name", "standing", "standing_note", "active", "services", "contract_starts", "contract_ends")
+# price, its contract, its standing (red or black list) and the kitchen its meals come from. Operators keep its
+# contacts, capacity and area current.
+ADMIN_ONLY = ("name", "standing", "standing_note", "active", "services", "contract_starts", "contract_ends", "kitchen")
 
 
 def _admin_only_changes(conn: psycopg.Connection, provider_id: int, body: ProviderUpdate) -> list[str]:

@@ -86,11 +86,16 @@
       return { service, price_fen: price === "" ? null : Number(price) };
     });
     const communities = form.communities.value.split(/[,，\s]+/).filter(Boolean);
+    // both empty: no kitchen; one alone is sent as it is, for the register to refuse with its reason
+    const [lat, lon] = [form.kitchen_lat.value, form.kitchen_lon.value];
+    const kitchen = lat === "" && lon === "" ? null
+      : { lat: lat === "" ? null : Number(lat), lon: lon === "" ? null : Number(lon) };
     const body = {
       code: form.code.value, name: form.name.value, phone: form.phone.value.replace(/[\s-]/g, ""),
       manager_name: form.manager_name.value, manager_phone: form.manager_phone.value.replace(/[\s-]/g, ""),
       capacity: Number(form.capacity.value), services, area: { townships: checked(form, "townships"), communities },
       contract_starts: form.contract_starts.value || null, contract_ends: form.contract_ends.value || null,
+      kitchen,
     };
     try {
       const editing = form.dataset.provider;

@@ -104,6 +104,7 @@ PROVIDER_FIELDS = {
     "capacity": "capacity",
     "contract_starts": "contract_starts",
     "contract_ends": "contract_ends",
+    "kitchen": "kitchen_lat",
 }
 
 
@@ -122,6 +123,10 @@ class Providers:
         Column("capacity", "服务容量", "capacity", example="50"),
         Column("contract_starts", "合同开始", "contract starts", example="2026-01-01"),
         Column("contract_ends", "合同结束", "contract ends", example="2026-12-31"),
+        Column(
+            "kitchen_lat", "厨房纬度", "kitchen latitude", note="助餐在此取餐，须在本市范围内；可空", example="29.716"
+        ),
+        Column("kitchen_lon", "厨房经度", "kitchen longitude", note="与厨房纬度同填或同空", example="113.900"),
     )
 
     def natural_key(self, row: Row) -> tuple[str, str] | None:
@@ -142,6 +147,8 @@ class Providers:
         }
         if (capacity := row.whole("capacity")) is not None:
             data["capacity"] = capacity
+        if (kitchen := located(row, context, "kitchen_lat", "kitchen_lon")) is not None:
+            data["kitchen"] = {"lat": kitchen[0], "lon": kitchen[1]}
         row.check()
         found = conn.execute(
             "SELECT id FROM provider WHERE code = %s UNION ALL SELECT id FROM provider WHERE name = %s LIMIT 1",

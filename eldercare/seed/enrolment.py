@@ -113,8 +113,11 @@ def providers(conn: psycopg.Connection, city: City) -> None:
     for row in city.rows["provider"]:
         provider_id = row[0]
         # the seed's columns are named as the roster's fields (the id is the register's to give)
+        fields = dict(zip(COLUMNS["provider"], row, strict=True))
+        lat, lon = fields.pop("kitchen_lat"), fields.pop("kitchen_lon")
         data = roster.ProviderCreate(
-            **dict(zip(COLUMNS["provider"], row, strict=True)),
+            **fields,
+            kitchen=roster.KitchenPlace(lat=lat, lon=lon) if lat is not None else None,
             services=[service for _p, service in services[provider_id]],
             area=roster.Area(communities=sorted({community_code[c] for _p, c in areas[provider_id]})),
         )

@@ -14,6 +14,8 @@ from eldercare.vocabulary import ServiceType
 
 # A township's responder lives within this many kilometres of its seat.
 _SEAT_KM = 3.0
+# A provider's kitchen lies about this many kilometres from the seat of its home township.
+_KITCHEN_KM = 0.8
 
 
 def providers(city: City, rng: random.Random, names: Names, count: int) -> list[tuple[int, list[str]]]:
@@ -54,7 +56,23 @@ def providers(city: City, rng: random.Random, names: Names, count: int) -> list[
                 city.rows["provider_area"].append((provider_id, community_id))
         providers.append((provider_id, services))
     _cover_every_township(city, providers, communities_of)
+    _kitchens(city, providers)
     return providers
+
+
+def _kitchens(city: City, providers: list[tuple[int, list[str]]]) -> None:
+    """Every provider selling meals cooks them in a kitchen in its home township, near the seat; the others have
+    none. Each kitchen is drawn from its own generator, so that the rest of the city stays as it was."""
+    seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
+    cooks = {pid for pid, services in providers if ServiceType.MEAL in services}
+    rows = city.rows["provider"]
+    for n, row in enumerate(rows):
+        kitchen: tuple[float | None, float | None] = (None, None)
+        if row[0] in cooks:
+            home = (row[0] - 1) % len(seats) + 1
+            lat, lon = jitter(random.Random(f"kitchen {row[0]}"), *seats[home], _KITCHEN_KM)
+            kitchen = (round(lat, 6), round(lon, 6))
+        rows[n] = (*row, *kitchen)
 
 
 def _cover_every_township(

@@ -98,6 +98,8 @@ def _providers(city: City, towns: dict[int, Any], places: dict[int, Any]) -> lis
             "services": "、".join(services[p[0]]),
             "communities": "、".join(areas[p[0]]),
             "capacity": p[7],
+            "kitchen_lat": p[8],
+            "kitchen_lon": p[9],
         }
         for p in city.rows["provider"]
     ]
