@@ -179,3 +179,17 @@ def test_seed_enrols_through_the_registers(database_url: str) -> None:
         assert len(rows) == 30 and all(rid and rid.startswith("421281") and lvl == alvl for rid, lvl, alvl in rows)
         bound = conn.execute("SELECT count(*) FROM device_binding WHERE unbound_at IS NULL").fetchone()
         assert bound == (devices,)
+
+
+def test_every_provider_selling_meals_has_a_kitchen_near_its_home_township_seat() -> None:
+    city = seeding.generate(seeding.SeedPlan(elders=300, seed=7))
+    cooks = {pid for pid, service in city.rows["provider_service"] if service == "meal"}
+    seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
+    assert cooks
+    for row in city.rows["provider"]:
+        lat, lon = row[8], row[9]
+        if row[0] not in cooks:
+            assert (lat, lon) == (None, None)
+            continue
+        seat_lat, seat_lon = seats[(row[0] - 1) % len(seats) + 1]
+        assert abs(lat - seat_lat) < 0.05 and abs(lon - seat_lon) < 0.05, (row, seat_lat, seat_lon)

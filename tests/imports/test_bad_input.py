@@ -152,3 +152,24 @@ def test_five_thousand_rows_with_one_bad_row_write_nothing(
     assert [(p.row, p.column) for p in report.problems] == [(4323, "contact1_phone")]
     assert report.counts["created"] == 4999 and not report.committed
     assert count(conn, "elder") == before
+
+
+@pytest.mark.usefixtures("city")
+def test_a_provider_kitchen_is_both_coordinates_inside_the_city_or_none(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    template = {**sheets["providers"][0], "code": "K1", "name": "厨房服务商", "kitchen_lat": None, "kitchen_lon": None}
+    half = {**template, "kitchen_lat": 29.72}
+    shanghai = {**template, "code": "K2", "name": "上海厨房", "kitchen_lat": 31.2, "kitchen_lon": 121.5}
+    found = _problems(load(conn, tmp_path, "providers", [half, shanghai]))
+    assert [(row, column) for row, column, _ in found] == [(2, "kitchen longitude"), (3, "kitchen latitude")]
+    assert "both latitude and longitude" in found[0][2] and "outside the city" in found[1][2]
+    assert count(conn, "provider") == len(sheets["providers"])  # nothing written
+    good = {**template, "kitchen_lat": 29.7205, "kitchen_lon": 113.9012}
+    assert load(conn, tmp_path, "providers", [good]).committed
+    kitchen = conn.execute("SELECT kitchen_lat, kitchen_lon FROM provider WHERE code = 'K1'").fetchone()
+    assert kitchen == (29.7205, 113.9012)
+    # a later sheet without the kitchen columns filled leaves the kitchen as it is
+    assert load(conn, tmp_path, "providers", [{**template, "capacity": 60}]).committed
+    again = conn.execute("SELECT kitchen_lat, kitchen_lon, capacity FROM provider WHERE code = 'K1'").fetchone()
+    assert again == (29.7205, 113.9012, 60)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
+
 from dispatcher.orders import create_order
 from tests.dispatcher.town import CENTER, offset
+from tests.roster.conftest import PASSWORD
 from tests.waiting import patience
 
 WEEKDAYS_8_TO_18 = [{"weekday": d, "starts": "08:00", "ends": "18:00"} for d in range(1, 8)]
@@ -180,3 +183,26 @@ def test_both_contract_dates_moved_past_the_kept_end_at_once_are_saved_together(
     assert response.status_code == 200, response.text
     saved = api.get(f"/api/v1/providers/{provider}").json()
     assert (saved["contract_starts"], saved["contract_ends"]) == ("2028-01-01", "2029-12-31")
+
+
+def test_an_administrator_sets_and_clears_a_provider_kitchen_an_operator_may_not(api, dashboard, town, conn) -> None:
+    conn.commit()
+    provider = _new_provider(api, kitchen={"lat": 29.721, "lon": 113.931})
+    assert api.get(f"/api/v1/providers/{provider}").json()["kitchen"] == {"lat": 29.721, "lon": 113.931}
+    for bad in ({"lat": 29.7}, {"lat": 95, "lon": 113.9}, {"lat": "north", "lon": 113.9}):
+        response = api.patch(f"/api/v1/providers/{provider}", json={"kitchen": bad})
+        assert response.status_code == 422, response.text
+    response = api.patch(f"/api/v1/providers/{provider}", json={"capacity": 40})  # left out: kept
+    assert response.status_code == 200 and response.json()["kitchen"] == {"lat": 29.721, "lon": 113.931}
+    with httpx.Client(base_url=dashboard.url, timeout=30) as operator:
+        token = operator.post("/api/v1/token", data={"username": "operator", "password": PASSWORD}).json()
+        operator.headers["Authorization"] = f"Bearer {token['access_token']}"
+        refused = operator.patch(f"/api/v1/providers/{provider}", json={"kitchen": None})
+        assert refused.status_code == 403 and "kitchen" in refused.text
+    response = api.patch(f"/api/v1/providers/{provider}", json={"kitchen": None})
+    assert response.status_code == 200 and response.json()["kitchen"] is None
+    details = conn.execute(
+        "SELECT details FROM audit_log WHERE action = 'provider.update' AND target_id = %s ORDER BY id DESC LIMIT 1",
+        (str(provider),),
+    ).fetchone()[0]
+    assert details["before"]["kitchen"] == {"lat": 29.721, "lon": 113.931} and details["after"]["kitchen"] is None
