@@ -65,9 +65,9 @@ def day_route(conn: psycopg.Connection, plan_id: int, caregiver_id: int) -> list
         visits.append((start, 1, PlannedVisit(start, service, elder, address, w_start, w_end)))
         if pickup_at is not None:
             batches[(pickup_at, kitchen)] = batches.get((pickup_at, kitchen), 0) + 1
-    stops = [(at, 0, KitchenStop(at, kitchen, meals)) for (at, kitchen), meals in batches.items()]
     # a kitchen stop comes before the meals it collects: its time is earlier, or the same at worst
-    return [step for _, _, step in sorted(visits + stops, key=lambda item: item[:2])]
+    visits.extend((at, 0, KitchenStop(at, kitchen, meals)) for (at, kitchen), meals in batches.items())
+    return [step for _, _, step in sorted(visits, key=lambda item: item[:2])]
 
 
 def step_line(config: Config, language: str, step: PlannedVisit | KitchenStop, n: int) -> str:

@@ -148,7 +148,7 @@ def test_the_day_sms_and_page_show_the_kitchen_stop_before_its_meals(
 
 
 def test_an_english_reader_reads_the_kitchen_stop_in_english(config: Config) -> None:
-    route = [
+    route: list[PlannedVisit | KitchenStop] = [
         KitchenStop(local(10, 40), "Kitchen One", 2),
         PlannedVisit(local(11), "meal", "王芳", "Road 1", local(11), local(12)),
         PlannedVisit(local(11, 10), "meal", "李强", "Road 2", local(11), local(12)),
