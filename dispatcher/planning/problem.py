@@ -7,8 +7,9 @@ sells the service, serves the elder's community, is active, not black-listed and
 that day and no absence. A caregiver whose shifts leave a gap is one vehicle per shift.
 
 A meal is cooked in a kitchen: when a provider whose caregivers may take it has one, the nearest such kitchen to
-the elder is the meal's, and only that provider's caregivers may take it (they collect it there and deliver it).
-Without any such kitchen the meal is taken from the caregiver's home, as any other visit.
+the elder is the meal's, and only that provider's caregivers may take it (they collect it there and deliver it);
+the other such kitchens, nearest first, are kept for the solver to fall back on. Without any such kitchen the
+meal is taken from the caregiver's home, as any other visit.
 """
 
 from __future__ import annotations
@@ -97,6 +98,14 @@ class Problem:
     workers: list[Worker]
     allowed: list[list[int]]  # per visit: the indexes of workers who may take it
     unservable: dict[int, Reason]  # visit index -> why nobody may take it
+    # meal index -> the kitchens it may come from, nearest first, each with the workers who may take it from there
+    kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = field(default_factory=dict)
+
+    def move_to_kitchen(self, index: int, choice: int) -> None:
+        """Plan a meal from another of its kitchens: only that kitchen's staff may take it."""
+        kitchen, may = self.kitchen_choices[index][choice]
+        self.visits[index] = replace(self.visits[index], kitchen=kitchen)
+        self.allowed[index] = may
 
     def seconds(self, at: datetime) -> int:
         """A moment as seconds after the day's local midnight (the solver's clock)."""
@@ -289,14 +298,16 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
     return Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
 
 
-def _kitchen_of(
+def _kitchen_choices(
     visit: Visit, may: Sequence[int], workers: Sequence[Worker], kitchens: Mapping[int, Kitchen]
-) -> Kitchen | None:
-    """The kitchen a meal is collected at: the nearest to the elder of those of the providers who may take it."""
+) -> list[tuple[Kitchen, list[int]]]:
+    """The kitchens a meal may be collected at, nearest to the elder first: those of the providers who may take
+    it, each with its staff among them (a meal is delivered by the staff of the kitchen that cooks it)."""
     if visit.service_type != ServiceType.MEAL:
-        return None
+        return []
     near = [kitchens[p] for p in sorted({workers[i].provider_id for i in may}) if p in kitchens]
-    return min(near, key=lambda k: distance_floor_km(visit.lat, visit.lon, k.lat, k.lon), default=None)
+    near.sort(key=lambda k: distance_floor_km(visit.lat, visit.lon, k.lat, k.lon))
+    return [(k, [i for i in may if workers[i].provider_id == k.provider_id]) for k in near]
 
 
 def build(
@@ -323,6 +334,7 @@ def build(
     problem_visits: list[Visit] = []
     allowed: list[list[int]] = []
     unservable: dict[int, Reason] = {}
+    kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = {}
     for visit in visits:
         regulars = visit.regulars | frozenset(served.get(visit.elder_id, ()))
         visit = replace(visit, regulars=regulars)
@@ -337,18 +349,17 @@ def build(
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
         if visit.held_by is not None:
             may = [i for i in may if workers[i].caregiver_id == visit.held_by]
-        kitchen = _kitchen_of(visit, may, workers, kitchens)
-        if kitchen is not None:
-            # a meal is delivered by the staff of the kitchen that cooks it
-            visit = replace(visit, kitchen=kitchen)
-            may = [i for i in may if workers[i].provider_id == kitchen.provider_id]
+        choices = _kitchen_choices(visit, may, workers, kitchens)
+        if choices:
+            kitchen_choices[len(problem_visits)] = choices
+            visit, may = replace(visit, kitchen=choices[0][0]), choices[0][1]
         if not may:
             holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
             unservable[len(problem_visits)] = _why_nobody(visit, holder)
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)
-    return Problem(day, midnight, problem_visits, workers, allowed, unservable)
+    return Problem(day, midnight, problem_visits, workers, allowed, unservable, kitchen_choices)
 
 
 def load(

@@ -9,7 +9,9 @@ from the routes found, so preferring a regular never costs a visit.
 
 A meal with a kitchen is a shipment: collected at the kitchen (the first meal collected there costs the kitchen
 minutes, the ones collected with it nothing more: a batch) and delivered inside its window by the same caregiver,
-who carries at most the meal capacity at once. Other visits carry nothing.
+who carries at most the meal capacity at once. Other visits carry nothing. A meal that finds no room with its
+kitchen's staff is planned again from its next-nearest kitchen, from the routes found, while it has one (the
+problem then records the kitchen it is planned from).
 """
 
 from __future__ import annotations
@@ -97,10 +99,11 @@ def _places(problem: Problem) -> tuple[list[tuple[float, float]], dict[int, int]
     provider."""
     points = [(w.lat, w.lon) for w in problem.workers] + [(v.lat, v.lon) for v in problem.visits]
     kitchens: dict[int, int] = {}
-    for visit in problem.visits:
-        if visit.kitchen is not None and visit.kitchen.provider_id not in kitchens:
-            kitchens[visit.kitchen.provider_id] = len(points)
-            points.append((visit.kitchen.lat, visit.kitchen.lon))
+    for choices in problem.kitchen_choices.values():
+        for kitchen, _ in choices:
+            if kitchen.provider_id not in kitchens:
+                kitchens[kitchen.provider_id] = len(points)
+                points.append((kitchen.lat, kitchen.lon))
     return points, kitchens
 
 
@@ -284,6 +287,20 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
+        kept = {index: who for index, who in regular_pins.items() if index in stops}
+        initial = _steps_of(stops, pickups, problem)
+        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
+        seconds += more
+        stops, pickups, home = _read(problem, paths, answer)
+    tried = dict.fromkeys(problem.kitchen_choices, 0)
+    while not timed_out:
+        # meals with no room at their kitchen: from the next-nearest kitchen that may cook them, if any
+        moved = [i for i, n in tried.items() if i not in stops and n + 1 < len(problem.kitchen_choices[i])]
+        if not moved:
+            break
+        for index in moved:
+            tried[index] += 1
+            problem.move_to_kitchen(index, tried[index])
         kept = {index: who for index, who in regular_pins.items() if index in stops}
         initial = _steps_of(stops, pickups, problem)
         answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)

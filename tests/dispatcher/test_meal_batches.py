@@ -156,3 +156,22 @@ def test_an_english_reader_reads_the_kitchen_stop_in_english(config: Config) -> 
     text = day_text(config, "en", DAY, route)
     assert text.startswith("[Your day] 2026-01-08, 2 visits: 10:40 collect 2 meal(s) at the kitchen of Kitchen One; ")
     assert "1) 11:00 Meal delivery 王芳, Road 1; 2) 11:10 Meal delivery 李强, Road 2" in text
+
+
+def test_a_meal_with_no_room_at_the_nearest_kitchen_comes_from_the_next_one(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    near, far = town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 0.2))
+    kitchen(conn, far, offset(0, 2))
+    # the near kitchen's one caregiver has room for one meal at 11:00 only
+    near_cook = town.caregiver(near, offset(0, 0.2), shifts=[(DAY.isoweekday(), time(10, 30), time(11, 20))])
+    far_cook = town.caregiver(far, offset(0, 2), shifts=SHIFT)
+    meals = [booked(conn, clock, config, town.elder(offset(0, km)), "meal", local(11), 30, 15) for km in (0, 0.1)]
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 2
+    rows = conn.execute(
+        "SELECT caregiver_id, kitchen_provider_id FROM plan_visit WHERE order_id = ANY(%s) ORDER BY caregiver_id",
+        (meals,),
+    ).fetchall()
+    assert rows == sorted([(near_cook, near), (far_cook, far)])
