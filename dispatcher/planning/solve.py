@@ -287,7 +287,7 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
-        kept = {index: who for index, who in regular_pins.items() if index in stops}
+        kept = _with_regular(problem, stops, regular_pins)
         initial = _steps_of(stops, pickups, problem)
         answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
         seconds += more
@@ -301,7 +301,7 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
         for index in moved:
             tried[index] += 1
             problem.move_to_kitchen(index, tried[index])
-        kept = {index: who for index, who in regular_pins.items() if index in stops}
+        kept = _with_regular(problem, stops, regular_pins)
         initial = _steps_of(stops, pickups, problem)
         answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
         seconds += more
@@ -311,6 +311,17 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
         if index not in stops and index not in unassigned:
             unassigned[index] = NO_ROOM
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
+
+
+def _with_regular(
+    problem: Problem, stops: Mapping[int, Stop], regular_pins: Mapping[int, frozenset[int]]
+) -> dict[int, frozenset[int]]:
+    """The regular pins of the visits planned with one of their regulars: a further pass keeps them there."""
+    return {
+        index: who
+        for index, who in regular_pins.items()
+        if index in stops and problem.workers[stops[index].worker].caregiver_id in who
+    }
 
 
 def _routes_of(stops: Mapping[int, Stop]) -> dict[int, list[int]]:
