@@ -156,6 +156,25 @@ def test_a_provider_added_in_the_form_serves_its_area_and_its_caregiver_is_offer
     served = {r[0] for r in conn.execute("SELECT community_id FROM provider_area WHERE provider_id = %s", (provider,))}
     assert served == {town.community_id, other}
 
+    # the kitchen its meals are collected at: one coordinate alone is refused, both are saved, none clears it
+    kitchen = "SELECT kitchen_lat, kitchen_lon FROM provider WHERE id = %s"
+    page.goto(f"{dashboard.url}/providers/{provider}/edit")
+    page.fill("input[name=kitchen_lat]", "29.7212")
+    page.click("#provider-form button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text("lon")
+    assert conn.execute(kitchen, (provider,)).fetchone() == (None, None)
+    page.fill("input[name=kitchen_lon]", "113.9301")
+    page.click("#provider-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/providers\?provider_id=\d+$"))
+    assert conn.execute(kitchen, (provider,)).fetchone() == (29.7212, 113.9301)
+    page.goto(f"{dashboard.url}/providers/{provider}/edit")
+    expect(page.locator("input[name=kitchen_lat]")).to_have_value("29.7212")
+    page.fill("input[name=kitchen_lat]", "")
+    page.fill("input[name=kitchen_lon]", "")
+    page.click("#provider-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/providers\?provider_id=\d+$"))
+    assert conn.execute(kitchen, (provider,)).fetchone() == (None, None)
+
     body = {
         "code": "UIPCG",
         "provider_id": provider,
