@@ -9,6 +9,7 @@ from datetime import datetime, time
 
 import httpx
 import psycopg
+import pytest
 
 from dispatcher.planning import plan_day
 from dispatcher.planning.confirm import KitchenStop, PlannedVisit, day_text
@@ -175,3 +176,41 @@ def test_a_meal_with_no_room_at_the_nearest_kitchen_comes_from_the_next_one(
         (meals,),
     ).fetchall()
     assert rows == sorted([(near_cook, near), (far_cook, far)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_small_cities_with_kitchens_break_no_rule_and_drop_nothing(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, seed: int
+) -> None:
+    rng = random.Random(seed)
+    facts: dict[int, Fact] = {}
+    for n in range(2):
+        pid = town.provider()
+        if n == 0 or rng.random() < 0.5:  # the second provider sometimes without a kitchen
+            kitchen(conn, pid, offset(rng.uniform(-2, 2), rng.uniform(-2, 2)))
+        for _ in range(2):
+            home = offset(rng.uniform(-3, 3), rng.uniform(-3, 3))
+            starts, ends = rng.choice(((time(8), time(14)), (time(10), time(18)), (time(9), time(13))))
+            cid = town.caregiver(pid, home, shifts=[(DAY.isoweekday(), starts, ends)])
+            facts[cid] = Fact(
+                home,
+                "ebike",
+                frozenset({"meal", *SERVICES}),
+                frozenset({town.community_id}),
+                False,
+                (local(starts.hour), local(ends.hour)),
+            )
+    for _ in range(12):
+        elder = town.elder(offset(rng.uniform(-3, 3), rng.uniform(-3, 3)))
+        service = "meal" if rng.random() < 0.7 else rng.choice(SERVICES)
+        booked(conn, clock, config, elder, service, local(rng.choice((10, 11, 12)), rng.choice((0, 30))), 30, 60)
+    config = tuned(config, plan_meal_capacity=rng.choice((2, 3, 12)))
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    rows = visits_of(conn, outcome.plan_id)
+    assert len(rows) == 12 and all((r[6] is None) == (r[9] is not None) for r in rows)
+    assert broken_rules(rows, facts, config) == []
+    providers = dict(conn.execute("SELECT id, provider_id FROM caregiver").fetchall())
+    for r in rows:
+        kitchen_of = conn.execute("SELECT kitchen_provider_id FROM plan_visit WHERE order_id = %s", (r[0],)).fetchone()
+        if r[6] is not None and kitchen_of is not None and kitchen_of[0] is not None:
+            assert providers[r[6]] == kitchen_of[0]  # the kitchen's own staff deliver its meals
