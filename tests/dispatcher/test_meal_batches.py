@@ -209,7 +209,7 @@ def test_random_small_cities_with_kitchens_break_no_rule_and_drop_nothing(
     rows = visits_of(conn, outcome.plan_id)
     assert len(rows) == 12 and all((r[6] is None) == (r[9] is not None) for r in rows)
     assert broken_rules(rows, facts, config) == []
-    providers = dict(conn.execute("SELECT id, provider_id FROM caregiver").fetchall())
+    providers: dict[int, int] = dict(conn.execute("SELECT id, provider_id FROM caregiver").fetchall())
     for r in rows:
         kitchen_of = conn.execute("SELECT kitchen_provider_id FROM plan_visit WHERE order_id = %s", (r[0],)).fetchone()
         if r[6] is not None and kitchen_of is not None and kitchen_of[0] is not None:
