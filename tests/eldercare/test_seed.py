@@ -119,7 +119,7 @@ def test_addresses_name_the_township_and_community() -> None:
 
 @pytest.mark.parametrize(("elders", "caregivers", "per_township"), [(500, 60, 1), (2000, 150, 2)])
 def test_every_township_has_emergency_cover_around_the_clock(elders: int, caregivers: int, per_township: int) -> None:
-    """At every hour of the week, each township has responders on duty near its seat who may be offered its
+    """At every hour of the week, each township has responders on duty among its elders who may be offered its
     emergencies, kept for emergencies alone."""
     city = seeding.generate(seeding.SeedPlan(elders=elders, seed=1, caregivers=caregivers))
     township_of = {row[0]: row[1] for row in city.rows["community"]}
@@ -143,14 +143,16 @@ def test_every_township_has_emergency_cover_around_the_clock(elders: int, caregi
                 return True
         return False
 
-    for township_id, (seat_lat, seat_lon) in seats.items():
+    homes: dict[int, list[tuple[float, float]]] = {}
+    for row in city.rows["elder"]:
+        homes.setdefault(township_of[row[7]], []).append((row[9], row[10]))
+    for township_id in seats:
         responders = [
             row[0]
             for row in city.rows["caregiver"]
             if skills.get(row[0]) == {"emergency"}
             and (row[2], township_id) in serves
-            and abs(row[7] - seat_lat) < 0.06
-            and abs(row[8] - seat_lon) < 0.07
+            and any(abs(row[7] - lat) < 0.03 and abs(row[8] - lon) < 0.035 for lat, lon in homes[township_id])
         ]
         for day in range(1, 8):
             for hour in range(24):
@@ -181,15 +183,53 @@ def test_seed_enrols_through_the_registers(database_url: str) -> None:
         assert bound == (devices,)
 
 
-def test_every_provider_selling_meals_has_a_kitchen_near_its_home_township_seat() -> None:
+def test_every_provider_selling_meals_has_a_kitchen_near_a_township_seat_of_its_area() -> None:
     city = seeding.generate(seeding.SeedPlan(elders=300, seed=7))
     cooks = {pid for pid, service in city.rows["provider_service"] if service == "meal"}
     seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
+    township_of = {row[0]: row[1] for row in city.rows["community"]}
+    area: dict[int, set[int]] = {}
+    for pid, community_id in city.rows["provider_area"]:
+        area.setdefault(pid, set()).add(township_of[community_id])
     assert cooks
     for row in city.rows["provider"]:
         lat, lon = row[8], row[9]
         if row[0] not in cooks:
             assert (lat, lon) == (None, None)
             continue
-        seat_lat, seat_lon = seats[(row[0] - 1) % len(seats) + 1]
-        assert abs(lat - seat_lat) < 0.05 and abs(lon - seat_lon) < 0.05, (row, seat_lat, seat_lon)
+        near = [seats[t] for t in area[row[0]] if abs(lat - seats[t][0]) < 0.05 and abs(lon - seats[t][1]) < 0.05]
+        assert near, row
+
+
+def test_the_roster_follows_the_elders() -> None:
+    """Providers are based where the elders are and serve the townships nearest their own; their caregivers live
+    among the elders of that area; anyone on the staff of a provider selling meals can deliver them."""
+    city = seeding.generate(seeding.SeedPlan(elders=2000, seed=1, caregivers=150))
+    township_of = {row[0]: row[1] for row in city.rows["community"]}
+    seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
+    elders: dict[int, int] = {}
+    for row in city.rows["elder"]:
+        elders[township_of[row[7]]] = elders.get(township_of[row[7]], 0) + 1
+    area: dict[int, set[int]] = {}
+    for pid, community_id in city.rows["provider_area"]:
+        area.setdefault(pid, set()).add(township_of[community_id])
+
+    def km(a: int, b: int) -> float:
+        return ((seats[a][0] - seats[b][0]) ** 2 + ((seats[a][1] - seats[b][1]) * 0.87) ** 2) ** 0.5 * 111
+
+    # the most populous township is home to more providers than the least
+    based = [min(townships, key=lambda t: sum(km(t, o) for o in townships)) for townships in area.values()]
+    busiest, quietest = max(elders, key=elders.__getitem__), min(elders, key=elders.__getitem__)
+    assert based.count(busiest) > based.count(quietest)
+    # an area is a township and the ones nearest it (but for a township added to a provider so that every service
+    # reaches it): most areas have no township farther than 25 km from the others
+    together = [all(min((km(t, o) for o in ts if o != t), default=0.0) < 25 for t in ts) for ts in area.values()]
+    assert sum(together) >= 0.75 * len(together)
+    sells = {(p, s) for p, s in city.rows["provider_service"]}
+    provider_of = {row[0]: row[2] for row in city.rows["caregiver"]}
+    skills: dict[int, set[str]] = {}
+    for c, s in city.rows["caregiver_skill"]:
+        skills.setdefault(c, set()).add(s)
+    for c, has in skills.items():
+        if has != {"emergency"} and (provider_of[c], "meal") in sells:
+            assert "meal" in has, c
