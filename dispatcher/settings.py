@@ -156,6 +156,13 @@ class DispatcherSettings(BaseSettings):
     plan_meal_capacity: int = Field(
         12, ge=1, le=200, description="meals a caregiver carries at once from a kitchen (a batch at most this big)"
     )
+    plan_meal_hold_minutes: int = Field(
+        60,
+        ge=0,
+        le=240,
+        description="a meal is collected from its kitchen at most this long before its delivery window opens "
+        "(it is cooked for that window and kept warm)",
+    )
     rollup_refresh_minutes: int = Field(5, ge=1, description="how often the hourly reading rollup is refreshed")
     quiet_start: time = Field(time(21, 0), description="local time from which no routine SMS is sent")
     quiet_end: time = Field(time(7, 0), description="local time at which routine SMS go out again")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import psycopg
@@ -74,6 +74,7 @@ def solver_settings(config: Config) -> SolverSettings:
         balance=d.plan_balance,
         kitchen_minutes=d.plan_kitchen_minutes,
         meal_capacity=d.plan_meal_capacity,
+        meal_hold_minutes=d.plan_meal_hold_minutes,
         minutes_on_site=d.plan_minutes_on_site,
         travel=d.travel,
     )
@@ -140,14 +141,22 @@ def _make(
     pinned = operator_pins(conn, in_force) if in_force is not None else {}
     pins = {**(before.pins() if before else {}), **pinned}
     leave_out = before.unconfirmed() if before and drop_unconfirmed else set()
-    problem = problems.load(conn, day, config.timezone, pins=pins, leave_out=leave_out, not_before=clock.now())
+    problem = problems.load(
+        conn,
+        day,
+        config.timezone,
+        pins=pins,
+        leave_out=leave_out,
+        not_before=clock.now(),
+        minutes_on_site=config.dispatch.plan_minutes_on_site,
+    )
     loaded = time.perf_counter() - started
     progress(
         f"{day}: {len(problem.visits)} booked visits, {len(problem.workers)} shifts of caregivers "
         f"(read in {loaded:.2f} s); {len(problem.unservable)} visits nobody may take"
         + (f"; {len(pins)} visits of confirmed routes kept, {len(leave_out)} caregivers left out" if before else "")
     )
-    solution = solve(problem, solver_settings(config))
+    solution = _solve_keeping(problem, before.kept_starts() if before else {}, solver_settings(config))
     progress(
         f"solved in {solution.seconds:.2f} s{' (time limit reached: best plan found)' if solution.timed_out else ''}: "
         f"{len(solution.stops)} assigned, {len(solution.unassigned)} unassigned"
@@ -170,6 +179,35 @@ def _make(
     conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
     log.info("plan %d for %s: %s", plan_id, day, numbers)
     return PlanOutcome(plan_id, day, solution.timed_out, numbers)
+
+
+# A confirmed visit is first planned to start at most this long after the time its caregiver was given.
+KEEP_MINUTES = 10
+
+
+def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime], settings: SolverSettings) -> Solution:
+    """Solve a re-plan so that confirmed visits keep their times: first with each held to a start within
+    ``KEEP_MINUTES`` of the one its caregiver was given; if some then find no room, again with their whole
+    windows, every visit placed by the first pass kept with its caregiver (so that only the times move)."""
+    if not kept:
+        return solve(problem, settings)
+    margin = timedelta(minutes=settings.margin_minutes)
+    narrowed = []
+    for visit in problem.visits:
+        start = kept.get(visit.key)
+        if start is None or not visit.window_start <= start <= visit.window_end - margin:
+            narrowed.append(visit)
+            continue
+        end = min(visit.window_end, start + timedelta(minutes=KEEP_MINUTES) + margin)
+        narrowed.append(replace(visit, window_start=start, window_end=end))
+    first = solve(replace(problem, visits=narrowed), settings)
+    missed = [i for i, v in enumerate(problem.visits) if v.key in kept and i not in first.stops]
+    if not missed:
+        return first
+    allowed = [[first.stops[i].worker] if i in first.stops else may for i, may in enumerate(problem.allowed)]
+    second = solve(replace(problem, allowed=allowed), settings)
+    second.seconds += first.seconds
+    return second
 
 
 def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[VisitKey, list[int]]:

@@ -173,6 +173,15 @@ WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS
 ORDER BY o.id
 """  # an order with an offer out is the offer's to settle, not the plan's: it counts as offered
 
+# Where caregivers are during a re-plan: on a visit under way (set off for, or being served) until it ends, or
+# at the last visit they finished since the day began.
+_UNDER_WAY = """
+SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.arrived_at, o.completed_at, e.lat, e.lon
+FROM service_order o JOIN elder e ON e.id = o.elder_id
+WHERE o.caregiver_id IS NOT NULL
+  AND (o.status IN ('en_route', 'arrived') OR (o.completed_at >= %(since)s AND o.completed_at <= %(now)s))
+"""
+
 _REGULARS = """
 SELECT DISTINCT elder_id, caregiver_id FROM service_order
 WHERE elder_id = ANY(%s) AND caregiver_id IS NOT NULL AND status IN ('completed', 'reviewed')
@@ -265,6 +274,27 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
                 found.append((visit, True))
     first = priorities(conn, {visit.elder_id for visit, _ in found}, day)
     return [(replace(visit, priority=first[visit.elder_id]), free) for visit, free in found]
+
+
+def _whereabouts(
+    conn: psycopg.Connection, day: date, tz: ZoneInfo, now: datetime, minutes_on_site: Mapping[str, int]
+) -> dict[int, tuple[datetime, tuple[float, float]]]:
+    """Caregiver -> when they are free and where: at the end of the visit they are on (one set off for is taken
+    as reached by the time its window opens, or now), else now at the last visit they finished today; caregivers
+    not found are at home."""
+    since = datetime.combine(day, time(0), tzinfo=tz)
+    found: dict[int, tuple[datetime, datetime, tuple[float, float]]] = {}  # caregiver -> (free, as of, place)
+    for caregiver_id, service, minutes, opens, arrived, completed, lat, lon in conn.execute(
+        _UNDER_WAY, {"since": since, "now": now}
+    ).fetchall():
+        if completed is not None:
+            free, as_of = now, completed
+        else:
+            starts = arrived if arrived is not None else max(now, opens)
+            free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
+        if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
+            found[caregiver_id] = (free, as_of, (lat, lon))
+    return {caregiver_id: (free, place) for caregiver_id, (free, _, place) in found.items()}
 
 
 def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
@@ -370,16 +400,23 @@ def load(
     pins: Mapping[tuple[int | None, datetime | None, int | None], int] | None = None,
     leave_out: Collection[int] = (),
     not_before: datetime | None = None,
+    minutes_on_site: Mapping[str, int] | None = None,
 ) -> Problem:
     """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
     ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff;
-    ``not_before``: a re-plan during the day plans nobody's time before now)."""
+    ``not_before``: a re-plan during the day plans nobody's time before now, and a caregiver with a visit under
+    way only from its end, where it is (``minutes_on_site`` by service type, else its booked duration))."""
     staff = load_staff(conn, day, tz)
+    same_day = not_before is not None and not_before >= datetime.combine(day, time(0), tzinfo=tz)
+    busy = _whereabouts(conn, day, tz, not_before, minutes_on_site or {}) if not_before is not None and same_day else {}
     for member in staff:
         if member.id in leave_out:
             member.spans = []
         elif not_before is not None:
-            member.spans = [(max(a, not_before), b) for a, b in member.spans if b > not_before]
+            free, place = busy.get(member.id, (not_before, None))
+            if place is not None:
+                member.lat, member.lon = place
+            member.spans = [(max(a, free), b) for a, b in member.spans if b > free]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]
     if pins:
         placeable = [replace(v, pinned_to=pins.get(v.key)) for v in placeable]

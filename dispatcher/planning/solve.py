@@ -47,6 +47,7 @@ class SolverSettings:
     balance: float = 3.0  # a caregiver takes at most this many times the day's visits per caregiver
     kitchen_minutes: int = 5  # collecting a batch of meals at a kitchen
     meal_capacity: int = 12  # meals carried at once
+    meal_hold_minutes: int = 60  # a meal is collected at most this long before its window opens
     minutes_on_site: Mapping[str, int] = field(default_factory=dict)  # by service type, else the booked duration
     travel: TravelModel = field(default_factory=TravelModel)
 
@@ -189,6 +190,7 @@ def _input(
                 index,
                 vroom.Location(index=kitchens[visit.kitchen.provider_id]),
                 default_setup=settings.kitchen_minutes * 60,
+                time_windows=[vroom.TimeWindow(max(0, start - settings.meal_hold_minutes * 60), end)],
             ),
             vroom.ShipmentStep(
                 index,

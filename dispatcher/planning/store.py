@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import psycopg
@@ -279,10 +279,15 @@ class Previous:
     routes: dict[int, list[VisitKey]]
     told: dict[int, datetime | None]
     confirmed: dict[int, datetime | None]
+    starts: dict[VisitKey, datetime] = field(default_factory=dict)
 
     def pins(self) -> dict[VisitKey, int]:
         """The visits of confirmed routes, to stay with their caregiver."""
         return {key: cid for cid, keys in self.routes.items() if self.confirmed.get(cid) for key in keys}
+
+    def kept_starts(self) -> dict[VisitKey, datetime]:
+        """The planned starts of the visits of confirmed routes: their caregivers keep to them where they can."""
+        return {key: self.starts[key] for key in self.pins() if key in self.starts}
 
     def unconfirmed(self) -> set[int]:
         """Caregivers told of their day who have not confirmed it."""
@@ -323,4 +328,14 @@ def previous_routes(conn: psycopg.Connection, day: date) -> Previous | None:
     marks = conn.execute(
         "SELECT caregiver_id, told_at, confirmed_at FROM plan_route WHERE plan_id = %s", (plan_id,)
     ).fetchall()
-    return Previous(plan_id, _routes_of(conn, plan_id), {c: t for c, t, _ in marks}, {c: k for c, _, k in marks})
+    starts = {
+        _key(rs_id, occurrence, order_id): start
+        for rs_id, occurrence, order_id, start in conn.execute(
+            "SELECT recurring_service_id, occurrence_at, order_id, planned_start FROM plan_visit "
+            "WHERE plan_id = %s AND planned_start IS NOT NULL",
+            (plan_id,),
+        ).fetchall()
+    }
+    return Previous(
+        plan_id, _routes_of(conn, plan_id), {c: t for c, t, _ in marks}, {c: k for c, _, k in marks}, starts
+    )
