@@ -31,6 +31,17 @@ _ESCALATED = OrderStatus.ESCALATED.value
 # Held orders count against a caregiver's max_load and their provider's capacity.
 _HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))"
 
+# A caregiver's load for a need: the orders they hold and, for a booked service, the visits of their day in the
+# plan in force not yet made orders (a caregiver on a planned route is not offered what would break it).
+LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AND {_HELD_CLAUSE})
+    + CASE WHEN %(routine)s THEN (
+        SELECT count(*) FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id
+        WHERE pl.superseded_at IS NULL AND pl.day = %(day)s AND pv.caregiver_id = c.id
+          AND NOT EXISTS (SELECT 1 FROM service_order so WHERE so.caregiver_id = c.id
+                          AND (so.id = pv.order_id OR (so.recurring_service_id = pv.recurring_service_id
+                                                       AND so.occurrence_at = pv.occurrence_at))))
+      ELSE 0 END)::int"""  # noqa: S608 (constants)
+
 # On shift at local weekday and time of day (parameters of ``shift_params``); a shift whose end is not after
 # its start runs past midnight into the next day.
 WEEKLY_SHIFT = """EXISTS (
@@ -82,7 +93,7 @@ _CANDIDATES = """
 SELECT * FROM (
     SELECT c.id, c.code, c.provider_id, coalesce(here.lat, c.home_lat), coalesce(here.lon, c.home_lon),
            c.travel_mode, c.rating::float8,
-           (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AND {held})::int AS load,
+           {load} AS load,
            c.max_load::int AS max_load,
            EXISTS (SELECT 1 FROM service_order h WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id
                    AND h.status IN ('completed', 'reviewed')),
@@ -154,6 +165,7 @@ class SqlCandidates:
             "service": need.service_type,
             "community": need.community_id,
             "order": need.order_id,
+            "routine": not need.emergency,
             "locate": need.emergency and whereabouts > timedelta(0),
             "recent": need.wanted_at - whereabouts,
         }
@@ -180,7 +192,7 @@ class SqlCandidates:
         self._setup()
         if not self.params["providers"]:
             return []
-        query = sql.SQL(_CANDIDATES).format(held=sql.SQL(_HELD_CLAUSE), on_shift=sql.SQL(ON_SHIFT), box=clause)
+        query = sql.SQL(_CANDIDATES).format(load=sql.SQL(LOAD), on_shift=sql.SQL(ON_SHIFT), box=clause)
         rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
         return [Candidate(*row) for row in rows]
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.candidates import ABSENT, UNDER_CONTRACT, WEEKLY_SHIFT, Need, need_of, shift_params
+from dispatcher.candidates import ABSENT, LOAD, UNDER_CONTRACT, WEEKLY_SHIFT, Need, need_of, shift_params
 from dispatcher.lifecycle import HELD, load_order
 from dispatcher.offers import ranking_for
 from dispatcher.ranking import Candidate, Ranked, Ranking
@@ -23,8 +23,7 @@ from eldercare.vocabulary import OrderStatus, ServiceType
 
 _CHECKS = sql.SQL("""
 SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
-       (SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id
-          AND (h.status = ANY(%(held)s) OR (h.status = %(escalated)s AND h.arrived_at IS NULL)))::int AS load,
+       {load} AS load,
        c.max_load::int,
        EXISTS (SELECT 1 FROM service_order h
                WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id AND h.status IN ('completed', 'reviewed')),
@@ -138,8 +137,10 @@ def judge(
         "order": need.order_id,
         "caregivers": list(caregivers),
         "wide": nearby,
+        "routine": not need.emergency,
     }
     query = _CHECKS.format(
+        load=sql.SQL(LOAD),
         under_contract=sql.SQL(UNDER_CONTRACT),
         weekly=sql.SQL(WEEKLY_SHIFT),
         absent=sql.SQL(ABSENT),

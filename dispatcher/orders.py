@@ -60,6 +60,20 @@ class OrderRef:
     status: str
 
 
+def _after_replanning(conn: psycopg.Connection, config: Config, now: datetime, start: datetime) -> datetime:
+    """A booked order for a day with a plan in force is the planner's first: the elected scheduler's next look
+    for same-day changes (``plan_check_minutes``) fits it into a route, and it is offered by SMS only if the plan
+    finds it no room (then it is still unheld when this moment comes). An order wanted sooner than that look,
+    or for a day without a plan, is offered at once."""
+    look = timedelta(minutes=config.dispatch.plan_check_minutes) + timedelta(seconds=30)
+    if start - now < 2 * look:
+        return now
+    planned = conn.execute(
+        "SELECT 1 FROM plan WHERE day = %s AND superseded_at IS NULL", (start.astimezone(config.timezone).date(),)
+    ).fetchone()
+    return now + look if planned else now
+
+
 def insert_order(
     conn: psycopg.Connection,
     clock: Clock,
@@ -101,6 +115,8 @@ def insert_order(
     today = now.astimezone(config.timezone).date()
     priority = EMERGENCY if emergency else priorities(conn, [elder_id], today)[elder_id]
     offer_at = now if emergency else booked_offer_at(config, now, start)
+    if not emergency and recurring_service_id is None:
+        offer_at = max(offer_at, _after_replanning(conn, config, now, start))
     row = conn.execute("SELECT nextval(pg_get_serial_sequence('service_order', 'id'))").fetchone()
     assert row is not None
     order_id = int(row[0])

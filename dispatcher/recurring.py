@@ -1,5 +1,6 @@
 """Recurring services: each occurrence of a crontab schedule (local time) becomes one order, ``lead_min``
-before it is due. ``service_order_occurrence_uq`` makes a second order for an occurrence impossible, however
+before it is due, or ``lead_min`` before its caregiver must set off for it when the day's plan has them come
+from far. ``service_order_occurrence_uq`` makes a second order for an occurrence impossible, however
 many schedulers run; an occurrence missed while no scheduler ran is still made up to ``grace`` late."""
 
 from __future__ import annotations
@@ -92,8 +93,36 @@ ORDER BY rs.id
 """
 
 
+# Occurrences of the plans in force from a day on: the planned start and the way there (and the collecting of a
+# meal at its kitchen), to know when the caregiver sets off
+_PLANNED = """
+SELECT pv.recurring_service_id, pv.occurrence_at, pv.planned_start, pv.travel_km, c.travel_mode, pv.pickup_at
+FROM plan_visit pv JOIN plan p ON p.id = pv.plan_id JOIN caregiver c ON c.id = pv.caregiver_id
+WHERE p.superseded_at IS NULL AND p.day >= %s AND pv.recurring_service_id IS NOT NULL
+"""
+
+
+def _set_off_times(conn: psycopg.Connection, config: Config, since: date) -> dict[tuple[int, datetime], datetime]:
+    """(recurring service, occurrence) -> when its planned caregiver sets off for it, by the plans in force."""
+    travel = config.dispatch.travel
+    found = {}
+    for service_id, occurrence, start, km, mode, pickup in conn.execute(_PLANNED, (since,)).fetchall():
+        minutes = float(km or 0.0) / travel.speed_kmh.get(mode, 15.0) * 60.0 + travel.setup_min.get(mode, 0.0)
+        # a meal collected from its kitchen first: the caregiver is on their way for it from the collecting
+        found[(service_id, occurrence)] = min(start - timedelta(minutes=minutes), pickup or start)
+    return found
+
+
+def _due_at(service: RecurringService, when: datetime, set_off: dict[tuple[int, datetime], datetime]) -> datetime:
+    """When an occurrence's order is made: ``lead_min`` before the occurrence, or before its planned caregiver
+    sets off for it if that is earlier, so that the order is on their phone before they leave."""
+    lead = timedelta(minutes=service.lead_min)
+    leaving = set_off.get((service.id, when))
+    return when - lead if leaving is None else min(when, leaving) - lead
+
+
 def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) -> int:
-    """Create the orders of every occurrence due by now (``lead_min`` ahead) and not yet ordered."""
+    """Create the orders of every occurrence due by now (``_due_at``) and not yet ordered."""
     now = clock.now()
     tz = config.timezone
     grace = timedelta(minutes=config.dispatch.recurring_grace_minutes)
@@ -104,7 +133,9 @@ def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) ->
         ).fetchall()
     if not services:
         return 0
-    longest_lead = timedelta(minutes=max(s.lead_min for s in services))
+    set_off = _set_off_times(conn, config, local_today - timedelta(days=1))
+    earliest_leaving = min((when - leaving for (_, when), leaving in set_off.items()), default=timedelta(0))
+    longest_lead = timedelta(minutes=max(s.lead_min for s in services)) + max(timedelta(0), earliest_leaving)
     existing = set(
         conn.execute(
             "SELECT recurring_service_id, occurrence_at FROM service_order WHERE recurring_service_id IS NOT NULL "
@@ -121,12 +152,11 @@ def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) ->
                 _warned.add((service.id, service.schedule))
                 log.warning("recurring service %d: schedule %r is not usable: %s", service.id, service.schedule, err)
             continue
-        lead = timedelta(minutes=service.lead_min)
-        for when in occurrences(trigger, now - grace, now + lead + timedelta(seconds=1)):
+        for when in occurrences(trigger, now - grace, now + longest_lead + timedelta(seconds=1)):
             day = when.astimezone(tz).date()
             if day < service.starts_on or (service.ends_on and day > service.ends_on):
                 continue
-            if (service.id, when) in existing or when - lead > now:
+            if (service.id, when) in existing or _due_at(service, when, set_off) > now:
                 continue
             if _order(conn, clock, config, service, when):
                 created += 1
@@ -134,15 +164,16 @@ def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) ->
 
 
 def due_times(conn: psycopg.Connection, config: Config, start: datetime, end: datetime) -> list[datetime]:
-    """The moments in [start, end) at which an occurrence falls due (``lead_min`` before it), sorted and
-    distinct: when ``create_due_orders`` has something to create. For a simulated day, which calls it then
-    instead of every 30 seconds."""
+    """The moments in [start, end) at which an occurrence falls due (``_due_at``, by the plans in force now),
+    sorted and distinct: when ``create_due_orders`` has something to create. For a simulated day, which calls it
+    then instead of every 30 seconds (and again whenever it re-plans)."""
     tz = config.timezone
     first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     with conn.cursor(row_factory=class_row(RecurringService)) as cur:
         services = cur.execute(
             _ACTIVE, {"today": last + timedelta(days=2), "yesterday": first - timedelta(days=1)}
         ).fetchall()
+    set_off = _set_off_times(conn, config, first - timedelta(days=1))
     due: set[datetime] = set()
     for service in services:
         try:
@@ -150,10 +181,11 @@ def due_times(conn: psycopg.Connection, config: Config, start: datetime, end: da
         except ValueError:
             continue  # create_due_orders warns about it
         lead = timedelta(minutes=service.lead_min)
-        for when in occurrences(trigger, start + lead, end + lead):
+        for when in occurrences(trigger, start, end + lead + timedelta(days=1)):
             day = when.astimezone(tz).date()
-            if day >= service.starts_on and not (service.ends_on and day > service.ends_on):
-                due.add((when - lead).astimezone(UTC))
+            at = _due_at(service, when, set_off)
+            if start <= at < end and day >= service.starts_on and not (service.ends_on and day > service.ends_on):
+                due.add(at.astimezone(UTC))
     return sorted(due)
 
 

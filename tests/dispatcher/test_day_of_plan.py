@@ -1,0 +1,148 @@
+"""The planned day as it runs: orders made in time for their caregivers to set off, booked orders given to the
+planner before they are offered, offers that would break a planned route held back, and same-day re-plans that
+start each caregiver where they are and keep confirmed visits at their times."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import psycopg
+
+from dispatcher.candidates import need_of
+from dispatcher.eligibility import judge
+from dispatcher.lifecycle import load_order
+from dispatcher.offers import ranking_for
+from dispatcher.planning import confirm_day, plan_day, replan_day, replan_on_change
+from dispatcher.planning import problem as problems
+from dispatcher.recurring import create_due_orders, due_times
+from dispatcher.settings import Config
+from eldercare.clock import ManualClock
+from tests.dispatcher.test_planning import DAY, TZ, booked, local
+from tests.dispatcher.town import Town, offset
+
+LONG_DAY = [(DAY.isoweekday(), time(7), time(20))]
+
+
+def _meal_at_eleven(conn: psycopg.Connection, elder: int) -> int:
+    return conn.execute(
+        "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+        "VALUES (%s, 'meal', '0 11 * * *', 30, 60, %s) RETURNING id",
+        (elder, DAY - timedelta(days=3)),
+    ).fetchone()[0]
+
+
+def test_an_occurrence_planned_far_away_is_ordered_before_its_caregiver_must_set_off(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    # on foot, about 7.8 road km: 104 minutes on the way, so they leave near 09:15 for 11:00
+    walker = town.caregiver(pid, offset(0, 6), mode="walk", shifts=LONG_DAY)
+    _meal_at_eleven(conn, town.elder(offset(0, 0)))
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert outcome.figures["assigned"] == 1
+    row = conn.execute("SELECT planned_start, travel_km FROM plan_visit WHERE caregiver_id = %s", (walker,)).fetchone()
+    assert row is not None
+    start, km = row
+    leaving = start - timedelta(minutes=km / 4.5 * 60)
+    due = due_times(conn, config, local(0), local(23))
+    assert due == [leaving - timedelta(minutes=60)]  # lead_min before they leave, not before 11:00
+    clock.set(leaving - timedelta(minutes=61))
+    assert create_due_orders(conn, clock, config) == 0
+    clock.set(leaving - timedelta(minutes=59))
+    assert create_due_orders(conn, clock, config) == 1
+    order = conn.execute("SELECT status, caregiver_id FROM service_order").fetchone()
+    assert order == ("accepted", walker)
+
+
+def test_a_booked_order_on_a_planned_day_goes_to_the_planner_before_any_offer(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cid = town.caregiver(pid, offset(0, 1), shifts=LONG_DAY)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    confirm_day(conn, clock, config, cid)
+    clock.set(local(8))
+    later = booked(conn, clock, config, town.elder(offset(0, 0.5)), "cleaning", local(14), 60, 120)
+    soon = booked(conn, clock, config, town.elder(offset(0, 0.6)), "cleaning", local(8, 10), 60, 120)
+    waits = {
+        order_id: offer_at
+        for order_id, offer_at in conn.execute(
+            "SELECT id, next_offer_at FROM service_order WHERE id = ANY(%s)", ([later, soon],)
+        ).fetchall()
+    }
+    look = timedelta(minutes=config.dispatch.plan_check_minutes, seconds=30)
+    assert waits == {later: local(8) + look, soon: local(8)}  # wanted sooner than the next look: offered at once
+    # the scheduler's look for changes fits the later one into a route before it would be offered
+    clock.set(local(8, 5))
+    assert replan_on_change(conn, clock, config) is not None
+    assert conn.execute("SELECT status, caregiver_id FROM service_order WHERE id = %s", (later,)).fetchone() == (
+        "accepted",
+        cid,
+    )
+
+
+def test_an_order_for_a_day_without_a_plan_is_offered_at_once(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    town.caregiver(town.provider(), offset(0, 1), shifts=LONG_DAY)
+    clock.set(local(8))
+    order = booked(conn, clock, config, town.elder(offset(0, 0.5)), "cleaning", local(14), 60, 120)
+    assert conn.execute("SELECT next_offer_at FROM service_order WHERE id = %s", (order,)).fetchone() == (local(8),)
+
+
+def test_a_caregiver_on_a_planned_route_is_not_offered_what_would_break_it_but_still_emergencies(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    busy = town.caregiver(pid, offset(0, 1), shifts=LONG_DAY, max_load=2)
+    for km in (0.8, 1.2):
+        _meal_at_eleven(conn, town.elder(offset(0, km)))
+    assert plan_day(conn, clock, config, DAY, made_by="test").figures["assigned"] == 2
+    clock.set(local(8))
+    elder = town.elder(offset(0, 1.1))
+    routine = load_order(conn, booked(conn, clock, config, elder, "cleaning", local(9), 60, 120))
+    verdicts = judge(conn, need_of(conn, routine, clock.now()), ranking_for(config, routine), TZ, caregivers=[busy])
+    assert [r.code for r in verdicts[0].reasons] == ["max_load"]  # two visits of their day still to come
+    emergency = load_order(conn, booked(conn, clock, config, elder, "emergency", local(8), 60, 30))
+    verdicts = judge(conn, need_of(conn, emergency, clock.now()), ranking_for(config, emergency), TZ, caregivers=[busy])
+    assert verdicts[0].eligible
+
+
+def test_a_same_day_replan_starts_a_caregiver_where_they_are_once_their_visit_ends(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cid = town.caregiver(pid, offset(0, -5), shifts=LONG_DAY)
+    there = offset(0, 3)
+    order = booked(conn, clock, config, town.elder(there), "care", local(9), 60, 60)
+    conn.execute(
+        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
+        "WHERE id = %s",
+        (cid, local(8, 50), local(9, 5), order),
+    )
+    problem = problems.load(conn, DAY, TZ, not_before=local(9, 20))
+    worker = next(w for w in problem.workers if w.caregiver_id == cid)
+    assert (worker.lat, worker.lon) == there
+    assert worker.starts == local(10, 5)  # arrived 09:05, an hour of care
+    evening = problems.load(conn, DAY, TZ, not_before=local(18) - timedelta(days=1))
+    worker = next(w for w in evening.workers if w.caregiver_id == cid)
+    assert (worker.lat, worker.lon) == offset(0, -5)  # the evening before: from home
+
+
+def test_a_same_day_replan_keeps_confirmed_visits_at_the_times_their_caregivers_were_given(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cids = [town.caregiver(pid, offset(0, km), shifts=LONG_DAY) for km in (0, 4)]
+    for km in (0.3, 0.6, 3.8, 4.3):
+        _meal_at_eleven(conn, town.elder(offset(0, km)))
+    first = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    for cid in cids:
+        confirm_day(conn, clock, config, cid)
+    starts = "SELECT recurring_service_id, caregiver_id, planned_start FROM plan_visit WHERE plan_id = %s ORDER BY 1"
+    before = conn.execute(starts, (first.plan_id,)).fetchall()
+    clock.set(local(8))
+    booked(conn, clock, config, town.elder(offset(0, 2)), "cleaning", local(14), 60, 120)
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    kept = [row for row in conn.execute(starts, (again.plan_id,)).fetchall() if row[0] is not None]
+    assert kept == before
