@@ -7,10 +7,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dispatcher
+from dispatcher import planning
 from eldercare.vocabulary import ServiceType
 from simulators.citysim import alarms
 from simulators.citysim.desk import Call, Desk
-from simulators.citysim.dispatch_state import OrderFacts, order_facts, overdue_visits
+from simulators.citysim.dispatch_state import (
+    OrderFacts,
+    PlannedStop,
+    kitchen_of,
+    order_facts,
+    overdue_visits,
+    planned_stop,
+    told_now,
+)
 from simulators.citysim.world import Job, Worker, World
 
 if TYPE_CHECKING:
@@ -30,6 +39,7 @@ class People:
         self.desk = Desk(engine.params, engine.seed, engine.later, self.acknowledge)
         self.facts: dict[int, OrderFacts] = {}
         self.caregivers: dict[int, dispatcher.Caregiver] = {}
+        self.kitchens: dict[int, tuple[float, float] | None] = {}
         self.holder: dict[int, Worker] = {}  # order id -> the caregiver the world has it with
         self.order_keys: dict[int, str] = {}
         self.alarm_keys: dict[int, str] = {}
@@ -51,10 +61,11 @@ class People:
             self.facts[order_id] = order_facts(self.conn, order_id)
         return self.facts[order_id]
 
-    def job(self, order_id: int) -> Job:
+    def job(self, order_id: int, caregiver_id: int) -> Job:
+        """The order as ``caregiver_id`` sees it (taking it, or deciding whether to)."""
         facts = self.order(order_id)
         elder = self.engine.elders[facts.elder_id]
-        return Job(
+        job = Job(
             order_id,
             self.key(order_id),
             facts.service_type,
@@ -63,6 +74,22 @@ class People:
             self.engine.seconds(facts.window_start),
             self.engine.seconds(facts.window_end),
         )
+        self._follow(job, planned_stop(self.conn, order_id), caregiver_id)
+        return job
+
+    def _follow(self, job: Job, stop: PlannedStop | None, caregiver_id: int) -> None:
+        """The job as the caregiver's day has it: when to start it and, for a meal, where and when to collect it.
+        A meal not collected by the plan is collected at the caregiver's own provider's kitchen on the way, when
+        it has one, whichever dispatcher gave it to them: meals come from kitchens."""
+        job.planned = None if stop is None else self.engine.seconds(stop.start)
+        if stop is not None and stop.kitchen is not None and stop.pickup_at is not None:
+            job.kitchen, job.pickup = stop.kitchen, self.engine.seconds(stop.pickup_at)
+        else:
+            job.kitchen, job.pickup = None, None
+            if job.service_type == ServiceType.MEAL:
+                if caregiver_id not in self.kitchens:
+                    self.kitchens[caregiver_id] = kitchen_of(self.conn, caregiver_id)
+                job.kitchen = self.kitchens[caregiver_id]
 
     def caregiver(self, caregiver_id: int) -> dispatcher.Caregiver:
         if caregiver_id not in self.caregivers:
@@ -83,7 +110,7 @@ class People:
             self.engine.later(reply.at, self._reply, worker, order_id, reply.chance)
 
     def _reply(self, now: float, worker: Worker, order_id: int, chance: float) -> None:
-        job = self.job(order_id)
+        job = self.job(order_id, worker.id)
         caregiver = self.caregiver(worker.id)
         if self.world.accepts(now, worker, job, chance):
             answer = dispatcher.accept_offer(self.conn, self.engine.clock, self.config, caregiver, order_id, VIA)
@@ -96,10 +123,27 @@ class People:
             self.conn.commit()
 
     def assigned(self, now: float, order_id: int, caregiver_id: int) -> None:
-        """The order is the caregiver's by the day's plan (they confirmed their day the evening before)."""
+        """The order is the caregiver's by the day's plan (they confirmed their day the evening before); told
+        twice (two ticks at one instant), they take it once."""
         worker = self.world.workers[caregiver_id]
+        if self.holder.get(order_id) is worker:
+            return
         self.holder[order_id] = worker
-        self.world.take(now, worker, self.job(order_id))
+        self.world.take(now, worker, self.job(order_id, caregiver_id))
+
+    def replanned(self, now: float) -> None:
+        """Today's plan was made again: caregivers told that their route changed confirm it and follow it; the
+        others keep to the day they know."""
+
+        def planned(job: Job, caregiver_id: int) -> None:
+            self._follow(job, planned_stop(self.conn, job.order_id), caregiver_id)
+
+        for caregiver_id in told_now(self.conn, self.engine.clock.now()):
+            planning.confirm_day(self.conn, self.engine.clock, self.config, caregiver_id)
+            worker = self.world.workers[caregiver_id]
+            if worker.queue or worker.phase == "planned":
+                self.world.reschedule(now, worker, planned)
+        self.conn.commit()
 
     def at(self, when: float, action: Any, worker: Worker) -> None:
         self.engine.later(when, _world_step, action, worker, worker.token)

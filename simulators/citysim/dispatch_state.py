@@ -56,6 +56,58 @@ def order_facts(conn: psycopg.Connection, order_id: int) -> OrderFacts:
     return OrderFacts(*row)
 
 
+# the plan in force names a visit by its order, or by its occurrence before the order was made
+_PLANNED_STOP = """
+SELECT pv.planned_start, pv.pickup_at, pr.kitchen_lat, pr.kitchen_lon FROM service_order o
+JOIN plan_visit pv ON pv.caregiver_id = o.caregiver_id
+  AND (pv.order_id = o.id OR (pv.recurring_service_id = o.recurring_service_id AND pv.occurrence_at = o.occurrence_at))
+JOIN plan p ON p.id = pv.plan_id AND p.superseded_at IS NULL
+LEFT JOIN provider pr ON pr.id = pv.kitchen_provider_id
+WHERE o.id = %s
+LIMIT 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """A visit of a caregiver's day in the plan in force: when it starts and, for a meal collected from its
+    kitchen, when and where."""
+
+    start: datetime
+    pickup_at: datetime | None
+    kitchen: tuple[float, float] | None
+
+
+def planned_stop(conn: psycopg.Connection, order_id: int) -> PlannedStop | None:
+    """The order's visit in the plan in force with the caregiver who holds it; None when the plan did not give
+    it to them."""
+    row = conn.execute(_PLANNED_STOP, (order_id,)).fetchone()
+    if row is None:
+        return None
+    start, pickup_at, lat, lon = row
+    return PlannedStop(start, pickup_at, (lat, lon) if pickup_at is not None and lat is not None else None)
+
+
+def kitchen_of(conn: psycopg.Connection, caregiver_id: int) -> tuple[float, float] | None:
+    """Where the caregiver's provider cooks its meals; None when it has no kitchen."""
+    row = conn.execute(
+        "SELECT p.kitchen_lat, p.kitchen_lon FROM caregiver c JOIN provider p ON p.id = c.provider_id "
+        "WHERE c.id = %s AND p.kitchen_lat IS NOT NULL",
+        (caregiver_id,),
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def told_now(conn: psycopg.Connection, now: datetime) -> list[int]:
+    """Caregivers told of a changed route by the plan in force, made at ``now``."""
+    rows = conn.execute(
+        "SELECT r.caregiver_id FROM plan_route r JOIN plan p ON p.id = r.plan_id "
+        "WHERE p.superseded_at IS NULL AND p.made_at = %s AND r.told_at = %s ORDER BY 1",
+        (now, now),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def overdue_visits(conn: psycopg.Connection, before: datetime) -> list[int]:
     """Booked visits whose window ended before ``before`` and that nobody has reached yet."""
     rows = conn.execute(

@@ -244,11 +244,14 @@ class Engine:
             self.people.assigned(now, order_id, caregiver_id)
 
     def _replan_on_change(self, now: float) -> None:
-        """The elected scheduler's look for changes to today's plan; orders it hands over are taken."""
-        if planning.replan_on_change(self.conn, self.clock, self.config) is not None:
-            self.replans += 1
+        """The elected scheduler's look for changes to today's plan; orders it hands over are taken, and
+        occurrences the new plan has their caregiver leave for sooner are ordered (the scheduler's next tick)."""
+        replanned = planning.replan_on_change(self.conn, self.clock, self.config) is not None
         self.conn.commit()
-        self._planned_orders(now)
+        self._recurring(now)
+        if replanned:
+            self.replans += 1
+            self.people.replanned(now)
 
     def _schedule(self) -> None:
         if self.plan_ahead:
@@ -357,6 +360,8 @@ class Engine:
         self.wake()
 
     def _recurring(self, now: float) -> None:
+        """The recurring scheduler's tick; in a planned day, orders the planner hands over (made now, or moved
+        by a re-plan just made) are taken by their caregivers."""
         if dispatcher.create_recurring_orders(self.conn, self.clock, self.config):
             self.wake()
         self.conn.commit()

@@ -85,6 +85,7 @@ class Caregivers(_Section):
     set_off_seconds: tuple[float, float]
     wrap_up_minutes: float = Field(ge=0)
     early_minutes: float = Field(ge=0)
+    kitchen_minutes: float = Field(ge=0)
     return_home: bool
 
 

@@ -20,6 +20,7 @@ from simulators.citysim.params import Params
 
 EARTH_KM = 6371.0088
 BUSY = ("travel", "serve")
+HOUR = 3600.0
 
 
 def km_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -40,8 +41,18 @@ class Job:
     lon: float
     window_start: float
     window_end: float
+    planned: float | None = None  # when the day's plan starts it, for a visit of the caregiver's confirmed day
+    kitchen: tuple[float, float] | None = None  # a meal collected there first, at ``pickup``
+    pickup: float | None = None
+    collected: bool = False
     set_off: bool = False
     departures: int = 0
+
+    @property
+    def due(self) -> float:
+        """When the caregiver means to start it: a caregiver keeps to the order of their confirmed day, and does
+        other visits as they fall due."""
+        return self.window_start if self.planned is None else self.planned
 
     @property
     def emergency(self) -> bool:
@@ -160,16 +171,19 @@ class World:
             else:
                 held.append(worker.job)
         for other in sorted(held, key=_priority):
-            t = max(t + self.expected_trip(worker, lat, lon, other), other.window_start)
+            t = max(t + self.expected_trip(worker, lat, lon, other), other.due)
             t += self.p.service_minutes.median(other.service_type) * 60
             lat, lon = other.lat, other.lon
         return t + self.expected_trip(worker, lat, lon, job)
 
     # -- travel --------------------------------------------------------------------------------------------
     def expected_trip(self, worker: Worker, lat: float, lon: float, job: Job) -> float:
+        return self._expected(worker, lat, lon, job.lat, job.lon, job.emergency)
+
+    def _expected(self, worker: Worker, lat: float, lon: float, lat1: float, lon1: float, hurry: bool) -> float:
         t = self.p.travel
-        km = km_between(lat, lon, job.lat, job.lon) * t.detour
-        speed = t.speed_kmh[worker.mode] * (t.emergency_factor if job.emergency else 1.0)
+        km = km_between(lat, lon, lat1, lon1) * t.detour
+        speed = t.speed_kmh[worker.mode] * (t.emergency_factor if hurry else 1.0)
         return (t.setup_minutes[worker.mode] + km / speed * 60.0) * 60.0
 
     def _leg(self, now: float, worker: Worker, lat: float, lon: float, key: str, n: int, hurry: bool) -> Leg:
@@ -227,6 +241,22 @@ class World:
         else:
             worker.queue.append(job)
 
+    def reschedule(self, now: float, worker: Worker, planned: Callable[[Job, int], None]) -> None:
+        """The caregiver's day was planned again: visits they hold not yet set off for take their new times
+        (``planned`` sets them from the plan now in force), and one they were waiting to leave for may give way
+        to another."""
+        waiting = worker.phase == "planned" and worker.job is not None and not worker.job.emergency
+        jobs = worker.queue + ([worker.job] if waiting and worker.job is not None else [])
+        for job in jobs:
+            if not job.emergency and not job.set_off:
+                collected = job.collected
+                planned(job, worker.id)
+                job.collected = collected
+        if waiting and worker.job is not None:
+            worker.queue.append(worker.job)
+            worker.job = None
+            self._next(now, worker)
+
     def _next(self, now: float, worker: Worker) -> None:
         if not worker.queue:
             worker.job = None
@@ -245,10 +275,27 @@ class World:
             lo, hi = self.p.caregivers.set_off_seconds
             rng = self.replies.keyed(job.key, worker.id, "set off")
             leave = now + lo + rng.random() * (hi - lo)
+        elif job.kitchen is not None and not job.collected:
+            # a meal: first to its kitchen, to collect it there with the others of the batch, at the time the
+            # day's plan says, or (a meal offered on its own) in time to bring it from there by its start
+            lat, lon = worker.where(now)
+            early = self.p.caregivers.early_minutes * 60.0
+            to_kitchen = self._expected(worker, lat, lon, *job.kitchen, False)
+            if job.pickup is not None:
+                leave = job.pickup - early - to_kitchen
+            else:
+                from_kitchen = self._expected(worker, *job.kitchen, job.lat, job.lon, False)
+                collect = self.p.caregivers.kitchen_minutes * 60.0
+                leave = job.due - early - from_kitchen - collect - to_kitchen
+            if leave <= now:
+                self._to_kitchen(now, worker, job)
+            else:
+                self._enter(now, worker, "planned", leave, self._leave)
+            return
         else:
             lat, lon = worker.where(now)
             early = self.p.caregivers.early_minutes * 60.0
-            leave = job.window_start - early - self.expected_trip(worker, lat, lon, job)
+            leave = job.due - early - self.expected_trip(worker, lat, lon, job)
         if leave <= now:
             self._depart(now, worker, job)
         else:
@@ -256,7 +303,39 @@ class World:
 
     def _leave(self, worker: Worker, token: int) -> None:
         if token == worker.token and worker.job is not None:
-            self._depart(worker.until, worker, worker.job)
+            job = worker.job
+            if job.kitchen is not None and not job.collected and not job.emergency:
+                self._to_kitchen(worker.until, worker, job)
+            else:
+                self._depart(worker.until, worker, job)
+
+    def _to_kitchen(self, now: float, worker: Worker, job: Job) -> None:
+        assert job.kitchen is not None
+        self._stop_moving(now, worker)
+        job.departures += 1
+        worker.leg = self._leg(now, worker, *job.kitchen, f"{job.key} kitchen", job.departures, False)
+        self._enter(now, worker, "travel", worker.leg.t1, self._at_kitchen)
+
+    def _at_kitchen(self, worker: Worker, token: int) -> None:
+        """At the kitchen: the meals of the batch (those of the caregiver's day collected here now, or held meals
+        from here wanted within the hour) are taken."""
+        if token != worker.token or worker.job is None or worker.job.kitchen is None:
+            return
+        now, job = worker.until, worker.job
+        self._stop_moving(now, worker)
+        batch = self.p.caregivers.kitchen_minutes * 60.0
+        job.collected = True
+        for held in worker.queue:
+            if held.kitchen == job.kitchen and (held.pickup or held.due - HOUR) <= now + batch:
+                held.collected = True
+        self._enter(now, worker, "serve", now + batch, self._collected)
+
+    def _collected(self, worker: Worker, token: int) -> None:
+        if token != worker.token or worker.job is None:
+            return
+        worker.queue.append(worker.job)
+        worker.job = None
+        self._next(worker.until, worker)
 
     def _depart(self, now: float, worker: Worker, job: Job) -> None:
         worker.job = job
@@ -315,8 +394,8 @@ class World:
 
 
 def _priority(job: Job) -> tuple[bool, float, int]:
-    """Emergencies first, then booked visits by the time they are wanted."""
-    return (not job.emergency, job.window_start, job.order_id)
+    """Emergencies first, then booked visits by the time the caregiver means to start them."""
+    return (not job.emergency, job.due, job.order_id)
 
 
 def _nothing(worker: Worker, token: int) -> None:

@@ -148,6 +148,33 @@ def test_a_booked_visit_is_left_for_in_time_and_served(params) -> None:
     assert worker.km_to_orders > 1.0 and worker.km > worker.km_to_orders  # there and back
 
 
+def test_meals_of_the_plan_are_collected_at_their_kitchen_together_then_delivered_in_the_plans_order(
+    params,
+) -> None:
+    world, worker, diary = _world(params)
+    kitchen = (29.69, 113.89)
+    # the plan delivers the later-booked meal first: the caregiver keeps to the plan, not to the windows
+    second = Job(10, "R1@x", "meal", 29.71, 113.91, 11 * 3600, 11.5 * 3600, planned=11.3 * 3600)
+    first = Job(11, "R2@x", "meal", 29.705, 113.905, 11 * 3600, 11.5 * 3600, planned=11 * 3600)
+    for job in (second, first):
+        job.kitchen, job.pickup = kitchen, 10.6 * 3600
+        world.take(9 * 3600, worker, job)
+    diary.run_until(10.5 * 3600)
+    assert worker.phase == "travel" and worker.leg is not None
+    assert (worker.leg.lat1, worker.leg.lon1) == kitchen  # to the kitchen first
+    diary.run_until(24 * 3600)
+    assert first.collected and second.collected
+    assert [(c[0], c[2]) for c in diary.calls] == [
+        ("set_off", 11),
+        ("arrive", 11),
+        ("finish", 11),
+        ("set_off", 10),
+        ("arrive", 10),
+        ("finish", 10),
+    ]
+    assert (first.departures, second.departures) == (2, 1)  # one batch, one stop at the kitchen
+
+
 def test_an_emergency_turns_a_caregiver_round_on_the_way_to_a_booked_visit(params) -> None:
     world, worker, diary = _world(params)
     visit = Job(10, "R1@x", "cleaning", 29.80, 113.99, window_start=600.0, window_end=7800.0)
