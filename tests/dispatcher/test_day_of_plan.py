@@ -24,11 +24,13 @@ LONG_DAY = [(DAY.isoweekday(), time(7), time(20))]
 
 
 def _meal_at_eleven(conn: psycopg.Connection, elder: int) -> int:
-    return conn.execute(
+    row = conn.execute(
         "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
         "VALUES (%s, 'meal', '0 11 * * *', 30, 60, %s) RETURNING id",
         (elder, DAY - timedelta(days=3)),
-    ).fetchone()[0]
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_an_occurrence_planned_far_away_is_ordered_before_its_caregiver_must_set_off(
