@@ -134,8 +134,9 @@ def create_due_orders(conn: psycopg.Connection, clock: Clock, config: Config) ->
     if not services:
         return 0
     set_off = _set_off_times(conn, config, local_today - timedelta(days=1))
-    earliest_leaving = min((when - leaving for (_, when), leaving in set_off.items()), default=timedelta(0))
-    longest_lead = timedelta(minutes=max(s.lead_min for s in services)) + max(timedelta(0), earliest_leaving)
+    # occurrences as far ahead as the longest way a planned caregiver sets off before one may be due now
+    longest_way = max((when - leaving for (_, when), leaving in set_off.items()), default=timedelta(0))
+    longest_lead = timedelta(minutes=max(s.lead_min for s in services)) + max(timedelta(0), longest_way)
     existing = set(
         conn.execute(
             "SELECT recurring_service_id, occurrence_at FROM service_order WHERE recurring_service_id IS NOT NULL "

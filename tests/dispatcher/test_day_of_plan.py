@@ -39,21 +39,32 @@ def test_an_occurrence_planned_far_away_is_ordered_before_its_caregiver_must_set
     pid = town.provider()
     # on foot, about 7.8 road km: 104 minutes on the way, so they leave near 09:15 for 11:00
     walker = town.caregiver(pid, offset(0, 6), mode="walk", shifts=LONG_DAY)
-    _meal_at_eleven(conn, town.elder(offset(0, 0)))
+    far = _meal_at_eleven(conn, town.elder(offset(0, 0)))
+    # and a next-door neighbour of another caregiver, whose meal is ordered at 10:00 as ever
+    town.caregiver(pid, offset(5, 6), mode="walk", shifts=LONG_DAY)
+    near = _meal_at_eleven(conn, town.elder(offset(5, 6.01)))
     outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
-    assert outcome.figures["assigned"] == 1
-    row = conn.execute("SELECT planned_start, travel_km FROM plan_visit WHERE caregiver_id = %s", (walker,)).fetchone()
+    assert outcome.figures["assigned"] == 2
+    row = conn.execute(
+        "SELECT planned_start, travel_km FROM plan_visit WHERE caregiver_id = %s AND recurring_service_id = %s",
+        (walker, far),
+    ).fetchone()
     assert row is not None
     start, km = row
     leaving = start - timedelta(minutes=km / 4.5 * 60)
     due = due_times(conn, config, local(0), local(23))
-    assert due == [leaving - timedelta(minutes=60)]  # lead_min before they leave, not before 11:00
+    assert due[0] == leaving - timedelta(minutes=60)  # lead_min before they leave, not before 11:00
+    assert len(due) == 2 and local(9, 55) <= due[1] <= local(10)  # next door: about 10:00, as ever
     clock.set(leaving - timedelta(minutes=61))
     assert create_due_orders(conn, clock, config) == 0
     clock.set(leaving - timedelta(minutes=59))
     assert create_due_orders(conn, clock, config) == 1
-    order = conn.execute("SELECT status, caregiver_id FROM service_order").fetchone()
-    assert order == ("accepted", walker)
+    order = conn.execute("SELECT recurring_service_id, status, caregiver_id FROM service_order").fetchall()
+    assert order == [(far, "accepted", walker)]
+    clock.set(local(10))
+    assert create_due_orders(conn, clock, config) == 1
+    made = conn.execute("SELECT count(*) FROM service_order WHERE recurring_service_id = %s", (near,)).fetchone()
+    assert made == (1,)
 
 
 def test_a_booked_order_on_a_planned_day_goes_to_the_planner_before_any_offer(
