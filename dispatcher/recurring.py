@@ -107,9 +107,9 @@ def _set_off_times(conn: psycopg.Connection, config: Config, since: date) -> dic
     travel = config.dispatch.travel
     found = {}
     for service_id, occurrence, start, km, mode, pickup in conn.execute(_PLANNED, (since,)).fetchall():
-        minutes = float(km or 0.0) / travel.speed_kmh.get(mode, 15.0) * 60.0 + travel.setup_min.get(mode, 0.0)
+        way = timedelta(minutes=travel.minutes(mode, float(km or 0.0)))
         # a meal collected from its kitchen first: the caregiver is on their way for it from the collecting
-        found[(service_id, occurrence)] = min(start - timedelta(minutes=minutes), pickup or start)
+        found[(service_id, occurrence)] = min(start - way, pickup or start)
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -52,6 +53,11 @@ class TravelModel(BaseModel):
     emergency_factor: float = Field(
         1.15, ge=1.0, description="how much faster people travel to an emergency than to a booked service"
     )
+
+    def minutes(self, mode: str, road_km: Any) -> Any:
+        """Minutes to travel ``road_km`` road kilometres (a number or a numpy array) in ``mode`` to a booked
+        service: getting going, then the road at the mode's speed."""
+        return road_km / self.speed_kmh[mode] * 60.0 + self.setup_min[mode]
 
 
 class DispatcherSettings(BaseSettings):

@@ -32,8 +32,8 @@ def matrices(points: Sequence[tuple[float, float]], travel: TravelModel) -> Matr
     h = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
     km = 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(1.0, h))) * travel.detour
     seconds = {}
-    for mode, speed in travel.speed_kmh.items():
-        s = np.rint((km / speed * 60.0 + travel.setup_min[mode]) * 60.0)
+    for mode in travel.speed_kmh:
+        s = np.rint(travel.minutes(mode, km) * 60.0)
         np.fill_diagonal(s, 0.0)
         seconds[mode] = s.astype(np.uint32)
     return Matrices(km, seconds)
