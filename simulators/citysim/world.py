@@ -287,27 +287,25 @@ class World:
                 from_kitchen = self._expected(worker, *job.kitchen, job.lat, job.lon, False)
                 collect = self.p.caregivers.kitchen_minutes * 60.0
                 leave = job.due - early - from_kitchen - collect - to_kitchen
-            if leave <= now:
-                self._to_kitchen(now, worker, job)
-            else:
-                self._enter(now, worker, "planned", leave, self._leave)
-            return
         else:
             lat, lon = worker.where(now)
             early = self.p.caregivers.early_minutes * 60.0
             leave = job.due - early - self.expected_trip(worker, lat, lon, job)
         if leave <= now:
-            self._depart(now, worker, job)
+            self._go(now, worker, job)
         else:
             self._enter(now, worker, "planned", leave, self._leave)
 
     def _leave(self, worker: Worker, token: int) -> None:
         if token == worker.token and worker.job is not None:
-            job = worker.job
-            if job.kitchen is not None and not job.collected and not job.emergency:
-                self._to_kitchen(worker.until, worker, job)
-            else:
-                self._depart(worker.until, worker, job)
+            self._go(worker.until, worker, worker.job)
+
+    def _go(self, now: float, worker: Worker, job: Job) -> None:
+        """Set out for ``job``: by its kitchen first for a meal still to collect, else straight there."""
+        if job.kitchen is not None and not job.collected and not job.emergency:
+            self._to_kitchen(now, worker, job)
+        else:
+            self._depart(now, worker, job)
 
     def _to_kitchen(self, now: float, worker: Worker, job: Job) -> None:
         assert job.kitchen is not None
