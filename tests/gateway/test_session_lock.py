@@ -71,6 +71,8 @@ def test_one_instance_holds_the_session_and_the_next_takes_it_when_it_goes(datab
         assert first.held.is_set() and not second.held.is_set()
         first.release()
         assert second.held.wait(5)
+        # ``held`` is set just before the callback runs, on the lock's own thread: wait for the callback too
+        assert wait_until(lambda: len(events) >= 2, timeout=5), events
         assert events == ["first+", "second+"]
     finally:
         first.release()
