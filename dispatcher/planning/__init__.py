@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import psycopg
 
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
-from dispatcher.planning.solve import Solution, SolverSettings, solve
+from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve
 from dispatcher.planning.store import (
     Previous,
     VisitKey,
@@ -192,20 +192,16 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     if not kept:
         return solve(problem, settings)
     margin = timedelta(minutes=settings.margin_minutes)
-    narrowed = []
-    for visit in problem.visits:
+    narrowed = {}
+    for index, visit in enumerate(problem.visits):
         start = kept.get(visit.key)
-        if start is None or not visit.window_start <= start <= visit.window_end - margin:
-            narrowed.append(visit)
-            continue
-        end = min(visit.window_end, start + timedelta(minutes=KEEP_MINUTES) + margin)
-        narrowed.append(replace(visit, window_start=start, window_end=end))
-    first = solve(replace(problem, visits=narrowed), settings)
+        if start is not None and visit.window_start <= start <= visit.window_end - margin:
+            narrowed[index] = (start, min(visit.window_end, start + timedelta(minutes=KEEP_MINUTES) + margin))
+    first = solve(problem, settings, Passes(windows=narrowed))
     missed = [i for i, v in enumerate(problem.visits) if v.key in kept and i not in first.stops]
     if not missed:
         return first
-    allowed = [[first.stops[i].worker] if i in first.stops else may for i, may in enumerate(problem.allowed)]
-    second = solve(replace(problem, allowed=allowed), settings)
+    second = solve(problem, settings, Passes(keep={i: stop.worker for i, stop in first.stops.items()}))
     second.seconds += first.seconds
     return second
 

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import vroom
 
@@ -111,6 +111,25 @@ def _places(problem: Problem) -> tuple[list[tuple[float, float]], dict[int, int]
 Steps = Mapping[int, list[tuple[str, int]]]  # worker -> (VROOM step type, visit) in order
 
 
+@dataclass(frozen=True, slots=True)
+class Passes:
+    """What a further pass over the same problem changes, visit by visit, without touching the problem itself
+    (whose visits keep their own windows and kitchens, as they are stored): the window to plan a visit in, and
+    the worker a visit placed by an earlier pass stays with."""
+
+    windows: Mapping[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    keep: Mapping[int, int] = field(default_factory=dict)
+    initial: Steps = field(default_factory=dict)  # routes to start from (an earlier pass's)
+
+    def window(self, problem: Problem, index: int) -> tuple[datetime, datetime]:
+        visit = problem.visits[index]
+        return self.windows.get(index, (visit.window_start, visit.window_end))
+
+    def allowed(self, problem: Problem, index: int) -> list[int]:
+        may = problem.allowed[index]
+        return [w for w in may if w == self.keep[index]] if index in self.keep else may
+
+
 def _vehicle_steps(steps: list[tuple[str, int]]) -> list[vroom.VehicleStep]:
     kinds = {"job": vroom.VehicleStepSingle, "pickup": vroom.VehicleStepPickup, "delivery": vroom.VehicleStepDelivery}
     return [vroom.VehicleStepStart(), *(kinds[kind](v) for kind, v in steps), vroom.VehicleStepEnd()]
@@ -123,6 +142,7 @@ def _input(
     settings: SolverSettings,
     regular_pins: Mapping[int, frozenset[int]],
     initial: Steps,
+    passes: Passes,
 ) -> vroom.Input:
     n_workers = len(problem.workers)
     problem_input = vroom.Input()
@@ -140,7 +160,8 @@ def _input(
             asks.add(skill(("regular", index)))
         needs.append(asks)
     has: list[set[int]] = [set() for _ in problem.workers]
-    for index, may in enumerate(problem.allowed):
+    allowed = [passes.allowed(problem, index) for index in range(len(problem.visits))]
+    for index, may in enumerate(allowed):
         for w in may:
             has[w].add(skill(("serves", index)))
             if problem.workers[w].caregiver_id in regular_pins.get(index, frozenset()):
@@ -165,10 +186,11 @@ def _input(
         )
     margin = settings.margin_minutes * 60
     for index, visit in enumerate(problem.visits):
-        if not problem.allowed[index]:
+        if not allowed[index]:
             continue
-        start = max(0, problem.seconds(visit.window_start))
-        end = max(start, problem.seconds(visit.window_end) - margin)
+        opens, closes = passes.window(problem, index)
+        start = max(0, problem.seconds(opens))
+        end = max(start, problem.seconds(closes) - margin)
         # VROOM first maximises the priorities it serves: eldercare.priority's groups come first
         priority = (BOOKED - visit.priority) * PRIORITY_STEP
         if visit.kitchen is None:
@@ -215,7 +237,7 @@ def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, 
 
 
 def _read(
-    problem: Problem, paths: Matrices, answer: object
+    problem: Problem, paths: Matrices, answer: object, passes: Passes, hold_s: int
 ) -> tuple[dict[int, Stop], dict[int, Stop], dict[int, tuple[float, int]]]:
     """Stops per visit, pickups per meal collected at a kitchen, and per worker the km and seconds of the way
     home."""
@@ -258,7 +280,8 @@ def _read(
                 start = opened.start_s  # collected with the meals before it
             else:
                 # VROOM may start a route late to wait less; the plan starts each step as early as it can
-                opens = 0 if kind == "pickup" else problem.seconds(problem.visits[v].window_start)
+                # (a meal is collected at most the hold before its window opens)
+                opens = problem.seconds(passes.window(problem, v)[0]) - (hold_s if kind == "pickup" else 0)
                 start = min(max(free[w] + travel, opens), int(arrival) + int(waiting))
             stop = Stop(w, sequence[w], start, km, travel, int(setup) + int(service))
             if kind == "pickup":
@@ -272,28 +295,32 @@ def _read(
     return stops, pickups, home
 
 
-def solve(problem: Problem, settings: SolverSettings) -> Solution:
-    """Plan the problem; every visit ends up with a stop or a reason."""
+def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = None) -> Solution:
+    """Plan the problem; every visit ends up with a stop or a reason. ``passes``: the windows and workers a
+    further pass over the problem plans some visits with instead of their own (meals moved to another kitchen are
+    recorded on the problem either way)."""
+    passes = passes or Passes()
     points, kitchens = _places(problem)
     paths = matrices(points, settings.travel)
     if not any(problem.allowed) or not problem.workers:
         return Solution({}, dict(problem.unservable), "vroom", 0.0, False, {})
     regulars = {
-        index: frozenset(problem.workers[w].caregiver_id for w in may) & visit.regulars
-        for index, (visit, may) in enumerate(zip(problem.visits, problem.allowed, strict=True))
+        index: frozenset(problem.workers[w].caregiver_id for w in passes.allowed(problem, index)) & visit.regulars
+        for index, visit in enumerate(problem.visits)
         if visit.pinned_to is None
     }
     regular_pins = {index: who for index, who in regulars.items() if who}
-    answer, seconds, timed_out = _run(_input(problem, kitchens, paths, settings, regular_pins, {}), settings)
-    stops, pickups, home = _read(problem, paths, answer)
+    problem_input = _input(problem, kitchens, paths, settings, regular_pins, passes.initial, passes)
+    answer, seconds, timed_out = _run(problem_input, settings)
+    stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
         kept = _with_regular(problem, stops, regular_pins)
-        initial = _steps_of(stops, pickups, problem)
-        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
+        initial = steps_of(stops, pickups, problem)
+        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer)
+        stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
     tried = dict.fromkeys(problem.kitchen_choices, 0)
     while not timed_out:
         # meals with no room at their kitchen: from the next-nearest kitchen that may cook them, if any
@@ -304,10 +331,10 @@ def solve(problem: Problem, settings: SolverSettings) -> Solution:
             tried[index] += 1
             problem.move_to_kitchen(index, tried[index])
         kept = _with_regular(problem, stops, regular_pins)
-        initial = _steps_of(stops, pickups, problem)
-        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial), settings)
+        initial = steps_of(stops, pickups, problem)
+        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer)
+        stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:
@@ -333,7 +360,7 @@ def _routes_of(stops: Mapping[int, Stop]) -> dict[int, list[int]]:
     return found
 
 
-def _steps_of(
+def steps_of(
     stops: Mapping[int, Stop], pickups: Mapping[int, Stop], problem: Problem
 ) -> dict[int, list[tuple[str, int]]]:
     """Worker -> the VROOM steps of their route, in order: to start a second pass from."""

@@ -5,7 +5,7 @@ page show the kitchen stop before the meals it collects."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import httpx
 import psycopg
@@ -62,9 +62,12 @@ def test_meals_are_collected_at_the_kitchen_in_batches_within_capacity_and_deliv
         (outcome.plan_id, meals),
     ).fetchall()
     assert kitchens == [(pid,)]
+    hold = timedelta(minutes=config.dispatch.plan_meal_hold_minutes)
     for order in meals:
         row = by_order[order]
         assert row[13] is not None and row[13] < row[8], f"meal {order} not collected before it is delivered"
+        # the plan tells the time a meal is collected, never earlier than the hold before its window
+        assert row[13] >= local(11) - hold, f"meal {order} collected at {row[13]}, more than {hold} before 11:00"
     batches = {(r[6], r[13]) for r in rows if r[13] is not None}
     assert outcome.figures["batches"] == len(batches) >= 14 / 4  # at most 4 meals a batch
     assert outcome.figures["meals_per_batch"] == round(14 / len(batches), 2)
