@@ -15,11 +15,12 @@ from psycopg.rows import class_row
 from dispatcher import metrics, notices, texts, visits
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import Offer, close_offer, live_offer, withdraw_raced
+from dispatcher.planning.store import collect_batch
 from dispatcher.settings import Config
 from dispatcher.visits import NO_PROOF, Proof
 from eldercare import audit
 from eldercare.clock import Clock
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import OrderStatus, ServiceType
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,7 @@ def _window(config: Config, order: OrderRow) -> str:
 def set_off(
     conn: psycopg.Connection, clock: Clock, config: Config, caregiver: Caregiver, order_id: int, via: str
 ) -> Answer:
-    _, answer = _progress(
+    order, answer = _progress(
         conn,
         clock,
         config,
@@ -297,6 +298,9 @@ def set_off(
         via,
         en_route_at=clock.now(),
     )
+    if order is not None and order.service_type == ServiceType.MEAL:
+        # by the kitchen, where the day's plan has them collect this meal with others
+        collect_batch(conn, clock, order.id, caregiver.id)
     return answer
 
 

@@ -64,6 +64,8 @@ class Visit:
     priority: int = BOOKED
     # a meal collected at this kitchen before it is delivered (None: nothing to collect)
     kitchen: Kitchen | None = None
+    # a meal its caregiver has collected already (set off for its batch): delivered from where they are
+    carried: bool = False
 
     @property
     def key(self) -> tuple[int | None, datetime | None, int | None]:
@@ -166,7 +168,7 @@ SELECT o.id, o.elder_id, o.service_type, o.window_start, o.window_end, o.duratio
        o.occurrence_at, o.caregiver_id,
        CASE WHEN EXISTS (SELECT 1 FROM offer f WHERE f.order_id = o.id AND f.status = ANY(%(live)s)) THEN 'offered'
             ELSE o.status END,
-       e.community_id, e.lat, e.lon
+       e.community_id, e.lat, e.lon, o.collected_at IS NOT NULL
 FROM service_order o JOIN elder e ON e.id = o.elder_id
 WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS NULL
   AND o.service_type <> 'emergency' AND o.status <> 'cancelled'
@@ -249,13 +251,14 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
     found: list[tuple[Visit, bool]] = []
     made: set[tuple[int, datetime]] = set()
     for row in conn.execute(_ORDERS, {"start": start, "end": end, "live": [s.value for s in LIVE_OFFER]}).fetchall():
-        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, lat, lon = row
+        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, *rest = row
+        lat, lon, collected = rest
         if rs_id is not None:
             made.add((rs_id, occurrence))
         visit = Visit(elder, service, community, lat, lon, w_start, w_end, minutes, rs_id, occurrence, order_id)
         if status == "accepted":
             # held and not under way yet: it stays with its caregiver, and takes their time
-            found.append((replace(visit, held_by=holder), True))
+            found.append((replace(visit, held_by=holder, carried=collected), True))
         else:
             found.append((visit, holder is None and status in ("created", "escalated")))
     for row in conn.execute(_RECURRING, {"day": day}).fetchall():
@@ -333,7 +336,7 @@ def _kitchen_choices(
 ) -> list[tuple[Kitchen, list[int]]]:
     """The kitchens a meal may be collected at, nearest to the elder first: those of the providers who may take
     it, each with its staff among them (a meal is delivered by the staff of the kitchen that cooks it)."""
-    if visit.service_type != ServiceType.MEAL:
+    if visit.service_type != ServiceType.MEAL or visit.carried:
         return []
     near = [kitchens[p] for p in sorted({workers[i].provider_id for i in may}) if p in kitchens]
     near.sort(key=lambda k: distance_floor_km(visit.lat, visit.lon, k.lat, k.lon))

@@ -224,6 +224,31 @@ def apply_to_orders(conn: psycopg.Connection, clock: Clock, plan_id: int) -> int
     )
 
 
+_COLLECT = """
+UPDATE service_order o SET collected_at = %(now)s
+FROM plan p
+JOIN plan_visit mine ON mine.plan_id = p.id
+JOIN plan_visit other ON other.plan_id = p.id AND other.caregiver_id = mine.caregiver_id
+                     AND other.kitchen_provider_id = mine.kitchen_provider_id AND other.pickup_at = mine.pickup_at
+WHERE p.superseded_at IS NULL
+  AND mine.pickup_at IS NOT NULL AND mine.caregiver_id = %(caregiver)s
+  AND (mine.order_id = %(order)s OR (mine.recurring_service_id, mine.occurrence_at) =
+       (SELECT recurring_service_id, occurrence_at FROM service_order WHERE id = %(order)s))
+  AND (o.id = other.order_id
+       OR (o.recurring_service_id, o.occurrence_at) = (other.recurring_service_id, other.occurrence_at))
+  AND o.caregiver_id = %(caregiver)s AND o.collected_at IS NULL
+  AND o.status IN ('accepted', 'en_route')
+"""
+
+
+def collect_batch(conn: psycopg.Connection, clock: Clock, order_id: int, caregiver_id: int) -> int:
+    """The caregiver set off for a meal the plan in force has them collect at a kitchen: they take every meal of
+    that batch there (theirs, collected at that kitchen at the same time), which are carried from now on (a
+    re-plan delivers them from where the caregiver is). Returns how many meals were marked."""
+    marked = conn.execute(_COLLECT, {"now": clock.now(), "caregiver": caregiver_id, "order": order_id}).rowcount
+    return max(0, marked)
+
+
 def planned_caregiver(
     conn: psycopg.Connection, recurring_service_id: int, occurrence_at: datetime
 ) -> tuple[int, int, datetime] | None:

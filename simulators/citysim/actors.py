@@ -4,6 +4,7 @@ resolving them once help has been, and giving up booked visits nobody could make
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import dispatcher
@@ -14,6 +15,7 @@ from simulators.citysim.desk import Call, Desk
 from simulators.citysim.dispatch_state import (
     OrderFacts,
     PlannedStop,
+    carried,
     kitchen_of,
     order_facts,
     overdue_visits,
@@ -148,9 +150,10 @@ class People:
     def at(self, when: float, action: Any, worker: Worker) -> None:
         self.engine.later(when, _world_step, action, worker, worker.token)
 
-    def set_off(self, worker: Worker, job: Job) -> None:
+    def set_off(self, worker: Worker, job: Job) -> Collection[int]:
         dispatcher.set_off(self.conn, self.engine.clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
         self.conn.commit()
+        return carried(self.conn, worker.id)
 
     def arrive(self, worker: Worker, job: Job) -> None:
         self._insisting(dispatcher.arrive, worker, job)

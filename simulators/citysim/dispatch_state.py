@@ -88,6 +88,16 @@ def planned_stop(conn: psycopg.Connection, order_id: int) -> PlannedStop | None:
     return PlannedStop(start, pickup_at, (lat, lon) if pickup_at is not None and lat is not None else None)
 
 
+def carried(conn: psycopg.Connection, caregiver_id: int) -> set[int]:
+    """The meal orders the platform has the caregiver carry (collected with a batch), not delivered yet."""
+    rows = conn.execute(
+        "SELECT id FROM service_order WHERE caregiver_id = %s AND collected_at IS NOT NULL "
+        "AND status IN ('accepted', 'en_route')",
+        (caregiver_id,),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def kitchen_of(conn: psycopg.Connection, caregiver_id: int) -> tuple[float, float] | None:
     """Where the caregiver's provider cooks its meals; None when it has no kitchen."""
     row = conn.execute(

@@ -10,7 +10,7 @@ the ``Platform`` the engine hands in, which calls the dispatcher's own functions
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,6 +45,7 @@ class Job:
     kitchen: tuple[float, float] | None = None  # a meal collected there first, at ``pickup``
     pickup: float | None = None
     collected: bool = False
+    batched: bool = False  # the platform has it collected with the meal the caregiver set off for
     set_off: bool = False
     departures: int = 0
 
@@ -108,7 +109,11 @@ class Platform(Protocol):
     """What the world needs from the engine: a diary, and the dispatcher's side of each step."""
 
     def at(self, when: float, action: Callable[[Worker, int], None], worker: Worker) -> None: ...
-    def set_off(self, worker: Worker, job: Job) -> None: ...
+    def set_off(self, worker: Worker, job: Job) -> Collection[int]:
+        """Record that ``worker`` set off for ``job``; returns the orders the platform has them collect with it at
+        its kitchen (a batch of the day's plan), if any."""
+        ...
+
     def arrive(self, worker: Worker, job: Job) -> None: ...
     def finish(self, worker: Worker, job: Job) -> None: ...
 
@@ -309,6 +314,11 @@ class World:
 
     def _to_kitchen(self, now: float, worker: Worker, job: Job) -> None:
         assert job.kitchen is not None
+        if not job.set_off:  # leaving for the meal, by its kitchen: the platform knows they are out
+            job.set_off = True
+            batch = self.platform.set_off(worker, job)
+            for held in worker.queue:
+                held.batched = held.batched or held.order_id in batch
         self._stop_moving(now, worker)
         job.departures += 1
         worker.leg = self._leg(now, worker, *job.kitchen, f"{job.key} kitchen", job.departures, False)
@@ -324,7 +334,7 @@ class World:
         batch = self.p.caregivers.kitchen_minutes * 60.0
         job.collected = True
         for held in worker.queue:
-            if held.kitchen == job.kitchen and (held.pickup or held.due - HOUR) <= now + batch:
+            if held.batched or (held.kitchen == job.kitchen and (held.pickup or held.due - HOUR) <= now + batch):
                 held.collected = True
         self._enter(now, worker, "serve", now + batch, self._collected)
 

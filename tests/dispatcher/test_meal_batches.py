@@ -11,7 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from dispatcher.planning import plan_day
+import dispatcher
+from dispatcher.planning import plan_day, replan_day
 from dispatcher.planning.confirm import KitchenStop, PlannedVisit, day_text
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
@@ -217,3 +218,34 @@ def test_random_small_cities_with_kitchens_break_no_rule_and_drop_nothing(
         kitchen_of = conn.execute("SELECT kitchen_provider_id FROM plan_visit WHERE order_id = %s", (r[0],)).fetchone()
         if r[6] is not None and kitchen_of is not None and kitchen_of[0] is not None:
             assert providers[r[6]] == kitchen_of[0]  # the kitchen's own staff deliver its meals
+
+
+def test_meals_collected_together_are_carried_once_their_caregiver_sets_off_for_the_batch(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    cid = town.caregiver(pid, offset(0, 0.3), shifts=SHIFT)
+    lunch = [booked(conn, clock, config, town.elder(offset(0.5 * k, 1)), "meal", local(11), 30, 60) for k in (-1, 0, 1)]
+    supper = booked(conn, clock, config, town.elder(offset(0, 1.5)), "meal", local(17), 30, 60)
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    assert first.figures["assigned"] == 4 and first.figures["batches"] == 2
+    clock.set(local(10, 15))
+    caregiver = dispatcher.caregiver_by_id(conn, cid)
+    assert caregiver is not None
+    dispatcher.set_off(conn, clock, config, caregiver, lunch[0], "sms")
+    collected = "SELECT id FROM service_order WHERE collected_at IS NOT NULL ORDER BY id"
+    assert conn.execute(collected).fetchall() == [(order,) for order in sorted(lunch)]  # not supper's
+    # a re-plan now delivers the two lunches still carried from where the caregiver is, without going back to the
+    # kitchen for them; supper is still collected there
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    rows = conn.execute(
+        "SELECT order_id, caregiver_id, kitchen_provider_id, pickup_at IS NOT NULL FROM plan_visit "
+        "WHERE plan_id = %s ORDER BY order_id",
+        (again.plan_id,),
+    ).fetchall()
+    assert rows == [(lunch[1], cid, None, False), (lunch[2], cid, None, False), (supper, cid, pid, True)]
+    # setting off for supper collects supper, its own batch
+    clock.set(local(16, 30))
+    dispatcher.set_off(conn, clock, config, caregiver, supper, "sms")
+    assert conn.execute(collected).fetchall() == [(order,) for order in sorted([*lunch, supper])]

@@ -4,7 +4,7 @@ the operators' desk and the report's arithmetic."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +104,14 @@ class Diary:
     def __init__(self) -> None:
         self.steps: list[tuple[float, Callable[[Worker, int], None], Worker, int]] = []
         self.calls: list[tuple[str, int, int]] = []
+        self.batch: set[int] = set()  # the orders the platform has collected with a meal set off for
 
     def at(self, when: float, action: Any, worker: Worker) -> None:
         self.steps.append((when, action, worker, worker.token))
 
-    def set_off(self, worker: Worker, job: Job) -> None:
+    def set_off(self, worker: Worker, job: Job) -> Collection[int]:
         self.calls.append(("set_off", worker.id, job.order_id))
+        return self.batch
 
     def arrive(self, worker: Worker, job: Job) -> None:
         self.calls.append(("arrive", worker.id, job.order_id))
@@ -173,6 +175,24 @@ def test_meals_of_the_plan_are_collected_at_their_kitchen_together_then_delivere
         ("finish", 10),
     ]
     assert (first.departures, second.departures) == (2, 1)  # one batch, one stop at the kitchen
+
+
+def test_meals_the_platform_collects_with_the_first_are_taken_at_the_kitchen_whatever_their_times(params) -> None:
+    """A re-plan after the caregiver set off gives the rest of their batch no kitchen stop (they carry them): at
+    the kitchen they take what the platform says they collect, not only the meals due within the hour."""
+    world, worker, diary = _world(params)
+    kitchen = (29.69, 113.89)
+    first = Job(11, "R2@x", "meal", 29.705, 113.905, 11 * 3600, 11.5 * 3600, planned=11 * 3600)
+    first.kitchen, first.pickup = kitchen, 10.3 * 3600
+    later = Job(12, "R3@x", "meal", 29.71, 113.91, 12.5 * 3600, 13 * 3600, planned=12.5 * 3600)
+    later.kitchen = kitchen  # carried: no pickup time of its own, due well over an hour after the kitchen stop
+    diary.batch = {11, 12}
+    for job in (first, later):
+        world.take(9 * 3600, worker, job)
+    diary.run_until(24 * 3600)
+    assert diary.calls[0] == ("set_off", 1, 11)  # on leaving for the kitchen
+    assert later.batched and later.collected
+    assert later.departures == 1  # straight from the first elder, not by the kitchen again
 
 
 def test_an_emergency_turns_a_caregiver_round_on_the_way_to_a_booked_visit(params) -> None:
