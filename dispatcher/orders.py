@@ -257,7 +257,7 @@ def cancel_order(
         arrival_due_at=None,
     )
     for caregiver in told:
-        _tell_withdrawn(conn, clock, config, order, caregiver, reason, reason_code)
+        tell_withdrawn(conn, clock, config, order, caregiver, reason, reason_code)
     audit.record(conn, actor, "order.cancel", "service_order", order.id, {"code": order.code, "reason": reason})
 
 
@@ -350,7 +350,7 @@ def reassign_order(
     )
     for caregiver in previous:
         if caregiver != ranked.candidate.caregiver_id:
-            _tell_withdrawn(conn, clock, config, order, caregiver, "reassigned by the operator")
+            tell_withdrawn(conn, clock, config, order, caregiver, "reassigned by the operator")
     audit.record(
         conn,
         actor,
@@ -395,7 +395,7 @@ def review_order(
     )
 
 
-def _tell_withdrawn(
+def tell_withdrawn(
     conn: psycopg.Connection,
     clock: Clock,
     config: Config,
@@ -437,4 +437,5 @@ __all__ = [
     "reassign_order",
     "review_order",
     "stand_down",
+    "tell_withdrawn",
 ]

@@ -215,7 +215,7 @@ def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: Recu
     if planned is not None:
         caregiver_id, sequence, start = planned
         why = f"visit {sequence} of their day, planned to start {start.astimezone(config.timezone):%H:%M}"
-        if assign_planned(conn, clock, ref.id, caregiver_id, why):
+        if assign_planned(conn, clock, config, ref.id, caregiver_id, why):
             return True
     if service.preferred_caregiver_id is not None:
         _offer_to_preferred(conn, clock, config, ref.id, service.preferred_caregiver_id)

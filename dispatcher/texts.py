@@ -103,6 +103,7 @@ REASONS: dict[str, str] = {
     "no_candidate": N_("no eligible caregiver"),
     "no_arrival": N_("accepted but no arrival in time"),
     "false_alarm": N_("the alarm was found to be a false alarm"),
+    "replanned": N_("the day was planned again and the visit no longer has a place in yours"),
 }
 
 

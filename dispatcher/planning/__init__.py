@@ -17,7 +17,7 @@ import psycopg
 
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
-from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve
+from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve, steps_of
 from dispatcher.planning.store import (
     Previous,
     VisitKey,
@@ -30,6 +30,7 @@ from dispatcher.planning.store import (
     plan_in_force,
     planned_caregiver,
     previous_routes,
+    release_to_dispatch,
     save,
 )
 from dispatcher.settings import Config
@@ -167,13 +168,17 @@ def _make(
         before.carry_over(conn, plan_id)
     if in_force is not None:
         keep_pins(conn, in_force, plan_id)
-    assigned = apply_to_orders(conn, clock, plan_id)
+    assigned = apply_to_orders(conn, clock, config, plan_id)
+    released = release_to_dispatch(
+        conn, clock, config, [problem.visits[i].order_id for i in problem.given_up if i not in solution.stops]
+    )
     told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
     stored = time.perf_counter() - started
     numbers = {
         **figures(problem, solution, loaded),
         "store_seconds": round(stored, 3),
         "orders_assigned": assigned,
+        "orders_released": released,
         "caregivers_told": told,
     }
     conn.execute("UPDATE plan SET figures = %s WHERE id = %s", (psycopg.types.json.Jsonb(numbers), plan_id))
@@ -188,9 +193,10 @@ KEEP_MINUTES = 10
 def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime], settings: SolverSettings) -> Solution:
     """Solve a re-plan so that confirmed visits keep their times: first with each held to a start within
     ``KEEP_MINUTES`` of the one its caregiver was given; if some then find no room, again with their whole
-    windows, every visit placed by the first pass kept with its caregiver (so that only the times move)."""
+    windows, every visit placed by the first pass kept with its caregiver (so that only the times move); then held
+    visits their holders have no room for are handed over (``_hand_over``)."""
     if not kept:
-        return solve(problem, settings)
+        return _hand_over(problem, solve(problem, settings), settings)
     margin = timedelta(minutes=settings.margin_minutes)
     narrowed = {}
     for index, visit in enumerate(problem.visits):
@@ -200,10 +206,26 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     first = solve(problem, settings, Passes(windows=narrowed))
     missed = [i for i, v in enumerate(problem.visits) if v.key in kept and i not in first.stops]
     if not missed:
-        return first
+        return _hand_over(problem, first, settings)
     second = solve(problem, settings, Passes(keep={i: stop.worker for i, stop in first.stops.items()}))
     second.seconds += first.seconds
-    return second
+    return _hand_over(problem, second, settings)
+
+
+def _hand_over(problem: problems.Problem, solution: Solution, settings: SolverSettings) -> Solution:
+    """Visits whose orders their caregivers hold stay with them; one its holder has no room for any more (a
+    re-plan after a delay, an emergency in between) is planned again over the others who may take it, every
+    visit placed so far kept with its caregiver. Its order then moves to its new caregiver (``apply_to_orders``);
+    one nobody has room for goes back to the ordinary dispatch. Before, such a visit was left off its holder's
+    route while they still held its order: nobody came."""
+    moving = {i: others for i, others in problem.others.items() if i not in solution.stops and others}
+    if not moving:
+        return solution
+    keep = {i: stop.worker for i, stop in solution.stops.items()}
+    initial = steps_of(solution.stops, solution.pickups, problem)
+    again = solve(problem, settings, Passes(keep=keep, initial=initial, open_to=moving))
+    again.seconds += solution.seconds
+    return again
 
 
 def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[VisitKey, list[int]]:

@@ -102,6 +102,11 @@ class Problem:
     unservable: dict[int, Reason]  # visit index -> why nobody may take it
     # meal index -> the kitchens it may come from, nearest first, each with the workers who may take it from there
     kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = field(default_factory=dict)
+    # a visit whose order its caregiver holds -> the workers who may take it over should the holder have no room
+    # (the order then moves to them)
+    others: dict[int, list[int]] = field(default_factory=dict)
+    # held visits whose caregivers cannot take them that day (away, off): planned over the others, or released
+    given_up: set[int] = field(default_factory=set)
 
     def move_to_kitchen(self, index: int, choice: int) -> None:
         """Plan a meal from another of its kitchens: only that kitchen's staff may take it."""
@@ -368,6 +373,8 @@ def build(
     allowed: list[list[int]] = []
     unservable: dict[int, Reason] = {}
     kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = {}
+    others: dict[int, list[int]] = {}
+    given_up: set[int] = set()
     for visit in visits:
         regulars = visit.regulars | frozenset(served.get(visit.elder_id, ()))
         visit = replace(visit, regulars=regulars)
@@ -380,19 +387,28 @@ def build(
         ]
         if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
+        anyone, theirs = may, []
         if visit.held_by is not None:
-            may = [i for i in may if workers[i].caregiver_id == visit.held_by]
+            theirs = [i for i in may if workers[i].caregiver_id == visit.held_by]
+            # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
+            may = theirs if theirs or visit.carried else may
+            if not theirs and not visit.carried:
+                given_up.add(len(problem_visits))
         choices = _kitchen_choices(visit, may, workers, kitchens)
         if choices:
             kitchen_choices[len(problem_visits)] = choices
             visit, may = replace(visit, kitchen=choices[0][0]), choices[0][1]
+        if theirs and may and not visit.carried:
+            # should its holder have no room: the others who may take it (a meal: from the same kitchen)
+            cooks = None if visit.kitchen is None else visit.kitchen.provider_id
+            others[len(problem_visits)] = [i for i in anyone if cooks is None or workers[i].provider_id == cooks]
         if not may:
             holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
             unservable[len(problem_visits)] = _why_nobody(visit, holder)
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)
-    return Problem(day, midnight, problem_visits, workers, allowed, unservable, kitchen_choices)
+    return Problem(day, midnight, problem_visits, workers, allowed, unservable, kitchen_choices, others, given_up)
 
 
 def load(

@@ -120,13 +120,15 @@ class Passes:
     windows: Mapping[int, tuple[datetime, datetime]] = field(default_factory=dict)
     keep: Mapping[int, int] = field(default_factory=dict)
     initial: Steps = field(default_factory=dict)  # routes to start from (an earlier pass's)
+    # the workers a visit may go to instead of those the problem allows (a held visit its holder has no room for)
+    open_to: Mapping[int, list[int]] = field(default_factory=dict)
 
     def window(self, problem: Problem, index: int) -> tuple[datetime, datetime]:
         visit = problem.visits[index]
         return self.windows.get(index, (visit.window_start, visit.window_end))
 
     def allowed(self, problem: Problem, index: int) -> list[int]:
-        may = problem.allowed[index]
+        may = self.open_to.get(index, problem.allowed[index])
         return [w for w in may if w == self.keep[index]] if index in self.keep else may
 
 

@@ -4,16 +4,19 @@ route; and turning planned visits into orders held by the planned caregiver (the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dispatcher.lifecycle import Actor, load_order, transition
+from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
+from dispatcher.offers import offer_next
+from dispatcher.orders import tell_withdrawn
 from dispatcher.planning.problem import Problem
 from dispatcher.planning.solve import Solution
+from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
 from eldercare.vocabulary import LIVE_OFFER, OrderStatus
@@ -175,11 +178,19 @@ def save(
     return plan_id
 
 
-def assign_planned(conn: psycopg.Connection, clock: Clock, order_id: int, caregiver_id: int, why: str) -> bool:
-    """Hand an order nobody holds to its planned caregiver, as if they had accepted it; False when someone holds
-    it already or it is over (the plan then leaves it to the ordinary dispatch)."""
+def assign_planned(
+    conn: psycopg.Connection, clock: Clock, config: Config, order_id: int, caregiver_id: int, why: str
+) -> bool:
+    """Hand an order to its planned caregiver, as if they had accepted it: one nobody holds, or one the plan has
+    moved from the caregiver who held it and had not set off (they are told it was taken off their day). False
+    when it is under way, over, or on someone's phone as an offer (the plan then leaves it to the ordinary
+    dispatch)."""
     order = load_order(conn, order_id, lock=True)
-    if order.caregiver_id is not None or order.state not in (OrderStatus.CREATED, OrderStatus.ESCALATED):
+    if order.caregiver_id == caregiver_id:
+        return False
+    previous = order.caregiver_id if order.state is OrderStatus.ACCEPTED else None
+    free = order.caregiver_id is None and order.state in (OrderStatus.CREATED, OrderStatus.ESCALATED)
+    if previous is None and not free:
         return False
     live = conn.execute(
         "SELECT 1 FROM offer WHERE order_id = %s AND status = ANY(%s)", (order_id, [s.value for s in LIVE_OFFER])
@@ -191,6 +202,8 @@ def assign_planned(conn: psycopg.Connection, clock: Clock, order_id: int, caregi
     ).fetchone()
     if row is None:
         return False
+    if previous is not None:
+        order = _take_back(conn, clock, config, order, f"the day was planned again: it goes to {row[1]}")
     transition(
         conn,
         clock,
@@ -211,7 +224,47 @@ def assign_planned(conn: psycopg.Connection, clock: Clock, order_id: int, caregi
     return True
 
 
-def apply_to_orders(conn: psycopg.Connection, clock: Clock, plan_id: int) -> int:
+def _take_back(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, why: str) -> OrderRow:
+    """Take a held order (accepted, not set off for) from its caregiver for the plan, telling them."""
+    previous = order.caregiver_id
+    assert previous is not None
+    order = transition(
+        conn,
+        clock,
+        order,
+        OrderStatus.OFFERED,
+        actor_kind=Actor.SCHEDULER,
+        actor="planner",
+        reason=f"taken off the day of its caregiver: {why}",
+        details={"previous": previous},
+        action="replanned",
+        caregiver_id=None,
+        provider_id=None,
+        accepted_at=None,
+        arrival_due_at=None,
+    )
+    tell_withdrawn(conn, clock, config, order, previous, "the day was planned again", "replanned")
+    return order
+
+
+def release_to_dispatch(conn: psycopg.Connection, clock: Clock, config: Config, order_ids: Iterable[int | None]) -> int:
+    """Orders held by caregivers away or off on their day, which the plan could give to nobody else: taken back
+    (their caregivers told) and offered as any booked order, or escalated to the operators when nobody may take
+    them. Returns how many were released."""
+    released = 0
+    for order_id in order_ids:
+        if order_id is None:
+            continue
+        order = load_order(conn, order_id, lock=True)
+        if order.state is not OrderStatus.ACCEPTED or order.caregiver_id is None:
+            continue
+        order = _take_back(conn, clock, config, order, "its caregiver is away that day")
+        offer_next(conn, clock, config, order, actor_kind=Actor.SCHEDULER, actor="planner", why="released by the plan")
+        released += 1
+    return released
+
+
+def apply_to_orders(conn: psycopg.Connection, clock: Clock, config: Config, plan_id: int) -> int:
     """Assign the plan's visits that are orders already (made before the plan) to their planned caregivers."""
     rows = conn.execute(
         "SELECT order_id, caregiver_id, sequence, planned_start FROM plan_visit "
@@ -219,7 +272,7 @@ def apply_to_orders(conn: psycopg.Connection, clock: Clock, plan_id: int) -> int
         (plan_id,),
     ).fetchall()
     return sum(
-        assign_planned(conn, clock, order_id, caregiver_id, f"visit {sequence}, starting {start:%H:%M} UTC")
+        assign_planned(conn, clock, config, order_id, caregiver_id, f"visit {sequence}, starting {start:%H:%M} UTC")
         for order_id, caregiver_id, sequence, start in rows
     )
 

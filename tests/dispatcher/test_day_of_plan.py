@@ -159,3 +159,94 @@ def test_a_same_day_replan_keeps_confirmed_visits_at_the_times_their_caregivers_
     again = replan_day(conn, clock, config, DAY, made_by="change")
     kept = [row for row in conn.execute(starts, (again.plan_id,)).fetchall() if row[0] is not None]
     assert kept == before
+
+
+def _holder(conn: psycopg.Connection, order: int) -> tuple[int | None, str]:
+    row = conn.execute("SELECT caregiver_id, status FROM service_order WHERE id = %s", (order,)).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def _told_withdrawn(conn: psycopg.Connection, caregiver: int, order: int) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM sms_message WHERE caregiver_id = %s AND order_id = %s AND body LIKE %s",
+        (caregiver, order, "%当日排班已重新安排%"),
+    ).fetchone()
+    return row is not None and row[0] == 1
+
+
+def test_orders_held_by_a_caregiver_reporting_sick_move_with_their_visits_and_they_are_told(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    caregivers = [town.caregiver(pid, offset(0, km), shifts=LONG_DAY) for km in (0, 0.5)]
+    orders = [booked(conn, clock, config, town.elder(offset(0, km)), "care", local(14), 60, 120) for km in (0.2, 0.4)]
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    holders = {order: _holder(conn, order) for order in orders}
+    assert {status for _, status in holders.values()} == {"accepted"}
+    order, (sick, _) = next(iter(holders.items()))
+    assert sick is not None
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
+        (sick, DAY, DAY),
+    )
+    clock.set(local(8))
+    again = replan_on_change(conn, clock, config)
+    assert again is not None and again.figures["assigned"] == 2
+    other = next(c for c in caregivers if c != sick)
+    assert [_holder(conn, o) for o in orders] == [(other, "accepted"), (other, "accepted")]
+    assert _told_withdrawn(conn, sick, order)
+    timeline = "SELECT from_status, to_status, actor FROM order_event WHERE order_id = %s ORDER BY id"
+    events = conn.execute(timeline, (order,)).fetchall()
+    assert events[-2:] == [("accepted", "offered", "planner"), ("offered", "accepted", "planner")]
+
+
+def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_its_order(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    caregivers = [town.caregiver(pid, offset(0, km), shifts=LONG_DAY) for km in (0, 0.5)]
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    holder, status = _holder(conn, order)
+    assert status == "accepted" and holder is not None
+    # the holder is kept at another elder's until past the window (an urgent visit that ran long)
+    clock.set(local(10, 30))
+    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 120, 30)
+    conn.execute(
+        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
+        "WHERE id = %s",
+        (holder, local(10), local(10, 10), urgent),
+    )
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    other = next(c for c in caregivers if c != holder)
+    assert _holder(conn, order) == (other, "accepted")
+    assert _told_withdrawn(conn, holder, order)
+    planned = conn.execute(
+        "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
+    )
+    assert planned.fetchone() == (other,)
+
+
+def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_to_the_dispatch(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    alone = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(14), 60, 120)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert _holder(conn, order) == (alone, "accepted")
+    conn.execute(
+        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
+        (alone, DAY, DAY),
+    )
+    clock.set(local(8))
+    again = replan_on_change(conn, clock, config)
+    assert again is not None and again.figures["orders_released"] == 1
+    holder, status = _holder(conn, order)
+    assert holder is None and status == "escalated"  # nobody else may take it: the operators' to arrange
+    assert _told_withdrawn(conn, alone, order)
+    reason = conn.execute(
+        "SELECT unassigned_reason FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
+    )
+    assert reason.fetchone() is not None
