@@ -133,6 +133,13 @@ class People:
         self.holder[order_id] = worker
         self.world.take(now, worker, self.job(order_id, caregiver_id))
 
+    def taken_back(self, now: float, order_id: int) -> None:
+        """A re-plan took the order off its holder's day (told by SMS): they drop it."""
+        worker = self.holder.pop(order_id, None)
+        if worker is not None:
+            self.world.withdraw(now, worker, order_id)
+            self.engine.freed(worker.id)
+
     def replanned(self, now: float) -> None:
         """Today's plan was made again: caregivers told that their route changed confirm it and follow it; the
         others keep to the day they know."""

@@ -233,15 +233,20 @@ class Engine:
             self.progress(f"{self.name}: planned {local_midnight.date()}: {outcome.figures}")
 
     def _planned_orders(self, now: float) -> None:
-        """Orders the recurring scheduler just handed to their planned caregivers: the caregiver takes them."""
+        """Orders the recurring scheduler or a re-plan just handed to their planned caregivers: the caregiver takes
+        them; orders a re-plan took from their holders: the holder drops them (they were told by SMS)."""
         rows = self.conn.execute(
-            "SELECT o.id, o.caregiver_id FROM order_event ev JOIN service_order o ON o.id = ev.order_id "
-            "WHERE ev.at = %s AND ev.actor = 'planner' AND ev.to_status = 'accepted' ORDER BY o.id",
+            "SELECT o.id, ev.to_status, o.caregiver_id FROM order_event ev JOIN service_order o ON o.id = ev.order_id "
+            "WHERE ev.at = %s AND ev.actor = 'planner' AND (ev.to_status = 'accepted' OR ev.from_status = 'accepted') "
+            "ORDER BY ev.id",
             (self.clock.now(),),
         ).fetchall()
         self.conn.commit()
-        for order_id, caregiver_id in rows:
-            self.people.assigned(now, order_id, caregiver_id)
+        for order_id, to_status, caregiver_id in rows:
+            if to_status == "accepted":
+                self.people.assigned(now, order_id, caregiver_id)
+            else:  # taken off its holder's day by a re-plan (to another, or back to the dispatch)
+                self.people.taken_back(now, order_id)
 
     def _replan_on_change(self, now: float) -> None:
         """The elected scheduler's look for changes to today's plan; orders it hands over are taken, and
