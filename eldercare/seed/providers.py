@@ -206,16 +206,27 @@ def caregivers(
         staff.setdefault(entry["provider_id"], []).append(entry)
     responders = _township_responders(city, rng, staff)
     # a provider's other caregivers between them cover every service it sells, two of them at least (one may be
-    # off or away)
+    # off or away), and someone on shift with it every day of the week that any of them works
+    days: dict[int, set[int]] = {}
+    for _, caregiver_id, weekday, _, _ in city.rows["caregiver_shift"]:
+        days.setdefault(caregiver_id, set()).add(weekday)
+
+    def teach(person: dict[str, Any], service: str) -> None:
+        person["skills"] = sorted({*person["skills"], service})
+        city.rows["caregiver_skill"].append((person["id"], service))
+
     for provider_id, services in providers:
         people = [p for p in staff.get(provider_id, []) if p["id"] not in responders] or staff.get(provider_id, [])
         for service in services:
             while people and sum(service in p["skills"] for p in people) < min(2, len(people)):
-                least = min(
-                    (p for p in people if service not in p["skills"]), key=lambda p: (len(p["skills"]), p["id"])
+                teach(
+                    min((p for p in people if service not in p["skills"]), key=lambda p: (len(p["skills"]), p["id"])),
+                    service,
                 )
-                least["skills"] = sorted({*least["skills"], service})
-                city.rows["caregiver_skill"].append((least["id"], service))
+            for weekday in range(1, 8):
+                working = [p for p in people if weekday in days.get(p["id"], ())]
+                if working and not any(service in p["skills"] for p in working):
+                    teach(min(working, key=lambda p: (len(p["skills"]), p["id"])), service)
     city.manifest["caregivers"] = manifest
 
 

@@ -233,3 +233,24 @@ def test_the_roster_follows_the_elders() -> None:
     for c, has in skills.items():
         if has != {"emergency"} and (provider_of[c], "meal") in sells:
             assert "meal" in has, c
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_service_a_provider_sells_has_someone_on_shift_for_it_each_day_its_staff_work(seed: int) -> None:
+    """A provider's caregivers (its township responders apart, kept for emergencies) between them can do every
+    service it sells on every day of the week any of them works: no booked bath finds nobody eligible on shift."""
+    city = seeding.generate(seeding.SeedPlan(elders=2000, seed=seed, caregivers=150))
+    skills: dict[int, set[str]] = {}
+    for c, s in city.rows["caregiver_skill"]:
+        skills.setdefault(c, set()).add(s)
+    days: dict[int, set[int]] = {}
+    for _, c, weekday, _, _ in city.rows["caregiver_shift"]:
+        days.setdefault(c, set()).add(weekday)
+    staff: dict[int, list[int]] = {}
+    for row in city.rows["caregiver"]:
+        if skills.get(row[0]) != {"emergency"}:
+            staff.setdefault(row[2], []).append(row[0])
+    for pid, service in city.rows["provider_service"]:
+        for weekday in range(1, 8):
+            working = [c for c in staff.get(pid, []) if weekday in days.get(c, ())]
+            assert not working or any(service in skills.get(c, ()) for c in working), (pid, service, weekday)
