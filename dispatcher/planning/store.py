@@ -77,10 +77,6 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
         "unassigned": len(solution.unassigned),
         "unassigned_reasons": reasons,
         "assigned_share": round(assigned / len(problem.visits), 4) if problem.visits else None,
-        # held visits with no room left in their window, kept with their caregivers after it
-        "planned_late": sum(
-            1 for v, s in solution.stops.items() if problem.at(s.start_s) > problem.visits[v].window_end
-        ),
         "km": round(km, 1),
         "km_per_visit": round(km / assigned, 3) if assigned else None,
         "caregivers_on_shift": len(working),
