@@ -45,9 +45,13 @@ def providers(city: City, rng: random.Random, names: Names, count: int) -> list[
                 rng.choice((30, 50, 80)),
             )
         )
-        # Every provider answers emergencies; the others it offers rotate so each service has several.
+        # Every provider answers emergencies and runs meal assistance (助餐, the service most elders book: a
+        # kitchen and lunch at the door); the others it offers rotate so each service has several. (Meals are
+        # added after the draw, so that the rest of the city stays as it was drawn before.)
         others = [s for s in SERVICES if s != ServiceType.EMERGENCY]
         services: list[str] = [ServiceType.EMERGENCY, *sorted(rng.sample(others, rng.randint(3, 5)))]
+        if ServiceType.MEAL not in services:
+            services.append(ServiceType.MEAL)
         for service in services:
             city.rows["provider_service"].append((provider_id, service))
         # A service area of its home township and the one to three townships whose seats are nearest.
@@ -216,13 +220,16 @@ def caregivers(
         city.rows["caregiver_skill"].append((person["id"], service))
 
     for provider_id, services in providers:
-        people = [p for p in staff.get(provider_id, []) if p["id"] not in responders] or staff.get(provider_id, [])
+        ordinary = [p for p in staff.get(provider_id, []) if p["id"] not in responders]
+        people = ordinary or staff.get(provider_id, [])
         for service in services:
             while people and sum(service in p["skills"] for p in people) < min(2, len(people)):
                 teach(
                     min((p for p in people if service not in p["skills"]), key=lambda p: (len(p["skills"]), p["id"])),
                     service,
                 )
+            if not ordinary:
+                continue  # a provider whose staff are all responders: kept for emergencies on their days
             for weekday in range(1, 8):
                 working = [p for p in people if weekday in days.get(p["id"], ())]
                 if working and not any(service in p["skills"] for p in working):
@@ -295,9 +302,9 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _bases(homes: Sequence[tuple[float, float]], seat: tuple[float, float], count: int) -> list[tuple[float, float]]:
-    """Where a township's ``count`` responders are based: the centres of its elders' homes (k-means, started
-    from the seat and the homes farthest from the bases so far), so that the farthest elder is as near as may be;
-    the seat when the township has no elders."""
+    """Where a township's ``count`` responders are based: the elders' homes nearest the centres of its elders'
+    homes (k-means, started from the seat and the homes farthest from the bases so far), so that the farthest
+    elder is as near as may be; the seat when the township has no elders."""
     if not homes:
         return [seat] * count
     bases = [seat]
@@ -314,7 +321,12 @@ def _bases(homes: Sequence[tuple[float, float]], seat: tuple[float, float], coun
         if moved == bases:
             break
         bases = moved
-    return bases
+    # a centre may fall between villages (across a lake): the base is the elder's home nearest it
+    return [_nearest(homes, base) for base in bases]
+
+
+def _nearest(homes: Sequence[tuple[float, float]], place: tuple[float, float]) -> tuple[float, float]:
+    return min(homes, key=lambda h: (_km(h[0], h[1], place[0], place[1]), h))
 
 
 def _shifts(rng: random.Random) -> Iterable[tuple[int, time, time]]:

@@ -203,7 +203,8 @@ def test_every_provider_selling_meals_has_a_kitchen_near_a_township_seat_of_its_
 
 def test_the_roster_follows_the_elders() -> None:
     """Providers are based where the elders are and serve the townships nearest their own; their caregivers live
-    among the elders of that area; anyone on the staff of a provider selling meals can deliver them."""
+    among the elders of that area; every provider runs meal assistance, and anyone on its staff can deliver
+    meals."""
     city = seeding.generate(seeding.SeedPlan(elders=2000, seed=1, caregivers=150))
     township_of = {row[0]: row[1] for row in city.rows["community"]}
     seats = {row[0]: (row[3], row[4]) for row in city.rows["township"]}
@@ -226,6 +227,7 @@ def test_the_roster_follows_the_elders() -> None:
     together = [all(min((km(t, o) for o in ts if o != t), default=0.0) < 25 for t in ts) for ts in area.values()]
     assert sum(together) >= 0.75 * len(together)
     sells = {(p, s) for p, s in city.rows["provider_service"]}
+    assert all((row[0], "meal") in sells for row in city.rows["provider"])  # every provider runs meal assistance
     provider_of = {row[0]: row[2] for row in city.rows["caregiver"]}
     skills: dict[int, set[str]] = {}
     for c, s in city.rows["caregiver_skill"]:
