@@ -147,6 +147,7 @@ def _make(
         day,
         config.timezone,
         pins=pins,
+        firm=set(pinned),
         leave_out=leave_out,
         not_before=clock.now(),
         minutes_on_site=config.dispatch.plan_minutes_on_site,
@@ -213,11 +214,11 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
 
 
 def _hand_over(problem: problems.Problem, solution: Solution, settings: SolverSettings) -> Solution:
-    """Visits whose orders their caregivers hold stay with them; one its holder has no room for any more (a
-    re-plan after a delay, an emergency in between) is planned again over the others who may take it, every
-    visit placed so far kept with its caregiver. Its order then moves to its new caregiver (``apply_to_orders``);
-    one nobody has room for goes back to the ordinary dispatch. Before, such a visit was left off its holder's
-    route while they still held its order: nobody came."""
+    """Visits whose orders their caregivers hold, and visits of confirmed routes, stay with their caregivers; one
+    its caregiver has no room for any more (a re-plan after a delay, an emergency in between) is planned again
+    over the others who may take it, every visit placed so far kept with its caregiver. A held order then moves
+    to its new caregiver (``apply_to_orders``). Before, such a visit was left unassigned: for a held order, off
+    its holder's route while they still held it, and nobody came. An operator's pin stays firm."""
     moving = {i: others for i, others in problem.others.items() if i not in solution.stops and others}
     if not moving:
         return solution

@@ -58,6 +58,9 @@ class Visit:
     regulars: frozenset[int] = frozenset()
     # the caregiver the visit must stay with (a confirmed route, an operator's pin), when still eligible
     pinned_to: int | None = None
+    # an operator's pin: it stays with that caregiver even when they have no room (a confirmed route's visit is
+    # planned over the others then)
+    pin_firm: bool = False
     # the caregiver who holds its order already: it stays with them, or nobody
     held_by: int | None = None
     # the elder's place when capacity is short (eldercare.priority: lower first, BOOKED for nobody's group)
@@ -385,9 +388,10 @@ def build(
             and w.starts < visit.window_end
             and w.ends > visit.window_start
         ]
+        anyone, theirs, kept = may, [], False
         if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
-        anyone, theirs = may, []
+            kept = not visit.pin_firm
         if visit.held_by is not None:
             theirs = [i for i in may if workers[i].caregiver_id == visit.held_by]
             # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
@@ -398,8 +402,9 @@ def build(
         if choices:
             kitchen_choices[len(problem_visits)] = choices
             visit, may = replace(visit, kitchen=choices[0][0]), choices[0][1]
-        if theirs and may and not visit.carried:
-            # should its holder have no room: the others who may take it (a meal: from the same kitchen)
+        if (theirs or kept) and may and not visit.carried:
+            # should its holder (or the caregiver of its confirmed route) have no room: the others who may take it
+            # (a meal: from the same kitchen)
             cooks = None if visit.kitchen is None else visit.kitchen.provider_id
             others[len(problem_visits)] = [i for i in anyone if cooks is None or workers[i].provider_id == cooks]
         if not may:
@@ -417,11 +422,13 @@ def load(
     tz: ZoneInfo,
     *,
     pins: Mapping[tuple[int | None, datetime | None, int | None], int] | None = None,
+    firm: Collection[tuple[int | None, datetime | None, int | None]] = (),
     leave_out: Collection[int] = (),
     not_before: datetime | None = None,
     minutes_on_site: Mapping[str, int] | None = None,
 ) -> Problem:
     """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
+    ``firm``: the pins operators made, kept even when their caregiver has no room;
     ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff;
     ``not_before``: a re-plan during the day plans nobody's time before now, and a caregiver with a visit under
     way only from its end, where it is (``minutes_on_site`` by service type, else its booked duration))."""
@@ -438,7 +445,7 @@ def load(
             member.spans = [(max(a, free), b) for a, b in member.spans if b > free]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]
     if pins:
-        placeable = [replace(v, pinned_to=pins.get(v.key)) for v in placeable]
+        placeable = [replace(v, pinned_to=pins.get(v.key), pin_firm=v.key in firm) for v in placeable]
     served: dict[int, set[int]] = {}
     elders = sorted({v.elder_id for v in placeable})
     for elder, caregiver in conn.execute(_REGULARS, (elders,)).fetchall():

@@ -250,3 +250,36 @@ def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_t
         "SELECT unassigned_reason FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
     )
     assert reason.fetchone() is not None
+
+
+def test_a_confirmed_visit_its_caregiver_has_no_room_for_goes_to_another_but_an_operators_pin_holds(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    caregivers = [town.caregiver(pid, offset(0, km), shifts=LONG_DAY) for km in (0, 0.5)]
+    confirmed = _meal_at_eleven(conn, town.elder(offset(0, 0.25)))
+    pinned = _meal_at_eleven(conn, town.elder(offset(0, 0.3)))
+    first = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    for cid in caregivers:
+        confirm_day(conn, clock, config, cid)
+    of = "SELECT id, caregiver_id FROM plan_visit WHERE plan_id = %s AND recurring_service_id = %s"
+    row = conn.execute(of, (first.plan_id, confirmed)).fetchone()
+    assert row is not None
+    busy = row[1]
+    other = next(c for c in caregivers if c != busy)
+    pin_row = conn.execute(of, (first.plan_id, pinned)).fetchone()
+    assert pin_row is not None
+    conn.execute("UPDATE plan_visit SET pinned_to = %s WHERE id = %s", (busy, pin_row[0]))  # the operator's pin
+    # the caregiver is kept at another elder's, 3 km away, until 11:20 (an urgent visit): still on shift within the
+    # meals' window, with no room to reach them in it
+    clock.set(local(10, 30))
+    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 70, 30)
+    conn.execute(
+        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
+        "WHERE id = %s",
+        (busy, local(10), local(10, 10), urgent),
+    )
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert conn.execute(of, (again.plan_id, confirmed)).fetchone()[1] == other  # type: ignore[index]
+    held = "SELECT caregiver_id, unassigned_reason FROM plan_visit WHERE plan_id = %s AND recurring_service_id = %s"
+    assert conn.execute(held, (again.plan_id, pinned)).fetchone() == (None, "no_room")
