@@ -191,10 +191,11 @@ def offer_next(
     actor_kind: Actor = Actor.SYSTEM,
     actor: str = "dispatcher",
     why: str = "",
+    top_up: bool = False,
 ) -> OrderRow:
     """Offer a locked order to the best caregiver not yet asked, or for an emergency to the best few at once
     (``offers_at_once``, those within ``emergency_race_margin_minutes`` of the best); escalate when there is
-    nobody."""
+    nobody. ``top_up``: an emergency's race with offers still live gets back to its size, if anyone is left."""
     if not order.is_emergency and (held := _held_for_quiet_hours(conn, clock, config, order)):
         return held
     wanted = config.dispatch.offers_at_once(order.is_emergency) - len(live_offers(conn, order.id))
@@ -216,7 +217,7 @@ def offer_next(
             conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why
         )
         made += 1
-    if made or wanted <= 0:
+    if made or wanted <= 0 or top_up:
         return order
     retry = clock.now() + timedelta(minutes=config.dispatch.retry_offer_minutes)
     log.info("order %s: no eligible caregiver for %s near %.4f,%.4f", order.code, need.service_type, need.lat, need.lon)
@@ -254,8 +255,9 @@ def close_offer(
     why: str,
 ) -> OrderRow:
     """End a live offer ('declined', 'expired', 'failed', 'cancelled') of a locked order. When it was the last
-    live one (of a race, or the only one), escalate if enough offers went unanswered, and offer the order to the
-    next caregiver (or the next few, for an emergency)."""
+    live one (of a race, or the only one), or an emergency's offer that went unanswered, escalate if enough offers
+    went unanswered, and offer the order to the next caregiver (for an emergency: as many as bring its race back
+    to its size)."""
     now = clock.now()
     conn.execute(
         f"UPDATE offer SET status = %s, answered_at = %s WHERE id = %s AND status IN {LIVE_OFFER_SQL}",  # noqa: S608
@@ -275,15 +277,17 @@ def close_offer(
         details={"offer_id": offer.id, "offer_status": status},
         action=f"told the offer was {status}",
     )
-    if live_offers(conn, order.id):
+    live = live_offers(conn, order.id)
+    if live and not (order.is_emergency and status != "cancelled"):
         return order  # the rest of the race is still running
+    # an emergency's race is kept at its size: a declined or expired offer is replaced at once, the others run on
     if (
         order.state is OrderStatus.OFFERED
         and order.escalation_level == 0
-        and order.offers_made >= config.dispatch.escalate_after_offers
+        and order.offers_made - len(live) >= config.dispatch.escalate_after_offers
     ):
         order = escalation.escalate(conn, clock, config, order, escalation.NO_ACCEPTANCE)
-    return offer_next(conn, clock, config, order)
+    return offer_next(conn, clock, config, order, top_up=bool(live))
 
 
 def cancel_live_offers(conn: psycopg.Connection, clock: Clock, order_id: int) -> list[Offer]:

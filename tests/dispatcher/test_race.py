@@ -66,15 +66,22 @@ def test_the_first_yes_wins_and_the_others_are_told_it_is_taken(raced, harness) 
     assert sorted(timeline[-1][1]["taken_from"]) == sorted([first, third])
 
 
-def test_a_decline_leaves_the_others_live(raced, harness) -> None:
-    first, second, third = raced["caregivers"][:3]
+def test_a_decline_leaves_the_others_live_and_the_next_best_joins_the_race(raced, harness) -> None:
+    first, second, third, fourth = raced["caregivers"][:4]
     order, code = raced["order"], raced["code"]
     assert "已拒绝" in harness.standin.reply(harness.phone(first), f"N {code}").text
     harness.drive()
-    assert harness.offers(order) == [(first, "declined"), (second, "sent"), (third, "sent")]
+    # the race is back to three at once, without waiting for the other two to answer or expire
+    assert harness.offers(order) == [(first, "declined"), (second, "sent"), (third, "sent"), (fourth, "sent")]
+    assert harness.standin.wait_for(to=harness.phone(fourth), timeout=patience(10))
     assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "offered"
     assert "已接单" in harness.standin.reply(harness.phone(third), f"Y {code}").text
-    assert harness.offers(order) == [(first, "declined"), (second, "cancelled"), (third, "accepted")]
+    assert harness.offers(order) == [
+        (first, "declined"),
+        (second, "cancelled"),
+        (third, "accepted"),
+        (fourth, "cancelled"),
+    ]
 
 
 def test_when_all_three_decline_the_next_three_are_offered_and_it_escalates(raced, harness) -> None:
