@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -309,21 +310,14 @@ def reassign_order(
     offers = cancel_live_offers(conn, clock, order.id)
     previous = [order.caregiver_id] if order.caregiver_id is not None else [o.caregiver_id for o in offers]
     if order.caregiver_id is not None:
-        order = transition(
+        order = take_back(
             conn,
             clock,
             order,
-            OrderStatus.OFFERED,
             actor_kind=Actor.OPERATOR,
             actor=actor,
             reason="taken back to reassign",
             action="reassigned",
-            caregiver_id=None,
-            provider_id=None,
-            accepted_at=None,
-            en_route_at=None,
-            arrival_due_at=None,
-            travel_km=None,
         )
     deadline = {"accept_due_at": clock.now() + config.dispatch.accept_window(order.is_emergency)}
     if caregiver_id is None:
@@ -358,6 +352,38 @@ def reassign_order(
         "service_order",
         order.id,
         {"code": order.code, "caregiver_id": ranked.candidate.caregiver_id, "previous": previous},
+    )
+
+
+def take_back(
+    conn: psycopg.Connection,
+    clock: Clock,
+    order: OrderRow,
+    *,
+    actor_kind: Actor,
+    actor: str,
+    reason: str,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> OrderRow:
+    """Take a locked order from the caregiver who holds it (accepted or on the way): it is offered again, with
+    nothing left of their acceptance. The caller tells them and makes the next offer or assignment."""
+    return transition(
+        conn,
+        clock,
+        order,
+        OrderStatus.OFFERED,
+        actor_kind=actor_kind,
+        actor=actor,
+        reason=reason,
+        details=details,
+        action=action,
+        caregiver_id=None,
+        provider_id=None,
+        accepted_at=None,
+        en_route_at=None,
+        arrival_due_at=None,
+        travel_km=None,
     )
 
 
@@ -437,5 +463,6 @@ __all__ = [
     "reassign_order",
     "review_order",
     "stand_down",
+    "take_back",
     "tell_withdrawn",
 ]

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import offer_next
-from dispatcher.orders import tell_withdrawn
+from dispatcher.orders import take_back, tell_withdrawn
 from dispatcher.planning.problem import Problem
 from dispatcher.planning.solve import Solution
 from dispatcher.settings import Config
@@ -224,20 +224,15 @@ def _take_back(conn: psycopg.Connection, clock: Clock, config: Config, order: Or
     """Take a held order (accepted, not set off for) from its caregiver for the plan, telling them."""
     previous = order.caregiver_id
     assert previous is not None
-    order = transition(
+    order = take_back(
         conn,
         clock,
         order,
-        OrderStatus.OFFERED,
         actor_kind=Actor.SCHEDULER,
         actor="planner",
         reason=f"taken off the day of its caregiver: {why}",
-        details={"previous": previous},
         action="replanned",
-        caregiver_id=None,
-        provider_id=None,
-        accepted_at=None,
-        arrival_due_at=None,
+        details={"previous": previous},
     )
     tell_withdrawn(conn, clock, config, order, previous, "the day was planned again", "replanned")
     return order

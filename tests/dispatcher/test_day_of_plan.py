@@ -210,6 +210,7 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
     plan_day(conn, clock, config, DAY, made_by="test", tell=True)
     holder, status = _holder(conn, order)
     assert status == "accepted" and holder is not None
+    conn.execute("UPDATE service_order SET travel_km = 0.4 WHERE id = %s", (order,))  # the holder's way there
     # the holder is kept at another elder's until past the window (an urgent visit that ran long)
     clock.set(local(10, 30))
     urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 120, 30)
@@ -222,6 +223,8 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
     other = next(c for c in caregivers if c != holder)
     assert _holder(conn, order) == (other, "accepted")
     assert _told_withdrawn(conn, holder, order)
+    km = conn.execute("SELECT travel_km FROM service_order WHERE id = %s", (order,)).fetchone()
+    assert km == (None,)  # nothing of the old holder's acceptance is left on it
     planned = conn.execute(
         "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
     )
