@@ -4,7 +4,7 @@ start each caregiver where they are and keep confirmed visits at their times."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import psycopg
 
@@ -21,6 +21,15 @@ from tests.dispatcher.test_planning import DAY, TZ, booked, local
 from tests.dispatcher.town import Town, offset
 
 LONG_DAY = [(DAY.isoweekday(), time(7), time(20))]
+
+
+def _arrived(conn: psycopg.Connection, order: int, caregiver: int, accepted: datetime, arrived: datetime) -> None:
+    """The caregiver accepted the order and is at the elder's (a visit under way, for where they are)."""
+    conn.execute(
+        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
+        "WHERE id = %s",
+        (caregiver, accepted, arrived, order),
+    )
 
 
 def _meal_at_eleven(conn: psycopg.Connection, elder: int) -> int:
@@ -128,11 +137,7 @@ def test_a_same_day_replan_starts_a_caregiver_where_they_are_once_their_visit_en
     cid = town.caregiver(pid, offset(0, -5), shifts=LONG_DAY)
     there = offset(0, 3)
     order = booked(conn, clock, config, town.elder(there), "care", local(9), 60, 60)
-    conn.execute(
-        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
-        "WHERE id = %s",
-        (cid, local(8, 50), local(9, 5), order),
-    )
+    _arrived(conn, order, cid, local(8, 50), local(9, 5))
     problem = problems.load(conn, DAY, TZ, not_before=local(9, 20))
     worker = next(w for w in problem.workers if w.caregiver_id == cid)
     assert (worker.lat, worker.lon) == there
@@ -214,11 +219,7 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
     # the holder is kept at another elder's until past the window (an urgent visit that ran long)
     clock.set(local(10, 30))
     urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 120, 30)
-    conn.execute(
-        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
-        "WHERE id = %s",
-        (holder, local(10), local(10, 10), urgent),
-    )
+    _arrived(conn, urgent, holder, local(10), local(10, 10))
     again = replan_day(conn, clock, config, DAY, made_by="change")
     other = next(c for c in caregivers if c != holder)
     assert _holder(conn, order) == (other, "accepted")
@@ -277,11 +278,7 @@ def test_a_confirmed_visit_its_caregiver_has_no_room_for_goes_to_another_but_an_
     # meals' window, with no room to reach them in it
     clock.set(local(10, 30))
     urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 70, 30)
-    conn.execute(
-        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, accepted_at = %s, arrived_at = %s "
-        "WHERE id = %s",
-        (busy, local(10), local(10, 10), urgent),
-    )
+    _arrived(conn, urgent, busy, local(10), local(10, 10))
     again = replan_day(conn, clock, config, DAY, made_by="change")
     assert conn.execute(of, (again.plan_id, confirmed)).fetchone()[1] == other  # type: ignore[index]
     held = "SELECT caregiver_id, unassigned_reason FROM plan_visit WHERE plan_id = %s AND recurring_service_id = %s"
