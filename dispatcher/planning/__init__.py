@@ -195,7 +195,7 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     """Solve a re-plan so that confirmed visits keep their times: first with each held to a start within
     ``KEEP_MINUTES`` of the one its caregiver was given; if some then find no room, again with their whole
     windows, every visit placed by the first pass kept with its caregiver (so that only the times move); then held
-    visits their holders have no room for are handed over (``_hand_over``)."""
+    or confirmed visits their caregivers have no room for are handed over (``_hand_over``)."""
     if not kept:
         return _hand_over(problem, solve(problem, settings), settings)
     margin = timedelta(minutes=settings.margin_minutes)

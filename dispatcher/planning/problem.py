@@ -105,8 +105,8 @@ class Problem:
     unservable: dict[int, Reason]  # visit index -> why nobody may take it
     # meal index -> the kitchens it may come from, nearest first, each with the workers who may take it from there
     kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = field(default_factory=dict)
-    # a visit whose order its caregiver holds -> the workers who may take it over should the holder have no room
-    # (the order then moves to them)
+    # a visit held by its caregiver (its order) or kept with them (a confirmed route) -> the workers who may take it
+    # over should that caregiver have no room (a held order then moves to them)
     others: dict[int, list[int]] = field(default_factory=dict)
     # held visits whose caregivers cannot take them that day (away, off): planned over the others, or released
     given_up: set[int] = field(default_factory=set)
@@ -259,8 +259,8 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
     found: list[tuple[Visit, bool]] = []
     made: set[tuple[int, datetime]] = set()
     for row in conn.execute(_ORDERS, {"start": start, "end": end, "live": [s.value for s in LIVE_OFFER]}).fetchall():
-        order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community, *rest = row
-        lat, lon, collected = rest
+        (order_id, elder, service, w_start, w_end, minutes, rs_id, occurrence, holder, status, community) = row[:11]
+        lat, lon, collected = row[11:]
         if rs_id is not None:
             made.add((rs_id, occurrence))
         visit = Visit(elder, service, community, lat, lon, w_start, w_end, minutes, rs_id, occurrence, order_id)

@@ -120,7 +120,7 @@ class Passes:
     windows: Mapping[int, tuple[datetime, datetime]] = field(default_factory=dict)
     keep: Mapping[int, int] = field(default_factory=dict)
     initial: Steps = field(default_factory=dict)  # routes to start from (an earlier pass's)
-    # the workers a visit may go to instead of those the problem allows (a held visit its holder has no room for)
+    # the workers a visit may go to instead of those the problem allows (a visit its caregiver has no room for)
     open_to: Mapping[int, list[int]] = field(default_factory=dict)
 
     def window(self, problem: Problem, index: int) -> tuple[datetime, datetime]:
@@ -302,6 +302,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     further pass over the problem plans some visits with instead of their own (meals moved to another kitchen are
     recorded on the problem either way)."""
     passes = passes or Passes()
+    hold_s = settings.meal_hold_minutes * 60
     points, kitchens = _places(problem)
     paths = matrices(points, settings.travel)
     if not any(problem.allowed) or not problem.workers:
@@ -314,7 +315,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     regular_pins = {index: who for index, who in regulars.items() if who}
     problem_input = _input(problem, kitchens, paths, settings, regular_pins, passes.initial, passes)
     answer, seconds, timed_out = _run(problem_input, settings)
-    stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
+    stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
@@ -322,7 +323,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         initial = steps_of(stops, pickups, problem)
         answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
+        stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     tried = dict.fromkeys(problem.kitchen_choices, 0)
     while not timed_out:
         # meals with no room at their kitchen: from the next-nearest kitchen that may cook them, if any
@@ -336,7 +337,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         initial = steps_of(stops, pickups, problem)
         answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer, passes, settings.meal_hold_minutes * 60)
+        stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:

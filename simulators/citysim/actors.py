@@ -160,7 +160,7 @@ class People:
     def set_off(self, worker: Worker, job: Job) -> Collection[int]:
         dispatcher.set_off(self.conn, self.engine.clock, self.config, self.caregiver(worker.id), job.order_id, VIA)
         self.conn.commit()
-        return carried(self.conn, worker.id)
+        return carried(self.conn, worker.id) if job.service_type == ServiceType.MEAL else ()
 
     def arrive(self, worker: Worker, job: Job) -> None:
         self._insisting(dispatcher.arrive, worker, job)
