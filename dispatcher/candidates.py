@@ -4,6 +4,9 @@ Eligible means: active, not opted out of SMS, has the skill; of an active provid
 serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
 service is wanted (local time); holding fewer orders than their ``max_load``; not yet offered this order.
 
+A meal is collected at the caregiver's provider's kitchen on the way (when it has one): their way to the elder
+is by the kitchen (``Candidate.via``).
+
 Where a caregiver is: at home, unless the need is an emergency and they checked in lately. Then they are
 where the order they are on the way to or at is, or the one they finished within ``whereabouts_minutes``
 (on their way back); the platform knows nothing closer than that, since caregivers answer by SMS.
@@ -97,8 +100,11 @@ SELECT * FROM (
            c.max_load::int AS max_load,
            EXISTS (SELECT 1 FROM service_order h WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id
                    AND h.status IN ('completed', 'reviewed')),
-           c.name, c.phone, c.language, here.lat IS NOT NULL AS away
+           c.name, c.phone, c.language, here.lat IS NOT NULL AS away, kitchen.lat, kitchen.lon
     FROM caregiver c
+    LEFT JOIN LATERAL (
+        SELECT k.kitchen_lat AS lat, k.kitchen_lon AS lon FROM provider k WHERE %(meal)s AND k.id = c.provider_id
+    ) kitchen ON true
     LEFT JOIN LATERAL (
         SELECT e.lat, e.lon FROM service_order w JOIN elder e ON e.id = w.elder_id
         WHERE %(locate)s AND w.caregiver_id = c.id AND w.en_route_at IS NOT NULL
@@ -166,6 +172,7 @@ class SqlCandidates:
             "community": need.community_id,
             "order": need.order_id,
             "routine": not need.emergency,
+            "meal": need.service_type == ServiceType.MEAL,
             "locate": need.emergency and whereabouts > timedelta(0),
             "recent": need.wanted_at - whereabouts,
         }

@@ -7,7 +7,7 @@ The rules are the same SQL fragments the dispatcher's selection uses (``ON_SHIFT
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,8 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
         WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1),
        (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id
           AND (so.status = ANY(%(held)s) OR (so.status = %(escalated)s AND so.arrived_at IS NULL))) >= p.capacity,
-       EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id)
+       EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id),
+       CASE WHEN %(meal)s THEN p.kitchen_lat END, CASE WHEN %(meal)s THEN p.kitchen_lon END
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE {scope}
 ORDER BY c.id
@@ -138,6 +139,7 @@ def judge(
         "caregivers": list(caregivers),
         "wide": nearby,
         "routine": not need.emergency,
+        "meal": need.service_type == ServiceType.MEAL,
     }
     query = _CHECKS.format(
         load=sql.SQL(LOAD),
@@ -148,7 +150,7 @@ def judge(
     )
     verdicts = []
     for row in conn.execute(query, params).fetchall():
-        candidate = Candidate(*row[:13])
+        candidate = replace(Candidate(*row[:13]), via_lat=row[27], via_lon=row[28])
         verdicts.append(
             Verdict(candidate, str(row[17]), _reasons(row, need), ranking.rank(candidate, need.lat, need.lon))
         )

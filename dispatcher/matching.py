@@ -11,6 +11,8 @@ Why the bounds hold: the WGS-84 ellipsoid encloses the sphere of its polar radiu
 on the ellipsoid radially onto that sphere never lengthens it (the projection onto a convex set is
 1-Lipschitz). So the geodesic distance is at least ``b`` times the angle between the two points' geocentric
 directions, and a box that holds the spherical cap of angle ``R / b`` holds every caregiver within ``R``.
+A caregiver who goes by a stop first (a meal's kitchen) travels the two legs' sum, which the triangle
+inequality keeps at or above the straight distance: the same bounds hold for them.
 """
 
 from __future__ import annotations

@@ -29,6 +29,13 @@ class Candidate:
     language: str = "zh"
     # (lat, lon) is where they last checked in (an order they are at, on the way to, or just finished), not home
     away: bool = False
+    # a stop on the way, when the need is collected somewhere first: a meal from their provider's kitchen
+    via_lat: float | None = None
+    via_lon: float | None = None
+
+    @property
+    def via(self) -> tuple[float, float] | None:
+        return None if self.via_lat is None or self.via_lon is None else (self.via_lat, self.via_lon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +79,14 @@ class Ranking:
         )
 
     def rank(self, candidate: Candidate, lat: float, lon: float) -> Ranked:
-        """The exact ranking of one candidate, by geopy's geodesic distance on WGS-84."""
-        km = geodesic((lat, lon), (candidate.lat, candidate.lon)).km
+        """The exact ranking of one candidate, by geopy's geodesic distance on WGS-84: straight there, or by their
+        stop on the way (``via``). A stop never shortens the way, so the straight distance stays a lower bound
+        of it (what ``matching`` relies on)."""
+        via = candidate.via
+        if via is None:
+            km = geodesic((lat, lon), (candidate.lat, candidate.lon)).km
+        else:
+            km = geodesic((candidate.lat, candidate.lon), via).km + geodesic(via, (lat, lon)).km
         return Ranked(candidate, km, self.eta_min(candidate.travel_mode, km), self.cost_at(candidate, km))
 
     def floor_beyond(self, km: float, *, regulars_apart: bool = False) -> float:
@@ -96,7 +109,7 @@ class Ranking:
     def reasons(self, ranked: Ranked) -> dict[str, Any]:
         """Why this caregiver: every term of the cost, as stored on the offer for operators."""
         c, w = ranked.candidate, self.weights
-        return {
+        reasons: dict[str, Any] = {
             "distance_km": round(ranked.distance_km, 3),
             "eta_min": round(ranked.eta_min, 1),
             "travel_mode": c.travel_mode,
@@ -114,3 +127,6 @@ class Ranking:
             },
             "weights": w.model_dump(),
         }
+        if c.via is not None:
+            reasons["via"] = "kitchen"  # distance and travel time are by the kitchen
+        return reasons

@@ -8,6 +8,7 @@ from datetime import time, timedelta
 import pytest
 
 from dispatcher.candidates import SqlCandidates, need_of
+from dispatcher.eligibility import judge
 from dispatcher.lifecycle import Actor, load_order, transition
 from dispatcher.matching import ListCandidates, brute_force, choose
 from dispatcher.offers import ranking_for
@@ -217,3 +218,35 @@ def test_ranking_weighs_load_continuity_and_rating(conn, clock, town, config, we
     choice = choose(SqlCandidates(conn, need, config.timezone), need.lat, need.lon, ranking)
     assert choice is not None
     assert choice.best.candidate.caregiver_id == (nearest if weights_changed else good)
+
+
+def test_a_meal_goes_to_whoever_reaches_the_elder_soonest_by_their_kitchen(conn, clock, town, config) -> None:
+    """A meal is collected at the caregiver's provider's kitchen first: the way there counts, not the straight line
+    (a caregiver next door whose kitchen is across town is not the nearest for a meal)."""
+    far_kitchen, near_kitchen = town.provider(), town.provider()
+    for provider, km_north in ((far_kitchen, -9.0), (near_kitchen, 2.5)):
+        kitchen = offset(km_north, 0)
+        conn.execute("UPDATE provider SET kitchen_lat = %s, kitchen_lon = %s WHERE id = %s", (*kitchen, provider))
+    next_door = town.caregiver(far_kitchen, offset(0.3, 0))
+    by_the_kitchen = town.caregiver(near_kitchen, offset(3.0, 0))
+    elder = town.elder()
+    wanted = {}
+    for service in ("meal", "cleaning"):
+        ref = create_order(conn, clock, elder_id=elder, service_type=service, actor="t", config=config)
+        order = load_order(conn, ref.id)
+        need, ranking = need_of(conn, order, clock.now()), ranking_for(config, order)
+        choice = choose(SqlCandidates(conn, need, config.timezone), need.lat, need.lon, ranking)
+        assert choice is not None
+        slow = brute_force(SqlCandidates(conn, need, config.timezone), need.lat, need.lon, ranking)
+        assert slow is not None and choice.best == slow.best
+        wanted[service] = choice.best
+        if service == "meal":
+            # what an operator sees of the choice says so, and the eligibility page ranks the same way
+            assert ranking.reasons(choice.best)["via"] == "kitchen"
+            assert choice.best.distance_km == pytest.approx(0.5 + 2.5, abs=0.05)
+            verdicts = judge(conn, need, ranking, config.timezone, caregivers=[next_door, by_the_kitchen])
+            assert [v.candidate.caregiver_id for v in verdicts] == [by_the_kitchen, next_door]
+            assert verdicts[1].ranked.distance_km == pytest.approx(9.3 + 9.0, abs=0.05)
+    assert wanted["meal"].candidate.caregiver_id == by_the_kitchen
+    assert wanted["cleaning"].candidate.caregiver_id == next_door
+    assert "via" not in ranking_for(config, load_order(conn, ref.id)).reasons(wanted["cleaning"])

@@ -23,6 +23,8 @@ def caregivers(draw, lat: float, lon: float) -> list[Candidate]:
     spread = draw(st.sampled_from([0.01, 0.05, 0.3, 2.0]))
     out = []
     for i in range(n):
+        # some go by a stop first (a meal's kitchen), anywhere around
+        via = draw(st.none() | st.tuples(st.floats(-spread, spread), st.floats(-spread, spread)))
         out.append(
             Candidate(
                 caregiver_id=draw(st.integers(min_value=1, max_value=10**6)) * 100 + i,
@@ -35,6 +37,8 @@ def caregivers(draw, lat: float, lon: float) -> list[Candidate]:
                 load=draw(st.integers(0, 4)),
                 max_load=5,
                 served_before=draw(st.booleans()),
+                via_lat=None if via is None else max(-89.0, min(89.0, lat + via[0])),
+                via_lon=None if via is None else max(-179.9, min(179.9, lon + via[1])),
             )
         )
     # exact ties and caregivers living together happen in real cities
