@@ -308,9 +308,11 @@ def _whereabouts(
     return {caregiver_id: (free, place) for caregiver_id, (free, _, place) in found.items()}
 
 
-def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
-    """The first rule, in the order a person would put things right, that leaves nobody for the visit."""
+def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
+    """The first rule, in the order a person would put things right, that leaves nobody for the visit (times in
+    the day's local time, whichever zone the visit's window was read in)."""
     service, community = visit.service_type, visit.community_id
+    opens, closes = visit.window_start.astimezone(tz), visit.window_end.astimezone(tz)
     rules: list[tuple[str, str, object]] = [
         ("no_skill", f"no caregiver has the {service} skill at a provider selling it", lambda s: service in s.services),
         (
@@ -326,7 +328,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff]) -> Reason:
         ),
         (
             "off_shift",
-            f"nobody eligible works between {visit.window_start:%H:%M} and {visit.window_end:%H:%M} that day",
+            f"nobody eligible works between {opens:%H:%M} and {closes:%H:%M} that day",
             lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
         ),
         ("absent", "everyone who could go is away (leave or sick) that day", lambda s: not s.absent),
@@ -409,7 +411,7 @@ def build(
             others[len(problem_visits)] = [i for i in anyone if cooks is None or workers[i].provider_id == cooks]
         if not may:
             holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
-            unservable[len(problem_visits)] = _why_nobody(visit, holder)
+            unservable[len(problem_visits)] = _why_nobody(visit, holder, tz)
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)

@@ -273,6 +273,8 @@ def test_visits_nobody_can_take_are_reported_with_their_reason(
     )
     assert reasons == {unskilled: "no_skill", outside: "outside_area", late: "off_shift", ok: "assigned"}
     assert outcome.figures["unassigned_reasons"] == {"no_skill": 1, "outside_area": 1, "off_shift": 1}
+    detail = conn.execute("SELECT unassigned_detail FROM plan_visit WHERE order_id = %s", (late,)).fetchone()
+    assert detail == ("nobody eligible works between 19:00 and 20:00 that day",)  # the city's time, not UTC
     untouched = conn.execute("SELECT status FROM service_order WHERE id = %s", (late,)).fetchone()
     assert untouched == ("created",)  # left to the ordinary dispatch, not lost
 
