@@ -16,10 +16,10 @@ class Seen:
     online: bool | None = None
     seen_at: datetime | None = None
     battery: int | None = None
-    battery_ts: datetime | None = None
+    battery_order: tuple[datetime, int] | None = None  # (ts, seq) of the message that said it
     lat: float | None = None
     lon: float | None = None
-    position_ts: datetime | None = None
+    position_order: tuple[datetime, int] | None = None
     seq: int | None = None
     firmware: str | None = None
 
@@ -29,13 +29,14 @@ class Seen:
             self.seen_at = received_at if self.seen_at is None else max(self.seen_at, received_at)
         self.seq = seq if self.seq is None else max(self.seq, seq)
 
-    def battery_at(self, ts: datetime, level: int | None) -> None:
-        if level is not None and (self.battery_ts is None or ts >= self.battery_ts):
-            self.battery, self.battery_ts = level, ts
+    # The latest by device time; of two in the same millisecond, the later in the device's own order (seq).
+    def battery_at(self, ts: datetime, seq: int, level: int | None) -> None:
+        if level is not None and (self.battery_order is None or (ts, seq) >= self.battery_order):
+            self.battery, self.battery_order = level, (ts, seq)
 
-    def position_at(self, ts: datetime, lat: float | None, lon: float | None) -> None:
-        if lat is not None and lon is not None and (self.position_ts is None or ts >= self.position_ts):
-            self.lat, self.lon, self.position_ts = lat, lon, ts
+    def position_at(self, ts: datetime, seq: int, lat: float | None, lon: float | None) -> None:
+        if lat is not None and lon is not None and (self.position_order is None or (ts, seq) >= self.position_order):
+            self.lat, self.lon, self.position_order = lat, lon, (ts, seq)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,8 +85,8 @@ VITAL_RULES: tuple[Rule, ...] = (
 BATTERY_RULE = Rule(AlarmType.BATTERY_LOW, "battery", "battery_low", False)
 
 
-# (device_id, elder_id, ts, level) of a battery level a status message reported
-BatteryReport = tuple[str, int, datetime, int]
+# (device_id, elder_id, ts, seq, level) of a battery level a status message reported
+BatteryReport = tuple[str, int, datetime, int, int]
 
 
 @dataclass(slots=True)
@@ -98,6 +98,13 @@ class Candidates:
 
     def __bool__(self) -> bool:
         return bool(self.breaches or self.battery)
+
+
+def _keep_latest(latest: dict[str, BatteryReport], report: BatteryReport) -> None:
+    """Keep ``report`` as its device's level unless one with a later (ts, seq) is kept already."""
+    kept = latest.get(report[0])
+    if kept is None or (report[2], report[3]) >= (kept[2], kept[3]):
+        latest[report[0]] = report
 
 
 _RECENT = """
@@ -122,7 +129,11 @@ class Rules:
     def candidates(
         self, rows: Iterable[Row], batteries: Iterable[BatteryReport], thresholds: Mapping[str, Thresholds]
     ) -> Candidates:
-        """What in a batch might complete a rule: breaching readings, and each device's latest battery level."""
+        """What in a batch might complete a rule: breaching readings, and each device's latest battery level.
+
+        The latest is the one with the latest device time, and of two in the same millisecond (a status sent on
+        connecting and the telemetry right after it) the one with the higher seq: the device's own order.
+        """
         found = Candidates()
         for row in rows:
             device_id, ts = row[0], row[2]
@@ -131,15 +142,11 @@ class Rules:
                 if first is None or ts < first[0]:
                     found.breaches[device_id] = (ts, row[1])
             if row[13] is not None:
-                last = found.battery.get(device_id)
-                if last is None or ts >= last[2]:
-                    found.battery[device_id] = (device_id, row[1], ts, row[13])
+                _keep_latest(found.battery, (device_id, row[1], ts, row[4], row[13]))
         for report in batteries:
-            last = found.battery.get(report[0])
-            if last is None or report[2] >= last[2]:
-                found.battery[report[0]] = report
+            _keep_latest(found.battery, report)
         # only low levels matter
-        found.battery = {d: r for d, r in found.battery.items() if BATTERY_RULE.breached(r[3], thresholds[d])}
+        found.battery = {d: r for d, r in found.battery.items() if BATTERY_RULE.breached(r[4], thresholds[d])}
         return found
 
     def evaluate(
@@ -151,7 +158,7 @@ class Rules:
     ) -> list[AlarmRaise]:
         """The alarm occurrences the candidates complete, with the readings stored before them."""
         raises: list[AlarmRaise] = []
-        for device_id, elder_id, ts, level in found.battery.values():
+        for device_id, elder_id, ts, _, level in found.battery.values():
             details = {"battery": level, "threshold": thresholds[device_id].battery_low}
             raises.append(AlarmRaise(elder_id, device_id, AlarmType.BATTERY_LOW, ts, received_at, details=details))
         if found.breaches:

@@ -134,22 +134,22 @@ class BatchWriter:
                      s.hr, s.spo2, s.sbp, s.dbp, s.temp, s.steps, s.lat, s.lon, s.battery)
                 )  # fmt: skip
                 if s.battery is not None:
-                    state.battery_at(ts, s.battery)
+                    state.battery_at(ts, seq, s.battery)
                 if s.lat is not None:
-                    state.position_at(ts, s.lat, s.lon)
+                    state.position_at(ts, seq, s.lat, s.lon)
         elif message.channel is Channel.EVENT:
             assert isinstance(message.body, Event)
             state.message(received_at, message.seq, live=live)
-            state.position_at(message.ts, message.body.lat, message.body.lon)
+            state.position_at(message.ts, message.seq, message.body.lat, message.body.lon)
         else:
             status = message.body
             assert isinstance(status, DeviceStatus)
             state.message(received_at, message.seq, live=live, online=status.state is Presence.ONLINE)
-            state.battery_at(message.ts, status.battery)
+            state.battery_at(message.ts, message.seq, status.battery)
             if status.firmware is not None:
                 state.firmware = status.firmware
             if status.battery is not None:
-                batteries.append((device.id, device.elder_id, message.ts, status.battery))
+                batteries.append((device.id, device.elder_id, message.ts, message.seq, status.battery))
 
 
 def _conflicting_readings(accepted: list[Accepted], conflicts: set[tuple[object, ...]]) -> list[DeadLetter]:

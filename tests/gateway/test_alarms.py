@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from devices import Telemetry, encode, epoch_ms, topic
+from devices import DeviceStatus, Presence, Telemetry, encode, epoch_ms, topic
 from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, later_message_stored, rows, scalar
@@ -155,6 +155,25 @@ def test_door_opened_at_night_and_low_battery_raise_alarms(
         lambda: rows(city.database_url, "SELECT type FROM alarm ORDER BY type") == [("battery_low",), ("door_night",)]
     )
     assert got, rows(city.database_url, "SELECT type FROM alarm")
+
+
+def test_low_battery_in_the_millisecond_of_the_connect_status_alarms(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    """A device says online (with its battery) when it connects and may send telemetry in the same millisecond:
+    of the two, the telemetry is the later (higher seq), and its low level raises the alarm."""
+    watch = city.device("watch")
+    gateways(city.database_url, mosquitto.url)
+    fleet = fleets(city, mosquitto.url, [watch])
+    now = epoch_ms(datetime.now(UTC))
+    online = DeviceStatus(ts=now, seq=fleet.next_seq(watch.id), state=Presence.ONLINE, battery=96)
+    low = Telemetry(ts=now, seq=fleet.next_seq(watch.id), battery=9)
+    fleet.publish_raw(watch.id, topic(watch.id, "status"), encode(online))
+    fleet.publish_raw(watch.id, topic(watch.id, "telemetry"), encode(low))
+    alarm = wait_until(lambda: rows(city.database_url, "SELECT type, details->>'battery' FROM alarm"))
+    assert alarm == [("battery_low", "9")]
+    battery = "SELECT battery FROM device WHERE id = %s"
+    assert scalar(city.database_url, battery, watch.id) == 9  # the device's level: the later message's too
 
 
 def encode_event(fleet: Fleet, device_id: str, kind: str) -> bytes:

@@ -1,4 +1,5 @@
-"""The rule logic on its own: what counts as consecutive, and nights across midnight."""
+"""The rule logic on its own: what counts as consecutive, which battery level is the latest, and nights
+across midnight."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.events import Night
+from gateway.presence import Seen
 from gateway.rules import DEFAULT_THRESHOLDS as DEFAULTS
 from gateway.rules import THRESHOLD_DEFAULTS, VITAL_RULES, Rules, Thresholds
 
@@ -45,6 +47,26 @@ def test_elder_thresholds_override_the_defaults() -> None:
     assert set(THRESHOLD_DEFAULTS) == {
         "hr_high", "hr_low", "spo2_low", "sbp_high", "sbp_low", "dbp_high", "temp_high", "battery_low",
     }  # fmt: skip
+
+
+def test_of_two_battery_levels_in_one_millisecond_the_one_with_the_higher_seq_is_the_latest() -> None:
+    """A device says online (with its battery) on connecting and may send telemetry in the same millisecond."""
+    rules = Rules(consecutive=3, window=timedelta(minutes=10))
+    limits = {"w": DEFAULTS}
+    # (device_id, elder_id, ts, received_at, seq, hr, spo2, sbp, dbp, temp, steps, lat, lon, battery)
+    low = ("w", 1, T0, T0, 12, None, None, None, None, None, None, None, None, 9)
+    connected, later = ("w", 1, T0, 11, 96), ("w", 1, T0, 13, 96)  # status reports: (device, elder, ts, seq, level)
+    found = rules.candidates([low], [connected], limits)
+    assert found.battery == {"w": ("w", 1, T0, 12, 9)}
+    assert not rules.candidates([low], [later], limits)  # a later report of the same millisecond says it is fine
+    assert not rules.candidates([low], [("w", 1, T0 + timedelta(milliseconds=1), 2, 96)], limits)  # later ts wins
+
+    for order in ([(T0, 11, 96), (T0, 12, 9)], [(T0, 12, 9), (T0, 11, 96)]):  # whichever came first in the batch
+        seen = Seen()
+        for ts, seq, level in order:
+            seen.battery_at(ts, seq, level)
+            seen.position_at(ts, seq, float(level), 0.0)
+        assert (seen.battery, seen.lat) == (9, 9.0)
 
 
 def test_night_may_run_across_midnight() -> None:
