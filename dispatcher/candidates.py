@@ -2,7 +2,8 @@
 
 Eligible means: active, not opted out of SMS, has the skill; of an active provider that sells the service,
 serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
-service is wanted (local time); holding fewer orders than their ``max_load``; not yet offered this order.
+service is wanted (local time); holding fewer orders than their ``max_load``; for a booked service, a day in the
+plan in force that leaves room for it (``ROOM_IN_PLAN``); not yet offered this order.
 
 A meal is collected at the caregiver's provider's kitchen on the way (when it has one): their way to the elder
 is by the kitchen (``Candidate.via``).
@@ -44,6 +45,29 @@ LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AN
                           AND (so.id = pv.order_id OR (so.recurring_service_id = pv.recurring_service_id
                                                        AND so.occurrence_at = pv.occurrence_at))))
       ELSE 0 END)::int"""  # noqa: S608 (constants)
+
+# The visits of a caregiver's day in the plan in force, other than the order's own, as spans of time they are taken:
+# from a meal's collection at its kitchen (or the visit's planned start) to the planned start plus the booked
+# duration.
+_PLANNED_SPANS = """(SELECT coalesce(pv.pickup_at, pv.planned_start) AS busy_from,
+           pv.planned_start + make_interval(mins => pv.duration_min) AS busy_until
+    FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id
+    WHERE pl.superseded_at IS NULL AND pl.day = %(day)s AND pv.caregiver_id = c.id
+      AND NOT coalesce(pv.order_id = %(order)s, false)
+      AND NOT coalesce((pv.recurring_service_id, pv.occurrence_at) = (
+          SELECT so.recurring_service_id, so.occurrence_at FROM service_order so WHERE so.id = %(order)s), false))"""
+
+# A booked service is offered to a caregiver on a planned route only when their day leaves a gap as long as its
+# duration that starts inside its window (at its opening, or as one of their planned visits ends), travel left to the
+# ranking: accepting it does not break a visit of their own. Emergencies go first whatever the plan.
+ROOM_IN_PLAN = f"""(NOT %(routine)s OR EXISTS (
+    SELECT 1 FROM (
+        SELECT %(opens)s::timestamptz AS t
+        UNION ALL
+        SELECT p.busy_until FROM {_PLANNED_SPANS} p WHERE p.busy_until > %(opens)s AND p.busy_until <= %(closes)s
+    ) gap
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_PLANNED_SPANS} q WHERE q.busy_from < gap.t + %(takes)s AND q.busy_until > gap.t)))"""  # noqa: S608
 
 # On shift at local weekday and time of day (parameters of ``shift_params``); a shift whose end is not after
 # its start runs past midnight into the next day.
@@ -116,6 +140,7 @@ SELECT * FROM (
       AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
       AND {on_shift}
       AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id)
+      AND {room}
       {box}
 ) eligible
 WHERE load < max_load
@@ -135,10 +160,21 @@ class Need:
     lat: float
     lon: float
     wanted_at: datetime  # timezone-aware
+    # a booked service: the latest it may start (its window's end) and how long it takes
+    until: datetime | None = None
+    minutes: int = 0
 
     @property
     def emergency(self) -> bool:
         return self.service_type == ServiceType.EMERGENCY
+
+    def room_params(self) -> dict[str, object]:
+        """The parameters of ``ROOM_IN_PLAN`` (with ``shift_params``' day and the order)."""
+        return {
+            "opens": self.wanted_at,
+            "closes": max(self.wanted_at, self.until or self.wanted_at),
+            "takes": timedelta(minutes=self.minutes),
+        }
 
 
 def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:
@@ -152,8 +188,20 @@ def need_of(conn: psycopg.Connection, order: OrderRow, now: datetime) -> Need:
     ).fetchone()
     if row is None:
         raise LookupError(f"elder {order.elder_id} of order {order.code} is missing")
-    wanted = now if order.is_emergency else max(now, order.window_start)
-    return Need(order.id, order.elder_id, row[0], order.service_type, row[1], row[2], wanted)
+    if order.is_emergency:
+        return Need(order.id, order.elder_id, row[0], order.service_type, row[1], row[2], now)
+    wanted = max(now, order.window_start)
+    return Need(
+        order.id,
+        order.elder_id,
+        row[0],
+        order.service_type,
+        row[1],
+        row[2],
+        wanted,
+        order.window_end,
+        order.duration_min,
+    )
 
 
 class SqlCandidates:
@@ -175,6 +223,7 @@ class SqlCandidates:
             "meal": need.service_type == ServiceType.MEAL,
             "locate": need.emergency and whereabouts > timedelta(0),
             "recent": need.wanted_at - whereabouts,
+            **need.room_params(),
         }
 
     def within(self, box: Box | None) -> Sequence[Candidate]:
@@ -199,7 +248,9 @@ class SqlCandidates:
         self._setup()
         if not self.params["providers"]:
             return []
-        query = sql.SQL(_CANDIDATES).format(load=sql.SQL(LOAD), on_shift=sql.SQL(ON_SHIFT), box=clause)
+        query = sql.SQL(_CANDIDATES).format(
+            load=sql.SQL(LOAD), on_shift=sql.SQL(ON_SHIFT), room=sql.SQL(ROOM_IN_PLAN), box=clause
+        )
         rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
         return [Candidate(*row) for row in rows]
 

@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.candidates import ABSENT, LOAD, UNDER_CONTRACT, WEEKLY_SHIFT, Need, need_of, shift_params
+from dispatcher.candidates import (
+    ABSENT,
+    LOAD,
+    ROOM_IN_PLAN,
+    UNDER_CONTRACT,
+    WEEKLY_SHIFT,
+    Need,
+    need_of,
+    shift_params,
+)
 from dispatcher.lifecycle import HELD, load_order
 from dispatcher.offers import ranking_for
 from dispatcher.ranking import Candidate, Ranked, Ranking
@@ -38,7 +47,8 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id
           AND (so.status = ANY(%(held)s) OR (so.status = %(escalated)s AND so.arrived_at IS NULL))) >= p.capacity,
        EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id),
-       CASE WHEN %(meal)s THEN p.kitchen_lat END, CASE WHEN %(meal)s THEN p.kitchen_lon END
+       CASE WHEN %(meal)s THEN p.kitchen_lat END, CASE WHEN %(meal)s THEN p.kitchen_lon END,
+       {room}
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE {scope}
 ORDER BY c.id
@@ -96,6 +106,7 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
         13:24
     ]
     absence, provider_full, offered = row[24:27]
+    room = row[29]
     load, max_load = row[7], row[8]
     found = _standing(active, opted_out, provider_active, standing, provider_name, contract)
     if not sells:
@@ -112,6 +123,8 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
         found.append(Reason("max_load", f"holds {load} of {max_load} orders"))
     if provider_full:
         found.append(Reason("provider_full", f"provider {provider_name} is at its capacity of orders in progress"))
+    if not room:
+        found.append(Reason("plan_busy", "their day in the plan in force leaves no gap for it inside its window"))
     if offered:
         found.append(Reason("offered", "was offered this order already"))
     return tuple(found)
@@ -140,6 +153,7 @@ def judge(
         "wide": nearby,
         "routine": not need.emergency,
         "meal": need.service_type == ServiceType.MEAL,
+        **need.room_params(),
     }
     query = _CHECKS.format(
         load=sql.SQL(LOAD),
@@ -147,6 +161,7 @@ def judge(
         weekly=sql.SQL(WEEKLY_SHIFT),
         absent=sql.SQL(ABSENT),
         scope=sql.SQL(_NEARBY),
+        room=sql.SQL(ROOM_IN_PLAN),
     )
     verdicts = []
     for row in conn.execute(query, params).fetchall():
