@@ -194,7 +194,8 @@ KEEP_MINUTES = 10
 def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime], settings: SolverSettings) -> Solution:
     """Solve a re-plan so that confirmed visits keep their times: first with each held to a start within
     ``KEEP_MINUTES`` of the one its caregiver was given; if some then find no room, again with their whole
-    windows, every visit placed by the first pass kept with its caregiver (so that only the times move); then held
+    windows, every promised visit placed by the first pass kept with its caregiver (so that only the times move) and
+    the others free (those the first pass put where a promised visit could not go may make way for it); then held
     or confirmed visits their caregivers have no room for are handed over (``_hand_over``)."""
     if not kept:
         return _hand_over(problem, solve(problem, settings), settings)
@@ -208,7 +209,7 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     missed = [i for i, v in enumerate(problem.visits) if v.key in kept and i not in first.stops]
     if not missed:
         return _hand_over(problem, first, settings)
-    second = solve(problem, settings, Passes(keep={i: stop.worker for i, stop in first.stops.items()}))
+    second = solve(problem, settings, Passes(keep=_promised_where_they_are(problem, first)))
     second.seconds += first.seconds
     return _hand_over(problem, second, settings)
 
@@ -216,17 +217,25 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
 def _hand_over(problem: problems.Problem, solution: Solution, settings: SolverSettings) -> Solution:
     """Visits whose orders their caregivers hold, and visits of confirmed routes, stay with their caregivers; one
     its caregiver has no room for any more (a re-plan after a delay, an emergency in between) is planned again
-    over the others who may take it, every visit placed so far kept with its caregiver. A held order then moves
+    over the others who may take it, every promised visit placed so far kept with its caregiver (visits not yet
+    promised make way: ``solve.PROMISED``). A held order then moves
     to its new caregiver (``apply_to_orders``). Before, such a visit was left unassigned: for a held order, off
     its holder's route while they still held it, and nobody came. An operator's pin stays firm."""
     moving = {i: others for i, others in problem.others.items() if i not in solution.stops and others}
     if not moving:
         return solution
-    keep = {i: stop.worker for i, stop in solution.stops.items()}
     initial = steps_of(solution.stops, solution.pickups, problem)
-    again = solve(problem, settings, Passes(keep=keep, initial=initial, open_to=moving))
+    again = solve(
+        problem, settings, Passes(keep=_promised_where_they_are(problem, solution), initial=initial, open_to=moving)
+    )
     again.seconds += solution.seconds
     return again
+
+
+def _promised_where_they_are(problem: problems.Problem, solution: Solution) -> dict[int, int]:
+    """The promised visits a pass placed, each with the caregiver's shift it placed them in: a further pass keeps
+    them there. Visits not yet promised stay free to move, so that none of them stands in a promised visit's way."""
+    return {i: stop.worker for i, stop in solution.stops.items() if problem.visits[i].promised}
 
 
 def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[VisitKey, list[int]]:

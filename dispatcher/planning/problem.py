@@ -71,6 +71,11 @@ class Visit:
     carried: bool = False
 
     @property
+    def promised(self) -> bool:
+        """Its caregiver holds its order, or has it on a confirmed route or by an operator's pin."""
+        return self.pinned_to is not None or self.held_by is not None
+
+    @property
     def key(self) -> tuple[int | None, datetime | None, int | None]:
         """What names the visit across plans: its occurrence, or its order."""
         if self.recurring_service_id is not None:
@@ -91,6 +96,8 @@ class Worker:
     starts: datetime
     ends: datetime
     serves: frozenset[tuple[int, str]] = field(default_factory=frozenset)  # (community, service)
+    # where the day ends when the worker starts elsewhere (a re-plan during the day: at a visit): home
+    home: tuple[float, float] | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +149,7 @@ class _Staff:
     absent: bool
     kitchen: Kitchen | None = None  # the provider's
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
+    home: tuple[float, float] | None = None  # set when (lat, lon) is no longer home but where they are
 
 
 _STAFF = sql.SQL("""
@@ -368,6 +376,7 @@ def build(
             a,
             b,
             frozenset((c, service) for c in s.communities for service in s.services),
+            s.home,
         )
         for s in staff
         if s.usable and not s.absent
@@ -442,7 +451,8 @@ def load(
             member.spans = []
         elif not_before is not None:
             free, place = busy.get(member.id, (not_before, None))
-            if place is not None:
+            if place is not None:  # they set out from where they are, and still go home at the end
+                member.home = (member.lat, member.lon)
                 member.lat, member.lon = place
             member.spans = [(max(a, free), b) for a, b in member.spans if b > free]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]

@@ -16,6 +16,7 @@ problem then records the kitchen it is planned from).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import vroom
+from vroom._vroom import VroomInputException
 
 from dispatcher.eligibility import Reason
 from dispatcher.planning.problem import Problem, Visit
@@ -30,8 +32,21 @@ from dispatcher.planning.travel import Matrices, matrices
 from dispatcher.settings import TravelModel
 from eldercare.priority import BOOKED
 
-# VROOM priorities run 0-100: each priority group an elder is in (at most four) adds a step
-PRIORITY_STEP = 25
+log = logging.getLogger(__name__)
+
+# VROOM priorities run 0-100, and VROOM serves the highest sum of priorities it can first (then as many visits as
+# it can, then the least travel). A visit promised already (its caregiver holds its order, or has it on a confirmed
+# route or an operator's pin) counts 96: a re-plan drops one only if it cannot be served, never to make room for
+# visits not yet promised (it would take 25 of those to outweigh it). Each priority group the elder is in (at most
+# four) adds a step: the priority elders' visits come first among those not yet promised, and among the promised.
+PROMISED = 96
+PRIORITY_STEP = 1
+
+
+def priority_of(visit: Visit) -> int:
+    """The visit's VROOM priority (0-100)."""
+    return (PROMISED if visit.promised else 0) + (BOOKED - visit.priority) * PRIORITY_STEP
+
 
 NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
 
@@ -95,9 +110,18 @@ def _max_tasks(problem: Problem, balance: float) -> int:
     return max(2, math.ceil(balance * tasks / max(1, len(problem.workers))))
 
 
-def _places(problem: Problem) -> tuple[list[tuple[float, float]], dict[int, int]]:
-    """The places of the problem (workers' homes, elders' homes, then kitchens) and each kitchen's index, by
-    provider."""
+@dataclass(frozen=True, slots=True)
+class Places:
+    """The places of the problem, as indices into its travel matrices: where each worker starts (index = worker),
+    the elders' homes (workers + visit), then kitchens (by provider) and the homes of workers who start elsewhere
+    (``ends``: where each worker's day ends)."""
+
+    points: list[tuple[float, float]]
+    kitchens: dict[int, int]
+    ends: list[int]
+
+
+def _places(problem: Problem) -> Places:
     points = [(w.lat, w.lon) for w in problem.workers] + [(v.lat, v.lon) for v in problem.visits]
     kitchens: dict[int, int] = {}
     for choices in problem.kitchen_choices.values():
@@ -105,7 +129,14 @@ def _places(problem: Problem) -> tuple[list[tuple[float, float]], dict[int, int]
             if kitchen.provider_id not in kitchens:
                 kitchens[kitchen.provider_id] = len(points)
                 points.append((kitchen.lat, kitchen.lon))
-    return points, kitchens
+    ends = []
+    for w, worker in enumerate(problem.workers):
+        if worker.home is None or worker.home == (worker.lat, worker.lon):
+            ends.append(w)
+        else:
+            ends.append(len(points))
+            points.append(worker.home)
+    return Places(points, kitchens, ends)
 
 
 Steps = Mapping[int, list[tuple[str, int]]]  # worker -> (VROOM step type, visit) in order
@@ -139,7 +170,7 @@ def _vehicle_steps(steps: list[tuple[str, int]]) -> list[vroom.VehicleStep]:
 
 def _input(
     problem: Problem,
-    kitchens: Mapping[int, int],
+    places: Places,
     paths: Matrices,
     settings: SolverSettings,
     regular_pins: Mapping[int, frozenset[int]],
@@ -175,7 +206,7 @@ def _input(
             vroom.Vehicle(
                 id=w,
                 start=vroom.Location(index=w),
-                end=vroom.Location(index=w),
+                end=vroom.Location(index=places.ends[w]),
                 profile=worker.travel_mode,
                 skills=has[w],
                 time_window=vroom.TimeWindow(
@@ -193,8 +224,7 @@ def _input(
         opens, closes = passes.window(problem, index)
         start = max(0, problem.seconds(opens))
         end = max(start, problem.seconds(closes) - margin)
-        # VROOM first maximises the priorities it serves: eldercare.priority's groups come first
-        priority = (BOOKED - visit.priority) * PRIORITY_STEP
+        priority = priority_of(visit)
         if visit.kitchen is None:
             problem_input.add_job(
                 vroom.Job(
@@ -208,13 +238,15 @@ def _input(
                 )
             )
             continue
+        cooked = problem.seconds(visit.window_start)
         problem_input.add_shipment(
             # setup is spent only when arriving from elsewhere: meals collected together cost it once
             vroom.ShipmentStep(
                 index,
-                vroom.Location(index=kitchens[visit.kitchen.provider_id]),
+                vroom.Location(index=places.kitchens[visit.kitchen.provider_id]),
                 default_setup=settings.kitchen_minutes * 60,
-                time_windows=[vroom.TimeWindow(max(0, start - settings.meal_hold_minutes * 60), end)],
+                # cooked for its own window: collected at most the hold before that opens, whatever a pass narrows
+                time_windows=[vroom.TimeWindow(max(0, cooked - settings.meal_hold_minutes * 60), end)],
             ),
             vroom.ShipmentStep(
                 index,
@@ -227,6 +259,26 @@ def _input(
             priority=priority,
         )
     return problem_input
+
+
+def _run_from(
+    problem: Problem,
+    places: Places,
+    paths: Matrices,
+    settings: SolverSettings,
+    regular_pins: Mapping[int, frozenset[int]],
+    initial: Steps,
+    passes: Passes,
+) -> tuple[object, float, bool]:
+    """Solve, starting from the ``initial`` routes when there are any. They are a head start, not a promise: VROOM
+    refuses routes it finds out of reach (a step that cannot be reached in its window any more), and the pass then
+    starts afresh."""
+    if initial:
+        try:
+            return _run(_input(problem, places, paths, settings, regular_pins, initial, passes), settings)
+        except VroomInputException as error:
+            log.info("planning %s: starting afresh, the routes found before are refused (%s)", problem.day, error)
+    return _run(_input(problem, places, paths, settings, regular_pins, {}, passes), settings)
 
 
 def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, float, bool]:
@@ -271,7 +323,7 @@ def _read(
             here[w] = (w, 0)
             free[w] = max(0, problem.seconds(problem.workers[w].starts))
         elif kind == "end":
-            home[w] = (float(paths.km[here[w][0], w]), int(travelled) - here[w][1])
+            home[w] = (float(paths.km[here[w][0], int(place)]), int(travelled) - here[w][1])
         elif kind in ("job", "pickup", "delivery"):
             v, place = int(job), int(place)
             sequence[w] = sequence.get(w, 0) + 1
@@ -282,8 +334,11 @@ def _read(
                 start = opened.start_s  # collected with the meals before it
             else:
                 # VROOM may start a route late to wait less; the plan starts each step as early as it can
-                # (a meal is collected at most the hold before its window opens)
-                opens = problem.seconds(passes.window(problem, v)[0]) - (hold_s if kind == "pickup" else 0)
+                # (a meal is collected at most the hold before its own window opens, whatever a pass narrows)
+                if kind == "pickup":
+                    opens = problem.seconds(problem.visits[v].window_start) - hold_s
+                else:
+                    opens = problem.seconds(passes.window(problem, v)[0])
                 start = min(max(free[w] + travel, opens), int(arrival) + int(waiting))
             stop = Stop(w, sequence[w], start, km, travel, int(setup) + int(service))
             if kind == "pickup":
@@ -303,25 +358,27 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     recorded on the problem either way)."""
     passes = passes or Passes()
     hold_s = settings.meal_hold_minutes * 60
-    points, kitchens = _places(problem)
-    paths = matrices(points, settings.travel)
+    places = _places(problem)
+    paths = matrices(places.points, settings.travel)
     if not any(problem.allowed) or not problem.workers:
         return Solution({}, dict(problem.unservable), "vroom", 0.0, False, {})
+    # a visit the routes to start from give to someone who is not a regular of the elder stays free of the pin
+    started = {v: w for w, steps in passes.initial.items() for _, v in steps}
     regulars = {
         index: frozenset(problem.workers[w].caregiver_id for w in passes.allowed(problem, index)) & visit.regulars
         for index, visit in enumerate(problem.visits)
         if visit.pinned_to is None
+        and (index not in started or problem.workers[started[index]].caregiver_id in visit.regulars)
     }
     regular_pins = {index: who for index, who in regulars.items() if who}
-    problem_input = _input(problem, kitchens, paths, settings, regular_pins, passes.initial, passes)
-    answer, seconds, timed_out = _run(problem_input, settings)
+    answer, seconds, timed_out = _run_from(problem, places, paths, settings, regular_pins, passes.initial, passes)
     stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
         kept = _with_regular(problem, stops, regular_pins)
         initial = steps_of(stops, pickups, problem)
-        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
+        answer, more, timed_out = _run_from(problem, places, paths, settings, kept, initial, passes)
         seconds += more
         stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     tried = dict.fromkeys(problem.kitchen_choices, 0)
@@ -335,7 +392,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
             problem.move_to_kitchen(index, tried[index])
         kept = _with_regular(problem, stops, regular_pins)
         initial = steps_of(stops, pickups, problem)
-        answer, more, timed_out = _run(_input(problem, kitchens, paths, settings, kept, initial, passes), settings)
+        answer, more, timed_out = _run_from(problem, places, paths, settings, kept, initial, passes)
         seconds += more
         stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
     unassigned = dict(problem.unservable)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import psycopg
+import pytest
 
 from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import load_order
 from dispatcher.offers import ranking_for
-from dispatcher.planning import confirm_day, plan_day, replan_day, replan_on_change
+from dispatcher.planning import confirm_day, plan_day, replan_day, replan_on_change, solver_settings
 from dispatcher.planning import problem as problems
+from dispatcher.planning.solve import Passes, solve
 from dispatcher.recurring import create_due_orders, due_times
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
@@ -311,3 +313,71 @@ def test_a_booked_visit_is_offered_to_a_caregiver_on_a_planned_route_only_where_
         emergency.id: ([], True),  # an emergency goes first whatever the plan
     }
 
+
+def test_a_replan_never_drops_a_confirmed_visit_to_make_room_for_a_new_one(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cid = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    row = conn.execute(
+        "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+        "VALUES (%s, 'care', '0 11 * * *', 60, 60, %s) RETURNING id",
+        (town.elder(offset(0, 0.3)), DAY - timedelta(days=3)),
+    ).fetchone()
+    assert row is not None
+    promised = row[0]  # an hour's care from 11:00 (to start by 12:00), on their confirmed route
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    confirm_day(conn, clock, config, cid)
+    # a same-day booking at the same time for an elder in every priority group: before, it took the confirmed
+    # visit's place (the priority groups outweighed it)
+    clock.set(local(8))
+    poor = town.elder(offset(0, -0.3))
+    for category in ("extreme_poverty", "disabled", "solitary", "very_old"):
+        conn.execute(
+            "INSERT INTO elder_eligibility (elder_id, category, decided_on, document_no) VALUES (%s, %s, %s, %s)",
+            (poor, category, DAY - timedelta(days=30), f"MZ-{category}"),
+        )
+    new = booked(conn, clock, config, poor, "care", local(11), 60, 60)
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    rows = conn.execute(
+        "SELECT recurring_service_id, order_id, caregiver_id, unassigned_reason FROM plan_visit WHERE plan_id = %s "
+        "ORDER BY recurring_service_id NULLS LAST",
+        (again.plan_id,),
+    ).fetchall()
+    assert rows == [(promised, None, cid, None), (None, new, None, "no_room")]
+
+
+def test_a_same_day_replan_ends_a_caregivers_day_at_home_not_where_they_are(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    home = offset(0, 0)
+    cid = town.caregiver(pid, home, shifts=[(DAY.isoweekday(), time(7), time(17))])
+    # at an elder's 20 km away in the morning (about 105 minutes from home by e-bike)
+    morning = booked(conn, clock, config, town.elder(offset(0, 20)), "care", local(9), 60, 60)
+    _arrived(conn, morning, cid, local(8), local(9))
+    # then an hour's care next door to home at 15:30-16:00: done by 16:30, home by 17:00, but not back at the
+    # morning's elder by then
+    afternoon = booked(conn, clock, config, town.elder(offset(0, 0.5)), "care", local(15, 30), 60, 30)
+    problem = problems.load(conn, DAY, TZ, not_before=local(9, 30))
+    worker = next(w for w in problem.workers if w.caregiver_id == cid)
+    assert (worker.lat, worker.lon) == offset(0, 20) and worker.home == home
+    solution = solve(problem, solver_settings(config))
+    index = next(i for i, v in enumerate(problem.visits) if v.order_id == afternoon)
+    assert index in solution.stops
+    assert solution.home[solution.stops[index].worker][0] == pytest.approx(0.5 * 1.3, abs=0.05)  # road km home
+
+
+def test_routes_to_start_from_that_the_solver_refuses_are_dropped_not_fatal(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    cleaner = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY, skills=("cleaning",))
+    nurse = town.caregiver(pid, offset(0, 0.2), shifts=LONG_DAY, skills=("care",))
+    booked(conn, clock, config, town.elder(offset(0, 0.1)), "care", local(10), 60, 60)
+    problem = problems.load(conn, DAY, TZ)
+    workers = {w.caregiver_id: i for i, w in enumerate(problem.workers)}
+    # a start that gives the care to the cleaner (a route found before the day changed): VROOM refuses it
+    start = Passes(initial={workers[cleaner]: [("job", 0)]})
+    solution = solve(problem, solver_settings(config), start)
+    assert solution.stops[0].worker == workers[nurse]

@@ -12,12 +12,14 @@ import psycopg
 import pytest
 
 import dispatcher
-from dispatcher.planning import plan_day, replan_day
+from dispatcher.planning import plan_day, replan_day, solver_settings
+from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import KitchenStop, PlannedVisit, day_text
+from dispatcher.planning.solve import Passes, solve
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
 from tests.dispatcher.harness import Harness
-from tests.dispatcher.test_planning import DAY, SERVICES, Fact, booked, broken_rules, local, tuned, visits_of
+from tests.dispatcher.test_planning import DAY, SERVICES, TZ, Fact, booked, broken_rules, local, tuned, visits_of
 from tests.dispatcher.town import Town, offset
 from tests.waiting import patience
 
@@ -249,3 +251,29 @@ def test_meals_collected_together_are_carried_once_their_caregiver_sets_off_for_
     clock.set(local(16, 30))
     dispatcher.set_off(conn, clock, config, caregiver, supper, "sms")
     assert conn.execute(collected).fetchall() == [(order,) for order in sorted([*lunch, supper])]
+
+
+def test_a_pass_that_narrows_a_meals_window_lets_it_be_collected_the_hold_before_its_own_window(
+    conn: psycopg.Connection, town: Town, config: Config
+) -> None:
+    """A re-plan holds a confirmed meal near the time its caregiver was given (a narrower window for that pass); the
+    meal is still cooked for its own window and may be collected from the hold before that opens. Before, the
+    pickup's window followed the narrowed one, and a meal with a long way from the kitchen found no room."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    town.caregiver(pid, offset(0, 0), mode="walk", shifts=SHIFT)  # lives by the kitchen
+    elder = town.elder(offset(0, 3.75))  # 65 minutes' walk from the kitchen
+    conn.execute(
+        "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on) "
+        "VALUES (%s, 'meal', '0 11 * * *', 30, 60, %s)",
+        (elder, DAY - timedelta(days=3)),
+    )
+    problem = problems.load(conn, DAY, TZ)
+    (index,) = range(len(problem.visits))
+    # the pass keeps it to 11:10-11:20 (planned to start by 11:15): collected at 10:00, 5 minutes at the kitchen,
+    # there at 11:10; from 10:10 (the hold before the narrowed window) it could not be
+    narrowed = Passes(windows={index: (local(11, 10), local(11, 20))})
+    solution = solve(problem, solver_settings(config), narrowed)
+    assert index in solution.stops, solution.unassigned
+    assert solution.pickups[index].start_s == problem.seconds(local(10))
+    assert solution.stops[index].start_s == problem.seconds(local(11, 10))
