@@ -49,6 +49,10 @@ def priority_of(visit: Visit) -> int:
 
 
 NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+OUT_OF_REACH = Reason(
+    "out_of_reach",
+    "no caregiver who may take it can reach it inside its window, even with nothing else to do that day",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,8 +402,38 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:
-            unassigned[index] = NO_ROOM
+            reachable = _reachable_alone(problem, places, paths, settings, passes, index)
+            unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
+
+
+def _reachable_alone(
+    problem: Problem, places: Places, paths: Matrices, settings: SolverSettings, passes: Passes, index: int
+) -> bool:
+    """Whether someone who may take the visit reaches it inside its window with nothing else to do that day, by the
+    solver's own rules: from where their day starts, by the kitchen for a meal (collected at most the hold before
+    its window), and back home by the end of their shift. When nobody does, no plan can serve it: it is out of the
+    roster's reach (too far, or a shift too short), not a matter of full routes."""
+    visit = problem.visits[index]
+    opens, closes = passes.window(problem, index)
+    earliest = problem.seconds(opens)
+    latest = problem.seconds(closes) - settings.margin_minutes * 60
+    there = len(problem.workers) + index
+    for w in passes.allowed(problem, index):
+        worker = problem.workers[w]
+        seconds = paths.seconds[worker.travel_mode]
+        t = max(0, problem.seconds(worker.starts))
+        if visit.kitchen is not None:
+            kitchen = places.kitchens[visit.kitchen.provider_id]
+            cooked = problem.seconds(visit.window_start) - settings.meal_hold_minutes * 60
+            t = max(t + int(seconds[w, kitchen]), cooked) + settings.kitchen_minutes * 60 + int(seconds[kitchen, there])
+        else:
+            t += int(seconds[w, there])
+        start = max(t, earliest)
+        home = start + on_site(visit, settings) * 60 + int(seconds[there, places.ends[w]])
+        if start <= latest and home <= problem.seconds(worker.ends):
+            return True
+    return False
 
 
 def _with_regular(

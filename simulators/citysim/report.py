@@ -55,6 +55,7 @@ ROWS: tuple[Row, ...] = (
     ("Offers made", "offers", "made", None, _num),
     ("Booked visits planned ahead", "plan", "assigned", None, _num),
     ("  left to offers on the day", "plan", "unassigned", None, _num),
+    ("    out of every caregiver's reach", "plan", "out_of_reach", None, _num),
     ("  planning solver seconds", "plan", "solver_seconds", None, _num),
 )
 

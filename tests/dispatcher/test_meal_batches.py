@@ -125,7 +125,7 @@ def test_a_meal_no_kitchen_staff_can_reach_in_its_window_is_reported_not_dropped
         "SELECT caregiver_id, unassigned_reason, kitchen_provider_id, pickup_at FROM plan_visit WHERE order_id = %s",
         (order,),
     ).fetchone()
-    assert row == (None, "no_room", pid, None) and outcome.figures["unassigned"] == 1
+    assert row == (None, "out_of_reach", pid, None) and outcome.figures["unassigned"] == 1
 
 
 def test_the_day_sms_and_page_show_the_kitchen_stop_before_its_meals(

@@ -465,17 +465,21 @@ def test_a_caregiver_reporting_sick_moves_their_visits_to_the_others_and_only_on
     assert starts is not None and starts[0] >= clock.now()  # nothing planned in the past
 
 
-def test_visits_that_fit_no_route_are_all_reported_no_room(
+def test_visits_that_fit_no_route_are_reported_out_of_reach_or_with_no_room(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
     pid = town.provider()
     town.caregiver(pid, offset(0, 0), mode="walk", shifts=[(DAY.isoweekday(), time(9), time(10))])
     far = town.elder(offset(0, 9))  # two hours' walk away: may take it, cannot reach it in time
-    order = booked(conn, clock, config, far, "cleaning", local(9), 30, 40)
+    out = booked(conn, clock, config, far, "cleaning", local(9), 30, 40)
+    # two next door at the same time: one fits the hour, the other would were the first not there
+    near = [booked(conn, clock, config, town.elder(offset(0, 0.1)), "cleaning", local(9), 40, 10) for _ in range(2)]
     outcome = plan_day(conn, clock, config, DAY, made_by="test")
-    assert outcome.figures["assigned"] == 0
-    reason = conn.execute("SELECT unassigned_reason FROM plan_visit WHERE order_id = %s", (order,)).fetchone()
-    assert reason == ("no_room",)
+    assert outcome.figures["assigned"] == 1
+    reasons = dict(conn.execute("SELECT order_id, unassigned_reason FROM plan_visit").fetchall())
+    assert reasons[out] == "out_of_reach"
+    assert sorted(reasons[o] or "assigned" for o in near) == ["assigned", "no_room"]
+    assert outcome.figures["unassigned_reasons"] == {"out_of_reach": 1, "no_room": 1}
 
 
 def test_when_routes_have_no_room_the_priority_elder_is_served(
