@@ -230,7 +230,8 @@ class Engine:
         self.conn.commit()
         # out of reach: no caregiver who may take it reaches it in its window even with an empty day (the roster's
         # limit, whatever the dispatcher)
-        beyond = outcome.figures.get("unassigned_reasons", {}).get("out_of_reach", 0)
+        reasons = outcome.figures.get("unassigned_reasons")
+        beyond = reasons.get("out_of_reach", 0) if isinstance(reasons, dict) else 0
         self.plan = {"timed_out": outcome.timed_out, **outcome.figures, "out_of_reach": beyond}
         if self.progress is not None:
             self.progress(f"{self.name}: planned {local_midnight.date()}: {outcome.figures}")

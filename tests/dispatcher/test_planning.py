@@ -476,7 +476,7 @@ def test_visits_that_fit_no_route_are_reported_out_of_reach_or_with_no_room(
     near = [booked(conn, clock, config, town.elder(offset(0, 0.1)), "cleaning", local(9), 40, 10) for _ in range(2)]
     outcome = plan_day(conn, clock, config, DAY, made_by="test")
     assert outcome.figures["assigned"] == 1
-    reasons = dict(conn.execute("SELECT order_id, unassigned_reason FROM plan_visit").fetchall())
+    reasons: dict[int, str | None] = dict(conn.execute("SELECT order_id, unassigned_reason FROM plan_visit").fetchall())
     assert reasons[out] == "out_of_reach"
     assert sorted(reasons[o] or "assigned" for o in near) == ["assigned", "no_room"]
     assert outcome.figures["unassigned_reasons"] == {"out_of_reach": 1, "no_room": 1}
