@@ -127,10 +127,18 @@ def box_around(lat: float, lon: float, radius_km: float) -> Box | None:
     return box
 
 
+def _way_floor_km(candidate: Candidate, lat: float, lon: float) -> float:
+    """A lower bound of the candidate's way to (lat, lon): the straight one's, or each leg's by their stop."""
+    via = candidate.via
+    if via is None:
+        return distance_floor_km(lat, lon, candidate.lat, candidate.lon)
+    return distance_floor_km(candidate.lat, candidate.lon, *via) + distance_floor_km(*via, lat, lon)
+
+
 def _best(ranking: Ranking, candidates: Sequence[Candidate], lat: float, lon: float) -> tuple[Ranked | None, int]:
     """The lowest-cost candidate, computing geodesics in order of their cost floors until none can win."""
     floors = sorted(
-        ((ranking.cost_at(c, distance_floor_km(lat, lon, c.lat, c.lon)), c.caregiver_id, c) for c in candidates),
+        ((ranking.cost_at(c, _way_floor_km(c, lat, lon)), c.caregiver_id, c) for c in candidates),
         key=lambda item: (item[0], item[1]),
     )
     best: Ranked | None = None
