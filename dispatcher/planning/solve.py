@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import vroom
-from vroom._vroom import VroomInputException
+from vroom._vroom import VroomInputException  # pyvroom exports it only from its compiled module
 
 from dispatcher.eligibility import Reason
 from dispatcher.planning.problem import Problem, Visit
