@@ -107,6 +107,12 @@ def on_site(visit: Visit, settings: SolverSettings) -> int:
     return settings.minutes_on_site.get(visit.service_type, visit.duration_min)
 
 
+def _collectable_from(problem: Problem, visit: Visit, settings: SolverSettings) -> int:
+    """The earliest a meal may be collected at its kitchen, in seconds of the problem's day: the hold before its own
+    window opens (it is cooked for that window), whatever window a further pass plans its delivery in."""
+    return problem.seconds(visit.window_start) - settings.meal_hold_minutes * 60
+
+
 def _max_tasks(problem: Problem, balance: float) -> int:
     # VROOM counts a shipment's pickup and delivery as two tasks
     visits = zip(problem.visits, problem.allowed, strict=True)
@@ -242,15 +248,13 @@ def _input(
                 )
             )
             continue
-        cooked = problem.seconds(visit.window_start)
         problem_input.add_shipment(
             # setup is spent only when arriving from elsewhere: meals collected together cost it once
             vroom.ShipmentStep(
                 index,
                 vroom.Location(index=places.kitchens[visit.kitchen.provider_id]),
                 default_setup=settings.kitchen_minutes * 60,
-                # cooked for its own window: collected at most the hold before that opens, whatever a pass narrows
-                time_windows=[vroom.TimeWindow(max(0, cooked - settings.meal_hold_minutes * 60), end)],
+                time_windows=[vroom.TimeWindow(max(0, _collectable_from(problem, visit, settings)), end)],
             ),
             vroom.ShipmentStep(
                 index,
@@ -295,7 +299,7 @@ def _run(problem_input: vroom.Input, settings: SolverSettings) -> tuple[object, 
 
 
 def _read(
-    problem: Problem, paths: Matrices, answer: object, passes: Passes, hold_s: int
+    problem: Problem, paths: Matrices, answer: object, passes: Passes, settings: SolverSettings
 ) -> tuple[dict[int, Stop], dict[int, Stop], dict[int, tuple[float, int]]]:
     """Stops per visit, pickups per meal collected at a kitchen, and per worker the km and seconds of the way
     home."""
@@ -338,9 +342,8 @@ def _read(
                 start = opened.start_s  # collected with the meals before it
             else:
                 # VROOM may start a route late to wait less; the plan starts each step as early as it can
-                # (a meal is collected at most the hold before its own window opens, whatever a pass narrows)
                 if kind == "pickup":
-                    opens = problem.seconds(problem.visits[v].window_start) - hold_s
+                    opens = _collectable_from(problem, problem.visits[v], settings)
                 else:
                     opens = problem.seconds(passes.window(problem, v)[0])
                 start = min(max(free[w] + travel, opens), int(arrival) + int(waiting))
@@ -361,7 +364,6 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     further pass over the problem plans some visits with instead of their own (meals moved to another kitchen are
     recorded on the problem either way)."""
     passes = passes or Passes()
-    hold_s = settings.meal_hold_minutes * 60
     places = _places(problem)
     paths = matrices(places.points, settings.travel)
     if not any(problem.allowed) or not problem.workers:
@@ -376,7 +378,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     }
     regular_pins = {index: who for index, who in regulars.items() if who}
     answer, seconds, timed_out = _run_from(problem, places, paths, settings, regular_pins, passes.initial, passes)
-    stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
+    stops, pickups, home = _read(problem, paths, answer, passes, settings)
     missed_regular = [index for index in regular_pins if index not in stops]
     if missed_regular and not timed_out:
         # the elder's regulars had no room: plan those visits again with anyone, from the routes found
@@ -384,7 +386,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         initial = steps_of(stops, pickups, problem)
         answer, more, timed_out = _run_from(problem, places, paths, settings, kept, initial, passes)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
+        stops, pickups, home = _read(problem, paths, answer, passes, settings)
     tried = dict.fromkeys(problem.kitchen_choices, 0)
     while not timed_out:
         # meals with no room at their kitchen: from the next-nearest kitchen that may cook them, if any
@@ -398,7 +400,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         initial = steps_of(stops, pickups, problem)
         answer, more, timed_out = _run_from(problem, places, paths, settings, kept, initial, passes)
         seconds += more
-        stops, pickups, home = _read(problem, paths, answer, passes, hold_s)
+        stops, pickups, home = _read(problem, paths, answer, passes, settings)
     unassigned = dict(problem.unservable)
     for index in range(len(problem.visits)):
         if index not in stops and index not in unassigned:
@@ -425,8 +427,8 @@ def _reachable_alone(
         t = max(0, problem.seconds(worker.starts))
         if visit.kitchen is not None:
             kitchen = places.kitchens[visit.kitchen.provider_id]
-            cooked = problem.seconds(visit.window_start) - settings.meal_hold_minutes * 60
-            t = max(t + int(seconds[w, kitchen]), cooked) + settings.kitchen_minutes * 60 + int(seconds[kitchen, there])
+            collected = max(t + int(seconds[w, kitchen]), _collectable_from(problem, visit, settings))
+            t = collected + settings.kitchen_minutes * 60 + int(seconds[kitchen, there])
         else:
             t += int(seconds[w, there])
         start = max(t, earliest)
