@@ -193,10 +193,7 @@ def test_orders_held_by_a_caregiver_reporting_sick_move_with_their_visits_and_th
     assert {status for _, status in holders.values()} == {"accepted"}
     order, (sick, _) = next(iter(holders.items()))
     assert sick is not None
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
-        (sick, DAY, DAY),
-    )
+    town.absent(sick, DAY, DAY)
     clock.set(local(8))
     again = replan_on_change(conn, clock, config)
     assert again is not None and again.figures["assigned"] == 2
@@ -242,10 +239,7 @@ def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_t
     order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(14), 60, 120)
     plan_day(conn, clock, config, DAY, made_by="test", tell=True)
     assert _holder(conn, order) == (alone, "accepted")
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
-        (alone, DAY, DAY),
-    )
+    town.absent(alone, DAY, DAY)
     clock.set(local(8))
     again = replan_on_change(conn, clock, config)
     assert again is not None and again.figures["orders_released"] == 1

@@ -450,10 +450,7 @@ def test_a_caregiver_reporting_sick_moves_their_visits_to_the_others_and_only_on
     plan = plan_day(conn, clock, config, today, made_by="test")
     assert replan_on_change(conn, clock, config) is None  # nothing changed
     sick = next(iter(_routes(conn, plan.plan_id)))
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
-        (sick, today, today),
-    )
+    town.absent(sick, today, today)
     clock.set(START + timedelta(minutes=30))
     again = replan_on_change(conn, clock, config)
     assert again is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 
 import psycopg
 
@@ -114,6 +114,13 @@ class Town:
                 (cid, weekday, starts, ends),
             )
         return cid
+
+    def absent(self, caregiver_id: int, first_day: date | str, last_day: date | str, kind: str = "sick") -> None:
+        """The caregiver is away (sick, leave) from ``first_day`` to ``last_day``."""
+        self.conn.execute(
+            "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, %s, %s, %s)",
+            (caregiver_id, kind, first_day, last_day),
+        )
 
     def elder(
         self,

@@ -60,10 +60,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     expect(page.locator("#readiness")).to_have_class(re.compile("ok"))
     shifts = conn.execute("SELECT count(*) FROM caregiver_shift WHERE caregiver_id = %s", (new,)).fetchone()[0]
     assert shifts == 8
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
-        (new, "2026-01-08", "2026-01-09"),
-    )
+    town.absent(new, "2026-01-08", "2026-01-09")
     conn.commit()
 
     page.goto(f"{dashboard.url}/providers/{provider}/roster?week=2026-01-07")

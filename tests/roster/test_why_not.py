@@ -15,10 +15,7 @@ def test_the_candidates_of_an_order_are_ranked_with_the_reasons_of_the_others(ap
     off_shift = town.caregiver(provider, offset(0.1, 0), skills=("meal",), shifts=[(1, time(8), time(9))])
     elsewhere = town.provider(communities=(town.community("C02"),))
     outside = town.caregiver(elsewhere, offset(0.1, 0), skills=("meal",))
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'sick', %s, %s)",
-        (far, "2026-01-06", "2026-01-08"),
-    )
+    town.absent(far, "2026-01-06", "2026-01-08")
     elder = town.elder(at=CENTER)
     order = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
     conn.commit()
@@ -105,10 +102,7 @@ def test_search_finds_by_name_code_and_phone_and_masks_for_viewers(api, conn, to
 def test_an_operator_may_hand_an_order_to_someone_away_and_is_warned(api, conn, clock, config, town) -> None:
     provider = town.provider()
     away = town.caregiver(provider, offset(0.2, 0), skills=("meal",))
-    conn.execute(
-        "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, 'leave', %s, %s)",
-        (away, "2026-01-07", "2026-01-07"),
-    )
+    town.absent(away, "2026-01-07", "2026-01-07", kind="leave")
     order = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
     conn.commit()
     response = api.post(f"/api/v1/orders/{order.id}/reassign", json={"caregiver_id": away})
