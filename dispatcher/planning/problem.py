@@ -316,6 +316,9 @@ def _whereabouts(
     return {caregiver_id: (free, place) for caregiver_id, (free, _, place) in found.items()}
 
 
+NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+
+
 def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
     """The first rule, in the order a person would put things right, that leaves nobody for the visit (times in
     the day's local time, whichever zone the visit's window was read in)."""
@@ -346,7 +349,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
         left = [s for s in left if keep(s)]  # type: ignore[operator]
         if not left:
             return Reason(code, detail)
-    return Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+    return NO_ROOM
 
 
 def _kitchen_choices(

@@ -27,7 +27,7 @@ import vroom
 from vroom._vroom import VroomInputException  # pyvroom exports it only from its compiled module
 
 from dispatcher.eligibility import Reason
-from dispatcher.planning.problem import Problem, Visit
+from dispatcher.planning.problem import NO_ROOM, Problem, Visit
 from dispatcher.planning.travel import Matrices, matrices
 from dispatcher.settings import TravelModel
 from eldercare.priority import BOOKED
@@ -48,7 +48,6 @@ def priority_of(visit: Visit) -> int:
     return (PROMISED if visit.promised else 0) + (BOOKED - visit.priority) * PRIORITY_STEP
 
 
-NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
 OUT_OF_REACH = Reason(
     "out_of_reach",
     "no caregiver who may take it can reach it inside its window, even with nothing else to do that day",
