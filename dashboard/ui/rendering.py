@@ -180,6 +180,8 @@ def _choice_reason(context: Context, offer: Any) -> str:
             "%(load)d orders in hand"
         )
     sentence = text % values
+    if reasons.get("via") == "kitchen":
+        sentence += words.gettext("; by their provider's kitchen, where the meal is collected")
     if reasons.get("served_before"):
         sentence += words.gettext("; has served this elder before")
     return sentence

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import psycopg
@@ -11,11 +13,25 @@ import pytest
 from babel.messages.pofile import read_po
 
 from dashboard.server import DashboardServer
-from eldercare.i18n import LOCALE_DIR
+from dashboard.ui.rendering import TEMPLATES
+from eldercare.i18n import LOCALE_DIR, translations
 from tests.dashboard.conftest import PASSWORD, City, token
 from tests.dashboard.visible import foreign_words, visible_texts
 
 CATALOGUE = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "eldercare.po"
+
+
+def test_why_a_meal_went_to_a_caregiver_says_it_is_by_their_kitchen() -> None:
+    """The order page's sentence on an offer: for a meal its distance and time are by the caregiver's kitchen (the
+    matching's ``via``), and it says so, in Chinese as in English."""
+    choice_reason = cast(Callable[..., str], TEMPLATES.env.globals["choice_reason"])
+    meal = SimpleNamespace(rank=1, distance_km=9.0, eta_min=37.0, reasons={"distance_km": 9.0, "eta_min": 37.0,
+                                                                           "load": 0, "via": "kitchen"})  # fmt: skip
+    other = SimpleNamespace(rank=1, distance_km=3.0, eta_min=13.0, reasons={"distance_km": 3.0, "eta_min": 13.0})
+    zh, en = ({"i18n": translations(language)} for language in ("zh", "en"))
+    assert choice_reason(zh, meal).endswith("；途经其服务商厨房取餐")
+    assert choice_reason(en, meal).endswith("; by their provider's kitchen, where the meal is collected")
+    assert "厨房" not in choice_reason(zh, other)
 
 
 def english_messages() -> set[str]:
