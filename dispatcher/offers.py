@@ -3,16 +3,18 @@
 All of it is database work in the caller's transaction: an offer and its SMS are rows written together,
 and the SMS goes out after commit (see ``outbox``). A booked service is offered to one caregiver at a time;
 an emergency is raced: offered to the best ``emergency_race_size`` caregivers at once, the first to accept
-takes it and the others are told it is taken (``withdraw_raced``). Every change to an order's offers is made
-holding the order's row lock, which is what lets exactly one of a race win; the partial unique index
-``offer_one_live_per_caregiver_order`` keeps one live offer per caregiver and order whatever process makes it.
+takes it and the others are told it is taken (``withdraw_raced``). Only those about as near as the best are
+raced at first; the race widens to the next ones when none of them has said yes after a while. Every change to
+an order's offers is made holding the order's row lock, which is what lets exactly one of a race win; the
+partial unique index ``offer_one_live_per_caregiver_order`` keeps one live offer per caregiver and order
+whatever process makes it.
 A race ends (and the next one starts) when none of its offers is live any more.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,16 +193,20 @@ def offer_next(
     actor_kind: Actor = Actor.SYSTEM,
     actor: str = "dispatcher",
     why: str = "",
-    top_up: bool = False,
 ) -> OrderRow:
     """Offer a locked order to the best caregiver not yet asked, or for an emergency to the best few at once
     (``offers_at_once``, those within ``emergency_race_margin_minutes`` of the best); escalate when there is
-    nobody. ``top_up``: an emergency's race with offers still live gets back to its size, if anyone is left."""
+    nobody. An emergency's race with offers still live is topped up back to its size, if anyone is left; a race
+    the margin kept short takes in the next caregivers ``emergency_race_widen_seconds`` later (``next_offer_at``)
+    if none of its offers has been accepted by then."""
     if not order.is_emergency and (held := _held_for_quiet_hours(conn, clock, config, order)):
         return held
-    wanted = config.dispatch.offers_at_once(order.is_emergency) - len(live_offers(conn, order.id))
+    live = len(live_offers(conn, order.id))
+    size = config.dispatch.offers_at_once(order.is_emergency)
+    wanted = size - live
     made = 0
     first_cost: float | None = None
+    kept_short = False
     while made < wanted:
         need, ranking, choice = find_candidate(conn, clock, config, order)
         if choice is None:
@@ -208,16 +214,21 @@ def offer_next(
         if first_cost is None:
             first_cost = choice.best.cost
         elif choice.best.cost > first_cost + config.dispatch.emergency_race_margin_minutes:
-            break  # much slower to get there than the best: not worth racing, wait for the next race
+            kept_short = True  # much slower to get there than the best: asked only if the race goes unanswered
+            break
         reasons = ranking.reasons(choice.best)
         reasons["search"] = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
-        if wanted > 1:
-            reasons["race"] = {"place": made + 1, "of": wanted}
+        if size > 1:
+            reasons["race"] = {"place": live + made + 1, "of": size}
         order = make_offer(
             conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why
         )
         made += 1
-    if made or wanted <= 0 or top_up:
+    if order.is_emergency and (made or live):
+        widen_at = config.dispatch.race_widen_at(clock.now()) if kept_short else None
+        conn.execute("UPDATE service_order SET next_offer_at = %s WHERE id = %s", (widen_at, order.id))
+        return replace(order, next_offer_at=widen_at)
+    if made or wanted <= 0 or live:
         return order
     retry = clock.now() + timedelta(minutes=config.dispatch.retry_offer_minutes)
     log.info("order %s: no eligible caregiver for %s near %.4f,%.4f", order.code, need.service_type, need.lat, need.lon)
@@ -287,7 +298,7 @@ def close_offer(
         and order.offers_made - len(live) >= config.dispatch.escalate_after_offers
     ):
         order = escalation.escalate(conn, clock, config, order, escalation.NO_ACCEPTANCE)
-    return offer_next(conn, clock, config, order, top_up=bool(live))
+    return offer_next(conn, clock, config, order)
 
 
 def cancel_live_offers(conn: psycopg.Connection, clock: Clock, order_id: int) -> list[Offer]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,6 +85,13 @@ class DispatcherSettings(BaseSettings):
         ge=0,
         description="race only caregivers who would get there about as soon as the best: a cost (minutes of the "
         "elder's wait) within this of the best one's; the others wait for the next race",
+    )
+    emergency_race_widen_seconds: int = Field(
+        45,
+        ge=0,
+        description="a race the margin kept short takes in the next caregivers when none of its offers is accepted "
+        "within this many seconds (0: only when an offer ends); an elder should not wait a whole offer's time on one "
+        "caregiver who does not answer",
     )
     escalate_after_offers: int = Field(3, ge=1, description="escalate when this many offers found no taker")
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
@@ -202,6 +209,12 @@ class DispatcherSettings(BaseSettings):
 
     def offers_at_once(self, emergency: bool) -> int:
         return self.emergency_race_size if emergency else 1
+
+    def race_widen_at(self, now: datetime) -> datetime | None:
+        """When a race kept short by the margin, offered at ``now``, takes in the next caregivers."""
+        if self.emergency_race_widen_seconds <= 0:
+            return None
+        return now + timedelta(seconds=self.emergency_race_widen_seconds)
 
     def accept_window(self, emergency: bool) -> timedelta:
         return timedelta(minutes=self.emergency_accept_minutes if emergency else self.routine_accept_minutes)

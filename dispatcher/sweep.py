@@ -30,9 +30,13 @@ _EXPIRED = f"""
         (SELECT min(o.expires_at) FROM offer o WHERE o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL}), so.id
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """  # noqa: S608 (a constant)
+# An order ``so`` is offered again at its ``next_offer_at`` when none of its offers is live, or, an emergency,
+# also while some are: its race was kept short by the margin and widens then.
+OFFERED_AT_NEXT = f"""so.status IN ('created', 'offered', 'escalated')
+      AND (so.service_type = 'emergency'
+           OR NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL}))"""  # noqa: S608
 _DUE = f"""
-    SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND so.status IN ('created', 'offered', 'escalated')
-      AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {LIVE_OFFER_SQL})
+    SELECT so.id FROM service_order so WHERE so.next_offer_at <= %s AND {OFFERED_AT_NEXT}
     ORDER BY so.priority, so.next_offer_at, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED
 """  # noqa: S608 (a constant)
 
@@ -84,10 +88,13 @@ def escalate_overdue(conn: psycopg.Connection, clock: Clock, config: Config, lim
 
 
 def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
-    """Offer orders whose ``next_offer_at`` has come: new ones, and those waiting for a caregiver to free up."""
+    """Offer orders whose ``next_offer_at`` has come: new ones, those waiting for a caregiver to free up, and
+    emergencies whose race widens."""
     due = conn.execute(_DUE, (clock.now(), limit)).fetchall()
     for (order_id,) in due:
-        offer_next(conn, clock, config, load_order(conn, order_id))
+        unanswered = len(live_offers(conn, order_id))
+        why = f"none of {unanswered} raced caregivers said yes: the race widens" if unanswered else ""
+        offer_next(conn, clock, config, load_order(conn, order_id), why=why)
     return len(due)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from dispatcher.sweep import OFFERED_AT_NEXT
 from eldercare.vocabulary import LIVE_OFFER_SQL
 from simulators.citysim.retries import FUTILE
 
@@ -19,11 +20,9 @@ SELECT least(
     (SELECT min(accept_due_at) FROM service_order WHERE status IN ('created', 'offered')),
     (SELECT min(arrival_due_at) FROM service_order WHERE status IN ('accepted', 'en_route')),
     (SELECT min(so.next_offer_at) FROM service_order so
-      WHERE so.next_offer_at IS NOT NULL AND so.status IN ('created', 'offered', 'escalated')
-        AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.status IN {live})
-        AND NOT ({futile}))
+      WHERE so.next_offer_at IS NOT NULL AND {offered_at_next} AND NOT ({futile}))
 )
-""").format(futile=FUTILE, live=sql.SQL(LIVE_OFFER_SQL))
+""").format(futile=FUTILE, live=sql.SQL(LIVE_OFFER_SQL), offered_at_next=sql.SQL(OFFERED_AT_NEXT))
 
 
 def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> datetime | None:

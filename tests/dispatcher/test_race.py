@@ -124,9 +124,63 @@ def test_a_booked_service_is_still_offered_to_one_caregiver_at_a_time(conn, town
     assert harness.offers(ref.id) == [(caregivers[0], "sent")]
 
 
-def test_a_caregiver_much_farther_than_the_best_waits_for_the_next_race(conn, clock, town, harness) -> None:
+@pytest.fixture
+def kept_short(conn, clock, town, harness):
+    """An SOS with one caregiver near (0.3 km) and two far (6 and 7 km): the race starts with the near one alone."""
     provider = town.provider()
-    near, far = town.caregiver(provider, offset(0.3, 0)), town.caregiver(provider, offset(6.0, 0))
+    near, far, farther = (town.caregiver(provider, offset(km, 0)) for km in (0.3, 6.0, 7.0))
+    conn.execute(
+        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
+        "VALUES (%s, 'sos', 'critical', %s, %s)",
+        (town.elder(), clock.now(), clock.now()),
+    )
+    conn.commit()
+    harness.drive()
+    order = harness.one("SELECT id, code FROM service_order")
+    return {"near": near, "far": far, "farther": farther, "order": order[0], "code": order[1]}
+
+
+def test_a_caregiver_much_farther_than_the_best_joins_only_when_the_best_does_not_answer(
+    kept_short, clock, harness
+) -> None:
+    near, far, farther, order = kept_short["near"], kept_short["far"], kept_short["farther"], kept_short["order"]
+    # 6 km by e-bike is some 30 minutes against 3 for the nearest: more than the margin of the race
+    assert harness.offers(order) == [(near, "sent")]
+    widen = harness.config.dispatch.emergency_race_widen_seconds
+    clock.advance(timedelta(seconds=widen - 1))
+    harness.drive()
+    assert harness.offers(order) == [(near, "sent")]
+    clock.advance(timedelta(seconds=1))
+    harness.drive()
+    # no yes within the widening time: the next ones join, the nearest's offer runs on
+    assert harness.offers(order) == [(near, "sent"), (far, "sent"), (farther, "sent")]
+    assert harness.standin.wait_for(to=harness.phone(far), timeout=patience(10))
+    why = harness.one(
+        "SELECT reason FROM order_event WHERE order_id = %s AND details->>'caregiver' = "
+        "(SELECT code FROM caregiver WHERE id = %s)",
+        order,
+        far,
+    )
+    assert "race widens" in why
+    assert harness.one("SELECT next_offer_at FROM service_order WHERE id = %s", order) is None
+    # the nearest may still take it, and the others are told
+    assert "已接单" in harness.standin.reply(harness.phone(near), f"Y {kept_short['code']}").text
+    assert harness.offers(order) == [(near, "accepted"), (far, "cancelled"), (farther, "cancelled")]
+
+
+def test_a_yes_before_the_widening_time_asks_nobody_else(kept_short, clock, harness) -> None:
+    near, order = kept_short["near"], kept_short["order"]
+    assert "已接单" in harness.standin.reply(harness.phone(near), f"Y {kept_short['code']}").text
+    clock.advance(timedelta(seconds=harness.config.dispatch.emergency_race_widen_seconds + 1))
+    harness.drive()
+    assert harness.offers(order) == [(near, "accepted")]
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "accepted"
+
+
+def test_a_widened_race_that_still_leaves_someone_out_widens_again(conn, clock, town, harness) -> None:
+    provider = town.provider()
+    # each about 25 minutes by e-bike further than the one before: every race takes one more
+    ladder = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 5.0, 10.0)]
     conn.execute(
         "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
         "VALUES (%s, 'sos', 'critical', %s, %s)",
@@ -135,11 +189,34 @@ def test_a_caregiver_much_farther_than_the_best_waits_for_the_next_race(conn, cl
     conn.commit()
     harness.drive()
     order = harness.one("SELECT id FROM service_order")
-    # 6 km by e-bike is some 30 minutes against 3 for the nearest: more than the margin of the race
-    assert harness.offers(order) == [(near, "sent")]
+    widen = timedelta(seconds=harness.config.dispatch.emergency_race_widen_seconds)
+    assert harness.offers(order) == [(ladder[0], "sent")]
+    clock.advance(widen)
+    harness.drive()
+    assert harness.offers(order) == [(ladder[0], "sent"), (ladder[1], "sent")]
+    clock.advance(widen)
+    harness.drive()
+    # the first offer expired at 90 s, the race went on with the two others
+    assert harness.offers(order) == [(ladder[0], "expired"), (ladder[1], "sent"), (ladder[2], "sent")]
+
+
+def test_an_unanswered_offer_still_ends_the_race_when_nobody_is_left_to_widen_to(conn, clock, town, harness) -> None:
+    provider = town.provider()
+    only = town.caregiver(provider, offset(0.3, 0))
+    conn.execute(
+        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
+        "VALUES (%s, 'sos', 'critical', %s, %s)",
+        (town.elder(), clock.now(), clock.now()),
+    )
+    conn.commit()
+    harness.drive()
+    order = harness.one("SELECT id FROM service_order")
+    # nobody left out by the margin: nothing to widen to, and no sweep comes back for it
+    assert harness.one("SELECT next_offer_at FROM service_order WHERE id = %s", order) is None
     clock.advance(timedelta(seconds=91))
     harness.drive()
-    assert harness.offers(order) == [(near, "expired"), (far, "sent")]
+    assert harness.offers(order) == [(only, "expired")]
+    assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "escalated"
 
 
 def test_cancelling_a_raced_emergency_tells_everyone_it_was_offered_to(raced, harness) -> None:
