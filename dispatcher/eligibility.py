@@ -6,6 +6,7 @@ The rules are the same SQL fragments the dispatcher's selection uses (``ON_SHIFT
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +29,8 @@ from dispatcher.lifecycle import HELD, load_order
 from dispatcher.offers import ranking_for
 from dispatcher.ranking import Candidate, Ranked, Ranking
 from dispatcher.settings import Config
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 _CHECKS = sql.SQL("""
@@ -42,7 +45,7 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
        EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s),
        {weekly}, {absent},
-       (SELECT ab.kind || ' ' || ab.first_day || '..' || ab.last_day FROM caregiver_absence ab
+       (SELECT ARRAY[ab.kind, ab.first_day::text, ab.last_day::text] FROM caregiver_absence ab
         WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1),
        (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id
           AND (so.status = ANY(%(held)s) OR (so.status = %(escalated)s AND so.arrived_at IS NULL))) >= p.capacity,
@@ -63,10 +66,22 @@ _NEARBY = """(c.id = ANY(%(caregivers)s) OR (%(wide)s AND c.active AND (
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One rule a caregiver breaks: a stable code (for translation) and the particulars in plain words."""
+    """One rule a caregiver breaks: a stable code (for programs) and the particulars, a sentence put into the
+    reader's language where it is shown (``words``; ``detail`` is the English)."""
 
     code: str
-    detail: str
+    message: Message
+
+    @classmethod
+    def of(cls, code: str, text: str, **values: object) -> Reason:
+        return cls(code, Message.of(text, **values))
+
+    @property
+    def detail(self) -> str:
+        return str(self.message)
+
+    def words(self, translations: gettext.NullTranslations) -> str:
+        return self.message.words(translations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +104,32 @@ def _standing(
     """What rules out a caregiver whatever the need: their own state and their provider's."""
     found: list[Reason] = []
     if not active:
-        found.append(Reason("inactive", "the caregiver is marked inactive"))
+        found.append(Reason.of("inactive", N_("the caregiver is marked inactive")))
     if opted_out:
-        found.append(Reason("opted_out", "opted out of SMS offers (they can reply START)"))
+        found.append(Reason.of("opted_out", N_("opted out of SMS offers (they can reply START)")))
     if not provider_active:
-        found.append(Reason("provider_inactive", f"provider {provider} is inactive"))
+        found.append(Reason.of("provider_inactive", N_("provider %(provider)s is inactive"), provider=provider))
     if standing == "black":
-        found.append(Reason("provider_black", f"provider {provider} is black-listed"))
+        found.append(Reason.of("provider_black", N_("provider %(provider)s is black-listed"), provider=provider))
     if not contract:
-        found.append(Reason("provider_contract", f"provider {provider} has no contract covering the day"))
+        found.append(
+            Reason.of(
+                "provider_contract", N_("provider %(provider)s has no contract covering the day"), provider=provider
+            )
+        )
     return found
+
+
+def _away(absence: object) -> Reason:
+    """The absence that keeps a caregiver away: its row's [kind, first day, last day]."""
+    kind, first_day, last_day = absence if isinstance(absence, list) and len(absence) == 3 else ("", "?", "?")
+    return Reason.of(
+        "absent",
+        N_("away (%(kind)s) %(first_day)s to %(last_day)s"),
+        kind=Coded("absence", kind),
+        first_day=first_day,
+        last_day=last_day,
+    )
 
 
 def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
@@ -110,23 +141,49 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
     load, max_load = row[7], row[8]
     found = _standing(active, opted_out, provider_active, standing, provider_name, contract)
     if not sells:
-        found.append(Reason("provider_service", f"provider {provider_name} does not sell {need.service_type}"))
+        found.append(
+            Reason.of(
+                "provider_service",
+                N_("provider %(provider)s does not sell %(service)s"),
+                provider=provider_name,
+                service=Coded("service", need.service_type),
+            )
+        )
     if not skill:
-        found.append(Reason("no_skill", f"no {need.service_type} skill"))
+        found.append(Reason.of("no_skill", N_("no %(service)s skill"), service=Coded("service", need.service_type)))
     if not area:
-        found.append(Reason("outside_area", f"provider {provider_name} does not serve the elder's community"))
+        found.append(
+            Reason.of(
+                "outside_area", N_("provider %(provider)s does not serve the elder's community"), provider=provider_name
+            )
+        )
     if not weekly:
-        found.append(Reason("off_shift", f"no weekly shift covering {need.wanted_at:%a %H:%M} (local time)"))
+        found.append(
+            Reason.of(
+                "off_shift",
+                N_("no weekly shift covering %(weekday)s %(time)s (local time)"),
+                weekday=Coded("weekday", need.wanted_at.isoweekday()),
+                time=f"{need.wanted_at:%H:%M}",
+            )
+        )
     if absent:
-        found.append(Reason("absent", f"away: {absence}"))
+        found.append(_away(absence))
     if load >= max_load:  # type: ignore[operator]
-        found.append(Reason("max_load", f"holds {load} of {max_load} orders"))
+        found.append(Reason.of("max_load", N_("holds %(load)s of %(max_load)s orders"), load=load, max_load=max_load))
     if provider_full:
-        found.append(Reason("provider_full", f"provider {provider_name} is at its capacity of orders in progress"))
+        found.append(
+            Reason.of(
+                "provider_full",
+                N_("provider %(provider)s is at its capacity of orders in progress"),
+                provider=provider_name,
+            )
+        )
     if not room:
-        found.append(Reason("plan_busy", "their day in the plan in force leaves no gap for it inside its window"))
+        found.append(
+            Reason.of("plan_busy", N_("their day in the plan in force leaves no gap for it inside its window"))
+        )
     if offered:
-        found.append(Reason("offered", "was offered this order already"))
+        found.append(Reason.of("offered", N_("was offered this order already")))
     return tuple(found)
 
 
@@ -243,7 +300,7 @@ SELECT c.active, c.sms_opt_out, p.active, p.standing, p.name, {under_contract},
              ORDER BY s.service_type),
        (SELECT count(*) FROM provider_area pa WHERE pa.provider_id = p.id)::int,
        (SELECT count(*) FROM caregiver_shift sh WHERE sh.caregiver_id = c.id)::int,
-       (SELECT ab.kind || ' ' || ab.first_day || '..' || ab.last_day FROM caregiver_absence ab
+       (SELECT ARRAY[ab.kind, ab.first_day::text, ab.last_day::text] FROM caregiver_absence ab
         WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1)
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE c.id = %(caregiver)s
@@ -274,13 +331,24 @@ def readiness(conn: psycopg.Connection, caregiver_id: int, at: datetime, timezon
     active, opted_out, provider_active, standing, provider, contract, services, unsold, area, shifts, absence = row
     found = _standing(active, opted_out, provider_active, standing, provider, contract)
     if not services and not unsold:
-        found.append(Reason("no_skill", "no skills: add the services they can do"))
+        found.append(Reason.of("no_skill", N_("no skills: add the services they can do")))
     for service in unsold:
-        found.append(Reason("provider_service", f"provider {provider} does not sell {service}"))
+        found.append(
+            Reason.of(
+                "provider_service",
+                N_("provider %(provider)s does not sell %(service)s"),
+                provider=provider,
+                service=Coded("service", service),
+            )
+        )
     if not area:
-        found.append(Reason("outside_area", f"provider {provider} serves no community yet: set its area"))
+        found.append(
+            Reason.of(
+                "outside_area", N_("provider %(provider)s serves no community yet: set its area"), provider=provider
+            )
+        )
     if not shifts:
-        found.append(Reason("off_shift", "no weekly shifts: add when they work"))
+        found.append(Reason.of("off_shift", N_("no weekly shifts: add when they work")))
     if absence:
-        found.append(Reason("absent", f"away today: {absence}"))
+        found.append(_away(absence))
     return Readiness(tuple(services), area, tuple(found))

@@ -1,10 +1,12 @@
 """The words people read for the platform's codes (eldercare.vocabulary and a few columns' values), in English,
-marked for the catalogues: ``label(translations, kind, code)`` gives the reader's word."""
+marked for the catalogues: ``label(translations, kind, code)`` gives the reader's word; ``Message`` is a sentence
+with values in it (codes among them), put into the reader's language where it is shown."""
 
 from __future__ import annotations
 
 import gettext
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from eldercare.i18n import N_
 
@@ -212,3 +214,38 @@ def label(translations: gettext.NullTranslations, kind: str, code: object) -> st
     """The reader's word for ``code`` of ``kind``; an unknown code shows as itself (the language test looks)."""
     english = LABELS[kind].get(str(code))
     return translations.gettext(english) if english else str(code)
+
+
+ENGLISH = gettext.NullTranslations()
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A code inside a message: shown as the reader's word for it (``label``)."""
+
+    kind: str
+    code: object
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A sentence made where the facts are and read elsewhere: its English text (marked with ``N_`` for the
+    catalogue, ``%(name)s`` fields) and the values of its fields, a ``Coded`` value shown as the reader's word."""
+
+    text: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, text: str, **values: object) -> Message:
+        return cls(text, tuple(values.items()))
+
+    def words(self, translations: gettext.NullTranslations) -> str:
+        """The sentence in the reader's language (English without a catalogue, or where it has no entry)."""
+        shown = {
+            name: label(translations, value.kind, value.code) if isinstance(value, Coded) else value
+            for name, value in self.values
+        }
+        return translations.gettext(self.text) % shown if shown else translations.gettext(self.text)
+
+    def __str__(self) -> str:
+        return self.words(ENGLISH)

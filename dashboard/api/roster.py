@@ -3,14 +3,15 @@ offered an order."""
 
 from __future__ import annotations
 
+import gettext
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 import dispatcher
-from dashboard import search
+from dashboard import i18n, search
 from dashboard.auth import Reader, Role
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import shown
@@ -25,7 +26,10 @@ Id = Annotated[int, Path(ge=1, le=2**62)]
 
 class Reason(BaseModel):
     code: str = Field(description="stable key of the rule broken, e.g. no_skill, outside_area, off_shift, absent")
-    detail: str
+    detail: str = Field(
+        description="the particulars, in the language of the caller (its Accept-Language, or the "
+        "dashboard's language switch)"
+    )
 
 
 class Verdict(BaseModel):
@@ -53,7 +57,7 @@ class Readiness(BaseModel):
     reasons: list[Reason]
 
 
-def _verdicts(found: list[dispatcher.Verdict], limit: int) -> list[Verdict]:
+def _verdicts(found: list[dispatcher.Verdict], limit: int, words: gettext.NullTranslations) -> list[Verdict]:
     out = []
     rank = 0
     for v in found[:limit]:
@@ -66,7 +70,7 @@ def _verdicts(found: list[dispatcher.Verdict], limit: int) -> list[Verdict]:
                 provider_id=v.candidate.provider_id,
                 provider_name=v.provider_name,
                 eligible=v.eligible,
-                reasons=[Reason(code=r.code, detail=r.detail) for r in v.reasons],
+                reasons=[Reason(code=r.code, detail=r.words(words)) for r in v.reasons],
                 distance_km=round(v.ranked.distance_km, 2),
                 eta_min=round(v.ranked.eta_min, 1),
                 rank=rank if v.eligible else None,
@@ -95,6 +99,7 @@ def find(
 @router.get("/orders/{order_id}/candidates", response_model=list[Verdict])
 def order_candidates(
     order_id: Id,
+    request: Request,
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
@@ -104,13 +109,14 @@ def order_candidates(
     whose provider serves the elder's community, each with why they are not eligible."""
     with pool.connection() as conn:
         found = dispatcher.order_verdicts(conn, runtime.clock.now(), runtime.dispatch, order_id)
-    return _verdicts(found, limit)
+    return _verdicts(found, limit, i18n.for_request(request))
 
 
 @router.get("/caregivers/{caregiver_id}/eligibility", response_model=Verdict)
 @city_wide(ROSTER)
 def caregiver_eligibility(
     caregiver_id: Id,
+    request: Request,
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
@@ -137,12 +143,14 @@ def caregiver_eligibility(
             raise Invalid("name an order (order_id), or an elder and a service (elder_id and service_type)")
     if not found:
         raise NotFound(f"no caregiver with id {caregiver_id}; pick one with /api/v1/search?kind=caregiver")
-    return _verdicts(found, 1)[0]
+    return _verdicts(found, 1, i18n.for_request(request))[0]
 
 
 @router.get("/caregivers/{caregiver_id}/readiness", response_model=Readiness)
 @city_wide(ROSTER)
-def caregiver_readiness(caregiver_id: Id, principal: Reader, pool: Pool, runtime: RuntimeDep) -> Readiness:
+def caregiver_readiness(
+    caregiver_id: Id, request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep
+) -> Readiness:
     """What the caregiver will be offered (services, communities) and what stands in the way, checked today."""
     with pool.connection() as conn:
         found = dispatcher.readiness(conn, caregiver_id, runtime.clock.now(), runtime.dispatch.timezone)
@@ -153,5 +161,5 @@ def caregiver_readiness(caregiver_id: Id, principal: Reader, pool: Pool, runtime
         services=list(found.services),
         communities=found.communities,
         will_be_offered=not found.blocked,
-        reasons=[Reason(code=r.code, detail=r.detail) for r in found.reasons],
+        reasons=[Reason(code=r.code, detail=r.words(i18n.for_request(request))) for r in found.reasons],
     )

@@ -26,6 +26,8 @@ from dispatcher.candidates import UNDER_CONTRACT
 from dispatcher.eligibility import Reason
 from dispatcher.matching import distance_floor_km
 from dispatcher.recurring import occurrences, trigger_for
+from eldercare.i18n import N_
+from eldercare.labels import Coded
 from eldercare.priority import BOOKED, priorities
 from eldercare.vocabulary import LIVE_OFFER, ServiceType
 
@@ -316,7 +318,7 @@ def _whereabouts(
     return {caregiver_id: (free, place) for caregiver_id, (free, _, place) in found.items()}
 
 
-NO_ROOM = Reason("no_room", "no eligible caregiver's day has room to reach it inside its window")
+NO_ROOM = Reason.of("no_room", N_("no eligible caregiver's day has room to reach it inside its window"))
 
 
 def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
@@ -324,31 +326,47 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
     the day's local time, whichever zone the visit's window was read in)."""
     service, community = visit.service_type, visit.community_id
     opens, closes = visit.window_start.astimezone(tz), visit.window_end.astimezone(tz)
-    rules: list[tuple[str, str, object]] = [
-        ("no_skill", f"no caregiver has the {service} skill at a provider selling it", lambda s: service in s.services),
+    skill = Coded("service", service)
+    rules: list[tuple[Reason, object]] = [
         (
-            "outside_area",
-            f"no provider selling {service} serves the elder's community {community}",
+            Reason.of("no_skill", N_("no caregiver has the %(service)s skill at a provider selling it"), service=skill),
+            lambda s: service in s.services,
+        ),
+        (
+            Reason.of(
+                "outside_area",
+                N_("no provider selling %(service)s serves the elder's community %(community)s"),
+                service=skill,
+                community=community,
+            ),
             lambda s: community in s.communities,
         ),
         (
-            "provider_black" if any(s.black for s in staff) else "inactive",
-            "the caregivers who could go are inactive, opted out of SMS, or their provider is inactive, "
-            "black-listed or out of contract",
+            Reason.of(
+                "provider_black" if any(s.black for s in staff) else "inactive",
+                N_(
+                    "the caregivers who could go are inactive, opted out of SMS, or their provider is inactive, "
+                    "black-listed or out of contract"
+                ),
+            ),
             lambda s: s.usable,
         ),
         (
-            "off_shift",
-            f"nobody eligible works between {opens:%H:%M} and {closes:%H:%M} that day",
+            Reason.of(
+                "off_shift",
+                N_("nobody eligible works between %(opens)s and %(closes)s that day"),
+                opens=f"{opens:%H:%M}",
+                closes=f"{closes:%H:%M}",
+            ),
             lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
         ),
-        ("absent", "everyone who could go is away (leave or sick) that day", lambda s: not s.absent),
+        (Reason.of("absent", N_("everyone who could go is away (leave or sick) that day")), lambda s: not s.absent),
     ]
     left = list(staff)
-    for code, detail, keep in rules:
+    for reason, keep in rules:
         left = [s for s in left if keep(s)]  # type: ignore[operator]
         if not left:
-            return Reason(code, detail)
+            return reason
     return NO_ROOM
 
 

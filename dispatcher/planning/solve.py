@@ -30,6 +30,7 @@ from dispatcher.eligibility import Reason
 from dispatcher.planning.problem import NO_ROOM, Problem, Visit
 from dispatcher.planning.travel import Matrices, matrices
 from dispatcher.settings import TravelModel
+from eldercare.i18n import N_
 from eldercare.priority import BOOKED
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,9 @@ def priority_of(visit: Visit) -> int:
     return (PROMISED if visit.promised else 0) + (BOOKED - visit.priority) * PRIORITY_STEP
 
 
-OUT_OF_REACH = Reason(
+OUT_OF_REACH = Reason.of(
     "out_of_reach",
-    "no caregiver who may take it can reach it inside its window, even with nothing else to do that day",
+    N_("no caregiver who may take it can reach it inside its window, even with nothing else to do that day"),
 )
 
 

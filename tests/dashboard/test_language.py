@@ -40,6 +40,22 @@ def english_messages() -> set[str]:
     return {m.id for m in catalog if isinstance(m.id, str) and m.id and re.search("[A-Za-z]{3}", m.id)}
 
 
+def test_a_reason_is_put_into_the_readers_language_with_its_values_and_codes() -> None:
+    from dispatcher.eligibility import Reason
+    from eldercare.labels import Coded
+
+    reason = Reason.of(
+        "provider_service",
+        "provider %(provider)s does not sell %(service)s",
+        provider="福寿服务中心",
+        service=Coded("service", "bathing"),
+    )
+    assert reason.words(translations("zh")) == "服务商 福寿服务中心 不提供助浴"
+    assert reason.detail == reason.words(translations("en")) == "provider 福寿服务中心 does not sell Bathing"
+    # a sentence the catalogue lacks reads in English rather than failing
+    assert Reason.of("x", "nothing %(n)s here", n=3).words(translations("zh")) == "nothing 3 here"
+
+
 def test_the_catalogue_is_complete() -> None:
     with CATALOGUE.open("rb") as file:
         catalog = read_po(file)

@@ -45,7 +45,7 @@ def test_a_caregiver_added_in_the_form_is_offered_and_shown_on_the_roster(
     verdict = page.locator("#readiness")
     expect(verdict).to_have_class(re.compile("ok"))
     expect(verdict).to_contain_text("meal")
-    expect(verdict.locator("li[data-reason=provider_service]")).to_contain_text("bathing")
+    expect(verdict.locator("li[data-reason=provider_service]")).to_contain_text("does not sell Bathing")
     page.screenshot(path=artifacts_dir / "roster-caregiver-form.png", full_page=True)
     new = conn.execute("SELECT id FROM caregiver WHERE code = 'UICG'").fetchone()[0]
 

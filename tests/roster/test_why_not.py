@@ -24,8 +24,17 @@ def test_the_candidates_of_an_order_are_ranked_with_the_reasons_of_the_others(ap
     assert listed.status_code == 200, listed.text
     by_id = {v["caregiver_id"]: v for v in listed.json()}
     assert listed.json()[0]["caregiver_id"] == near and by_id[near]["rank"] == 1 and by_id[near]["eligible"]
-    assert [r["code"] for r in by_id[far]["reasons"]] == ["absent"] and "sick 2026-01-06" in str(by_id[far])
+    assert [r["code"] for r in by_id[far]["reasons"]] == ["absent"]
     assert [r["code"] for r in by_id[off_shift]["reasons"]] == ["off_shift"]
+    # the particulars in the reader's language (the picker on the order page shows them as they come)
+    assert by_id[far]["reasons"][0]["detail"] == "不在岗（病假）2026-01-06 至 2026-01-08"
+    assert by_id[off_shift]["reasons"][0]["detail"].startswith("每周排班不含周")
+    english = {
+        v["caregiver_id"]: v
+        for v in api.get(f"/api/v1/orders/{order.id}/candidates", headers={"Accept-Language": "en-GB,en;q=0.9"}).json()
+    }
+    assert english[far]["reasons"][0]["detail"] == "away (Sick) 2026-01-06 to 2026-01-08"
+    assert english[off_shift]["reasons"][0]["detail"].startswith("no weekly shift covering ")
     assert outside not in by_id  # the picker weighs only providers serving the community
 
     one = api.get(f"/api/v1/caregivers/{outside}/eligibility", params={"order_id": order.id})
@@ -68,7 +77,9 @@ def test_readiness_says_what_a_new_caregiver_will_be_offered_or_why_not(api, con
     caregiver = api.post("/api/v1/caregivers", json=body).json()["id"]
     ready = api.get(f"/api/v1/caregivers/{caregiver}/readiness").json()
     assert ready["will_be_offered"] and ready["services"] == ["meal"] and ready["communities"] == 1
-    assert [r["code"] for r in ready["reasons"]] == ["provider_service"] and "bathing" in ready["reasons"][0]["detail"]
+    assert [r["code"] for r in ready["reasons"]] == ["provider_service"] and "不提供助浴" in ready["reasons"][0][
+        "detail"
+    ]
     api.patch(f"/api/v1/providers/{provider}", json={"standing": "black"})
     blocked = api.get(f"/api/v1/caregivers/{caregiver}/readiness").json()
     assert not blocked["will_be_offered"] and "provider_black" in [r["code"] for r in blocked["reasons"]]
@@ -108,4 +119,4 @@ def test_an_operator_may_hand_an_order_to_someone_away_and_is_warned(api, conn, 
     response = api.post(f"/api/v1/orders/{order.id}/reassign", json={"caregiver_id": away})
     assert response.status_code == 200, response.text
     reasons = conn.execute("SELECT reasons FROM offer WHERE order_id = %s", (order.id,)).fetchone()[0]
-    assert reasons["warnings"] == ["away: leave 2026-01-07..2026-01-07"]
+    assert reasons["warnings"] == ["away (Leave) 2026-01-07 to 2026-01-07"]
