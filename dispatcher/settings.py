@@ -87,11 +87,11 @@ class DispatcherSettings(BaseSettings):
         "elder's wait) within this of the best one's; the others wait for the next race",
     )
     emergency_race_widen_seconds: int = Field(
-        45,
+        60,
         ge=0,
         description="a race the margin kept short takes in the next caregivers when none of its offers is accepted "
-        "within this many seconds (0: only when an offer ends); an elder should not wait a whole offer's time on one "
-        "caregiver who does not answer",
+        "within this many seconds (0: only when an offer ends): an elder does not wait a whole offer's time on a "
+        "caregiver who does not answer, and the nearest still have a minute to say yes before anyone farther is asked",
     )
     escalate_after_offers: int = Field(3, ge=1, description="escalate when this many offers found no taker")
     emergency_accept_minutes: int = Field(5, ge=1, description="escalate an emergency not accepted within this")
