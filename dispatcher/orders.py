@@ -33,6 +33,7 @@ from dispatcher.quiet import QuietHours, booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.i18n import N_
 from eldercare.priority import EMERGENCY, priorities
 from eldercare.vocabulary import OrderStatus
 
@@ -41,6 +42,14 @@ log = logging.getLogger(__name__)
 FALSE_ALARM = "false_alarm"  # the reason (texts.REASONS) an alarm's order is stood down
 
 SOURCES = ("alarm", "operator", "recurring", "api", "simulation")
+# what the timeline says of how an order came to be, one sentence per source (shown in the reader's language)
+_CREATED = {
+    "alarm": N_("created from an alarm"),
+    "operator": N_("created by an operator"),
+    "api": N_("created through the API"),
+    "recurring": N_("created from a recurring service"),
+    "simulation": N_("created by the simulation"),
+}
 _ACTOR_KIND = {
     "alarm": Actor.SYSTEM,
     "operator": Actor.OPERATOR,
@@ -163,7 +172,7 @@ def insert_order(
         OrderStatus.CREATED,
         _ACTOR_KIND[source],
         actor,
-        f"created ({source})",
+        _CREATED[source],
         {"alarm_id": alarm_id, "recurring_service_id": recurring_service_id},
     )
     metrics.ORDERS.labels(source, service_type).inc()
@@ -329,7 +338,7 @@ def reassign_order(
             )
         ranked = choice.best
         reasons = ranking.reasons(ranked)
-        why = f"reassigned by {actor} to the next best candidate"
+        why = N_("reassigned to the next best caregiver")
     else:
         need = need_of(conn, order, clock.now())
         ranking = ranking_for(config, order)
@@ -338,7 +347,7 @@ def reassign_order(
             raise OrderError(f"cannot offer order {order.code}: {'; '.join(diagnosis.refusals)}")
         ranked = diagnosis.verdict.ranked
         reasons = {**ranking.reasons(ranked), "chosen_by": actor, "warnings": list(diagnosis.warnings)}
-        why = f"reassigned by {actor} to {ranked.candidate.code}"
+        why = N_("reassigned to the caregiver the operator chose")
     make_offer(
         conn, clock, config, order, ranked, reasons, actor_kind=Actor.OPERATOR, actor=actor, why=why, changes=deadline
     )
@@ -408,7 +417,7 @@ def review_order(
         OrderStatus.REVIEWED,
         actor_kind=Actor.OPERATOR,
         actor=actor,
-        reason=f"return visit: {satisfaction}/5",
+        reason=N_("return visit recorded"),
         details={"note": note[:500]},
         action="reviewed",
         satisfaction=satisfaction,

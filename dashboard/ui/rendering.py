@@ -81,6 +81,13 @@ def _pgettext_in(context: Context, word_context: str, message: str) -> str:
 
 
 @pass_context
+def _said(context: Context, text: str | None) -> str:
+    """A stored sentence as the reader reads it: the platform's own (an English message id of the catalogue, such
+    as a coded cancel reason) in the reader's language; a person's own words as they wrote them."""
+    return str(context["i18n"].gettext(text)) if text else ""
+
+
+@pass_context
 def _label(context: Context, kind: str, code: object) -> str:
     return label(context["i18n"], kind, code)
 
@@ -201,6 +208,7 @@ TEMPLATES.env.globals.update(
     secs=_secs,
     service=_service,
     label=_label,
+    said=_said,
     labels=_labels,
     choice_reason=_choice_reason,
     raised_by=_raised_by,

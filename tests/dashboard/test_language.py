@@ -126,6 +126,26 @@ def readers(server: DashboardServer) -> Iterator[dict[str, httpx.Client]]:
             http.close()
 
 
+def test_an_orders_story_reads_in_chinese_and_keeps_a_persons_own_words(city: City, server: DashboardServer) -> None:
+    http = signed_in(server.url, "operator")
+    h = token(http, "operator")
+    made = http.post("/api/v1/orders", json={"elder_id": 5, "service_type": "meal"}, headers=h).json()
+    assert http.post(f"/api/v1/orders/{made['id']}/reassign", json={"caregiver_id": None}, headers=h).is_success
+    said = "家属已到，100% 不用去了"
+    assert http.post(f"/api/v1/orders/{made['id']}/cancel", json={"reason": said}, headers=h).is_success
+    page = http.get(f"/orders/{made['id']}").text
+    # the platform's own account of each step in the reader's language, the operator's words as they wrote them
+    assert "通过接口创建" in page and "改派给下一位最合适的护理员" in page and page.count(said) == 2
+    assert "created through" not in page and "reassigned" not in page
+    # a coded reason, stored in English (an alarm stood down as false), reads in Chinese
+    other = http.post("/api/v1/orders", json={"elder_id": 6, "service_type": "meal"}, headers=h).json()
+    coded = {"reason": "the alarm was found to be a false alarm"}
+    assert http.post(f"/api/v1/orders/{other['id']}/cancel", json=coded, headers=h).is_success
+    page = http.get(f"/orders/{other['id']}").text
+    assert "告警经核实为误报" in page and "false alarm" not in page
+    http.close()
+
+
 @pytest.mark.slow
 def test_every_page_reads_in_chinese(city: City, readers: dict[str, httpx.Client]) -> None:
     english = english_messages()
