@@ -81,7 +81,7 @@ class DispatcherSettings(BaseSettings):
         "are told it is taken (booked services go to one caregiver at a time)",
     )
     emergency_race_margin_minutes: float = Field(
-        10.0,
+        5.0,
         ge=0,
         description="race only caregivers who would get there about as soon as the best: a cost (minutes of the "
         "elder's wait) within this of the best one's; the others wait for the next race",

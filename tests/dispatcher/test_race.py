@@ -18,9 +18,10 @@ from tests.waiting import patience
 
 @pytest.fixture
 def raced(conn, clock, town, harness):
-    """Six emergency caregivers at 0.3 to 3.5 km, an elder with a contact, an SOS; offered once."""
+    """Six emergency caregivers, three at 0.3 to 0.8 km and three at 2.5 to 3.1 km (each three within the race's
+    margin of one another), an elder with a contact, an SOS; offered once."""
     provider = town.provider()
-    caregivers = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 0.8, 1.5, 2.5, 3.0, 3.5)]
+    caregivers = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 0.5, 0.8, 2.5, 2.8, 3.1)]
     elder = town.elder(contacts=1)
     alarm = conn.execute(
         "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
