@@ -454,7 +454,7 @@ def tell_withdrawn(
             "withdrawn",
             language,
             code=order.code,
-            reason=texts.reason(reason_code, language) if reason_code else reason,
+            reason=texts.reason(reason_code, language) if reason_code else texts.said(reason, language),
         ),
         purpose=outbox.Purpose.OPERATOR,
         order_id=order.id,

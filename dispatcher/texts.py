@@ -120,6 +120,12 @@ def reason(code: str, language: str) -> str:
     return translations(language).gettext(REASONS[code]) if code in REASONS else code
 
 
+def said(text: str, language: str) -> str:
+    """A stored sentence in ``language``: the platform's own (a message id of the catalogue, such as why an
+    inactive elder's orders were cancelled) translated, a person's own words as they wrote them."""
+    return translations(language).gettext(text)
+
+
 def duration(seconds: float, language: str) -> str:
     """'90秒' / '90 s', '15分钟' / '15 min'."""
     words = translations(language)

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from eldercare import audit
+from eldercare.i18n import N_
 from eldercare.register.model import (
     DISABILITY_LEVELS,
     AssessmentInput,
@@ -29,7 +30,7 @@ from eldercare.register.model import (
     validated,
 )
 from eldercare.register.record import Assessment, ElderRecord, NoSuchElder, assessments, get_record
-from eldercare.vocabulary import EligibilityCategory, LivingSituation, OrderStatus
+from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation, OrderStatus
 
 # how far outside the outermost township or community a location may lie before it is called outside the city
 CITY_MARGIN_DEGREES = 0.15
@@ -321,6 +322,16 @@ def add_assessment(conn: psycopg.Connection, elder_id: int, data: Any, actor: st
     return assessment_id
 
 
+# why an inactive elder's open orders are cancelled: stored as the order's cancel reason and told to its caregiver,
+# each in the reader's language (the date and the note are in the elder's record and the audit log)
+WHY_CANCELLED = {
+    InactiveReason.DECEASED: N_("the elder has passed away"),
+    InactiveReason.MOVED_AWAY: N_("the elder has moved away"),
+    InactiveReason.IN_HOSPITAL: N_("the elder is in hospital"),
+    InactiveReason.IN_CARE_HOME: N_("the elder has moved into a care home"),
+}
+
+
 def deactivate(
     conn: psycopg.Connection, elder_id: int, data: Any, actor: str, today: date, cancel_order: OrderCanceller
 ) -> Saved:
@@ -342,9 +353,7 @@ def deactivate(
         "UPDATE elder SET active = false, inactive_reason = %s, inactive_since = %s, updated_at = now() WHERE id = %s",
         (change.reason.value, change.since, elder_id),
     )
-    reason = f"elder deactivated: {change.reason.value} since {change.since}" + (
-        f" ({change.note})" if change.note else ""
-    )
+    reason = WHY_CANCELLED[change.reason]
     open_orders = conn.execute(
         "SELECT id, code FROM service_order WHERE elder_id = %s AND status = ANY(%s) ORDER BY id",
         (elder_id, [s.value for s in OPEN_ORDERS]),

@@ -373,13 +373,14 @@ def test_deactivation_cancels_open_orders_with_the_reason_and_keeps_every_record
     conn.commit()
     assert result.cancelled_orders == [later.code, offered.code]
     reasons = conn.execute("SELECT status, cancel_reason FROM service_order ORDER BY id").fetchall()
-    assert reasons == [("cancelled", "elder deactivated: in_hospital since 2026-01-06")] * 2
+    assert reasons == [("cancelled", "the elder is in hospital")] * 2
     # the offer is withdrawn and the caregiver told why
     assert conn.execute("SELECT status FROM offer WHERE order_id = %s", (offered.id,)).fetchone() == ("cancelled",)
     told = conn.execute(
         "SELECT body FROM sms_message WHERE purpose = 'operator' AND caregiver_id = %s", (caregiver,)
     ).fetchone()
     assert told is not None and offered.code in told[0]
+    assert "老人已住院" in told[0] and "hospital" not in told[0]  # in the caregiver's language, as the order page
     record = register.get_record(conn, saved.elder_id)
     assert (record.active, record.inactive_reason, record.inactive_since) == (False, "in_hospital", date(2026, 1, 6))
     # no record is removed; the dispatcher makes no recurring order for an inactive elder
