@@ -92,8 +92,7 @@ def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int
     emergencies whose race widens."""
     due = conn.execute(_DUE, (clock.now(), limit)).fetchall()
     for (order_id,) in due:
-        unanswered = len(live_offers(conn, order_id))
-        why = f"none of {unanswered} raced caregivers said yes: the race widens" if unanswered else ""
+        why = "no caregiver raced so far has said yes: the race widens" if live_offers(conn, order_id) else ""
         offer_next(conn, clock, config, load_order(conn, order_id), why=why)
     return len(due)
 
