@@ -16,22 +16,22 @@ from tests.dispatcher.town import offset
 from tests.waiting import patience
 
 
+def _sos_offered(conn, clock, town, harness, elder: int) -> tuple[int, str]:
+    """The elder presses SOS now and the dispatcher runs once: the emergency order's id and code."""
+    alarm = town.sos(elder, clock.now())
+    conn.commit()
+    harness.drive()
+    return harness.one("SELECT id, code FROM service_order WHERE alarm_id = %s", alarm)
+
+
 @pytest.fixture
 def raced(conn, clock, town, harness):
     """Six emergency caregivers, three at 0.3 to 0.8 km and three at 2.5 to 3.1 km (each three within the race's
     margin of one another), an elder with a contact, an SOS; offered once."""
     provider = town.provider()
     caregivers = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 0.5, 0.8, 2.5, 2.8, 3.1)]
-    elder = town.elder(contacts=1)
-    alarm = conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s) RETURNING id",
-        (elder, clock.now(), clock.now()),
-    ).fetchone()[0]
-    conn.commit()
-    harness.drive()
-    order = harness.one("SELECT id FROM service_order WHERE alarm_id = %s", alarm)
-    return {"caregivers": caregivers, "order": order, "code": harness.one("SELECT code FROM service_order")}
+    order, code = _sos_offered(conn, clock, town, harness, town.elder(contacts=1))
+    return {"caregivers": caregivers, "order": order, "code": code}
 
 
 def test_the_best_three_are_offered_at_once_by_sms(raced, harness) -> None:
@@ -130,15 +130,8 @@ def kept_short(conn, clock, town, harness):
     """An SOS with one caregiver near (0.3 km) and two far (6 and 7 km): the race starts with the near one alone."""
     provider = town.provider()
     near, far, farther = (town.caregiver(provider, offset(km, 0)) for km in (0.3, 6.0, 7.0))
-    conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s)",
-        (town.elder(), clock.now(), clock.now()),
-    )
-    conn.commit()
-    harness.drive()
-    order = harness.one("SELECT id, code FROM service_order")
-    return {"near": near, "far": far, "farther": farther, "order": order[0], "code": order[1]}
+    order, code = _sos_offered(conn, clock, town, harness, town.elder())
+    return {"near": near, "far": far, "farther": farther, "order": order, "code": code}
 
 
 def test_a_caregiver_much_farther_than_the_best_joins_only_when_the_best_does_not_answer(
@@ -182,14 +175,7 @@ def test_a_widened_race_that_still_leaves_someone_out_widens_again(conn, clock, 
     provider = town.provider()
     # each about 25 minutes by e-bike further than the one before: every race takes one more
     ladder = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 5.0, 10.0)]
-    conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s)",
-        (town.elder(), clock.now(), clock.now()),
-    )
-    conn.commit()
-    harness.drive()
-    order = harness.one("SELECT id FROM service_order")
+    order, _ = _sos_offered(conn, clock, town, harness, town.elder())
     widen = timedelta(seconds=harness.config.dispatch.emergency_race_widen_seconds)
     assert harness.offers(order) == [(ladder[0], "sent")]
     clock.advance(widen)
@@ -204,14 +190,7 @@ def test_a_widened_race_that_still_leaves_someone_out_widens_again(conn, clock, 
 def test_an_unanswered_offer_still_ends_the_race_when_nobody_is_left_to_widen_to(conn, clock, town, harness) -> None:
     provider = town.provider()
     only = town.caregiver(provider, offset(0.3, 0))
-    conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s)",
-        (town.elder(), clock.now(), clock.now()),
-    )
-    conn.commit()
-    harness.drive()
-    order = harness.one("SELECT id FROM service_order")
+    order, _ = _sos_offered(conn, clock, town, harness, town.elder())
     # nobody left out by the margin: nothing to widen to, and no sweep comes back for it
     assert harness.one("SELECT next_offer_at FROM service_order WHERE id = %s", order) is None
     clock.advance(timedelta(seconds=91))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 
 import psycopg
 
@@ -120,6 +120,14 @@ class Town:
         self.conn.execute(
             "INSERT INTO caregiver_absence (caregiver_id, kind, first_day, last_day) VALUES (%s, %s, %s, %s)",
             (caregiver_id, kind, first_day, last_day),
+        )
+
+    def sos(self, elder_id: int, at: datetime) -> int:
+        """The elder presses SOS at ``at``: a critical alarm, as the gateway opens it; its id."""
+        return self._one(
+            "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
+            "VALUES (%s, 'sos', 'critical', %s, %s) RETURNING id",
+            (elder_id, at, at),
         )
 
     def elder(
