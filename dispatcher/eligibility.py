@@ -10,6 +10,7 @@ import gettext
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -122,7 +123,7 @@ def _standing(
 
 def _away(absence: object) -> Reason:
     """The absence that keeps a caregiver away: its row's [kind, first day, last day]."""
-    kind, first_day, last_day = absence if isinstance(absence, list) and len(absence) == 3 else ("", "?", "?")
+    kind, first_day, last_day = cast("list[str]", absence)
     return Reason.of(
         "absent",
         N_("away (%(kind)s) %(first_day)s to %(last_day)s"),
