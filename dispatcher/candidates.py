@@ -8,24 +8,31 @@ plan in force that leaves room for it (``ROOM_IN_PLAN``); not yet offered this o
 A meal is collected at the caregiver's provider's kitchen on the way (when it has one): their way to the elder
 is by the kitchen (``Candidate.via``).
 
-Where a caregiver is: at home, unless the need is an emergency and they checked in lately. Then they are
-where the order they are on the way to or at is, or the one they finished within ``whereabouts_minutes``
-(on their way back); the platform knows nothing closer than that, since caregivers answer by SMS.
+Where a caregiver is: at home, unless the need is an emergency and they checked in lately on an order: set off
+for it, arrived, or finished it within ``whereabouts_minutes``. Caregivers answer by SMS, so the platform knows
+only those moments, and reckons from them (``located``): with the elder once arrived; once done, on the way home
+until they take another order (then waiting where they are to set off for it); once set off, on the way there,
+from where they were reckoned to be then. On the way, they are as far along the straight line as their trip would
+have taken them by then at their travel mode's speed: a walker who set off half an hour ago for a visit 10 km
+away is not next to it yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from geopy.distance import geodesic
 from psycopg import sql
 
 from dispatcher.lifecycle import HELD, OrderRow
 from dispatcher.matching import Box
 from dispatcher.ranking import Candidate
+from dispatcher.settings import TravelModel
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 # A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
@@ -118,19 +125,32 @@ SELECT ARRAY(
 # plans in a fraction of a millisecond; the box predicate uses the GiST index on caregivers' homes.
 _CANDIDATES = """
 SELECT * FROM (
-    SELECT c.id, c.code, c.provider_id, coalesce(here.lat, c.home_lat), coalesce(here.lon, c.home_lon),
-           c.travel_mode, c.rating::float8,
+    SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
            {load} AS load,
            c.max_load::int AS max_load,
            EXISTS (SELECT 1 FROM service_order h WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id
                    AND h.status IN ('completed', 'reviewed')),
-           c.name, c.phone, c.language, here.lat IS NOT NULL AS away, kitchen.lat, kitchen.lon
+           c.name, c.phone, c.language, here.lat IS NOT NULL AS away, kitchen.lat AS via_lat, kitchen.lon AS via_lon,
+           here.lat, here.lon, here.accepted_at, here.en_route_at, here.arrived_at, here.completed_at, here.hurry,
+           here.next_accepted_at, here.before_lat, here.before_lon, here.before_completed_at
     FROM caregiver c
     LEFT JOIN LATERAL (
         SELECT k.kitchen_lat AS lat, k.kitchen_lon AS lon FROM provider k WHERE %(meal)s AND k.id = c.provider_id
     ) kitchen ON true
     LEFT JOIN LATERAL (
-        SELECT e.lat, e.lon FROM service_order w JOIN elder e ON e.id = w.elder_id
+        SELECT e.lat, e.lon, w.accepted_at, w.en_route_at, w.arrived_at, w.completed_at,
+               w.service_type = 'emergency' AS hurry,
+               (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = c.id AND n.status = 'accepted')
+                   AS next_accepted_at,
+               before.lat AS before_lat, before.lon AS before_lon, before.completed_at AS before_completed_at
+        FROM service_order w JOIN elder e ON e.id = w.elder_id
+        LEFT JOIN LATERAL (
+            SELECT be.lat, be.lon, b.completed_at FROM service_order b JOIN elder be ON be.id = b.elder_id
+            WHERE w.arrived_at IS NULL AND b.caregiver_id = c.id AND b.completed_at <= w.en_route_at
+              AND b.completed_at > w.en_route_at - %(whereabouts)s
+            ORDER BY b.completed_at DESC, b.id DESC
+            LIMIT 1
+        ) before ON true
         WHERE %(locate)s AND w.caregiver_id = c.id AND w.en_route_at IS NOT NULL
           AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(recent)s)
         ORDER BY w.completed_at DESC NULLS FIRST, w.en_route_at DESC, w.id DESC
@@ -208,9 +228,17 @@ class SqlCandidates:
     """The eligible caregivers of one need, read per box with the GiST index on caregivers' homes."""
 
     def __init__(
-        self, conn: psycopg.Connection, need: Need, timezone: ZoneInfo, *, whereabouts: timedelta = timedelta(0)
+        self,
+        conn: psycopg.Connection,
+        need: Need,
+        timezone: ZoneInfo,
+        *,
+        whereabouts: timedelta = timedelta(0),
+        travel: TravelModel | None = None,
     ) -> None:
         self.conn = conn
+        self.now = need.wanted_at
+        self.travel = travel or TravelModel()
         self.params: dict[str, object] = {
             **shift_params(need.wanted_at, timezone),
             "held": list(_HELD),
@@ -223,6 +251,7 @@ class SqlCandidates:
             "meal": need.service_type == ServiceType.MEAL,
             "locate": need.emergency and whereabouts > timedelta(0),
             "recent": need.wanted_at - whereabouts,
+            "whereabouts": whereabouts,
             **need.room_params(),
         }
 
@@ -252,7 +281,76 @@ class SqlCandidates:
             load=sql.SQL(LOAD), on_shift=sql.SQL(ON_SHIFT), room=sql.SQL(ROOM_IN_PLAN), box=clause
         )
         rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
-        return [Candidate(*row) for row in rows]
+        return [self._candidate(row) for row in rows]
+
+    def _candidate(self, row: Sequence[Any]) -> Candidate:
+        """A row of ``_CANDIDATES`` as a candidate: at home, or where they are reckoned to be (``located``)."""
+        candidate = Candidate(*row[:16])
+        if not candidate.away:
+            return candidate
+        lat, lon, accepted, set_off, arrived, completed, hurry, next_accepted, *before_row = row[16:]
+        visit = Checked((lat, lon), accepted, set_off, arrived, completed, hurry)
+        before_lat, before_lon, before_completed = before_row
+        before = None if before_lat is None else Checked((before_lat, before_lon), completed=before_completed)
+        home = (candidate.lat, candidate.lon)
+        lat, lon = located(
+            self.travel, candidate.travel_mode, home, visit, self.now, before=before, waiting_since=next_accepted
+        )
+        return replace(candidate, lat=lat, lon=lon)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a caregiver told of one order: where it is, and when they took it, set off for it, arrived and finished."""
+
+    place: tuple[float, float]
+    accepted: datetime | None = None
+    set_off: datetime | None = None
+    arrived: datetime | None = None
+    completed: datetime | None = None
+    hurry: bool = False  # an emergency: people travel faster to it
+
+
+def located(
+    travel: TravelModel,
+    mode: str,
+    home: tuple[float, float],
+    visit: Checked,
+    now: datetime,
+    *,
+    before: Checked | None = None,
+    waiting_since: datetime | None = None,
+) -> tuple[float, float]:
+    """Where a caregiver is reckoned to be at ``now`` from what they told of ``visit``: with the elder once arrived;
+    once done, on the way home until they took another order to set off for (``waiting_since``: then they wait
+    where they were, at the elder's if they took it before they were done); once set off, on the way there, from
+    where they were reckoned to be then (at home, or after ``before``, an order they had finished)."""
+    if visit.completed is not None:
+        stopped = now if waiting_since is None else min(now, max(waiting_since, visit.completed))
+        return along(travel, mode, visit.place, home, stopped - visit.completed)
+    if visit.arrived is not None or visit.set_off is None:
+        return visit.place
+    # from home, or from where they were after ``before``, an order they finished first
+    start = home if before is None else located(travel, mode, home, before, visit.set_off, waiting_since=visit.accepted)
+    return along(travel, mode, start, visit.place, now - visit.set_off, hurry=visit.hurry)
+
+
+def along(
+    travel: TravelModel,
+    mode: str,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    gone: timedelta,
+    *,
+    hurry: bool = False,
+) -> tuple[float, float]:
+    """Where someone who left ``start`` for ``end`` ``gone`` ago is: as far along the straight line as the travel
+    model's trip would have taken them by then (getting going first), at ``end`` once it is over."""
+    speed = travel.speed_kmh[mode] * (travel.emergency_factor if hurry else 1.0)
+    moving = geodesic(start, end).km * travel.detour / speed * 60.0
+    minutes = gone.total_seconds() / 60.0 - travel.setup_min[mode]
+    share = 1.0 if minutes >= moving else max(0.0, minutes / moving)
+    return start[0] + (end[0] - start[0]) * share, start[1] + (end[1] - start[1]) * share
 
 
 @dataclass(frozen=True, slots=True)

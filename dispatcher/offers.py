@@ -89,7 +89,7 @@ def find_candidate(
     need = need_of(conn, order, clock.now())
     ranking = ranking_for(config, order)
     whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
-    source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts)
+    source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
     return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=config.dispatch.search_radius_km)
 
 

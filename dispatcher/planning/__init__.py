@@ -151,6 +151,7 @@ def _make(
         leave_out=leave_out,
         not_before=clock.now(),
         minutes_on_site=config.dispatch.plan_minutes_on_site,
+        travel=config.dispatch.travel,
     )
     loaded = time.perf_counter() - started
     progress(

@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.candidates import UNDER_CONTRACT
+from dispatcher.candidates import UNDER_CONTRACT, Checked, located
 from dispatcher.eligibility import Reason
 from dispatcher.matching import distance_floor_km
 from dispatcher.recurring import occurrences, trigger_for
+from dispatcher.settings import TravelModel
 from eldercare.i18n import N_
 from eldercare.labels import Coded
 from eldercare.priority import BOOKED, priorities
@@ -196,7 +197,8 @@ ORDER BY o.id
 # Where caregivers are during a re-plan: on a visit under way (set off for, or being served) until it ends, or
 # at the last visit they finished since the day began.
 _UNDER_WAY = """
-SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.arrived_at, o.completed_at, e.lat, e.lon
+SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.arrived_at, o.completed_at, e.lat, e.lon,
+       (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = o.caregiver_id AND n.status = 'accepted')
 FROM service_order o JOIN elder e ON e.id = o.elder_id
 WHERE o.caregiver_id IS NOT NULL
   AND (o.status IN ('en_route', 'arrived') OR (o.completed_at >= %(since)s AND o.completed_at <= %(now)s))
@@ -299,13 +301,14 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
 
 def _whereabouts(
     conn: psycopg.Connection, day: date, tz: ZoneInfo, now: datetime, minutes_on_site: Mapping[str, int]
-) -> dict[int, tuple[datetime, tuple[float, float]]]:
-    """Caregiver -> when they are free and where: at the end of the visit they are on (one set off for is taken
-    as reached by the time its window opens, or now), else now at the last visit they finished today; caregivers
-    not found are at home."""
+) -> dict[int, tuple[datetime, Checked, datetime | None]]:
+    """Caregiver -> when they are free and the order that says where they are: the visit they are on, free at its
+    end (one set off for is taken as reached by the time its window opens, or now), else the last visit they
+    finished today, free now (``located`` reckons where they are since, with when they took the order they wait to
+    set off for, if any); caregivers not found are at home."""
     since = datetime.combine(day, time(0), tzinfo=tz)
-    found: dict[int, tuple[datetime, datetime, tuple[float, float]]] = {}  # caregiver -> (free, as of, place)
-    for caregiver_id, service, minutes, opens, arrived, completed, lat, lon in conn.execute(
+    found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
+    for caregiver_id, service, minutes, opens, arrived, completed, lat, lon, waiting in conn.execute(
         _UNDER_WAY, {"since": since, "now": now}
     ).fetchall():
         if completed is not None:
@@ -314,8 +317,8 @@ def _whereabouts(
             starts = arrived if arrived is not None else max(now, opens)
             free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
         if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
-            found[caregiver_id] = (free, as_of, (lat, lon))
-    return {caregiver_id: (free, place) for caregiver_id, (free, _, place) in found.items()}
+            found[caregiver_id] = (free, as_of, Checked((lat, lon), completed=completed), waiting)
+    return {caregiver_id: (free, order, waiting) for caregiver_id, (free, _, order, waiting) in found.items()}
 
 
 NO_ROOM = Reason.of("no_room", N_("no eligible caregiver's day has room to reach it inside its window"))
@@ -458,12 +461,14 @@ def load(
     leave_out: Collection[int] = (),
     not_before: datetime | None = None,
     minutes_on_site: Mapping[str, int] | None = None,
+    travel: TravelModel | None = None,
 ) -> Problem:
     """The problem of planning the local ``day`` (``pins``: visit key -> the caregiver it should stay with;
     ``firm``: the pins operators made, kept even when their caregiver has no room;
     ``leave_out``: caregivers not to plan, such as those who did not confirm their day by the cutoff;
     ``not_before``: a re-plan during the day plans nobody's time before now, and a caregiver with a visit under
-    way only from its end, where it is (``minutes_on_site`` by service type, else its booked duration))."""
+    way only from its end, where it is (``minutes_on_site`` by service type, else its booked duration), and one
+    who finished a visit from where they are reckoned to be by ``travel``)."""
     staff = load_staff(conn, day, tz)
     same_day = not_before is not None and not_before >= datetime.combine(day, time(0), tzinfo=tz)
     busy = _whereabouts(conn, day, tz, not_before, minutes_on_site or {}) if not_before is not None and same_day else {}
@@ -471,9 +476,11 @@ def load(
         if member.id in leave_out:
             member.spans = []
         elif not_before is not None:
-            free, place = busy.get(member.id, (not_before, None))
-            if place is not None:  # they set out from where they are, and still go home at the end
+            free, order, waiting = busy.get(member.id, (not_before, None, None))
+            if order is not None:  # they set out from where they are, and still go home at the end
                 member.home = (member.lat, member.lon)
+                reckoning = travel or TravelModel()
+                place = located(reckoning, member.travel_mode, member.home, order, not_before, waiting_since=waiting)
                 member.lat, member.lon = place
             member.spans = [(max(a, free), b) for a, b in member.spans if b > free]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]

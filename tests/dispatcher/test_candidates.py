@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import random
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from geopy.distance import geodesic
 
-from dispatcher.candidates import SqlCandidates, need_of
+from dispatcher.candidates import Checked, SqlCandidates, along, located, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import Actor, load_order, transition
 from dispatcher.matching import ListCandidates, brute_force, choose
 from dispatcher.offers import ranking_for
 from dispatcher.orders import create_order
 from dispatcher.ranking import Ranking
-from dispatcher.settings import MatchWeights
+from dispatcher.settings import MatchWeights, TravelModel
 from eldercare.vocabulary import OrderStatus
 from tests.dispatcher.town import offset
 
@@ -115,29 +116,57 @@ def test_a_booked_service_needs_caregivers_on_shift_when_it_is_wanted(conn, cloc
     assert now not in _eligible(conn, clock, config, ref.id)
 
 
-def _at_work(conn, clock, config, town, caregiver: int, elder: int, *, finished_ago: timedelta | None = None) -> None:
-    """``caregiver`` set off to a meal for ``elder`` (and finished it ``finished_ago``, when given)."""
+def _at_work(
+    conn,
+    clock,
+    config,
+    town,
+    caregiver: int,
+    elder: int,
+    *,
+    finished_ago: timedelta | None = None,
+    set_off_ago: timedelta = timedelta(hours=3),
+) -> None:
+    """``caregiver`` set off to a meal for ``elder`` ``set_off_ago`` (and finished it ``finished_ago``, when given)."""
     ref = create_order(conn, clock, elder_id=elder, service_type="meal", actor="t", config=config)
     now = clock.now()
     done = None if finished_ago is None else now - finished_ago
     conn.execute(
         "UPDATE service_order SET status = %s, caregiver_id = %s, accepted_at = %s, en_route_at = %s, "
         "arrived_at = %s, completed_at = %s WHERE id = %s",
-        ("en_route" if done is None else "completed", caregiver, now - timedelta(hours=3), now - timedelta(hours=3),
-         done, done, ref.id),
+        ("en_route" if done is None else "completed", caregiver, now - set_off_ago, now - set_off_ago, done, done,
+         ref.id),
     )  # fmt: skip
 
 
-def test_an_emergency_is_ranked_from_where_caregivers_last_checked_in(conn, clock, town, config) -> None:
+def test_an_emergency_is_ranked_from_where_caregivers_are_reckoned_to_be(conn, clock, town, config) -> None:
+    """Caregivers answer by SMS: where they are is reckoned from their last check-in on an order, at the travel
+    model's speeds (car 24 km/h after 3 minutes getting going, walking 4.5 km/h, roads 1.3 times the straight line)."""
     provider = town.provider()
     across_town = offset(12, 0)
-    # at home 3 km away, against one who lives across town but is on the way to a visit 0.5 km away
+    # at home 3 km away, against people who live 12 km north but were out on orders
     at_home = town.caregiver(provider, offset(3, 0))
+    # set off three hours ago for a visit 0.5 km away: there long since
     on_the_way = town.caregiver(provider, across_town)
     _at_work(conn, clock, config, town, on_the_way, town.elder(offset(0, 0.5)))
-    # finished a visit next door 30 minutes ago (on the way home) / 3 hours ago (home long since)
+    # walking for an hour towards a visit 0.5 km south: 3.46 km of the 12.5, so 8.5 km north of the elder
+    walking_there = town.caregiver(provider, across_town, mode="walk")
+    _at_work(conn, clock, config, town, walking_there, town.elder(offset(-0.5, 0)), set_off_ago=timedelta(hours=1))
+    # finished a visit 0.8 km south 5 minutes ago, driving home since: 2 minutes at 24 km/h, 0.62 km north of it
     just_done = town.caregiver(provider, across_town, mode="car")
-    _at_work(conn, clock, config, town, just_done, town.elder(offset(0, -0.8)), finished_ago=timedelta(minutes=30))
+    _at_work(conn, clock, config, town, just_done, town.elder(offset(-0.8, 0)), finished_ago=timedelta(minutes=5))
+    # finished 30 minutes ago, 0.3 km south: 27 minutes of driving home, 8.3 km north of it
+    heading_home = town.caregiver(provider, across_town, mode="car")
+    _at_work(conn, clock, config, town, heading_home, town.elder(offset(-0.3, 0)), finished_ago=timedelta(minutes=30))
+    # finished 30 minutes ago 1.5 km south, and holds a visit not yet set off for: waiting there
+    between_visits = town.caregiver(provider, across_town, mode="car")
+    _at_work(conn, clock, config, town, between_visits, town.elder(offset(-1.5, 0)), finished_ago=timedelta(minutes=30))
+    later = create_order(conn, clock, elder_id=town.elder(offset(-2, 0)), service_type="care", actor="t", config=config)
+    conn.execute(
+        "UPDATE service_order SET status = 'accepted', caregiver_id = %s, accepted_at = %s WHERE id = %s",
+        (between_visits, clock.now() - timedelta(hours=1), later.id),
+    )
+    # finished 3 hours ago: home, and no longer looked for elsewhere
     long_done = town.caregiver(provider, across_town, mode="car")
     _at_work(conn, clock, config, town, long_done, town.elder(offset(0, -0.3)), finished_ago=timedelta(hours=3))
 
@@ -145,7 +174,7 @@ def test_an_emergency_is_ranked_from_where_caregivers_last_checked_in(conn, cloc
         """The winner, and each caregiver's distance as ranked and whether from where they last were."""
         ref = create_order(conn, clock, elder_id=town.elder(), service_type=service, actor="t", config=config)
         need = need_of(conn, load_order(conn, ref.id), clock.now())
-        source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts)
+        source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
         ranking = ranking_for(config, load_order(conn, ref.id))
         everyone = source.within(None)
         choice, reference = (
@@ -159,15 +188,63 @@ def test_an_emergency_is_ranked_from_where_caregivers_last_checked_in(conn, cloc
     hour = timedelta(minutes=60)
     winner, emergency = ranked("emergency", hour)
     assert emergency[on_the_way] == (0.5, True)
-    assert emergency[just_done] == (0.8, True)
+    assert emergency[walking_there] == (8.5, True)
+    assert emergency[just_done] == (0.2, True)
+    assert emergency[heading_home] == (8.0, True)
+    assert emergency[between_visits] == (1.5, True)
     assert emergency[long_done] == (12.0, False)
     assert emergency[at_home] == (3.0, False)
     assert winner == just_done  # near and free (the one on the way holds an order)
     # from home: with whereabouts off, and for booked services (which start from home)
     for service, whereabouts in (("emergency", timedelta(0)), ("care", hour)):
         winner, home = ranked(service, whereabouts)
-        assert home[on_the_way] == (12.0, False) and home[just_done] == (12.0, False)
+        assert {home[c] for c in (on_the_way, walking_there, just_done, heading_home, between_visits)} == {
+            (12.0, False)
+        }
         assert winner == at_home
+
+
+def test_a_caregiver_is_reckoned_along_the_way_from_where_they_were_when_they_set_off() -> None:
+    """``located``: the share of the way a trip would have taken, from home or from the reckoned place on the way
+    home from the order finished before; at the elder's once arrived; at home once the way home is over."""
+    travel = TravelModel(speed_kmh={"walk": 6.0, "car": 60.0}, setup_min={"walk": 0.0, "car": 5.0}, detour=1.0)
+    home, a, b = (0.0, 0.0), (0.1, 0.0), (0.1, 0.1)
+    t0 = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
+
+    def near(p: tuple[float, float], q: tuple[float, float]) -> bool:
+        return geodesic(p, q).km < 0.01
+
+    # walking home from a (11.1 km) at 6 km/h: a tenth of the way after 11.1 minutes, home after 111
+    done_at_a = Checked(a, set_off=t0, arrived=t0, completed=t0)
+    tenth = (0.09, 0.0)
+    assert near(located(travel, "walk", home, done_at_a, t0 + timedelta(minutes=11.1)), tenth)
+    assert near(located(travel, "walk", home, done_at_a, t0 + timedelta(hours=3)), home)
+    # the car's 5 minutes of getting going come first
+    assert near(located(travel, "car", home, done_at_a, t0 + timedelta(minutes=4)), a)
+    # set off for b 11.1 minutes after finishing a: from the tenth of the way home, half way there after a while
+    later = t0 + timedelta(minutes=11.1)
+    to_b = Checked(b, set_off=later)
+    halfway = ((tenth[0] + b[0]) / 2, (tenth[1] + b[1]) / 2)
+    minutes = geodesic(tenth, b).km / 6.0 * 60.0 / 2
+    assert near(located(travel, "walk", home, to_b, later + timedelta(minutes=minutes), before=done_at_a), halfway)
+    # had they taken the order for b before finishing a, they waited at a for it and set off from there
+    held_before = Checked(b, accepted=t0 - timedelta(hours=1), set_off=later)
+    from_a = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    minutes = geodesic(a, b).km / 6.0 * 60.0 / 2
+    assert near(
+        located(travel, "walk", home, held_before, later + timedelta(minutes=minutes), before=done_at_a), from_a
+    )
+    # done at a, riding home until they took another order 11.1 minutes later: waiting at the tenth of the way
+    assert near(located(travel, "walk", home, done_at_a, t0 + timedelta(hours=2), waiting_since=later), tenth)
+    assert near(located(travel, "walk", home, done_at_a, later, waiting_since=t0 - timedelta(hours=1)), a)
+    # from home when nothing was finished before; arrived: at b whatever the clock says
+    assert near(located(travel, "walk", home, to_b, later), home)
+    assert near(located(travel, "walk", home, Checked(b, set_off=later, arrived=later), later), b)
+    # hurrying from home to an emergency at a: 1.15 times faster
+    rushing = Checked(a, set_off=t0, hurry=True)
+    assert near(located(travel, "walk", home, rushing, t0 + timedelta(minutes=11.1 / 1.15)), (0.01, 0.0))
+    # a trip of no length is over at once
+    assert along(travel, "walk", a, a, timedelta(0)) == a
 
 
 def test_sql_prefilter_agrees_with_brute_force_on_random_towns(conn, clock, town, config) -> None:

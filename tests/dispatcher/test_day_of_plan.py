@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 import psycopg
 import pytest
+from geopy.distance import geodesic
 
 from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
@@ -147,6 +148,36 @@ def test_a_same_day_replan_starts_a_caregiver_where_they_are_once_their_visit_en
     evening = problems.load(conn, DAY, TZ, not_before=local(18) - timedelta(days=1))
     worker = next(w for w in evening.workers if w.caregiver_id == cid)
     assert (worker.lat, worker.lon) == offset(0, -5)  # the evening before: from home
+
+
+def test_a_same_day_replan_starts_a_caregiver_who_finished_a_visit_on_their_way_home_or_waiting_for_the_next(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """Caregivers answer by SMS: after a visit, one with nothing else held is reckoned on the way home at the travel
+    model's speed (an e-bike at 15 km/h after a minute getting going, roads 1.3 times the straight line); one who
+    holds another order waits where they finished."""
+    pid = town.provider()
+    home = offset(0, 0)
+    going_home, waiting = (town.caregiver(pid, home, shifts=LONG_DAY) for _ in range(2))
+    for cid in (going_home, waiting):
+        done = booked(conn, clock, config, town.elder(offset(0, 20)), "care", local(9), 60, 60)
+        _arrived(conn, done, cid, local(8), local(9))
+        conn.execute(
+            "UPDATE service_order SET status = 'completed', completed_at = %s WHERE id = %s", (local(10), done)
+        )
+    later = booked(conn, clock, config, town.elder(offset(0, 19)), "care", local(14), 60, 60)
+    conn.execute(
+        "UPDATE service_order SET status = 'accepted', caregiver_id = %s, accepted_at = %s WHERE id = %s",
+        (waiting, local(8), later),
+    )
+    problem = problems.load(conn, DAY, TZ, not_before=local(11), travel=config.dispatch.travel)
+    start = {w.caregiver_id: (w.lat, w.lon) for w in problem.workers}
+    # 59 minutes riding of the 104 home: 11.35 km of the 20
+    assert geodesic(start[going_home], offset(0, 20 - 59 / 60 * 15 / 1.3)).km < 0.05
+    assert geodesic(start[waiting], offset(0, 20)).km < 0.01
+    later_still = problems.load(conn, DAY, TZ, not_before=local(13), travel=config.dispatch.travel)
+    start = {w.caregiver_id: (w.lat, w.lon) for w in later_still.workers}
+    assert geodesic(start[going_home], home).km < 0.01  # home by 11:45
 
 
 def test_a_same_day_replan_keeps_confirmed_visits_at_the_times_their_caregivers_were_given(
