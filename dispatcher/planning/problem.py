@@ -194,10 +194,11 @@ WHERE o.window_start >= %(start)s AND o.window_start < %(end)s AND o.alarm_id IS
 ORDER BY o.id
 """  # an order with an offer out is the offer's to settle, not the plan's: it counts as offered
 
-# Where caregivers are during a re-plan: on a visit under way (set off for, or being served) until it ends, or
-# at the last visit they finished since the day began.
+# Where caregivers are during a re-plan: on a visit under way (set off for, or being served) until it ends, on the
+# way with meals they carry, or after the last visit they finished since the day began.
 _UNDER_WAY = """
-SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.arrived_at, o.completed_at, e.lat, e.lon,
+SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.en_route_at, o.arrived_at, o.completed_at,
+       o.collected_at IS NOT NULL, e.lat, e.lon,
        (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = o.caregiver_id AND n.status = 'accepted')
 FROM service_order o JOIN elder e ON e.id = o.elder_id
 WHERE o.caregiver_id IS NOT NULL
@@ -276,8 +277,9 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
         if rs_id is not None:
             made.add((rs_id, occurrence))
         visit = Visit(elder, service, community, lat, lon, w_start, w_end, minutes, rs_id, occurrence, order_id)
-        if status == "accepted":
-            # held and not under way yet: it stays with its caregiver, and takes their time
+        if status == "accepted" or (status == "en_route" and collected):
+            # held and not under way yet, or a meal of the batch its caregiver set off with (the one they set off
+            # for first is not always the first they bring): it stays with its caregiver, and takes their time
             found.append((replace(visit, held_by=holder, carried=collected), True))
         else:
             found.append((visit, holder is None and status in ("created", "escalated")))
@@ -303,21 +305,24 @@ def _whereabouts(
     conn: psycopg.Connection, day: date, tz: ZoneInfo, now: datetime, minutes_on_site: Mapping[str, int]
 ) -> dict[int, tuple[datetime, Checked, datetime | None]]:
     """Caregiver -> when they are free and the order that says where they are: the visit they are on, free at its
-    end (one set off for is taken as reached by the time its window opens, or now), else the last visit they
-    finished today, free now (``located`` reckons where they are since, with when they took the order they wait to
-    set off for, if any); caregivers not found are at home."""
+    end (one set off for is taken as reached by the time its window opens, or now); out with a batch of meals
+    (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``); else
+    the last visit they finished today, free now; ``located`` reckons where they are, with when they took the order
+    they wait to set off for, if any. Caregivers not found are at home."""
     since = datetime.combine(day, time(0), tzinfo=tz)
     found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
-    for caregiver_id, service, minutes, opens, arrived, completed, lat, lon, waiting in conn.execute(
-        _UNDER_WAY, {"since": since, "now": now}
-    ).fetchall():
+    for row in conn.execute(_UNDER_WAY, {"since": since, "now": now}).fetchall():
+        caregiver_id, service, minutes, opens, set_off, arrived, completed, carried, lat, lon, waiting = row
         if completed is not None:
             free, as_of = now, completed
+        elif carried and arrived is None:
+            free, as_of = now, now
         else:
             starts = arrived if arrived is not None else max(now, opens)
             free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
         if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
-            found[caregiver_id] = (free, as_of, Checked((lat, lon), completed=completed), waiting)
+            moving = set_off if carried and arrived is None else None
+            found[caregiver_id] = (free, as_of, Checked((lat, lon), set_off=moving, completed=completed), waiting)
     return {caregiver_id: (free, order, waiting) for caregiver_id, (free, _, order, waiting) in found.items()}
 
 

@@ -238,19 +238,48 @@ def test_meals_collected_together_are_carried_once_their_caregiver_sets_off_for_
     dispatcher.set_off(conn, clock, config, caregiver, lunch[0], "sms")
     collected = "SELECT id FROM service_order WHERE collected_at IS NOT NULL ORDER BY id"
     assert conn.execute(collected).fetchall() == [(order,) for order in sorted(lunch)]  # not supper's
-    # a re-plan now delivers the two lunches still carried from where the caregiver is, without going back to the
-    # kitchen for them; supper is still collected there
+    # a re-plan now delivers the three lunches carried (the one set off for too) from where the caregiver is,
+    # without going back to the kitchen for them; supper is still collected there
     again = replan_day(conn, clock, config, DAY, made_by="change")
     rows = conn.execute(
         "SELECT order_id, caregiver_id, kitchen_provider_id, pickup_at IS NOT NULL FROM plan_visit "
         "WHERE plan_id = %s ORDER BY order_id",
         (again.plan_id,),
     ).fetchall()
-    assert rows == [(lunch[1], cid, None, False), (lunch[2], cid, None, False), (supper, cid, pid, True)]
+    assert rows == [*((order, cid, None, False) for order in sorted(lunch)), (supper, cid, pid, True)]
     # setting off for supper collects supper, its own batch
     clock.set(local(16, 30))
     dispatcher.set_off(conn, clock, config, caregiver, supper, "sms")
     assert conn.execute(collected).fetchall() == [(order,) for order in sorted([*lunch, supper])]
+
+
+def test_a_replan_keeps_every_meal_of_the_batch_a_caregiver_set_off_with_on_their_way_in_its_window(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """The meal a caregiver sets off for first is not always the first they bring: set off for the 11:30 meal with
+    the 11:00 one in the same batch, they are on their way with both, free now, not busy until the 11:30 meal is
+    done. Before, a re-plan took them to be busy until about 11:40 and found the 11:00 meal no room (a simulated
+    day traced it: a caregiver who walks a long way set off at 09:25 and a re-plan at 09:45 dropped the meal)."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    cid = town.caregiver(pid, offset(0, 0.3), shifts=SHIFT)
+    early = booked(conn, clock, config, town.elder(offset(0.5, 1)), "meal", local(11), 30, 30)
+    late = booked(conn, clock, config, town.elder(offset(-0.5, 1)), "meal", local(11, 30), 30, 30)
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    assert first.figures["assigned"] == 2 and first.figures["batches"] == 1
+    clock.set(local(10, 15))
+    caregiver = dispatcher.caregiver_by_id(conn, cid)
+    assert caregiver is not None
+    dispatcher.set_off(conn, clock, config, caregiver, late, "sms")
+    clock.set(local(10, 25))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    rows = conn.execute(
+        "SELECT order_id, caregiver_id, planned_start, window_start, window_end FROM plan_visit "
+        "WHERE plan_id = %s ORDER BY planned_start",
+        (again.plan_id,),
+    ).fetchall()
+    assert [(order, holder) for order, holder, *_ in rows] == [(early, cid), (late, cid)]
+    assert all(opens <= start <= closes for _, _, start, opens, closes in rows)
 
 
 def test_a_pass_that_narrows_a_meals_window_lets_it_be_collected_the_hold_before_its_own_window(
