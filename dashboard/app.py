@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import dispatcher
-from dashboard import api, kpi_rollup, system, ui
+from dashboard import api, i18n, kpi_rollup, system, ui
 from dashboard.auth import Forbidden, LoginRequired, TokenSigner
 from dashboard.body_limit import BodyLimitMiddleware
 from dashboard.errors import Conflict, Invalid, NotFound, Refused
@@ -36,6 +36,7 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
+from eldercare.labels import words_of
 from eldercare.register.elders import NoSuchElder
 from eldercare.register.model import Rejected
 
@@ -87,7 +88,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         roster.Clash: 409,
         roster.Refused: 422,
         Forbidden: 403,
-        # the dispatcher's refusals: their messages are written for operators
+        # the dispatcher's refusals: their messages are written for operators (each a ``Message``, shown in the
+        # reader's language like every refusal here)
         dispatcher.OrderNotFound: 404,
         dispatcher.InvalidTransition: 409,
         dispatcher.OrderError: 422,
@@ -96,11 +98,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def known(request: Request, exc: Exception) -> Response:
         status = next(statuses[k] for k in type(exc).__mro__ if k in statuses)
+        message = words_of(exc, i18n.for_request(request))
         if status == 422 and _is_api(request):
             # the same shape as FastAPI's own validation errors, so clients read one format
-            detail = [{"type": "value_error", "loc": ["request"], "msg": str(exc), "input": None}]
+            detail = [{"type": "value_error", "loc": ["request"], "msg": message, "input": None}]
             return JSONResponse({"detail": detail}, status_code=422)
-        return _error(request, status, str(exc))
+        return _error(request, status, message)
 
     async def refused_value(request: Request, exc: Exception) -> Response:
         # the database's check of a value (e.g. a NUL character in a text): the client's input, not our fault

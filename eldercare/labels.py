@@ -1,14 +1,18 @@
 """The words people read for the platform's codes (eldercare.vocabulary and a few columns' values), in English,
 marked for the catalogues: ``label(translations, kind, code)`` gives the reader's word; ``Message`` is a sentence
-with values in it (codes among them), put into the reader's language where it is shown."""
+with values in it (codes among them), put into the reader's language where it is shown; ``words_of`` is what a
+refusal (an exception carrying a ``Message``) says to its reader."""
 
 from __future__ import annotations
 
 import gettext
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from eldercare.i18n import N_
+
+log = logging.getLogger(__name__)
 
 LABELS: dict[str, dict[str, str]] = {
     "severity": {"critical": N_("Critical"), "warning": N_("Warning"), "info": N_("Info")},
@@ -228,6 +232,25 @@ class Coded:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """Several values inside a message (codes, sentences), shown one after another with ``separator`` (marked
+    with ``N_``: "、" for ", " in Chinese)."""
+
+    items: tuple[object, ...]
+    separator: str = N_(", ")
+
+
+def _shown(translations: gettext.NullTranslations, value: object) -> object:
+    if isinstance(value, Coded):
+        return label(translations, value.kind, value.code)
+    if isinstance(value, Message):
+        return value.words(translations)
+    if isinstance(value, Listed):
+        return translations.gettext(value.separator).join(str(_shown(translations, v)) for v in value.items)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A sentence made where the facts are and read elsewhere: its English text (marked with ``N_`` for the
     catalogue, ``%(name)s`` fields) and the values of its fields, a ``Coded`` value shown as the reader's word."""
@@ -241,11 +264,25 @@ class Message:
 
     def words(self, translations: gettext.NullTranslations) -> str:
         """The sentence in the reader's language (English without a catalogue, or where it has no entry)."""
-        shown = {
-            name: label(translations, value.kind, value.code) if isinstance(value, Coded) else value
-            for name, value in self.values
-        }
-        return translations.gettext(self.text) % shown if shown else translations.gettext(self.text)
+        sentence = translations.gettext(self.text)
+        if not self.values:
+            return sentence
+        shown = {name: _shown(translations, value) for name, value in self.values}
+        try:
+            return sentence % shown
+        except (KeyError, ValueError, TypeError):
+            if sentence == self.text:
+                raise
+            # a translation whose fields do not match the English: the reader gets the English, not an error page
+            log.warning("the translation of %r does not fit its values; shown in English", self.text[:80])
+            return self.words(ENGLISH)
 
     def __str__(self) -> str:
         return self.words(ENGLISH)
+
+
+def words_of(exc: BaseException, translations: gettext.NullTranslations) -> str:
+    """What a refusal says to its reader: the ``Message`` it carries (its first argument) in their language, or its
+    own text (English) when it carries a plain one. ``str(exc)`` stays the English, for logs and the CLI."""
+    said = exc.args[0] if exc.args else None
+    return said.words(translations) if isinstance(said, Message) else str(exc)

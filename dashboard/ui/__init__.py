@@ -49,7 +49,7 @@ _OTHER = (N_("Something went wrong"), N_("The platform could not finish this. Tr
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    """The page a browser gets for a refusal, in the reader's language; the detail as the code wrote it."""
+    """The page a browser gets for a refusal, in the reader's language, its detail too (``words_of`` the refusal)."""
     words = i18n.for_request(request)
     title, hint = _ERRORS.get(status, _OTHER)
     return render(

@@ -1,0 +1,53 @@
+"""A refusal carrying a ``Message`` reads in its reader's language; ``str`` stays the English for logs and the CLI."""
+
+from __future__ import annotations
+
+import gettext
+
+import pytest
+
+from dashboard.errors import Conflict
+from eldercare.i18n import translations
+from eldercare.labels import Coded, Listed, Message, words_of
+
+ZH, EN = translations("zh"), translations("en")
+
+
+def test_a_refusal_carrying_a_message_reads_in_the_readers_language_and_its_str_in_english() -> None:
+    refused = Conflict(Message.of("provider %(provider)s is inactive", provider="福寿"))
+    assert words_of(refused, ZH) == "服务商 福寿 已停用"
+    assert words_of(refused, EN) == str(refused) == "provider 福寿 is inactive"
+    with pytest.raises(Conflict, match="is inactive"):  # what tests and logs match stays English
+        raise refused
+    plain = Conflict("a sentence written in English only")
+    assert words_of(plain, ZH) == "a sentence written in English only"
+
+
+def test_sentences_inside_a_sentence_and_lists_take_the_readers_separators() -> None:
+    inactive = Message.of("provider %(provider)s is inactive", provider="福寿")
+    reasons = Listed((Message.of("the caregiver is marked inactive"), inactive), "; ")
+    assert _words(reasons, ZH) == "该护理员已停用；服务商 福寿 已停用"
+    assert _words(reasons, EN) == "the caregiver is marked inactive; provider 福寿 is inactive"
+    services = Listed((Coded("service", "meal"), Coded("service", "bathing")))
+    assert Message.of("no %(service)s skill", service=services).words(ZH) == "不会助餐、助浴"
+    assert str(Message.of("no %(service)s skill", service=services)) == "no Meal, Bathing skill"
+
+
+def _words(listed: Listed, language: gettext.NullTranslations) -> str:
+    return Message.of("%(all)s", all=listed).words(language)
+
+
+def test_a_sentence_the_catalogue_lacks_reads_in_english_rather_than_failing() -> None:
+    lacking = Conflict(Message.of("nothing for %(service)s here (%(n)s)", service=Coded("service", "bathing"), n=3))
+    assert words_of(lacking, ZH) == "nothing for 助浴 here (3)"
+    assert str(lacking) == "nothing for Bathing here (3)"
+
+
+def test_a_translation_whose_fields_do_not_fit_reads_in_english(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(gettext.NullTranslations):
+        def gettext(self, message: str) -> str:
+            return "服务商 %(name)s" if message.startswith("provider") else message
+
+    message = Message.of("provider %(provider)s is inactive", provider="福寿")
+    assert message.words(Broken()) == "provider 福寿 is inactive"
+    assert "does not fit its values" in caplog.text
