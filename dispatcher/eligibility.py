@@ -237,10 +237,11 @@ REFUSALS = frozenset({"inactive", "opted_out", "provider_inactive", "provider_bl
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """One caregiver against one need, for an offer made by hand: what forbids it, and what is unusual."""
+    """One caregiver against one need, for an offer made by hand: what forbids it (sentences for the reader), and
+    what is unusual (English, kept with the offer's reasons)."""
 
     verdict: Verdict | None
-    refusals: tuple[str, ...]
+    refusals: tuple[Message, ...]
     warnings: tuple[str, ...]
 
 
@@ -251,12 +252,16 @@ def diagnose(
     by the same rules as ``judge``: the hard ones refuse, the rest are warnings."""
     verdicts = judge(conn, need, ranking, timezone, caregivers=[caregiver_id])
     if not verdicts:
-        return Diagnosis(None, (f"there is no caregiver with id {caregiver_id}",), ())
+        return Diagnosis(None, (Message.of(N_("there is no caregiver with id %(id)s"), id=caregiver_id),), ())
     verdict = verdicts[0]
     code = verdict.candidate.code
     return Diagnosis(
         verdict,
-        tuple(f"caregiver {code}: {r.detail}" for r in verdict.reasons if r.code in REFUSALS),
+        tuple(
+            Message.of(N_("caregiver %(code)s: %(reason)s"), code=code, reason=r.message)
+            for r in verdict.reasons
+            if r.code in REFUSALS
+        ),
         tuple(r.detail for r in verdict.reasons if r.code not in REFUSALS),
     )
 

@@ -13,6 +13,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from eldercare.clock import Clock
+from eldercare.i18n import N_
+from eldercare.labels import LABELS, Coded, Listed, Message
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 
@@ -74,22 +76,42 @@ SETTABLE = frozenset(
 
 
 class OrderError(Exception):
-    """An order action that cannot be done; the message is fit to show an operator or a caregiver."""
+    """An order action that cannot be done; its ``Message`` is fit to show an operator, in their language
+    (``str`` is the English)."""
 
 
 class OrderNotFound(OrderError):
     """No order with that id or code."""
 
 
+def _asked(action: str) -> object:
+    """What was asked of an order, as the reader's words where the action is a known one."""
+    return Coded("order_action", action) if action in LABELS["order_action"] else f"be {action}"
+
+
 class InvalidTransition(OrderError):
     """The order's status does not allow the action."""
 
     def __init__(self, order_code: str, current: OrderStatus, wanted: OrderStatus, action: str) -> None:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (it is final)"
-        super().__init__(
-            f"order {order_code} is {current.value} and cannot be {action}; "
-            f"from {current.value} it may become: {allowed}"
-        )
+        state = Coded("order_state", current.value)
+        asked = _asked(action)
+        allowed = sorted(TRANSITIONS[current])
+        if allowed:
+            message = Message.of(
+                N_("order %(code)s is %(status)s and cannot %(action)s; from %(status)s it may become: %(allowed)s"),
+                code=order_code,
+                status=state,
+                action=asked,
+                allowed=Listed(tuple(Coded("order_state", s.value) for s in allowed)),
+            )
+        else:
+            message = Message.of(
+                N_("order %(code)s is %(status)s and cannot %(action)s; it is final"),
+                code=order_code,
+                status=state,
+                action=asked,
+            )
+        super().__init__(message)
         self.current = current
         self.wanted = wanted
 
@@ -142,7 +164,9 @@ def load_order(conn: psycopg.Connection, order_id: int, *, lock: bool = False) -
     with conn.cursor(row_factory=class_row(OrderRow)) as cur:
         row = cur.execute(query, (order_id,)).fetchone()
     if row is None:
-        raise OrderNotFound(f"there is no order with id {order_id}; check the id, or list orders to find it")
+        raise OrderNotFound(
+            Message.of(N_("there is no order with id %(id)s; check the id, or list orders to find it"), id=order_id)
+        )
     return row
 
 
@@ -176,9 +200,15 @@ def transition(
     The only place that changes an order's status. The caller holds the order's row lock (``load_order(...,
     lock=True)``) and owns the transaction.
     """
-    check(order, to, action or f"moved to {to.value}")
+    check(order, to, action or to.value)
     if to in NEEDS_CAREGIVER and changes.get("caregiver_id", order.caregiver_id) is None:
-        raise OrderError(f"order {order.code} has no caregiver; it cannot be {action or to.value} before one accepts")
+        raise OrderError(
+            Message.of(
+                N_("order %(code)s has no caregiver; it cannot %(action)s before one accepts"),
+                code=order.code,
+                action=_asked(action or to.value),
+            )
+        )
     unknown = set(changes) - SETTABLE
     if unknown:
         raise ValueError(f"transition cannot set {sorted(unknown)}")
@@ -193,7 +223,9 @@ def transition(
         updated = cur.execute(statement, params).fetchone()
     if updated is None:
         # the caller did not hold the lock and someone else moved the order first
-        raise OrderError(f"order {order.code} changed while this action ran; look at it again and retry")
+        raise OrderError(
+            Message.of(N_("order %(code)s changed while this action ran; look at it again and retry"), code=order.code)
+        )
     record_event(conn, now, order.id, order.status, to, actor_kind, actor, reason, details)
     return updated
 

@@ -34,6 +34,7 @@ from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
 from eldercare.i18n import N_
+from eldercare.labels import Listed, Message
 from eldercare.priority import EMERGENCY, priorities
 from eldercare.vocabulary import OrderStatus
 
@@ -103,11 +104,15 @@ def insert_order(
 ) -> OrderRef | None:
     """Insert a new order and its first timeline row; None when the alarm or occurrence already has one."""
     if source not in SOURCES:
-        raise OrderError(f"order source {source!r} is not one of {', '.join(SOURCES)}")
+        raise OrderError(
+            Message.of(N_("order source %(source)r is not one of %(known)s"), source=source, known=Listed(SOURCES))
+        )
     now = clock.now()
     for name, value in (("window_start", window_start), ("window_end", window_end)):
         if value is not None and value.tzinfo is None:
-            raise OrderError(f"{name} must carry a time zone (got {value.isoformat()})")
+            raise OrderError(
+                Message.of(N_("%(name)s must carry a time zone (got %(value)s)"), name=name, value=value.isoformat())
+            )
     facts = conn.execute(
         "SELECT e.active, st.is_emergency, st.default_minutes "
         "FROM elder e, service_type st WHERE e.id = %s AND st.code = %s",
@@ -117,11 +122,19 @@ def insert_order(
         _explain_missing(conn, elder_id, service_type)
     active, emergency, default_minutes = facts  # type: ignore[misc]
     if not active:
-        raise OrderError(f"elder {elder_id} is inactive; reactivate the elder before ordering services")
+        raise OrderError(
+            Message.of(N_("elder %(id)s is inactive; reactivate the elder before ordering services"), id=elder_id)
+        )
     start = window_start or now
     end = window_end or start + (EMERGENCY_WINDOW if emergency else ROUTINE_WINDOW)
     if end < start:
-        raise OrderError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+        raise OrderError(
+            Message.of(
+                N_("the window ends (%(end)s) before it starts (%(start)s)"),
+                end=end.isoformat(),
+                start=start.isoformat(),
+            )
+        )
     today = now.astimezone(config.timezone).date()
     priority = EMERGENCY if emergency else priorities(conn, [elder_id], today)[elder_id]
     offer_at = now if emergency else booked_offer_at(config, now, start)
@@ -182,9 +195,15 @@ def insert_order(
 
 def _explain_missing(conn: psycopg.Connection, elder_id: int, service_type: str) -> None:
     if conn.execute("SELECT 1 FROM elder WHERE id = %s", (elder_id,)).fetchone() is None:
-        raise OrderError(f"there is no elder with id {elder_id}; check the elder's id")
+        raise OrderError(Message.of(N_("there is no elder with id %(id)s; check the elder's id"), id=elder_id))
     known = [r[0] for r in conn.execute("SELECT code FROM service_type ORDER BY sort_order").fetchall()]
-    raise OrderError(f"service type {service_type!r} is unknown; use one of: {', '.join(known)}")
+    raise OrderError(
+        Message.of(
+            N_("service type %(service)r is unknown; use one of: %(known)s"),
+            service=service_type,
+            known=Listed(tuple(known)),
+        )
+    )
 
 
 def create_order(
@@ -205,7 +224,13 @@ def create_order(
     if alarm_id is not None:
         taken = conn.execute("SELECT code FROM service_order WHERE alarm_id = %s", (alarm_id,)).fetchone()
         if taken:
-            raise OrderError(f"alarm {alarm_id} already has order {taken[0]}; open that order instead")
+            raise OrderError(
+                Message.of(
+                    N_("alarm %(alarm)s already has order %(code)s; open that order instead"),
+                    alarm=alarm_id,
+                    code=taken[0],
+                )
+            )
     ref = insert_order(
         conn,
         clock,
@@ -220,7 +245,11 @@ def create_order(
         alarm_id=alarm_id,
     )
     if ref is None:
-        raise OrderError(f"alarm {alarm_id} got an order from someone else just now; open that order instead")
+        raise OrderError(
+            Message.of(
+                N_("alarm %(alarm)s got an order from someone else just now; open that order instead"), alarm=alarm_id
+            )
+        )
     audit.record(
         conn,
         actor,
@@ -246,7 +275,7 @@ def cancel_order(
     """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told
     (``reason_code``: a reason of ``texts.REASONS``, told in the caregiver's language instead of ``reason``)."""
     if not reason.strip():
-        raise OrderError("say why the order is cancelled (reason is empty)")
+        raise OrderError(Message.of(N_("say why the order is cancelled (reason is empty)")))
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.CANCELLED, "cancelled")
     offers = cancel_live_offers(conn, clock, order.id)
@@ -333,8 +362,13 @@ def reassign_order(
         _, ranking, choice = find_candidate(conn, clock, config, order)
         if choice is None:
             raise OrderError(
-                f"no other eligible caregiver for order {order.code} right now; choose a caregiver by id, "
-                "or cancel the order"
+                Message.of(
+                    N_(
+                        "no other eligible caregiver for order %(code)s right now; choose a caregiver by id, "
+                        "or cancel the order"
+                    ),
+                    code=order.code,
+                )
             )
         ranked = choice.best
         reasons = ranking.reasons(ranked)
@@ -344,7 +378,13 @@ def reassign_order(
         ranking = ranking_for(config, order)
         diagnosis = diagnose(conn, need, ranking, caregiver_id, config.timezone)
         if diagnosis.refusals or diagnosis.verdict is None:
-            raise OrderError(f"cannot offer order {order.code}: {'; '.join(diagnosis.refusals)}")
+            raise OrderError(
+                Message.of(
+                    N_("cannot offer order %(code)s: %(refusals)s"),
+                    code=order.code,
+                    refusals=Listed(diagnosis.refusals, N_("; ")),
+                )
+            )
         ranked = diagnosis.verdict.ranked
         reasons = {**ranking.reasons(ranked), "chosen_by": actor, "warnings": list(diagnosis.warnings)}
         why = N_("reassigned to the caregiver the operator chose")
@@ -407,7 +447,9 @@ def review_order(
 ) -> None:
     """Record the satisfaction return visit (回访) of a completed order."""
     if not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5:
-        raise OrderError(f"satisfaction is a whole number from 1 to 5, not {satisfaction!r}")
+        raise OrderError(
+            Message.of(N_("satisfaction is a whole number from 1 to 5, not %(given)r"), given=satisfaction)
+        )
     order = load_order(conn, order_id, lock=True)
     check(order, OrderStatus.REVIEWED, "reviewed")
     transition(

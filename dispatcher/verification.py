@@ -14,6 +14,8 @@ from dispatcher.lifecycle import OrderError
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Listed, Message
 
 KINDS = ("no_check_in", "early", "late", "short", "long", "far", "overlap", "in_hospital", "bad_code")
 RESOLUTIONS = ("confirmed", "rejected")
@@ -61,7 +63,7 @@ def verify(conn: psycopg.Connection, clock: Clock, config: Config, order_id: int
     """Check a completed visit against every rule, queue what fails, and set its status; returns the status."""
     row = conn.execute(_VISIT, {"order": order_id, "tz": config.platform.timezone}).fetchone()
     if row is None:
-        raise OrderError(f"order {order_id} has no completed visit to verify")
+        raise OrderError(Message.of(N_("order %(id)s has no completed visit to verify"), id=order_id))
     visit = _Visit(*row)
     pressed = conn.execute(
         "SELECT min(ts) FROM device_event WHERE elder_id = %s AND type = 'visit' AND ts BETWEEN %s AND %s",
@@ -134,10 +136,16 @@ def resolve(
 ) -> str:
     """Decide one open exception with a reason; returns the visit's status after it. Audited."""
     if resolution not in RESOLUTIONS:
-        raise OrderError(f"resolution must be one of {', '.join(RESOLUTIONS)}, not {resolution!r}")
+        raise OrderError(
+            Message.of(
+                N_("resolution must be one of %(known)s, not %(given)r"), known=Listed(RESOLUTIONS), given=resolution
+            )
+        )
     reason = reason.strip()
     if not reason:
-        raise OrderError("say why (for example: confirmed by phone with the elder); the reason is empty")
+        raise OrderError(
+            Message.of(N_("say why (for example: confirmed by phone with the elder); the reason is empty"))
+        )
     row = conn.execute(
         "UPDATE visit_exception SET resolution = %s, resolution_reason = %s, resolved_by = %s, resolved_at = %s "
         "WHERE id = %s AND resolution IS NULL RETURNING order_id, kind",
@@ -146,8 +154,14 @@ def resolve(
     if row is None:
         known = conn.execute("SELECT resolution FROM visit_exception WHERE id = %s", (exception_id,)).fetchone()
         if known is None:
-            raise OrderError(f"there is no visit exception {exception_id}; reload the queue")
-        raise OrderError(f"visit exception {exception_id} was already {known[0]}; reload the queue")
+            raise OrderError(Message.of(N_("there is no visit exception %(id)s; reload the queue"), id=exception_id))
+        raise OrderError(
+            Message.of(
+                N_("visit exception %(id)s was already %(resolution)s; reload the queue"),
+                id=exception_id,
+                resolution=Coded("resolution", known[0]),
+            )
+        )
     order_id, kind = row
     status = settle_status(conn, order_id)
     audit.record(

@@ -156,6 +156,34 @@ LABELS: dict[str, dict[str, str]] = {
         "arrived": N_("arrival"),
         "completed": N_("completion"),
     },
+    # an order's status inside a sentence ("order X is accepted and cannot be ...")
+    "order_state": {
+        "created": N_("created"),
+        "offered": N_("offered"),
+        "accepted": N_("accepted"),
+        "en_route": N_("en route"),
+        "arrived": N_("arrived"),
+        "completed": N_("completed"),
+        "reviewed": N_("reviewed"),
+        "escalated": N_("escalated"),
+        "cancelled": N_("cancelled"),
+    },
+    # what was asked of an order that its status refused ("... and cannot be reassigned")
+    "order_action": {
+        "offered": N_("be offered"),
+        "accepted": N_("be accepted"),
+        "en_route": N_("be on its way"),
+        "arrived": N_("be marked arrived"),
+        "completed": N_("be marked completed"),
+        "reviewed": N_("be reviewed"),
+        "escalated": N_("be escalated"),
+        "cancelled": N_("be cancelled"),
+        "reassigned": N_("be reassigned"),
+        "planned": N_("be planned"),
+        "replanned": N_("be planned again"),
+    },
+    # how a visit exception was decided, inside a sentence ("visit exception 7 was already confirmed")
+    "resolution": {"confirmed": N_("confirmed"), "rejected": N_("rejected")},
     "visit_resolution": {"confirmed": N_("Visit confirmed"), "rejected": N_("Visit rejected")},
     "exception_filter": {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")},
     "visit_status": {

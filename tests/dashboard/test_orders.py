@@ -60,7 +60,7 @@ def test_return_visit_is_recorded_once(city: City, client: httpx.Client, headers
 
 
 def test_refusals_say_what_to_do(client: httpx.Client, headers: dict[str, dict[str, str]]) -> None:
-    h = headers["operator"]
+    h = {**headers["operator"], "Accept-Language": "en"}  # the refusals in English, as this client asks
     missing = client.post("/api/v1/orders", json={"elder_id": 99999, "service_type": "meal"}, headers=h)
     assert missing.status_code == 422 and "no elder with id 99999" in missing.text
     assert client.post("/api/v1/orders/99999/cancel", json={"reason": "x"}, headers=h).status_code == 404

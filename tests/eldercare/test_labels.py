@@ -7,8 +7,10 @@ import gettext
 import pytest
 
 from dashboard.errors import Conflict
+from dispatcher.lifecycle import InvalidTransition, OrderError
 from eldercare.i18n import translations
 from eldercare.labels import Coded, Listed, Message, words_of
+from eldercare.vocabulary import OrderStatus
 
 ZH, EN = translations("zh"), translations("en")
 
@@ -21,6 +23,21 @@ def test_a_refusal_carrying_a_message_reads_in_the_readers_language_and_its_str_
         raise refused
     plain = Conflict("a sentence written in English only")
     assert words_of(plain, ZH) == "a sentence written in English only"
+
+
+def test_an_order_state_and_the_states_it_may_go_to_are_the_readers_words() -> None:
+    refused = InvalidTransition("A1B2C3", OrderStatus.CREATED, OrderStatus.REVIEWED, "reviewed")
+    assert str(refused) == (
+        "order A1B2C3 is created and cannot be reviewed; from created it may become: accepted, cancelled, escalated, "
+        "offered"
+    )
+    assert words_of(refused, ZH) == (
+        "工单 A1B2C3 当前为“已创建”，不能回访；“已创建”的工单只能变为：已接单、已取消、已升级、已派单"
+    )
+    told = InvalidTransition("A1B2C3", OrderStatus.OFFERED, OrderStatus.OFFERED, "told the offer was declined")
+    assert "cannot be told the offer was declined" in str(told)  # an action without words reads as written
+    empty = OrderError(Message.of("say why the order is cancelled (reason is empty)"))
+    assert words_of(empty, ZH) == "请说明取消工单的原因（原因为空）"
 
 
 def test_sentences_inside_a_sentence_and_lists_take_the_readers_separators() -> None:
