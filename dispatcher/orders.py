@@ -41,6 +41,8 @@ from eldercare.vocabulary import OrderStatus
 log = logging.getLogger(__name__)
 
 FALSE_ALARM = "false_alarm"  # the reason (texts.REASONS) an alarm's order is stood down
+# what the caregiver an operator took an order from is told (in their language)
+REASSIGNED = N_("reassigned by the operator")
 
 SOURCES = ("alarm", "operator", "recurring", "api", "simulation")
 # what the timeline says of how an order came to be, one sentence per source (shown in the reader's language)
@@ -270,10 +272,10 @@ def cancel_order(
     actor: str,
     config: Config,
     actor_kind: Actor = Actor.OPERATOR,
-    reason_code: str | None = None,
 ) -> None:
     """Cancel an order that is not yet under way at the elder's door; whoever holds or was offered it is told
-    (``reason_code``: a reason of ``texts.REASONS``, told in the caregiver's language instead of ``reason``)."""
+    ``reason`` in their language (``texts.said``: a sentence of the catalogue translated, a person's words as
+    written)."""
     if not reason.strip():
         raise OrderError(Message.of(N_("say why the order is cancelled (reason is empty)")))
     order = load_order(conn, order_id, lock=True)
@@ -296,7 +298,7 @@ def cancel_order(
         arrival_due_at=None,
     )
     for caregiver in told:
-        tell_withdrawn(conn, clock, config, order, caregiver, reason, reason_code)
+        tell_withdrawn(conn, clock, config, order, caregiver, reason)
     audit.record(conn, actor, "order.cancel", "service_order", order.id, {"code": order.code, "reason": reason})
 
 
@@ -321,11 +323,10 @@ def stand_down(
         conn,
         clock,
         order.id,
-        reason=texts.reason(FALSE_ALARM, "en"),
+        reason=texts.REASONS[FALSE_ALARM],
         actor=actor,
         config=config,
         actor_kind=actor_kind,
-        reason_code=FALSE_ALARM,
     )
     notices.tell_family(conn, clock, config, order, "family_false_alarm")
     log.info("order %s stood down: alarm %s was a false alarm (decided by %s)", order.code, alarm_id, actor)
@@ -393,7 +394,7 @@ def reassign_order(
     )
     for caregiver in previous:
         if caregiver != ranked.candidate.caregiver_id:
-            tell_withdrawn(conn, clock, config, order, caregiver, "reassigned by the operator")
+            tell_withdrawn(conn, clock, config, order, caregiver, REASSIGNED)
     audit.record(
         conn,
         actor,
@@ -479,8 +480,9 @@ def tell_withdrawn(
     order: OrderRow,
     caregiver_id: int,
     reason: str,
-    reason_code: str | None = None,
 ) -> None:
+    """Tell a caregiver that an order they held or were offered is no longer theirs, and why (``reason``: a
+    sentence of the catalogue, told in their language, or a person's own words)."""
     row = conn.execute(
         "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (caregiver_id,)
     ).fetchone()
@@ -496,7 +498,7 @@ def tell_withdrawn(
             "withdrawn",
             language,
             code=order.code,
-            reason=texts.reason(reason_code, language) if reason_code else texts.said(reason, language),
+            reason=texts.said(reason, language),
         ),
         purpose=outbox.Purpose.OPERATOR,
         order_id=order.id,

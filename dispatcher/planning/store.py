@@ -11,6 +11,7 @@ from datetime import date, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
+from dispatcher import texts
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import offer_next
 from dispatcher.orders import take_back, tell_withdrawn
@@ -234,7 +235,7 @@ def _take_back(conn: psycopg.Connection, clock: Clock, config: Config, order: Or
         action="replanned",
         details={"previous": previous},
     )
-    tell_withdrawn(conn, clock, config, order, previous, "the day was planned again", "replanned")
+    tell_withdrawn(conn, clock, config, order, previous, texts.REASONS["replanned"])
     return order
 
 

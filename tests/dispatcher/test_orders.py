@@ -16,6 +16,7 @@ from dispatcher import (
 from dispatcher.lifecycle import Actor, load_order, transition
 from eldercare.vocabulary import OrderStatus
 from tests.dispatcher.town import offset
+from tests.waiting import patience
 
 
 def _timeline(conn, order_id: int) -> list[tuple[str | None, str, str]]:
@@ -207,6 +208,28 @@ def test_reassign_takes_an_accepted_order_back(conn, clock, town, config) -> Non
     order = load_order(conn, ref.id)
     assert order.status == "offered" and order.caregiver_id is None and order.accepted_at is None
     assert [t[:2] for t in _timeline(conn, ref.id)][-2:] == [("accepted", "offered"), ("offered", "offered")]
+
+
+def test_the_caregiver_an_order_is_taken_from_hears_why_in_their_own_language(conn, clock, town, harness) -> None:
+    """Reassigning an offered order tells the caregiver it was offered to, by SMS (twilio-python to the stand-in), in
+    the caregiver's language: a Chinese caregiver reads no English."""
+    provider = town.provider()
+    chinese = town.caregiver(provider, offset(0.3, 0))
+    english = town.caregiver(provider, offset(0.4, 0), language="en")
+    other = town.caregiver(provider, offset(0.6, 0))
+    codes = {}
+    for previous in (chinese, english):
+        ref = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="op1", config=harness.config)
+        reassign_order(conn, clock, ref.id, caregiver_id=previous, actor="op1", config=harness.config)
+        reassign_order(conn, clock, ref.id, caregiver_id=other, actor="op1", config=harness.config)
+        codes[previous] = ref.code
+    conn.commit()
+    harness.drive()
+
+    told = harness.standin.wait_for(2, to=harness.phone(chinese), timeout=patience(10))[-1].body
+    assert told == f"工单{codes[chinese]}已取消或改派，无需前往。原因：调度员已将工单改派他人"
+    told = harness.standin.wait_for(2, to=harness.phone(english), timeout=patience(10))[-1].body
+    assert told == f"Order {codes[english]} was cancelled or reassigned: reassigned by the operator"
 
 
 def test_review_only_after_completion_and_within_range(conn, clock, town, config) -> None:
