@@ -14,6 +14,8 @@ from dashboard.paging import count_capped
 from dashboard.scope import Area
 from eldercare import audit
 from eldercare.alarms import ON_BOARD
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 
@@ -180,7 +182,7 @@ def get_alarm(conn: psycopg.Connection, alarm_id: int) -> Alarm:
     with conn.cursor(row_factory=class_row(Alarm)) as cur:
         row = cur.execute(f"{SELECT} WHERE a.id = %s", (alarm_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no alarm with id {alarm_id}")
+        raise NotFound(Message.of(N_("no alarm with id %(id)s"), id=alarm_id))
     return row
 
 
@@ -196,7 +198,14 @@ def acknowledge(conn: psycopg.Connection, alarm_id: int, actor: str, now: dateti
     ).fetchone()
     if row is None:
         current = get_alarm(conn, alarm_id)  # raises NotFound
-        raise Conflict(f"alarm {alarm_id} is {current.status} already (by {current.acknowledged_by})")
+        raise Conflict(
+            Message.of(
+                N_("alarm %(id)s is %(status)s already (by %(by)s)"),
+                id=alarm_id,
+                status=Coded("alarm_state", current.status),
+                by=current.acknowledged_by,
+            )
+        )
     audit.record(conn, actor, "alarm.acknowledge", "alarm", alarm_id, {"note": note} if note else {})
     return get_alarm(conn, alarm_id)
 
@@ -215,7 +224,13 @@ def take(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime) -> 
     ).fetchone()
     if row is None:
         current = get_alarm(conn, alarm_id)  # raises NotFound
-        raise Conflict(f"alarm {alarm_id} is {current.status} already: only a live alarm can be taken")
+        raise Conflict(
+            Message.of(
+                N_("alarm %(id)s is %(status)s already: only a live alarm can be taken"),
+                id=alarm_id,
+                status=Coded("alarm_state", current.status),
+            )
+        )
     audit.record(conn, actor, "alarm.take", "alarm", alarm_id, {"from": row[0]} if row[0] else {})
     return get_alarm(conn, alarm_id)
 
@@ -223,7 +238,7 @@ def take(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime) -> 
 def add_note(conn: psycopg.Connection, alarm_id: int, actor: str, now: datetime, text: str) -> Alarm:
     """An operator's note on the alarm (a call made, who answered); kept after the alarm is resolved."""
     if not text.strip():
-        raise Invalid("the note is empty: write what was done or learnt")
+        raise Invalid(Message.of(N_("the note is empty: write what was done or learnt")))
     get_alarm(conn, alarm_id)  # raises NotFound
     conn.execute(
         "INSERT INTO alarm_note (alarm_id, at, author, text) VALUES (%s, %s, %s, %s)",
@@ -262,7 +277,14 @@ def resolve(
     ).fetchone()
     if row is None:
         current = get_alarm(conn, alarm_id)
-        raise Conflict(f"alarm {alarm_id} is resolved already ({current.outcome}, by {current.resolved_by})")
+        raise Conflict(
+            Message.of(
+                N_("alarm %(id)s is resolved already (%(outcome)s, by %(by)s)"),
+                id=alarm_id,
+                outcome=Coded("outcome", current.outcome),
+                by=current.resolved_by,
+            )
+        )
     details: dict[str, Any] = {"outcome": outcome.value, "note": note}
     if outcome is AlarmOutcome.FALSE_ALARM:
         details["stop_order"] = stop_order

@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from dashboard import scope
 from eldercare import users
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 from eldercare.users import Role
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -113,7 +115,9 @@ async def check_csrf(request: Request) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not (isinstance(expected, str) and given and hmac.compare_digest(expected, given)):
-        raise Forbidden("the form is out of date or did not come from this dashboard (CSRF check): reload the page")
+        raise Forbidden(
+            Message.of(N_("the form is out of date or did not come from this dashboard (CSRF check): reload the page"))
+        )
 
 
 def _lookup(pool: ConnectionPool, username: str) -> users.Operator | None:
@@ -168,7 +172,13 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
     async def dependency(request: Request) -> Principal:
         principal = await _principal(request)
         if not principal.may(permission):
-            raise Forbidden(f"the {principal.role} role may not do this; it needs the {permission} permission")
+            raise Forbidden(
+                Message.of(
+                    N_("the %(role)s role may not do this; it needs the %(permission)s permission"),
+                    role=Coded("role", principal.role),
+                    permission=Coded("permission", permission),
+                )
+            )
         return principal
 
     return dependency

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import NotFound
 from dashboard.scope import Area
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 
 class ElderSummary(BaseModel):
@@ -147,7 +149,7 @@ def get_elder(conn: psycopg.Connection, elder_id: int) -> Elder:
     with conn.cursor(row_factory=class_row(ElderSummary)) as cur:
         summary = cur.execute(f"{SUMMARY} WHERE e.id = %s", (elder_id,)).fetchone()
     if summary is None:
-        raise NotFound(f"no elder with id {elder_id}")
+        raise NotFound(Message.of(N_("no elder with id %(id)s"), id=elder_id))
     extra = conn.execute(
         "SELECT birth_date, language, notes, thresholds FROM elder WHERE id = %s", (elder_id,)
     ).fetchone()

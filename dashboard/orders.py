@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from dashboard.errors import Invalid, NotFound
 from dashboard.paging import count_capped
 from dashboard.scope import Area
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.vocabulary import OrderStatus
 
 # the order lifecycle belongs to the dispatcher; the dashboard shows and filters by its statuses
@@ -213,7 +215,7 @@ def get_order(conn: psycopg.Connection, order_id: int) -> OrderDetail:
     with conn.cursor(row_factory=class_row(Order)) as cur:
         order = cur.execute(f"{SELECT} WHERE o.id = %s", (order_id,)).fetchone()
     if order is None:
-        raise NotFound(f"no order with id {order_id}")
+        raise NotFound(Message.of(N_("no order with id %(id)s"), id=order_id))
     with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
         timeline = cur.execute(
             "SELECT ev.at, ev.from_status, ev.to_status, ev.actor_kind, ev.actor, ev.reason, ev.details, "
@@ -245,7 +247,9 @@ def week_bounds(week: str) -> tuple[date, date]:
             raise ValueError("year out of range")
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
-        raise Invalid(f"{week} is not a week: write YYYY-Www with a year 1900-2999, e.g. 2026-W05") from None
+        raise Invalid(
+            Message.of(N_("%(week)s is not a week: write YYYY-Www with a year 1900-2999, e.g. 2026-W05"), week=week)
+        ) from None
     return monday, monday + timedelta(days=7)
 
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from dashboard.errors import NotFound
 from eldercare import roster
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.roster import (
     Absence,
     CaregiverCreate,
@@ -117,7 +119,7 @@ def get_provider(conn: psycopg.Connection, provider_id: int) -> Provider:
     with conn.cursor(row_factory=class_row(Provider)) as cur:
         row = cur.execute(f"{PROVIDER} WHERE p.id = %s", (provider_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no provider with id {provider_id}")
+        raise NotFound(Message.of(N_("no provider with id %(id)s"), id=provider_id))
     return row
 
 
@@ -147,7 +149,7 @@ def get_caregiver(conn: psycopg.Connection, caregiver_id: int) -> Caregiver:
     with conn.cursor(row_factory=class_row(Caregiver)) as cur:
         row = cur.execute(f"{CAREGIVER} WHERE cg.id = %s", (caregiver_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no caregiver with id {caregiver_id}")
+        raise NotFound(Message.of(N_("no caregiver with id %(id)s"), id=caregiver_id))
     return row
 
 

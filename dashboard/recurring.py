@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from dashboard.errors import Invalid, NotFound
 from eldercare import audit
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 # minute hour day-of-month month day-of-week, as APScheduler's CronTrigger.from_crontab reads them
 CRON_FIELD = r"[0-9A-Za-z*/,-]+"
@@ -99,21 +101,21 @@ def get_recurring(conn: psycopg.Connection, recurring_id: int) -> RecurringServi
     with conn.cursor(row_factory=class_row(RecurringService)) as cur:
         row = cur.execute(f"{SELECT} WHERE r.id = %s", (recurring_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no recurring service with id {recurring_id}")
+        raise NotFound(Message.of(N_("no recurring service with id %(id)s"), id=recurring_id))
     return row
 
 
 def create_recurring(conn: psycopg.Connection, data: RecurringCreate, actor: str, today: date) -> RecurringService:
     if conn.execute("SELECT 1 FROM elder WHERE id = %s", (data.elder_id,)).fetchone() is None:
-        raise NotFound(f"no elder with id {data.elder_id}")
+        raise NotFound(Message.of(N_("no elder with id %(id)s"), id=data.elder_id))
     if (
         data.preferred_caregiver_id is not None
         and conn.execute("SELECT 1 FROM caregiver WHERE id = %s", (data.preferred_caregiver_id,)).fetchone() is None
     ):
-        raise NotFound(f"no caregiver with id {data.preferred_caregiver_id}")
+        raise NotFound(Message.of(N_("no caregiver with id %(id)s"), id=data.preferred_caregiver_id))
     starts_on = data.starts_on or today
     if data.ends_on is not None and data.ends_on < starts_on:
-        raise Invalid("ends_on must not be before starts_on")
+        raise Invalid(Message.of(N_("ends_on must not be before starts_on")))
     row = conn.execute(
         "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, "
         "preferred_caregiver_id, notes, starts_on, ends_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -140,7 +142,7 @@ def update_recurring(
     current = get_recurring(conn, recurring_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude_none=True)
     if data.ends_on is not None and data.ends_on < current.starts_on:
-        raise Invalid("ends_on must not be before starts_on")
+        raise Invalid(Message.of(N_("ends_on must not be before starts_on")))
     if changes:
         assignments = sql.SQL(", ").join(
             sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k in changes

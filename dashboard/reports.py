@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from dashboard.errors import Invalid
 from eldercare.i18n import N_
+from eldercare.labels import Message
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -45,10 +46,10 @@ def month_bounds(month: str) -> tuple[date, date]:
     """The first day of ``YYYY-MM`` and of the month after."""
     match = MONTH.match(month)
     if not match:
-        raise Invalid(f"month must be written YYYY-MM, e.g. 2026-01, not {month!r}")
+        raise Invalid(Message.of(N_("month must be written YYYY-MM, e.g. 2026-01, not %(month)r"), month=month))
     year, number = int(match.group(1)), int(match.group(2))
     if not 1900 <= year <= 2999:
-        raise Invalid(f"month {month} is out of range: years 1900-2999")
+        raise Invalid(Message.of(N_("month %(month)s is out of range: years 1900-2999"), month=month))
     first = date(year, number, 1)
     return first, date(year + (number == 12), number % 12 + 1, 1)
 

@@ -20,6 +20,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.errors import NotFound, Refused
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 
 MARK = "__eldercare_area__"
 FILTERED = "filtered"
@@ -170,10 +172,12 @@ async def check(request: Request, area: Area, kind: str | None) -> None:
 
         hit = await run_in_threadpool(find)
         if hit is not None:
-            raise NotFound(f"no such {hit[0].removesuffix('_id')}")  # as if absent: no hint of what lies outside
+            raise NotFound(
+                Message.of(N_("no such %(record)s"), record=Coded("record", hit[0].removesuffix("_id")))
+            )  # as if absent: no hint of what lies outside
         return
     if kind not in (FILTERED, CITY):
-        raise Refused("this page covers the whole city; an account limited to an area cannot open it")
+        raise Refused(Message.of(N_("this page covers the whole city; an account limited to an area cannot open it")))
 
 
 def kind_of(endpoint: object) -> str | None:
@@ -187,5 +191,7 @@ def township_of(area: Area | None, asked: int | None) -> int | None:
     if area is None:
         return asked
     if area.community_id is not None:
-        raise Refused("these figures are kept per township; an account limited to a community cannot open them")
+        raise Refused(
+            Message.of(N_("these figures are kept per township; an account limited to a community cannot open them"))
+        )
     return area.township_id

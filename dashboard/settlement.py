@@ -16,6 +16,8 @@ from dashboard.errors import Conflict, Invalid
 from dashboard.reports import month_bounds
 from eldercare import audit, entitlements
 from eldercare.clock import Clock
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 
 PAID = ("verified", "confirmed")
 # corrections look back this many months for approved visits whose settlement changed
@@ -225,9 +227,15 @@ def confirm(conn: psycopg.Connection, clock: Clock, provider_id: int, month: str
     """The provider confirms the month's lines (the month must be over)."""
     first, after = month_bounds(month)
     if after > today:
-        raise Invalid(f"{month} is not over yet; confirm its settlement from {after.isoformat()} on")
+        raise Invalid(
+            Message.of(
+                N_("%(month)s is not over yet; confirm its settlement from %(day)s on"),
+                month=month,
+                day=after.isoformat(),
+            )
+        )
     if conn.execute("SELECT 1 FROM provider WHERE id = %s", (provider_id,)).fetchone() is None:
-        raise Invalid(f"there is no provider {provider_id}")
+        raise Invalid(Message.of(N_("there is no provider %(id)s"), id=provider_id))
     row = conn.execute(
         "INSERT INTO settlement_month (provider_id, month, status, confirmed_by, confirmed_at) "
         "VALUES (%s, %s, 'confirmed', %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
@@ -235,7 +243,14 @@ def confirm(conn: psycopg.Connection, clock: Clock, provider_id: int, month: str
     ).fetchone()
     if row is None:
         status = _state(conn, provider_id, first)[0]
-        raise Conflict(f"the settlement of {month} for provider {provider_id} is already {status}")
+        raise Conflict(
+            Message.of(
+                N_("the settlement of %(month)s for provider %(id)s is already %(status)s"),
+                month=month,
+                id=provider_id,
+                status=Coded("settlement_state", status),
+            )
+        )
     audit.record(conn, actor, "settlement.confirm", "provider", provider_id, {"month": month})
 
 
@@ -246,9 +261,21 @@ def approve(conn: psycopg.Connection, clock: Clock, provider_id: int, month: str
         "SELECT status FROM settlement_month WHERE provider_id = %s AND month = %s FOR UPDATE", (provider_id, first)
     ).fetchone()
     if locked is None:
-        raise Conflict(f"the settlement of {month} for provider {provider_id} is not confirmed by the provider yet")
+        raise Conflict(
+            Message.of(
+                N_("the settlement of %(month)s for provider %(id)s is not confirmed by the provider yet"),
+                month=month,
+                id=provider_id,
+            )
+        )
     if locked[0] == "approved":
-        raise Conflict(f"the settlement of {month} for provider {provider_id} is already approved and locked")
+        raise Conflict(
+            Message.of(
+                N_("the settlement of %(month)s for provider %(id)s is already approved and locked"),
+                month=month,
+                id=provider_id,
+            )
+        )
     draft = settlement(conn, provider_id, month, tz)
     with conn.cursor() as cur:
         cur.executemany(

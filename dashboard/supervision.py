@@ -15,6 +15,8 @@ from dashboard.errors import Invalid, NotFound
 from dashboard.exports import csv_text, xlsx
 from dashboard.paging import shown
 from dashboard.runtime import Runtime
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.supervision import checks, complaints, credit, queries
 from eldercare.supervision.queries import FINDINGS
 
@@ -61,7 +63,7 @@ def refusing(action: Callable[..., T], *args: Any) -> T:
         raise Invalid(str(err)) from None
     except psycopg.errors.ForeignKeyViolation as err:
         detail = (err.diag.message_detail or "").replace("is not present in table", "is not in")
-        raise Invalid(f"a record named does not exist: {detail}") from None
+        raise Invalid(Message.of(N_("a record named does not exist: %(detail)s"), detail=detail)) from None
 
 
 def today(runtime: Runtime) -> date:
@@ -88,7 +90,7 @@ def shown_checks(principal: Principal, items: list[queries.Check]) -> list[queri
 def one_check(conn: psycopg.Connection, check_id: int) -> queries.Check:
     found = queries.check(conn, check_id)
     if found is None:
-        raise NotFound(f"no spot check with id {check_id}")
+        raise NotFound(Message.of(N_("no spot check with id %(id)s"), id=check_id))
     return found
 
 

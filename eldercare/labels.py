@@ -111,6 +111,8 @@ LABELS: dict[str, dict[str, str]] = {
         "7": N_("Sun"),
     },
     "role": {"admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer")},
+    # what a request needs of its account's role, inside a sentence ("it needs the act permission")
+    "permission": {"read": N_("read"), "act": N_("act"), "administer": N_("administer")},
     "gender": {"F": N_("Female"), "M": N_("Male")},
     "actor_kind": {
         "system": N_("Platform"),
@@ -182,8 +184,23 @@ LABELS: dict[str, dict[str, str]] = {
         "planned": N_("be planned"),
         "replanned": N_("be planned again"),
     },
-    # how a visit exception was decided, inside a sentence ("visit exception 7 was already confirmed")
+    # an alarm's, a settlement's and a visit exception's state inside a sentence ("alarm 7 is resolved already")
+    "alarm_state": {"open": N_("open"), "acknowledged": N_("acknowledged"), "resolved": N_("resolved")},
+    "settlement_state": {"draft": N_("draft"), "confirmed": N_("confirmed"), "approved": N_("approved")},
     "resolution": {"confirmed": N_("confirmed"), "rejected": N_("rejected")},
+    # the kind of record a request names, inside a sentence ("no such elder")
+    "record": {
+        "elder": N_("elder"),
+        "order": N_("order"),
+        "alarm": N_("alarm"),
+        "recurring": N_("recurring service"),
+        "check": N_("spot check"),
+        "complaint": N_("complaint"),
+        "rectification": N_("rectification"),
+        "device": N_("device"),
+        "community": N_("community"),
+        "township": N_("township"),
+    },
     "visit_resolution": {"confirmed": N_("Visit confirmed"), "rejected": N_("Visit rejected")},
     "exception_filter": {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")},
     "visit_status": {

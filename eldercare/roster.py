@@ -14,6 +14,8 @@ from psycopg import sql
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from eldercare import audit
+from eldercare.i18n import N_
+from eldercare.labels import Listed, Message
 from eldercare.vocabulary import AbsenceKind, ServiceType, Standing, TravelMode
 
 
@@ -143,7 +145,9 @@ class KitchenPlace(BaseModel):
 
 def _contract(starts: date | None, ends: date | None) -> None:
     if starts and ends and ends < starts:
-        raise ValueError(f"the contract cannot end ({ends}) before it starts ({starts})")
+        raise ValueError(
+            Message.of(N_("the contract cannot end (%(ends)s) before it starts (%(starts)s)"), ends=ends, starts=starts)
+        )
 
 
 class ProviderCreate(BaseModel):
@@ -230,7 +234,7 @@ class CaregiverUpdate(BaseModel):
 def communities_of(conn: psycopg.Connection, area: Area) -> list[int]:
     """The community ids an area names; refuses naming every unknown township or community at once."""
     ids: set[int] = set()
-    unknown: list[str] = []
+    unknown: list[Message] = []
     for township in area.townships:
         rows = conn.execute(
             "SELECT c.id FROM community c JOIN township t ON t.id = c.township_id WHERE t.code = %s OR t.name = %s",
@@ -240,16 +244,21 @@ def communities_of(conn: psycopg.Connection, area: Area) -> list[int]:
             not rows
             and not conn.execute("SELECT 1 FROM township WHERE code = %s OR name = %s", (township, township)).fetchone()
         ):
-            unknown.append(f"township {township!r}")
+            unknown.append(Message.of(N_("township %(name)r"), name=township))
         ids.update(r[0] for r in rows)
     for community in area.communities:
         row = conn.execute("SELECT id FROM community WHERE code = %s OR name = %s", (community, community)).fetchone()
         if row is None:
-            unknown.append(f"community {community!r}")
+            unknown.append(Message.of(N_("community %(name)r"), name=community))
         else:
             ids.add(row[0])
     if unknown:
-        raise Refused(f"unknown {', '.join(unknown)}; use a code or name from the list of townships and communities")
+        raise Refused(
+            Message.of(
+                N_("unknown %(names)s; use a code or name from the list of townships and communities"),
+                names=Listed(tuple(unknown)),
+            )
+        )
     return sorted(ids)
 
 
@@ -261,7 +270,7 @@ def provider_state(conn: psycopg.Connection, provider_id: int) -> dict[str, Any]
         (provider_id,),
     ).fetchone()
     if row is None:
-        raise Unknown(f"no provider with id {provider_id}; pick one from the list of providers")
+        raise Unknown(Message.of(N_("no provider with id %(id)s; pick one from the list of providers"), id=provider_id))
     keys = ("code", "name", "phone", "manager_name", "manager_phone", "capacity", "standing", "standing_note")
     state: dict[str, Any] = dict(zip((*keys, "active", "contract_starts", "contract_ends"), row[:11], strict=True))
     state["kitchen"] = {"lat": row[11], "lon": row[12]} if row[11] is not None else None
@@ -339,7 +348,7 @@ def create_provider(conn: psycopg.Connection, data: ProviderCreate, actor: str) 
         ),
     ).fetchone()
     if row is None:
-        raise Clash(f"a provider with code {data.code!r} exists already; choose another code")
+        raise Clash(Message.of(N_("a provider with code %(code)r exists already; choose another code"), code=data.code))
     provider_id = int(row[0])
     _set_offers(conn, provider_id, data.services)
     _set_area(conn, provider_id, data.area)
@@ -359,7 +368,7 @@ def update_provider(conn: psycopg.Connection, provider_id: int, data: ProviderUp
             date.fromisoformat(changes.get("contract_ends") or before["contract_ends"] or "9999-12-31"),
         )
     except ValueError as exc:
-        raise Refused(f"{exc}; change both dates together") from None
+        raise Refused(Message.of(N_("%(problem)s; change both dates together"), problem=exc.args[0])) from None
     if changes:
         # one statement, so the contract's two dates are checked together by the database too; the column
         # names come from _PROVIDER_COLUMNS, never from the request
@@ -386,7 +395,9 @@ def caregiver_state(conn: psycopg.Connection, caregiver_id: int) -> dict[str, An
         (caregiver_id,),
     ).fetchone()
     if row is None:
-        raise Unknown(f"no caregiver with id {caregiver_id}; pick one from the list of caregivers")
+        raise Unknown(
+            Message.of(N_("no caregiver with id %(id)s; pick one from the list of caregivers"), id=caregiver_id)
+        )
     keys = ("code", "provider_id", "name", "gender", "phone", "language", "home_lat", "home_lon", "travel_mode")
     state: dict[str, Any] = dict(zip((*keys, "max_load", "active"), row, strict=True))
     state["skills"] = [
@@ -439,14 +450,19 @@ def _set_absences(conn: psycopg.Connection, caregiver_id: int, absences: list[Ab
 
 def _require_provider(conn: psycopg.Connection, provider_id: int) -> None:
     if conn.execute("SELECT 1 FROM provider WHERE id = %s", (provider_id,)).fetchone() is None:
-        raise Unknown(f"no provider with id {provider_id}; pick one from the list of providers")
+        raise Unknown(Message.of(N_("no provider with id %(id)s; pick one from the list of providers"), id=provider_id))
 
 
 def create_caregiver(conn: psycopg.Connection, data: CaregiverCreate, actor: str) -> int:
     _require_provider(conn, data.provider_id)
     clash = conn.execute("SELECT code FROM caregiver WHERE code = %s OR phone = %s", (data.code, data.phone)).fetchone()
     if clash:
-        raise Clash(f"caregiver {clash[0]} has this code or phone number already; check you are not adding them twice")
+        raise Clash(
+            Message.of(
+                N_("caregiver %(code)s has this code or phone number already; check you are not adding them twice"),
+                code=clash[0],
+            )
+        )
     row = conn.execute(
         "INSERT INTO caregiver (code, provider_id, name, gender, phone, language, home_lat, home_lon, travel_mode, "
         "max_load) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -501,7 +517,11 @@ def update_caregiver(conn: psycopg.Connection, caregiver_id: int, data: Caregive
             "SELECT code FROM caregiver WHERE phone = %s AND id <> %s", (changes["phone"], caregiver_id)
         ).fetchone()
         if clash:
-            raise Clash(f"caregiver {clash[0]} has this phone number; each caregiver needs their own")
+            raise Clash(
+                Message.of(
+                    N_("caregiver %(code)s has this phone number; each caregiver needs their own"), code=clash[0]
+                )
+            )
     for column, value in changes.items():
         # column names come from _CAREGIVER_COLUMNS, never from the request
         conn.execute(f"UPDATE caregiver SET {column} = %s WHERE id = %s", (value, caregiver_id))  # noqa: S608

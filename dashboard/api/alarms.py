@@ -16,6 +16,8 @@ from dashboard.errors import Invalid
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -100,7 +102,9 @@ def resolve(alarm_id: AlarmId, body: Resolution, principal: Actor, pool: Pool, r
     """Close the alarm with its outcome: real emergency, false alarm, test or device fault. A false alarm with
     ``stop_order`` also stands its emergency order down."""
     if body.stop_order and body.outcome is not AlarmOutcome.FALSE_ALARM:
-        raise Invalid("stop_order is only for a false alarm: set outcome to false_alarm, or leave stop_order out")
+        raise Invalid(
+            Message.of(N_("stop_order is only for a false alarm: set outcome to false_alarm, or leave stop_order out"))
+        )
     with pool.connection() as conn:
         alarm = alarms.resolve(
             conn, alarm_id, principal.username, runtime.clock.now(), body.outcome, body.note, body.stop_order

@@ -16,6 +16,8 @@ from dashboard.errors import Conflict, NotFound
 from dashboard.reports import month_bounds
 from dashboard.runtime import Pool, RuntimeDep
 from eldercare import audit, entitlements
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.vocabulary import EligibilityCategory, ServiceType
 
 router = APIRouter(tags=["entitlements"])
@@ -84,7 +86,9 @@ def add_package(body: PackageIn, principal: Administrator, pool: Pool) -> list[P
             {**body.model_dump(mode="json"), "by": principal.username},
         ).fetchone()
         if row is None:
-            raise Conflict("there is already a package for this category, ability level and service; edit that one")
+            raise Conflict(
+                Message.of(N_("there is already a package for this category, ability level and service; edit that one"))
+            )
         audit.record(conn, principal.username, "entitlement.add", "entitlement", row[0], body.model_dump(mode="json"))
         return _read(conn)
 
@@ -106,9 +110,11 @@ def edit_package(
                 {**body.model_dump(mode="json"), "by": principal.username, "id": entitlement_id},
             ).fetchone()
         except psycopg.errors.UniqueViolation as err:
-            raise Conflict("another package has this category, ability level and service; edit that one") from err
+            raise Conflict(
+                Message.of(N_("another package has this category, ability level and service; edit that one"))
+            ) from err
         if row is None:
-            raise NotFound(f"there is no entitlement package {entitlement_id}")
+            raise NotFound(Message.of(N_("there is no entitlement package %(id)s"), id=entitlement_id))
         audit.record(
             conn, principal.username, "entitlement.edit", "entitlement", entitlement_id, body.model_dump(mode="json")
         )
@@ -123,7 +129,7 @@ def edit_package(
 def remove_package(entitlement_id: EntitlementId, principal: Administrator, pool: Pool) -> list[PackageOut]:
     with pool.connection() as conn:
         if conn.execute("DELETE FROM entitlement WHERE id = %s RETURNING id", (entitlement_id,)).fetchone() is None:
-            raise NotFound(f"there is no entitlement package {entitlement_id}")
+            raise NotFound(Message.of(N_("there is no entitlement package %(id)s"), id=entitlement_id))
         audit.record(conn, principal.username, "entitlement.remove", "entitlement", entitlement_id)
         return _read(conn)
 
@@ -151,7 +157,7 @@ class ElderEntitlements(BaseModel):
 def elder_entitlements(conn: psycopg.Connection, elder_id: int, month: str, tz: str) -> ElderEntitlements:
     first, after = month_bounds(month)
     if conn.execute("SELECT 1 FROM elder WHERE id = %s", (elder_id,)).fetchone() is None:
-        raise NotFound(f"there is no elder {elder_id}")
+        raise NotFound(Message.of(N_("there is no elder %(id)s"), id=elder_id))
     return ElderEntitlements(
         elder_id=elder_id,
         month=month,

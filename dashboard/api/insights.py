@@ -18,6 +18,8 @@ from dashboard.orders import Order
 from dashboard.paging import shown
 from dashboard.reports import MonthlyReport
 from dashboard.runtime import Memo, Pool, Runtime, RuntimeDep
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 router = APIRouter(tags=["KPIs and reports"])
 Week = Annotated[str, Query(pattern=r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="ISO week, e.g. 2026-W05")]
@@ -40,13 +42,22 @@ def kpi_filter(
 ) -> KpiFilter:
     for given in (from_day, to_day):
         if given is not None and not EARLIEST <= given <= LATEST:
-            raise Invalid(f"{given} is out of range: days from {EARLIEST} to {LATEST}")
+            raise Invalid(
+                Message.of(
+                    N_("%(day)s is out of range: days from %(earliest)s to %(latest)s"),
+                    day=given,
+                    earliest=EARLIEST,
+                    latest=LATEST,
+                )
+            )
     to_day = to_day or local_today(runtime)
     from_day = from_day or to_day - timedelta(days=29)
     if from_day > to_day:
-        raise Invalid(f"from ({from_day}) is after to ({to_day}); swap them")
+        raise Invalid(
+            Message.of(N_("from (%(from_day)s) is after to (%(to_day)s); swap them"), from_day=from_day, to_day=to_day)
+        )
     if (to_day - from_day).days > MAX_DAYS:
-        raise Invalid(f"at most {MAX_DAYS} days at once; narrow from/to")
+        raise Invalid(Message.of(N_("at most %(days)s days at once; narrow from/to"), days=MAX_DAYS))
     return KpiFilter(
         from_day=from_day, to_day=to_day, service_type=service_type, provider_id=provider_id, township_id=township_id
     )

@@ -16,6 +16,8 @@ from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpda
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
 from eldercare import roster
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Listed, Message
 
 router = APIRouter(tags=["providers, caregivers and recurring services"])
 Id = Annotated[int, Path(ge=1, le=2**62)]
@@ -70,11 +72,17 @@ def update_provider(provider_id: Id, body: ProviderUpdate, principal: Actor, poo
             try:
                 refused = _admin_only_changes(conn, provider_id, body)
             except roster.Unknown as err:
-                raise NotFound(str(err)) from None
+                raise NotFound(*err.args) from None
             if refused:
                 raise Forbidden(
-                    f"the {principal.role} role may not change a provider's {', '.join(refused)}: ask an "
-                    "administrator; an operator may change its phones, manager, capacity and service area"
+                    Message.of(
+                        N_(
+                            "the %(role)s role may not change a provider's %(fields)s: ask an administrator; an "
+                            "operator may change its phones, manager, capacity and service area"
+                        ),
+                        role=Coded("role", principal.role),
+                        fields=Listed(tuple(refused)),
+                    )
                 )
         return providers.update_provider(conn, provider_id, body, principal.username)
 

@@ -17,6 +17,8 @@ from dashboard.errors import Invalid, NotFound
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.register.identity import mask_resident_id
 from eldercare.vocabulary import ServiceType
 
@@ -137,12 +139,18 @@ def caregiver_eligibility(
                 conn, runtime.dispatch, elder_id, service_type, at or now, caregivers=[caregiver_id], nearby=False
             )
             if maybe is None:
-                raise NotFound(f"no elder with id {elder_id}; pick one with /api/v1/search?kind=elder")
+                raise NotFound(
+                    Message.of(N_("no elder with id %(id)s; pick one with /api/v1/search?kind=elder"), id=elder_id)
+                )
             found = maybe
         else:
-            raise Invalid("name an order (order_id), or an elder and a service (elder_id and service_type)")
+            raise Invalid(
+                Message.of(N_("name an order (order_id), or an elder and a service (elder_id and service_type)"))
+            )
     if not found:
-        raise NotFound(f"no caregiver with id {caregiver_id}; pick one with /api/v1/search?kind=caregiver")
+        raise NotFound(
+            Message.of(N_("no caregiver with id %(id)s; pick one with /api/v1/search?kind=caregiver"), id=caregiver_id)
+        )
     return _verdicts(found, 1, i18n.for_request(request))[0]
 
 
@@ -155,7 +163,9 @@ def caregiver_readiness(
     with pool.connection() as conn:
         found = dispatcher.readiness(conn, caregiver_id, runtime.clock.now(), runtime.dispatch.timezone)
     if found is None:
-        raise NotFound(f"no caregiver with id {caregiver_id}; pick one with /api/v1/search?kind=caregiver")
+        raise NotFound(
+            Message.of(N_("no caregiver with id %(id)s; pick one with /api/v1/search?kind=caregiver"), id=caregiver_id)
+        )
     return Readiness(
         caregiver_id=caregiver_id,
         services=list(found.services),

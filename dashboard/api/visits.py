@@ -15,6 +15,8 @@ from dashboard.errors import Conflict, NotFound
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.visit_exceptions import VisitException
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 from eldercare.register import card_code
 from eldercare.register.record import NoSuchElder
 
@@ -59,9 +61,16 @@ def resolve_exception(
     with pool.connection() as conn:
         found = visit_exceptions.get_exception(conn, exception_id)
         if found is None:
-            raise NotFound(f"there is no visit exception {exception_id}; reload the queue")
+            raise NotFound(Message.of(N_("there is no visit exception %(id)s; reload the queue"), id=exception_id))
         if found.resolution is not None:
-            raise Conflict(f"visit exception {exception_id} was already {found.resolution} by {found.resolved_by}")
+            raise Conflict(
+                Message.of(
+                    N_("visit exception %(id)s was already %(resolution)s by %(by)s"),
+                    id=exception_id,
+                    resolution=Coded("resolution", found.resolution),
+                    by=found.resolved_by,
+                )
+            )
         dispatcher.resolve_visit_exception(
             conn, runtime.clock, exception_id, resolution=body.resolution, reason=body.reason, actor=principal.username
         )
@@ -81,4 +90,4 @@ def issue_card_code(elder_id: ElderId, principal: Actor, pool: Pool, runtime: Ru
         try:
             return CardCode(code=card_code.issue(conn, runtime.clock, elder_id, principal.username))
         except NoSuchElder as err:
-            raise NotFound(f"{err}; check the elder's id") from err
+            raise NotFound(*err.args) from err

@@ -16,6 +16,8 @@ from dashboard.auth import Actor
 from dashboard.errors import Invalid, NotFound
 from dashboard.recurring import RecurringCreate, RecurringUpdate
 from dashboard.runtime import Runtime
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.register.model import problems_of
 
 router = APIRouter()
@@ -63,7 +65,7 @@ async def change_service(request: Request, principal: Actor, elder_id: ElderId, 
     def work() -> None:
         with request.app.state.pool.connection() as conn:
             if recurring.get_recurring(conn, recurring_id).elder_id != elder_id:
-                raise NotFound(f"the elder has no recurring service {recurring_id}")
+                raise NotFound(Message.of(N_("the elder has no recurring service %(id)s"), id=recurring_id))
             recurring.update_recurring(conn, recurring_id, change, principal.username)
 
     await run_in_threadpool(work)

@@ -11,6 +11,8 @@ import psycopg
 
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.register.record import NoSuchElder
 
 
@@ -25,7 +27,7 @@ def current(conn: psycopg.Connection, elder_id: int) -> tuple[str, datetime] | N
 def issue(conn: psycopg.Connection, clock: Clock, elder_id: int, actor: str) -> str:
     """Issue a new card code for the elder, retiring the one in use; returns the code to print. Audited."""
     if conn.execute("SELECT 1 FROM elder WHERE id = %s FOR UPDATE", (elder_id,)).fetchone() is None:
-        raise NoSuchElder(f"there is no elder with id {elder_id}")
+        raise NoSuchElder(Message.of(N_("there is no elder with id %(id)s; check the elder's id"), id=elder_id))
     now = clock.now()
     used = {code for (code,) in conn.execute("SELECT code FROM elder_card_code WHERE elder_id = %s", (elder_id,))}
     code = f"{secrets.randbelow(1_000_000):06d}"

@@ -8,6 +8,8 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
 
@@ -49,7 +51,7 @@ def get_record(conn: psycopg.Connection, elder_id: int, *, lock: bool = False) -
     with conn.cursor(row_factory=class_row(ElderRecord)) as cur:
         row = cur.execute(_RECORD, (elder_id,)).fetchone()
     if row is None:
-        raise NoSuchElder(f"no elder with id {elder_id}")
+        raise NoSuchElder(Message.of(N_("no elder with id %(id)s"), id=elder_id))
     return row
 
 

@@ -148,6 +148,7 @@ def test_what_matching_needs_is_asked_for_on_create_with_reasons(api, town, conn
             "services": ["meal"],
             "area": {"townships": ["火星街道"]},
         },
+        headers={"Accept-Language": "en"},
     )
     assert nowhere.status_code == 422 and "unknown township '火星街道'" in nowhere.text
     assert api.get("/api/v1/providers").json()[-1]["code"] != "NOWHERE"
@@ -169,7 +170,15 @@ def test_a_contract_end_before_the_kept_start_is_refused_with_the_reason(api, to
     conn.commit()
     provider = _new_provider(api)
     response = api.patch(f"/api/v1/providers/{provider}", json={"contract_ends": "2024-12-31"})
-    assert response.status_code == 422 and "cannot end (2024-12-31) before it starts (2025-01-01)" in response.text
+    assert response.status_code == 422
+    assert (
+        response.json()["detail"][0]["msg"]
+        == "合同结束日期（2024-12-31）不能早于开始日期（2025-01-01）；请同时修改两个日期"
+    )
+    english = api.patch(
+        f"/api/v1/providers/{provider}", json={"contract_ends": "2024-12-31"}, headers={"Accept-Language": "en"}
+    )
+    assert "cannot end (2024-12-31) before it starts (2025-01-01); change both dates together" in english.text
     assert api.get(f"/api/v1/providers/{provider}").json()["contract_ends"] == "2027-12-31"
 
 
