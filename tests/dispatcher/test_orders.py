@@ -227,7 +227,7 @@ def test_the_caregiver_an_order_is_taken_from_hears_why_in_their_own_language(co
     harness.drive()
 
     told = harness.standin.wait_for(2, to=harness.phone(chinese), timeout=patience(10))[-1].body
-    assert told == f"工单{codes[chinese]}已取消或改派，无需前往。原因：调度员已将工单改派他人"
+    assert told == f"工单{codes[chinese]}已取消或改派，无需前往。原因：值班员已将工单改派他人"
     told = harness.standin.wait_for(2, to=harness.phone(english), timeout=patience(10))[-1].body
     assert told == f"Order {codes[english]} was cancelled or reassigned: reassigned by the operator"
 
