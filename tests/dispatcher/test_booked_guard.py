@@ -108,11 +108,7 @@ def test_a_meal_booked_two_days_ahead_at_night_is_offered_in_the_day_and_told_wh
 def test_an_emergency_at_night_is_never_held_nor_refused(conn, clock, town, harness, meal_caregiver) -> None:
     clock.set(local(8, 1, 30).astimezone(UTC))
     elder = town.elder()
-    conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s)",
-        (elder, clock.now(), clock.now()),
-    )
+    town.sos(elder, clock.now())
     conn.commit()
     harness.drive()
     code = harness.one("SELECT code FROM service_order")

@@ -44,11 +44,7 @@ def test_two_dispatchers_make_one_order_per_alarm_and_the_right_offers_per_order
         town.caregiver(provider, offset(0.2 * i, 0.1 * i), max_load=5)
     for _ in range(10):
         elder = town.elder(contacts=1)
-        conn.execute(
-            "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-            "VALUES (%s, 'sos', 'critical', %s, %s)",
-            (elder, clock.now(), clock.now()),
-        )
+        town.sos(elder, clock.now())
     for _ in range(10):
         create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="op", config=config)
     conn.commit()
@@ -82,11 +78,7 @@ def test_two_caregivers_saying_yes_at_once_to_a_raced_emergency_one_wins_the_oth
     rounds = 6
     for _ in range(rounds):
         elder = town.elder(contacts=0)
-        conn.execute(
-            "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-            "VALUES (%s, 'sos', 'critical', %s, %s)",
-            (elder, clock.now(), clock.now()),
-        )
+        town.sos(elder, clock.now())
     conn.commit()
     sweep(conn, clock, config, limit=rounds)
     conn.commit()

@@ -28,11 +28,7 @@ def test_two_escalated_orders_of_one_elder_are_two_alarms_each_linking_its_order
 
 def test_an_emergency_alarm_links_the_order_it_raised(conn, clock, config, town) -> None:
     elder = town.elder()
-    alarm = conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, 'sos', 'critical', %s, %s) RETURNING id",
-        (elder, clock.now(), clock.now()),
-    ).fetchone()[0]
+    alarm = town.sos(elder, clock.now())
     order = create_order(
         conn, clock, elder_id=elder, service_type="emergency", actor="t", source="alarm", alarm_id=alarm, config=config
     )

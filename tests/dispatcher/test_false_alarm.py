@@ -54,20 +54,15 @@ def _accepted_sos(conn: psycopg.Connection, clock: ManualClock, town: Town, harn
     provider = town.provider()
     caregiver = town.caregiver(provider, offset(0.4, 0))
     elder = town.elder(contacts=2)
-    alarm = conn.execute(
-        "INSERT INTO alarm (elder_id, device_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, %s, 'sos', 'critical', %s, %s) RETURNING id",
-        (elder, f"but{elder:06d}", clock.now(), clock.now()),
-    ).fetchone()
-    assert alarm is not None
+    alarm = town.sos(elder, clock.now(), device=f"but{elder:06d}")
     conn.commit()
     harness.drive()
-    order, code = harness.one("SELECT id, code FROM service_order WHERE alarm_id = %s", alarm[0])
+    order, code = harness.one("SELECT id, code FROM service_order WHERE alarm_id = %s", alarm)
     harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))
     assert harness.standin.reply(harness.phone(caregiver), f"Y {code}").status_code == 200
     assert harness.one("SELECT status FROM service_order WHERE id = %s", order) == "accepted"
     harness.drive()  # the family hears that help is coming
-    return {"alarm": alarm[0], "order": order, "code": code, "caregiver": caregiver, "elder": elder}
+    return {"alarm": alarm, "order": order, "code": code, "caregiver": caregiver, "elder": elder}
 
 
 def test_resolving_as_false_alarm_stops_the_order_and_tells_caregiver_and_family(

@@ -17,12 +17,9 @@ from tests.waiting import patience
 HARNESS_DISPATCH = {"emergency_race_size": 1}
 
 
-def _sos(conn, clock, elder: int) -> int:
-    return conn.execute(
-        "INSERT INTO alarm (elder_id, device_id, type, severity, raised_at, last_raised_at) "
-        "VALUES (%s, %s, 'sos', 'critical', %s, %s) RETURNING id",
-        (elder, f"but{elder:06d}", clock.now(), clock.now()),
-    ).fetchone()[0]
+def _sos(town, clock, elder: int) -> int:
+    """The elder presses their button's SOS now."""
+    return town.sos(elder, clock.now(), device=f"but{elder:06d}")
 
 
 @pytest.fixture
@@ -31,7 +28,7 @@ def emergency(conn, clock, town, harness):
     provider = town.provider()
     caregivers = [town.caregiver(provider, offset(km, 0)) for km in (0.3, 0.8, 1.5)]
     elder = town.elder(contacts=2)
-    alarm = _sos(conn, clock, elder)
+    alarm = _sos(town, clock, elder)
     conn.commit()
     harness.drive()
     order_id = harness.one("SELECT id FROM service_order WHERE alarm_id = %s", alarm)
@@ -117,7 +114,7 @@ def test_opted_out_number_is_marked_and_skipped(conn, clock, town, harness) -> N
     elder = town.elder()
     conn.commit()
     harness.standin.add_rule(harness.phone(first), "21610")
-    _sos(conn, clock, elder)
+    _sos(town, clock, elder)
     conn.commit()
     harness.drive()
     order = harness.one("SELECT id FROM service_order")
@@ -136,7 +133,7 @@ def test_failed_delivery_reported_by_status_callback_moves_on(conn, clock, town,
     elder = town.elder()
     conn.commit()
     harness.standin.add_rule(harness.phone(first), "undelivered")
-    _sos(conn, clock, elder)
+    _sos(town, clock, elder)
     conn.commit()
     harness.drive()
     order = harness.one("SELECT id FROM service_order")
@@ -157,7 +154,7 @@ def test_retries_with_backoff_on_429_and_5xx(conn, clock, town, harness) -> None
     conn.commit()
     phone = harness.phone(first)
     harness.standin.add_rule(phone, "429", times=1)
-    _sos(conn, clock, elder)
+    _sos(town, clock, elder)
     conn.commit()
     harness.drive()
     assert harness.one("SELECT status, attempts, next_attempt_at FROM sms_message WHERE caregiver_id = %s", first) == (
@@ -199,7 +196,7 @@ def test_five_minutes_without_acceptance_escalates(conn, clock, town, database_u
     for km in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8):
         town.caregiver(provider, offset(km, 0))
     elder = town.elder(contacts=0)
-    _sos(conn, clock, elder)
+    _sos(town, clock, elder)
     conn.commit()
     harness = Harness.start(database_url, clock, escalate_after_offers=10, **HARNESS_DISPATCH)
     try:

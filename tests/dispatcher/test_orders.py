@@ -103,11 +103,7 @@ def test_create_order_refuses_a_window_that_ends_before_it_starts(conn, clock, t
 
 def test_one_order_per_alarm(conn, clock, town, config) -> None:
     elder = town.elder()
-    alarm = conn.execute(
-        "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) VALUES (%s, 'sos', 'critical', "
-        "%s, %s) RETURNING id",
-        (elder, clock.now(), clock.now()),
-    ).fetchone()[0]
+    alarm = town.sos(elder, clock.now())
     ref = create_order(
         conn,
         clock,

@@ -122,12 +122,13 @@ class Town:
             (caregiver_id, kind, first_day, last_day),
         )
 
-    def sos(self, elder_id: int, at: datetime) -> int:
-        """The elder presses SOS at ``at``: a critical alarm, as the gateway opens it; its id."""
+    def sos(self, elder_id: int, at: datetime, *, device: str | None = None) -> int:
+        """The elder presses SOS at ``at`` (on ``device``, when given): a critical alarm, as the gateway opens it;
+        its id."""
         return self._one(
-            "INSERT INTO alarm (elder_id, type, severity, raised_at, last_raised_at) "
-            "VALUES (%s, 'sos', 'critical', %s, %s) RETURNING id",
-            (elder_id, at, at),
+            "INSERT INTO alarm (elder_id, device_id, type, severity, raised_at, last_raised_at) "
+            "VALUES (%s, %s, 'sos', 'critical', %s, %s) RETURNING id",
+            (elder_id, device, at, at),
         )
 
     def elder(
