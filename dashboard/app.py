@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gettext
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -36,7 +37,7 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
-from eldercare.labels import words_of
+from eldercare.labels import Message, words_of
 from eldercare.register.elders import NoSuchElder
 from eldercare.register.model import Rejected
 
@@ -54,6 +55,18 @@ def _error(request: Request, status: int, message: str, headers: dict[str, str] 
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     return ui.error_page(request, status, message)
+
+
+def in_words(errors: Sequence[Any], translations: gettext.NullTranslations) -> list[Any]:
+    """Validation errors whose check raised a sentence of the catalogue (a ``ValueError`` carrying a ``Message``)
+    with that sentence as their ``msg``, in the reader's language."""
+    out = []
+    for error in errors:
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
+            error = {**error, "msg": words_of(cause, translations)}
+        out.append(error)
+    return out
 
 
 def located(errors: Sequence[Any]) -> list[Any]:
@@ -126,7 +139,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if not _is_api(request):  # a mistyped address in the browser: a page in the reader's language
             return ui.error_page(request, 422, "; ".join(str(e.get("msg", "")) for e in exc.errors()))
-        return JSONResponse({"detail": jsonable_encoder(located(exc.errors()))}, status_code=422)
+        errors = located(in_words(exc.errors(), i18n.for_request(request)))
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -58,9 +58,9 @@ def refusing(action: Callable[..., T], *args: Any) -> T:
     try:
         return action(*args)
     except (checks.NoSuchRecord, credit.NoSuchProvider) as err:
-        raise NotFound(str(err)) from None
+        raise NotFound(*err.args) from None
     except (checks.CheckRefused, complaints.ComplaintRefused, ValueError) as err:
-        raise Invalid(str(err)) from None
+        raise Invalid(*err.args) from None
     except psycopg.errors.ForeignKeyViolation as err:
         detail = (err.diag.message_detail or "").replace("is not present in table", "is not in")
         raise Invalid(Message.of(N_("a record named does not exist: %(detail)s"), detail=detail)) from None

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from dashboard import supervision
 from dashboard.auth import Actor, Administrator, Reader
@@ -234,8 +235,10 @@ def create_plan(
             home_visits=home_visits,
             liaison_calls=liaison_calls,
         )
-    except ValueError as err:
-        raise Invalid(str(err)) from None
+    except ValidationError as err:
+        # the form's fields are checked already: what is left is the plan's own check, a sentence of the catalogue
+        cause = err.errors()[0].get("ctx", {}).get("error")
+        raise Invalid(*(cause.args if isinstance(cause, ValueError) else (str(err),))) from None
     with pool.connection() as conn:
         supervision.refusing(
             checks.create_plan, conn, data, principal.username, runtime.clock.now(), runtime.settings.timezone

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from eldercare import audit
 from eldercare.alarms import AlarmRaise, raise_alarm
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Message
 from eldercare.supervision.sampling import Candidate, draw
 from eldercare.vocabulary import AlarmType
 
@@ -52,12 +54,12 @@ class PlanInput(BaseModel):
         given = (self.township_id is not None, self.community_id is not None)
         needed = {"city": (False, False), "township": (True, False), "community": (False, True)}[self.level]
         if given != needed:
-            names = {
-                "city": "neither a township nor a community",
-                "township": "its township_id and no community",
-                "community": "its community_id and no township",
+            said = {
+                "city": N_("level: a city plan names neither a township nor a community"),
+                "township": N_("level: a township plan names its township_id and no community"),
+                "community": N_("level: a community plan names its community_id and no township"),
             }
-            raise ValueError(f"level: a {self.level} plan names {names[self.level]}")
+            raise ValueError(Message.of(said[self.level]))
         return self
 
 
@@ -119,7 +121,11 @@ def create_plan(conn: psycopg.Connection, plan: PlanInput, actor: str, now: date
         ),
     ).fetchone()
     if row is None:
-        raise CheckRefused(f"there is a {plan.level} plan for the {plan.period} of {start.isoformat()} already")
+        said = {
+            "week": N_("there is a %(level)s plan for the week of %(start)s already"),
+            "month": N_("there is a %(level)s plan for the month of %(start)s already"),
+        }
+        raise CheckRefused(Message.of(said[plan.period], level=Coded("check_level", plan.level), start=start))
     plan_id = int(row[0])
     with conn.cursor(row_factory=class_row(Candidate)) as cur:
         candidates = cur.execute(
@@ -224,8 +230,10 @@ def record_check(
     if row is None:
         exists = conn.execute("SELECT 1 FROM spot_check WHERE id = %s", (check_id,)).fetchone()
         if exists is None:
-            raise NoSuchRecord(f"no spot check with id {check_id}")
-        raise CheckRefused(f"spot check {check_id} is recorded already; a record is not overwritten")
+            raise NoSuchRecord(Message.of(N_("no spot check with id %(id)s"), id=check_id))
+        raise CheckRefused(
+            Message.of(N_("spot check %(id)s is recorded already; a record is not overwritten"), id=check_id)
+        )
     provider_id, elder_id = row
     opened = []
     if provider_id is not None:
@@ -244,14 +252,22 @@ def record_check(
 def add_photo(conn: psycopg.Connection, check_id: int, media_type: str, content: bytes) -> int:
     """Keep a photo of a home visit (JPEG, PNG or WebP, at most 960 KiB)."""
     if media_type not in PHOTO_TYPES:
-        raise CheckRefused(f"a photo is JPEG, PNG or WebP, not {media_type or 'unknown'}")
+        if not media_type:
+            raise CheckRefused(Message.of(N_("a photo is JPEG, PNG or WebP; this file's type is not known")))
+        raise CheckRefused(Message.of(N_("a photo is JPEG, PNG or WebP, not %(type)s"), type=media_type))
     if not 0 < len(content) <= MAX_PHOTO_BYTES:
-        raise CheckRefused(f"a photo has 1 byte to {MAX_PHOTO_BYTES // 1024} KiB, not {len(content)} bytes")
+        raise CheckRefused(
+            Message.of(
+                N_("a photo has 1 byte to %(most)s KiB, not %(size)s bytes"),
+                most=MAX_PHOTO_BYTES // 1024,
+                size=len(content),
+            )
+        )
     kind = conn.execute("SELECT kind FROM spot_check WHERE id = %s", (check_id,)).fetchone()
     if kind is None:
-        raise NoSuchRecord(f"no spot check with id {check_id}")
+        raise NoSuchRecord(Message.of(N_("no spot check with id %(id)s"), id=check_id))
     if kind[0] != "home_visit":
-        raise CheckRefused("photos go with home visits only")
+        raise CheckRefused(Message.of(N_("photos go with home visits only")))
     row = conn.execute(
         "INSERT INTO spot_check_photo (check_id, media_type, content) VALUES (%s, %s, %s) RETURNING id",
         (check_id, media_type, content),
@@ -263,7 +279,7 @@ def add_photo(conn: psycopg.Connection, check_id: int, media_type: str, content:
 def answer_rectification(conn: psycopg.Connection, rect_id: int, answer: str, actor: str, now: datetime) -> None:
     """The provider's answer, which closes the rectification (late, if past its deadline: the circular says so)."""
     if not answer.strip():
-        raise CheckRefused("the answer says what the provider did; it cannot be empty")
+        raise CheckRefused(Message.of(N_("the answer says what the provider did; it cannot be empty")))
     row = conn.execute(
         "UPDATE rectification SET answer = %s, closed_at = %s, closed_by = %s WHERE id = %s AND closed_at IS NULL "
         "RETURNING alarm_id",
@@ -271,8 +287,8 @@ def answer_rectification(conn: psycopg.Connection, rect_id: int, answer: str, ac
     ).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM rectification WHERE id = %s", (rect_id,)).fetchone() is None:
-            raise NoSuchRecord(f"no rectification with id {rect_id}")
-        raise CheckRefused(f"rectification {rect_id} is closed already")
+            raise NoSuchRecord(Message.of(N_("no rectification with id %(id)s"), id=rect_id))
+        raise CheckRefused(Message.of(N_("rectification %(id)s is closed already"), id=rect_id))
     audit.record(conn, actor, "rectification.close", "rectification", rect_id, {"answer": answer.strip()[:200]})
 
 

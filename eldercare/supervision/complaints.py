@@ -9,6 +9,8 @@ import psycopg
 from pydantic import BaseModel, Field
 
 from eldercare import audit
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 # 投诉 / COMPLAINT at the start of an SMS, then the complaint itself
 KEYWORD = re.compile(r"^\s*(投诉|complaint)\s*[:：,，]?\s*(?P<text>.*)$", re.IGNORECASE | re.DOTALL)
@@ -75,7 +77,7 @@ def enter(conn: psycopg.Connection, data: ComplaintInput, actor: str, now: datet
         (provider_id, order_id, data.body, now, actor, data.elder_id),
     ).fetchone()
     if row is None:
-        raise ComplaintRefused(f"no elder with id {data.elder_id}")
+        raise ComplaintRefused(Message.of(N_("no elder with id %(id)s"), id=data.elder_id))
     audit.record(conn, actor, "complaint.enter", "complaint", row[0], {"elder_id": data.elder_id})
     return int(row[0])
 
@@ -83,7 +85,7 @@ def enter(conn: psycopg.Connection, data: ComplaintInput, actor: str, now: datet
 def close(conn: psycopg.Connection, complaint_id: int, answer: str, actor: str, now: datetime) -> None:
     """Close a complaint with the provider's answer."""
     if not answer.strip():
-        raise ComplaintRefused("a complaint is closed with the provider's answer; it cannot be empty")
+        raise ComplaintRefused(Message.of(N_("a complaint is closed with the provider's answer; it cannot be empty")))
     row = conn.execute(
         "UPDATE complaint SET answer = %s, answered_at = %s, closed_at = %s, closed_by = %s "
         "WHERE id = %s AND closed_at IS NULL RETURNING id",
@@ -91,6 +93,6 @@ def close(conn: psycopg.Connection, complaint_id: int, answer: str, actor: str, 
     ).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM complaint WHERE id = %s", (complaint_id,)).fetchone() is None:
-            raise ComplaintRefused(f"no complaint with id {complaint_id}")
-        raise ComplaintRefused(f"complaint {complaint_id} is closed already")
+            raise ComplaintRefused(Message.of(N_("no complaint with id %(id)s"), id=complaint_id))
+        raise ComplaintRefused(Message.of(N_("complaint %(id)s is closed already"), id=complaint_id))
     audit.record(conn, actor, "complaint.close", "complaint", complaint_id, {})

@@ -24,6 +24,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from eldercare import audit
+from eldercare.i18n import N_
+from eldercare.labels import Listed, Message
 
 STANDINGS = ("red", "normal", "black")
 
@@ -173,7 +175,7 @@ def compute(
 ) -> list[Credit]:
     """Score every active provider for ``month`` and keep the scores (computing again replaces them)."""
     if month.day != 1:
-        raise ValueError(f"a credit month starts on its first day, not {month.isoformat()}")
+        raise ValueError(Message.of(N_("a credit month starts on its first day, not %(day)s"), day=month))
     rules = rules or CreditRules()
     for provider_id, facts in measure(conn, month, timezone).items():
         value = score(facts)
@@ -219,16 +221,22 @@ def decide(
 ) -> None:
     """An admin's decision on a provider's standing, with the reason; matching and planning follow it at once."""
     if standing not in STANDINGS:
-        raise ValueError(f"the standing must be one of {', '.join(STANDINGS)}, not {standing!r}")
+        raise ValueError(
+            Message.of(
+                N_("the standing must be one of %(standings)s, not %(standing)r"),
+                standings=Listed(tuple(STANDINGS)),
+                standing=standing,
+            )
+        )
     if not reason.strip():
-        raise ValueError("say why: a standing is decided with a reason")
+        raise ValueError(Message.of(N_("say why: a standing is decided with a reason")))
     row = conn.execute(
         "UPDATE provider SET standing = %s, standing_note = %s WHERE id = %s "
         "RETURNING (SELECT standing FROM provider WHERE id = %s)",
         (standing, reason.strip()[:500], provider_id, provider_id),
     ).fetchone()
     if row is None:
-        raise NoSuchProvider(f"no provider with id {provider_id}")
+        raise NoSuchProvider(Message.of(N_("no provider with id %(id)s"), id=provider_id))
     conn.execute(
         "INSERT INTO standing_decision (provider_id, month, standing, reason, decided_by, decided_at) "
         "VALUES (%s, %s, %s, %s, %s, %s)",
