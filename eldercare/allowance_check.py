@@ -17,6 +17,8 @@ from decimal import Decimal, InvalidOperation
 import psycopg
 from openpyxl import load_workbook
 
+from eldercare.i18n import N_
+from eldercare.labels import Message
 from eldercare.register.identity import check_resident_id, mask_resident_id
 
 MAX_ROWS = 200_000
@@ -61,7 +63,13 @@ def _cells(content: bytes, filename: str) -> list[list[str]]:
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a damaged file
-            raise RollError(f"{filename} is not a readable .xlsx file ({type(err).__name__})") from err
+            raise RollError(
+                Message.of(
+                    N_("%(file)s is not a readable .xlsx file (%(error)s); save it again as .xlsx or CSV (UTF-8)"),
+                    file=filename,
+                    error=type(err).__name__,
+                )
+            ) from err
         sheet = book.worksheets[0]
         return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
     try:
@@ -70,12 +78,20 @@ def _cells(content: bytes, filename: str) -> list[list[str]]:
         try:
             text = content.decode("gb18030")
         except UnicodeDecodeError as err:
-            raise RollError(f"{filename} is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) or .xlsx") from err
+            raise RollError(
+                Message.of(
+                    N_("%(file)s is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) or .xlsx"), file=filename
+                )
+            ) from err
     try:
         return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as err:  # a field longer than any roll has, a quote left open
         raise RollError(
-            f"{filename} is not a readable CSV file ({err}); save it again as CSV (UTF-8) or .xlsx"
+            Message.of(
+                N_("%(file)s is not a readable CSV file (%(error)s); save it again as CSV (UTF-8) or .xlsx"),
+                file=filename,
+                error=err,
+            )
         ) from err
 
 
@@ -83,16 +99,31 @@ def read_roll(content: bytes, filename: str) -> Roll:
     """The roll's rows, and each row that cannot be read with the reason."""
     cells = _cells(content, filename)
     if not cells:
-        raise RollError(f"{filename} is empty; expected a header row with 身份证号, 姓名, 金额")
+        raise RollError(
+            Message.of(N_("%(file)s is empty; expected a header row with 身份证号, 姓名, 金额"), file=filename)
+        )
     header = [h.lower() for h in cells[0]]
     columns = {}
     for key, names in HEADERS.items():
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
-            raise RollError(f"{filename} has no {names[0]} column; the header row must name 身份证号, 姓名 and 金额")
+            raise RollError(
+                Message.of(
+                    N_("%(file)s has no %(column)s column; the header row must name 身份证号, 姓名 and 金额"),
+                    file=filename,
+                    column=names[0],
+                )
+            )
         columns[key] = found[0]
     if len(cells) - 1 > MAX_ROWS:
-        raise RollError(f"{filename} has {len(cells) - 1} rows; at most {MAX_ROWS} are checked at once")
+        raise RollError(
+            Message.of(
+                N_("%(file)s has %(rows)s rows; at most %(most)s are checked at once"),
+                file=filename,
+                rows=len(cells) - 1,
+                most=MAX_ROWS,
+            )
+        )
     roll = Roll()
     for line, row in enumerate(cells[1:], start=2):
         if not any(row):

@@ -49,7 +49,7 @@ async def check_roll(
         try:
             parsed = allowance_check.read_roll(content, name)
         except allowance_check.RollError as err:
-            raise Invalid(str(err)) from err
+            raise Invalid(*err.args) from err
         with pool.connection() as conn:
             found = allowance_check.check(conn, parsed, local_today(runtime), age=age, silent_days=silent_days)
         return AllowanceCheck(

@@ -32,6 +32,21 @@ def test_a_roll_is_checked_and_a_bad_file_refused(client: httpx.Client, headers)
     )
 
 
+def test_a_file_that_is_no_roll_is_refused_in_the_readers_language(client: httpx.Client, headers) -> None:
+    files = {"roll": ("名册.csv", "姓名,金额\r\n王,1\r\n".encode(), "text/csv")}
+    refused = client.post("/api/v1/allowance-check", files=files, headers=headers["operator"])
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["msg"] == "名册.csv 缺少“身份证号”列；表头须包含身份证号、姓名和金额"
+    english = headers["operator"] | {"Accept-Language": "en"}
+    refused = client.post("/api/v1/allowance-check", files=files, headers=english)
+    assert refused.json()["detail"][0]["msg"] == (
+        "名册.csv has no 身份证号 column; the header row must name 身份证号, 姓名 and 金额"
+    )
+    files = {"roll": ("名册.csv", b"", "text/csv")}
+    refused = client.post("/api/v1/allowance-check", files=files, headers=headers["operator"])
+    assert refused.json()["detail"][0]["msg"] == "名册.csv 是空文件；第一行须为表头，包含身份证号、姓名、金额"
+
+
 def test_the_settlement_over_http_by_role(client: httpx.Client, headers) -> None:
     month = "2026-02"  # over by the test city's day (2026-03-10)
     provider = client.get("/api/v1/providers", headers=headers["viewer"]).json()[0]["id"]
