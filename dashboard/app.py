@@ -128,12 +128,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def rejected(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Rejected)
+        reader = i18n.for_request(request)
         if _is_api(request):
             detail = [
-                {"type": "value_error", "loc": ["body", *p.field.split(".")], "msg": p.message} for p in exc.problems
+                {"type": "value_error", "loc": ["body", *p.field.split(".")], "msg": p.words(reader)}
+                for p in exc.problems
             ]
             return JSONResponse({"detail": detail}, status_code=422)
-        return _error(request, 422, str(exc))
+        return _error(request, 422, "; ".join(f"{p.field}: {p.words(reader)}" for p in exc.problems))
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

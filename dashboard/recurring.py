@@ -29,7 +29,9 @@ def checked_schedule(value: str) -> str:
     try:
         CronTrigger.from_crontab(value)
     except ValueError as err:
-        raise ValueError(f"not a crontab schedule ({err}); write e.g. '0 11 * * *'") from None
+        raise ValueError(
+            Message.of(N_("not a crontab schedule (%(error)s); write e.g. '0 11 * * *'"), error=err)
+        ) from None
     return value
 
 

@@ -17,7 +17,7 @@ from dashboard.errors import Invalid, NotFound
 from dashboard.recurring import RecurringCreate, RecurringUpdate
 from dashboard.runtime import Runtime
 from eldercare.i18n import N_
-from eldercare.labels import Message
+from eldercare.labels import Listed, Message
 from eldercare.register.model import problems_of
 
 router = APIRouter()
@@ -35,7 +35,10 @@ def _checked(model: type[Plan], data: dict[str, Any]) -> Plan:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems_of(err))) from None
+        said = [Message.of(N_("%(field)s: %(problem)s"), field=p.field, problem=p.said) for p in problems_of(err)]
+        raise Invalid(
+            Message.of(N_("the care plan cannot be saved: %(problems)s"), problems=Listed(tuple(said), N_("; ")))
+        ) from None
 
 
 @router.post("/elders/{elder_id}/care-plan")

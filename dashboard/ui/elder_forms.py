@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 import dispatcher
-from dashboard import geo
+from dashboard import geo, i18n
 from dashboard.auth import Actor, Principal
 from dashboard.runtime import Runtime
 from dashboard.ui.rendering import render
@@ -159,6 +159,7 @@ def _render_form(
     community_id: int | None,
 ) -> HTMLResponse:
     place_map, projection = geo.place_map(conn)
+    reader = i18n.for_request(request)
     return render(
         request,
         "elder_form.html",
@@ -170,8 +171,8 @@ def _render_form(
         values=_form_values(form, record, principal),
         community_id=community_id,
         communities=_communities(conn),
-        problems={p.field.split(".")[0]: p.message for p in reversed(problems)},
-        all_problems=problems,
+        problems={p.field.split(".")[0]: p.words(reader) for p in reversed(problems)},
+        all_problems=[(p.field, p.words(reader)) for p in problems],
         categories=list(EligibilityCategory),
         situations=list(LivingSituation),
         thresholds=list(THRESHOLD_METRICS),

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from eldercare.imports.messages import ImportFailed, Problem
+from eldercare.imports.messages import ImportFailed, Problem, Worded
+from eldercare.labels import Message
 from eldercare.vocabulary import ServiceType
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\n]+")
@@ -210,18 +211,27 @@ def column_of(field: str, fields: Mapping[str, str], default: str) -> str:
     return default
 
 
-def refused(problems: list[tuple[str, str]], fields: Mapping[str, str], default: str) -> CellProblems:
+def refused(problems: list[tuple[str, str | Worded]], fields: Mapping[str, str], default: str) -> CellProblems:
     """The register's (field, message) refusals as problems of the row's cells."""
     return CellProblems([Problem(column_of(f, fields, default), "invalid", {"detail": m}) for f, m in problems])
 
 
-def validation_problems(error: Exception) -> list[tuple[str, str]]:
-    """(field path, message) of a pydantic ValidationError."""
+def validation_problems(error: Exception) -> list[tuple[str, str | Worded]]:
+    """(field path, message) of a pydantic ValidationError; a check's sentence of the catalogue as it is."""
     from pydantic import ValidationError
 
     assert isinstance(error, ValidationError)
-    out = []
+    out: list[tuple[str, str | Worded]] = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"])
-        out.append((field, str(item["msg"]).removeprefix("Value error, ")))
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
+            out.append((field, cause.args[0]))
+        else:
+            out.append((field, str(item["msg"]).removeprefix("Value error, ")))
     return out
+
+
+def said_by(error: Exception) -> str | Worded:
+    """What a refusal says: the sentence of the catalogue it carries, else its text."""
+    return error.args[0] if error.args and isinstance(error.args[0], Message) else str(error)

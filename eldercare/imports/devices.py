@@ -7,7 +7,7 @@ import psycopg
 
 from devices.types import DEVICE_TYPES
 from eldercare import device_register as register
-from eldercare.imports.cells import CellProblems, Column, Row
+from eldercare.imports.cells import CellProblems, Column, Row, said_by
 from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register.identity import check_resident_id
@@ -69,7 +69,7 @@ class Devices:
         try:
             number = check_resident_id(given)
         except ValueError as err:
-            row.note("elder_resident_id", "invalid", detail=str(err))
+            row.note("elder_resident_id", "invalid", detail=said_by(err))
             return None
         found = conn.execute("SELECT id FROM elder WHERE resident_id = %s", (number,)).fetchone()
         if found is None:

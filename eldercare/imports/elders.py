@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from eldercare.imports.areas import located
-from eldercare.imports.cells import GENDERS, CellProblems, Column, Row, column_of, names_of, refused
+from eldercare.imports.cells import GENDERS, CellProblems, Column, Row, column_of, names_of, refused, said_by
 from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register import elders as register
@@ -149,7 +149,7 @@ class Elders:
                 register.add_assessment(conn, elder_id, assessment, context.actor, context.today)
                 changed = True
         except Rejected as err:
-            raise refused([(p.field, p.message) for p in err.problems], FIELDS, "resident_id") from None
+            raise refused([(p.field, p) for p in err.problems], FIELDS, "resident_id") from None
         return Saved("updated" if changed else "unchanged")
 
     def _read(self, row: Row, context: Context) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -158,7 +158,7 @@ class Elders:
             try:
                 resident_id = check_resident_id(resident_id)
             except ValueError as err:
-                row.note("resident_id", "invalid", detail=str(err))
+                row.note("resident_id", "invalid", detail=said_by(err))
         data: dict[str, Any] = {
             "resident_id": resident_id,
             "name": row.text("name", required=True),

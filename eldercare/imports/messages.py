@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from eldercare.i18n import N_, translations
 
@@ -47,6 +48,13 @@ MESSAGES: dict[str, str] = {
 }
 
 
+@runtime_checkable
+class Worded(Protocol):
+    """A detail said in the reader's language: a sentence of the catalogue (``Message``), a register's problem."""
+
+    def words(self, translations: gettext.NullTranslations) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong: where (a column key of the kind, or ``file``), what (a MESSAGES code) and the details."""
@@ -60,7 +68,11 @@ class Problem:
         return Problem(self.column, self.code, self.params, row)
 
     def text(self, language: str) -> str:
-        return translations(language).gettext(MESSAGES[self.code]) % self.params
+        """What is wrong in ``language``; a detail that is a sentence of the catalogue (the register's or the
+        roster's refusal) in that language too."""
+        reader = translations(language)
+        shown = {k: v.words(reader) if isinstance(v, Worded) else v for k, v in self.params.items()}
+        return reader.gettext(MESSAGES[self.code]) % shown
 
 
 class ImportFailed(Exception):

@@ -11,7 +11,17 @@ from pydantic import ValidationError
 
 from eldercare import roster
 from eldercare.imports.areas import located
-from eldercare.imports.cells import GENDERS, SERVICES, CellProblems, Column, Row, names_of, refused, validation_problems
+from eldercare.imports.cells import (
+    GENDERS,
+    SERVICES,
+    CellProblems,
+    Column,
+    Row,
+    names_of,
+    refused,
+    said_by,
+    validation_problems,
+)
 from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register.identity import check_phone
@@ -41,7 +51,7 @@ def _phone(row: Row, key: str, *, required: bool = False) -> str | None:
     try:
         return check_phone(value)
     except ValueError as err:
-        row.note(key, "invalid", detail=str(err))
+        row.note(key, "invalid", detail=said_by(err))
         return None
 
 
@@ -165,7 +175,7 @@ class Providers:
             roster.update_provider(conn, int(found[0]), update, context.actor)
         except roster.RosterError as err:
             column = "townships" if isinstance(err, roster.Refused) else "code"
-            raise CellProblems([Problem(column, "invalid", {"detail": str(err)})]) from None
+            raise CellProblems([Problem(column, "invalid", {"detail": said_by(err)})]) from None
         return Saved("updated")
 
 
@@ -246,7 +256,7 @@ class Caregivers:
             roster.update_caregiver(conn, int(found[0]), update, context.actor)
         except roster.RosterError as err:
             column = "provider" if isinstance(err, roster.Unknown) else "phone"
-            raise CellProblems([Problem(column, "invalid", {"detail": str(err)})]) from None
+            raise CellProblems([Problem(column, "invalid", {"detail": said_by(err)})]) from None
         return Saved("updated")
 
     def _provider(self, conn: psycopg.Connection, row: Row) -> int | None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from eldercare import audit
 from eldercare.i18n import N_
+from eldercare.labels import Coded, Listed, Message
 from eldercare.register.model import (
     DISABILITY_LEVELS,
     AssessmentInput,
@@ -60,19 +61,23 @@ def community_id(conn: psycopg.Connection, township: str, community: str) -> int
     town = conn.execute("SELECT id FROM township WHERE name = %s", (township,)).fetchone()
     if town is None:
         known = [r[0] for r in conn.execute("SELECT name FROM township ORDER BY code").fetchall()]
-        listed = "、".join(known[:20]) if known else "none: the register has no townships yet"
-        raise Rejected([Problem(field="township", message=f"unknown township {township!r}; known: {listed}")])
+        if not known:
+            said = Message.of(N_("unknown township %(name)r; the register has no townships yet"), name=township)
+        else:
+            said = Message.of(
+                N_("unknown township %(name)r; known: %(known)s"), name=township, known=Listed(tuple(known[:20]))
+            )
+        raise Rejected([Problem.of("township", said)])
     row = conn.execute("SELECT id FROM community WHERE township_id = %s AND name = %s", (town[0], community)).fetchone()
     if row is None:
         known = [r[0] for r in conn.execute("SELECT name FROM community WHERE township_id = %s ORDER BY code", town)]
-        raise Rejected(
-            [
-                Problem(
-                    field="community",
-                    message=f"unknown community {community!r} in {township}; known there: {'、'.join(known[:40])}",
-                )
-            ]
+        said = Message.of(
+            N_("unknown community %(name)r in %(township)s; known there: %(known)s"),
+            name=community,
+            township=township,
+            known=Listed(tuple(known[:40])),
         )
+        raise Rejected([Problem.of("community", said)])
     return int(row[0])
 
 
@@ -88,10 +93,20 @@ def location_warnings(conn: psycopg.Connection, lat: float, lon: float) -> list[
     if row[0] - m <= lat <= row[1] + m and row[2] - m <= lon <= row[3] + m:
         return []
     return [
-        Problem(
-            field="location",
-            message=f"{lat:.5f}, {lon:.5f} lies outside the city ({row[0] - m:.3f}-{row[1] + m:.3f} N, "
-            f"{row[2] - m:.3f}-{row[3] + m:.3f} E); check the location",
+        Problem.of(
+            "location",
+            Message.of(
+                N_(
+                    "%(lat)s, %(lon)s lies outside the city (%(south)s-%(north)s N, %(west)s-%(east)s E); "
+                    "check the location"
+                ),
+                lat=f"{lat:.5f}",
+                lon=f"{lon:.5f}",
+                south=f"{row[0] - m:.3f}",
+                north=f"{row[1] + m:.3f}",
+                west=f"{row[2] - m:.3f}",
+                east=f"{row[3] + m:.3f}",
+            ),
         )
     ]
 
@@ -102,10 +117,18 @@ def _check_disability(fields: ElderFields, level: int) -> None:
         if levels is not None and level not in levels:
             raise Rejected(
                 [
-                    Problem(
-                        field="eligibility",
-                        message=f"{item.category} needs an ability level of {levels.start}-{levels.stop - 1}; "
-                        f"the latest assessment says {level}: record the new assessment first",
+                    Problem.of(
+                        "eligibility",
+                        Message.of(
+                            N_(
+                                "%(category)s needs an ability level of %(low)s-%(high)s; the latest assessment "
+                                "says %(level)s: record the new assessment first"
+                            ),
+                            category=Coded("eligibility", item.category.value),
+                            low=levels.start,
+                            high=levels.stop - 1,
+                            level=level,
+                        ),
                     )
                 ]
             )
@@ -120,9 +143,13 @@ def _check_unique_id(conn: psycopg.Connection, resident_id: str | None, elder_id
     if row is not None:
         raise Rejected(
             [
-                Problem(
-                    field="resident_id",
-                    message=f"this ID number is already registered to {row[1]} ({row[0]}); edit that elder instead",
+                Problem.of(
+                    "resident_id",
+                    Message.of(
+                        N_("this ID number is already registered to %(name)s (%(code)s); edit that elder instead"),
+                        name=row[1],
+                        code=row[0],
+                    ),
                 )
             ]
         )
@@ -213,7 +240,12 @@ def _check_contacts(contacts: list[Contact]) -> None:
     for index, contact in enumerate(contacts):
         if contact.phone in seen:
             raise Rejected(
-                [Problem(field=f"contacts.{index}.phone", message=f"{contact.phone} is listed twice; keep it once")]
+                [
+                    Problem.of(
+                        f"contacts.{index}.phone",
+                        Message.of(N_("%(phone)s is listed twice; keep it once"), phone=contact.phone),
+                    )
+                ]
             )
         seen.add(contact.phone)
 
@@ -342,10 +374,17 @@ def deactivate(
     if not current.active:
         raise Rejected(
             [
-                Problem(
-                    field="elder",
-                    message=f"{current.name} ({current.code}) is already inactive "
-                    f"({current.inactive_reason or 'no reason recorded'} since {current.inactive_since})",
+                Problem.of(
+                    "elder",
+                    Message.of(
+                        N_("%(name)s (%(code)s) is already inactive (%(reason)s since %(since)s)"),
+                        name=current.name,
+                        code=current.code,
+                        reason=Coded("inactive_reason", current.inactive_reason)
+                        if current.inactive_reason
+                        else Message.of(N_("no reason recorded")),
+                        since=current.inactive_since,
+                    ),
                 )
             ]
         )
@@ -381,7 +420,14 @@ def reactivate(conn: psycopg.Connection, elder_id: int, actor: str) -> Saved:
     """Put an inactive elder back on the register; recurring services resume from the next occurrence."""
     current = get_record(conn, elder_id, lock=True)
     if current.active:
-        raise Rejected([Problem(field="elder", message=f"{current.name} ({current.code}) is already active")])
+        raise Rejected(
+            [
+                Problem.of(
+                    "elder",
+                    Message.of(N_("%(name)s (%(code)s) is already active"), name=current.name, code=current.code),
+                )
+            ]
+        )
     conn.execute(
         "UPDATE elder SET active = true, inactive_reason = NULL, inactive_since = NULL, updated_at = now() "
         "WHERE id = %s",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from eldercare.i18n import N_
+from eldercare.labels import Message
+
 # GB 11643-1999: weights of the first 17 digits, and the check character for each remainder (ISO 7064 MOD 11-2)
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -23,13 +26,23 @@ def check_resident_id(value: str) -> str:
     number = value.strip().upper()
     if not _RESIDENT_ID.match(number):
         raise ValueError(
-            f"a resident ID number has 18 characters, 17 digits and a final digit or X (got {len(number)} characters)"
+            Message.of(
+                N_("a resident ID number has 18 characters, 17 digits and a final digit or X (got %(n)s characters)"),
+                n=len(number),
+            )
         )
     expected = resident_id_check_char(number[:17])
     if number[17] != expected:
         raise ValueError(
-            f"the check character of resident ID number {mask_resident_id(number)} should be {expected}, "
-            f"not {number[17]}: a digit is mistyped; compare it with the ID card"
+            Message.of(
+                N_(
+                    "the check character of resident ID number %(number)s should be %(expected)s, not %(given)s: "
+                    "a digit is mistyped; compare it with the ID card"
+                ),
+                number=mask_resident_id(number),
+                expected=expected,
+                given=number[17],
+            )
         )
     birth_date_in(number)
     return number
@@ -40,7 +53,9 @@ def birth_date_in(number: str) -> date:
     try:
         return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError(f"characters 7-14 of the resident ID number ({number[6:14]}) are not a date") from None
+        raise ValueError(
+            Message.of(N_("characters 7-14 of the resident ID number (%(digits)s) are not a date"), digits=number[6:14])
+        ) from None
 
 
 def gender_in(number: str) -> str:
@@ -64,9 +79,19 @@ def check_phone(value: str) -> str:
         phone = "+" + phone[2:]
     if not _E164.match(phone):
         raise ValueError(
-            f"{value!r} is not a phone number in international form: write it as +86 and the number, "
-            "e.g. +8613812345678"
+            Message.of(
+                N_(
+                    "%(value)r is not a phone number in international form: write it as +86 and the number, "
+                    "e.g. +8613812345678"
+                ),
+                value=value,
+            )
         )
     if phone.startswith("+861") and not _MAINLAND_MOBILE.match(phone):
-        raise ValueError(f"{value!r} is not a mainland mobile number: it has 11 digits after +86, starting 13 to 19")
+        raise ValueError(
+            Message.of(
+                N_("%(value)r is not a mainland mobile number: it has 11 digits after +86, starting 13 to 19"),
+                value=value,
+            )
+        )
     return phone

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import gettext
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from devices.metrics import METRIC_RANGES
+from eldercare.i18n import N_
+from eldercare.labels import Coded, Listed, Message
 from eldercare.register.identity import birth_date_in, check_phone, check_resident_id, gender_in
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
@@ -94,16 +106,24 @@ class AssessmentInput(Strict):
     def _scores(cls, value: dict[str, int]) -> dict[str, int]:
         for key, score in value.items():
             if key not in ASSESSMENT_SCORES:
-                raise ValueError(f"unknown score {key!r}: the scores are {', '.join(ASSESSMENT_SCORES)}")
+                raise ValueError(
+                    Message.of(
+                        N_("unknown score %(key)r: the scores are %(scores)s"),
+                        key=key,
+                        scores=Listed(ASSESSMENT_SCORES),
+                    )
+                )
             if not 0 <= score <= 100:
-                raise ValueError(f"score {key} is {score}; scores run from 0 to 100")
+                raise ValueError(
+                    Message.of(N_("score %(key)s is %(score)s; scores run from 0 to 100"), key=key, score=score)
+                )
         return value
 
     @field_validator("assessed_on")
     @classmethod
     def _not_future(cls, value: date, info: ValidationInfo) -> date:
         if value > today_of(info):
-            raise ValueError(f"the assessment date {value} is in the future")
+            raise ValueError(Message.of(N_("the assessment date %(day)s is in the future"), day=value))
         return value
 
 
@@ -112,18 +132,45 @@ def check_thresholds(value: dict[str, float]) -> dict[str, float]:
     for key, number in value.items():
         metric = THRESHOLD_METRICS.get(key)
         if metric is None:
-            raise ValueError(f"unknown threshold {key!r}: the thresholds are {', '.join(THRESHOLD_METRICS)}")
+            raise ValueError(
+                Message.of(
+                    N_("unknown threshold %(key)r: the thresholds are %(thresholds)s"),
+                    key=key,
+                    thresholds=Listed(tuple(THRESHOLD_METRICS)),
+                )
+            )
         bounds = METRIC_RANGES[metric]
         if number not in bounds:
             raise ValueError(
-                f"{key} is {number:g}, outside the range a device can report ({bounds.low:g}-{bounds.high:g} "
-                f"{bounds.unit})"
+                Message.of(
+                    N_("%(key)s is %(number)s, outside the range a device can report (%(low)s-%(high)s %(unit)s)"),
+                    key=key,
+                    number=f"{number:g}",
+                    low=f"{bounds.low:g}",
+                    high=f"{bounds.high:g}",
+                    unit=Coded("unit", metric),
+                )
             )
         if bounds.integer and number != int(number):
-            raise ValueError(f"{key} is {number:g}; it must be a whole number of {bounds.unit}")
+            raise ValueError(
+                Message.of(
+                    N_("%(key)s is %(number)s; it must be a whole number of %(unit)s"),
+                    key=key,
+                    number=f"{number:g}",
+                    unit=Coded("unit", metric),
+                )
+            )
     for low, high in (("hr_low", "hr_high"), ("sbp_low", "sbp_high")):
         if low in value and high in value and value[low] >= value[high]:
-            raise ValueError(f"{low} ({value[low]:g}) must be below {high} ({value[high]:g})")
+            raise ValueError(
+                Message.of(
+                    N_("%(low)s (%(low_value)s) must be below %(high)s (%(high_value)s)"),
+                    low=low,
+                    low_value=f"{value[low]:g}",
+                    high=high,
+                    high_value=f"{value[high]:g}",
+                )
+            )
     return value
 
 
@@ -166,7 +213,9 @@ class ElderFields(Strict):
     def _birth_date(cls, value: date, info: ValidationInfo) -> date:
         today = today_of(info)
         if value > today or value.year < 1900:
-            raise ValueError(f"birth date {value} is not a possible date of birth (1900 to today)")
+            raise ValueError(
+                Message.of(N_("birth date %(day)s is not a possible date of birth (1900 to today)"), day=value)
+            )
         return value
 
     @field_validator("thresholds")
@@ -180,10 +229,21 @@ class ElderFields(Strict):
         seen: set[EligibilityCategory] = set()
         for item in value:
             if item.category in seen:
-                raise ValueError(f"category {item.category} is listed twice; keep one decision per category")
+                raise ValueError(
+                    Message.of(
+                        N_("category %(category)s is listed twice; keep one decision per category"),
+                        category=Coded("eligibility", item.category.value),
+                    )
+                )
             seen.add(item.category)
             if item.decided_on > today_of(info):
-                raise ValueError(f"the {item.category} decision date {item.decided_on} is in the future")
+                raise ValueError(
+                    Message.of(
+                        N_("the %(category)s decision date %(day)s is in the future"),
+                        category=Coded("eligibility", item.category.value),
+                        day=item.decided_on,
+                    )
+                )
         return value
 
     @model_validator(mode="after")
@@ -192,21 +252,43 @@ class ElderFields(Strict):
             born = birth_date_in(self.resident_id)
             if born != self.birth_date:
                 raise ValueError(
-                    f"resident_id: the ID number says the elder was born on {born}, the birth date says "
-                    f"{self.birth_date}; correct whichever is wrong"
+                    Message.of(
+                        N_(
+                            "resident_id: the ID number says the elder was born on %(born)s, the birth date says "
+                            "%(birth_date)s; correct whichever is wrong"
+                        ),
+                        born=born,
+                        birth_date=self.birth_date,
+                    )
                 )
             if gender_in(self.resident_id) != self.gender:
+                said = {
+                    "M": N_(
+                        "resident_id: the ID number is a man's (17th digit), the gender says %(gender)s; "
+                        "correct whichever is wrong"
+                    ),
+                    "F": N_(
+                        "resident_id: the ID number is a woman's (17th digit), the gender says %(gender)s; "
+                        "correct whichever is wrong"
+                    ),
+                }
                 raise ValueError(
-                    f"resident_id: the ID number is a {'man' if gender_in(self.resident_id) == 'M' else 'woman'}'s "
-                    f"(17th digit), the gender says {self.gender}; correct whichever is wrong"
+                    Message.of(said[gender_in(self.resident_id)], gender=Coded("gender", self.gender.value))
                 )
         for item in self.eligibility:
             if item.category is EligibilityCategory.VERY_OLD:
                 age = years_between(self.birth_date, item.decided_on)
                 if age < VERY_OLD_AGE:
                     raise ValueError(
-                        f"eligibility: very_old needs an age of {VERY_OLD_AGE} at the decision; "
-                        f"the elder was {age} on {item.decided_on}"
+                        Message.of(
+                            N_(
+                                "eligibility: very_old needs an age of %(age)s at the decision; "
+                                "the elder was %(was)s on %(day)s"
+                            ),
+                            age=VERY_OLD_AGE,
+                            was=age,
+                            day=item.decided_on,
+                        )
                     )
         return self
 
@@ -253,15 +335,38 @@ class Deactivation(Strict):
     @classmethod
     def _since(cls, value: date, info: ValidationInfo) -> date:
         if value > today_of(info):
-            raise ValueError(f"the date {value} is in the future; deactivate on or after the day it happens")
+            raise ValueError(
+                Message.of(
+                    N_("the date %(day)s is in the future; deactivate on or after the day it happens"), day=value
+                )
+            )
         return value
 
 
 class Problem(BaseModel):
-    """One thing wrong with the input: the field (dotted path, e.g. ``contacts.1.phone``) and why."""
+    """One thing wrong with the input: the field (dotted path, e.g. ``contacts.1.phone``) and why, in English;
+    ``words`` says why in the reader's language when the reason is a sentence of the catalogue."""
 
     field: str
     message: str
+    _said: Message | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, field: str, said: Message) -> Problem:
+        problem = cls(field=field, message=str(said).removeprefix(f"{field}: "))
+        problem._said = said
+        return problem
+
+    @property
+    def said(self) -> Message | str:
+        """Why, as a sentence of the catalogue where it is one (for a sentence around it), else the English."""
+        return self._said or self.message
+
+    def words(self, translations: gettext.NullTranslations) -> str:
+        """Why, in the reader's language; a whole-record check's field, first in its sentence, is left out."""
+        if self._said is None:
+            return self.message
+        return self._said.words(translations).removeprefix(f"{self.field}: ")
 
 
 class Rejected(Exception):
@@ -280,7 +385,11 @@ def problems_of(error: ValidationError) -> list[Problem]:
         message = str(item["msg"]).removeprefix("Value error, ")
         if not field and ": " in message:  # a whole-record check names its field first
             field, message = message.split(": ", 1)
-        problems.append(Problem(field=field or "elder", message=message))
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
+            problems.append(Problem.of(field or "elder", cause.args[0]))
+        else:
+            problems.append(Problem(field=field or "elder", message=message))
     return problems
 
 

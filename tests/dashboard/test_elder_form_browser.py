@@ -55,7 +55,7 @@ def test_an_operator_registers_an_elder_through_the_form(city: City, server: Das
         form.locator("button[type=submit]").click()
 
         # refused: the problem is shown next to the ID number, what was typed is kept, nothing is written
-        expect(page.locator(".error[data-field=resident_id]")).to_contain_text("check character")
+        expect(page.locator(".error[data-field=resident_id]")).to_contain_text("校验位应为")
         expect(page.locator("input[name=name]")).to_have_value("测试老人")
         with psycopg.connect(city.url) as conn:
             assert conn.execute("SELECT count(*) FROM elder WHERE name = '测试老人'").fetchone() == (0,)

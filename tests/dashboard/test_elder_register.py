@@ -85,7 +85,8 @@ def test_operators_register_edit_and_deactivate_viewers_read_masked(
     again = client.post(
         f"{path}/deactivate", json={"reason": "deceased", "since": "2026-03-09"}, headers=headers["admin"]
     )
-    assert again.status_code == 422 and "already inactive" in again.json()["detail"][0]["msg"]
+    assert again.status_code == 422
+    assert again.json()["detail"][0]["msg"].endswith("已不在册（自 2026-03-09 起，原因：迁出）")
     assert client.post(f"{path}/reactivate", headers=headers["operator"]).json()["elder"]["active"] is True
 
     with psycopg.connect(city.url) as conn:
@@ -105,17 +106,28 @@ def test_operators_register_edit_and_deactivate_viewers_read_masked(
 
 
 @pytest.mark.parametrize(
-    ("changes", "loc", "message"),
+    ("changes", "loc", "message", "chinese"),
     [
         (
             {"resident_id": FIRST17 + ("0" if RESIDENT_ID[-1] != "0" else "1")},
             ["body", "resident_id"],
             "check character",
+            "的校验位应为",
         ),
-        ({"phone": "+8612345678901"}, ["body", "phone"], "not a mainland mobile number"),
-        ({"birth_date": "1941-05-01"}, ["body", "resident_id"], "born on 1940-05-01"),
-        ({"township": "火星镇"}, ["body", "township"], "unknown township"),
-        ({"thresholds": {"hr_high": 300}}, ["body", "thresholds"], "outside the range"),
+        ({"phone": "+8612345678901"}, ["body", "phone"], "not a mainland mobile number", "不是大陆手机号"),
+        (
+            {"birth_date": "1941-05-01"},
+            ["body", "resident_id"],
+            "born on 1940-05-01",
+            "身份证号显示出生于 1940-05-01，出生日期填的是 1941-05-01；请改正填错的一项",
+        ),
+        ({"township": "火星镇"}, ["body", "township"], "unknown township", "未知的乡镇街道 '火星镇'"),
+        (
+            {"thresholds": {"hr_high": 300}},
+            ["body", "thresholds"],
+            "outside the range",
+            "hr_high 为 300，超出设备能上报的范围（",
+        ),
     ],
 )
 def test_refusals_name_the_field_and_write_nothing(
@@ -126,13 +138,20 @@ def test_refusals_name_the_field_and_write_nothing(
     changes: dict[str, Any],
     loc: list[str],
     message: str,
+    chinese: str,
 ) -> None:
+    """Each refusal names its field, in the reader's language (Chinese, or English when asked for)."""
     with psycopg.connect(city.url) as conn:
         before = conn.execute("SELECT count(*) FROM elder").fetchone()
-    response = client.post("/api/v1/elders", json=body(place, **changes), headers=headers["admin"])
+    english = headers["admin"] | {"Accept-Language": "en"}
+    response = client.post("/api/v1/elders", json=body(place, **changes), headers=english)
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
     assert any(d["loc"] == loc and message in d["msg"] for d in detail), detail
+    response = client.post("/api/v1/elders", json=body(place, **changes), headers=headers["admin"])
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert any(d["loc"] == loc and chinese in d["msg"] for d in detail), detail
     with psycopg.connect(city.url) as conn:
         assert conn.execute("SELECT count(*) FROM elder").fetchone() == before
 

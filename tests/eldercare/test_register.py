@@ -167,7 +167,7 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     (
         {"eligibility": [{"category": "disabled", "decided_on": "2025-12-01", "document_no": "1"}]},
         "eligibility",
-        "disabled needs an ability level of 3-4; the latest assessment says 2",
+        "Disabled needs an ability level of 3-4; the latest assessment says 2",
     ),
     ({"thresholds": {"hr_high": 400}}, "thresholds", "outside the range a device can report (20-250"),
     ({"thresholds": {"pulse": 100}}, "thresholds", "unknown threshold 'pulse'"),

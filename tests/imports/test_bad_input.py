@@ -98,6 +98,11 @@ def test_every_bad_cell_is_listed_by_row_and_column_and_nothing_is_written(
     chinese = _problems(report, "zh")
     assert chinese[0][:2] == (3, "身份证号") and "与第 2 行重复" in chinese[0][2]
     assert chinese[3][1] == "纬度" and "不在本市范围内" in chinese[3][2]
+    # the register's own refusals, in the report's language too
+    assert "校验位应为" in chinese[1][2] and "请对照身份证核对" in chinese[1][2]
+    assert chinese[2][2].endswith("不是国际格式的电话号码：请写成 +86 加号码，例如 +8613812345678")
+    assert chinese[5][2].startswith("未知的乡镇街道 '火星镇'；已有的乡镇街道：")
+    assert "没有社区 '不存在社区'；该乡镇街道的社区有：" in chinese[4][2]
     assert (count(conn, "elder"), count(conn, "emergency_contact")) == before[:2]
     assert count(conn, "audit_log") == before[2] + 1  # only the refusal itself
 
@@ -134,6 +139,10 @@ def test_caregiver_device_and_provider_cells(
     provider["services"] = "助餐:1500"
     found = _problems(load(conn, tmp_path, "providers", [provider]))
     assert [column for _, column, _ in found] == ["service townships"]
+    # the roster's refusal, in the report's language
+    assert found[0][2].startswith("unknown township '火星镇'")
+    refused = _problems(load(conn, tmp_path, "providers", [provider]), "zh")
+    assert refused[0][2] == "未知的乡镇街道 '火星镇'；请使用乡镇街道和社区列表中的编码或名称"
     assert count(conn, "device") == 0
 
 

@@ -166,7 +166,7 @@ def test_a_bureau_goes_live_from_its_spreadsheets(
     expect(problems).to_have_count(1)
     expect(problems.first.locator("td").nth(0)).to_have_text("9")  # the eighth elder, under the header
     expect(problems.first.locator("td").nth(1)).to_have_text("身份证号")
-    expect(problems.first.locator("td").nth(2)).to_contain_text("check character")
+    expect(problems.first.locator("td").nth(2)).to_contain_text("校验位应为")
     expect(page.locator("#import-form [data-mode=commit]")).to_be_disabled()
     elders[7]["resident_id"] = good
     _check_and_import(page, "elders", write_sheet(tmp_path / "elders-fixed.xlsx", "elders", elders), 50)
