@@ -26,6 +26,8 @@ from devices.topics import DEVICE_ID
 from devices.types import DEVICE_TYPES
 from eldercare import audit
 from eldercare.db import copy_rows
+from eldercare.i18n import N_
+from eldercare.labels import Listed, Message
 
 # the LISTEN/NOTIFY channel told of every change; the payload is the device id
 CHANNEL = "device_register"
@@ -35,10 +37,11 @@ SERIAL_MAX = 64
 class RegisterError(Exception):
     """A change the register refuses; ``code`` is stable (for the API), the message says what to do."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, said: str | Message) -> None:
+        super().__init__(said)
         self.code = code
-        self.message = message
+        self.said = said  # a sentence of the catalogue where it is one, said in the reader's language
+        self.message = str(said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,9 @@ def get(conn: psycopg.Connection, device_id: str, *, lock: bool = False) -> Devi
     """The device, or RegisterError ``unknown_device``."""
     row = conn.execute(_DEVICE + " WHERE id = %s" + (" FOR UPDATE" if lock else ""), (device_id,)).fetchone()
     if row is None:
-        raise RegisterError("unknown_device", f"no device {device_id!r} is registered; enrol it first")
+        raise RegisterError(
+            "unknown_device", Message.of(N_("no device %(id)r is registered; enrol it first"), id=device_id)
+        )
     return Device(*row)
 
 
@@ -125,20 +130,34 @@ def _checked(enrolment: Enrolment) -> tuple[str, str, str | None]:
     kind = enrolment.type.strip().lower()
     if kind not in DEVICE_TYPES:
         raise RegisterError(
-            "unknown_type", f"unknown device type {enrolment.type!r}; expected one of {', '.join(DEVICE_TYPES)}"
+            "unknown_type",
+            Message.of(
+                N_("unknown device type %(type)r; expected one of %(types)s"),
+                type=enrolment.type,
+                types=Listed(tuple(DEVICE_TYPES)),
+            ),
         )
     serial = (enrolment.serial or "").strip() or None
     if serial is not None and (len(serial) > SERIAL_MAX or not _SERIAL_CHARS.issuperset(serial)):
         raise RegisterError(
             "bad_serial",
-            f"serial {serial!r} must be 1-{SERIAL_MAX} letters, digits or . _ : / - (an IMEI is 15 digits)",
+            Message.of(
+                N_("serial %(serial)r must be 1-%(most)s letters, digits or . _ : / - (an IMEI is 15 digits)"),
+                serial=serial,
+                most=SERIAL_MAX,
+            ),
         )
     device_id = (enrolment.device_id or "").strip() or _derive_id(kind, serial)
     if DEVICE_ID.fullmatch(device_id) is None:
         raise RegisterError(
             "bad_device_id",
-            f"device id {device_id!r} must be 3-64 letters, digits, '_' or '-' (it is the broker user name); "
-            "give another id",
+            Message.of(
+                N_(
+                    "device id %(id)r must be 3-64 letters, digits, '_' or '-' (it is the broker user name); "
+                    "give another id"
+                ),
+                id=device_id,
+            ),
         )
     return kind, device_id, serial
 
@@ -148,10 +167,18 @@ def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datet
     kind, device_id, serial = _checked(enrolment)
     if serial is not None and (other := conn.execute("SELECT id FROM device WHERE serial = %s", (serial,)).fetchone()):
         raise RegisterError(
-            "duplicate_serial", f"serial {serial!r} is registered already, as device {other[0]!r}; check the label"
+            "duplicate_serial",
+            Message.of(
+                N_("serial %(serial)r is registered already, as device %(id)r; check the label"),
+                serial=serial,
+                id=other[0],
+            ),
         )
     if conn.execute("SELECT 1 FROM device WHERE id = %s", (device_id,)).fetchone():
-        raise RegisterError("duplicate_device_id", f"a device {device_id!r} is registered already; give another id")
+        raise RegisterError(
+            "duplicate_device_id",
+            Message.of(N_("a device %(id)r is registered already; give another id"), id=device_id),
+        )
     secret, secret_hash = _issue()
     try:
         with conn.transaction():
@@ -162,7 +189,10 @@ def enrol(conn: psycopg.Connection, enrolment: Enrolment, actor: str, now: datet
             ).fetchone()
     except UniqueViolation:
         raise RegisterError(
-            "duplicate_serial", f"device {device_id!r} or serial {serial!r} was registered a moment ago"
+            "duplicate_serial",
+            Message.of(
+                N_("device %(id)r or serial %(serial)r was registered a moment ago"), id=device_id, serial=serial
+            ),
         ) from None
     assert row is not None
     device = Device(*row)
@@ -222,17 +252,29 @@ def _bind(conn: psycopg.Connection, before: Device, elder_id: int, actor: str, n
     """Bind the device, locked and as it is now; returns it bound."""
     device_id = before.id
     if before.elder_id is not None:
-        what = "this elder" if before.elder_id == elder_id else f"elder {before.elder_id}"
-        raise RegisterError(
-            "already_bound", f"device {device_id!r} is bound to {what} already; unbind it first, or replace it"
-        )
+        if before.elder_id == elder_id:
+            said = Message.of(N_("device %(id)r is bound to this elder already"), id=device_id)
+        else:
+            said = Message.of(
+                N_("device %(id)r is bound to elder %(elder)s already; unbind it first, or replace it"),
+                id=device_id,
+                elder=before.elder_id,
+            )
+        raise RegisterError("already_bound", said)
     if not before.active:
-        raise RegisterError("inactive_device", f"device {device_id!r} is deactivated and cannot be bound")
+        raise RegisterError(
+            "inactive_device", Message.of(N_("device %(id)r is deactivated and cannot be bound"), id=device_id)
+        )
     elder = conn.execute("SELECT active FROM elder WHERE id = %s", (elder_id,)).fetchone()
     if elder is None:
-        raise RegisterError("unknown_elder", f"no elder {elder_id} is registered; check the elder's id")
+        raise RegisterError(
+            "unknown_elder", Message.of(N_("no elder %(id)s is registered; check the elder's id"), id=elder_id)
+        )
     if not elder[0]:
-        raise RegisterError("inactive_elder", f"elder {elder_id} is deactivated; a device cannot be bound to them")
+        raise RegisterError(
+            "inactive_elder",
+            Message.of(N_("elder %(id)s is deactivated; a device cannot be bound to them"), id=elder_id),
+        )
     row = conn.execute(
         "UPDATE device SET elder_id = %s WHERE id = %s RETURNING " + _DEVICE_COLUMNS,  # noqa: S608 - fixed names
         (elder_id, device_id),
@@ -251,7 +293,7 @@ def unbind(conn: psycopg.Connection, device_id: str, actor: str, now: datetime, 
     """End the device's binding; from ``now`` nothing it sends is attributed to the elder."""
     before = get(conn, device_id, lock=True)
     if before.elder_id is None:
-        raise RegisterError("not_bound", f"device {device_id!r} is not bound to any elder")
+        raise RegisterError("not_bound", Message.of(N_("device %(id)r is not bound to any elder"), id=device_id))
     conn.execute(
         "UPDATE device_binding SET unbound_at = greatest(%s, bound_at), unbound_by = %s, end_reason = %s "
         "WHERE device_id = %s AND unbound_at IS NULL",

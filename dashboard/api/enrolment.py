@@ -88,7 +88,7 @@ def _change(pool: Any, change: Callable[[psycopg.Connection], T]) -> tuple[T, bo
             with conn.transaction():
                 done = change(conn)
         except register.RegisterError as err:
-            raise _STATUS.get(err.code, Conflict)(err.message) from None
+            raise _STATUS.get(err.code, Conflict)(err.said) from None
         synced = broker_sync.sync_if_configured(conn) is not None
     return done, synced
 
@@ -113,7 +113,7 @@ def record(device_id: DeviceId, principal: Reader, pool: Pool) -> DeviceRecord:
         try:
             return _record(conn, device_id)
         except register.RegisterError as err:
-            raise NotFound(err.message) from None
+            raise NotFound(err.said) from None
 
 
 @router.post("/devices/{device_id}/bind", response_model=DeviceRecord, responses=ERRORS)

@@ -59,7 +59,7 @@ class Devices:
             register.bind(conn, device_id, elder_id, context.actor, context.now)
         except register.RegisterError as err:
             column = FIELDS.get(err.code, "elder_resident_id")
-            raise CellProblems([Problem(column, "invalid", {"detail": err.message})]) from None
+            raise CellProblems([Problem(column, "invalid", {"detail": err.said})]) from None
         return Saved("updated")
 
     def _elder(self, conn: psycopg.Connection, row: Row) -> int | None:

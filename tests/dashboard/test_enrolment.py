@@ -144,15 +144,26 @@ def test_bad_requests_get_the_registers_reason(api: tuple[httpx.Client, dict[str
     admin = headers["admin"]
     unknown_type = client.post("/api/v1/devices", json={"type": "toaster"}, headers=admin)
     assert unknown_type.status_code == 422 and "watch" in unknown_type.text
+    # the register's reason in the reader's language: Chinese, or English when asked for
+    said = unknown_type.json()["detail"][0]["msg"]
+    assert said.startswith("未知的设备类型 'toaster'；应为以下之一：") and "watch" in said
+    english = admin | {"Accept-Language": "en"}
+    unknown_type = client.post("/api/v1/devices", json={"type": "toaster"}, headers=english)
+    assert unknown_type.json()["detail"][0]["msg"].startswith("unknown device type 'toaster'; expected one of ")
     first = client.post("/api/v1/devices", json={"type": "door", "serial": "D-1", "elder_id": 1}, headers=admin)
     assert first.status_code == 201
     duplicate = client.post("/api/v1/devices", json={"type": "door", "serial": "D-1"}, headers=admin)
-    assert duplicate.status_code == 409 and "D-1" in duplicate.text
+    assert duplicate.status_code == 409 and duplicate.json()["detail"].startswith("序列号 'D-1' 已登记为设备 ")
     no_elder = client.post("/api/v1/devices", json={"type": "door", "serial": "D-2", "elder_id": 9999}, headers=admin)
     assert no_elder.status_code == 404 and "9999" in no_elder.text
     device_id = first.json()["device"]["id"]
     again = client.post(f"/api/v1/devices/{device_id}/bind", json={"elder_id": 2}, headers=admin)
-    assert again.status_code == 409 and "unbind it first" in again.text
+    assert (
+        again.status_code == 409
+        and again.json()["detail"] == f"设备 '{device_id}' 已绑定老人 1；请先解除绑定，或办理更换"
+    )
+    again = client.post(f"/api/v1/devices/{device_id}/bind", json={"elder_id": 2}, headers=english)
+    assert again.json()["detail"] == f"device '{device_id}' is bound to elder 1 already; unbind it first, or replace it"
     missing = client.post("/api/v1/devices/nosuch/unbind", headers=admin)
     assert missing.status_code == 404
     # an enrolled, unbound device is counted nowhere it cannot be listed
