@@ -6,13 +6,16 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from dashboard.auth import Actor, Reader
+from dashboard.errors import Invalid, NotFound
 from dashboard.runtime import Pool, RuntimeDep
 from dispatcher import planning
 from dispatcher.planning.store import VisitKey
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -98,8 +101,13 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
     config = runtime.dispatch
     today = runtime.clock.now().astimezone(config.timezone).date()
     if not today <= body.day <= today + timedelta(days=DAYS_AHEAD):
-        raise HTTPException(
-            422, f"a plan is made for today ({today}) up to {DAYS_AHEAD} days ahead, not for {body.day}"
+        raise Invalid(
+            Message.of(
+                N_("a plan is made for today (%(today)s) up to %(days)s days ahead, not for %(day)s"),
+                today=today,
+                days=DAYS_AHEAD,
+                day=body.day,
+            )
         )
     with pool.connection() as conn:
         planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username, tell=True)
@@ -114,7 +122,7 @@ def get_plan(day: date, principal: Reader, pool: Pool) -> Plan:
     with pool.connection() as conn:
         found = plan_in_force(conn, day)
     if found is None:
-        raise HTTPException(404, f"no plan has been made for {day}; POST /api/v1/plans to make one")
+        raise NotFound(Message.of(N_("no plan has been made for %(day)s; POST /api/v1/plans to make one"), day=day))
     return found
 
 
@@ -146,11 +154,17 @@ def pin_visit(
         found = plan_in_force(conn, day)
         visit = next((v for v in found.visits if v.id == visit_id), None) if found else None
         if visit is None:
-            raise HTTPException(404, f"visit {visit_id} is not in the plan in force for {day}")
+            raise NotFound(
+                Message.of(N_("visit %(visit)s is not in the plan in force for %(day)s"), visit=visit_id, day=day)
+            )
         may = planning.pin_choices(conn, day, runtime.dispatch).get(visit.key, []) if body.caregiver_id else []
         if body.caregiver_id is not None and body.caregiver_id not in may:
-            raise HTTPException(
-                422, f"caregiver {body.caregiver_id} may not serve visit {visit_id} (skill, area, shift or away)"
+            raise Invalid(
+                Message.of(
+                    N_("caregiver %(caregiver)s may not serve visit %(visit)s (skill, area, shift or away)"),
+                    caregiver=body.caregiver_id,
+                    visit=visit_id,
+                )
             )
         planning.pin(conn, visit_id, body.caregiver_id, actor=principal.username)
     return visit.model_copy(update={"pinned_to": body.caregiver_id})

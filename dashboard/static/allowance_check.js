@@ -19,7 +19,7 @@
       headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) { toast(typeof data.detail === "string" ? data.detail : response.statusText, true); return; }
+    if (!response.ok) { toast(typeof data.detail === "string" ? data.detail : Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : response.statusText, true); return; }
     const rows = document.getElementById("allowance-rows");
     rows.replaceChildren();
     data.findings.forEach((f) => {

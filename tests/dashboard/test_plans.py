@@ -12,6 +12,8 @@ import psycopg
 
 from tests.dashboard.conftest import NOW, City
 
+ENGLISH = {"Accept-Language": "en"}
+
 TODAY = date(2026, 3, 10)  # NOW in Asia/Shanghai
 
 
@@ -46,14 +48,24 @@ def test_viewers_may_not_plan_and_bad_days_are_refused(
     assert client.post("/api/v1/plans", json={"day": tomorrow}, headers=headers["viewer"]).status_code == 403
     assert client.post("/api/v1/plans", json={"day": tomorrow}).status_code == 401
     h = headers["operator"]
-    past = client.post("/api/v1/plans", json={"day": (TODAY - timedelta(days=1)).isoformat()}, headers=h)
-    assert past.status_code == 422 and "not for" in past.json()["detail"]
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    past = client.post("/api/v1/plans", json={"day": yesterday}, headers=h)
+    assert past.status_code == 422
+    assert past.json()["detail"][0]["msg"] == f"排班计划只能为今天（{TODAY}）到 14 天后制定，不能为 {yesterday} 制定"
+    past = client.post("/api/v1/plans", json={"day": yesterday}, headers=h | ENGLISH)
+    assert (
+        past.json()["detail"][0]["msg"]
+        == f"a plan is made for today ({TODAY}) up to 14 days ahead, not for {yesterday}"
+    )
     far = client.post("/api/v1/plans", json={"day": (TODAY + timedelta(days=60)).isoformat()}, headers=h)
     assert far.status_code == 422
     assert client.post("/api/v1/plans", json={"day": "tomorrow"}, headers=h).status_code == 422
     assert client.post("/api/v1/plans", json={}, headers=h).status_code == 422
     missing = client.get(f"/api/v1/plans/{TODAY + timedelta(days=5)}", headers=h)
-    assert missing.status_code == 404 and "POST /api/v1/plans" in missing.json()["detail"]
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"{TODAY + timedelta(days=5)} 还没有排班计划；请用 POST /api/v1/plans 制定"
+    missing = client.get(f"/api/v1/plans/{TODAY + timedelta(days=5)}", headers=h | ENGLISH)
+    assert "no plan has been made for" in missing.json()["detail"]
     assert NOW.date() == TODAY
 
 
@@ -166,7 +178,12 @@ def test_a_pin_holds_through_the_next_plan_and_bad_pins_are_refused(
     refused = client.post(
         url.replace(str(visit["id"]), str(moved["id"])), json={"caregiver_id": min(stranger)}, headers=h
     )
-    assert refused.status_code == 422 and "may not serve" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["msg"].endswith("（技能、服务区域、班次或请假不符）")
+    refused = client.post(
+        url.replace(str(visit["id"]), str(moved["id"])), json={"caregiver_id": min(stranger)}, headers=h | ENGLISH
+    )
+    assert "may not serve" in refused.json()["detail"][0]["msg"]
     assert client.post(url, json={"caregiver_id": other}, headers=h).status_code == 404  # superseded
     assert (
         client.post(
