@@ -355,7 +355,7 @@ def reassign_order(
             order,
             actor_kind=Actor.OPERATOR,
             actor=actor,
-            reason="taken back to reassign",
+            reason=N_("taken back to reassign"),
             action="reassigned",
         )
     deadline = {"accept_due_at": clock.now() + config.dispatch.accept_window(order.is_emergency)}

@@ -23,8 +23,12 @@ from dispatcher.offers import make_offer, ranking_for
 from dispatcher.orders import insert_order
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.i18n import N_
 
 log = logging.getLogger(__name__)
+
+# why the scheduler offered a recurring order to the caregiver the elder prefers (its timeline, read on the order page)
+USUAL_CAREGIVER = N_("offered to the elder's usual caregiver")
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _warned: set[tuple[int, str]] = set()
@@ -214,8 +218,7 @@ def _order(conn: psycopg.Connection, clock: Clock, config: Config, service: Recu
     planned = planned_caregiver(conn, service.id, when)
     if planned is not None:
         caregiver_id, sequence, start = planned
-        why = f"visit {sequence} of their day, planned to start {start.astimezone(config.timezone):%H:%M}"
-        if assign_planned(conn, clock, config, ref.id, caregiver_id, why):
+        if assign_planned(conn, clock, config, ref.id, caregiver_id, sequence, start):
             return True
     if service.preferred_caregiver_id is not None:
         _offer_to_preferred(conn, clock, config, ref.id, service.preferred_caregiver_id)
@@ -243,5 +246,5 @@ def _offer_to_preferred(
         reasons,
         actor_kind=Actor.SCHEDULER,
         actor="scheduler",
-        why=f"offered to the elder's usual caregiver {ranked.candidate.code}",
+        why=USUAL_CAREGIVER,
     )

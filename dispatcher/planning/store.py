@@ -20,6 +20,7 @@ from dispatcher.planning.solve import Solution
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
+from eldercare.i18n import N_
 from eldercare.vocabulary import LIVE_OFFER, OrderStatus
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,22 @@ def save(
     return plan_id
 
 
+# why the plan moved an order, as its timeline says it: sentences of the catalogue (the order page reads them in
+# the operator's language); the caregiver and the visit's place in their day are in the event's details
+PLANNED = N_("planned for a caregiver by the day's plan")
+PLANNED_AGAIN = N_("taken off its caregiver's day: the day was planned again, for another caregiver")
+AWAY = N_("taken off its caregiver's day: they are away that day")
+RELEASED = N_("released by the plan: offered as any booked order")
+
+
 def assign_planned(
-    conn: psycopg.Connection, clock: Clock, config: Config, order_id: int, caregiver_id: int, why: str
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order_id: int,
+    caregiver_id: int,
+    sequence: int | None,
+    start: datetime | None,
 ) -> bool:
     """Hand an order to its planned caregiver, as if they had accepted it: one nobody holds, or one the plan has
     moved from the caregiver who held it and had not set off (they are told it was taken off their day). False
@@ -200,7 +215,7 @@ def assign_planned(
     if row is None:
         return False
     if previous is not None:
-        order = _take_back(conn, clock, config, order, f"the day was planned again: it goes to {row[1]}")
+        order = _take_back(conn, clock, config, order, PLANNED_AGAIN, to=row[1])
     transition(
         conn,
         clock,
@@ -208,8 +223,13 @@ def assign_planned(
         OrderStatus.ACCEPTED,
         actor_kind=Actor.SCHEDULER,
         actor="planner",
-        reason=f"planned for {row[1]}: {why}",
-        details={"planned": True},
+        reason=PLANNED,
+        details={
+            "planned": True,
+            "caregiver": row[1],
+            "visit": sequence,
+            "starts": start.isoformat() if start else None,
+        },
         action="planned",
         caregiver_id=caregiver_id,
         provider_id=row[0],
@@ -221,7 +241,9 @@ def assign_planned(
     return True
 
 
-def _take_back(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, why: str) -> OrderRow:
+def _take_back(
+    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, why: str, **details: object
+) -> OrderRow:
     """Take a held order (accepted, not set off for) from its caregiver for the plan, telling them."""
     previous = order.caregiver_id
     assert previous is not None
@@ -231,9 +253,9 @@ def _take_back(conn: psycopg.Connection, clock: Clock, config: Config, order: Or
         order,
         actor_kind=Actor.SCHEDULER,
         actor="planner",
-        reason=f"taken off the day of its caregiver: {why}",
+        reason=why,
         action="replanned",
-        details={"previous": previous},
+        details={"previous": previous, **details},
     )
     tell_withdrawn(conn, clock, config, order, previous, texts.REASONS["replanned"])
     return order
@@ -250,8 +272,8 @@ def release_to_dispatch(conn: psycopg.Connection, clock: Clock, config: Config, 
         order = load_order(conn, order_id, lock=True)
         if order.state is not OrderStatus.ACCEPTED or order.caregiver_id is None:
             continue
-        order = _take_back(conn, clock, config, order, "its caregiver is away that day")
-        offer_next(conn, clock, config, order, actor_kind=Actor.SCHEDULER, actor="planner", why="released by the plan")
+        order = _take_back(conn, clock, config, order, AWAY)
+        offer_next(conn, clock, config, order, actor_kind=Actor.SCHEDULER, actor="planner", why=RELEASED)
         released += 1
     return released
 
@@ -264,7 +286,7 @@ def apply_to_orders(conn: psycopg.Connection, clock: Clock, config: Config, plan
         (plan_id,),
     ).fetchall()
     return sum(
-        assign_planned(conn, clock, config, order_id, caregiver_id, f"visit {sequence}, starting {start:%H:%M} UTC")
+        assign_planned(conn, clock, config, order_id, caregiver_id, sequence, start)
         for order_id, caregiver_id, sequence, start in rows
     )
 
