@@ -45,7 +45,7 @@ class Finding:
     resident_id: str | None  # masked
     name: str
     elder_id: int | None = None
-    detail: str = ""
+    detail: str | Message = ""  # a sentence of the catalogue, said in the reader's language where it is shown
 
 
 @dataclass
@@ -134,7 +134,8 @@ def read_roll(content: bytes, filename: str) -> Roll:
             number = check_resident_id(raw_id)
         except ValueError as err:
             masked = mask_resident_id(raw_id) if len(raw_id) == 18 else "*" * len(raw_id)
-            roll.bad.append(Finding("bad_row", line, masked or None, name, detail=str(err)))
+            said = err.args[0] if err.args and isinstance(err.args[0], Message) else str(err)
+            roll.bad.append(Finding("bad_row", line, masked or None, name, detail=said))
             continue
         try:
             amount = Decimal(raw_amount)
@@ -142,7 +143,13 @@ def read_roll(content: bytes, filename: str) -> Roll:
                 raise InvalidOperation
         except InvalidOperation:
             roll.bad.append(
-                Finding("bad_row", line, mask_resident_id(number), name, detail=f"amount {raw_amount!r:.20}")
+                Finding(
+                    "bad_row",
+                    line,
+                    mask_resident_id(number),
+                    name,
+                    detail=Message.of(N_("the amount %(amount)r is not a sum of money"), amount=raw_amount[:20]),
+                )
             )
             continue
         roll.rows.append(RollRow(line, number, name, amount))
@@ -168,7 +175,13 @@ def check(conn: psycopg.Connection, roll: Roll, on: date, *, age: int = 80, sile
         masked = mask_resident_id(row.resident_id)
         if row.resident_id in seen:
             findings.append(
-                Finding("duplicate", row.line, masked, row.name, detail=f"also on line {seen[row.resident_id]}")
+                Finding(
+                    "duplicate",
+                    row.line,
+                    masked,
+                    row.name,
+                    detail=Message.of(N_("also on line %(line)s"), line=seen[row.resident_id]),
+                )
             )
             continue
         seen[row.resident_id] = row.line
@@ -184,6 +197,10 @@ def check(conn: psycopg.Connection, roll: Roll, on: date, *, age: int = 80, sile
         if years < age:
             findings.append(Finding("under_age", row.line, masked, row.name, elder_id, detail=f"{years} < {age}"))
         if last_sign is None or last_sign.date() < silent_since:
-            since = last_sign.date().isoformat() if last_sign else "never"
-            findings.append(Finding("no_sign_of_life", row.line, masked, row.name, elder_id, detail=f"last {since}"))
+            last = (
+                Message.of(N_("last sign of life on %(day)s"), day=last_sign.date().isoformat())
+                if last_sign
+                else Message.of(N_("no sign of life ever"))
+            )
+            findings.append(Finding("no_sign_of_life", row.line, masked, row.name, elder_id, detail=last))
     return findings

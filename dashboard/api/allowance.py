@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from dashboard import i18n
 from dashboard.api.insights import local_today
 from dashboard.auth import Actor
 from dashboard.errors import Invalid
 from dashboard.runtime import Pool, RuntimeDep
 from eldercare import allowance_check
+from eldercare.labels import Message
 
 router = APIRouter(tags=["allowance check"])
 
@@ -23,7 +25,7 @@ class FindingOut(BaseModel):
     resident_id: str | None = Field(description="masked")
     name: str
     elder_id: int | None
-    detail: str
+    detail: str = Field(description="what is wrong with the row, in the reader's language")
 
 
 class AllowanceCheck(BaseModel):
@@ -33,6 +35,7 @@ class AllowanceCheck(BaseModel):
 
 @router.post("/allowance-check", response_model=AllowanceCheck, responses={422: {"description": "unreadable roll"}})
 async def check_roll(
+    request: Request,
     principal: Actor,
     pool: Pool,
     runtime: RuntimeDep,
@@ -44,6 +47,11 @@ async def check_roll(
     with no sign of life from devices or services for ``silent_days`` (to visit, not a verdict)."""
     content = await roll.read()
     name = roll.filename or "roll.csv"
+    reader = i18n.for_request(request)
+
+    def out(finding: allowance_check.Finding) -> FindingOut:
+        detail = finding.detail.words(reader) if isinstance(finding.detail, Message) else finding.detail
+        return FindingOut(**{k: getattr(finding, k) for k in FindingOut.model_fields if k != "detail"}, detail=detail)
 
     def work() -> AllowanceCheck:
         try:
@@ -54,7 +62,7 @@ async def check_roll(
             found = allowance_check.check(conn, parsed, local_today(runtime), age=age, silent_days=silent_days)
         return AllowanceCheck(
             rows=len(parsed.rows) + len(parsed.bad),
-            findings=[FindingOut(**{k: getattr(f, k) for k in FindingOut.model_fields}) for f in found],
+            findings=[out(f) for f in found],
         )
 
     return await run_in_threadpool(work)

@@ -47,6 +47,25 @@ def test_a_file_that_is_no_roll_is_refused_in_the_readers_language(client: httpx
     assert refused.json()["detail"][0]["msg"] == "名册.csv 是空文件；第一行须为表头，包含身份证号、姓名、金额"
 
 
+def test_a_rows_finding_says_why_in_the_readers_language(client: httpx.Client, headers) -> None:
+    unknown = "42128119300101099" + resident_id_check_char("42128119300101099")
+    roll = f"身份证号,姓名,金额\r\n{unknown},李四,100\r\n{unknown},李四,100\r\n12345,王五,100\r\n".encode()
+    files = {"roll": ("roll.csv", roll, "text/csv")}
+    details = {
+        language: {
+            f["kind"]: f["detail"]
+            for f in client.post("/api/v1/allowance-check", files=files, headers=headers["operator"] | asked).json()[
+                "findings"
+            ]
+        }
+        for language, asked in (("zh", {}), ("en", {"Accept-Language": "en"}))
+    }
+    assert details["zh"]["duplicate"] == "与第 2 行重复"
+    assert details["zh"]["bad_row"] == "身份证号为 18 位：17 位数字加一位数字或 X（填写的是 5 位）"
+    assert details["en"]["duplicate"] == "also on line 2"
+    assert details["en"]["bad_row"].startswith("a resident ID number has 18 characters")
+
+
 def test_the_settlement_over_http_by_role(client: httpx.Client, headers) -> None:
     month = "2026-02"  # over by the test city's day (2026-03-10)
     provider = client.get("/api/v1/providers", headers=headers["viewer"]).json()[0]["id"]
