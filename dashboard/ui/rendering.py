@@ -189,6 +189,8 @@ def _choice_reason(context: Context, offer: Any) -> str:
     sentence = text % values
     if reasons.get("via") == "kitchen":
         sentence += words.gettext("; by their provider's kitchen, where the meal is collected")
+    if reasons.get("from") == "last_order":  # dispatcher.candidates.located
+        sentence += words.gettext("; from where they are reckoned to be since their last check-in on an order")
     if reasons.get("served_before"):
         sentence += words.gettext("; has served this elder before")
     return sentence

@@ -34,6 +34,19 @@ def test_why_a_meal_went_to_a_caregiver_says_it_is_by_their_kitchen() -> None:
     assert "厨房" not in choice_reason(zh, other)
 
 
+def test_why_an_emergency_went_to_a_caregiver_out_on_an_order_says_where_they_were_reckoned_to_be() -> None:
+    """A caregiver out on an order is ranked from where they are reckoned to be (``candidates.located``), not from
+    home: the operator reads that the distance is reckoned, in Chinese as in English."""
+    choice_reason = cast(Callable[..., str], TEMPLATES.env.globals["choice_reason"])
+    out = SimpleNamespace(rank=1, distance_km=1.2, eta_min=6.0, reasons={"distance_km": 1.2, "eta_min": 6.0,
+                                                                         "from": "last_order"})  # fmt: skip
+    home = SimpleNamespace(rank=2, distance_km=3.0, eta_min=13.0, reasons={"from": "home"})
+    zh, en = ({"i18n": translations(language)} for language in ("zh", "en"))
+    assert choice_reason(en, out).endswith("; from where they are reckoned to be since their last check-in on an order")
+    assert choice_reason(zh, out).endswith("；按其上次工单签到推算的当前位置计")
+    assert "推算" not in choice_reason(zh, home) and "reckoned" not in choice_reason(en, home)
+
+
 def english_messages() -> set[str]:
     with CATALOGUE.open("rb") as file:
         catalog = read_po(file)
