@@ -37,7 +37,7 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
-from eldercare.labels import Message, words_of
+from eldercare.labels import check_said, words_of
 from eldercare.register.elders import NoSuchElder
 from eldercare.register.model import Rejected
 
@@ -62,10 +62,8 @@ def in_words(errors: Sequence[Any], translations: gettext.NullTranslations) -> l
     with that sentence as their ``msg``, in the reader's language."""
     out = []
     for error in errors:
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
-            error = {**error, "msg": words_of(cause, translations)}
-        out.append(error)
+        said = check_said(error)
+        out.append(error if said is None else {**error, "msg": said.words(translations)})
     return out
 
 

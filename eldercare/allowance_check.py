@@ -18,7 +18,7 @@ import psycopg
 from openpyxl import load_workbook
 
 from eldercare.i18n import N_
-from eldercare.labels import Message
+from eldercare.labels import Message, carried
 from eldercare.register.identity import check_resident_id, mask_resident_id
 
 MAX_ROWS = 200_000
@@ -134,7 +134,7 @@ def read_roll(content: bytes, filename: str) -> Roll:
             number = check_resident_id(raw_id)
         except ValueError as err:
             masked = mask_resident_id(raw_id) if len(raw_id) == 18 else "*" * len(raw_id)
-            said = err.args[0] if err.args and isinstance(err.args[0], Message) else str(err)
+            said = carried(err) or str(err)
             roll.bad.append(Finding("bad_row", line, masked or None, name, detail=said))
             continue
         try:

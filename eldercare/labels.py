@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import gettext
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from eldercare.i18n import N_
 
@@ -326,8 +327,19 @@ class Message:
         return self.words(ENGLISH)
 
 
+def carried(error: object) -> Message | None:
+    """The ``Message`` a refusal carries (an exception's first argument), if it carries one."""
+    said = error.args[0] if isinstance(error, BaseException) and error.args else None
+    return said if isinstance(said, Message) else None
+
+
+def check_said(error: Mapping[str, Any]) -> Message | None:
+    """The ``Message`` a pydantic validation error's check raised (its ``ctx`` error), if it raised one."""
+    return carried((error.get("ctx") or {}).get("error"))
+
+
 def words_of(exc: BaseException, translations: gettext.NullTranslations) -> str:
     """What a refusal says to its reader: the ``Message`` it carries (its first argument) in their language, or its
     own text (English) when it carries a plain one. ``str(exc)`` stays the English, for logs and the CLI."""
-    said = exc.args[0] if exc.args else None
-    return said.words(translations) if isinstance(said, Message) else str(exc)
+    said = carried(exc)
+    return str(exc) if said is None else said.words(translations)

@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 from eldercare.imports.messages import ImportFailed, Problem, Worded
-from eldercare.labels import Message
+from eldercare.labels import carried, check_said
 from eldercare.vocabulary import ServiceType
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\n]+")
@@ -224,14 +224,10 @@ def validation_problems(error: Exception) -> list[tuple[str, str | Worded]]:
     out: list[tuple[str, str | Worded]] = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"])
-        cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
-            out.append((field, cause.args[0]))
-        else:
-            out.append((field, str(item["msg"]).removeprefix("Value error, ")))
+        out.append((field, check_said(item) or str(item["msg"]).removeprefix("Value error, ")))
     return out
 
 
 def said_by(error: Exception) -> str | Worded:
     """What a refusal says: the sentence of the catalogue it carries, else its text."""
-    return error.args[0] if error.args and isinstance(error.args[0], Message) else str(error)
+    return carried(error) or str(error)

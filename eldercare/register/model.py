@@ -20,7 +20,7 @@ from pydantic import (
 
 from devices.metrics import METRIC_RANGES
 from eldercare.i18n import N_
-from eldercare.labels import Coded, Listed, Message
+from eldercare.labels import Coded, Listed, Message, check_said
 from eldercare.register.identity import birth_date_in, check_phone, check_resident_id, gender_in
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
@@ -385,9 +385,9 @@ def problems_of(error: ValidationError) -> list[Problem]:
         message = str(item["msg"]).removeprefix("Value error, ")
         if not field and ": " in message:  # a whole-record check names its field first
             field, message = message.split(": ", 1)
-        cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
-            problems.append(Problem.of(field or "elder", cause.args[0]))
+        said = check_said(item)
+        if said is not None:
+            problems.append(Problem.of(field or "elder", said))
         else:
             problems.append(Problem(field=field or "elder", message=message))
     return problems
