@@ -313,16 +313,17 @@ def _whereabouts(
     found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
     for row in conn.execute(_UNDER_WAY, {"since": since, "now": now}).fetchall():
         caregiver_id, service, minutes, opens, set_off, arrived, completed, carried, lat, lon, waiting = row
+        on_the_way = carried and arrived is None  # out with meals they carry
         if completed is not None:
             free, as_of = now, completed
-        elif carried and arrived is None:
+        elif on_the_way:
             free, as_of = now, now
         else:
             starts = arrived if arrived is not None else max(now, opens)
             free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
         if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
-            moving = set_off if carried and arrived is None else None
-            found[caregiver_id] = (free, as_of, Checked((lat, lon), set_off=moving, completed=completed), waiting)
+            order = Checked((lat, lon), set_off=set_off if on_the_way else None, completed=completed)
+            found[caregiver_id] = (free, as_of, order, waiting)
     return {caregiver_id: (free, order, waiting) for caregiver_id, (free, _, order, waiting) in found.items()}
 
 
