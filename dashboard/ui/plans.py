@@ -113,12 +113,14 @@ def hours(rows: list[Row]) -> dict[str, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    """A plan as the page shows it: rows per caregiver (in name order), the visits nobody could take, and each
-    visit's elder by name."""
+    """A plan as the page shows it: rows per caregiver (in name order), the visits nobody could take (with who holds
+    one late), and each visit's elder by name."""
 
     rows: list[Row]
     unassigned: list[PlannedVisit]
     elder_of: dict[int, str]
+    # the caregiver who holds an unassigned visit's order and serves it late (``held_late``), by visit
+    holder_of: dict[int, str] = field(default_factory=dict)
 
 
 def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
@@ -145,7 +147,13 @@ def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
                 visit.caregiver_id, *caregivers.get(visit.caregiver_id, ("", "")), 0.0, 0.0, None, None
             )
         row.boxes.append(Box(visit, elder, *along.place(visit.planned_start, visit.duration_min)))
-    return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of)
+    late = {v.order_id: v.id for v in unassigned if v.unassigned_reason == "held_late" and v.order_id is not None}
+    holders = conn.execute(
+        "SELECT o.id, c.name FROM service_order o JOIN caregiver c ON c.id = o.caregiver_id WHERE o.id = ANY(%s)",
+        (sorted(late),),
+    ).fetchall()
+    holder_of = {late[order_id]: name for order_id, name in holders}
+    return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of, holder_of)
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -187,6 +195,7 @@ def plan_page(
         rows=shown.rows,
         unassigned=shown.unassigned,
         elder_of=shown.elder_of,
+        holder_of=shown.holder_of,
         choices=choices,
         figures=figures,
         hours=hours(shown.rows),

@@ -55,6 +55,20 @@ OUT_OF_REACH = Reason.of(
 )
 
 
+def held_late(caregiver_id: int) -> Reason:
+    """Why a visit whose order a caregiver holds (a meal they carry, a visit no one else may take) is in nobody's
+    route: its holder cannot reach it inside its window any more, and nobody else who may can either. The order
+    stays with them: they serve it late unless an operator reassigns it."""
+    return Reason.of(
+        "held_late",
+        N_(
+            "caregiver %(caregiver)s holds it but cannot reach it inside its window, nor can anyone else: "
+            "they serve it late unless it is reassigned"
+        ),
+        caregiver=caregiver_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SolverSettings:
     """How hard the solver works and what it may plan."""
@@ -402,8 +416,12 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         seconds += more
         stops, pickups, home = _read(problem, paths, answer, passes, settings)
     unassigned = dict(problem.unservable)
-    for index in range(len(problem.visits)):
-        if index not in stops and index not in unassigned:
+    for index, visit in enumerate(problem.visits):
+        if index in stops or index in unassigned:
+            continue
+        if visit.held_by is not None and index not in problem.given_up:
+            unassigned[index] = held_late(visit.held_by)
+        else:
             reachable = _reachable_alone(problem, places, paths, settings, passes, index)
             unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)

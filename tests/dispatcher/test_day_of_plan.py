@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from geopy.distance import geodesic
 
+from dashboard.api import plans as plans_api
+from dashboard.ui.plans import axis, board
 from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import load_order
@@ -260,6 +262,38 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
         "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
     )
     assert planned.fetchone() == (other,)
+
+
+def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_holder_and_says_so(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    alone = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert _holder(conn, order) == (alone, "accepted")
+    # the holder is kept at another elder's, 3 km away, until 11:20: on shift within the window, with no room to
+    # reach the visit in it; and nobody else may take it
+    clock.set(local(10, 30))
+    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 70, 30)
+    _arrived(conn, urgent, alone, local(10), local(10, 10))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    row = conn.execute(
+        "SELECT caregiver_id, unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s "
+        "AND order_id = %s",
+        (again.plan_id, order),
+    ).fetchone()
+    assert row is not None and row[:2] == (None, "held_late")  # not "no room": someone holds it and will go, late
+    assert f"caregiver {alone} holds it" in row[2]
+    assert again.figures["unassigned_reasons"] == {"held_late": 1}
+    assert _holder(conn, order) == (alone, "accepted") and not _told_withdrawn(conn, alone, order)
+    # the plan board lists it with who holds it
+    plan = plans_api.plan_in_force(conn, DAY)
+    assert plan is not None
+    shown = board(conn, plan, axis(plan, DAY, TZ))
+    late = next(v for v in shown.unassigned if v.order_id == order)
+    name = conn.execute("SELECT name FROM caregiver WHERE id = %s", (alone,)).fetchone()
+    assert name is not None and shown.holder_of == {late.id: name[0]}
 
 
 def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_to_the_dispatch(
