@@ -37,7 +37,7 @@ from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.db import open_pool
-from eldercare.labels import check_said, words_of
+from eldercare.labels import failed, words_of
 from eldercare.register.elders import NoSuchElder
 from eldercare.register.model import Rejected
 
@@ -58,24 +58,12 @@ def _error(request: Request, status: int, message: str, headers: dict[str, str] 
 
 
 def in_words(errors: Sequence[Any], translations: gettext.NullTranslations) -> list[Any]:
-    """Validation errors whose check raised a sentence of the catalogue (a ``ValueError`` carrying a ``Message``)
-    with that sentence as their ``msg``, in the reader's language."""
+    """Validation errors as their reader reads them (``labels.failed``): ``msg`` in the reader's language, and a
+    whole-record check's field (its sentence starts ``field: ``) put in ``loc``."""
     out = []
     for error in errors:
-        said = check_said(error)
-        out.append(error if said is None else {**error, "msg": said.words(translations)})
-    return out
-
-
-def located(errors: Sequence[Any]) -> list[Any]:
-    """Validation errors with a whole-record check's field (its message starts ``field: ``) put in ``loc``."""
-    out = []
-    for error in errors:
-        msg = str(error.get("msg", ""))
-        field, sep, rest = msg.removeprefix("Value error, ").partition(": ")
-        if sep and error.get("type") == "value_error" and field.isidentifier():
-            error = {**error, "loc": [*error.get("loc", ()), field], "msg": rest}
-        out.append(error)
+        check = failed(error)
+        out.append({**error, "loc": list(check.loc), "msg": check.words(translations)})
     return out
 
 
@@ -138,8 +126,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if not _is_api(request):  # a mistyped address in the browser: a page in the reader's language
-            return ui.error_page(request, 422, "; ".join(str(e.get("msg", "")) for e in exc.errors()))
-        errors = located(in_words(exc.errors(), i18n.for_request(request)))
+            reader = i18n.for_request(request)
+            return ui.error_page(request, 422, "; ".join(failed(e).words(reader) for e in exc.errors()))
+        errors = in_words(exc.errors(), i18n.for_request(request))
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     async def http_error(request: Request, exc: Exception) -> Response:

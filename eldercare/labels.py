@@ -344,3 +344,97 @@ def words_of(exc: BaseException, translations: gettext.NullTranslations) -> str:
     own text (English) when it carries a plain one. ``str(exc)`` stays the English, for logs and the CLI."""
     said = carried(exc)
     return str(exc) if said is None else said.words(translations)
+
+
+# pydantic's own checks as sentences of the catalogue, by error type: the English is pydantic's own message and the
+# fields its ``ctx`` (a type not listed, or a ``ctx`` without the fields, reads in pydantic's English)
+PYDANTIC: dict[str, str] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "string_pattern_mismatch": N_("String should match pattern '%(pattern)s'"),
+    "string_too_short": N_("String should have at least %(min_length)s characters"),
+    "string_too_long": N_("String should have at most %(max_length)s characters"),
+    "greater_than_equal": N_("Input should be greater than or equal to %(ge)s"),
+    "less_than_equal": N_("Input should be less than or equal to %(le)s"),
+    "greater_than": N_("Input should be greater than %(gt)s"),
+    "less_than": N_("Input should be less than %(lt)s"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD, %(error)s"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, %(error)s"),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime, %(error)s"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime or date, %(error)s"),
+    "time_type": N_("Input should be a valid time"),
+    "time_parsing": N_("Input should be in a valid time format, %(error)s"),
+    "timezone_aware": N_("Input should have timezone info"),
+    "literal_error": N_("Input should be %(expected)s"),
+    "enum": N_("Input should be %(expected)s"),
+    "list_type": N_("Input should be a valid list"),
+    "too_short": N_("List should have at least %(min_length)s items after validation, not %(actual_length)s"),
+    "too_long": N_("List should have at most %(max_length)s items after validation, not %(actual_length)s"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of %(class_name)s"),
+    "model_attributes_type": N_("Input should be a valid dictionary or object to extract fields from"),
+    "json_invalid": N_("Invalid JSON: %(error)s"),
+    "json_type": N_("JSON input should be string, bytes or bytearray"),
+    "uuid_parsing": N_("Input should be a valid UUID, %(error)s"),
+}
+# pydantic says "character" and "item" when there is one
+PYDANTIC_ONE: dict[str, str] = {
+    "string_too_short": N_("String should have at least 1 character"),
+    "string_too_long": N_("String should have at most 1 character"),
+    "too_short": N_("List should have at least 1 item after validation, not %(actual_length)s"),
+    "too_long": N_("List should have at most 1 item after validation, not %(actual_length)s"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """One failed check of a pydantic validation error, as a person reads it: where (``loc``; a whole-record check
+    that names its field first, ``"field: ..."``, has that field appended) and why, a sentence of the catalogue
+    (the one the check raised, or pydantic's own by its type) or pydantic's English."""
+
+    loc: tuple[str | int, ...]
+    said: Message
+    named: str = ""  # the field a whole-record check's sentence starts with ("" for any other)
+
+    @property
+    def field(self) -> str:
+        """The dotted path of the field (``contacts.1.phone``; "" for the whole record)."""
+        return ".".join(str(part) for part in self.loc)
+
+    @property
+    def english(self) -> str:
+        return self.words(ENGLISH)
+
+    def words(self, translations: gettext.NullTranslations) -> str:
+        """Why, in the reader's language, without the field a whole-record check's sentence starts with."""
+        return self.said.words(translations).removeprefix(f"{self.named}: " if self.named else "")
+
+
+def failed(error: Mapping[str, Any]) -> Failed:
+    """A pydantic validation error (one item of ``ValidationError.errors()``) as a ``Failed`` check."""
+    loc = tuple(error.get("loc", ()))
+    ctx = error.get("ctx") or {}
+    said = check_said(error)
+    if said is None:
+        kind = str(error.get("type", ""))
+        text = PYDANTIC_ONE.get(kind) if ctx.get("min_length", ctx.get("max_length")) == 1 else None
+        text = text or PYDANTIC.get(kind)
+        values = {name: ctx[name] for name in ctx if f"%({name})s" in (text or "")}
+        if text is not None and text.count("%(") == len(values):
+            said = Message.of(text, **values)
+        else:
+            said = Message.of(str(error.get("msg", "")).removeprefix("Value error, "))
+    named, sep, _ = str(said).partition(": ")
+    if sep and error.get("type") == "value_error" and named.isidentifier():
+        return Failed((*loc, named), said, named)
+    return Failed(loc, said)

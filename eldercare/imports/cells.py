@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 from eldercare.imports.messages import ImportFailed, Problem, Worded
-from eldercare.labels import carried, check_said
+from eldercare.labels import carried, failed
 from eldercare.vocabulary import ServiceType
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\n]+")
@@ -217,15 +217,11 @@ def refused(problems: list[tuple[str, str | Worded]], fields: Mapping[str, str],
 
 
 def validation_problems(error: Exception) -> list[tuple[str, str | Worded]]:
-    """(field path, message) of a pydantic ValidationError; a check's sentence of the catalogue as it is."""
+    """(field path, why) of a pydantic ValidationError, read in the reader's language (``labels.failed``)."""
     from pydantic import ValidationError
 
     assert isinstance(error, ValidationError)
-    out: list[tuple[str, str | Worded]] = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"])
-        out.append((field, check_said(item) or str(item["msg"]).removeprefix("Value error, ")))
-    return out
+    return [(check.field, check) for check in map(failed, error.errors())]
 
 
 def said_by(error: Exception) -> str | Worded:

@@ -20,7 +20,7 @@ from pydantic import (
 
 from devices.metrics import METRIC_RANGES
 from eldercare.i18n import N_
-from eldercare.labels import Coded, Listed, Message, check_said
+from eldercare.labels import Coded, Listed, Message, failed
 from eldercare.register.identity import birth_date_in, check_phone, check_resident_id, gender_in
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
@@ -350,11 +350,15 @@ class Problem(BaseModel):
     field: str
     message: str
     _said: Message | None = PrivateAttr(default=None)
+    _named: str = PrivateAttr(default="")
 
     @classmethod
-    def of(cls, field: str, said: Message) -> Problem:
-        problem = cls(field=field, message=str(said).removeprefix(f"{field}: "))
-        problem._said = said
+    def of(cls, field: str, said: Message, named: str = "") -> Problem:
+        """``named``: the field a whole-record check's sentence starts with (``"field: ..."``, left out where the
+        sentence is read beside its field); ``field`` itself by default."""
+        named = named or field.rpartition(".")[2]
+        problem = cls(field=field, message=str(said).removeprefix(f"{named}: "))
+        problem._said, problem._named = said, named
         return problem
 
     @property
@@ -366,7 +370,7 @@ class Problem(BaseModel):
         """Why, in the reader's language; a whole-record check's field, first in its sentence, is left out."""
         if self._said is None:
             return self.message
-        return self._said.words(translations).removeprefix(f"{self.field}: ")
+        return self._said.words(translations).removeprefix(f"{self._named}: ")
 
 
 class Rejected(Exception):
@@ -378,19 +382,9 @@ class Rejected(Exception):
 
 
 def problems_of(error: ValidationError) -> list[Problem]:
-    """pydantic's errors as problems naming the field, in the words a person reads."""
-    problems: list[Problem] = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if not field and ": " in message:  # a whole-record check names its field first
-            field, message = message.split(": ", 1)
-        said = check_said(item)
-        if said is not None:
-            problems.append(Problem.of(field or "elder", said))
-        else:
-            problems.append(Problem(field=field or "elder", message=message))
-    return problems
+    """pydantic's errors as problems naming the field, in the words a person reads (``labels.failed``)."""
+    checks = [failed(item) for item in error.errors()]
+    return [Problem.of(check.field or "elder", check.said, check.named) for check in checks]
 
 
 M = TypeVar("M", bound=BaseModel)

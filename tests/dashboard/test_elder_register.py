@@ -122,6 +122,10 @@ def test_operators_register_edit_and_deactivate_viewers_read_masked(
             "身份证号显示出生于 1940-05-01，出生日期填的是 1941-05-01；请改正填错的一项",
         ),
         ({"township": "火星镇"}, ["body", "township"], "unknown township", "未知的乡镇街道 '火星镇'"),
+        # pydantic's own checks read in the reader's language too
+        ({"birth_date": "1941-13-01"}, ["body", "birth_date"], "Input should be a valid date", "应为有效日期"),
+        ({"favourite_colour": "red"}, ["body", "favourite_colour"], "Extra inputs are not permitted", "不接受此字段"),
+        ({"lat": "north"}, ["body", "lat"], "Input should be a valid number", "应为数字"),
         (
             {"thresholds": {"hr_high": 300}},
             ["body", "thresholds"],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gettext
+from datetime import date
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dashboard.errors import Conflict
 from dispatcher.lifecycle import InvalidTransition, OrderError
 from eldercare.i18n import translations
-from eldercare.labels import Coded, Listed, Message, words_of
+from eldercare.labels import Coded, Failed, Listed, Message, failed, words_of
 from eldercare.vocabulary import OrderStatus
 
 ZH, EN = translations("zh"), translations("en")
@@ -68,3 +70,57 @@ def test_a_translation_whose_fields_do_not_fit_reads_in_english(caplog: pytest.L
     message = Message.of("provider %(provider)s is inactive", provider="福寿")
     assert message.words(Broken()) == "provider 福寿 is inactive"
     assert "does not fit its values" in caplog.text
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    code: str = Field("A1", pattern=r"^[A-Z]\d$")
+    age: int = Field(80, ge=60)
+    kin: list[str] = Field(default_factory=lambda: ["x"], min_length=1)
+    first: date | None = None
+    last: date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> _Form:
+        if self.first and self.last and self.last < self.first:
+            raise ValueError(Message.of("last: the last day comes before the first"))
+        return self
+
+
+def _checks(data: dict[str, object]) -> dict[str, Failed]:
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate(data)
+    return {check.field: check for check in map(failed, caught.value.errors())}
+
+
+def test_pydantics_own_checks_read_in_the_readers_language_and_in_pydantics_english() -> None:
+    checks = _checks({"name": "", "code": "x", "age": "old", "kin": [], "first": "2026-13-01", "colour": "red"})
+    said = {field: (check.english, check.words(ZH)) for field, check in checks.items()}
+    assert said == {
+        "name": ("String should have at least 1 character", "不能为空"),
+        "code": ("String should match pattern '^[A-Z]\\d$'", "格式不对（应符合 ^[A-Z]\\d$）"),
+        "age": ("Input should be a valid integer, unable to parse string as an integer", "应为整数，所填内容不是整数"),
+        "kin": ("List should have at least 1 item after validation, not 0", "应至少有 1 项，现有 0 项"),
+        "first": (
+            "Input should be a valid date or datetime, month value is outside expected range of 1-12",
+            "应为有效日期或日期时间",
+        ),
+        "colour": ("Extra inputs are not permitted", "不接受此字段"),
+    }
+    # pydantic's English is its own message, word for word
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate({"name": "", "age": 59})
+    assert [failed(e).english for e in caught.value.errors()] == [e["msg"] for e in caught.value.errors()]
+    assert checks["age"].loc == ("age",) and _checks({})["name"].words(ZH) == "必填"
+
+
+def test_a_whole_record_check_names_its_field_and_an_unknown_check_reads_in_english() -> None:
+    check = _checks({"name": "x", "first": "2026-05-02", "last": "2026-05-01"})["last"]
+    assert check.loc == ("last",) and check.named == "last"
+    assert check.english == "the last day comes before the first"  # the field is beside it, not in it
+    unknown = failed({"type": "made_up", "loc": ("x",), "msg": "Something pydantic says", "ctx": {"n": 1}})
+    assert unknown.words(ZH) == "Something pydantic says" and unknown.field == "x"
+    # a check pydantic fills with fewer values than the sentence needs reads in pydantic's English
+    short = failed({"type": "greater_than_equal", "loc": ("age",), "msg": "Input should be at least 60", "ctx": {}})
+    assert short.words(ZH) == "Input should be at least 60"

@@ -115,6 +115,11 @@ def test_caregiver_device_and_provider_cells(
     carer["skills"] = "助餐、飞行"
     found = _problems(load(conn, tmp_path, "caregivers", [carer]))
     assert [column for _, column, _ in found] == ["provider", "skills", "shifts"]
+    # a check of the roster's own model (pydantic's), in the report's language
+    carer = {**sheets["caregivers"][0], "max_load": "50"}
+    found = _problems(load(conn, tmp_path, "caregivers", [carer]))
+    assert [(column, said) for _, column, said in found] == [("max load", "Input should be less than or equal to 20")]
+    assert [said for _, _, said in _problems(load(conn, tmp_path, "caregivers", [carer]), "zh")] == ["应不大于 20"]
     elder = sheets["elders"][0]["resident_id"]
     devices = [
         {"type": "toaster", "serial": "S-1", "elder_resident_id": elder},
