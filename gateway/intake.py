@@ -66,6 +66,10 @@ class Intake:
         # delivered the message, never with a stale packet id on a newer one (the broker redelivers instead).
         self._generation = 0
         self.connected = threading.Event()
+        # the broker acknowledged the subscriptions on the current connection (SUBACK): from then on every message
+        # published reaches this gateway (on a new session, messages published before it are nobody's)
+        self.subscribed = threading.Event()
+        self._subscribing: int | None = None  # the packet id of the current connection's SUBSCRIBE
         self._client: GatewayClient = address.client(  # type: ignore[assignment]
             client_id, clean_session=False, manual_ack=True, client_class=GatewayClient
         )
@@ -131,6 +135,7 @@ class Intake:
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
+        self.subscribed.clear()
         metrics.BROKER_CONNECTED.set(0)
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
@@ -157,7 +162,8 @@ class Intake:
         self.connections += 1
         self.resumed_sessions += bool(flags.session_present)
         log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
-        client.subscribe([(f, 1) for f in self._filters])
+        self.subscribed.clear()
+        self._subscribing = client.subscribe([(f, 1) for f in self._filters])[1]
         self.connected.set()
         metrics.BROKER_CONNECTED.set(1)
 
@@ -169,11 +175,14 @@ class Intake:
                 self._filters,
                 ", ".join(refused),
             )
+        elif mid == self._subscribing:
+            self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         with self._lock:
             self._generation += 1
         self.connected.clear()
+        self.subscribed.clear()
         metrics.BROKER_CONNECTED.set(0)
         if self._running:
             log.warning("disconnected from the broker (%s); reconnecting", reason)

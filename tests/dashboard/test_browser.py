@@ -272,7 +272,7 @@ def test_sos_published_over_mqtt_reaches_the_board(
     gateway = create_gateway(Context(Settings(), city.url, mosquitto.url, clock=city.clock))
     gateway.start()
     try:
-        assert gateway.intake.connected.wait(patience(10)), "the gateway did not connect to the broker"
+        assert gateway.intake.subscribed.wait(patience(10)), "the gateway did not subscribe at the broker"
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(15_000)

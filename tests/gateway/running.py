@@ -56,9 +56,10 @@ def start_gateway(database_url: str, mqtt_url: str, *, embedded: bool = False, *
     context = Context(Settings(), database_url, mqtt_url, embedded_broker=embedded)
     gateway = create(context, settings=settings)
     gateway.start()
-    if not gateway.intake.connected.wait(patience(10)):
+    # subscribed, not only connected: a device's message published before the broker's SUBACK reaches nobody
+    if not gateway.intake.subscribed.wait(patience(10)):
         gateway.stop()
-        raise TimeoutError(f"the gateway did not connect to the broker within {patience(10):.0f} s")
+        raise TimeoutError(f"the gateway did not subscribe at the broker within {patience(10):.0f} s")
     return gateway
 
 
