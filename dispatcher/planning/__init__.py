@@ -241,12 +241,15 @@ def _promised_where_they_are(problem: problems.Problem, solution: Solution) -> d
 
 def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[VisitKey, list[int]]:
     """For each booked visit of the day, the caregivers it may be pinned to: those the planner would let serve it
-    (skill, provider's area and standing, shift over its window, not away)."""
+    (skill, provider's area and standing, shift over its window, not away); for a meal, the staff of every kitchen
+    that may cook it, not only of the nearest (the plan tries that one first; a pin takes the meal to its
+    caregiver's kitchen)."""
     problem = problems.load(conn, day, config.timezone)
-    return {
-        visit.key: sorted({problem.workers[w].caregiver_id for w in may})
-        for visit, may in zip(problem.visits, problem.allowed, strict=True)
-    }
+    choices = {}
+    for index, (visit, may) in enumerate(zip(problem.visits, problem.allowed, strict=True)):
+        staff = set(may).union(*(cooks for _, cooks in problem.kitchen_choices.get(index, [])))
+        choices[visit.key] = sorted({problem.workers[w].caregiver_id for w in staff})
+    return choices
 
 
 def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:

@@ -16,12 +16,13 @@ from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import load_order
 from dispatcher.offers import ranking_for
-from dispatcher.planning import confirm_day, plan_day, replan_day, replan_on_change, solver_settings
+from dispatcher.planning import confirm_day, pin_choices, plan_day, replan_day, replan_on_change, solver_settings
 from dispatcher.planning import problem as problems
 from dispatcher.planning.solve import Passes, solve
 from dispatcher.recurring import create_due_orders, due_times
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
+from tests.dispatcher.test_meal_batches import kitchen
 from tests.dispatcher.test_planning import DAY, TZ, booked, local
 from tests.dispatcher.town import Town, offset
 
@@ -405,6 +406,26 @@ def test_a_replan_never_drops_a_confirmed_visit_to_make_room_for_a_new_one(
         (again.plan_id,),
     ).fetchall()
     assert rows == [(promised, None, cid, None), (None, new, None, "no_room")]
+
+
+def test_a_meal_may_be_pinned_to_the_staff_of_any_kitchen_that_may_cook_it_and_comes_from_theirs(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    near, far = town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 0.2))
+    kitchen(conn, far, offset(0, 2))
+    near_cook = town.caregiver(near, offset(0, 0.2), shifts=LONG_DAY)
+    far_cook = town.caregiver(far, offset(0, 2), shifts=LONG_DAY)
+    lunch = _meal_at_eleven(conn, town.elder(offset(0, 0)))
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    of = "SELECT id, caregiver_id, kitchen_provider_id FROM plan_visit WHERE plan_id = %s AND recurring_service_id = %s"
+    row = conn.execute(of, (first.plan_id, lunch)).fetchone()
+    assert row is not None and row[1:] == (near_cook, near)  # the nearest kitchen first
+    choices = next(c for key, c in pin_choices(conn, DAY, config).items() if key[0] == lunch)
+    assert choices == sorted([near_cook, far_cook])  # the other kitchen's staff may bring it too
+    conn.execute("UPDATE plan_visit SET pinned_to = %s WHERE id = %s", (far_cook, row[0]))  # the operator's pin
+    again = plan_day(conn, clock, config, DAY, made_by="test")
+    assert conn.execute(of, (again.plan_id, lunch)).fetchone()[1:] == (far_cook, far)  # type: ignore[index]
 
 
 def test_a_same_day_replan_ends_a_caregivers_day_at_home_not_where_they_are(
