@@ -242,6 +242,7 @@ LABELS: dict[str, dict[str, str]] = {
         "provider_black": N_("The caregivers who could go work for a black-listed or inactive provider"),
         "off_shift": N_("Nobody who could go works during the window that day"),
         "absent": N_("Everyone who could go is away (leave or sick) that day"),
+        "busy": N_("Nobody who could go is free before its window ends: busy with other visits, or it is past"),
         "no_room": N_("No eligible caregiver's day has room to reach it inside its window"),
         "out_of_reach": N_("No caregiver who may take it can reach it inside its window, even with an empty day"),
         "held_late": N_("Its caregiver holds it but cannot reach it inside its window: served late unless reassigned"),

@@ -153,6 +153,8 @@ class _Staff:
     kitchen: Kitchen | None = None  # the provider's
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
     home: tuple[float, float] | None = None  # set when (lat, lon) is no longer home but where they are
+    # their shifts as rostered, where a same-day re-plan keeps in ``spans`` only the time they are free
+    rostered: list[tuple[datetime, datetime]] | None = None
 
 
 _STAFF = sql.SQL("""
@@ -330,6 +332,10 @@ def _whereabouts(
 NO_ROOM = Reason.of("no_room", N_("no eligible caregiver's day has room to reach it inside its window"))
 
 
+def _rostered(member: _Staff) -> list[tuple[datetime, datetime]]:
+    return member.spans if member.rostered is None else member.rostered
+
+
 def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
     """The first rule, in the order a person would put things right, that leaves nobody for the visit (times in
     the day's local time, whichever zone the visit's window was read in)."""
@@ -367,9 +373,17 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
                 opens=f"{opens:%H:%M}",
                 closes=f"{closes:%H:%M}",
             ),
-            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
+            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in _rostered(s)),
         ),
         (Reason.of("absent", N_("everyone who could go is away (leave or sick) that day")), lambda s: not s.absent),
+        (
+            Reason.of(
+                "busy",
+                N_("nobody who could go is free before %(closes)s: busy with other visits, or the window is past"),
+                closes=f"{closes:%H:%M}",
+            ),
+            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
+        ),
     ]
     left = list(staff)
     for reason, keep in rules:
@@ -488,6 +502,7 @@ def load(
                 reckoning = travel or TravelModel()
                 place = located(reckoning, member.travel_mode, member.home, order, not_before, waiting_since=waiting)
                 member.lat, member.lon = place
+            member.rostered = member.spans
             member.spans = [(max(a, free), b) for a, b in member.spans if b > free]
     placeable = [v for v, free in load_visits(conn, day, tz) if free]
     if pins:

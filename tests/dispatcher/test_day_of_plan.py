@@ -297,6 +297,25 @@ def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_hol
     assert name is not None and shown.holder_of == {late.id: name[0]}
 
 
+def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_nobody_works(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    alone = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    # on shift all day, but kept at another elder's until 12:10, past the visit's window
+    clock.set(local(10, 30))
+    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 120, 30)
+    _arrived(conn, urgent, alone, local(10), local(10, 10))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    row = conn.execute(
+        "SELECT unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s AND order_id = %s",
+        (again.plan_id, order),
+    ).fetchone()
+    assert row == ("busy", "nobody who could go is free before 11:30: busy with other visits, or the window is past")
+
+
 def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_to_the_dispatch(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
