@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 
 from eldercare import audit
 from eldercare.i18n import N_
-from eldercare.labels import Listed, Message
+from eldercare.labels import Coded, Listed, Message
 from eldercare.vocabulary import AbsenceKind, ServiceType, Standing, TravelMode
 
 
@@ -46,8 +46,18 @@ def _mainland(phone: str, *, landline: bool) -> str:
     mobile = len(national) == 11 and national[0] == "1" and national[1] in "3456789"
     fixed = landline and national[0] in "23456789" and 9 <= len(national) <= 11
     if not (mobile or fixed):
-        wanted = "a mobile number such as +8613812345678" + (" or a landline with area code" if landline else "")
-        raise ValueError(f"{phone} is not a mainland number that can be reached; expected {wanted}")
+        wanted = (
+            N_(
+                "%(phone)s is not a mainland number that can be reached; expected a mobile number such as "
+                "+8613812345678 or a landline with area code"
+            )
+            if landline
+            else N_(
+                "%(phone)s is not a mainland number that can be reached; expected a mobile number such as "
+                "+8613812345678"
+            )
+        )
+        raise ValueError(Message.of(wanted, phone=phone))
     return phone
 
 
@@ -73,7 +83,8 @@ Place = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whi
 def _each_once(skills: list[ServiceType]) -> list[ServiceType]:
     repeated = sorted({s.value for s in skills if skills.count(s) > 1})
     if repeated:
-        raise ValueError(f"list each service once; repeated: {', '.join(repeated)}")
+        repeats = Listed(tuple(Coded("service", code) for code in repeated))
+        raise ValueError(Message.of(N_("list each service once; repeated: %(repeated)s"), repeated=repeats))
     return skills
 
 
@@ -90,7 +101,11 @@ class Shift(BaseModel):
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
         if self.starts == self.ends:
-            raise ValueError("a shift must start and end at different times (an overnight shift ends before it starts)")
+            raise ValueError(
+                Message.of(
+                    N_("a shift must start and end at different times (an overnight shift ends before it starts)")
+                )
+            )
         return self
 
 
@@ -105,7 +120,8 @@ class Absence(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Absence:
         if self.last_day < self.first_day:
-            raise ValueError(f"an absence cannot end ({self.last_day}) before it starts ({self.first_day})")
+            said = N_("an absence cannot end (%(last_day)s) before it starts (%(first_day)s)")
+            raise ValueError(Message.of(said, last_day=self.last_day, first_day=self.first_day))
         return self
 
 
@@ -132,7 +148,7 @@ class Area(BaseModel):
     @model_validator(mode="after")
     def _somewhere(self) -> Area:
         if not self.townships and not self.communities:
-            raise ValueError("a provider must serve somewhere: name at least one township or community")
+            raise ValueError(Message.of(N_("a provider must serve somewhere: name at least one township or community")))
         return self
 
 

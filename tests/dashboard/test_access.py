@@ -391,9 +391,9 @@ def test_a_skill_listed_twice_is_refused_with_a_reason(
         "shifts": [{"weekday": 1, "starts": "08:00", "ends": "18:00"}],
     }
     created = client.post("/api/v1/caregivers", json=new, headers=h)
-    assert created.status_code == 422 and "repeated: meal" in created.text
+    assert created.status_code == 422 and "重复的有：助餐" in created.text  # Chinese, the default
     updated = client.patch("/api/v1/caregivers/1", json={"skills": ["care", "care"]}, headers=h)
-    assert updated.status_code == 422 and "repeated: care" in updated.text
+    assert updated.status_code == 422 and "重复的有：护理" in updated.text
     assert client.patch("/api/v1/caregivers/1", json={"skills": ["care", "meal"]}, headers=h).status_code == 200
 
 

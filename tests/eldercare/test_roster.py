@@ -50,7 +50,7 @@ def test_shifts_absences_contracts_and_areas_are_checked() -> None:
         ProviderCreate.model_validate(
             {**base, "services": ["meal"], "contract_starts": "2026-02-01", "contract_ends": "2026-01-01"}
         )
-    with pytest.raises(ValidationError, match="repeated: meal"):
+    with pytest.raises(ValidationError, match="repeated: Meal"):
         ProviderCreate.model_validate({**base, "services": ["meal", {"service": "meal", "price_fen": 100}]})
     with pytest.raises(ValidationError, match="at least 1 item"):
         ProviderCreate.model_validate({**base, "services": []})

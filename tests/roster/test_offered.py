@@ -136,7 +136,7 @@ def test_what_matching_needs_is_asked_for_on_create_with_reasons(api, town, conn
             "shifts": WEEKDAYS_8_TO_18,
         },
     )
-    assert landline.status_code == 422 and "mobile number" in landline.text
+    assert landline.status_code == 422 and "应为手机号" in landline.text  # Chinese, the default
     nowhere = api.post(
         "/api/v1/providers",
         json={

@@ -121,6 +121,45 @@ def test_a_roster_clash_is_refused_in_the_readers_language(api, conn, town) -> N
     assert nowhere.json()["detail"][0]["msg"] == "未知的乡镇街道 '火星街道'；请使用乡镇街道和社区列表中的编码或名称"
 
 
+def test_the_rosters_own_field_checks_are_refused_in_the_readers_language(api, conn, town) -> None:
+    provider = town.provider()
+    conn.commit()
+    body = {
+        "code": "FC1",
+        "provider_id": provider,
+        "name": "王芳",
+        "gender": "F",
+        "phone": "+8671512345678",  # a landline: a caregiver answers orders by SMS
+        "home_lat": offset(0.1, 0)[0],
+        "home_lon": offset(0.1, 0)[1],
+        "skills": ["meal", "care", "meal"],
+        "shifts": [{"weekday": 3, "starts": "08:00", "ends": "08:00"}],
+        "absences": [{"kind": "leave", "first_day": "2026-05-02", "last_day": "2026-05-01"}],
+    }
+    said = {
+        language: api.post("/api/v1/caregivers", json=body, headers=headers)
+        for language, headers in (("zh", {}), ("en", ENGLISH))
+    }
+    assert {r.status_code for r in said.values()} == {422}
+    zh = {tuple(d["loc"][1:]): d["msg"] for d in said["zh"].json()["detail"]}
+    en = {tuple(d["loc"][1:]): d["msg"] for d in said["en"].json()["detail"]}
+    assert zh == {
+        ("phone",): "+8671512345678 不是可拨通的大陆号码；应为手机号，例如 +8613812345678",
+        ("skills",): "每项服务只填一次；重复的有：助餐",
+        ("shifts", 0): "班次的开始和结束时间不能相同（跨夜班次的结束时间早于开始时间）",
+        ("absences", 0): "缺勤的结束日期（2026-05-01）不能早于开始日期（2026-05-02）",
+    }
+    assert en[("skills",)] == "list each service once; repeated: Meal"
+    assert en[("absences", 0)] == "an absence cannot end (2026-05-01) before it starts (2026-05-02)"
+    assert count_caregivers(conn, "FC1") == 0
+
+
+def count_caregivers(conn, code: str) -> int:
+    conn.rollback()
+    row = conn.execute("SELECT count(*) FROM caregiver WHERE code = %s", (code,)).fetchone()
+    return int(row[0])
+
+
 def test_the_pages_and_the_toasts_say_a_refusal_in_the_language_chosen(browsers, conn, town) -> None:
     elder = town.elder()
     conn.commit()
