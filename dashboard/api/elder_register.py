@@ -11,10 +11,11 @@ from datetime import date
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
 import dispatcher
+from dashboard import i18n
 from dashboard.auth import Actor, Principal, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Pool, Runtime, RuntimeDep
@@ -54,17 +55,20 @@ def visible(principal: Principal, record: ElderRecord) -> ElderRecord:
     return shown(principal, record.model_copy(update=update))
 
 
-def _saved(conn: psycopg.Connection, principal: Principal, saved: register.Saved) -> ElderSaved:
+def _saved(conn: psycopg.Connection, principal: Principal, saved: register.Saved, request: Request) -> ElderSaved:
+    """What was saved, as this principal may see it; its warnings in the reader's language."""
     record = visible(principal, register.get_record(conn, saved.elder_id))
-    return ElderSaved(elder=record, warnings=saved.warnings, cancelled_orders=saved.cancelled_orders)
+    reader = i18n.for_request(request)
+    warnings = [Problem(field=w.field, message=w.words(reader)) for w in saved.warnings]
+    return ElderSaved(elder=record, warnings=warnings, cancelled_orders=saved.cancelled_orders)
 
 
 @router.post("", response_model=ElderSaved, status_code=201, responses=ERRORS)
-def create(body: ElderCreate, principal: Actor, pool: Pool, runtime: RuntimeDep) -> ElderSaved:
+def create(body: ElderCreate, principal: Actor, pool: Pool, runtime: RuntimeDep, request: Request) -> ElderSaved:
     """Register an elder. A location outside the city is saved with a warning."""
     with pool.connection() as conn:
         saved = register.create_elder(conn, body.model_dump(mode="json"), principal.username, today(runtime))
-        return _saved(conn, principal, saved)
+        return _saved(conn, principal, saved, request)
 
 
 @router.get("/{elder_id}/record", response_model=ElderRecord, responses=ERRORS)
@@ -75,17 +79,21 @@ def record(elder_id: ElderId, principal: Reader, pool: Pool) -> ElderRecord:
 
 
 @router.patch("/{elder_id}", response_model=ElderSaved, responses=ERRORS)
-def update(elder_id: ElderId, body: ElderPatch, principal: Actor, pool: Pool, runtime: RuntimeDep) -> ElderSaved:
+def update(
+    elder_id: ElderId, body: ElderPatch, principal: Actor, pool: Pool, runtime: RuntimeDep, request: Request
+) -> ElderSaved:
     """Change the fields given; a list given (contacts, eligibility) replaces the whole list."""
     with pool.connection() as conn:
         saved = register.update_elder(
             conn, elder_id, body.model_dump(mode="json", exclude_unset=True), principal.username, today(runtime)
         )
-        return _saved(conn, principal, saved)
+        return _saved(conn, principal, saved, request)
 
 
 @router.post("/{elder_id}/deactivate", response_model=ElderSaved, responses=ERRORS)
-def deactivate(elder_id: ElderId, body: Deactivation, principal: Actor, pool: Pool, runtime: RuntimeDep) -> ElderSaved:
+def deactivate(
+    elder_id: ElderId, body: Deactivation, principal: Actor, pool: Pool, runtime: RuntimeDep, request: Request
+) -> ElderSaved:
     """Take the elder off the active register (deceased, moved away, in hospital, in a care home): open orders
     are cancelled with the reason, recurring services make no more orders; every record is kept."""
 
@@ -98,14 +106,14 @@ def deactivate(elder_id: ElderId, body: Deactivation, principal: Actor, pool: Po
         saved = register.deactivate(
             conn, elder_id, body.model_dump(mode="json"), principal.username, today(runtime), cancel
         )
-        return _saved(conn, principal, saved)
+        return _saved(conn, principal, saved, request)
 
 
 @router.post("/{elder_id}/reactivate", response_model=ElderSaved, responses=ERRORS)
-def reactivate(elder_id: ElderId, principal: Actor, pool: Pool) -> ElderSaved:
+def reactivate(elder_id: ElderId, principal: Actor, pool: Pool, request: Request) -> ElderSaved:
     """Put the elder back on the register; recurring services resume from their next occurrence."""
     with pool.connection() as conn:
-        return _saved(conn, principal, register.reactivate(conn, elder_id, principal.username))
+        return _saved(conn, principal, register.reactivate(conn, elder_id, principal.username), request)
 
 
 @router.get("/{elder_id}/assessments", response_model=list[Assessment], responses=ERRORS)

@@ -165,7 +165,13 @@ def test_a_location_outside_the_city_is_a_warning(
 ) -> None:
     created = client.post("/api/v1/elders", json=body(place, lat=30.6, lon=114.3), headers=headers["admin"])
     assert created.status_code == 201
-    assert [w["field"] for w in created.json()["warnings"]] == ["location"]
+    warned = created.json()["warnings"]
+    assert [w["field"] for w in warned] == ["location"]
+    assert "30.60000, 114.30000 " in warned[0]["message"] and "市" in warned[0]["message"]  # Chinese, the default
+    english = headers["admin"] | {"Accept-Language": "en"}
+    again = client.patch(f"/api/v1/elders/{created.json()['elder']['id']}", json={"lat": 30.61}, headers=english)
+    assert again.status_code == 200, again.text
+    assert "lies outside the city" in again.json()["warnings"][0]["message"]
 
 
 def test_the_routes_are_in_the_openapi_schema(client: httpx.Client) -> None:
