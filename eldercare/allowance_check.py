@@ -195,7 +195,8 @@ def check(conn: psycopg.Connection, roll: Roll, on: date, *, age: int = 80, sile
             continue
         years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
         if years < age:
-            findings.append(Finding("under_age", row.line, masked, row.name, elder_id, detail=f"{years} < {age}"))
+            aged = Message.of(N_("%(years)s years old, under %(age)s"), years=years, age=age)
+            findings.append(Finding("under_age", row.line, masked, row.name, elder_id, detail=aged))
         if last_sign is None or last_sign.date() < silent_since:
             last = (
                 Message.of(N_("last sign of life on %(day)s"), day=last_sign.date().isoformat())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -10,6 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from eldercare.allowance_check import RollError, check, read_roll
+from eldercare.i18n import translations
+from eldercare.labels import Message
 from eldercare.register.identity import mask_resident_id, resident_id_check_char
 from tests.dispatcher.town import Town
 
@@ -115,6 +118,11 @@ def test_each_planted_mismatch_and_nothing_else(register, encode, name) -> None:
     assert all(f.resident_id is None or "*" in f.resident_id for f in findings)  # masked
     silent = next(f for f in findings if f.kind == "no_sign_of_life")
     assert silent.resident_id == mask_resident_id(ids["silent"]) and str(silent.detail) == "no sign of life ever"
+    young = next(f for f in findings if f.kind == "under_age")
+    assert re.fullmatch(r"\d+ years old, under 80", str(young.detail)), young.detail
+    assert isinstance(young.detail, Message) and re.fullmatch(
+        r"\d+ 岁，未满 80 岁", young.detail.words(translations("zh"))
+    )
     # a service within the days counts as a sign of life
     conn.execute(
         "UPDATE device SET last_seen_at = %s WHERE elder_id = (SELECT id FROM elder WHERE resident_id = %s)",
