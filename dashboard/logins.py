@@ -15,15 +15,22 @@ import psycopg
 
 from dashboard.settings import DashboardSettings
 from eldercare import audit, users
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 log = logging.getLogger(__name__)
+
+
+# the sign-in page's sentences, and the token API's (its detail in the reader's language)
+WRONG = N_("Wrong username or password")
+TOO_MANY = N_("Too many failed sign-ins; try again in %(seconds)d seconds.")
 
 
 class LoginRefused(Exception):
     """Wrong credentials, or too many failures; ``retry_after`` (seconds) is set for the latter."""
 
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, said: Message, retry_after: int | None = None) -> None:
+        super().__init__(said)
         self.retry_after = retry_after
 
 
@@ -130,7 +137,7 @@ def sign_in(
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
         log.warning("login for %r from %s refused: too many failures", username[:64], client_ip)
-        raise LoginRefused(f"too many failed logins; try again in {wait} seconds", retry_after=wait)
+        raise LoginRefused(Message.of(TOO_MANY, seconds=wait), retry_after=wait)
     plausible = bool(users.USERNAME.match(username)) and bool(password) and "\x00" not in password
     operator = users.authenticate(conn, username, password) if plausible else None
     conn.execute(
@@ -141,6 +148,6 @@ def sign_in(
         conn.execute("DELETE FROM login_attempt WHERE at < %s", (now - max(policy.window, timedelta(days=1)),))
         audit.record(conn, username[:64] or "?", "auth.login_failed", "operator", None, {}, client_ip)
         _report_new_lock(conn, policy, now, username[:64], client_ip)
-        raise LoginRefused("wrong username or password")
+        raise LoginRefused(Message.of(WRONG))
     audit.record(conn, operator.username, "auth.login", "operator", operator.id, {}, client_ip)
     return operator

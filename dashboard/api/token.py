@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from pydantic import BaseModel
 
+from dashboard import i18n
 from dashboard.auth import Reader, TokenSigner, client_address
 from dashboard.logins import LoginPolicy, LoginRefused, sign_in
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import city_wide, public
+from eldercare.labels import words_of
 
 router = APIRouter(tags=["auth"])
 
@@ -53,9 +55,10 @@ def issue_token(
         except LoginRefused as err:
             refused = err  # the attempt is committed before the refusal is sent
     if refused is not None:
+        said = words_of(refused, i18n.for_request(request))
         if refused.retry_after:
-            raise HTTPException(429, str(refused), headers={"Retry-After": str(refused.retry_after)})
-        raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(429, said, headers={"Retry-After": str(refused.retry_after)})
+        raise HTTPException(401, said, headers={"WWW-Authenticate": "Bearer"})
     signer: TokenSigner = request.app.state.tokens
     return Token(access_token=signer.issue(operator.username), expires_in=signer.max_age_seconds, role=operator.role)
 

@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard import i18n
 from dashboard.auth import Reader, check_csrf, client_address
-from dashboard.logins import LoginPolicy, LoginRefused, sign_in
+from dashboard.logins import WRONG, LoginPolicy, LoginRefused, sign_in
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import city_wide, public
 from dashboard.ui.rendering import render
+from eldercare.labels import words_of
 
 router = APIRouter()
 
@@ -57,12 +58,7 @@ async def login(
     signed_in, refused = await run_in_threadpool(attempt)
     if refused is not None or signed_in is None:
         words = i18n.for_request(request)
-        if refused is None or refused.retry_after is None:
-            message = words.gettext("Wrong username or password")
-        else:
-            message = words.gettext("Too many failed sign-ins; try again in %(seconds)d seconds.") % {
-                "seconds": refused.retry_after
-            }
+        message = words_of(refused, words) if refused is not None else words.gettext(WRONG)
         status = 429 if refused is not None and refused.retry_after else 401
         return render(request, "login.html", None, status_code=status, next=_safe_next(next), error=message)
     request.session.clear()  # a fresh session (and CSRF token) on every sign-in
