@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -62,8 +63,19 @@ def refusing(action: Callable[..., T], *args: Any) -> T:
     except (checks.CheckRefused, complaints.ComplaintRefused, ValueError) as err:
         raise Invalid(*err.args) from None
     except psycopg.errors.ForeignKeyViolation as err:
-        detail = (err.diag.message_detail or "").replace("is not present in table", "is not in")
-        raise Invalid(Message.of(N_("a record named does not exist: %(detail)s"), detail=detail)) from None
+        raise Invalid(_named_nothing(err.diag.message_detail or "")) from None
+
+
+# PostgreSQL's detail of a foreign key violation: Key (township_id)=(999) is not present in table "township".
+_KEY = re.compile(r"Key \((?P<field>[^)]+)\)=\((?P<value>[^)]*)\) is not present in table")
+
+
+def _named_nothing(detail: str) -> Message:
+    """What a record naming another that does not exist says: the field and the value given."""
+    key = _KEY.match(detail)
+    if key is None:
+        return Message.of(N_("a record named does not exist: %(detail)s"), detail=detail)
+    return Message.of(N_("%(field)s %(value)s names no record that exists"), field=key["field"], value=key["value"])
 
 
 def today(runtime: Runtime) -> date:

@@ -48,6 +48,13 @@ def test_supervision_refuses_in_the_readers_language(
     nowhere = client.post("/api/v1/supervision/plans", json={**plan, "level": "township"}, headers=admin | ENGLISH)
     assert nowhere.json()["detail"][0]["msg"] == "a township plan names its township_id and no community"
 
+    # a place that does not exist: the database's refusal, said with the field and the value given
+    unknown = {**plan, "level": "township", "township_id": 999, "period_start": "2026-01-05"}
+    nothing = client.post("/api/v1/supervision/plans", json=unknown, headers=admin)
+    assert nothing.status_code == 422 and nothing.json()["detail"][0]["msg"] == "township_id 为 999，但没有这条记录"
+    nothing = client.post("/api/v1/supervision/plans", json=unknown, headers=admin | ENGLISH)
+    assert nothing.json()["detail"][0]["msg"] == "township_id 999 names no record that exists"
+
     check = client.get("/api/v1/supervision/checks", headers=operator).json()[0]["id"]
     photos = f"/api/v1/supervision/checks/{check}/photos"
     gif = {"photo": ("a.gif", b"GIF89a", "image/gif")}
