@@ -16,7 +16,15 @@ from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import load_order
 from dispatcher.offers import ranking_for
-from dispatcher.planning import confirm_day, pin_choices, plan_day, replan_day, replan_on_change, solver_settings
+from dispatcher.planning import (
+    PlanOutcome,
+    confirm_day,
+    pin_choices,
+    plan_day,
+    replan_day,
+    replan_on_change,
+    solver_settings,
+)
 from dispatcher.planning import problem as problems
 from dispatcher.planning.solve import Passes, solve
 from dispatcher.recurring import create_due_orders, due_times
@@ -265,20 +273,27 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
     assert planned.fetchone() == (other,)
 
 
-def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_holder_and_says_so(
-    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
-) -> None:
-    pid = town.provider()
-    alone = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+def _held_then_kept_away(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, *, minutes: int
+) -> tuple[int, int, PlanOutcome]:
+    """One caregiver, on shift all day, holds a visit at 11:00-11:30 that nobody else may take; from 10:10 they are
+    kept at another elder's, 3 km away, for ``minutes``; at 10:30 the day is re-planned. Returns the caregiver,
+    the visit's order and the re-plan."""
+    alone = town.caregiver(town.provider(), offset(0, 0), shifts=LONG_DAY)
     order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
     plan_day(conn, clock, config, DAY, made_by="test", tell=True)
     assert _holder(conn, order) == (alone, "accepted")
-    # the holder is kept at another elder's, 3 km away, until 11:20: on shift within the window, with no room to
-    # reach the visit in it; and nobody else may take it
     clock.set(local(10, 30))
-    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 70, 30)
+    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), minutes, 30)
     _arrived(conn, urgent, alone, local(10), local(10, 10))
-    again = replan_day(conn, clock, config, DAY, made_by="change")
+    return alone, order, replan_day(conn, clock, config, DAY, made_by="change")
+
+
+def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_holder_and_says_so(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    # kept until 11:20: on shift within the window, with no room to reach the visit in it
+    alone, order, again = _held_then_kept_away(conn, town, clock, config, minutes=70)
     row = conn.execute(
         "SELECT caregiver_id, unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s "
         "AND order_id = %s",
@@ -300,15 +315,7 @@ def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_hol
 def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_nobody_works(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
-    pid = town.provider()
-    alone = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
-    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
-    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
-    # on shift all day, but kept at another elder's until 12:10, past the visit's window
-    clock.set(local(10, 30))
-    urgent = booked(conn, clock, config, town.elder(offset(0, 3)), "care", local(10), 120, 30)
-    _arrived(conn, urgent, alone, local(10), local(10, 10))
-    again = replan_day(conn, clock, config, DAY, made_by="change")
+    _, order, again = _held_then_kept_away(conn, town, clock, config, minutes=120)  # until 12:10, past the window
     row = conn.execute(
         "SELECT unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s AND order_id = %s",
         (again.plan_id, order),

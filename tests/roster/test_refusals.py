@@ -82,11 +82,10 @@ def test_an_unknown_order_is_not_found_in_the_readers_language(api) -> None:
     assert english.json()["detail"] == "there is no order with id 987654; check the id, or list orders to find it"
 
 
-def test_a_roster_clash_is_refused_in_the_readers_language(api, conn, town) -> None:
-    provider = town.provider()
-    conn.commit()
-    body = {
-        "code": "RC1",
+def _caregiver(provider: int, code: str, **changes: object) -> dict[str, object]:
+    """A new caregiver's record for the API, with ``changes``."""
+    return {
+        "code": code,
         "provider_id": provider,
         "name": "王芳",
         "gender": "F",
@@ -95,7 +94,13 @@ def test_a_roster_clash_is_refused_in_the_readers_language(api, conn, town) -> N
         "home_lon": offset(0.1, 0)[1],
         "skills": ["meal"],
         "shifts": [{"weekday": 3, "starts": "08:00", "ends": "18:00"}],
+        **changes,
     }
+
+
+def test_a_roster_clash_is_refused_in_the_readers_language(api, conn, town) -> None:
+    body = _caregiver(town.provider(), "RC1")
+    conn.commit()
     first = api.post("/api/v1/caregivers", json=body)
     assert first.status_code == 201, first.text
     twice = api.post("/api/v1/caregivers", json={**body, "code": "RC2"})
@@ -122,20 +127,15 @@ def test_a_roster_clash_is_refused_in_the_readers_language(api, conn, town) -> N
 
 
 def test_the_rosters_own_field_checks_are_refused_in_the_readers_language(api, conn, town) -> None:
-    provider = town.provider()
+    body = _caregiver(
+        town.provider(),
+        "FC1",
+        phone="+8671512345678",  # a landline: a caregiver answers orders by SMS
+        skills=["meal", "care", "meal"],
+        shifts=[{"weekday": 3, "starts": "08:00", "ends": "08:00"}],
+        absences=[{"kind": "leave", "first_day": "2026-05-02", "last_day": "2026-05-01"}],
+    )
     conn.commit()
-    body = {
-        "code": "FC1",
-        "provider_id": provider,
-        "name": "王芳",
-        "gender": "F",
-        "phone": "+8671512345678",  # a landline: a caregiver answers orders by SMS
-        "home_lat": offset(0.1, 0)[0],
-        "home_lon": offset(0.1, 0)[1],
-        "skills": ["meal", "care", "meal"],
-        "shifts": [{"weekday": 3, "starts": "08:00", "ends": "08:00"}],
-        "absences": [{"kind": "leave", "first_day": "2026-05-02", "last_day": "2026-05-01"}],
-    }
     said = {
         language: api.post("/api/v1/caregivers", json=body, headers=headers)
         for language, headers in (("zh", {}), ("en", ENGLISH))
@@ -151,13 +151,7 @@ def test_the_rosters_own_field_checks_are_refused_in_the_readers_language(api, c
     }
     assert en[("skills",)] == "list each service once; repeated: Meal"
     assert en[("absences", 0)] == "an absence cannot end (2026-05-01) before it starts (2026-05-02)"
-    assert count_caregivers(conn, "FC1") == 0
-
-
-def count_caregivers(conn, code: str) -> int:
-    conn.rollback()
-    row = conn.execute("SELECT count(*) FROM caregiver WHERE code = %s", (code,)).fetchone()
-    return int(row[0])
+    assert conn.execute("SELECT count(*) FROM caregiver WHERE code = 'FC1'").fetchone() == (0,)  # nothing written
 
 
 def test_the_pages_and_the_toasts_say_a_refusal_in_the_language_chosen(browsers, conn, town) -> None:
