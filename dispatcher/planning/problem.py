@@ -336,11 +336,16 @@ def _rostered(member: _Staff) -> list[tuple[datetime, datetime]]:
     return member.spans if member.rostered is None else member.rostered
 
 
-def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
+def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: datetime | None = None) -> Reason:
     """The first rule, in the order a person would put things right, that leaves nobody for the visit (times in
-    the day's local time, whichever zone the visit's window was read in)."""
+    the day's local time, whichever zone the visit's window was read in); in a same-day re-plan (``now``), a
+    window already past comes first: nobody can serve it in time any more."""
     service, community = visit.service_type, visit.community_id
     opens, closes = visit.window_start.astimezone(tz), visit.window_end.astimezone(tz)
+    if now is not None and visit.window_end <= now:
+        return Reason.of(
+            "window_past", N_("its window ended at %(closes)s, before this plan"), closes=f"{closes:%H:%M}"
+        )
     skill = Coded("service", service)
     rules: list[tuple[Reason, object]] = [
         (
@@ -379,7 +384,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> Reason:
         (
             Reason.of(
                 "busy",
-                N_("nobody who could go is free before %(closes)s: busy with other visits, or the window is past"),
+                N_("nobody who could go is free before %(closes)s: they are busy with visits under way"),
                 closes=f"{closes:%H:%M}",
             ),
             lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
@@ -406,9 +411,15 @@ def _kitchen_choices(
 
 
 def build(
-    day: date, tz: ZoneInfo, staff: Sequence[_Staff], visits: Sequence[Visit], served: dict[int, set[int]]
+    day: date,
+    tz: ZoneInfo,
+    staff: Sequence[_Staff],
+    visits: Sequence[Visit],
+    served: dict[int, set[int]],
+    now: datetime | None = None,
 ) -> Problem:
-    """The routing problem of ``visits`` over ``staff`` (``served``: elder -> caregivers who served them)."""
+    """The routing problem of ``visits`` over ``staff`` (``served``: elder -> caregivers who served them; ``now``:
+    the time of a same-day re-plan)."""
     workers = [
         Worker(
             s.id,
@@ -464,7 +475,7 @@ def build(
             others[len(problem_visits)] = [i for i in anyone if cooks is None or workers[i].provider_id == cooks]
         if not may:
             holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
-            unservable[len(problem_visits)] = _why_nobody(visit, holder, tz)
+            unservable[len(problem_visits)] = _why_nobody(visit, holder, tz, now)
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)
@@ -511,4 +522,4 @@ def load(
     elders = sorted({v.elder_id for v in placeable})
     for elder, caregiver in conn.execute(_REGULARS, (elders,)).fetchall():
         served.setdefault(elder, set()).add(caregiver)
-    return build(day, tz, staff, placeable, served)
+    return build(day, tz, staff, placeable, served, not_before if same_day else None)

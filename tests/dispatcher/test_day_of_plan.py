@@ -320,7 +320,16 @@ def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_n
         "SELECT unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s AND order_id = %s",
         (again.plan_id, order),
     ).fetchone()
-    assert row == ("busy", "nobody who could go is free before 11:30: busy with other visits, or the window is past")
+    assert row == ("busy", "nobody who could go is free before 11:30: they are busy with visits under way")
+    # a visit whose window ended before the re-plan, nobody having come: that, before any other reason
+    clock.set(local(12))
+    missed = booked(conn, clock, config, town.elder(offset(0, 0.5)), "care", local(9), 60, 30)
+    later = replan_day(conn, clock, config, DAY, made_by="change")
+    row = conn.execute(
+        "SELECT unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s AND order_id = %s",
+        (later.plan_id, missed),
+    ).fetchone()
+    assert row == ("window_past", "its window ended at 09:30, before this plan")
 
 
 def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_to_the_dispatch(
