@@ -4,9 +4,10 @@ caregiver, and the plan's figures; operators and admins pin visits and plan the 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -19,6 +20,7 @@ from dashboard.auth import Permission, Reader
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.ui.rendering import render
 from dispatcher import planning
+from eldercare.vocabulary import ServiceType
 
 router = APIRouter()
 
@@ -156,6 +158,40 @@ def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
     return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of, holder_of)
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What part of a plan the page shows: one service, caregivers whose name or code has ``who`` (all when
+    empty)."""
+
+    service: ServiceType | None = None
+    who: str = ""
+
+    def theirs(self, row: Row) -> bool:
+        who = self.who.strip().casefold()
+        return not who or who in row.name.casefold() or who in row.code.casefold()
+
+    def of_service(self, visit: PlannedVisit) -> bool:
+        return self.service is None or visit.service_type == self.service
+
+    def narrowed(self, whole: Board, visits: list[PlannedVisit]) -> tuple[Board, list[PlannedVisit]]:
+        """The board and the plan's visits (for pins) kept to this part: a caregiver's row with their visits of
+        the service (rows left empty by the service dropped); the visits nobody could take, of the service; the
+        visits to pin, of the service and, when caregivers are named, on those caregivers' routes or pinned to
+        them."""
+        rows = []
+        for row in filter(self.theirs, whole.rows):
+            boxes = [b for b in row.boxes if self.of_service(b.visit)]
+            if boxes or self.service is None:
+                rows.append(replace(row, boxes=boxes))
+        kept = {row.caregiver_id for row in rows}
+        named = bool(self.who.strip())
+        pins = [
+            v for v in visits if self.of_service(v) and (not named or v.caregiver_id in kept or v.pinned_to in kept)
+        ]
+        unassigned = [v for v in whole.unassigned if self.of_service(v)]
+        return Board(rows, unassigned, whole.elder_of, whole.holder_of), pins
+
+
 @router.get("/plans", response_class=HTMLResponse)
 def plan_page(
     request: Request,
@@ -163,6 +199,8 @@ def plan_page(
     pool: Pool,
     runtime: RuntimeDep,
     day: Annotated[date | None, Query(description="the local day whose plan to show; tomorrow's or today's")] = None,
+    service: Annotated[ServiceType | None, Query(description="show only visits of this service")] = None,
+    who: Annotated[str, Query(max_length=64, description="show only caregivers whose name or code has this")] = "",
 ) -> HTMLResponse:
     today = local_today(runtime)
     zone = runtime.dispatch.timezone
@@ -173,7 +211,9 @@ def plan_page(
             day = tomorrow if plan_in_force(conn, tomorrow) or not plan_in_force(conn, today) else today
         plan = plan_in_force(conn, day)
         along = axis(plan, day, zone)
-        shown = board(conn, plan, along) if plan else Board([], [], {})
+        part = Shown(service, who)
+        whole = board(conn, plan, along) if plan else Board([], [], {})
+        shown, pins = part.narrowed(whole, plan.visits if plan else [])
         choices: dict[int, list[tuple[int, str, str]]] = {}
         if plan and can_pin:
             may = planning.pin_choices(conn, day, runtime.dispatch)
@@ -198,7 +238,12 @@ def plan_page(
         holder_of=shown.holder_of,
         choices=choices,
         figures=figures,
-        hours=hours(shown.rows),
+        hours=hours(whole.rows),
+        part=part,
+        kept=urlencode({k: v for k, v in (("service", service or ""), ("who", who.strip())) if v}),
+        pins=pins,
+        everyone=len(whole.rows),
+        services=list(ServiceType),
         ticks=along.ticks,
         can_pin=can_pin,
         can_plan=can_pin and today <= day <= today + timedelta(days=DAYS_AHEAD),

@@ -57,4 +57,11 @@ def test_pinning_a_visit_moves_it_at_the_next_plan(
     shots = artifacts_dir / "dashboard"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=shots / "plan-board.png")
+    # the board kept to one service, by the filter above it
+    page.select_option('#plan-filter select[name="service"]', "meal")
+    page.click("#plan-filter button")
+    expect(page.locator("#plan-shown")).to_be_visible()
+    classes = page.locator(".plan-box").evaluate_all("boxes => boxes.map(b => b.className.split(' ')[1])")
+    assert classes and set(classes) == {"service-meal"}
+    page.screenshot(path=shots / "plan-board-meals.png")
     context.close()

@@ -201,3 +201,34 @@ def test_a_pin_holds_through_the_next_plan_and_bad_pins_are_refused(
     with psycopg.connect(city.url) as conn:
         audited = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'plan.pin'").fetchone()
         assert audited == (2,)
+
+
+def test_the_board_shows_one_service_or_the_caregivers_named(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    h = headers["operator"]
+    plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
+    visits = plan["visits"]
+    routes = Counter(v["caregiver_id"] for v in visits if v["caregiver_id"] is not None)
+    meals = [v for v in visits if v["service_type"] == "meal"]
+    assert meals and len(meals) < len(visits)  # the seeded city books other services too
+    page = client.get(f"/plans?day={tomorrow}&service=meal", headers=h)
+    assert page.status_code == 200, page.text[:300]
+    html = page.text
+    boxes = re.findall(r'class="plan-box service-(\w+)', html)
+    assert boxes == ["meal"] * sum(1 for v in meals if v["caregiver_id"] is not None)
+    assert html.count('class="inline pin-form"') == len(meals)
+    assert f'href="?day={tomorrow - timedelta(days=1)}&amp;service=meal"' in html  # the filter goes with the day
+    # one caregiver, by a part of their code
+    busiest = routes.most_common(1)[0][0]
+    with psycopg.connect(city.url) as conn:
+        code = conn.execute("SELECT code FROM caregiver WHERE id = %s", (busiest,)).fetchone()[0]  # type: ignore[index]
+    html = client.get(f"/plans?day={tomorrow}&who={code.lower()}", headers=h).text
+    assert re.findall(r'class="plan-row" data-caregiver="(\d+)"', html) == [str(busiest)]
+    assert html.count('class="plan-box') == routes[busiest]
+    shown = re.search(r"显示 1 / (\d+) 名服务人员", html)  # of every caregiver with a route
+    assert shown is not None and int(shown[1]) >= len(routes)
+    nobody = client.get(f"/plans?day={tomorrow}&who=nobody-by-this-name", headers=h).text
+    assert "没有符合筛选条件的服务人员路线" in nobody
+    assert client.get(f"/plans?day={tomorrow}&service=flying", headers=h).status_code == 422
