@@ -150,10 +150,14 @@ def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
             )
         row.boxes.append(Box(visit, elder, *along.place(visit.planned_start, visit.duration_min)))
     late = {v.order_id: v.id for v in unassigned if v.unassigned_reason == "held_late" and v.order_id is not None}
-    holders = conn.execute(
-        "SELECT o.id, c.name FROM service_order o JOIN caregiver c ON c.id = o.caregiver_id WHERE o.id = ANY(%s)",
-        (sorted(late),),
-    ).fetchall()
+    holders = (
+        conn.execute(
+            "SELECT o.id, c.name FROM service_order o JOIN caregiver c ON c.id = o.caregiver_id WHERE o.id = ANY(%s)",
+            (sorted(late),),
+        ).fetchall()
+        if late
+        else []
+    )
     holder_of = {late[order_id]: name for order_id, name in holders}
     return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of, holder_of)
 

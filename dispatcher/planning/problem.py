@@ -342,6 +342,10 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
     window already past comes first: nobody can serve it in time any more."""
     service, community = visit.service_type, visit.community_id
     opens, closes = visit.window_start.astimezone(tz), visit.window_end.astimezone(tz)
+
+    def during(spans: list[tuple[datetime, datetime]]) -> bool:
+        return any(a < visit.window_end and b > visit.window_start for a, b in spans)
+
     if now is not None and visit.window_end <= now:
         return Reason.of(
             "window_past", N_("its window ended at %(closes)s, before this plan"), closes=f"{closes:%H:%M}"
@@ -378,7 +382,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
                 opens=f"{opens:%H:%M}",
                 closes=f"{closes:%H:%M}",
             ),
-            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in _rostered(s)),
+            lambda s: during(_rostered(s)),
         ),
         (Reason.of("absent", N_("everyone who could go is away (leave or sick) that day")), lambda s: not s.absent),
         (
@@ -387,7 +391,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
                 N_("nobody who could go is free before %(closes)s: they are busy with visits under way"),
                 closes=f"{closes:%H:%M}",
             ),
-            lambda s: any(a < visit.window_end and b > visit.window_start for a, b in s.spans),
+            lambda s: during(s.spans),
         ),
     ]
     left = list(staff)

@@ -20,7 +20,7 @@ from pydantic import (
 
 from devices.metrics import METRIC_RANGES
 from eldercare.i18n import N_
-from eldercare.labels import Coded, Listed, Message, failed
+from eldercare.labels import Coded, Failed, Listed, Message, failed
 from eldercare.register.identity import birth_date_in, check_phone, check_resident_id, gender_in
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
@@ -349,28 +349,25 @@ class Problem(BaseModel):
 
     field: str
     message: str
-    _said: Message | None = PrivateAttr(default=None)
-    _named: str = PrivateAttr(default="")
+    _check: Failed | None = PrivateAttr(default=None)
 
     @classmethod
-    def of(cls, field: str, said: Message, named: str = "") -> Problem:
-        """``named``: the field a whole-record check's sentence starts with (``"field: ..."``, left out where the
-        sentence is read beside its field); ``field`` itself by default."""
-        named = named or field.rpartition(".")[2]
-        problem = cls(field=field, message=str(said).removeprefix(f"{named}: "))
-        problem._said, problem._named = said, named
+    def of(cls, field: str, said: Message | Failed) -> Problem:
+        """A problem of ``field`` saying ``said``: a sentence of the catalogue, or a failed check of pydantic's
+        (``labels.failed``: a whole-record check's sentence is read without the field it starts with)."""
+        check = said if isinstance(said, Failed) else Failed(tuple(field.split(".")), said)
+        problem = cls(field=field, message=check.english)
+        problem._check = check
         return problem
 
     @property
     def said(self) -> Message | str:
         """Why, as a sentence of the catalogue where it is one (for a sentence around it), else the English."""
-        return self._said or self.message
+        return self._check.said if self._check else self.message
 
     def words(self, translations: gettext.NullTranslations) -> str:
         """Why, in the reader's language; a whole-record check's field, first in its sentence, is left out."""
-        if self._said is None:
-            return self.message
-        return self._said.words(translations).removeprefix(f"{self._named}: ")
+        return self._check.words(translations) if self._check else self.message
 
 
 class Rejected(Exception):
@@ -383,8 +380,7 @@ class Rejected(Exception):
 
 def problems_of(error: ValidationError) -> list[Problem]:
     """pydantic's errors as problems naming the field, in the words a person reads (``labels.failed``)."""
-    checks = [failed(item) for item in error.errors()]
-    return [Problem.of(check.field or "elder", check.said, check.named) for check in checks]
+    return [Problem.of(check.field or "elder", check) for check in map(failed, error.errors())]
 
 
 M = TypeVar("M", bound=BaseModel)
