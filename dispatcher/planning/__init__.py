@@ -172,7 +172,10 @@ def _make(
         keep_pins(conn, in_force, plan_id)
     assigned = apply_to_orders(conn, clock, config, plan_id)
     released = release_to_dispatch(
-        conn, clock, config, [problem.visits[i].order_id for i in problem.given_up if i not in solution.stops]
+        conn,
+        clock,
+        config,
+        [(problem.visits[i].order_id, why) for i, why in problem.given_up.items() if i not in solution.stops],
     )
     told = tell_caregivers(conn, clock, config, plan_id) if tell else 0
     stored = time.perf_counter() - started

@@ -118,8 +118,10 @@ class Problem:
     # a visit held by its caregiver (its order) or kept with them (a confirmed route) -> the workers who may take it
     # over should that caregiver have no room (a held order then moves to them)
     others: dict[int, list[int]] = field(default_factory=dict)
-    # held visits whose caregivers cannot take them that day (away, off): planned over the others, or released
-    given_up: set[int] = field(default_factory=set)
+    # held visits whose caregivers cannot take them that day: planned over the others, or released; each with the
+    # code of the rule its holder breaks (``_why_nobody``'s: absent, off_shift, busy, ...), or ``pinned`` (an operator
+    # pinned it to another caregiver)
+    given_up: dict[int, str] = field(default_factory=dict)
 
     def move_to_kitchen(self, index: int, choice: int) -> None:
         """Plan a meal from another of its kitchens: only that kitchen's staff may take it."""
@@ -402,6 +404,14 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
     return NO_ROOM
 
 
+def _why_given_up(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> str:
+    """Why the caregiver holding a visit may not keep it: the code of the first rule they break (``_why_nobody``'s),
+    or ``pinned`` when they break none (an operator pinned the visit to someone else)."""
+    holder = [s for s in staff if s.id == visit.held_by]
+    code = _why_nobody(visit, holder, tz).code if holder else "inactive"
+    return "pinned" if code == NO_ROOM.code and visit.pinned_to is not None else code
+
+
 def _kitchen_choices(
     visit: Visit, may: Sequence[int], workers: Sequence[Worker], kitchens: Mapping[int, Kitchen]
 ) -> list[tuple[Kitchen, list[int]]]:
@@ -447,7 +457,7 @@ def build(
     unservable: dict[int, Reason] = {}
     kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = {}
     others: dict[int, list[int]] = {}
-    given_up: set[int] = set()
+    given_up: dict[int, str] = {}
     for visit in visits:
         regulars = visit.regulars | frozenset(served.get(visit.elder_id, ()))
         visit = replace(visit, regulars=regulars)
@@ -467,7 +477,7 @@ def build(
             # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
             may = theirs if theirs or visit.carried else may
             if not theirs and not visit.carried:
-                given_up.add(len(problem_visits))
+                given_up[len(problem_visits)] = _why_given_up(visit, staff, tz)
         choices = _kitchen_choices(visit, may, workers, kitchens)
         if choices:
             kitchen_choices[len(problem_visits)] = choices

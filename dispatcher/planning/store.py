@@ -180,7 +180,18 @@ def save(
 # the operator's language); the caregiver and the visit's place in their day are in the event's details
 PLANNED = N_("planned for a caregiver by the day's plan")
 PLANNED_AGAIN = N_("taken off its caregiver's day: the day was planned again, for another caregiver")
-AWAY = N_("taken off its caregiver's day: they are away that day")
+# why the plan gave a held order up, by the rule its caregiver breaks (``Problem.given_up``)
+GIVEN_UP = {
+    "absent": N_("taken off its caregiver's day: they are away that day"),
+    "off_shift": N_("taken off its caregiver's day: they do not work during its window that day"),
+    "busy": N_("taken off its caregiver's day: they are busy with visits under way until its window ends"),
+    "inactive": N_("taken off its caregiver's day: they or their provider may not take orders now"),
+    "provider_black": N_("taken off its caregiver's day: they or their provider may not take orders now"),
+    "no_skill": N_("taken off its caregiver's day: they may no longer serve it (skill or area)"),
+    "outside_area": N_("taken off its caregiver's day: they may no longer serve it (skill or area)"),
+    "pinned": N_("taken off its caregiver's day: an operator pinned it to another caregiver"),
+}
+GIVEN_UP_OTHERWISE = N_("taken off its caregiver's day: they may not keep it that day")
 RELEASED = N_("released by the plan: offered as any booked order")
 
 
@@ -261,18 +272,21 @@ def _take_back(
     return order
 
 
-def release_to_dispatch(conn: psycopg.Connection, clock: Clock, config: Config, order_ids: Iterable[int | None]) -> int:
-    """Orders held by caregivers away or off on their day, which the plan could give to nobody else: taken back
-    (their caregivers told) and offered as any booked order, or escalated to the operators when nobody may take
-    them. Returns how many were released."""
+def release_to_dispatch(
+    conn: psycopg.Connection, clock: Clock, config: Config, orders: Iterable[tuple[int | None, str]]
+) -> int:
+    """Orders held by caregivers who may not keep them (away, off, busy past the window: the code of the rule, as
+    ``Problem.given_up`` has it), which the plan could give to nobody else: taken back (their caregivers told, the
+    timeline saying why) and offered as any booked order, or escalated to the operators when nobody may take them.
+    Returns how many were released."""
     released = 0
-    for order_id in order_ids:
+    for order_id, why in orders:
         if order_id is None:
             continue
         order = load_order(conn, order_id, lock=True)
         if order.state is not OrderStatus.ACCEPTED or order.caregiver_id is None:
             continue
-        order = _take_back(conn, clock, config, order, AWAY)
+        order = _take_back(conn, clock, config, order, GIVEN_UP.get(why, GIVEN_UP_OTHERWISE))
         offer_next(conn, clock, config, order, actor_kind=Actor.SCHEDULER, actor="planner", why=RELEASED)
         released += 1
     return released

@@ -224,6 +224,14 @@ def _told_withdrawn(conn: psycopg.Connection, caregiver: int, order: int) -> boo
     return row is not None and row[0] == 1
 
 
+def _taken_off_because(conn: psycopg.Connection, order: int) -> list[str]:
+    """The timeline's reasons for taking the order off its caregiver's day."""
+    rows = conn.execute(
+        "SELECT reason FROM order_event WHERE order_id = %s AND reason LIKE 'taken off%%' ORDER BY id", (order,)
+    )
+    return [r[0] for r in rows]
+
+
 def test_orders_held_by_a_caregiver_reporting_sick_move_with_their_visits_and_they_are_told(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
@@ -321,6 +329,11 @@ def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_n
         (again.plan_id, order),
     ).fetchone()
     assert row == ("busy", "nobody who could go is free before 11:30: they are busy with visits under way")
+    # its order goes back to the dispatch, the timeline saying why: busy, not away
+    assert _holder(conn, order)[0] is None
+    assert _taken_off_because(conn, order) == [
+        "taken off its caregiver's day: they are busy with visits under way until its window ends"
+    ]
     # a visit whose window ended before the re-plan, nobody having come: that, before any other reason
     clock.set(local(12))
     missed = booked(conn, clock, config, town.elder(offset(0, 0.5)), "care", local(9), 60, 30)
@@ -347,10 +360,27 @@ def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_t
     holder, status = _holder(conn, order)
     assert holder is None and status == "escalated"  # nobody else may take it: the operators' to arrange
     assert _told_withdrawn(conn, alone, order)
+    assert _taken_off_because(conn, order) == ["taken off its caregiver's day: they are away that day"]
     reason = conn.execute(
         "SELECT unassigned_reason FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
     )
     assert reason.fetchone() is not None
+
+
+def test_an_order_whose_caregivers_shift_no_longer_covers_it_is_released_saying_so(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    alone = town.caregiver(town.provider(), offset(0, 0), shifts=LONG_DAY)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(14), 60, 120)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert _holder(conn, order) == (alone, "accepted")
+    conn.execute("UPDATE caregiver_shift SET ends = '12:00' WHERE caregiver_id = %s", (alone,))  # re-rostered
+    clock.set(local(8))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert again.figures["orders_released"] == 1 and _holder(conn, order)[0] is None
+    assert _taken_off_because(conn, order) == [
+        "taken off its caregiver's day: they do not work during its window that day"
+    ]
 
 
 def test_a_confirmed_visit_its_caregiver_has_no_room_for_goes_to_another_but_an_operators_pin_holds(
