@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from dispatcher.alarms import EMERGENCY_ALARMS, elder_cancels, raise_emergency_orders
+from dispatcher.alarms import EMERGENCY_ALARMS
 from dispatcher.scheduler import ElectedScheduler, jobs
 from dispatcher.sending import send_due
 from dispatcher.settings import Config
 from dispatcher.sms import SmsSender, TwilioSender
-from dispatcher.sweep import escalate_overdue, expire_offers, offer_due
+from dispatcher.sweep import STEPS, count
 from eldercare.clock import Clock
 from eldercare.component import Context
 from eldercare.config import DEV_TWILIO_TOKEN, TWILIO_API_BASE
@@ -135,25 +135,18 @@ class Dispatcher:
 
     def _worker(self) -> None:
         assert self.pool is not None
-        # an emergency is committed (and its SMS sent) on its own, not after a batch of others
-        # a second SOS press (the elder calling it off) is heard before a first press gets its order
-        steps = (
-            (elder_cancels, 1),
-            (raise_emergency_orders, 1),
-            (expire_offers, BATCH),
-            (escalate_overdue, BATCH),
-            (offer_due, BATCH),
-        )
+        # the sweep's steps in its order; an emergency is committed (and its SMS sent) on its own, not after a
+        # batch of others
+        steps = [(step.run, 1 if step.alone else BATCH) for step in STEPS]
         while not self._stop.is_set():
             self._work.clear()  # before the sweep, so that a wake-up during it is not lost
             for step, batch in steps:
                 while not self._stop.is_set():
                     with self.pool.connection() as conn:
-                        done = step(conn, self.clock, self.config, batch)
-                    count = done if isinstance(done, int) else len(done)
-                    if count:
+                        done = count(step(conn, self.clock, self.config, batch))
+                    if done:
                         self._send.set()  # an offer or a notice is waiting in the outbox
-                    if count < batch:
+                    if done < batch:
                         break
             self._work.wait(self.config.dispatch.sweep_seconds)
 

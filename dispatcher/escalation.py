@@ -3,6 +3,9 @@
 Escalating moves the order to 'escalated', raises (or repeats) the order's ``order_escalated`` alarm, which links
 the order, for the operators' board and texts the manager of the provider concerned. The dispatcher keeps
 offering an escalated order that has no caregiver, so help may still come while people look.
+
+A visit arrived at and not reported done long after its booked time (``unfinished``) keeps its status: its
+caregiver is reminded by SMS and the operators get a ``visit_unfinished`` alarm linked to the order, once.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import logging
 import psycopg
 
 from dispatcher import metrics, outbox, texts
-from dispatcher.lifecycle import Actor, OrderRow, transition
+from dispatcher.lifecycle import Actor, OrderRow, record_event, transition
+from dispatcher.quiet import QuietHours
 from dispatcher.settings import Config
 from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import Clock
+from eldercare.i18n import N_
 from eldercare.vocabulary import AlarmType, OrderStatus
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,57 @@ def escalate(
         "order %s escalated (level %d, %s); alarm %s; %d managers told", order.code, level, why, alarm_id, len(managers)
     )
     return escalated
+
+
+# the timeline's word for it (a sentence of the catalogue; the minutes are in the event's details)
+UNFINISHED = N_("not reported done long after its booked time: the caregiver was reminded and the operators alerted")
+
+
+def unfinished(conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow) -> int:
+    """A locked visit arrived at and not reported done: the operators' ``visit_unfinished`` alarm, a row on its
+    timeline, and a reminder to its caregiver (held through quiet hours unless an emergency). Returns the alarm."""
+    now = clock.now()
+    assert order.arrived_at is not None and order.caregiver_id is not None
+    caregiver = conn.execute(
+        "SELECT code, name, phone, language, sms_opt_out FROM caregiver WHERE id = %s", (order.caregiver_id,)
+    ).fetchone()
+    assert caregiver is not None
+    code, name, phone, language, opted_out = caregiver
+    details = {
+        "order_id": order.id,
+        "order_code": order.code,
+        "caregiver": code,
+        "caregiver_name": name,
+        "arrived_at": order.arrived_at.isoformat(),
+        "duration_min": order.duration_min,
+        "minutes": round((now - order.arrived_at).total_seconds() / 60),
+    }
+    raised = raise_alarm(
+        conn,
+        AlarmRaise(order.elder_id, None, AlarmType.VISIT_UNFINISHED, now, now, details=details, order_id=order.id),
+    )
+    assert raised is not None
+    record_event(conn, now, order.id, order.status, order.state, Actor.SYSTEM, "dispatcher", UNFINISHED, details)
+    if not opted_out:
+        outbox.enqueue(
+            conn,
+            clock,
+            to_phone=phone,
+            from_phone=config.platform.twilio_from,
+            body=texts.text(
+                "unfinished",
+                language,
+                code=order.code,
+                arrived=f"{order.arrived_at.astimezone(config.timezone):%H:%M}",
+            ),
+            purpose=outbox.Purpose.OPERATOR,
+            order_id=order.id,
+            caregiver_id=order.caregiver_id,
+            not_before=None if order.is_emergency else QuietHours.of(config).release(now),
+        )
+    metrics.ESCALATIONS.labels("unfinished").inc()
+    log.warning("order %s arrived at %s and not reported done; alarm %s", order.code, order.arrived_at, raised.id)
+    return raised.id
 
 
 def _raise_alarm(conn: psycopg.Connection, clock: Clock, order: OrderRow, why: str, level: int) -> int:

@@ -188,6 +188,13 @@ class DispatcherSettings(BaseSettings):
     visit_late_minutes: int = Field(
         120, ge=0, description="refuse an arrival this long after the window ends (a completion: after its planned end)"
     )
+    unfinished_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        description="remind a caregiver, and alert the operators, when a visit they arrived at is not reported done "
+        "this long after its booked duration",
+    )
     visit_radius_m: float = Field(300.0, gt=0, description="a visit is verified when reported within this of home")
     visit_max_accuracy_m: float = Field(
         500.0, gt=0, description="a phone location less precise than this counts as no location"

@@ -7,6 +7,7 @@ dispatcher's loop, a test or a simulated day can run them one by one in any rhyt
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 
 import psycopg
@@ -87,6 +88,25 @@ def escalate_overdue(conn: psycopg.Connection, clock: Clock, config: Config, lim
     return len(due)
 
 
+# Visits arrived at and not reported done ``unfinished_minutes`` after their booked duration, not yet chased.
+_UNFINISHED = """
+    SELECT so.id FROM service_order so
+    WHERE so.status = 'arrived' AND so.arrived_at + make_interval(mins => so.duration_min + %(grace)s) <= %(now)s
+      AND NOT EXISTS (SELECT 1 FROM alarm a WHERE a.order_id = so.id AND a.type = 'visit_unfinished')
+    ORDER BY so.priority, so.arrived_at, so.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+
+
+def chase_unfinished(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
+    """Remind the caregivers of visits arrived at and long not reported done, and alert the operators, once per
+    visit (``escalation.unfinished``)."""
+    grace = config.dispatch.unfinished_minutes
+    due = conn.execute(_UNFINISHED, {"grace": grace, "now": clock.now(), "limit": limit}).fetchall()
+    for (order_id,) in due:
+        escalation.unfinished(conn, clock, config, load_order(conn, order_id))
+    return len(due)
+
+
 def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
     """Offer orders whose ``next_offer_at`` has come: new ones, those waiting for a caregiver to free up, and
     emergencies whose race widens."""
@@ -97,6 +117,38 @@ def offer_due(conn: psycopg.Connection, clock: Clock, config: Config, limit: int
     return len(due)
 
 
+def overdue_rectifications(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:
+    """Raise an alarm for each rectification open past its deadline (``supervision.checks.raise_overdue``)."""
+    return raise_overdue(conn, clock.now(), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the sweep: finds up to ``limit`` things due and acts on them; returns them or their count."""
+
+    name: str  # its count in ``SweepReport``
+    run: Callable[[psycopg.Connection, Clock, Config, int], int | Sized]
+    alone: bool = False  # the running component commits each one on its own (an emergency waits for no batch)
+
+
+# Every step, in order: emergencies first, after those the elder called off (a second SOS press heard before a
+# first press gets its order). ``sweep`` runs them once each; the running component (``component``) the same list.
+STEPS = (
+    Step("cancelled", elder_cancels, alone=True),
+    Step("emergencies", raise_emergency_orders, alone=True),
+    Step("expired", expire_offers),
+    Step("escalated", escalate_overdue),
+    Step("offered", offer_due),
+    Step("rectifications", overdue_rectifications),
+    Step("unfinished", chase_unfinished),
+)
+
+
+def count(done: int | Sized) -> int:
+    """How many things a step did, whether it returned them or their count."""
+    return done if isinstance(done, int) else len(done)
+
+
 @dataclass(frozen=True, slots=True)
 class SweepReport:
     cancelled: int
@@ -104,20 +156,14 @@ class SweepReport:
     expired: int
     escalated: int
     offered: int
-    rectifications: int = 0  # overdue ones turned into alarms
+    rectifications: int  # overdue ones turned into alarms
+    unfinished: int  # visits long not reported done: their caregivers reminded, the operators alerted
 
     @property
     def total(self) -> int:
-        return self.cancelled + self.emergencies + self.expired + self.escalated + self.offered + self.rectifications
+        return sum(getattr(self, step.name) for step in STEPS)
 
 
 def sweep(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> SweepReport:
-    """One pass of every step, emergencies first (after those the elder called off), in the caller's transaction."""
-    return SweepReport(
-        cancelled=elder_cancels(conn, clock, config, limit),
-        emergencies=len(raise_emergency_orders(conn, clock, config, limit)),
-        expired=expire_offers(conn, clock, config, limit),
-        escalated=escalate_overdue(conn, clock, config, limit),
-        offered=offer_due(conn, clock, config, limit),
-        rectifications=raise_overdue(conn, clock.now(), limit),
-    )
+    """One pass of every step (``STEPS``), in the caller's transaction."""
+    return SweepReport(**{step.name: count(step.run(conn, clock, config, limit)) for step in STEPS})

@@ -49,6 +49,10 @@ _TEXTS: dict[str, str] = {
         "Order %(code)s was booked for %(window)s, long past; the completion was not recorded. If it really is "
         "done, send it again within %(minutes)s min and the platform will check it as an exception."
     ),
+    "unfinished": N_(
+        "Order %(code)s: you arrived at %(arrived)s and have not reported it done. Reply DONE %(code)s when done "
+        "(add the 6 digits of the card at the elder's home); if something is wrong, call your manager."
+    ),
     "declined": N_("Order %(code)s declined; thank you for telling us."),
     "arrived": N_("Arrival at %(code)s recorded. Reply DONE %(code)s when done."),
     "done": N_("Order %(code)s completed. Thank you!"),

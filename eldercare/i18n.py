@@ -35,6 +35,12 @@ def N_(message: str) -> str:
     return message
 
 
+def catalogued(text: str) -> bool:
+    """Whether ``text`` is a sentence of the platform's catalogue (the Chinese one translates every sentence), not a
+    person's own words or a line written for the log."""
+    return bool(text) and translations("zh").gettext(text) != text
+
+
 def locale(language: str) -> str:
     return LOCALES.get(language, LOCALES["zh"])
 

@@ -39,6 +39,7 @@ class AlarmType(StrEnum):
     DEVICE_OFFLINE = "device_offline"
     ORDER_ESCALATED = "order_escalated"
     RECTIFICATION_OVERDUE = "rectification_overdue"
+    VISIT_UNFINISHED = "visit_unfinished"
 
 
 # The alarms that get an emergency order, an offer and a word to the family at once.

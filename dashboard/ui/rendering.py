@@ -20,8 +20,9 @@ from markupsafe import Markup
 from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
-from eldercare.i18n import DATE_LOCALES, N_
+from eldercare.i18n import DATE_LOCALES, N_, catalogued
 from eldercare.labels import label, labels
+from eldercare.vocabulary import AlarmType
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -115,6 +116,15 @@ def _raised_by(context: Context, alarm: Any) -> Markup:
         return Markup("%s") % text
     if "cause" in details:
         return Markup("%s") % label(words, "alarm_cause", details["cause"])
+    if alarm.type == AlarmType.VISIT_UNFINISHED and "arrived_at" in details:
+        text = words.gettext(
+            "%(caregiver)s arrived at %(time)s for a visit of %(minutes)s min and has not reported it done"
+        ) % {
+            "caregiver": details.get("caregiver_name") or details.get("caregiver", "?"),
+            "time": context["local"](datetime.fromisoformat(details["arrived_at"]), "%H:%M"),
+            "minutes": details.get("duration_min", "?"),
+        }
+        return Markup("%s") % text
     if alarm.device_id:
         return Markup(words.gettext("Raised by device %(device)s")) % {"device": _code(alarm.device_id)}
     return Markup("")
@@ -211,6 +221,7 @@ TEMPLATES.env.globals.update(
     service=_service,
     label=_label,
     said=_said,
+    catalogued=catalogued,
     labels=_labels,
     choice_reason=_choice_reason,
     raised_by=_raised_by,

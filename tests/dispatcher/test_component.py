@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
+from datetime import timedelta
 
 import pytest
 
 from dispatcher.component import Dispatcher
+from dispatcher.orders import create_order
 from dispatcher.settings import Config
+from dispatcher.sweep import STEPS, SweepReport
 from eldercare.component import Context
 from tests.dispatcher.harness import Harness
 from tests.dispatcher.town import offset
@@ -103,3 +106,27 @@ def test_two_dispatchers_elect_one_scheduler_and_make_one_order_per_occurrence(c
         5,
         5,
     )
+
+
+def test_the_running_dispatcher_sweeps_every_step_a_visit_long_not_reported_done_among_them(
+    conn, town, clock, harness
+) -> None:
+    caregiver = town.caregiver(town.provider(), offset(0.4, 0))
+    order = create_order(conn, clock, elder_id=town.elder(), service_type="cleaning", actor="op", config=harness.config)
+    takes = conn.execute("SELECT duration_min FROM service_order WHERE id = %s", (order.id,)).fetchone()[0]
+    arrived = clock.now() - timedelta(minutes=takes + harness.config.dispatch.unfinished_minutes)
+    conn.execute(
+        "UPDATE service_order SET status = 'arrived', caregiver_id = %s, provider_id = "
+        "(SELECT provider_id FROM caregiver WHERE id = %s), accepted_at = %s, arrived_at = %s WHERE id = %s",
+        (caregiver, caregiver, arrived, arrived, order.id),
+    )
+    conn.commit()
+    dispatcher = Dispatcher(_context(harness), _config(harness, scheduler_enabled=False))
+    dispatcher.start()
+    try:
+        reminder = harness.standin.wait_for(to=harness.phone(caregiver), timeout=patience(10))[0]
+        assert f"DONE {order.code}" in reminder.body
+        eventually(lambda: harness.one("SELECT order_id FROM alarm WHERE type = 'visit_unfinished'") == order.id)
+    finally:
+        dispatcher.stop()
+    assert {step.name for step in STEPS} == {f.name for f in fields(SweepReport)}

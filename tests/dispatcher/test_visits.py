@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from dispatcher import Caregiver, accept_offer, arrive, caregiver_by_id, create_order, finish, sweep
+from dashboard import alarms
+from dispatcher import Caregiver, accept_offer, arrive, caregiver_by_id, create_order, escalation, finish, sweep
 from dispatcher.verification import resolve
 from dispatcher.visits import Proof
 from eldercare.register import card_code
+from eldercare.vocabulary import AlarmOutcome
 from tests.dispatcher.town import CENTER, offset
 
 HOME = Proof(lat=CENTER[0], lon=CENTER[1], accuracy_m=15)
@@ -179,3 +181,55 @@ def test_an_operator_resolves_each_exception_with_a_reason(conn, clock, config, 
         resolve(conn, clock, 999_999, resolution="rejected", reason="x", actor="op1")
     audited = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'visit_exception.confirmed'").fetchone()[0]
     assert audited == 2
+
+
+def test_a_visit_long_not_reported_done_reminds_its_caregiver_and_alerts_the_operators_once(
+    conn, clock, config, booked
+) -> None:
+    order, caregiver_id, elder = booked
+    oid = order()  # a meal, booked for now
+    caregiver = _caregiver(conn, caregiver_id)
+    assert arrive(conn, clock, config, caregiver, oid, "page", HOME).key == "arrived"
+    arrived = clock.now()
+    takes = conn.execute("SELECT duration_min FROM service_order WHERE id = %s", (oid,)).fetchone()[0]
+    grace = config.dispatch.unfinished_minutes
+    clock.set(arrived + timedelta(minutes=takes + grace - 1))
+    assert sweep(conn, clock, config).unfinished == 0  # not yet: within its time and the grace
+    clock.set(arrived + timedelta(minutes=takes + grace))
+    assert sweep(conn, clock, config).unfinished == 1
+    alarm = conn.execute(
+        "SELECT id, elder_id, order_id, status, severity, details->>'caregiver', (details->>'minutes')::int "
+        "FROM alarm WHERE type = 'visit_unfinished'"
+    ).fetchall()
+    assert [a[1:] for a in alarm] == [(elder, oid, "open", "warning", caregiver.code, takes + grace)]
+    alarm_id = alarm[0][0]
+    reminder = conn.execute(
+        "SELECT body FROM sms_message WHERE caregiver_id = %s AND order_id = %s AND body LIKE %s",
+        (caregiver_id, oid, "%DONE%"),
+    ).fetchall()
+    code = conn.execute("SELECT code FROM service_order WHERE id = %s", (oid,)).fetchone()[0]
+    assert len(reminder) == 1 and code in reminder[0][0], reminder
+    event = conn.execute(
+        "SELECT from_status, to_status, actor_kind, reason FROM order_event WHERE order_id = %s ORDER BY id DESC "
+        "LIMIT 1",
+        (oid,),
+    ).fetchone()
+    assert event == ("arrived", "arrived", "system", escalation.UNFINISHED)
+    # once: a later sweep leaves it be, even after the operators resolved the alarm
+    clock.advance(timedelta(hours=2))
+    alarms.resolve(conn, alarm_id, "op1", clock.now(), AlarmOutcome.REAL_EMERGENCY, "phoned: she had forgotten")
+    assert sweep(conn, clock, config).unfinished == 0
+    # the caregiver may still report it done
+    assert finish(conn, clock, config, caregiver, oid, "sms", HOME).key == "done"
+    assert conn.execute("SELECT status FROM service_order WHERE id = %s", (oid,)).fetchone()[0] == "completed"
+
+
+def test_a_visit_reported_done_in_time_or_not_arrived_at_is_not_chased(conn, clock, config, booked) -> None:
+    order, caregiver_id, _ = booked
+    done, waiting = order(), order()
+    _visit(conn, clock, config, caregiver_id, done)
+    clock.advance(timedelta(hours=6))
+    assert sweep(conn, clock, config).unfinished == 0
+    statuses = conn.execute("SELECT id, status FROM service_order WHERE id IN (%s, %s)", (done, waiting)).fetchall()
+    assert dict(statuses) == {done: "completed", waiting: "escalated"}  # no arrival: escalated, not "unfinished"
+    assert conn.execute("SELECT count(*) FROM alarm WHERE type = 'visit_unfinished'").fetchone()[0] == 0
