@@ -22,7 +22,7 @@ from eldercare.roster import (
     ServiceOffer,
     Shift,
 )
-from eldercare.vocabulary import Standing
+from eldercare.vocabulary import HELD_SQL, Standing
 
 __all__ = ["CaregiverCreate", "CaregiverUpdate", "ProviderCreate", "ProviderUpdate"]
 
@@ -71,34 +71,32 @@ class Caregiver(BaseModel):
     absences: list[Absence]
 
 
-PROVIDER = """
+PROVIDER = f"""
 SELECT p.id, p.code, p.name, p.phone, p.manager_name, p.manager_phone, p.standing, p.standing_note, p.capacity,
        p.active,
        coalesce((SELECT array_agg(ps.service_type ORDER BY ps.service_type) FROM provider_service ps
-                 WHERE ps.provider_id = p.id), '{}') AS services,
+                 WHERE ps.provider_id = p.id), '{{}}') AS services,
        (SELECT count(*) FROM caregiver cg WHERE cg.provider_id = p.id AND cg.active)::int AS caregivers,
-       (SELECT count(*) FROM service_order o WHERE o.provider_id = p.id
-          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS orders_in_progress,
+       (SELECT count(*) FROM service_order o WHERE o.provider_id = p.id AND {HELD_SQL})::int AS orders_in_progress,
        coalesce((SELECT json_agg(json_build_object('service', ps.service_type, 'price_fen', ps.price_fen)
                                  ORDER BY ps.service_type)
                  FROM provider_service ps WHERE ps.provider_id = p.id), '[]') AS offers,
        coalesce((SELECT array_agg(c.code ORDER BY c.code) FROM provider_area pa
-                 JOIN community c ON c.id = pa.community_id WHERE pa.provider_id = p.id), '{}') AS communities,
+                 JOIN community c ON c.id = pa.community_id WHERE pa.provider_id = p.id), '{{}}') AS communities,
        coalesce((SELECT array_agg(DISTINCT t.code) FROM provider_area pa JOIN community c ON c.id = pa.community_id
-                 JOIN township t ON t.id = c.township_id WHERE pa.provider_id = p.id), '{}') AS townships,
+                 JOIN township t ON t.id = c.township_id WHERE pa.provider_id = p.id), '{{}}') AS townships,
        p.contract_starts, p.contract_ends,
        CASE WHEN p.kitchen_lat IS NOT NULL THEN json_build_object('lat', p.kitchen_lat, 'lon', p.kitchen_lon) END
            AS kitchen
 FROM provider p
-"""
+"""  # noqa: S608 (a constant)
 
-CAREGIVER = """
+CAREGIVER = f"""
 SELECT cg.id, cg.code, cg.provider_id, p.name AS provider_name, cg.name, cg.gender, cg.phone, cg.language,
        cg.travel_mode, cg.max_load, cg.rating::float AS rating, cg.sms_opt_out, cg.active, cg.home_lat, cg.home_lon,
        coalesce((SELECT array_agg(s.service_type ORDER BY s.service_type) FROM caregiver_skill s
-                 WHERE s.caregiver_id = cg.id), '{}') AS skills,
-       (SELECT count(*) FROM service_order o WHERE o.caregiver_id = cg.id
-          AND o.status IN ('accepted', 'en_route', 'arrived'))::int AS load,
+                 WHERE s.caregiver_id = cg.id), '{{}}') AS skills,
+       (SELECT count(*) FROM service_order o WHERE o.caregiver_id = cg.id AND {HELD_SQL})::int AS load,
        coalesce((SELECT json_agg(json_build_object('weekday', sh.weekday, 'starts', to_char(sh.starts, 'HH24:MI'),
                                                    'ends', to_char(sh.ends, 'HH24:MI'))
                                  ORDER BY sh.weekday, sh.starts)
@@ -107,7 +105,7 @@ SELECT cg.id, cg.code, cg.provider_id, p.name AS provider_name, cg.name, cg.gend
                                                    'last_day', ab.last_day, 'note', ab.note) ORDER BY ab.first_day)
                  FROM caregiver_absence ab WHERE ab.caregiver_id = cg.id), '[]') AS absences
 FROM caregiver cg JOIN provider p ON p.id = cg.provider_id
-"""
+"""  # noqa: S608 (a constant)
 
 
 def list_providers(conn: psycopg.Connection) -> list[Provider]:

@@ -29,22 +29,15 @@ import psycopg
 from geopy.distance import geodesic
 from psycopg import sql
 
-from dispatcher.lifecycle import HELD, OrderRow
+from dispatcher.lifecycle import OrderRow
 from dispatcher.matching import Box
 from dispatcher.ranking import Candidate
 from dispatcher.settings import TravelModel
-from eldercare.vocabulary import OrderStatus, ServiceType
-
-# A caregiver's load: orders they hold, including an escalated order they accepted but have not reached.
-_HELD = tuple(s.value for s in HELD)
-_ESCALATED = OrderStatus.ESCALATED.value
-
-# Held orders count against a caregiver's max_load and their provider's capacity.
-_HELD_CLAUSE = "(status = ANY(%(held)s) OR (status = %(escalated)s AND arrived_at IS NULL))"
+from eldercare.vocabulary import HELD_SQL, ServiceType
 
 # A caregiver's load for a need: the orders they hold and, for a booked service, the visits of their day in the
 # plan in force not yet made orders (a caregiver on a planned route is not offered what would break it).
-LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AND {_HELD_CLAUSE})
+LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AND {HELD_SQL})
     + CASE WHEN %(routine)s THEN (
         SELECT count(*) FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id
         WHERE pl.superseded_at IS NULL AND pl.day = %(day)s AND pv.caregiver_id = c.id
@@ -119,7 +112,7 @@ SELECT ARRAY(
     SELECT DISTINCT caregiver_id FROM service_order
     WHERE elder_id = %(elder)s AND caregiver_id IS NOT NULL AND status IN ('completed', 'reviewed')
 )
-""").format(held=sql.SQL(_HELD_CLAUSE), under_contract=sql.SQL(UNDER_CONTRACT))
+""").format(held=sql.SQL(HELD_SQL), under_contract=sql.SQL(UNDER_CONTRACT))
 
 # Then, per box: their caregivers who may take it. Kept to one table and correlated subqueries so that it
 # plans in a fraction of a millisecond; the box predicate uses the GiST index on caregivers' homes.
@@ -241,8 +234,6 @@ class SqlCandidates:
         self.travel = travel or TravelModel()
         self.params: dict[str, object] = {
             **shift_params(need.wanted_at, timezone),
-            "held": list(_HELD),
-            "escalated": _ESCALATED,
             "elder": need.elder_id,
             "service": need.service_type,
             "community": need.community_id,

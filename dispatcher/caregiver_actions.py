@@ -20,7 +20,7 @@ from dispatcher.settings import Config
 from dispatcher.visits import NO_PROOF, Proof
 from eldercare import audit
 from eldercare.clock import Clock
-from eldercare.vocabulary import OrderStatus, ServiceType
+from eldercare.vocabulary import HELD_SQL, OrderStatus, ServiceType
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ def _held(order: OrderRow, caregiver: Caregiver) -> bool:
 
 def held_count(conn: psycopg.Connection, caregiver_id: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM service_order WHERE caregiver_id = %s "
-        "AND (status IN ('accepted', 'en_route', 'arrived') OR (status = 'escalated' AND arrived_at IS NULL))",
+        f"SELECT count(*) FROM service_order WHERE caregiver_id = %s AND {HELD_SQL}",  # noqa: S608 (a constant)
         (caregiver_id,),
     ).fetchone()
     return int(row[0]) if row else 0

@@ -26,13 +26,13 @@ from dispatcher.candidates import (
     need_of,
     shift_params,
 )
-from dispatcher.lifecycle import HELD, load_order
+from dispatcher.lifecycle import load_order
 from dispatcher.offers import ranking_for
 from dispatcher.ranking import Candidate, Ranked, Ranking
 from dispatcher.settings import Config
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Message
-from eldercare.vocabulary import OrderStatus, ServiceType
+from eldercare.vocabulary import HELD_SQL, ServiceType
 
 _CHECKS = sql.SQL("""
 SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rating::float8,
@@ -49,7 +49,7 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
        (SELECT ARRAY[ab.kind, ab.first_day::text, ab.last_day::text] FROM caregiver_absence ab
         WHERE ab.caregiver_id = c.id AND ab.first_day <= %(day)s AND ab.last_day >= %(day)s LIMIT 1),
        (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id
-          AND (so.status = ANY(%(held)s) OR (so.status = %(escalated)s AND so.arrived_at IS NULL))) >= p.capacity,
+          AND {held}) >= p.capacity,
        EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id),
        CASE WHEN %(meal)s THEN p.kitchen_lat END, CASE WHEN %(meal)s THEN p.kitchen_lon END,
        {room}
@@ -201,8 +201,6 @@ def judge(
     community): eligible first by the ranking's cost, then the others by distance."""
     params = {
         **shift_params(need.wanted_at, timezone),
-        "held": [s.value for s in HELD],
-        "escalated": OrderStatus.ESCALATED.value,
         "elder": need.elder_id,
         "service": need.service_type,
         "community": need.community_id,
@@ -215,6 +213,7 @@ def judge(
     }
     query = _CHECKS.format(
         load=sql.SQL(LOAD),
+        held=sql.SQL(HELD_SQL),
         under_contract=sql.SQL(UNDER_CONTRACT),
         weekly=sql.SQL(WEEKLY_SHIFT),
         absent=sql.SQL(ABSENT),

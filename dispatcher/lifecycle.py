@@ -43,9 +43,6 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REVIEWED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-# Orders a caregiver holds (their load); ESCALATED counts only while a caregiver is assigned.
-HELD = (S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
-FINAL = (S.COMPLETED, S.REVIEWED, S.CANCELLED)
 # Moving to these needs a caregiver on the order (the schema checks it too, less politely).
 NEEDS_CAREGIVER = frozenset({S.ACCEPTED, S.EN_ROUTE, S.ARRIVED, S.COMPLETED, S.REVIEWED})
 

@@ -88,13 +88,15 @@ def escalate_overdue(conn: psycopg.Connection, clock: Clock, config: Config, lim
     return len(due)
 
 
-# Visits arrived at and not reported done ``unfinished_minutes`` after their booked duration, not yet chased.
-_UNFINISHED = """
-    SELECT so.id FROM service_order so
-    WHERE so.status = 'arrived' AND so.arrived_at + make_interval(mins => so.duration_min + %(grace)s) <= %(now)s
-      AND NOT EXISTS (SELECT 1 FROM alarm a WHERE a.order_id = so.id AND a.type = 'visit_unfinished')
+# A visit ``so`` arrived at and not chased yet for want of a report that it is done; chased at ``UNFINISHED_AT``,
+# ``unfinished_minutes`` (``%(grace)s``) after its booked duration.
+UNFINISHED = """so.status = 'arrived'
+      AND NOT EXISTS (SELECT 1 FROM alarm a WHERE a.order_id = so.id AND a.type = 'visit_unfinished')"""
+UNFINISHED_AT = "so.arrived_at + make_interval(mins => so.duration_min + %(grace)s)"
+_UNFINISHED = f"""
+    SELECT so.id FROM service_order so WHERE {UNFINISHED} AND {UNFINISHED_AT} <= %(now)s
     ORDER BY so.priority, so.arrived_at, so.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-"""
+"""  # noqa: S608 (constants)
 
 
 def chase_unfinished(conn: psycopg.Connection, clock: Clock, config: Config, limit: int = 20) -> int:

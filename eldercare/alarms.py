@@ -13,14 +13,14 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from eldercare.vocabulary import AlarmType
+from eldercare.vocabulary import FINAL_SQL, AlarmType
 
 # The alarms on the operators' live board: every one not yet resolved, acknowledged or not, and a resolved one
 # while its order is still under way. The board, the demo's console and every other count of "open alarms" use
 # this one condition (on ``alarm a``).
-ON_BOARD = """(a.status <> 'resolved' OR EXISTS (
+ON_BOARD = f"""(a.status <> 'resolved' OR EXISTS (
     SELECT 1 FROM service_order live WHERE (live.id = a.order_id OR live.alarm_id = a.id)
-       AND live.status IN ('created', 'offered', 'accepted', 'en_route', 'arrived', 'escalated')))"""
+       AND live.status NOT IN {FINAL_SQL}))"""  # noqa: S608 (a constant)
 
 
 def count_on_board(conn: psycopg.Connection) -> tuple[int, int]:

@@ -79,6 +79,14 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Orders a caregiver holds: accepted, set off for, arrived at; and an escalated one they accepted and have not
+# reached (still theirs while the operators look; ``HELD_SQL``). They count against the caregiver's ``max_load`` and
+# their provider's capacity, in the dispatcher and on the dashboard alike.
+HELD = (OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ARRIVED)
+# Orders that are over: nothing more happens to them but a review.
+FINAL = (OrderStatus.COMPLETED, OrderStatus.REVIEWED, OrderStatus.CANCELLED)
+
+
 class OfferStatus(StrEnum):
     PENDING = "pending"  # made, its SMS not sent yet
     SENT = "sent"
@@ -161,3 +169,6 @@ def sql_list(values: Iterable[StrEnum]) -> str:
 
 
 LIVE_OFFER_SQL = sql_list(LIVE_OFFER)
+# An order held by its caregiver (``HELD``), on ``service_order`` unqualified: for a subquery of its own.
+HELD_SQL = f"(status IN {sql_list(HELD)} OR (status = '{OrderStatus.ESCALATED.value}' AND arrived_at IS NULL))"
+FINAL_SQL = sql_list(FINAL)

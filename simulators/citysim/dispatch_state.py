@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from dispatcher.sweep import OFFERED_AT_NEXT
+from dispatcher.sweep import OFFERED_AT_NEXT, UNFINISHED, UNFINISHED_AT
 from eldercare.vocabulary import LIVE_OFFER_SQL
 from simulators.citysim.retries import FUTILE
 
@@ -20,14 +20,21 @@ SELECT least(
     (SELECT min(accept_due_at) FROM service_order WHERE status IN ('created', 'offered')),
     (SELECT min(arrival_due_at) FROM service_order WHERE status IN ('accepted', 'en_route')),
     (SELECT min(so.next_offer_at) FROM service_order so
-      WHERE so.next_offer_at IS NOT NULL AND {offered_at_next} AND NOT ({futile}))
+      WHERE so.next_offer_at IS NOT NULL AND {offered_at_next} AND NOT ({futile})),
+    (SELECT min({unfinished_at}) FROM service_order so WHERE {unfinished})
 )
-""").format(futile=FUTILE, live=sql.SQL(LIVE_OFFER_SQL), offered_at_next=sql.SQL(OFFERED_AT_NEXT))
+""").format(
+    futile=FUTILE,
+    live=sql.SQL(LIVE_OFFER_SQL),
+    offered_at_next=sql.SQL(OFFERED_AT_NEXT),
+    unfinished=sql.SQL(UNFINISHED),
+    unfinished_at=sql.SQL(UNFINISHED_AT),
+)
 
 
-def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool) -> datetime | None:
+def next_sweep(conn: psycopg.Connection, retry: timedelta, skipping: bool, unfinished_minutes: int) -> datetime | None:
     """When the sweep next has work; with ``skipping``, retries that cannot succeed do not count (``retries``)."""
-    row = conn.execute(_NEXT_SWEEP, {"retry": retry, "skipping": skipping}).fetchone()
+    row = conn.execute(_NEXT_SWEEP, {"retry": retry, "skipping": skipping, "grace": unfinished_minutes}).fetchone()
     return row[0] if row else None
 
 

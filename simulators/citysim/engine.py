@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -297,7 +297,7 @@ class Engine:
             report = dispatcher.sweep(self.conn, self.clock, self.config, SWEEP_LIMIT)
             self.conn.commit()
             did = did or report.total > 0
-            if max(report.emergencies, report.expired, report.escalated, report.offered) < SWEEP_LIMIT:
+            if max(astuple(report)) < SWEEP_LIMIT:  # no step left things due
                 return did
 
     def _after(self, not_now: bool) -> None:
@@ -308,7 +308,9 @@ class Engine:
         if self.escalation_waiting:
             self.escalation_waiting = False
             self._escalations()
-        due = dispatch_state.next_sweep(self.conn, self.retry, self.retries.enabled)
+        due = dispatch_state.next_sweep(
+            self.conn, self.retry, self.retries.enabled, self.config.dispatch.unfinished_minutes
+        )
         self.conn.commit()
         tick = math.inf
         if due is not None:

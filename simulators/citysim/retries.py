@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from eldercare.vocabulary import LIVE_OFFER_SQL
+from eldercare.vocabulary import HELD_SQL, LIVE_OFFER_SQL
 
 # The retry is futile: the order failed its last search after its last chance (and skipping is on).
 FUTILE = sql.SQL("""so.status = 'escalated' AND so.caregiver_id IS NULL AND so.next_offer_at IS NOT NULL
@@ -44,8 +44,8 @@ _RELEVANT = sql.SQL("""EXISTS (SELECT 1 FROM caregiver c JOIN elder e ON e.id = 
       AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = so.service_type)
       AND ((EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = so.service_type)
             AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.order_id = so.id AND o.caregiver_id = c.id))
-           OR (SELECT count(*) FROM service_order h WHERE h.provider_id = p.id AND (h.status IN ('accepted',
-               'en_route', 'arrived') OR (h.status = 'escalated' AND h.arrived_at IS NULL))) + 1 >= p.capacity))""")
+           OR (SELECT count(*) FROM service_order h WHERE h.provider_id = p.id AND {held})
+               + 1 >= p.capacity))""").format(held=sql.SQL(HELD_SQL))
 
 # The first cadence tick at or after the order's next_offer_at, in seconds after the day's start (as the
 # engine plans its sweeps).

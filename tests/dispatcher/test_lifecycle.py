@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from dispatcher.lifecycle import FINAL, TRANSITIONS, Actor, InvalidTransition, check, load_order, transition
+from dispatcher.lifecycle import TRANSITIONS, Actor, InvalidTransition, check, load_order, transition
 from dispatcher.orders import create_order
-from eldercare.vocabulary import OrderStatus
+from eldercare.vocabulary import FINAL, OrderStatus
 
 
 def test_every_status_has_a_row_and_final_ones_lead_nowhere() -> None:

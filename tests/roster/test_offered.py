@@ -215,3 +215,22 @@ def test_an_administrator_sets_and_clears_a_provider_kitchen_an_operator_may_not
         (str(provider),),
     ).fetchone()[0]
     assert details["before"]["kitchen"] == {"lat": 29.721, "lon": 113.931} and details["after"]["kitchen"] is None
+
+
+def test_the_roster_counts_a_caregivers_load_as_the_dispatcher_does(api, conn, clock, config, town) -> None:
+    """An escalated order its caregiver accepted and has not reached is still theirs: it weighs on their load and
+    their provider's capacity on the roster's pages as in the dispatcher's choice."""
+    provider = town.provider()
+    caregiver = town.caregiver(provider, offset(0.5, 0), skills=("meal",), max_load=1)
+    held = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    conn.execute(
+        "UPDATE service_order SET status = 'escalated', caregiver_id = %s, provider_id = %s, accepted_at = %s, "
+        "escalated_at = %s, escalation_level = 1 WHERE id = %s",
+        (caregiver, provider, clock.now(), clock.now(), held.id),
+    )
+    order = create_order(conn, clock, elder_id=town.elder(), service_type="meal", actor="t", config=config)
+    conn.commit()
+    verdict = api.get(f"/api/v1/caregivers/{caregiver}/eligibility", params={"order_id": order.id}).json()
+    assert "max_load" in [r["code"] for r in verdict["reasons"]], verdict
+    assert api.get(f"/api/v1/caregivers/{caregiver}").json()["load"] == 1
+    assert api.get(f"/api/v1/providers/{provider}").json()["orders_in_progress"] == 1
