@@ -3,7 +3,7 @@
 Eligible means: active, not opted out of SMS, has the skill; of an active provider that sells the service,
 serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
 service is wanted (local time); holding fewer orders than their ``max_load``; for a booked service, a day in the
-plan in force that leaves room for it (``ROOM_IN_PLAN``); not yet offered this order.
+plan in force and the visit they are at that leave room for it (``ROOM_IN_PLAN``); not yet offered this order.
 
 A meal is collected at the caregiver's provider's kitchen on the way (when it has one): their way to the elder
 is by the kitchen (``Candidate.via``).
@@ -46,20 +46,24 @@ LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AN
                                                        AND so.occurrence_at = pv.occurrence_at))))
       ELSE 0 END)::int"""  # noqa: S608 (constants)
 
-# The visits of a caregiver's day in the plan in force, other than the order's own, as spans of time they are taken:
+# The spans of time a caregiver is taken: the visits of their day in the plan in force, other than the order's own,
 # from a meal's collection at its kitchen (or the visit's planned start) to the planned start plus the booked
-# duration.
+# duration; and a visit they are at, from their arrival to its end by the booked duration.
 _PLANNED_SPANS = """(SELECT coalesce(pv.pickup_at, pv.planned_start) AS busy_from,
            pv.planned_start + make_interval(mins => pv.duration_min) AS busy_until
     FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id
     WHERE pl.superseded_at IS NULL AND pl.day = %(day)s AND pv.caregiver_id = c.id
       AND NOT coalesce(pv.order_id = %(order)s, false)
       AND NOT coalesce((pv.recurring_service_id, pv.occurrence_at) = (
-          SELECT so.recurring_service_id, so.occurrence_at FROM service_order so WHERE so.id = %(order)s), false))"""
+          SELECT so.recurring_service_id, so.occurrence_at FROM service_order so WHERE so.id = %(order)s), false)
+    UNION ALL
+    SELECT u.arrived_at, u.arrived_at + make_interval(mins => u.duration_min)
+    FROM service_order u WHERE u.caregiver_id = c.id AND u.status = 'arrived' AND u.id <> %(order)s)"""
 
-# A booked service is offered to a caregiver on a planned route only when their day leaves a gap as long as its
-# duration that starts inside its window (at its opening, or as one of their planned visits ends), travel left to the
-# ranking: accepting it does not break a visit of their own. Emergencies go first whatever the plan.
+# A booked service is offered to a caregiver only when their day leaves a gap as long as its duration that starts
+# inside its window (at its opening, or as one of their planned visits or the visit they are at ends), travel left to
+# the ranking: accepting it does not break a visit of their own, and they are not kept at another elder's past its
+# window. Emergencies go first whatever the plan.
 ROOM_IN_PLAN = f"""(NOT %(routine)s OR EXISTS (
     SELECT 1 FROM (
         SELECT %(opens)s::timestamptz AS t

@@ -181,7 +181,10 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
         )
     if not room:
         found.append(
-            Reason.of("plan_busy", N_("their day in the plan in force leaves no gap for it inside its window"))
+            Reason.of(
+                "plan_busy",
+                N_("their day (the plan in force, the visit they are at) leaves no gap for it inside its window"),
+            )
         )
     if offered:
         found.append(Reason.of("offered", N_("was offered this order already")))

@@ -14,9 +14,8 @@ import logging
 
 import psycopg
 
-from dispatcher import metrics, outbox, texts
+from dispatcher import metrics, notices, outbox, texts
 from dispatcher.lifecycle import Actor, OrderRow, record_event, transition
-from dispatcher.quiet import QuietHours
 from dispatcher.settings import Config
 from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import Clock
@@ -97,11 +96,9 @@ def unfinished(conn: psycopg.Connection, clock: Clock, config: Config, order: Or
     timeline, and a reminder to its caregiver (held through quiet hours unless an emergency). Returns the alarm."""
     now = clock.now()
     assert order.arrived_at is not None and order.caregiver_id is not None
-    caregiver = conn.execute(
-        "SELECT code, name, phone, language, sms_opt_out FROM caregiver WHERE id = %s", (order.caregiver_id,)
-    ).fetchone()
+    caregiver = conn.execute("SELECT code, name FROM caregiver WHERE id = %s", (order.caregiver_id,)).fetchone()
     assert caregiver is not None
-    code, name, phone, language, opted_out = caregiver
+    code, name = caregiver
     details = {
         "order_id": order.id,
         "order_code": order.code,
@@ -117,23 +114,8 @@ def unfinished(conn: psycopg.Connection, clock: Clock, config: Config, order: Or
     )
     assert raised is not None
     record_event(conn, now, order.id, order.status, order.state, Actor.SYSTEM, "dispatcher", UNFINISHED, details)
-    if not opted_out:
-        outbox.enqueue(
-            conn,
-            clock,
-            to_phone=phone,
-            from_phone=config.platform.twilio_from,
-            body=texts.text(
-                "unfinished",
-                language,
-                code=order.code,
-                arrived=f"{order.arrived_at.astimezone(config.timezone):%H:%M}",
-            ),
-            purpose=outbox.Purpose.OPERATOR,
-            order_id=order.id,
-            caregiver_id=order.caregiver_id,
-            not_before=None if order.is_emergency else QuietHours.of(config).release(now),
-        )
+    arrived = f"{order.arrived_at.astimezone(config.timezone):%H:%M}"
+    notices.tell_caregiver(conn, clock, config, order, order.caregiver_id, "unfinished", arrived=arrived)
     metrics.ESCALATIONS.labels("unfinished").inc()
     log.warning("order %s arrived at %s and not reported done; alarm %s", order.code, order.arrived_at, raised.id)
     return raised.id

@@ -1,9 +1,11 @@
-"""Telling the elder's side: SMS to family contacts, and commands to the elder's device (through its outbox)."""
+"""Telling people on the platform's own initiative: the elder's side (SMS to family contacts, commands to the
+elder's device through its outbox), and a caregiver about an order of theirs."""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -11,6 +13,7 @@ import psycopg
 from devices import Command, CommandType, epoch_ms
 from dispatcher import outbox, texts
 from dispatcher.lifecycle import OrderRow
+from dispatcher.quiet import QuietHours
 from dispatcher.settings import Config
 from eldercare.clock import Clock
 from eldercare.device_commands import queue_command
@@ -110,3 +113,38 @@ def _device_command(
         eta_min=values.get("eta"),
     )
     queue_command(conn, row[0], command, now)
+
+
+def tell_caregiver(
+    conn: psycopg.Connection,
+    clock: Clock,
+    config: Config,
+    order: OrderRow,
+    caregiver_id: int,
+    key: str,
+    said: Mapping[str, str] | None = None,
+    **values: object,
+) -> bool:
+    """Text a caregiver about ``order`` on the platform's own initiative: the message ``key`` of ``texts`` in their
+    language, with the order's code, ``values``, and ``said`` (sentences of the catalogue, or a person's words, read
+    in their language too). A routine order's message waits out quiet hours; nothing goes to a caregiver who opted
+    out of SMS. Whether it was queued."""
+    row = conn.execute(
+        "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (caregiver_id,)
+    ).fetchone()
+    if row is None:
+        return False
+    phone, language = row
+    words = {name: texts.said(sentence, language) for name, sentence in (said or {}).items()}
+    outbox.enqueue(
+        conn,
+        clock,
+        to_phone=phone,
+        from_phone=config.platform.twilio_from,
+        body=texts.text(key, language, code=order.code, **values, **words),
+        purpose=outbox.Purpose.OPERATOR,
+        order_id=order.id,
+        caregiver_id=caregiver_id,
+        not_before=None if order.is_emergency else QuietHours.of(config).release(clock.now()),
+    )
+    return True

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from dispatcher import metrics, notices, outbox, texts
+from dispatcher import metrics, notices, texts
 from dispatcher.candidates import need_of
 from dispatcher.codes import order_code
 from dispatcher.eligibility import diagnose
@@ -29,7 +29,7 @@ from dispatcher.lifecycle import (
     transition,
 )
 from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
-from dispatcher.quiet import QuietHours, booked_offer_at
+from dispatcher.quiet import booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
@@ -483,28 +483,7 @@ def tell_withdrawn(
 ) -> None:
     """Tell a caregiver that an order they held or were offered is no longer theirs, and why (``reason``: a
     sentence of the catalogue, told in their language, or a person's own words)."""
-    row = conn.execute(
-        "SELECT phone, language FROM caregiver WHERE id = %s AND NOT sms_opt_out", (caregiver_id,)
-    ).fetchone()
-    if row is None:
-        return
-    phone, language = row
-    outbox.enqueue(
-        conn,
-        clock,
-        to_phone=phone,
-        from_phone=config.platform.twilio_from,
-        body=texts.text(
-            "withdrawn",
-            language,
-            code=order.code,
-            reason=texts.said(reason, language),
-        ),
-        purpose=outbox.Purpose.OPERATOR,
-        order_id=order.id,
-        caregiver_id=caregiver_id,
-        not_before=None if order.is_emergency else QuietHours.of(config).release(clock.now()),
-    )
+    notices.tell_caregiver(conn, clock, config, order, caregiver_id, "withdrawn", said={"reason": reason})
 
 
 __all__ = [

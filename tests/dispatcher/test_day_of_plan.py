@@ -329,8 +329,9 @@ def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_n
         (again.plan_id, order),
     ).fetchone()
     assert row == ("busy", "nobody who could go is free before 11:30: they are busy with visits under way")
-    # its order goes back to the dispatch, the timeline saying why: busy, not away
-    assert _holder(conn, order)[0] is None
+    # its order goes back to the dispatch, the timeline saying why: busy, not away; nobody else may take it, and
+    # its caregiver is not offered it again while they are kept past its window: the operators' to arrange
+    assert _holder(conn, order) == (None, "escalated")
     assert _taken_off_because(conn, order) == [
         "taken off its caregiver's day: they are busy with visits under way until its window ends"
     ]
@@ -438,6 +439,26 @@ def test_a_booked_visit_is_offered_to_a_caregiver_on_a_planned_route_only_where_
         after.id: ([], True),  # 10:00-13:00: after their visit ends
         emergency.id: ([], True),  # an emergency goes first whatever the plan
     }
+
+
+def test_a_booked_visit_is_not_offered_to_a_caregiver_kept_at_another_elders_past_its_window(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    # no plan for the day: the visit they are at is their day
+    pid = town.provider()
+    there = town.caregiver(pid, offset(0, 1), shifts=LONG_DAY, max_load=5)
+    clock.set(local(10))
+    bath = booked(conn, clock, config, town.elder(offset(0, 1)), "bathing", local(9, 30), 90, 60)
+    _arrived(conn, bath, there, local(9, 30), local(9, 50))  # there until 11:20 by its booked time
+    elder = town.elder(offset(0, 1.1))
+    found = {}
+    for closes in (30, 90):  # 10:30-11:00, 10:30-12:00
+        order = load_order(conn, booked(conn, clock, config, elder, "cleaning", local(10, 30), 30, closes))
+        need = need_of(conn, order, clock.now())
+        (verdict,) = judge(conn, need, ranking_for(config, order), TZ, caregivers=[there])
+        eligible = {c.caregiver_id for c in SqlCandidates(conn, need, TZ).within(None)}
+        found[closes] = ([r.code for r in verdict.reasons], there in eligible)
+    assert found == {30: (["plan_busy"], False), 90: ([], True)}
 
 
 def test_a_replan_never_drops_a_confirmed_visit_to_make_room_for_a_new_one(
