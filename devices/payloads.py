@@ -104,6 +104,7 @@ class CommandType(StrEnum):
     HELP_COMING = "help_coming"
     HELP_ARRIVED = "help_arrived"
     ORDER_CANCELLED = "order_cancelled"
+    VISIT_RECORDED = "visit_recorded"  # a press of the visit button, stored: the caregiver's visit shows
 
 
 class Command(msgspec.Struct, kw_only=True, omit_defaults=True):

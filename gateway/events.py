@@ -37,11 +37,14 @@ EVENT_ALARMS: dict[EventType, AlarmType] = {
 }
 # Events after which the device is told that the platform has the alarm.
 ACKNOWLEDGED = frozenset({EventType.SOS, EventType.FALL})
+# What the device says or shows then; and after a press of the visit button.
 RECEIVED_TEXT = {
     ("zh", EventType.SOS): "已收到您的呼叫，正在为您安排救助。",
     ("en", EventType.SOS): "Your call was received. Help is being arranged.",
     ("zh", EventType.FALL): "检测到跌倒，已通知救助人员。",
     ("en", EventType.FALL): "A fall was detected. Help is being arranged.",
+    ("zh", EventType.VISIT): "已记录本次上门服务。",
+    ("en", EventType.VISIT): "The visit was recorded.",
 }
 
 
@@ -86,6 +89,11 @@ _INSERT = """
 _STORED = "SELECT type, lat, lon FROM device_event WHERE device_id = %s AND seq = %s AND ts = %s"
 
 
+def _language(ctx: EventContext) -> str:
+    """The elder's language, where the device has words for it (Chinese otherwise)."""
+    return ctx.language if ctx.language in ("zh", "en") else "zh"
+
+
 def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> Stored:
     """Store the event and raise its alarm; nothing is raised for a message that was stored before."""
     event = ctx.event
@@ -95,6 +103,11 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
         before = conn.execute(_STORED, (ctx.device_id, event.seq, ctx.ts)).fetchone()
         same = before is not None and tuple(before) == (event.type.value, event.lat, event.lon)
         return Stored.REDELIVERED if same else Stored.CONFLICTING
+    if event.type is EventType.VISIT:
+        # the elder (or the caregiver beside them) pressed for a visit: the device confirms it was taken
+        text = RECEIVED_TEXT[(_language(ctx), event.type)]
+        command = Command(ts=epoch_ms(ctx.received_at), type=CommandType.VISIT_RECORDED.value, text=text)
+        queue_command(conn, ctx.device_id, command, ctx.received_at)
     alarm_type = EVENT_ALARMS.get(event.type)
     if alarm_type is None or (event.type is EventType.DOOR and ctx.ts not in night):
         return Stored.NEW
@@ -115,12 +128,11 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
         return Stored.NEW
     conn.execute("UPDATE device_event SET alarm_id = %s WHERE id = %s", (raised.id, row[0]))
     if event.type in ACKNOWLEDGED:
-        language = ctx.language if ctx.language in ("zh", "en") else "zh"
         command = Command(
             ts=epoch_ms(ctx.received_at),
             type=CommandType.ALARM_RECEIVED.value,
             alarm_id=raised.id,
-            text=RECEIVED_TEXT[(language, event.type)],
+            text=RECEIVED_TEXT[(_language(ctx), event.type)],
         )
         queue_command(conn, ctx.device_id, command, ctx.received_at)
     log.info(

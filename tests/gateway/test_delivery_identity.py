@@ -19,7 +19,7 @@ from gateway import Gateway
 from simulators.fleet import Fleet
 from tests.gateway.running import City, rows, scalar
 from tests.services import Mosquitto
-from tests.waiting import wait_until
+from tests.waiting import patience, wait_until
 
 
 def _event(ts: int, seq: int, kind: str) -> bytes:
@@ -136,3 +136,21 @@ def test_a_redelivered_reading_is_stored_once_and_a_conflicting_copy_is_a_dead_l
     reason, detail = rows(city.database_url, "SELECT reason, detail FROM dead_letter")[0]
     assert reason == "conflicting_duplicate" and "a reading" in detail
     assert b'"hr": 90' in scalar(city.database_url, "SELECT payload FROM dead_letter")
+
+
+def test_a_press_of_the_visit_button_is_confirmed_to_the_device_once_and_raises_nothing(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    button = city.device("button")
+    gateways(city.database_url, mosquitto.url)
+    fleet = fleets(city, mosquitto.url, [button])
+    ts, seq = epoch_ms(fleet.clock.now()), fleet.next_seq(button.id)
+    for _ in range(2):  # the same press delivered twice
+        fleet.publish_raw(button.id, topic(button.id, "event"), _event(ts, seq, "visit"))
+    confirmed = fleet.wait_for_command(button.id, "visit_recorded", timeout=patience(10))
+    assert confirmed is not None and confirmed.text in ("已记录本次上门服务。", "The visit was recorded.")
+    marker = fleet.send_telemetry(button.id)
+    assert wait_until(lambda: scalar(city.database_url, "SELECT count(*) FROM reading WHERE seq = %s", marker))
+    assert rows(city.database_url, "SELECT type, seq FROM device_event") == [("visit", seq)]
+    assert scalar(city.database_url, "SELECT count(*) FROM alarm") == 0
+    assert scalar(city.database_url, "SELECT count(*) FROM device_command WHERE type = 'visit_recorded'") == 1
