@@ -161,7 +161,10 @@ class DispatcherSettings(BaseSettings):
         "(a meal is handed over at the door; its booked duration is the delivery window)",
     )
     plan_balance: float = Field(
-        3.0, ge=1.0, description="a caregiver takes at most this many times the day's visits per caregiver"
+        3.0,
+        ge=1.0,
+        description="a caregiver takes at most this many times their fair share of the day's visits (each visit "
+        "split evenly among those who may take it)",
     )
     plan_kitchen_minutes: int = Field(
         5, ge=0, le=120, description="minutes a caregiver spends collecting a batch of meals at a provider's kitchen"

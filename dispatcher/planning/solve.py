@@ -2,7 +2,8 @@
 
 Rules become the solver's hard constraints: who may take a visit (skill, area, standing, contract, absence) is
 a skill the visit asks for and only those caregivers have; the shift is the vehicle's time window; the visit's
-window less a margin is the job's; balanced hours are a cap on visits per caregiver. A visit pinned to a
+window less a margin is the job's; balanced hours are a cap on visits per caregiver, by their fair share of the
+day's visits (``_max_tasks``). A visit pinned to a
 caregiver (a confirmed route, an operator's pin) asks for a skill only that caregiver has. Continuity of care
 pins each visit to the elder's regulars first; a visit that then finds no room is planned again free, starting
 from the routes found, so preferring a regular never costs a visit.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -127,11 +128,15 @@ def _collectable_from(problem: Problem, visit: Visit, settings: SolverSettings) 
     return problem.seconds(visit.window_start) - settings.meal_hold_minutes * 60
 
 
-def _max_tasks(problem: Problem, balance: float) -> int:
-    # VROOM counts a shipment's pickup and delivery as two tasks
-    visits = zip(problem.visits, problem.allowed, strict=True)
-    tasks = sum(1 + (visit.kitchen is not None) for visit, may in visits if may)
-    return max(2, math.ceil(balance * tasks / max(1, len(problem.workers))))
+def _max_tasks(problem: Problem, balance: float, allowed: Sequence[Sequence[int]]) -> list[int]:
+    """Each worker's cap on tasks: ``balance`` times their fair share, the visits they may take each split evenly
+    among all who may take it (a caregiver whose visits few others may take has a larger share than one in a crowd
+    of colleagues), and at least 2. VROOM counts a shipment's pickup and delivery as two tasks."""
+    share = [0.0] * len(problem.workers)
+    for visit, may in zip(problem.visits, allowed, strict=True):
+        for w in may:
+            share[w] += (1 + (visit.kitchen is not None)) / len(may)
+    return [max(2, math.ceil(balance * s)) for s in share]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +228,7 @@ def _input(
             has[w].add(skill(("serves", index)))
             if problem.workers[w].caregiver_id in regular_pins.get(index, frozenset()):
                 has[w].add(skill(("regular", index)))
-    cap = _max_tasks(problem, settings.balance)
+    caps = _max_tasks(problem, settings.balance, allowed)
     for w, worker in enumerate(problem.workers):
         steps = _vehicle_steps(initial[w]) if initial.get(w) else []
         problem_input.add_vehicle(
@@ -236,7 +241,7 @@ def _input(
                 time_window=vroom.TimeWindow(
                     max(0, problem.seconds(worker.starts)), max(0, problem.seconds(worker.ends))
                 ),
-                max_tasks=cap,
+                max_tasks=caps[w],
                 capacity=[settings.meal_capacity],
                 steps=steps,
             )

@@ -47,6 +47,7 @@ ROWS: tuple[Row, ...] = (
     ("Emergency orders escalated", "escalations", "emergency_orders", None, _num),
     ("Routine orders escalated", "escalations", "routine_orders", None, _num),
     ("Workload spread, Gini of busy minutes", "workload", "gini_busy_minutes", None, _index),
+    ("  among booked-service staff", "workload", "gini_busy_minutes_booked_staff", None, _index),
     ("Workload spread, Gini of orders", "workload", "gini_orders", None, _index),
     ("Utilisation of rostered time", "workload", "utilisation", None, _pct),
     ("Km travelled (all)", "travel", "km_total", None, _num),

@@ -501,3 +501,28 @@ def test_when_routes_have_no_room_the_priority_elder_is_served(
         (outcome.plan_id,),
     ).fetchall()
     assert served == [(poor,)]
+
+
+def test_the_cap_on_visits_follows_each_caregivers_fair_share_not_the_city_average(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A caregiver whose visits nobody else may take is not held to the average: eight visits in an outlying
+    community served by one caregiver, beside six colleagues in town sharing two (a cap of three times the
+    average, 10 visits over 7 caregivers, would stop them at five)."""
+    day = [(DAY.isoweekday(), time(7), time(20))]
+    outlying = town.community("F")
+    alone = town.caregiver(town.provider(communities=(outlying,)), offset(0, 0), shifts=day)
+    for hour in range(8, 16):
+        elder = town.elder(offset(0, 0.2 + 0.1 * (hour - 8)), community_id=outlying)
+        booked(conn, clock, config, elder, "care", local(hour), 30, 30)
+    crowd = town.provider()
+    for km in range(6):
+        town.caregiver(crowd, offset(1, 0.5 * km), shifts=day)
+    for km in (0, 1):
+        booked(conn, clock, config, town.elder(offset(1.2, km)), "cleaning", local(10), 30, 60)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    assert outcome.figures["assigned"] == 10, outcome.figures
+    theirs = conn.execute(
+        "SELECT count(*) FROM plan_visit WHERE plan_id = %s AND caregiver_id = %s", (outcome.plan_id, alone)
+    ).fetchone()
+    assert theirs == (8,)

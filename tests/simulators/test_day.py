@@ -40,6 +40,10 @@ def test_the_same_seed_gives_the_same_report(first_report: dict[str, Any], pg_se
     assert smart["routine"]["by_source"].get("recurring", 0) > 0 and smart["routine"]["by_source"].get("simulation")
     assert smart["offers"]["made"] > 0 and smart["offers"]["sms_by_purpose"]["family"] > 0
     assert smart["travel"]["km_to_orders"] > 0 and smart["workload"]["utilisation"] > 0
+    # the spread among those who may take booked services leaves out the responders kept for emergencies
+    work = smart["workload"]
+    assert 0 < work["responders_only"] < work["caregivers_rostered"]
+    assert 0 <= work["gini_busy_minutes_booked_staff"] <= 1 and work["idle_booked_staff"] <= work["idle_caregivers"]
 
 
 def test_a_matching_weight_changes_the_report(first_report: dict[str, Any], pg_server_url: str, tmp_path: Path) -> None:
