@@ -8,6 +8,8 @@ import httpx
 import psycopg
 
 import dispatcher
+from dispatcher.escalation import NO_ACCEPTANCE, escalate
+from dispatcher.lifecycle import load_order
 from dispatcher.sweep import chase_unfinished
 from eldercare.config import Settings
 from tests.dashboard.conftest import City
@@ -48,3 +50,19 @@ def test_the_board_shows_a_visit_long_not_reported_done(city: City, client: http
     board = english.get("/alarms").text
     assert f"{name} arrived at 10:00 for a visit of {minutes[0]} min and has not reported it done" in board
     assert "the caregiver was reminded and the operators alerted" in english.get(f"/orders/{order.id}").text
+
+
+def test_the_order_page_says_why_the_platform_escalated_an_order(city: City, client: httpx.Client) -> None:
+    """A system row of the timeline in the platform's words is shown in the reader's language; one written for
+    the log is not."""
+    config = dispatcher.Config(Settings(timezone="Asia/Shanghai"), dispatcher.DispatcherSettings())
+    with psycopg.connect(city.url) as conn:
+        elder = conn.execute("SELECT min(id) FROM elder").fetchone()
+        assert elder is not None
+        order = dispatcher.create_order(
+            conn, city.clock, elder_id=elder[0], service_type="cleaning", actor="operator", config=config
+        )
+        locked = load_order(conn, order.id, lock=True)
+        escalate(conn, city.clock, config, locked, NO_ACCEPTANCE)
+    story = signed_in(str(client.base_url), "operator").get(f"/orders/{order.id}").text
+    assert "无人接单" in story

@@ -233,3 +233,19 @@ def test_a_visit_reported_done_in_time_or_not_arrived_at_is_not_chased(conn, clo
     statuses = conn.execute("SELECT id, status FROM service_order WHERE id IN (%s, %s)", (done, waiting)).fetchall()
     assert dict(statuses) == {done: "completed", waiting: "escalated"}  # no arrival: escalated, not "unfinished"
     assert conn.execute("SELECT count(*) FROM alarm WHERE type = 'visit_unfinished'").fetchone()[0] == 0
+
+
+def test_a_caregiver_opted_out_of_sms_gets_no_reminder_but_the_operators_are_alerted(
+    conn, clock, config, booked
+) -> None:
+    order, caregiver_id, _ = booked
+    oid = order()
+    assert arrive(conn, clock, config, _caregiver(conn, caregiver_id), oid, "page", HOME).key == "arrived"
+    conn.execute("UPDATE caregiver SET sms_opt_out = true WHERE id = %s", (caregiver_id,))
+    clock.advance(timedelta(hours=6))
+    sent_before = conn.execute("SELECT count(*) FROM sms_message WHERE caregiver_id = %s", (caregiver_id,)).fetchone()
+    assert sweep(conn, clock, config).unfinished == 1
+    sent_after = conn.execute("SELECT count(*) FROM sms_message WHERE caregiver_id = %s", (caregiver_id,)).fetchone()
+    assert sent_after == sent_before
+    alarms_raised = conn.execute("SELECT count(*) FROM alarm WHERE type = 'visit_unfinished' AND order_id = %s", (oid,))
+    assert alarms_raised.fetchone() == (1,)
