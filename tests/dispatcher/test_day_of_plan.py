@@ -384,6 +384,27 @@ def test_an_order_whose_caregivers_shift_no_longer_covers_it_is_released_saying_
     ]
 
 
+def test_an_order_an_operator_pinned_to_a_caregiver_with_no_room_for_it_is_released_saying_so(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    holder = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    late = town.caregiver(pid, offset(0, 2), shifts=[(DAY.isoweekday(), time(15, 55), time(20))])
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(14), 60, 120)
+    first = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert _holder(conn, order) == (holder, "accepted")
+    # the operator pins it to a caregiver whose shift starts as its window closes: no room for it
+    conn.execute(
+        "UPDATE plan_visit SET pinned_to = %s WHERE plan_id = %s AND order_id = %s", (late, first.plan_id, order)
+    )
+    clock.set(local(8))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert again.figures["orders_released"] == 1 and _holder(conn, order)[0] is None
+    assert _taken_off_because(conn, order) == [
+        "taken off its caregiver's day: an operator pinned it to another caregiver"
+    ]
+
+
 def test_a_confirmed_visit_its_caregiver_has_no_room_for_goes_to_another_but_an_operators_pin_holds(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
