@@ -404,10 +404,10 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
     return NO_ROOM
 
 
-def _why_given_up(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo) -> str:
-    """Why the caregiver holding a visit may not keep it: the code of the first rule they break (``_why_nobody``'s),
-    or ``pinned`` when they break none (an operator pinned the visit to someone else)."""
-    holder = [s for s in staff if s.id == visit.held_by]
+def _why_given_up(visit: Visit, holder: Sequence[_Staff], tz: ZoneInfo) -> str:
+    """Why the caregiver holding a visit (``holder``: them, or nobody when they are gone) may not keep it: the code
+    of the first rule they break (``_why_nobody``'s), or ``pinned`` when they break none (an operator pinned the
+    visit to someone else)."""
     code = _why_nobody(visit, holder, tz).code if holder else "inactive"
     return "pinned" if code == NO_ROOM.code and visit.pinned_to is not None else code
 
@@ -458,6 +458,7 @@ def build(
     kitchen_choices: dict[int, list[tuple[Kitchen, list[int]]]] = {}
     others: dict[int, list[int]] = {}
     given_up: dict[int, str] = {}
+    member = {s.id: s for s in staff}
     for visit in visits:
         regulars = visit.regulars | frozenset(served.get(visit.elder_id, ()))
         visit = replace(visit, regulars=regulars)
@@ -469,6 +470,7 @@ def build(
             and w.ends > visit.window_start
         ]
         anyone, theirs, kept = may, [], False
+        holder = [member[visit.held_by]] if visit.held_by in member else []  # nobody when they are gone
         if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
             kept = not visit.pin_firm
@@ -477,7 +479,7 @@ def build(
             # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
             may = theirs if theirs or visit.carried else may
             if not theirs and not visit.carried:
-                given_up[len(problem_visits)] = _why_given_up(visit, staff, tz)
+                given_up[len(problem_visits)] = _why_given_up(visit, holder, tz)
         choices = _kitchen_choices(visit, may, workers, kitchens)
         if choices:
             kitchen_choices[len(problem_visits)] = choices
@@ -488,8 +490,9 @@ def build(
             cooks = None if visit.kitchen is None else visit.kitchen.provider_id
             others[len(problem_visits)] = [i for i in anyone if cooks is None or workers[i].provider_id == cooks]
         if not may:
-            holder = [s for s in staff if s.id == visit.held_by] if visit.held_by is not None else staff
-            unservable[len(problem_visits)] = _why_nobody(visit, holder, tz, now)
+            unservable[len(problem_visits)] = _why_nobody(
+                visit, holder if visit.held_by is not None else staff, tz, now
+            )
         problem_visits.append(visit)
         allowed.append(may)
     midnight = datetime.combine(day, time(0), tzinfo=tz)

@@ -368,6 +368,15 @@ def test_an_order_held_by_a_caregiver_away_that_nobody_else_may_take_goes_back_t
     assert reason.fetchone() is not None
 
 
+def _released_by_a_replan(conn: psycopg.Connection, clock: ManualClock, config: Config, order: int) -> list[str]:
+    """Re-plan the day at 08:00, which releases ``order`` (nobody holds it then); the timeline's reasons for taking
+    it off its caregiver's day."""
+    clock.set(local(8))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert again.figures["orders_released"] == 1 and _holder(conn, order)[0] is None
+    return _taken_off_because(conn, order)
+
+
 def test_an_order_whose_caregivers_shift_no_longer_covers_it_is_released_saying_so(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
@@ -376,10 +385,7 @@ def test_an_order_whose_caregivers_shift_no_longer_covers_it_is_released_saying_
     plan_day(conn, clock, config, DAY, made_by="test", tell=True)
     assert _holder(conn, order) == (alone, "accepted")
     conn.execute("UPDATE caregiver_shift SET ends = '12:00' WHERE caregiver_id = %s", (alone,))  # re-rostered
-    clock.set(local(8))
-    again = replan_day(conn, clock, config, DAY, made_by="change")
-    assert again.figures["orders_released"] == 1 and _holder(conn, order)[0] is None
-    assert _taken_off_because(conn, order) == [
+    assert _released_by_a_replan(conn, clock, config, order) == [
         "taken off its caregiver's day: they do not work during its window that day"
     ]
 
@@ -397,10 +403,7 @@ def test_an_order_an_operator_pinned_to_a_caregiver_with_no_room_for_it_is_relea
     conn.execute(
         "UPDATE plan_visit SET pinned_to = %s WHERE plan_id = %s AND order_id = %s", (late, first.plan_id, order)
     )
-    clock.set(local(8))
-    again = replan_day(conn, clock, config, DAY, made_by="change")
-    assert again.figures["orders_released"] == 1 and _holder(conn, order)[0] is None
-    assert _taken_off_because(conn, order) == [
+    assert _released_by_a_replan(conn, clock, config, order) == [
         "taken off its caregiver's day: an operator pinned it to another caregiver"
     ]
 
