@@ -427,9 +427,33 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         if visit.held_by is not None and index not in problem.given_up:
             unassigned[index] = held_late(visit.held_by)
         else:
-            reachable = _reachable_alone(problem, places, paths, settings, passes, index)
+            reachable = _reachable_from_a_kitchen_tried(problem, places, paths, settings, passes, index, tried)
             unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
+
+
+def _reachable_from_a_kitchen_tried(
+    problem: Problem,
+    places: Places,
+    paths: Matrices,
+    settings: SolverSettings,
+    passes: Passes,
+    index: int,
+    tried: Mapping[int, int],
+) -> bool:
+    """Whether someone who may take the visit reaches it alone (``_reachable_alone``); for a meal tried at several
+    kitchens, the staff of any of them: a meal the nearest kitchen's staff could reach but had no room for has no
+    room, whichever kitchen was tried last (where the meal stays, as further passes expect)."""
+    if index not in tried:
+        return _reachable_alone(problem, places, paths, settings, passes, index)
+    reachable = False
+    for choice in range(tried[index] + 1):
+        problem.move_to_kitchen(index, choice)
+        reachable = _reachable_alone(problem, places, paths, settings, passes, index)
+        if reachable:
+            break
+    problem.move_to_kitchen(index, tried[index])
+    return reachable
 
 
 def _reachable_alone(

@@ -184,6 +184,28 @@ def test_a_meal_with_no_room_at_the_nearest_kitchen_comes_from_the_next_one(
     assert rows == sorted([(near_cook, near), (far_cook, far)])
 
 
+def test_a_meal_the_nearest_kitchens_staff_could_reach_were_they_free_has_no_room_not_out_of_reach(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A meal tried at every kitchen that may cook it is out of reach only when no kitchen's staff could reach it
+    with nothing else to do; here the nearest kitchen's could, and had no room: its reason says so (it read out of
+    reach, by the farthest kitchen, tried last)."""
+    near, far = town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 0.2))
+    kitchen(conn, far, offset(0, 9))
+    near_cook = town.caregiver(near, offset(0, 0.2), shifts=[(DAY.isoweekday(), time(10, 30), time(11, 20))])
+    town.caregiver(far, offset(0, 9), mode="walk", shifts=[(DAY.isoweekday(), time(10), time(12))])
+    meals = [booked(conn, clock, config, town.elder(offset(0, km)), "meal", local(11), 30, 15) for km in (0, 0.1)]
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    rows = conn.execute(
+        "SELECT caregiver_id, unassigned_reason, kitchen_provider_id FROM plan_visit WHERE order_id = ANY(%s)"
+        " ORDER BY caregiver_id NULLS LAST",
+        (meals,),
+    ).fetchall()
+    assert rows == [(near_cook, None, near), (None, "no_room", far)]
+    assert outcome.figures["unassigned_reasons"] == {"no_room": 1}
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_small_cities_with_kitchens_break_no_rule_and_drop_nothing(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, seed: int
