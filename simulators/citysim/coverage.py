@@ -1,5 +1,6 @@
 """What the city's roster allows at best: for each emergency, the travel time of the quickest caregiver who
-could have been offered it, were every caregiver free, at home and answering at once.
+could have been offered it, were every caregiver free, at home and answering at once; for each routine order,
+whether some caregiver who may take it reaches it inside its window with nothing else to do that day.
 
 No dispatcher can do better than this bound; what lies between the bound and a dispatcher's figure is
 the dispatcher's choices and the caregivers' behaviour, and what lies between the bound and a target is the
@@ -10,12 +11,13 @@ standing that sells emergency response in the elder's community, on shift at tha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
 
 from dispatcher import homes_ignoring_load
+from dispatcher.planning.problem import load_staff
 from simulators.citysim.params import Params
 from simulators.citysim.world import km_between
 
@@ -34,3 +36,48 @@ def quickest_minutes(
         )
         best = minutes if best is None else min(best, minutes)
     return best
+
+
+_ROUTINE = """
+SELECT o.id, o.service_type, o.window_start, o.window_end, e.community_id, e.lat, e.lon
+FROM service_order o JOIN elder e ON e.id = o.elder_id
+WHERE o.service_type <> 'emergency' AND o.window_start >= %s AND o.window_start < %s
+"""
+
+
+def reachable_in_window(
+    conn: psycopg.Connection, params: Params, timezone: ZoneInfo, day: date, start: datetime, end: datetime
+) -> dict[int, bool]:
+    """Routine order wanted in [start, end) -> whether some caregiver who may take it (the planner's rules:
+    the skill, a provider that sells it, serves the elder's community, is active, in good standing and under
+    contract; a shift that day overlapping the window; no absence recorded for the day) reaches it inside its
+    window by travel alone: leaving home when their shift starts at the earliest, by their provider's kitchen
+    for a meal when it has one (as the simulated caregivers do), and arriving before their shift ends. Were
+    everyone free all day, no dispatcher would serve more inside the window."""
+    travel, kitchen_minutes = params.travel, params.caregivers.kitchen_minutes
+
+    def minutes(mode: str, a: tuple[float, float], b: tuple[float, float]) -> float:
+        return travel.setup_minutes[mode] + km_between(*a, *b) * travel.detour / travel.speed_kmh[mode] * 60.0
+
+    staff = [s for s in load_staff(conn, day, timezone) if s.usable and not s.absent and s.spans]
+    found = {}
+    for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall():
+        found[order_id] = False
+        for member in staff:
+            if service not in member.services or community not in member.communities:
+                continue
+            home = (member.lat, member.lon)
+            if service == "meal" and member.kitchen is not None:
+                kitchen = (member.kitchen.lat, member.kitchen.lon)
+                trip = minutes(member.travel_mode, home, kitchen) + kitchen_minutes
+                trip += minutes(member.travel_mode, kitchen, (lat, lon))
+            else:
+                trip = minutes(member.travel_mode, home, (lat, lon))
+            for shift_start, shift_end in member.spans:
+                arrives = max(opens, shift_start + timedelta(minutes=trip))
+                if arrives <= min(closes, shift_end):
+                    found[order_id] = True
+                    break
+            if found[order_id]:
+                break
+    return found

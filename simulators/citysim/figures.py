@@ -8,6 +8,8 @@ Definitions (they are the report's contract; the docs repeat them):
   as not within any limit;
 - the roster's bound is the share of emergencies some caregiver could have reached within N minutes by
   travel alone, were everyone free, at home and answering at once (``coverage``): no dispatcher does better;
+  for routine orders, the share some caregiver who may take them reaches inside their window by travel alone,
+  from home when their shift starts, were they free all day;
 - an alarm is answered within N s when an operator picked it up at most N s after it was raised;
 - a routine order is one wanted (``window_start``) during the day; it is served inside its window when a
   caregiver arrived no later than ``window_end`` and completed it;
@@ -90,6 +92,7 @@ def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone:
         "attendance_p90_min": _minutes(_quantile(reached, 0.9)),
         "attendance_max_min": _minutes(max(reached)) if reached else None,
         "attendance_minutes": sorted(_minutes(s) or 0.0 for s in reached),
+        "roster_bound_attended_30": within(bound, 30 * 60),
         "roster_bound_attended_45": within(bound, 45 * 60),
         "roster_bound_attended_60": within(bound, 60 * 60),
         "nobody_on_shift": sum(1 for b in bound if b is None),
@@ -102,12 +105,17 @@ def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone:
     }
 
 
-def routine(conn: psycopg.Connection, run: DayRun) -> dict[str, Any]:
+def routine(conn: psycopg.Connection, run: DayRun, params: Params, local_midnight: datetime) -> dict[str, Any]:
+    end = run.start + timedelta(seconds=DAY_SECONDS)
     rows = conn.execute(
         "SELECT source, window_end, arrived_at, completed_at FROM service_order "
         "WHERE service_type <> 'emergency' AND window_start >= %s AND window_start < %s",
-        (run.start, run.start + timedelta(seconds=DAY_SECONDS)),
+        (run.start, end),
     ).fetchall()
+    assert isinstance(local_midnight.tzinfo, ZoneInfo)
+    reachable = coverage.reachable_in_window(
+        conn, params, local_midnight.tzinfo, local_midnight.date(), run.start, end
+    ).values()
     served = [r for r in rows if r[2] is not None and r[3] is not None and r[2] <= r[1]]
     late = [(r[2] - r[1]).total_seconds() for r in rows if r[2] is not None and r[2] > r[1]]
     by_source: dict[str, int] = {}
@@ -117,6 +125,8 @@ def routine(conn: psycopg.Connection, run: DayRun) -> dict[str, Any]:
         "count": len(rows),
         "by_source": dict(sorted(by_source.items())),
         "served_in_window": _share(len(served), len(rows)),
+        "roster_bound_in_window": _share(sum(reachable), len(rows)),
+        "out_of_roster_reach": sum(1 for r in reachable if not r),
         "completed": _share(sum(1 for r in rows if r[3] is not None), len(rows)),
         "never_reached": sum(1 for r in rows if r[2] is None),
         "given_up": run.given_up,
@@ -231,7 +241,7 @@ def figures(conn: psycopg.Connection, run: DayRun, params: Params, local_midnigh
     assert isinstance(local_midnight.tzinfo, ZoneInfo)
     return {
         "emergencies": emergencies(conn, run, params, local_midnight.tzinfo),
-        "routine": routine(conn, run),
+        "routine": routine(conn, run, params, local_midnight),
         "escalations": {**escalations(conn), "operator_calls": run.escalation_calls},
         "workload": workload(conn, run, local_midnight),
         "travel": travel(conn, run),

@@ -40,6 +40,11 @@ def test_the_same_seed_gives_the_same_report(first_report: dict[str, Any], pg_se
     assert smart["routine"]["by_source"].get("recurring", 0) > 0 and smart["routine"]["by_source"].get("simulation")
     assert smart["offers"]["made"] > 0 and smart["offers"]["sms_by_purpose"]["family"] > 0
     assert smart["travel"]["km_to_orders"] > 0 and smart["workload"]["utilisation"] > 0
+    # the roster's bounds: what some caregiver could reach, were everyone free
+    routine, emergencies = smart["routine"], smart["emergencies"]
+    assert routine["served_in_window"] <= routine["roster_bound_in_window"] <= 1
+    assert routine["out_of_roster_reach"] == round(routine["count"] * (1 - routine["roster_bound_in_window"]))
+    assert emergencies["roster_bound_attended_30"] <= emergencies["roster_bound_attended_45"]
     # the spread among those who may take booked services leaves out the responders kept for emergencies
     work = smart["workload"]
     assert 0 < work["responders_only"] < work["caregivers_rostered"]
