@@ -1,4 +1,7 @@
-"""``/api/v1/plans``: plan a day's booked visits now (operators, admins) and read the plan in force."""
+"""``/api/v1/plans``: plan a day's booked visits now (operators, admins) and read the plan in force.
+
+An account limited to an area reads the visits of its area's elders, without the plan's figures (they are the
+whole city's); planning and pinning are for city-wide accounts."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, Path
+from psycopg import sql
 from pydantic import BaseModel, Field
 
 from dashboard.auth import Actor, Reader
 from dashboard.errors import Invalid, NotFound
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import Area, area_filtered
 from dispatcher import planning
 from dispatcher.planning.store import VisitKey
 from eldercare.i18n import N_
@@ -62,20 +67,23 @@ class Plan(BaseModel):
     visits: list[PlannedVisit]
 
 
-def plan_in_force(conn: psycopg.Connection, day: date) -> Plan | None:
+_VISITS = sql.SQL(
+    "SELECT id, elder_id, service_type, order_id, recurring_service_id, occurrence_at, window_start, window_end, "
+    "duration_min, caregiver_id, sequence, planned_start, unassigned_reason, unassigned_detail, pinned_to "
+    "FROM plan_visit WHERE plan_id = %s AND {area} ORDER BY caregiver_id NULLS LAST, sequence, window_start, id"
+)
+
+
+def plan_in_force(conn: psycopg.Connection, day: date, area: Area | None = None) -> Plan | None:
+    """The day's plan in force; for an account limited to ``area``, its elders' visits and no figures."""
     row = conn.execute(
         "SELECT id, day, made_at, made_by, timed_out, figures FROM plan WHERE day = %s AND superseded_at IS NULL",
         (day,),
     ).fetchone()
     if row is None:
         return None
-    visits = conn.execute(
-        "SELECT id, elder_id, service_type, order_id, recurring_service_id, occurrence_at, window_start, window_end, "
-        "duration_min, caregiver_id, "
-        "sequence, planned_start, unassigned_reason, unassigned_detail, pinned_to FROM plan_visit WHERE plan_id = %s "
-        "ORDER BY caregiver_id NULLS LAST, sequence, window_start, id",
-        (row[0],),
-    ).fetchall()
+    clause, values = area.over_elders("elder_id") if area else ("true", [])
+    visits = conn.execute(_VISITS.format(area=sql.SQL(clause)), (row[0], *values)).fetchall()
     fields = list(PlannedVisit.model_fields)
     return Plan(
         id=row[0],
@@ -83,7 +91,7 @@ def plan_in_force(conn: psycopg.Connection, day: date) -> Plan | None:
         made_at=row[2],
         made_by=row[3],
         timed_out=row[4],
-        figures=row[5],
+        figures={} if area else row[5],
         visits=[PlannedVisit(**dict(zip(fields, v, strict=True))) for v in visits],
     )
 
@@ -117,10 +125,12 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
 
 
 @router.get("/{day}", response_model=Plan, responses={404: {"description": "no plan for that day"}})
+@area_filtered
 def get_plan(day: date, principal: Reader, pool: Pool) -> Plan:
-    """The plan in force for a local day: every booked visit, with its caregiver and start, or why nobody."""
+    """The plan in force for a local day: every booked visit, with its caregiver and start, or why nobody (for an
+    account limited to an area: its elders' visits, without the whole city's figures)."""
     with pool.connection() as conn:
-        found = plan_in_force(conn, day)
+        found = plan_in_force(conn, day, principal.area)
     if found is None:
         raise NotFound(Message.of(N_("no plan has been made for %(day)s; POST /api/v1/plans to make one"), day=day))
     return found

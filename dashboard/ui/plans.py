@@ -1,5 +1,6 @@
 """The plan board: a day's plan per caregiver along the day, the visits nobody could take and why, pins to a
-caregiver, and the plan's figures; operators and admins pin visits and plan the day again."""
+caregiver, and the plan's figures; operators and admins pin visits and plan the day again. An account limited to
+an area sees its elders' visits and the caregivers who bring them, read only (``plan_in_force``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dashboard.api.insights import local_today
 from dashboard.api.plans import DAYS_AHEAD, Plan, PlannedVisit, plan_in_force
 from dashboard.auth import Permission, Reader
 from dashboard.runtime import Pool, RuntimeDep
+from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
 from dispatcher import planning
 from eldercare.vocabulary import ServiceType
@@ -197,6 +199,7 @@ class Shown:
 
 
 @router.get("/plans", response_class=HTMLResponse)
+@area_filtered
 def plan_page(
     request: Request,
     principal: Reader,
@@ -208,15 +211,18 @@ def plan_page(
 ) -> HTMLResponse:
     today = local_today(runtime)
     zone = runtime.dispatch.timezone
-    can_pin = principal.may(Permission.ACT)
+    area = principal.area
+    can_pin = principal.may(Permission.ACT) and area is None  # pins and plans change the whole city's routes
     with pool.connection() as conn:
         if day is None:  # tomorrow's plan once made (the evening run), else today's
             tomorrow = today + timedelta(days=1)
             day = tomorrow if plan_in_force(conn, tomorrow) or not plan_in_force(conn, today) else today
-        plan = plan_in_force(conn, day)
+        plan = plan_in_force(conn, day, area)
         along = axis(plan, day, zone)
         part = Shown(service, who)
         whole = board(conn, plan, along) if plan else Board([], [], {})
+        if area is not None:  # the caregivers who bring the area's visits
+            whole = replace(whole, rows=[row for row in whole.rows if row.boxes])
         shown, pins = part.narrowed(whole, plan.visits if plan else [])
         choices: dict[int, list[tuple[int, str, str]]] = {}
         if plan and can_pin:

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.dashboard.conftest import NOW, City
+from eldercare import users
+from tests.dashboard.conftest import NOW, PASSWORD, City, token
 
 ENGLISH = {"Accept-Language": "en"}
 
@@ -232,3 +233,51 @@ def test_the_board_shows_one_service_or_the_caregivers_named(
     nobody = client.get(f"/plans?day={tomorrow}&who=nobody-by-this-name", headers=h).text
     assert "没有符合筛选条件的服务人员路线" in nobody
     assert client.get(f"/plans?day={tomorrow}&service=flying", headers=h).status_code == 422
+
+
+def test_an_account_limited_to_a_township_reads_its_elders_part_of_the_plan_and_changes_nothing(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    """Visits of the township's elders and the caregivers who bring them, without the whole city's figures; no
+    pins, no plan made (they change every township's routes). Before, the board and the plan were refused (403)."""
+    tomorrow = TODAY + timedelta(days=1)
+    plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
+    with psycopg.connect(city.url) as conn:
+        township = conn.execute(
+            "SELECT c.township_id, t.code FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
+            "JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id "
+            "WHERE v.plan_id = %s GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1",
+            (plan["id"],),
+        ).fetchone()
+        assert township is not None
+        inside = {
+            v
+            for (v,) in conn.execute(
+                "SELECT v.id FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
+                "JOIN community c ON c.id = e.community_id WHERE v.plan_id = %s AND c.township_id = %s",
+                (plan["id"], township[0]),
+            ).fetchall()
+        }
+        users.add_user(conn, "area", PASSWORD, users.Role.OPERATOR)
+        users.set_area(conn, "area", township[1], None)
+    assert 0 < len(inside) < len(plan["visits"])  # some visits outside the township too
+    auth = token(client, "area")
+    read = client.get(f"/api/v1/plans/{tomorrow}", headers=auth)
+    assert read.status_code == 200, read.text
+    assert {v["id"] for v in read.json()["visits"]} == inside and read.json()["figures"] == {}
+    page = client.get(f"/plans?day={tomorrow}", headers=auth)
+    assert page.status_code == 200, page.text[:300]
+    shown = {int(v) for v in re.findall(r'data-visit="(\d+)"', page.text)}
+    assert shown == inside
+    rows = page.text.count('class="plan-row" data-caregiver=')
+    routes = {v["caregiver_id"] for v in read.json()["visits"] if v["caregiver_id"] is not None}
+    assert rows == len(routes) > 0  # only those who bring the township's visits
+    assert 'id="plan-area"' in page.text and 'id="plan-figures"' not in page.text
+    assert "pin-form" not in page.text and 'id="plan-now"' not in page.text
+    visit = min(inside)
+    pin = client.post(f"/api/v1/plans/{tomorrow}/visits/{visit}/pin", json={"caregiver_id": None}, headers=auth)
+    assert pin.status_code == 403
+    assert client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=auth).status_code == 403
+    # a city-wide account still sees the whole plan and its figures
+    whole = client.get(f"/api/v1/plans/{tomorrow}", headers=headers["viewer"]).json()
+    assert len(whole["visits"]) == len(plan["visits"]) and whole["figures"] == plan["figures"]

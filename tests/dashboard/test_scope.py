@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -175,12 +176,20 @@ def _supervise(conn: psycopg.Connection, township_id: int) -> None:
 
 
 def test_every_route_keeps_a_township_operator_inside(
-    city: City, server: DashboardServer, client: httpx.Client, township_operator: int
+    city: City,
+    server: DashboardServer,
+    client: httpx.Client,
+    township_operator: int,
+    headers: dict[str, dict[str, str]],
 ) -> None:
     auth = token(client, "area")
     with psycopg.connect(city.url) as conn:
         outside, inside = _ids(conn, township_operator, False), _ids(conn, township_operator, True)
     assert set(scope.OWNERS) == set(outside.by_name) & set(inside.by_name) - {"provider_id", "caregiver_id"}
+    # a day with a plan in force, for the routes that read one
+    day = (NOW.date() + timedelta(days=1)).isoformat()
+    assert client.post("/api/v1/plans", json={"day": day}, headers=headers["operator"]).status_code == 201
+    outside.by_name["day"] = inside.by_name["day"] = day
 
     problems: list[str] = []
     marked_city: set[str] = set()
