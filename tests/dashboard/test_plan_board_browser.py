@@ -7,11 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import Browser, expect
 
 from dashboard.server import DashboardServer
-from tests.dashboard.conftest import City
+from eldercare import users
+from tests.dashboard.conftest import PASSWORD, City
 from tests.dashboard.test_browser import DESKTOP, sign_in
 from tests.dashboard.test_plans import TODAY, a_move, faraway_visit, same_visit
 from tests.waiting import patience
@@ -64,4 +66,44 @@ def test_pinning_a_visit_moves_it_at_the_next_plan(
     classes = page.locator(".plan-box").evaluate_all("boxes => boxes.map(b => b.className.split(' ')[1])")
     assert classes and set(classes) == {"service-meal"}
     page.screenshot(path=shots / "plan-board-meals.png")
+    context.close()
+
+
+def test_a_township_operator_sees_their_elders_part_of_the_board(
+    city: City,
+    server: DashboardServer,
+    client: httpx.Client,
+    headers: dict[str, dict[str, str]],
+    browser: Browser,
+    artifacts_dir: Path,
+) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
+    with psycopg.connect(city.url) as conn:
+        code = conn.execute(
+            "SELECT t.code FROM plan_visit v JOIN elder e ON e.id = v.elder_id"
+            " JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id"
+            " WHERE v.plan_id = %s AND v.caregiver_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            (plan["id"],),
+        ).fetchone()
+        assert code is not None
+        users.add_user(conn, "area", PASSWORD, users.Role.OPERATOR)
+        users.set_area(conn, "area", code[0], None)
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(patience(15) * 1000)
+    sign_in(page, server.url, "area")
+    page.goto(f"{server.url}/plans?day={tomorrow}")
+    expect(page.locator("#plan-area")).to_be_visible()
+    boxes = page.locator(".plan-box")
+    expect(boxes.first).to_be_visible()
+    assert boxes.first.evaluate("el => parseFloat(el.style.left) === parseFloat(el.dataset.left)")
+    assert 0 < boxes.count() < sum(1 for v in plan["visits"] if v["caregiver_id"] is not None)
+    expect(page.locator("#plan-figures")).to_have_count(0)
+    expect(page.locator("form.pin-form")).to_have_count(0)
+    expect(page.locator("#plan-now")).to_have_count(0)
+    shots = artifacts_dir / "dashboard"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=shots / "plan-board-township.png", full_page=True)
     context.close()
