@@ -7,15 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from playwright.sync_api import Browser, expect
 
 from dashboard.server import DashboardServer
-from eldercare import users
-from tests.dashboard.conftest import PASSWORD, City
+from tests.dashboard.conftest import City
 from tests.dashboard.test_browser import DESKTOP, sign_in
-from tests.dashboard.test_plans import TODAY, a_move, faraway_visit, same_visit
+from tests.dashboard.test_plans import TODAY, a_move, area_account_for_busiest_township, faraway_visit, same_visit
 from tests.waiting import patience
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -79,17 +77,7 @@ def test_a_township_operator_sees_their_elders_part_of_the_board(
 ) -> None:
     tomorrow = TODAY + timedelta(days=1)
     plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
-    with psycopg.connect(city.url) as conn:
-        code = conn.execute(
-            "SELECT t.code FROM plan_visit v JOIN elder e ON e.id = v.elder_id"
-            " JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id"
-            " WHERE v.plan_id = %s AND v.caregiver_id IS NOT NULL"
-            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-            (plan["id"],),
-        ).fetchone()
-        assert code is not None
-        users.add_user(conn, "area", PASSWORD, users.Role.OPERATOR)
-        users.set_area(conn, "area", code[0], None)
+    area_account_for_busiest_township(city.url, plan["id"])
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(patience(15) * 1000)

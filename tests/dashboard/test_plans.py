@@ -235,6 +235,26 @@ def test_the_board_shows_one_service_or_the_caregivers_named(
     assert client.get(f"/plans?day={tomorrow}&service=flying", headers=h).status_code == 422
 
 
+def area_account_for_busiest_township(url: str, plan_id: int) -> set[int]:
+    """An operator account ``area`` limited to the township with the most visits of the plan; those visits."""
+    with psycopg.connect(url) as conn:
+        township = conn.execute(
+            "SELECT c.township_id, t.code FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
+            "JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id "
+            "WHERE v.plan_id = %s GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1",
+            (plan_id,),
+        ).fetchone()
+        assert township is not None
+        users.add_user(conn, "area", PASSWORD, users.Role.OPERATOR)
+        users.set_area(conn, "area", township[1], None)
+        rows = conn.execute(
+            "SELECT v.id FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
+            "JOIN community c ON c.id = e.community_id WHERE v.plan_id = %s AND c.township_id = %s",
+            (plan_id, township[0]),
+        ).fetchall()
+    return {visit for (visit,) in rows}
+
+
 def test_an_account_limited_to_a_township_reads_its_elders_part_of_the_plan_and_changes_nothing(
     city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
 ) -> None:
@@ -242,24 +262,7 @@ def test_an_account_limited_to_a_township_reads_its_elders_part_of_the_plan_and_
     pins, no plan made (they change every township's routes). Before, the board and the plan were refused (403)."""
     tomorrow = TODAY + timedelta(days=1)
     plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
-    with psycopg.connect(city.url) as conn:
-        township = conn.execute(
-            "SELECT c.township_id, t.code FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
-            "JOIN community c ON c.id = e.community_id JOIN township t ON t.id = c.township_id "
-            "WHERE v.plan_id = %s GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1",
-            (plan["id"],),
-        ).fetchone()
-        assert township is not None
-        inside = {
-            v
-            for (v,) in conn.execute(
-                "SELECT v.id FROM plan_visit v JOIN elder e ON e.id = v.elder_id "
-                "JOIN community c ON c.id = e.community_id WHERE v.plan_id = %s AND c.township_id = %s",
-                (plan["id"], township[0]),
-            ).fetchall()
-        }
-        users.add_user(conn, "area", PASSWORD, users.Role.OPERATOR)
-        users.set_area(conn, "area", township[1], None)
+    inside = area_account_for_busiest_township(city.url, plan["id"])
     assert 0 < len(inside) < len(plan["visits"])  # some visits outside the township too
     auth = token(client, "area")
     read = client.get(f"/api/v1/plans/{tomorrow}", headers=auth)
