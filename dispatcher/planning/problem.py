@@ -66,6 +66,9 @@ class Visit:
     pin_firm: bool = False
     # the caregiver who holds its order already: it stays with them, or nobody
     held_by: int | None = None
+    # promised by a caregiver who may no longer take it (away, off shift, no longer allowed): it gives way to
+    # promises their caregivers still keep
+    gives_way: bool = False
     # the elder's place when capacity is short (eldercare.priority: lower first, BOOKED for nobody's group)
     priority: int = BOOKED
     # a meal collected at this kitchen before it is delivered (None: nothing to collect)
@@ -474,12 +477,15 @@ def build(
         if visit.pinned_to is not None and any(workers[i].caregiver_id == visit.pinned_to for i in may):
             may = [i for i in may if workers[i].caregiver_id == visit.pinned_to]
             kept = not visit.pin_firm
+        elif visit.pinned_to is not None:
+            visit = replace(visit, gives_way=True)
         if visit.held_by is not None:
             theirs = [i for i in may if workers[i].caregiver_id == visit.held_by]
             # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
             may = theirs if theirs or visit.carried else may
             if not theirs and not visit.carried:
                 given_up[len(problem_visits)] = _why_given_up(visit, holder, tz)
+                visit = replace(visit, gives_way=True)
         choices = _kitchen_choices(visit, may, workers, kitchens)
         if choices:
             kitchen_choices[len(problem_visits)] = choices

@@ -39,15 +39,20 @@ log = logging.getLogger(__name__)
 # VROOM priorities run 0-100, and VROOM serves the highest sum of priorities it can first (then as many visits as
 # it can, then the least travel). A visit promised already (its caregiver holds its order, or has it on a confirmed
 # route or an operator's pin) counts 96: a re-plan drops one only if it cannot be served, never to make room for
-# visits not yet promised (it would take 25 of those to outweigh it). Each priority group the elder is in (at most
-# four) adds a step: the priority elders' visits come first among those not yet promised, and among the promised.
+# visits not yet promised (it would take 25 of those to outweigh it). A promise its caregiver cannot keep where it
+# stood (they are away or no longer allowed, or have no room: the visit is handed over) counts one less, so that it
+# does not push out a visit another caregiver confirmed (the two would otherwise weigh the same, and VROOM would
+# take the shorter ride). Each priority group the elder is in (at most four) adds a step: the priority elders'
+# visits come first among those not yet promised, and among the promised.
 PROMISED = 96
 PRIORITY_STEP = 1
 
 
-def priority_of(visit: Visit) -> int:
-    """The visit's VROOM priority (0-100)."""
-    return (PROMISED if visit.promised else 0) + (BOOKED - visit.priority) * PRIORITY_STEP
+def priority_of(visit: Visit, handed_over: bool = False) -> int:
+    """The visit's VROOM priority (0-100); ``handed_over``: a pass moves it from a caregiver with no room for it."""
+    kept_where_it_stood = not (visit.gives_way or handed_over)
+    promise = (PROMISED if kept_where_it_stood else PROMISED - 1) if visit.promised else 0
+    return promise + (BOOKED - visit.priority) * PRIORITY_STEP
 
 
 OUT_OF_REACH = Reason.of(
@@ -253,7 +258,7 @@ def _input(
         opens, closes = passes.window(problem, index)
         start = max(0, problem.seconds(opens))
         end = max(start, problem.seconds(closes) - margin)
-        priority = priority_of(visit)
+        priority = priority_of(visit, index in passes.open_to)
         if visit.kitchen is None:
             problem_input.add_job(
                 vroom.Job(

@@ -572,3 +572,39 @@ def test_routes_to_start_from_that_the_solver_refuses_are_dropped_not_fatal(
     start = Passes(initial={workers[cleaner]: [("job", 0)]})
     solution = solve(problem, solver_settings(config), start)
     assert solution.stops[0].worker == workers[nurse]
+
+
+def test_a_visit_handed_over_does_not_push_out_a_confirmed_visit_of_its_new_caregiver(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A caregiver reports sick; their confirmed visit is handed over to a colleague with room for one visit at that
+    hour, who has their own confirmed visit then. The colleague keeps theirs (it moves only when needed, and they
+    are not told again); the sick caregiver's visit is left with its reason. It went the other way when the handed
+    visit was the shorter ride for the colleague: their own elder lost a confirmed visit for nothing gained."""
+    pid = town.provider()
+    stays, sick = (town.caregiver(pid, offset(0, km), shifts=LONG_DAY) for km in (0, 5))
+    own, handed = town.elder(offset(0, 2)), town.elder(offset(0, 0.1))  # the handed visit is next door to `stays`
+    for elder, regular in ((own, stays), (handed, sick)):
+        conn.execute(
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on, "
+            "preferred_caregiver_id) VALUES (%s, 'care', '0 14 * * *', 60, 60, %s, %s)",
+            (elder, DAY - timedelta(days=3), regular),
+        )
+    first = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    routes = (
+        "SELECT r.elder_id, v.caregiver_id FROM plan_visit v JOIN recurring_service r ON r.id = v.recurring_service_id"
+        " WHERE v.plan_id = %s"
+    )
+    assert dict(conn.execute(routes, (first.plan_id,)).fetchall()) == {own: stays, handed: sick}
+    for cid in (stays, sick):
+        confirm_day(conn, clock, config, cid)
+    town.absent(sick, DAY, DAY)
+    clock.set(local(8))
+    again = replan_on_change(conn, clock, config)
+    assert again is not None
+    assert dict(conn.execute(routes, (again.plan_id,)).fetchall()) == {own: stays, handed: None}
+    confirmed = conn.execute(
+        "SELECT confirmed_at IS NOT NULL FROM plan_route WHERE plan_id = %s AND caregiver_id = %s",
+        (again.plan_id, stays),
+    ).fetchone()
+    assert confirmed == (True,)
