@@ -484,8 +484,9 @@ def build(
             # a holder away or off that day gives the visit up to the plan (its order moves), unless they carry it
             may = theirs if theirs or visit.carried else may
             if not theirs and not visit.carried:
-                given_up[len(problem_visits)] = _why_given_up(visit, holder, tz)
-                visit = replace(visit, gives_way=True)
+                why = given_up[len(problem_visits)] = _why_given_up(visit, holder, tz)
+                # one an operator pinned to someone else keeps its weight: their decision, not a broken promise
+                visit = replace(visit, gives_way=why != "pinned")
         choices = _kitchen_choices(visit, may, workers, kitchens)
         if choices:
             kitchen_choices[len(problem_visits)] = choices
