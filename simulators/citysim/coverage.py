@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from dispatcher import homes_ignoring_load
-from dispatcher.planning.problem import load_staff
+from dispatcher.planning.problem import Kitchen, load_staff
 from simulators.citysim.params import Params
 from simulators.citysim.world import km_between
 
@@ -29,11 +29,7 @@ def quickest_minutes(
     travel = params.travel
     best = None
     for home in homes_ignoring_load(conn, elder_id, "emergency", at, timezone):
-        km = km_between(home.lat, home.lon, lat, lon) * travel.detour
-        minutes = (
-            travel.setup_minutes[home.travel_mode]
-            + km / (travel.speed_kmh[home.travel_mode] * travel.emergency_factor) * 60.0
-        )
+        minutes = travel.minutes(home.travel_mode, km_between(home.lat, home.lon, lat, lon) * travel.detour, True)
         best = minutes if best is None else min(best, minutes)
     return best
 
@@ -57,27 +53,37 @@ def reachable_in_window(
     travel, kitchen_minutes = params.travel, params.caregivers.kitchen_minutes
 
     def minutes(mode: str, a: tuple[float, float], b: tuple[float, float]) -> float:
-        return travel.setup_minutes[mode] + km_between(*a, *b) * travel.detour / travel.speed_kmh[mode] * 60.0
+        return travel.minutes(mode, km_between(*a, *b) * travel.detour)
+
+    def reaches(
+        mode: str,
+        home: tuple[float, float],
+        kitchen: Kitchen | None,
+        spans: list[tuple[datetime, datetime]],
+        window: tuple[datetime, datetime],
+        place: tuple[float, float],
+    ) -> bool:
+        if kitchen is None:
+            trip = minutes(mode, home, place)
+        else:
+            at = (kitchen.lat, kitchen.lon)
+            trip = minutes(mode, home, at) + kitchen_minutes + minutes(mode, at, place)
+        opens, closes = window
+        return any(max(opens, a + timedelta(minutes=trip)) <= min(closes, b) for a, b in spans)
 
     staff = [s for s in load_staff(conn, day, timezone) if s.usable and not s.absent and s.spans]
-    found = {}
-    for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall():
-        found[order_id] = False
-        for member in staff:
-            if service not in member.services or community not in member.communities:
-                continue
-            home = (member.lat, member.lon)
-            if service == "meal" and member.kitchen is not None:
-                kitchen = (member.kitchen.lat, member.kitchen.lon)
-                trip = minutes(member.travel_mode, home, kitchen) + kitchen_minutes
-                trip += minutes(member.travel_mode, kitchen, (lat, lon))
-            else:
-                trip = minutes(member.travel_mode, home, (lat, lon))
-            for shift_start, shift_end in member.spans:
-                arrives = max(opens, shift_start + timedelta(minutes=trip))
-                if arrives <= min(closes, shift_end):
-                    found[order_id] = True
-                    break
-            if found[order_id]:
-                break
-    return found
+    return {
+        order_id: any(
+            reaches(
+                m.travel_mode,
+                (m.lat, m.lon),
+                m.kitchen if service == "meal" else None,
+                m.spans,
+                (opens, closes),
+                (lat, lon),
+            )
+            for m in staff
+            if service in m.services and community in m.communities
+        )
+        for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall()
+    }

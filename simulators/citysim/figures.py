@@ -105,17 +105,15 @@ def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone:
     }
 
 
-def routine(conn: psycopg.Connection, run: DayRun, params: Params, local_midnight: datetime) -> dict[str, Any]:
+def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: ZoneInfo) -> dict[str, Any]:
     end = run.start + timedelta(seconds=DAY_SECONDS)
     rows = conn.execute(
         "SELECT source, window_end, arrived_at, completed_at FROM service_order "
         "WHERE service_type <> 'emergency' AND window_start >= %s AND window_start < %s",
         (run.start, end),
     ).fetchall()
-    assert isinstance(local_midnight.tzinfo, ZoneInfo)
-    reachable = coverage.reachable_in_window(
-        conn, params, local_midnight.tzinfo, local_midnight.date(), run.start, end
-    ).values()
+    day = run.start.astimezone(timezone).date()
+    reachable = coverage.reachable_in_window(conn, params, timezone, day, run.start, end).values()
     served = [r for r in rows if r[2] is not None and r[3] is not None and r[2] <= r[1]]
     late = [(r[2] - r[1]).total_seconds() for r in rows if r[2] is not None and r[2] > r[1]]
     by_source: dict[str, int] = {}
@@ -241,7 +239,7 @@ def figures(conn: psycopg.Connection, run: DayRun, params: Params, local_midnigh
     assert isinstance(local_midnight.tzinfo, ZoneInfo)
     return {
         "emergencies": emergencies(conn, run, params, local_midnight.tzinfo),
-        "routine": routine(conn, run, params, local_midnight),
+        "routine": routine(conn, run, params, local_midnight.tzinfo),
         "escalations": {**escalations(conn), "operator_calls": run.escalation_calls},
         "workload": workload(conn, run, local_midnight),
         "travel": travel(conn, run),

@@ -96,6 +96,12 @@ class Travel(_Section):
     emergency_factor: float = Field(ge=1)
     sigma: float = Field(ge=0)
 
+    def minutes(self, mode: str, road_km: float, hurry: bool = False) -> float:
+        """The expected (median) minutes of a trip of ``road_km`` in ``mode``: getting going, then the road, faster
+        to an emergency (``hurry``)."""
+        speed = self.speed_kmh[mode] * (self.emergency_factor if hurry else 1.0)
+        return self.setup_minutes[mode] + road_km / speed * 60.0
+
 
 class ServiceMinutes(_Section):
     meal: float = Field(gt=0)

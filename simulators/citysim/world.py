@@ -187,9 +187,7 @@ class World:
 
     def _expected(self, worker: Worker, lat: float, lon: float, lat1: float, lon1: float, hurry: bool) -> float:
         t = self.p.travel
-        km = km_between(lat, lon, lat1, lon1) * t.detour
-        speed = t.speed_kmh[worker.mode] * (t.emergency_factor if hurry else 1.0)
-        return (t.setup_minutes[worker.mode] + km / speed * 60.0) * 60.0
+        return t.minutes(worker.mode, km_between(lat, lon, lat1, lon1) * t.detour, hurry) * 60.0
 
     def _leg(self, now: float, worker: Worker, lat: float, lon: float, key: str, n: int, hurry: bool) -> Leg:
         t = self.p.travel
