@@ -256,5 +256,6 @@ def plan_page(
         services=list(ServiceType),
         ticks=along.ticks,
         can_pin=can_pin,
+        limited=area is not None,  # its elders' part of the plan, without the whole city's figures
         can_plan=can_pin and today <= day <= today + timedelta(days=DAYS_AHEAD),
     )
