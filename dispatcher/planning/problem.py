@@ -204,7 +204,8 @@ ORDER BY o.id
 # Where caregivers are during a re-plan: on a visit under way (set off for, or being served) until it ends, on the
 # way with meals they carry, or after the last visit they finished since the day began.
 _UNDER_WAY = """
-SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.en_route_at, o.arrived_at, o.completed_at,
+SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.accepted_at, o.en_route_at, o.arrived_at,
+       o.completed_at,
        o.collected_at IS NOT NULL, e.lat, e.lon,
        (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = o.caregiver_id AND n.status = 'accepted')
 FROM service_order o JOIN elder e ON e.id = o.elder_id
@@ -310,28 +311,39 @@ def load_visits(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[tuple
 
 def _whereabouts(
     conn: psycopg.Connection, day: date, tz: ZoneInfo, now: datetime, minutes_on_site: Mapping[str, int]
-) -> dict[int, tuple[datetime, Checked, datetime | None]]:
+) -> dict[int, tuple[datetime, Checked, Checked | None, datetime | None]]:
     """Caregiver -> when they are free and the order that says where they are: the visit they are on, free at its
     end (one set off for is taken as reached by the time its window opens, or now); out with a batch of meals
-    (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``); else
-    the last visit they finished today, free now; ``located`` reckons where they are, with when they took the order
-    they wait to set off for, if any. Caregivers not found are at home."""
+    (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``), from
+    where they were when they set off: after the last visit they had finished by then, if any (else from home);
+    else the last visit they finished today, free now; ``located`` reckons where they are, with when they took the
+    order they wait to set off for, if any. Caregivers not found are at home."""
     since = datetime.combine(day, time(0), tzinfo=tz)
     found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
+    finished: dict[int, list[tuple[datetime, Checked]]] = {}  # -> (completed, the order), visits done today
     for row in conn.execute(_UNDER_WAY, {"since": since, "now": now}).fetchall():
-        caregiver_id, service, minutes, opens, set_off, arrived, completed, carried, lat, lon, waiting = row
+        caregiver_id, service, minutes, opens, accepted, set_off, arrived, completed, carried, lat, lon, waiting = row
         on_the_way = carried and arrived is None  # out with meals they carry
         if completed is not None:
             free, as_of = now, completed
+            visit = Checked((lat, lon), accepted, completed=completed)
+            finished.setdefault(caregiver_id, []).append((completed, visit))
         elif on_the_way:
             free, as_of = now, now
         else:
             starts = arrived if arrived is not None else max(now, opens)
             free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
         if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
-            order = Checked((lat, lon), set_off=set_off if on_the_way else None, completed=completed)
+            order = Checked((lat, lon), accepted, set_off=set_off if on_the_way else None, completed=completed)
             found[caregiver_id] = (free, as_of, order, waiting)
-    return {caregiver_id: (free, order, waiting) for caregiver_id, (free, _, order, waiting) in found.items()}
+    where = {}
+    for caregiver_id, (free, _, order, waiting) in found.items():
+        before = None
+        if order.set_off is not None:  # where they set off from: after the last visit they had finished by then
+            earlier = [(at, visit) for at, visit in finished.get(caregiver_id, []) if at <= order.set_off]
+            before = max(earlier, key=lambda item: item[0])[1] if earlier else None
+        where[caregiver_id] = (free, order, before, waiting)
+    return where
 
 
 NO_ROOM = Reason.of("no_room", N_("no eligible caregiver's day has room to reach it inside its window"))
@@ -531,11 +543,13 @@ def load(
         if member.id in leave_out:
             member.spans = []
         elif not_before is not None:
-            free, order, waiting = busy.get(member.id, (not_before, None, None))
+            free, order, before, waiting = busy.get(member.id, (not_before, None, None, None))
             if order is not None:  # they set out from where they are, and still go home at the end
                 member.home = (member.lat, member.lon)
                 reckoning = travel or TravelModel()
-                place = located(reckoning, member.travel_mode, member.home, order, not_before, waiting_since=waiting)
+                place = located(
+                    reckoning, member.travel_mode, member.home, order, not_before, before=before, waiting_since=waiting
+                )
                 member.lat, member.lon = place
             member.rostered = member.spans
             member.spans = [(max(a, free), b) for a, b in member.spans if b > free]

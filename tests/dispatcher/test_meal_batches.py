@@ -328,3 +328,37 @@ def test_a_pass_that_narrows_a_meals_window_lets_it_be_collected_the_hold_before
     assert index in solution.stops, solution.unassigned
     assert solution.pickups[index].start_s == problem.seconds(local(10))
     assert solution.stops[index].start_s == problem.seconds(local(11, 10))
+
+
+def test_a_replan_reckons_a_caregiver_between_two_meals_of_a_batch_from_the_elder_they_just_left(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A caregiver who lives 10 km away brings the first meal of a batch and sets off for the second, next door.
+    A re-plan a few minutes later reckons them on their way from the first elder's, and keeps the second meal in its
+    window on their route. Before, it reckoned them riding from home, 10 km out, found the meal they carried out of
+    reach in its window (``held_late``) and left it off their route (a simulated day traced 17 meals so at one
+    re-plan, most of them brought in their window all the same)."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    cid = town.caregiver(pid, offset(10, 0), shifts=SHIFT)
+    first_meal = booked(conn, clock, config, town.elder(offset(0, 1)), "meal", local(11), 30, 30)
+    second_meal = booked(conn, clock, config, town.elder(offset(0.3, 1)), "meal", local(11), 30, 30)
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    assert first.figures["assigned"] == 2 and first.figures["batches"] == 1
+    caregiver = dispatcher.caregiver_by_id(conn, cid)
+    assert caregiver is not None
+    clock.set(local(10, 0))
+    dispatcher.set_off(conn, clock, config, caregiver, first_meal, "sms")  # by the kitchen, collecting both
+    clock.set(local(11, 2))
+    dispatcher.arrive(conn, clock, config, caregiver, first_meal, "sms")
+    clock.set(local(11, 12))
+    dispatcher.finish(conn, clock, config, caregiver, first_meal, "sms")
+    dispatcher.set_off(conn, clock, config, caregiver, second_meal, "sms")
+    clock.set(local(11, 15))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    row = conn.execute(
+        "SELECT caregiver_id, planned_start, unassigned_reason FROM plan_visit WHERE plan_id = %s AND order_id = %s",
+        (again.plan_id, second_meal),
+    ).fetchone()
+    assert row is not None and row[0] == cid and row[2] is None, row
+    assert local(11, 15) <= row[1] <= local(11, 25)  # 0.3 km from the first elder's: there in minutes
