@@ -12,7 +12,8 @@ Where a caregiver is: at home, unless the need is an emergency and they checked 
 for it, arrived, or finished it within ``whereabouts_minutes``. Caregivers answer by SMS, so the platform knows
 only those moments, and reckons from them (``located``): with the elder once arrived; once done, on the way home
 until they take another order (then waiting where they are to set off for it); once set off, on the way there,
-from where they were reckoned to be then. On the way, they are as far along the straight line as their trip would
+from where they were reckoned to be then, by their provider's kitchen first for a meal collected on the way (the
+first of its batch, or one on its own). On the way, they are as far along the straight line as their trip would
 have taken them by then at their travel mode's speed: a walker who set off half an hour ago for a visit 10 km
 away is not next to it yet.
 """
@@ -129,7 +130,7 @@ SELECT * FROM (
                    AND h.status IN ('completed', 'reviewed')),
            c.name, c.phone, c.language, here.lat IS NOT NULL AS away, kitchen.lat AS via_lat, kitchen.lon AS via_lon,
            here.lat, here.lon, here.accepted_at, here.en_route_at, here.arrived_at, here.completed_at, here.hurry,
-           here.next_accepted_at, here.before_lat, here.before_lon, here.before_completed_at
+           here.next_accepted_at, here.before_lat, here.before_lon, here.before_completed_at, here.via_lat, here.via_lon
     FROM caregiver c
     LEFT JOIN LATERAL (
         SELECT k.kitchen_lat AS lat, k.kitchen_lon AS lon FROM provider k WHERE %(meal)s AND k.id = c.provider_id
@@ -139,8 +140,12 @@ SELECT * FROM (
                w.service_type = 'emergency' AS hurry,
                (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = c.id AND n.status = 'accepted')
                    AS next_accepted_at,
-               before.lat AS before_lat, before.lon AS before_lon, before.completed_at AS before_completed_at
+               before.lat AS before_lat, before.lon AS before_lon, before.completed_at AS before_completed_at,
+               way.kitchen_lat AS via_lat, way.kitchen_lon AS via_lon
         FROM service_order w JOIN elder e ON e.id = w.elder_id
+        -- a meal set off for and not collected before (the first of its batch, or one on its own): by the kitchen
+        LEFT JOIN provider way ON way.id = c.provider_id AND w.service_type = 'meal'
+            AND (w.collected_at IS NULL OR w.collected_at = w.en_route_at)
         LEFT JOIN LATERAL (
             SELECT be.lat, be.lon, b.completed_at FROM service_order b JOIN elder be ON be.id = b.elder_id
             WHERE w.arrived_at IS NULL AND b.caregiver_id = c.id AND b.completed_at <= w.en_route_at
@@ -283,8 +288,9 @@ class SqlCandidates:
         candidate = Candidate(*row[:16])
         if not candidate.away:
             return candidate
-        lat, lon, accepted, set_off, arrived, completed, hurry, next_accepted, *before_row = row[16:]
-        visit = Checked((lat, lon), accepted, set_off, arrived, completed, hurry)
+        lat, lon, accepted, set_off, arrived, completed, hurry, next_accepted, *before_row, via_lat, via_lon = row[16:]
+        via = None if via_lat is None else (via_lat, via_lon)
+        visit = Checked((lat, lon), accepted, set_off, arrived, completed, hurry, via)
         before_lat, before_lon, before_completed = before_row
         before = None if before_lat is None else Checked((before_lat, before_lon), completed=before_completed)
         home = (candidate.lat, candidate.lon)
@@ -304,6 +310,7 @@ class Checked:
     arrived: datetime | None = None
     completed: datetime | None = None
     hurry: bool = False  # an emergency: people travel faster to it
+    via: tuple[float, float] | None = None  # a meal collected on the way: the kitchen they go by first
 
 
 def located(
@@ -319,15 +326,55 @@ def located(
     """Where a caregiver is reckoned to be at ``now`` from what they told of ``visit``: with the elder once arrived;
     once done, on the way home until they took another order to set off for (``waiting_since``: then they wait
     where they were, at the elder's if they took it before they were done); once set off, on the way there, from
-    where they were reckoned to be then (at home, or after ``before``, an order they had finished)."""
+    where they were reckoned to be then (at home, or after ``before``, an order they had finished), by the kitchen
+    first for a meal collected on the way (``Checked.via``)."""
     if visit.completed is not None:
         stopped = now if waiting_since is None else min(now, max(waiting_since, visit.completed))
         return along(travel, mode, visit.place, home, stopped - visit.completed)
     if visit.arrived is not None or visit.set_off is None:
         return visit.place
-    # from home, or from where they were after ``before``, an order they finished first
-    start = home if before is None else located(travel, mode, home, before, visit.set_off, waiting_since=visit.accepted)
-    return along(travel, mode, start, visit.place, now - visit.set_off, hurry=visit.hurry)
+    start = _set_out_from(travel, mode, home, visit, before)
+    gone = now - visit.set_off
+    if visit.via is not None:  # by the kitchen first, for a meal collected on the way
+        to_kitchen = timedelta(minutes=trip_minutes(travel, mode, start, visit.via, hurry=visit.hurry))
+        if gone < to_kitchen:
+            return along(travel, mode, start, visit.via, gone, hurry=visit.hurry)
+        start, gone = visit.via, gone - to_kitchen
+    return along(travel, mode, start, visit.place, gone, hurry=visit.hurry)
+
+
+def at_kitchen(
+    travel: TravelModel, mode: str, home: tuple[float, float], visit: Checked, *, before: Checked | None = None
+) -> datetime | None:
+    """When a caregiver who set off for a meal collected on the way (``Checked.via``) reaches the kitchen, by the
+    travel model from where they set out (as ``located``); None for any other order."""
+    if visit.via is None or visit.set_off is None or visit.arrived is not None or visit.completed is not None:
+        return None
+    start = _set_out_from(travel, mode, home, visit, before)
+    return visit.set_off + timedelta(minutes=trip_minutes(travel, mode, start, visit.via, hurry=visit.hurry))
+
+
+def _set_out_from(
+    travel: TravelModel, mode: str, home: tuple[float, float], visit: Checked, before: Checked | None
+) -> tuple[float, float]:
+    """Where a caregiver set out for ``visit`` from: home, or where they were after ``before``, an order they
+    finished first."""
+    assert visit.set_off is not None
+    return home if before is None else located(travel, mode, home, before, visit.set_off, waiting_since=visit.accepted)
+
+
+def trip_minutes(
+    travel: TravelModel, mode: str, start: tuple[float, float], end: tuple[float, float], *, hurry: bool = False
+) -> float:
+    """Minutes the travel model's trip from ``start`` to ``end`` takes: getting going, then the road."""
+    return travel.setup_min[mode] + _road_minutes(travel, mode, start, end, hurry)
+
+
+def _road_minutes(
+    travel: TravelModel, mode: str, start: tuple[float, float], end: tuple[float, float], hurry: bool
+) -> float:
+    speed = travel.speed_kmh[mode] * (travel.emergency_factor if hurry else 1.0)
+    return geodesic(start, end).km * travel.detour / speed * 60.0
 
 
 def along(
@@ -341,8 +388,7 @@ def along(
 ) -> tuple[float, float]:
     """Where someone who left ``start`` for ``end`` ``gone`` ago is: as far along the straight line as the travel
     model's trip would have taken them by then (getting going first), at ``end`` once it is over."""
-    speed = travel.speed_kmh[mode] * (travel.emergency_factor if hurry else 1.0)
-    moving = geodesic(start, end).km * travel.detour / speed * 60.0
+    moving = _road_minutes(travel, mode, start, end, hurry)
     minutes = gone.total_seconds() / 60.0 - travel.setup_min[mode]
     share = 1.0 if minutes >= moving else max(0.0, minutes / moving)
     return start[0] + (end[0] - start[0]) * share, start[1] + (end[1] - start[1]) * share

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.candidates import UNDER_CONTRACT, Checked, located
+from dispatcher.candidates import UNDER_CONTRACT, Checked, at_kitchen, located
 from dispatcher.eligibility import Reason
 from dispatcher.matching import distance_floor_km
 from dispatcher.recurring import occurrences, trigger_for
@@ -207,8 +207,12 @@ _UNDER_WAY = """
 SELECT o.caregiver_id, o.service_type, o.duration_min, o.window_start, o.accepted_at, o.en_route_at, o.arrived_at,
        o.completed_at,
        o.collected_at IS NOT NULL, e.lat, e.lon,
-       (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = o.caregiver_id AND n.status = 'accepted')
+       (SELECT min(n.accepted_at) FROM service_order n WHERE n.caregiver_id = o.caregiver_id AND n.status = 'accepted'),
+       way.kitchen_lat, way.kitchen_lon
 FROM service_order o JOIN elder e ON e.id = o.elder_id
+-- the meal that collected its batch when they set off for it: they go by their provider's kitchen first
+LEFT JOIN caregiver c ON c.id = o.caregiver_id AND o.service_type = 'meal' AND o.collected_at = o.en_route_at
+LEFT JOIN provider way ON way.id = c.provider_id
 WHERE o.caregiver_id IS NOT NULL
   AND (o.status IN ('en_route', 'arrived') OR (o.completed_at >= %(since)s AND o.completed_at <= %(now)s))
 """
@@ -315,14 +319,17 @@ def _whereabouts(
     """Caregiver -> when they are free and the order that says where they are: the visit they are on, free at its
     end (one set off for is taken as reached by the time its window opens, or now); out with a batch of meals
     (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``), from
-    where they were when they set off: after the last visit they had finished by then, if any (else from home);
+    where they were when they set off: after the last visit they had finished by then, if any (else from home),
+    by the kitchen when the meal they set off for collected the batch;
     else the last visit they finished today, free now; ``located`` reckons where they are, with when they took the
     order they wait to set off for, if any. Caregivers not found are at home."""
     since = datetime.combine(day, time(0), tzinfo=tz)
     found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
     finished: dict[int, list[tuple[datetime, Checked]]] = {}  # -> (completed, the order), visits done today
     for row in conn.execute(_UNDER_WAY, {"since": since, "now": now}).fetchall():
-        caregiver_id, service, minutes, opens, accepted, set_off, arrived, completed, carried, lat, lon, waiting = row
+        caregiver_id, service, minutes, opens, accepted, set_off, arrived, completed, carried, lat, lon = row[:11]
+        waiting, via_lat, via_lon = row[11:]
+        via = None if via_lat is None else (via_lat, via_lon)
         on_the_way = carried and arrived is None  # out with meals they carry
         if completed is not None:
             free, as_of = now, completed
@@ -334,7 +341,7 @@ def _whereabouts(
             starts = arrived if arrived is not None else max(now, opens)
             free, as_of = max(now, starts + timedelta(minutes=minutes_on_site.get(service, minutes))), now
         if caregiver_id not in found or (free, as_of) > found[caregiver_id][:2]:
-            order = Checked((lat, lon), accepted, set_off=set_off if on_the_way else None, completed=completed)
+            order = Checked((lat, lon), accepted, set_off=set_off if on_the_way else None, completed=completed, via=via)
             found[caregiver_id] = (free, as_of, order, waiting)
     where = {}
     for caregiver_id, (free, _, order, waiting) in found.items():
@@ -547,8 +554,12 @@ def load(
             if order is not None:  # they set out from where they are, and still go home at the end
                 member.home = (member.lat, member.lon)
                 reckoning = travel or TravelModel()
+                # on their way to collect a batch: planned from the kitchen, once there
+                collecting = at_kitchen(reckoning, member.travel_mode, member.home, order, before=before)
+                if collecting is not None:
+                    free = max(free, collecting)
                 place = located(
-                    reckoning, member.travel_mode, member.home, order, not_before, before=before, waiting_since=waiting
+                    reckoning, member.travel_mode, member.home, order, free, before=before, waiting_since=waiting
                 )
                 member.lat, member.lon = place
             member.rostered = member.spans

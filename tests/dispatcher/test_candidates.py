@@ -327,3 +327,64 @@ def test_a_meal_goes_to_whoever_reaches_the_elder_soonest_by_their_kitchen(conn,
     assert wanted["meal"].candidate.caregiver_id == by_the_kitchen
     assert wanted["cleaning"].candidate.caregiver_id == next_door
     assert "via" not in ranking_for(config, load_order(conn, ref.id)).reasons(wanted["cleaning"])
+
+
+def test_a_caregiver_set_off_for_a_meal_collected_on_the_way_is_reckoned_by_the_kitchen_first() -> None:
+    """``located`` with a kitchen on the way (``Checked.via``): along the way to the kitchen until the trip there is
+    over, then along the way from the kitchen to the elder. Before, they were reckoned on the straight line to the
+    elder from the moment they set off, as if the meal were in their bag already."""
+    travel = TravelModel(speed_kmh={"walk": 6.0}, setup_min={"walk": 0.0}, detour=1.0)
+    home, kitchen, elder = (0.0, 0.0), (0.1, 0.0), (0.1, 0.1)  # 11.1 km north, then 11.1 km east
+    t0 = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
+    meal = Checked(elder, set_off=t0, via=kitchen)
+
+    def at(minutes: float) -> tuple[float, float]:
+        return located(travel, "walk", home, meal, t0 + timedelta(minutes=minutes))
+
+    def near(p: tuple[float, float], q: tuple[float, float]) -> bool:
+        return geodesic(p, q).km < 0.01
+
+    leg = geodesic(home, kitchen).km / 6.0 * 60.0
+    onward = geodesic(kitchen, elder).km / 6.0 * 60.0
+    assert near(at(leg / 2), (0.05, 0.0))  # half way to the kitchen, not towards the elder
+    assert near(at(leg), kitchen)
+    assert near(at(leg + onward / 2), (0.1, 0.05))  # half way on from the kitchen
+    assert near(at(leg + onward + 1), elder)
+    # without a kitchen on the way: straight there
+    straight = geodesic(home, elder).km / 6.0 * 60.0
+    assert near(
+        located(travel, "walk", home, Checked(elder, set_off=t0), t0 + timedelta(minutes=straight / 2)),
+        (
+            0.05,
+            0.05,
+        ),
+    )
+
+
+def test_an_emergency_reckons_a_caregiver_who_set_off_for_a_meal_on_the_way_to_their_kitchen(
+    conn, clock, town, config
+) -> None:
+    """Set off for a meal collected at their provider's kitchen, a caregiver goes by the kitchen: the ranking of an
+    emergency reckons them on the way there, not on the straight line to the elder. One set off from an elder's
+    for the next meal of a batch they already carry goes straight on."""
+    provider = town.provider()
+    kitchen = offset(0, 6)
+    conn.execute("UPDATE provider SET kitchen_lat = %s, kitchen_lon = %s WHERE id = %s", (*kitchen, provider))
+    home = offset(12, 0)
+    to_kitchen = town.caregiver(provider, home, mode="walk")
+    _at_work(conn, clock, config, town, to_kitchen, town.elder(offset(-0.5, 0)), set_off_ago=timedelta(hours=1))
+    carrying = town.caregiver(provider, home, mode="walk")
+    _at_work(conn, clock, config, town, carrying, town.elder(offset(-0.5, 0)), set_off_ago=timedelta(hours=1))
+    # the batch was collected earlier: the meal set off for now is already in their bag
+    conn.execute(
+        "UPDATE service_order SET collected_at = en_route_at - interval '1 hour' WHERE caregiver_id = %s", (carrying,)
+    )
+    conn.execute("UPDATE service_order SET collected_at = en_route_at WHERE caregiver_id = %s", (to_kitchen,))
+    ref = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
+    need = need_of(conn, load_order(conn, ref.id), clock.now())
+    travel = config.dispatch.travel
+    source = SqlCandidates(conn, need, config.timezone, whereabouts=timedelta(hours=1), travel=travel)
+    where = {c.caregiver_id: (c.lat, c.lon) for c in source.within(None)}
+    hour = timedelta(hours=1)
+    assert geodesic(where[to_kitchen], along(travel, "walk", home, kitchen, hour)).km < 0.01
+    assert geodesic(where[carrying], along(travel, "walk", home, offset(-0.5, 0), hour)).km < 0.01

@@ -362,3 +362,29 @@ def test_a_replan_reckons_a_caregiver_between_two_meals_of_a_batch_from_the_elde
     ).fetchone()
     assert row is not None and row[0] == cid and row[2] is None, row
     assert local(11, 15) <= row[1] <= local(11, 25)  # 0.3 km from the first elder's: there in minutes
+
+
+def test_a_replan_reckons_a_caregiver_who_set_off_for_a_batch_on_the_way_to_the_kitchen(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """Setting off for the first meal of a batch, a caregiver goes by the kitchen. One who lives next door to the
+    elder and 10 km from the kitchen, setting off late, is reckoned on the way to the kitchen: the meal cannot be
+    brought in its window (``held_late``). Before, a re-plan reckoned them riding straight to the elder, next door,
+    and planned the meal on time."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    cid = town.caregiver(pid, offset(10, 0), shifts=SHIFT)
+    meal = booked(conn, clock, config, town.elder(offset(10, 0.5)), "meal", local(11), 30, 30)
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    assert first.figures["assigned"] == 1 and first.figures["batches"] == 1
+    caregiver = dispatcher.caregiver_by_id(conn, cid)
+    assert caregiver is not None
+    clock.set(local(10, 20))
+    dispatcher.set_off(conn, clock, config, caregiver, meal, "sms")
+    clock.set(local(10, 25))
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    row = conn.execute(
+        "SELECT caregiver_id, unassigned_reason FROM plan_visit WHERE plan_id = %s AND order_id = %s",
+        (again.plan_id, meal),
+    ).fetchone()
+    assert row == (None, "held_late")  # 13 km of road to the kitchen and 13 back by e-bike: about noon
