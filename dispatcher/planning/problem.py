@@ -318,11 +318,11 @@ def _whereabouts(
 ) -> dict[int, tuple[datetime, Checked, Checked | None, datetime | None]]:
     """Caregiver -> when they are free and the order that says where they are: the visit they are on, free at its
     end (one set off for is taken as reached by the time its window opens, or now); out with a batch of meals
-    (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``), from
-    where they were when they set off: after the last visit they had finished by then, if any (else from home),
-    by the kitchen when the meal they set off for collected the batch;
-    else the last visit they finished today, free now; ``located`` reckons where they are, with when they took the
-    order they wait to set off for, if any. Caregivers not found are at home."""
+    (set off for one they carry), free now, on the way (the meals are visits of the plan, ``load_visits``) from
+    where they were when they set off (after the last visit they had finished by then, if any, else from home), by
+    the kitchen when the meal they set off for collected the batch; else the last visit they finished today, free
+    now; ``located`` reckons where they are, with when they took the order they wait to set off for, if any.
+    Caregivers not found are at home."""
     since = datetime.combine(day, time(0), tzinfo=tz)
     found: dict[int, tuple[datetime, datetime, Checked, datetime | None]] = {}  # -> (free, as of, order, waiting)
     finished: dict[int, list[tuple[datetime, Checked]]] = {}  # -> (completed, the order), visits done today

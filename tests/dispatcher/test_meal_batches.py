@@ -338,15 +338,8 @@ def test_a_replan_reckons_a_caregiver_between_two_meals_of_a_batch_from_the_elde
     window on their route. Before, it reckoned them riding from home, 10 km out, found the meal they carried out of
     reach in its window (``held_late``) and left it off their route (a simulated day traced 17 meals so at one
     re-plan, most of them brought in their window all the same)."""
-    pid = town.provider()
-    kitchen(conn, pid, offset(0, 0))
-    cid = town.caregiver(pid, offset(10, 0), shifts=SHIFT)
-    first_meal = booked(conn, clock, config, town.elder(offset(0, 1)), "meal", local(11), 30, 30)
-    second_meal = booked(conn, clock, config, town.elder(offset(0.3, 1)), "meal", local(11), 30, 30)
-    first = plan_day(conn, clock, config, DAY, made_by="test")
-    assert first.figures["assigned"] == 2 and first.figures["batches"] == 1
-    caregiver = dispatcher.caregiver_by_id(conn, cid)
-    assert caregiver is not None
+    caregiver, (first_meal, second_meal) = _one_batch(conn, town, clock, config, [offset(0, 1), offset(0.3, 1)])
+    cid = caregiver.id
     clock.set(local(10, 0))
     dispatcher.set_off(conn, clock, config, caregiver, first_meal, "sms")  # by the kitchen, collecting both
     clock.set(local(11, 2))
@@ -371,14 +364,7 @@ def test_a_replan_reckons_a_caregiver_who_set_off_for_a_batch_on_the_way_to_the_
     elder and 10 km from the kitchen, setting off late, is reckoned on the way to the kitchen: the meal cannot be
     brought in its window (``held_late``). Before, a re-plan reckoned them riding straight to the elder, next door,
     and planned the meal on time."""
-    pid = town.provider()
-    kitchen(conn, pid, offset(0, 0))
-    cid = town.caregiver(pid, offset(10, 0), shifts=SHIFT)
-    meal = booked(conn, clock, config, town.elder(offset(10, 0.5)), "meal", local(11), 30, 30)
-    first = plan_day(conn, clock, config, DAY, made_by="test")
-    assert first.figures["assigned"] == 1 and first.figures["batches"] == 1
-    caregiver = dispatcher.caregiver_by_id(conn, cid)
-    assert caregiver is not None
+    caregiver, (meal,) = _one_batch(conn, town, clock, config, [offset(10, 0.5)])
     clock.set(local(10, 20))
     dispatcher.set_off(conn, clock, config, caregiver, meal, "sms")
     clock.set(local(10, 25))
@@ -388,3 +374,19 @@ def test_a_replan_reckons_a_caregiver_who_set_off_for_a_batch_on_the_way_to_the_
         (again.plan_id, meal),
     ).fetchone()
     assert row == (None, "held_late")  # 13 km of road to the kitchen and 13 back by e-bike: about noon
+
+
+def _one_batch(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, elders: list[tuple[float, float]]
+) -> tuple[dispatcher.Caregiver, list[int]]:
+    """A caregiver living 10 km north of their provider's kitchen, planned one batch of 11:00-11:30 meals for
+    elders at ``elders``: the caregiver and the meals' orders."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    cid = town.caregiver(pid, offset(10, 0), shifts=SHIFT)
+    meals = [booked(conn, clock, config, town.elder(place), "meal", local(11), 30, 30) for place in elders]
+    first = plan_day(conn, clock, config, DAY, made_by="test")
+    assert first.figures["assigned"] == len(meals) and first.figures["batches"] == 1
+    caregiver = dispatcher.caregiver_by_id(conn, cid)
+    assert caregiver is not None
+    return caregiver, meals
