@@ -247,6 +247,10 @@ LABELS: dict[str, dict[str, str]] = {
         "no_room": N_("No eligible caregiver's day has room to reach it inside its window"),
         "out_of_reach": N_("No caregiver who may take it can reach it inside its window, even with an empty day"),
         "held_late": N_("Its caregiver holds it but cannot reach it inside its window: served late unless reassigned"),
+        "held_past_shift": N_(
+            "Its caregiver holds it, but their shift ends before it would be done: served past their shift unless "
+            "reassigned"
+        ),
     },
     "care_note": {
         "medical_notes": N_("Medical notes"),

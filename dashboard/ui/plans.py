@@ -95,6 +95,9 @@ class Row:
     boxes: list[Box] = field(default_factory=list)
 
 
+# why a plan leaves to nobody a visit whose order a caregiver holds: they serve it late, or past their shift
+HELD = frozenset({"held_late", "held_past_shift"})
+
 _NAMES = {
     "caregiver": "SELECT id, name, code FROM caregiver WHERE id = ANY(%s)",
     "elder": "SELECT id, name, '' FROM elder WHERE id = ANY(%s)",
@@ -123,7 +126,7 @@ class Board:
     rows: list[Row]
     unassigned: list[PlannedVisit]
     elder_of: dict[int, str]
-    # the caregiver who holds an unassigned visit's order and serves it late (``held_late``), by visit
+    # the caregiver who holds an unassigned visit's order and serves it late or past their shift (``HELD``), by visit
     holder_of: dict[int, str] = field(default_factory=dict)
 
 
@@ -151,7 +154,7 @@ def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
                 visit.caregiver_id, *caregivers.get(visit.caregiver_id, ("", "")), 0.0, 0.0, None, None
             )
         row.boxes.append(Box(visit, elder, *along.place(visit.planned_start, visit.duration_min)))
-    late = {v.order_id: v.id for v in unassigned if v.unassigned_reason == "held_late" and v.order_id is not None}
+    late = {v.order_id: v.id for v in unassigned if v.unassigned_reason in HELD and v.order_id is not None}
     holders = (
         conn.execute(
             "SELECT o.id, c.name FROM service_order o JOIN caregiver c ON c.id = o.caregiver_id WHERE o.id = ANY(%s)",

@@ -75,6 +75,20 @@ def held_late(caregiver_id: int) -> Reason:
     )
 
 
+def held_past_shift(caregiver_id: int) -> Reason:
+    """Why a visit whose order a caregiver holds is in nobody's route when its holder reaches it inside its window
+    but would be done (and home) only after their shift ends: the plan keeps a caregiver's day inside their shift,
+    the dispatch offered it to them while they were on shift. The order stays with them."""
+    return Reason.of(
+        "held_past_shift",
+        N_(
+            "caregiver %(caregiver)s holds it and can reach it inside its window, but their shift ends before it "
+            "would be done: they serve it past their shift unless it is reassigned"
+        ),
+        caregiver=caregiver_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SolverSettings:
     """How hard the solver works and what it may plan."""
@@ -430,7 +444,10 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         if index in stops or index in unassigned:
             continue
         if visit.held_by is not None and index not in problem.given_up:
-            unassigned[index] = held_late(visit.held_by)
+            past_shift = not _reachable_alone(problem, places, paths, settings, passes, index) and _reachable_alone(
+                problem, places, paths, settings, passes, index, within_shift=False
+            )
+            unassigned[index] = (held_past_shift if past_shift else held_late)(visit.held_by)
         else:
             reachable = _reachable_from_a_kitchen_tried(problem, places, paths, settings, passes, index, tried)
             unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
@@ -462,12 +479,20 @@ def _reachable_from_a_kitchen_tried(
 
 
 def _reachable_alone(
-    problem: Problem, places: Places, paths: Matrices, settings: SolverSettings, passes: Passes, index: int
+    problem: Problem,
+    places: Places,
+    paths: Matrices,
+    settings: SolverSettings,
+    passes: Passes,
+    index: int,
+    *,
+    within_shift: bool = True,
 ) -> bool:
     """Whether someone who may take the visit reaches it inside its window with nothing else to do that day, by the
     solver's own rules: from where their day starts, by the kitchen for a meal (collected at most the hold before
-    its window), and back home by the end of their shift. When nobody does, no plan can serve it: it is out of the
-    roster's reach (too far, or a shift too short), not a matter of full routes."""
+    its window), and back home by the end of their shift (``within_shift``; else whenever). When nobody does, no
+    plan can serve it: it is out of the roster's reach (too far, or a shift too short), not a matter of full
+    routes."""
     visit = problem.visits[index]
     opens, closes = passes.window(problem, index)
     earliest = problem.seconds(opens)
@@ -485,7 +510,7 @@ def _reachable_alone(
             t += int(seconds[w, there])
         start = max(t, earliest)
         home = start + on_site(visit, settings) * 60 + int(seconds[there, places.ends[w]])
-        if start <= latest and home <= problem.seconds(worker.ends):
+        if start <= latest and (home <= problem.seconds(worker.ends) or not within_shift):
             return True
     return False
 

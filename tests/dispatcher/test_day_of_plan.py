@@ -320,6 +320,38 @@ def test_a_held_visit_nobody_can_reach_in_its_window_any_more_stays_with_its_hol
     assert name is not None and shown.holder_of == {late.id: name[0]}
 
 
+def test_a_held_visit_whose_caregivers_shift_ends_before_it_would_be_done_says_so_not_that_it_is_late(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """The dispatch offers a booked order to a caregiver on shift when its window opens; the plan keeps their day
+    inside the shift. An hour's visit at 11:00 taken by someone whose shift ends at 11:40 is in nobody's route:
+    they reach it in its window, and are done only after their shift. Before, the board said they could not reach
+    it in its window (``held_late``); a simulated day traced 7 such visits on seed 3, all served in their window."""
+    short = [(DAY.isoweekday(), time(7), time(11, 40))]
+    alone = town.caregiver(town.provider(), offset(0, 0), shifts=short)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
+    clock.set(local(10, 30))
+    conn.execute(
+        "UPDATE service_order SET status = 'accepted', caregiver_id = %s, accepted_at = %s WHERE id = %s",
+        (alone, clock.now(), order),
+    )  # taken from the dispatch's offer
+    again = plan_day(conn, clock, config, DAY, made_by="test")
+    row = conn.execute(
+        "SELECT caregiver_id, unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s "
+        "AND order_id = %s",
+        (again.plan_id, order),
+    ).fetchone()
+    assert row is not None and row[:2] == (None, "held_past_shift"), row
+    assert f"caregiver {alone} holds it and can reach it inside its window" in row[2]
+    assert _holder(conn, order) == (alone, "accepted")
+    plan = plans_api.plan_in_force(conn, DAY)
+    assert plan is not None
+    shown = board(conn, plan, axis(plan, DAY, TZ))
+    held = next(v for v in shown.unassigned if v.order_id == order)
+    name = conn.execute("SELECT name FROM caregiver WHERE id = %s", (alone,)).fetchone()
+    assert name is not None and shown.holder_of == {held.id: name[0]}
+
+
 def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_nobody_works(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
