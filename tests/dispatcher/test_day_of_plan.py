@@ -326,7 +326,7 @@ def test_a_held_visit_whose_caregivers_shift_ends_before_it_would_be_done_says_s
     """The dispatch offers a booked order to a caregiver on shift when its window opens; the plan keeps their day
     inside the shift. An hour's visit at 11:00 taken by someone whose shift ends at 11:40 is in nobody's route:
     they reach it in its window, and are done only after their shift. Before, the board said they could not reach
-    it in its window (``held_late``); a simulated day traced 7 such visits on seed 3, all served in their window."""
+    it in its window (``held_late``); a simulated day traced 14 such visits on seed 3, 12 served in their window."""
     short = [(DAY.isoweekday(), time(7), time(11, 40))]
     alone = town.caregiver(town.provider(), offset(0, 0), shifts=short)
     order = booked(conn, clock, config, town.elder(offset(0, 0.25)), "care", local(11), 60, 30)
