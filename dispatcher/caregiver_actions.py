@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -14,7 +13,7 @@ from psycopg.rows import class_row
 
 from dispatcher import metrics, notices, texts, visits
 from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
-from dispatcher.offers import Offer, close_offer, live_offer, withdraw_raced
+from dispatcher.offers import Offer, arrival_due, close_offer, live_offer, withdraw_raced
 from dispatcher.planning.store import collect_batch
 from dispatcher.settings import Config
 from dispatcher.visits import NO_PROOF, Proof
@@ -164,10 +163,7 @@ def accept(
     conn.execute("UPDATE offer SET status = 'accepted', answered_at = %s WHERE id = %s", (now, offer.id))
     metrics.OFFERS.labels("accepted").inc()
     others = withdraw_raced(conn, clock, config, order)
-    if order.is_emergency:
-        arrival_due = now + timedelta(minutes=config.dispatch.emergency_arrival_minutes)
-    else:
-        arrival_due = max(order.window_end, now + timedelta(minutes=config.dispatch.emergency_arrival_minutes))
+    due = arrival_due(config, order, now)
     order = transition(
         conn,
         clock,
@@ -187,7 +183,7 @@ def accept(
         provider_id=caregiver.provider_id,
         accepted_at=now,
         travel_km=offer.distance_km,
-        arrival_due_at=arrival_due,
+        arrival_due_at=due,
         accept_due_at=None,
         next_offer_at=None,
     )

@@ -27,7 +27,7 @@ from dispatcher.candidates import (
     shift_params,
 )
 from dispatcher.lifecycle import load_order
-from dispatcher.offers import ranking_for
+from dispatcher.offers import ranking_now
 from dispatcher.ranking import Candidate, Ranked, Ranking
 from dispatcher.settings import Config
 from eldercare.i18n import N_
@@ -226,11 +226,22 @@ def judge(
     verdicts = []
     for row in conn.execute(query, params).fetchall():
         candidate = replace(Candidate(*row[:13]), via_lat=row[27], via_lon=row[28])
-        verdicts.append(
-            Verdict(candidate, str(row[17]), _reasons(row, need), ranking.rank(candidate, need.lat, need.lon))
-        )
+        ranked = ranking.rank(candidate, need.lat, need.lon)
+        reasons = _reasons(row, need)
+        if not ranking.in_time(ranked):
+            reasons += (_too_late(ranked, ranking),)
+        verdicts.append(Verdict(candidate, str(row[17]), reasons, ranked))
     verdicts.sort(key=lambda v: (not v.eligible, v.ranked.key if v.eligible else (v.ranked.distance_km, 0)))
     return verdicts
+
+
+def _too_late(ranked: Ranked, ranking: Ranking) -> Reason:
+    return Reason.of(
+        "too_late",
+        N_("would be there in about %(eta)s minutes, later than the %(within)s minutes it must be reached in"),
+        eta=round(ranked.eta_min),
+        within=round(ranking.arrive_within_min or 0),
+    )
 
 
 # Reasons that forbid handing an order to a caregiver by hand; the others are noted as warnings.
@@ -275,7 +286,7 @@ def order_verdicts(
     ``judge``, ranked as the dispatcher would rank them now."""
     order = load_order(conn, order_id)
     need = need_of(conn, order, now)
-    return judge(conn, need, ranking_for(config, order), config.timezone, caregivers=caregivers, nearby=True)
+    return judge(conn, need, ranking_now(config, order, now), config.timezone, caregivers=caregivers, nearby=True)
 
 
 def elder_verdicts(

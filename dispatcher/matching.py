@@ -148,7 +148,7 @@ def _best(ranking: Ranking, candidates: Sequence[Candidate], lat: float, lon: fl
             break
         ranked = ranking.rank(candidate, lat, lon)
         evaluated += 1
-        if best is None or ranked.key < best.key:
+        if ranking.in_time(ranked) and (best is None or ranked.key < best.key):
             best = ranked
     return best, evaluated
 
@@ -193,7 +193,7 @@ def choose(
 def brute_force(source: CandidateSource, lat: float, lon: float, ranking: Ranking) -> Choice | None:
     """The reference: every eligible caregiver's geodesic distance and cost, lowest (cost, id) wins."""
     candidates = source.within(None)
-    if not candidates:
+    ranked = [r for r in (ranking.rank(c, lat, lon) for c in candidates) if ranking.in_time(r)]
+    if not ranked:
         return None
-    best = min((ranking.rank(c, lat, lon) for c in candidates), key=lambda r: r.key)
-    return Choice(best, None, len(candidates), len(candidates))
+    return Choice(min(ranked, key=lambda r: r.key), None, len(candidates), len(candidates))

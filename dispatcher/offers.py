@@ -82,12 +82,33 @@ def ranking_for(config: Config, order: OrderRow, weights: MatchWeights | None = 
     return Ranking(weights or config.dispatch.weights(order.is_emergency), config.dispatch.travel, order.is_emergency)
 
 
+def ranking_now(config: Config, order: OrderRow, now: datetime) -> Ranking:
+    """The order's ranking for offers made at ``now``: a booked service only among those who can be there at most
+    ``booked_offer_late_minutes`` after the arrival deadline they would be given on accepting it (``arrival_due``),
+    so that a caregiver who could only come hours after the window has closed is not asked."""
+    ranking = ranking_for(config, order)
+    if order.is_emergency:
+        return ranking
+    deadline = arrival_due(config, order, now) + timedelta(minutes=config.dispatch.booked_offer_late_minutes)
+    return replace(ranking, arrive_within_min=max(0.0, (deadline - now).total_seconds() / 60.0))
+
+
+def arrival_due(config: Config, order: OrderRow, accepted_at: datetime) -> datetime:
+    """When a caregiver who accepts the order at ``accepted_at`` must be there: an emergency within
+    ``emergency_arrival_minutes``; a booked service by the end of its window, or as soon as an emergency when that is
+    later (an order taken near or after its window's end)."""
+    soon = accepted_at + timedelta(minutes=config.dispatch.emergency_arrival_minutes)
+    return soon if order.is_emergency else max(order.window_end, soon)
+
+
 def find_candidate(
     conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow
 ) -> tuple[Need, Ranking, Choice | None]:
-    """The best caregiver not yet offered this order, by the platform's real matching."""
-    need = need_of(conn, order, clock.now())
-    ranking = ranking_for(config, order)
+    """The best caregiver not yet offered this order, by the platform's real matching (``ranking_now``: for a
+    booked service, among those who can be there by its arrival deadline)."""
+    now = clock.now()
+    need = need_of(conn, order, now)
+    ranking = ranking_now(config, order, now)
     whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
     source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
     return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=config.dispatch.search_radius_km)

@@ -28,7 +28,7 @@ from dispatcher.lifecycle import (
     record_event,
     transition,
 )
-from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_for
+from dispatcher.offers import cancel_live_offers, find_candidate, make_offer, ranking_now
 from dispatcher.quiet import booked_offer_at
 from dispatcher.settings import Config
 from eldercare import audit
@@ -376,7 +376,7 @@ def reassign_order(
         why = N_("reassigned to the next best caregiver")
     else:
         need = need_of(conn, order, clock.now())
-        ranking = ranking_for(config, order)
+        ranking = ranking_now(config, order, clock.now())
         diagnosis = diagnose(conn, need, ranking, caregiver_id, config.timezone)
         if diagnosis.refusals or diagnosis.verdict is None:
             raise OrderError(

@@ -60,6 +60,9 @@ class Ranking:
     weights: MatchWeights
     travel: TravelModel
     emergency: bool
+    # a booked service: minutes from now by which a caregiver must be there (the arrival deadline they would be
+    # given on accepting it, and the lateness tolerated past it); those who cannot make it are not candidates
+    arrive_within_min: float | None = None
 
     def speed_kmh(self, mode: str) -> float:
         return self.travel.speed_kmh[mode] * (self.travel.emergency_factor if self.emergency else 1.0)
@@ -88,6 +91,10 @@ class Ranking:
         else:
             km = geodesic((candidate.lat, candidate.lon), via).km + geodesic(via, (lat, lon)).km
         return Ranked(candidate, km, self.eta_min(candidate.travel_mode, km), self.cost_at(candidate, km))
+
+    def in_time(self, ranked: Ranked) -> bool:
+        """Whether the candidate can be there by the order's arrival deadline (always, without one)."""
+        return self.arrive_within_min is None or ranked.eta_min <= self.arrive_within_min
 
     def floor_beyond(self, km: float, *, regulars_apart: bool = False) -> float:
         """A cost no caregiver farther than ``km`` can reach or go below (best case of every other term).

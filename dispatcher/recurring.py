@@ -19,7 +19,7 @@ from psycopg.rows import class_row
 from dispatcher.candidates import need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import Actor, load_order
-from dispatcher.offers import make_offer, ranking_for
+from dispatcher.offers import make_offer, ranking_now
 from dispatcher.orders import insert_order
 from dispatcher.settings import Config
 from eldercare.clock import Clock
@@ -231,7 +231,7 @@ def _offer_to_preferred(
     """The elder's usual caregiver is asked first when every matching rule allows it."""
     order = load_order(conn, order_id, lock=True)
     need = need_of(conn, order, clock.now())
-    ranking = ranking_for(config, order)
+    ranking = ranking_now(config, order, clock.now())
     verdicts = judge(conn, need, ranking, config.timezone, caregivers=[caregiver_id])
     if not verdicts or not verdicts[0].eligible:
         return  # the ordinary matching will find someone

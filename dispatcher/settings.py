@@ -185,6 +185,12 @@ class DispatcherSettings(BaseSettings):
     booked_offer_lead_hours: float = Field(
         24.0, ge=0, description="offer a booked service this long before its window starts (at once when sooner)"
     )
+    booked_offer_late_minutes: int = Field(
+        60,
+        ge=0,
+        description="offer a booked service only to caregivers who can be there at most this long after the arrival "
+        "deadline they would be given (the end of its window, or emergency_arrival_minutes from the offer if later)",
+    )
     visit_early_minutes: int = Field(
         60, ge=0, description="refuse an arrival or completion more than this before the booked window starts"
     )

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from geopy.distance import geodesic
 
 from dispatcher.candidates import Checked, SqlCandidates, along, located, need_of
-from dispatcher.eligibility import judge
+from dispatcher.eligibility import judge, order_verdicts
 from dispatcher.lifecycle import Actor, load_order, transition
 from dispatcher.matching import ListCandidates, brute_force, choose
-from dispatcher.offers import ranking_for
+from dispatcher.offers import find_candidate, ranking_for
 from dispatcher.orders import create_order
 from dispatcher.ranking import Ranking
 from dispatcher.settings import MatchWeights, TravelModel
 from eldercare.vocabulary import OrderStatus
+from tests.dispatcher.test_planning import tuned
 from tests.dispatcher.town import offset
 
 WEDNESDAY_9_TO_11 = [(3, time(9), time(11))]
@@ -276,6 +278,12 @@ def test_sql_prefilter_agrees_with_brute_force_on_random_towns(conn, clock, town
         fast = choose(source, need.lat, need.lon, ranking, start_radius_km=0.5)
         slow = brute_force(everyone, need.lat, need.lon, ranking)
         assert (fast and fast.best) == (slow and slow.best)
+        # with an arrival deadline, among those who make it
+        hurried = replace(ranking, arrive_within_min=rng.uniform(5, 60))
+        fast = choose(source, need.lat, need.lon, hurried, start_radius_km=0.5)
+        slow = brute_force(everyone, need.lat, need.lon, hurried)
+        assert (fast and fast.best) == (slow and slow.best)
+        assert slow is None or slow.best.eta_min <= (hurried.arrive_within_min or 0)
         checked += slow is not None
         away += bool(slow and service == "emergency" and any(c.away for c in everyone.candidates))
     assert checked > 15 and away > 2
@@ -388,3 +396,50 @@ def test_an_emergency_reckons_a_caregiver_who_set_off_for_a_meal_on_the_way_to_t
     hour = timedelta(hours=1)
     assert geodesic(where[to_kitchen], along(travel, "walk", home, kitchen, hour)).km < 0.01
     assert geodesic(where[carrying], along(travel, "walk", home, offset(-0.5, 0), hour)).km < 0.01
+
+
+def test_a_booked_service_is_offered_only_to_caregivers_who_can_be_there_by_its_arrival_deadline(
+    conn, clock, town, config
+) -> None:
+    """A booked service goes to the best caregiver who can be there by the deadline they would be given on
+    accepting it (its window's end, or half an hour from now when that is later), give or take
+    ``booked_offer_late_minutes``. Before, it went to the best by cost however late: a simulated day offered lunches
+    to walkers five to seven hours away, who accepted, set out, and never arrived before the operators gave the
+    meal up."""
+    provider = town.provider()
+    # the walker costs less (33 minutes away, rated 5) but would arrive after a deadline half an hour away; the
+    # rider, rated 3, makes it in 27 minutes
+    walker = town.caregiver(provider, offset(1.9, 0), mode="walk", rating=5.0)
+    rider = town.caregiver(provider, offset(-5, 0), mode="ebike", rating=3.0)
+    last: list[int] = []
+
+    def chosen(closes_in: timedelta, late: int) -> int | None:
+        ref = create_order(
+            conn,
+            clock,
+            elder_id=town.elder(),
+            service_type="care",
+            actor="t",
+            config=config,
+            window_start=clock.now() - timedelta(minutes=30),
+            window_end=clock.now() + closes_in,
+        )
+        tolerant = tuned(config, booked_offer_late_minutes=late)
+        _, ranking, choice = find_candidate(conn, clock, tolerant, load_order(conn, ref.id))
+        assert ranking.arrive_within_min == max(30.0, closes_in.total_seconds() / 60) + late
+        last[:] = [ref.id]
+        return None if choice is None else choice.best.candidate.caregiver_id
+
+    assert chosen(timedelta(minutes=10), 0) == rider  # the deadline is half an hour from now
+    # the operators' view of the candidates says why the walker is not asked (a warning for an offer by hand)
+    verdicts = {
+        v.candidate.caregiver_id: v
+        for v in order_verdicts(conn, clock.now(), tuned(config, booked_offer_late_minutes=0), last[0])
+    }
+    assert [r.code for r in verdicts[walker].reasons] == ["too_late"] and verdicts[rider].eligible
+    assert "would be there in about 33 minutes, later than the 30 minutes" in verdicts[walker].reasons[0].detail
+    assert chosen(timedelta(hours=1), 0) == walker  # time enough: the best by cost
+    assert chosen(timedelta(minutes=10), 5) == walker  # three minutes late is tolerated
+    assert config.dispatch.booked_offer_late_minutes == 60
+    conn.execute("UPDATE caregiver SET active = false WHERE id = %s", (rider,))
+    assert chosen(timedelta(minutes=10), 0) is None  # nobody makes it: not offered (the order escalates)
