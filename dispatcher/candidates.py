@@ -336,7 +336,7 @@ def located(
     start = _set_out_from(travel, mode, home, visit, before)
     gone = now - visit.set_off
     if visit.via is not None:  # by the kitchen first, for a meal collected on the way
-        to_kitchen = timedelta(minutes=trip_minutes(travel, mode, start, visit.via, hurry=visit.hurry))
+        to_kitchen = _to_kitchen(travel, mode, start, visit.via)
         if gone < to_kitchen:
             return along(travel, mode, start, visit.via, gone, hurry=visit.hurry)
         start, gone = visit.via, gone - to_kitchen
@@ -350,8 +350,7 @@ def at_kitchen(
     travel model from where they set out (as ``located``); None for any other order."""
     if visit.via is None or visit.set_off is None or visit.arrived is not None or visit.completed is not None:
         return None
-    start = _set_out_from(travel, mode, home, visit, before)
-    return visit.set_off + timedelta(minutes=trip_minutes(travel, mode, start, visit.via, hurry=visit.hurry))
+    return visit.set_off + _to_kitchen(travel, mode, _set_out_from(travel, mode, home, visit, before), visit.via)
 
 
 def _set_out_from(
@@ -363,18 +362,9 @@ def _set_out_from(
     return home if before is None else located(travel, mode, home, before, visit.set_off, waiting_since=visit.accepted)
 
 
-def trip_minutes(
-    travel: TravelModel, mode: str, start: tuple[float, float], end: tuple[float, float], *, hurry: bool = False
-) -> float:
-    """Minutes the travel model's trip from ``start`` to ``end`` takes: getting going, then the road."""
-    return travel.setup_min[mode] + _road_minutes(travel, mode, start, end, hurry)
-
-
-def _road_minutes(
-    travel: TravelModel, mode: str, start: tuple[float, float], end: tuple[float, float], hurry: bool
-) -> float:
-    speed = travel.speed_kmh[mode] * (travel.emergency_factor if hurry else 1.0)
-    return geodesic(start, end).km * travel.detour / speed * 60.0
+def _to_kitchen(travel: TravelModel, mode: str, start: tuple[float, float], kitchen: tuple[float, float]) -> timedelta:
+    """The travel model's trip from ``start`` to the kitchen, as to a booked service (a meal is never hurried)."""
+    return timedelta(minutes=travel.minutes(mode, geodesic(start, kitchen).km * travel.detour))
 
 
 def along(
@@ -388,7 +378,8 @@ def along(
 ) -> tuple[float, float]:
     """Where someone who left ``start`` for ``end`` ``gone`` ago is: as far along the straight line as the travel
     model's trip would have taken them by then (getting going first), at ``end`` once it is over."""
-    moving = _road_minutes(travel, mode, start, end, hurry)
+    speed = travel.speed_kmh[mode] * (travel.emergency_factor if hurry else 1.0)
+    moving = geodesic(start, end).km * travel.detour / speed * 60.0
     minutes = gone.total_seconds() / 60.0 - travel.setup_min[mode]
     share = 1.0 if minutes >= moving else max(0.0, minutes / moving)
     return start[0] + (end[0] - start[0]) * share, start[1] + (end[1] - start[1]) * share
