@@ -63,7 +63,8 @@ def main() -> None:
     database = float(numbers["load_seconds"]) + float(numbers["store_seconds"])  # type: ignore[arg-type]
     print(
         f"planned {day} for {args.elders:,} elders and {args.caregivers} caregivers in {whole:.2f} s "
-        f"(goal < {GOAL_SECONDS:.0f} s): solver {numbers['solver_seconds']} s, database {database:.2f} s "
+        f"(goal < {GOAL_SECONDS:.0f} s): solver {numbers['solver_seconds']} s (of which spreading the hours "
+        f"{numbers['spread_seconds']} s), database {database:.2f} s "
         f"(read {numbers['load_seconds']} s, store {numbers['store_seconds']} s)"
     )
     print(f"baseline (VROOM at exploration 1, same problem): {baseline:.2f} s; ratio {whole / baseline:.1f}")

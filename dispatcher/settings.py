@@ -166,6 +166,13 @@ class DispatcherSettings(BaseSettings):
         description="a caregiver takes at most this many times their fair share of the day's visits (each visit "
         "split evenly among those who may take it)",
     )
+    plan_spread_passes: int = Field(
+        60,
+        ge=0,
+        le=1000,
+        description="solves the planner may make, after solving a plan made afresh, moving visits from the busiest "
+        "caregivers to those busy less than the average (balanced hours; within plan_seconds); 0: none",
+    )
     plan_kitchen_minutes: int = Field(
         5, ge=0, le=120, description="minutes a caregiver spends collecting a batch of meals at a provider's kitchen"
     )

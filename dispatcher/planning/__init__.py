@@ -17,7 +17,7 @@ import psycopg
 
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import confirm_day, tell_caregivers
-from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve, steps_of
+from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve, spread, steps_of
 from dispatcher.planning.store import (
     Previous,
     VisitKey,
@@ -78,6 +78,7 @@ def solver_settings(config: Config) -> SolverSettings:
         meal_hold_minutes=d.plan_meal_hold_minutes,
         minutes_on_site=d.plan_minutes_on_site,
         travel=d.travel,
+        spread_passes=d.plan_spread_passes,
     )
 
 
@@ -202,7 +203,7 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     the others free (those the first pass put where a promised visit could not go may make way for it); then held
     or confirmed visits their caregivers have no room for are handed over (``_hand_over``)."""
     if not kept:
-        return _hand_over(problem, solve(problem, settings), settings)
+        return spread(problem, _hand_over(problem, solve(problem, settings), settings), settings)
     margin = timedelta(minutes=settings.margin_minutes)
     narrowed = {}
     for index, visit in enumerate(problem.visits):

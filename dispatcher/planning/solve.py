@@ -3,7 +3,8 @@
 Rules become the solver's hard constraints: who may take a visit (skill, area, standing, contract, absence) is
 a skill the visit asks for and only those caregivers have; the shift is the vehicle's time window; the visit's
 window less a margin is the job's; balanced hours are a cap on visits per caregiver, by their fair share of the
-day's visits (``_max_tasks``). A visit pinned to a
+day's visits (``_max_tasks``), and in a plan made afresh a last pass moving visits from the busiest caregivers to
+those busy less than the average (``spread``). A visit pinned to a
 caregiver (a confirmed route, an operator's pin) asks for a skill only that caregiver has. Continuity of care
 pins each visit to the elder's regulars first; a visit that then finds no room is planned again free, starting
 from the routes found, so preferring a regular never costs a visit.
@@ -21,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import vroom
@@ -103,6 +104,7 @@ class SolverSettings:
     meal_hold_minutes: int = 60  # a meal is collected at most this long before its window opens
     minutes_on_site: Mapping[str, int] = field(default_factory=dict)  # by service type, else the booked duration
     travel: TravelModel = field(default_factory=TravelModel)
+    spread_passes: int = 0  # solves the spreading pass may make (``spread``); 0: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +132,30 @@ class Solution:
     timed_out: bool
     home: dict[int, tuple[float, int]]  # worker -> km and seconds back home at the end of the day
     pickups: dict[int, Stop] = field(default_factory=dict)  # visit -> collecting its meal at the kitchen
+    spread_seconds: float = 0.0  # of ``seconds``, the spreading pass's (``spread``)
 
     def routes(self) -> dict[int, list[int]]:
         """Worker -> their visits in order."""
         return _routes_of(self.stops)
+
+    def busy_minutes(self) -> dict[int, float]:
+        """Worker -> minutes busy on their route: travel (to visits, kitchens and home) and time on site and at
+        kitchens."""
+        busy: dict[int, float] = {}
+        for w, visits in self.routes().items():
+            stops = [self.stops[v] for v in visits] + [self.pickups[v] for v in visits if v in self.pickups]
+            busy[w] = (sum(s.travel_s + s.service_s for s in stops) + self.home.get(w, (0.0, 0))[1]) / 60.0
+        return busy
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient: mean absolute difference over twice the mean; 0 for all equal or all zero."""
+    n = len(values)
+    total = sum(values)
+    if n == 0 or total <= 0:
+        return 0.0
+    ordered = sorted(values)
+    return sum((2 * i - n + 1) * x for i, x in enumerate(ordered)) / (n * total)
 
 
 def on_site(visit: Visit, settings: SolverSettings) -> int:
@@ -201,6 +223,7 @@ class Passes:
     initial: Steps = field(default_factory=dict)  # routes to start from (an earlier pass's)
     # the workers a visit may go to instead of those the problem allows (a visit its caregiver has no room for)
     open_to: Mapping[int, list[int]] = field(default_factory=dict)
+    caps: Mapping[int, int] = field(default_factory=dict)  # worker -> tasks at most, instead of the balance cap
 
     def window(self, problem: Problem, index: int) -> tuple[datetime, datetime]:
         visit = problem.visits[index]
@@ -247,7 +270,7 @@ def _input(
             has[w].add(skill(("serves", index)))
             if problem.workers[w].caregiver_id in regular_pins.get(index, frozenset()):
                 has[w].add(skill(("regular", index)))
-    caps = _max_tasks(problem, settings.balance, allowed)
+    caps = [passes.caps.get(w, cap) for w, cap in enumerate(_max_tasks(problem, settings.balance, allowed))]
     for w, worker in enumerate(problem.workers):
         steps = _vehicle_steps(initial[w]) if initial.get(w) else []
         problem_input.add_vehicle(
@@ -452,6 +475,103 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
             reachable = _reachable_from_a_kitchen_tried(problem, places, paths, settings, passes, index, tried)
             unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
+
+
+def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> Solution:
+    """Balanced hours beyond the cap. VROOM minimises travel, so it chains a town's visits on a few caregivers while
+    colleagues nearby who may take them stay idle. Each pass of this one takes a few visits off the busiest routes
+    (of each, the last visit that someone busy less than the average may take; one served by a regular of the elder
+    only if another regular may take it) and has VROOM place them again, from the routes found, with every caregiver
+    at or above the average capped at the tasks they are left with: the visits can go only to those below it, or
+    make room there. A pass is kept when it places every visit placed before and lowers the spread (the Gini of
+    busy minutes among the caregivers who may take some visit); the next then takes twice as many visits, else half
+    as many, and a single visit that could not move stays where it is. Promised visits (a confirmed route, a held
+    order, an operator's pin) stay with their caregivers. At most ``settings.spread_passes`` passes, a count so that
+    the same day gets the same plan on any machine, and never past the solver's time limit (``settings.seconds``)."""
+    if settings.spread_passes <= 0 or solution.timed_out or not solution.stops:
+        return solution
+    started = time.perf_counter()
+    deadline = started + settings.seconds
+    places = _places(problem)
+    paths = matrices(places.points, settings.travel)
+    staff = sorted({w for may in problem.allowed for w in may})
+    people = sorted({problem.workers[w].caregiver_id for w in staff})
+
+    def spread_of(found: Solution) -> tuple[dict[int, float], float]:
+        minutes: dict[int, float] = {}
+        for w, busy in found.busy_minutes().items():
+            caregiver = problem.workers[w].caregiver_id
+            minutes[caregiver] = minutes.get(caregiver, 0.0) + busy
+        return minutes, gini([minutes.get(c, 0.0) for c in people])
+
+    best, (minutes, best_gini) = solution, spread_of(solution)
+    stuck: set[int] = set()
+    batch = 4
+    passes_left = settings.spread_passes
+    while passes_left > 0 and (left := deadline - time.perf_counter()) > 0:
+        passes_left -= 1
+        mean = sum(minutes.values()) / len(people)
+        light = {w for w in staff if minutes.get(problem.workers[w].caregiver_id, 0.0) < mean}
+        keep = {i: stop.worker for i, stop in best.stops.items() if problem.visits[i].promised}
+        regular = {
+            i: frozenset(problem.workers[w].caregiver_id for w in problem.allowed[i]) & problem.visits[i].regulars
+            for i, stop in best.stops.items()
+            if problem.workers[stop.worker].caregiver_id in problem.visits[i].regulars
+        }
+        routes = steps_of(best.stops, best.pickups, problem)
+        busy = best.busy_minutes()
+        taken: list[int] = []
+        for w in sorted(set(routes) - light, key=lambda w: -busy[w]):
+            if len(taken) == batch:
+                break
+            for kind, v in reversed(routes[w]):
+                takers = [o for o in problem.allowed[v] if o in light]
+                if v in regular:
+                    takers = [o for o in takers if problem.workers[o].caregiver_id in regular[v]]
+                if kind != "pickup" and v not in stuck and v not in keep and takers:
+                    routes[w] = [(k, x) for k, x in routes[w] if x != v]
+                    taken.append(v)
+                    break
+        if not taken:
+            break
+        passes = Passes(keep=keep, initial=routes, caps={w: len(routes.get(w, [])) for w in staff if w not in light})
+        try:
+            problem_input = _input(problem, places, paths, settings, regular, routes, passes)
+        except VroomInputException:  # a route refused once a visit is off it: leave that visit where it was
+            stuck.update(taken)
+            continue
+        # from routes found, to move a few visits: VROOM's quickest search does as well as a wider one, 4x sooner
+        answer, _, _ = _run(problem_input, replace(settings, seconds=left, exploration=1))
+        stops, pickups, home = _read(problem, paths, answer, passes, settings)
+        found = Solution(stops, {}, best.solver, best.seconds, False, home, pickups)
+        found_minutes, found_gini = spread_of(found)
+        if best.stops.keys() <= stops.keys() and found_gini < best_gini:
+            best, minutes, best_gini = found, found_minutes, found_gini
+            batch = min(2 * batch, 8)
+        else:
+            if len(taken) == 1:
+                stuck.update(taken)
+            batch = max(1, batch // 2)
+    unassigned = {i: why for i, why in solution.unassigned.items() if i not in best.stops}
+    seconds = time.perf_counter() - started  # the passes' own work (building each input) as well as VROOM's
+    log.info(
+        "planning %s: spread %.3f -> %.3f in %d passes, %.1f s",
+        problem.day,
+        spread_of(solution)[1],
+        best_gini,
+        settings.spread_passes - passes_left,
+        seconds,
+    )
+    return Solution(
+        best.stops,
+        unassigned,
+        solution.solver,
+        solution.seconds + seconds,
+        solution.timed_out,
+        best.home,
+        best.pickups,
+        spread_seconds=seconds,
+    )
 
 
 def _reachable_from_a_kitchen_tried(

@@ -4,7 +4,7 @@ route; and turning planned visits into orders held by the planned caregiver (the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,7 +16,7 @@ from dispatcher.lifecycle import Actor, OrderRow, load_order, transition
 from dispatcher.offers import offer_next
 from dispatcher.orders import take_back, tell_withdrawn
 from dispatcher.planning.problem import Problem
-from dispatcher.planning.solve import Solution
+from dispatcher.planning.solve import Solution, gini
 from dispatcher.settings import Config
 from eldercare import audit
 from eldercare.clock import Clock
@@ -26,16 +26,6 @@ from eldercare.vocabulary import LIVE_OFFER, OrderStatus
 log = logging.getLogger(__name__)
 
 PLAN_LOCK = 0x706C616E  # "plan": with the day's ordinal, the transaction lock of making that day's plan
-
-
-def gini(values: Sequence[float]) -> float:
-    """The Gini coefficient: mean absolute difference over twice the mean; 0 for all equal or all zero."""
-    n = len(values)
-    total = sum(values)
-    if n == 0 or total <= 0:
-        return 0.0
-    ordered = sorted(values)
-    return sum((2 * i - n + 1) * x for i, x in enumerate(ordered)) / (n * total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +42,14 @@ def routes(problem: Problem, solution: Solution) -> list[Route]:
     """Per caregiver: visits, km (home and back) and busy minutes (travel, there, to kitchens and home, and time
     on site and at kitchens)."""
     found: dict[int, list[float]] = {}
+    busy = solution.busy_minutes()
     for w, visits in solution.routes().items():
-        km_home, seconds_home = solution.home.get(w, (0.0, 0))
+        km_home = solution.home.get(w, (0.0, 0))[0]
         stops = [solution.stops[v] for v in visits] + [solution.pickups[v] for v in visits if v in solution.pickups]
         totals = found.setdefault(problem.workers[w].caregiver_id, [0, 0.0, 0.0])
         totals[0] += len(visits)
         totals[1] += sum(s.km for s in stops) + km_home
-        totals[2] += (sum(s.travel_s + s.service_s for s in stops) + seconds_home) / 60.0
+        totals[2] += busy[w]
     return [Route(cid, int(t[0]), round(t[1], 3), round(t[2], 1)) for cid, t in sorted(found.items())]
 
 
@@ -90,6 +81,7 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
         "batches": batches,
         "meals_per_batch": round(len(solution.pickups) / batches, 2) if batches else None,
         "solver_seconds": round(solution.seconds, 3),
+        "spread_seconds": round(solution.spread_seconds, 3),
         "load_seconds": round(load_seconds, 3),
     }
 

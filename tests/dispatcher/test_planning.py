@@ -23,6 +23,9 @@ from dispatcher.planning import (
     replan_on_change,
     solver_settings,
 )
+from dispatcher.planning import problem as problems
+from dispatcher.planning.solve import solve
+from dispatcher.planning.store import figures
 from dispatcher.planning.travel import matrices
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
@@ -526,3 +529,45 @@ def test_the_cap_on_visits_follows_each_caregivers_fair_share_not_the_city_avera
         "SELECT count(*) FROM plan_visit WHERE plan_id = %s AND caregiver_id = %s", (outcome.plan_id, alone)
     ).fetchone()
     assert theirs == (8,)
+
+
+def test_the_plan_spreads_a_streets_visits_to_a_colleague_nearby_who_would_stay_idle(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """Six visits on the street where one caregiver lives, and a colleague 1.5 km away: VROOM, minimising travel,
+    gives the six to the one next door and leaves the colleague idle. The spreading pass gives the colleague some of
+    them, every visit still planned within every rule and the plan's spread lower; the visit of an elder whose
+    regular the one next door is stays with them."""
+    hours = (time(7), time(20))
+    day = [(DAY.isoweekday(), *hours)]
+    shift = (local(7), local(20))
+    pid = town.provider(communities=(town.community_id,))
+    facts = {
+        town.caregiver(pid, home, skills=SERVICES, mode="ebike", shifts=day): Fact(
+            home, "ebike", frozenset(SERVICES), frozenset({town.community_id}), False, shift
+        )
+        for home in (offset(0, 0), offset(1.5, 0))
+    }
+    next_door, colleague = facts
+    for k in range(6):
+        booked(conn, clock, config, town.elder(offset(0, 0.1 * (k + 1))), "cleaning", local(8 + k), 30, 60)
+    regular = town.elder(offset(0, 0.05))
+    conn.execute(
+        "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, lead_min, starts_on, "
+        "preferred_caregiver_id) VALUES (%s, 'care', '0 15 * * *', 30, 60, %s, %s)",
+        (regular, DAY - timedelta(days=3), next_door),
+    )
+    problem = problems.load(conn, DAY, TZ)
+    chained = solve(problem, solver_settings(config))
+    assert {problem.workers[stop.worker].caregiver_id for stop in chained.stops.values()} == {next_door}
+    spread = plan_day(conn, clock, config, DAY, made_by="test")
+    served = "SELECT caregiver_id, count(*) FROM plan_visit WHERE plan_id = %s GROUP BY 1"
+    counts: dict[int, int] = dict(conn.execute(served, (spread.plan_id,)).fetchall())
+    assert counts.keys() == {next_door, colleague} and counts[colleague] >= 2 and sum(counts.values()) == 7
+    assert broken_rules(visits_of(conn, spread.plan_id), facts, config) == []
+    before = figures(problem, chained, 0.0)["busy_minutes_gini"]
+    assert spread.figures["busy_minutes_gini"] < before  # type: ignore[operator]
+    kept = conn.execute(
+        "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND elder_id = %s", (spread.plan_id, regular)
+    ).fetchone()
+    assert kept == (next_door,)
