@@ -487,7 +487,8 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
     busy minutes among the caregivers who may take some visit); the next then takes twice as many visits, else half
     as many, and a single visit that could not move stays where it is. Promised visits (a confirmed route, a held
     order, an operator's pin) stay with their caregivers. At most ``settings.spread_passes`` passes, a count so that
-    the same day gets the same plan on any machine, and never past the solver's time limit (``settings.seconds``)."""
+    the same day gets the same plan on any machine that makes them within the solver's time limit
+    (``settings.seconds``), where the pass stops in any case."""
     if settings.spread_passes <= 0 or solution.timed_out or not solution.stops:
         return solution
     started = time.perf_counter()
