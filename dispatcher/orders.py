@@ -375,8 +375,9 @@ def reassign_order(
         reasons = ranking.reasons(ranked)
         why = N_("reassigned to the next best caregiver")
     else:
-        need = need_of(conn, order, clock.now())
-        ranking = ranking_now(config, order, clock.now())
+        now = clock.now()
+        need = need_of(conn, order, now)
+        ranking = ranking_now(config, order, now)
         diagnosis = diagnose(conn, need, ranking, caregiver_id, config.timezone)
         if diagnosis.refusals or diagnosis.verdict is None:
             raise OrderError(

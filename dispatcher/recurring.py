@@ -230,8 +230,9 @@ def _offer_to_preferred(
 ) -> None:
     """The elder's usual caregiver is asked first when every matching rule allows it."""
     order = load_order(conn, order_id, lock=True)
-    need = need_of(conn, order, clock.now())
-    ranking = ranking_now(config, order, clock.now())
+    now = clock.now()
+    need = need_of(conn, order, now)
+    ranking = ranking_now(config, order, now)
     verdicts = judge(conn, need, ranking, config.timezone, caregivers=[caregiver_id])
     if not verdicts or not verdicts[0].eligible:
         return  # the ordinary matching will find someone

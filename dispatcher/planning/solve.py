@@ -498,14 +498,17 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
     staff = sorted({w for may in problem.allowed for w in may})
     people = sorted({problem.workers[w].caregiver_id for w in staff})
 
-    def spread_of(found: Solution) -> tuple[dict[int, float], float]:
+    def spread_of(busy: Mapping[int, float]) -> tuple[dict[int, float], float]:
+        """Busy minutes per caregiver (from those per worker) and their Gini among ``people``."""
         minutes: dict[int, float] = {}
-        for w, busy in found.busy_minutes().items():
+        for w, worker_minutes in busy.items():
             caregiver = problem.workers[w].caregiver_id
-            minutes[caregiver] = minutes.get(caregiver, 0.0) + busy
+            minutes[caregiver] = minutes.get(caregiver, 0.0) + worker_minutes
         return minutes, gini([minutes.get(c, 0.0) for c in people])
 
-    best, (minutes, best_gini) = solution, spread_of(solution)
+    best, busy = solution, solution.busy_minutes()
+    minutes, best_gini = spread_of(busy)
+    first_gini = best_gini
     stuck: set[int] = set()
     batch = 4
     passes_left = settings.spread_passes
@@ -520,16 +523,17 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
             if problem.workers[stop.worker].caregiver_id in problem.visits[i].regulars
         }
         routes = steps_of(best.stops, best.pickups, problem)
-        busy = best.busy_minutes()
         taken: list[int] = []
         for w in sorted(set(routes) - light, key=lambda w: -busy[w]):
             if len(taken) == batch:
                 break
             for kind, v in reversed(routes[w]):
+                if kind == "pickup" or v in stuck or v in keep:
+                    continue
                 takers = [o for o in problem.allowed[v] if o in light]
                 if v in regular:
                     takers = [o for o in takers if problem.workers[o].caregiver_id in regular[v]]
-                if kind != "pickup" and v not in stuck and v not in keep and takers:
+                if takers:
                     routes[w] = [(k, x) for k, x in routes[w] if x != v]
                     taken.append(v)
                     break
@@ -545,9 +549,10 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
         answer, _, _ = _run(problem_input, replace(settings, seconds=left, exploration=1))
         stops, pickups, home = _read(problem, paths, answer, passes, settings)
         found = Solution(stops, {}, best.solver, best.seconds, False, home, pickups)
-        found_minutes, found_gini = spread_of(found)
+        found_busy = found.busy_minutes()
+        found_minutes, found_gini = spread_of(found_busy)
         if best.stops.keys() <= stops.keys() and found_gini < best_gini:
-            best, minutes, best_gini = found, found_minutes, found_gini
+            best, busy, minutes, best_gini = found, found_busy, found_minutes, found_gini
             batch = min(2 * batch, 8)
         else:
             if len(taken) == 1:
@@ -558,7 +563,7 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
     log.info(
         "planning %s: spread %.3f -> %.3f in %d passes, %.1f s",
         problem.day,
-        spread_of(solution)[1],
+        first_gini,
         best_gini,
         settings.spread_passes - passes_left,
         seconds,
