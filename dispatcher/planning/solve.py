@@ -230,8 +230,9 @@ class Passes:
         return self.windows.get(index, (visit.window_start, visit.window_end))
 
     def allowed(self, problem: Problem, index: int) -> list[int]:
-        may = self.open_to.get(index, problem.allowed[index])
-        return [w for w in may if w == self.keep[index]] if index in self.keep else may
+        # a visit kept where an earlier pass placed it may go there even if the problem does not allow it (a pass
+        # that handed it over to someone open to it did)
+        return [self.keep[index]] if index in self.keep else list(self.open_to.get(index, problem.allowed[index]))
 
 
 def _vehicle_steps(steps: list[tuple[str, int]]) -> list[vroom.VehicleStep]:

@@ -281,6 +281,33 @@ def test_a_held_visit_its_caregiver_no_longer_has_room_for_goes_to_another_with_
     assert planned.fetchone() == (other,)
 
 
+def test_a_plan_that_hands_a_held_visit_over_still_spreads_the_days_visits(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A caregiver holds two hour-long visits at 11:00 on a street where a colleague lives: they have room for one,
+    and the plan hands the other over to a caregiver the problem allows only its holder (the colleague next door).
+    The spreading pass starts from that plan: the afternoon's six visits on the same street, which VROOM chains on
+    the one next door, still go in part to a second colleague 1.5 km away. It stood still before: the pass left the
+    handed visit out of the solver's jobs while its route still named it, and the solver refused every pass."""
+    pid = town.provider()
+    next_door, colleague = (town.caregiver(pid, offset(km, 0), shifts=LONG_DAY) for km in (0, 1.5))
+    holder = town.caregiver(pid, offset(0, 2.5), shifts=LONG_DAY)
+    street = [
+        booked(conn, clock, config, town.elder(offset(0, 0.1 * (k + 1))), "cleaning", local(13 + k), 30, 60)
+        for k in range(6)
+    ]
+    held = [booked(conn, clock, config, town.elder(offset(0, km)), "care", local(11), 60, 30) for km in (0.7, 0.8)]
+    conn.execute(
+        "UPDATE service_order SET status = 'accepted', caregiver_id = %s, accepted_at = %s WHERE id = ANY(%s)",
+        (holder, clock.now(), held),
+    )
+    plan = plan_day(conn, clock, config, DAY, made_by="test")
+    assert sorted(_holder(conn, order) for order in held) == sorted([(holder, "accepted"), (next_door, "accepted")])
+    planned = "SELECT caregiver_id, count(*) FROM plan_visit WHERE plan_id = %s AND order_id = ANY(%s) GROUP BY 1"
+    counts: dict[int, int] = dict(conn.execute(planned, (plan.plan_id, street)).fetchall())
+    assert sum(counts.values()) == 6 and counts.get(colleague, 0) >= 2
+
+
 def _held_then_kept_away(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, *, minutes: int
 ) -> tuple[int, int, PlanOutcome]:
