@@ -9,7 +9,8 @@ A meal is collected at the caregiver's provider's kitchen on the way (when it ha
 is by the kitchen (``Candidate.via``).
 
 Where a caregiver is: at home, unless the need is an emergency and they checked in lately on an order: set off
-for it, arrived, or finished it within ``whereabouts_minutes``. Caregivers answer by SMS, so the platform knows
+for it, arrived, or finished it within ``whereabouts_minutes`` or while their ride home from it lasts by the travel
+model, whichever is longer. Caregivers answer by SMS, so the platform knows
 only those moments, and reckons from them (``located``): with the elder once arrived; once done, on the way home
 until they take another order (then waiting where they are to set off for it); once set off, on the way there,
 from where they were reckoned to be then, by their provider's kitchen first for a meal collected on the way (the
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from geopy.distance import geodesic
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from dispatcher.lifecycle import OrderRow
 from dispatcher.matching import Box
@@ -149,12 +151,12 @@ SELECT * FROM (
         LEFT JOIN LATERAL (
             SELECT be.lat, be.lon, b.completed_at FROM service_order b JOIN elder be ON be.id = b.elder_id
             WHERE w.arrived_at IS NULL AND b.caregiver_id = c.id AND b.completed_at <= w.en_route_at
-              AND b.completed_at > w.en_route_at - %(whereabouts)s
+              AND b.completed_at > w.en_route_at - {ride_home_before}
             ORDER BY b.completed_at DESC, b.id DESC
             LIMIT 1
         ) before ON true
         WHERE %(locate)s AND w.caregiver_id = c.id AND w.en_route_at IS NOT NULL
-          AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(recent)s)
+          AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(now)s - {ride_home_here})
         ORDER BY w.completed_at DESC NULLS FIRST, w.en_route_at DESC, w.id DESC
         LIMIT 1
     ) here ON true
@@ -168,6 +170,17 @@ SELECT * FROM (
 WHERE load < max_load
 """
 _APART = "AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)"
+
+# How long after finishing an order at the elder ``e`` the caregiver ``c`` is looked for on the way home: their ride
+# home by the travel model (the straight line on a local flat map, the detour, getting going, the mode's speed), and
+# at least ``whereabouts``. Once the ride is over, ``located`` has them home anyway; a fixed hour had someone on a
+# two-hour e-bike ride home reckoned home after one, and sent to an emergency near home from 20 km away.
+_RIDE_HOME = """GREATEST(%(whereabouts)s, make_interval(secs => 60 * (
+    (%(setup_min)s::jsonb ->> c.travel_mode)::float8
+    + 60 * %(detour)s * 111.2
+      * sqrt(({e}.lat - c.home_lat) ^ 2 + (({e}.lon - c.home_lon) * cos(radians(c.home_lat))) ^ 2)
+      / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8)))"""
+
 _IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
 
 
@@ -250,8 +263,11 @@ class SqlCandidates:
             "routine": not need.emergency,
             "meal": need.service_type == ServiceType.MEAL,
             "locate": need.emergency and whereabouts > timedelta(0),
-            "recent": need.wanted_at - whereabouts,
+            "now": need.wanted_at,
             "whereabouts": whereabouts,
+            "speed_kmh": Jsonb(self.travel.speed_kmh),
+            "setup_min": Jsonb(self.travel.setup_min),
+            "detour": self.travel.detour,
             **need.room_params(),
         }
 
@@ -278,7 +294,12 @@ class SqlCandidates:
         if not self.params["providers"]:
             return []
         query = sql.SQL(_CANDIDATES).format(
-            load=sql.SQL(LOAD), on_shift=sql.SQL(ON_SHIFT), room=sql.SQL(ROOM_IN_PLAN), box=clause
+            load=sql.SQL(LOAD),
+            on_shift=sql.SQL(ON_SHIFT),
+            room=sql.SQL(ROOM_IN_PLAN),
+            box=clause,
+            ride_home_here=sql.SQL(_RIDE_HOME.format(e="e")),
+            ride_home_before=sql.SQL(_RIDE_HOME.format(e="be")),
         )
         rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
         return [self._candidate(row) for row in rows]

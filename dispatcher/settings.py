@@ -121,7 +121,8 @@ class DispatcherSettings(BaseSettings):
         60,
         ge=0,
         description="rank an emergency from where a caregiver last checked in (an order they are on the way to or "
-        "at, or finished this many minutes ago at most) rather than from home; 0: always from home",
+        "at, or finished this many minutes ago at most, or longer while the ride home from it lasts) rather than "
+        "from home; 0: always from home",
     )
     sms_max_attempts: int = Field(5, ge=1, le=20, description="tries per SMS on 429 and 5xx before it fails")
     sms_backoff_seconds: float = Field(0.5, gt=0, description="first retry delay; doubles per attempt")

@@ -171,6 +171,10 @@ def test_an_emergency_is_ranked_from_where_caregivers_are_reckoned_to_be(conn, c
     # finished 3 hours ago: home, and no longer looked for elsewhere
     long_done = town.caregiver(provider, across_town, mode="car")
     _at_work(conn, clock, config, town, long_done, town.elder(offset(0, -0.3)), finished_ago=timedelta(hours=3))
+    # finished a visit 0.5 km south 90 minutes ago, on foot: 3 h 37 of walking home, 5.2 km of the 12.5 walked, so
+    # 4.7 km north of the elder (reckoned home once an hour had passed before, 12 km away)
+    walking_home = town.caregiver(provider, across_town, mode="walk")
+    _at_work(conn, clock, config, town, walking_home, town.elder(offset(-0.5, 0)), finished_ago=timedelta(minutes=90))
 
     def ranked(service: str, whereabouts: timedelta) -> tuple[int, dict[int, tuple[float, bool]]]:
         """The winner, and each caregiver's distance as ranked and whether from where they last were."""
@@ -195,14 +199,15 @@ def test_an_emergency_is_ranked_from_where_caregivers_are_reckoned_to_be(conn, c
     assert emergency[heading_home] == (8.0, True)
     assert emergency[between_visits] == (1.5, True)
     assert emergency[long_done] == (12.0, False)
+    assert emergency[walking_home] == (4.7, True)
     assert emergency[at_home] == (3.0, False)
     assert winner == just_done  # near and free (the one on the way holds an order)
     # from home: with whereabouts off, and for booked services (which start from home)
     for service, whereabouts in (("emergency", timedelta(0)), ("care", hour)):
         winner, home = ranked(service, whereabouts)
-        assert {home[c] for c in (on_the_way, walking_there, just_done, heading_home, between_visits)} == {
-            (12.0, False)
-        }
+        assert {
+            home[c] for c in (on_the_way, walking_there, just_done, heading_home, between_visits, walking_home)
+        } == {(12.0, False)}
         assert winner == at_home
 
 
