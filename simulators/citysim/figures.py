@@ -13,6 +13,9 @@ Definitions (they are the report's contract; the docs repeat them):
 - an alarm is answered within N s when an operator picked it up at most N s after it was raised;
 - a routine order is one wanted (``window_start``) during the day; it is served inside its window when a
   caregiver arrived no later than ``window_end`` and completed it;
+  the orders not so served are counted by where the day's first plan (the evening's) had them: given to a
+  caregiver, left unassigned for want of room (``no_room``) or for any other reason (out of reach, nobody may take
+  it), or not in it at all (ordered on the day, or no plan made: every miss of a dispatcher that does not plan);
 - escalations are the dispatcher's own escalation events, by reason;
 - workload covers the caregivers rostered that day: busy time is travel to an order and time on site,
   within the day; utilisation is busy time over rostered time, summed over them; spread is the Gini
@@ -105,16 +108,27 @@ def emergencies(conn: psycopg.Connection, run: DayRun, params: Params, timezone:
     }
 
 
+# Each routine order wanted in [start, end) with where the day's first plan (the evening's, made the day before)
+# had it: ``planned`` (given to a caregiver), its unassigned reason, or NULL when that plan did not have it (ordered
+# on the day, or no plan made).
+_ROUTINE_ORDERS = """
+SELECT so.source, so.window_end, so.arrived_at, so.completed_at,
+       CASE WHEN pv.id IS NULL THEN NULL WHEN pv.caregiver_id IS NOT NULL THEN 'planned' ELSE pv.unassigned_reason END
+FROM service_order so
+LEFT JOIN plan_visit pv ON pv.plan_id = (SELECT min(id) FROM plan WHERE day = %(day)s)
+    AND (pv.order_id = so.id
+         OR pv.recurring_service_id = so.recurring_service_id AND pv.occurrence_at = so.occurrence_at)
+WHERE so.service_type <> 'emergency' AND so.window_start >= %(start)s AND so.window_start < %(end)s
+"""
+
+
 def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: ZoneInfo) -> dict[str, Any]:
     end = run.start + timedelta(seconds=DAY_SECONDS)
-    rows = conn.execute(
-        "SELECT source, window_end, arrived_at, completed_at FROM service_order "
-        "WHERE service_type <> 'emergency' AND window_start >= %s AND window_start < %s",
-        (run.start, end),
-    ).fetchall()
     day = run.start.astimezone(timezone).date()
+    rows = conn.execute(_ROUTINE_ORDERS, {"day": day, "start": run.start, "end": end}).fetchall()
     reachable = coverage.reachable_in_window(conn, params, timezone, day, run.start, end).values()
     served = [r for r in rows if r[2] is not None and r[3] is not None and r[2] <= r[1]]
+    missed = [r[4] for r in rows if not (r[2] is not None and r[3] is not None and r[2] <= r[1])]
     late = [(r[2] - r[1]).total_seconds() for r in rows if r[2] is not None and r[2] > r[1]]
     by_source: dict[str, int] = {}
     for source, *_ in rows:
@@ -123,6 +137,11 @@ def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: Zon
         "count": len(rows),
         "by_source": dict(sorted(by_source.items())),
         "served_in_window": _share(len(served), len(rows)),
+        # where the orders not served inside their window stood in the evening plan
+        "missed_planned": missed.count("planned"),
+        "missed_no_room": missed.count("no_room"),
+        "missed_unplannable": sum(1 for m in missed if m not in (None, "planned", "no_room")),
+        "missed_not_in_plan": missed.count(None),
         "roster_bound_in_window": _share(sum(reachable), len(rows)),
         "out_of_roster_reach": sum(1 for r in reachable if not r),
         "completed": _share(sum(1 for r in rows if r[3] is not None), len(rows)),

@@ -144,3 +144,13 @@ def test_the_planned_dispatcher_plans_the_evening_before_and_its_caregivers_keep
     # planned visits are not offered one by one: fewer offers than the dispatcher that offers every visit
     assert planned["offers"]["made"] < smart["offers"]["made"]
     assert "Booked visits planned ahead" in table(report)
+    # the orders missed, by where the evening plan had them: every miss counted once; a dispatcher that does not
+    # plan has them all outside any plan, the planned one none outside its plan but those ordered on the day
+    causes = ("missed_planned", "missed_no_room", "missed_unplannable", "missed_not_in_plan")
+    for routine in (planned["routine"], smart["routine"]):
+        missed = routine["count"] - round(routine["count"] * routine["served_in_window"])
+        assert sum(routine[cause] for cause in causes) == missed
+    assert smart["routine"]["missed_not_in_plan"] == sum(smart["routine"][cause] for cause in causes)
+    ordered_on_the_day = planned["routine"]["by_source"].get("simulation", 0)
+    assert planned["routine"]["missed_not_in_plan"] <= ordered_on_the_day
+    assert planned["routine"]["missed_no_room"] + planned["routine"]["missed_unplannable"] <= plan["unassigned"]
