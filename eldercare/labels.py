@@ -246,6 +246,7 @@ LABELS: dict[str, dict[str, str]] = {
         "window_past": N_("Its window ended before this plan was made"),
         "no_room": N_("No eligible caregiver's day has room to reach it inside its window"),
         "out_of_reach": N_("No caregiver who may take it can reach it inside its window, even with an empty day"),
+        "overbooked": N_("Its only caregiver has more such visits due then than a day can hold, whatever the plan"),
         "held_late": N_("Its caregiver holds it but cannot reach it inside its window: served late unless reassigned"),
         "held_past_shift": N_(
             "Its caregiver holds it, but their shift ends before it would be done: served past their shift unless "

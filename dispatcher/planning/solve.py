@@ -464,6 +464,7 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
         seconds += more
         stops, pickups, home = _read(problem, paths, answer, passes, settings)
     unassigned = dict(problem.unservable)
+    overbooked: dict[int, Reason] | None = None  # reckoned once, for the first visit left with no room
     for index, visit in enumerate(problem.visits):
         if index in stops or index in unassigned:
             continue
@@ -474,7 +475,11 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
             unassigned[index] = (held_past_shift if past_shift else held_late)(visit.held_by)
         else:
             reachable = _reachable_from_a_kitchen_tried(problem, places, paths, settings, passes, index, tried)
-            unassigned[index] = NO_ROOM if reachable else OUT_OF_REACH
+            if not reachable:
+                unassigned[index] = OUT_OF_REACH
+            else:
+                overbooked = overbooked if overbooked is not None else overbooked_visits(problem, settings)
+                unassigned[index] = overbooked.get(index, NO_ROOM)
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
 
 
@@ -579,6 +584,81 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
         best.pickups,
         spread_seconds=seconds,
     )
+
+
+# The most visits of one caregiver weighed together for ``overbooked_visits`` (2**n subsets are tried).
+OVERBOOKED_AT_MOST = 14
+
+
+def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, Reason]:
+    """Visits only one caregiver may take (from any kitchen, for a meal), not promised to anyone, that fall due
+    together with more such visits than that caregiver's day can hold whatever the plan: even with no travel at
+    all, in the visits' own windows and with their time on site, no order of them fits them all. Each such visit
+    the plan leaves with no room gets this reason instead, naming the caregiver: the roster's doing, which no plan
+    can put right (more staff allowed to serve those elders, or wider windows, can)."""
+    sole: dict[int, list[int]] = {}
+    for index, visit in enumerate(problem.visits):
+        staff = set(problem.allowed[index]).union(*(cooks for _, cooks in problem.kitchen_choices.get(index, [])))
+        people = {problem.workers[w].caregiver_id for w in staff}
+        if len(people) == 1 and not visit.promised and index not in problem.others:
+            sole.setdefault(people.pop(), []).append(index)
+    codes = {worker.caregiver_id: worker.code for worker in problem.workers}
+    margin = settings.margin_minutes * 60
+    found: dict[int, Reason] = {}
+    for caregiver, visits in sole.items():
+        jobs = sorted(
+            (
+                problem.seconds(problem.visits[i].window_start),
+                problem.seconds(problem.visits[i].window_end) - margin,
+                on_site(problem.visits[i], settings) * 60,
+                i,
+            )
+            for i in visits
+        )
+        together: list[list[tuple[int, int, int, int]]] = []
+        until = -math.inf
+        for job in jobs:  # visits whose spans (opening to latest end) overlap are weighed together
+            if job[0] >= until:
+                together.append([])
+            together[-1].append(job)
+            until = max(until, job[1] + job[2])
+        for group in together:
+            if not 1 < len(group) <= OVERBOOKED_AT_MOST:
+                continue
+            most = _most_in_turn([(opens, latest, takes) for opens, latest, takes, _ in group])
+            if most < len(group):
+                reason = Reason.of(
+                    "overbooked",
+                    N_(
+                        "only caregiver %(caregiver)s may take it, and %(count)s visits only they may take are due "
+                        "between %(opens)s and %(closes)s: at most %(most)s of them fit, whatever the plan"
+                    ),
+                    caregiver=codes[caregiver],
+                    count=len(group),
+                    opens=f"{problem.at(group[0][0]):%H:%M}",
+                    closes=f"{problem.at(max(latest for _, latest, _, _ in group) + margin):%H:%M}",
+                    most=most,
+                )
+                found.update((i, reason) for *_, i in group)
+    return found
+
+
+def _most_in_turn(jobs: Sequence[tuple[int, int, int]]) -> int:
+    """The most of ``jobs`` (opening, latest start, time taken, in seconds) one person can do one after another with
+    no time between them: the earliest each set of them can be done by, over every set (exact; 2**n sets)."""
+    done_by = {0: -math.inf}
+    most = 0
+    for chosen in range(1 << len(jobs)):  # a set is reached only from smaller ones, in increasing order
+        t = done_by.get(chosen)
+        if t is None:
+            continue
+        most = max(most, chosen.bit_count())
+        for j, (opens, latest, takes) in enumerate(jobs):
+            start = max(t, opens)
+            if not chosen >> j & 1 and start <= latest:
+                more = chosen | 1 << j
+                done_by[more] = min(done_by.get(more, math.inf), start + takes)
+    return most
 
 
 def _reachable_from_a_kitchen_tried(
