@@ -14,8 +14,9 @@ Definitions (they are the report's contract; the docs repeat them):
 - a routine order is one wanted (``window_start``) during the day; it is served inside its window when a
   caregiver arrived no later than ``window_end`` and completed it;
   the orders not so served are counted by where the day's first plan (the evening's) had them: given to a
-  caregiver, left unassigned for want of room (``no_room``) or for any other reason (out of reach, nobody may take
-  it), or not in it at all (ordered on the day, or no plan made: every miss of a dispatcher that does not plan);
+  caregiver, left unassigned for want of room (``no_room``) or for any other reason (out of reach, overbooked,
+  nobody may take it), or not in it at all (ordered on the day, or no plan made: every miss of a dispatcher that
+  does not plan);
 - escalations are the dispatcher's own escalation events, by reason;
 - workload covers the caregivers rostered that day: busy time is travel to an order and time on site,
   within the day; utilisation is busy time over rostered time, summed over them; spread is the Gini
@@ -127,8 +128,9 @@ def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: Zon
     day = run.start.astimezone(timezone).date()
     rows = conn.execute(_ROUTINE_ORDERS, {"day": day, "start": run.start, "end": end}).fetchall()
     reachable = coverage.reachable_in_window(conn, params, timezone, day, run.start, end).values()
-    served = [r for r in rows if r[2] is not None and r[3] is not None and r[2] <= r[1]]
-    missed = [r[4] for r in rows if not (r[2] is not None and r[3] is not None and r[2] <= r[1])]
+    inside = [r[2] is not None and r[3] is not None and r[2] <= r[1] for r in rows]
+    served = [r for r, ok in zip(rows, inside, strict=True) if ok]
+    missed = [r[4] for r, ok in zip(rows, inside, strict=True) if not ok]
     late = [(r[2] - r[1]).total_seconds() for r in rows if r[2] is not None and r[2] > r[1]]
     by_source: dict[str, int] = {}
     for source, *_ in rows:
