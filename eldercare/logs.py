@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import TextIO
 
 _CREDENTIALS = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
@@ -20,8 +22,22 @@ class RedactCredentials(logging.Filter):
         return True
 
 
+class ToStderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged, not as it was at set-up: a command run inside
+    another (a test's runner, which gives it a stream of its own and closes it after) leaves no handler on a closed
+    stream for the threads that outlive it."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def setup(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
+    handler = ToStderr()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(RedactCredentials())
     root = logging.getLogger()

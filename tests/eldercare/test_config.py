@@ -113,3 +113,25 @@ def test_log_filter_masks_passwords_in_urls() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting to %s", ("postgresql://u:pw@h/db",), None)
     RedactCredentials().filter(record)
     assert record.getMessage() == "connecting to postgresql://u:***@h/db"
+
+
+def test_log_lines_go_to_stderr_as_it_is_when_they_are_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run in a test's runner sets logging up while ``sys.stderr`` is the runner's stream, closed after:
+    lines logged later by threads that outlive it go to the stderr of the moment, not to the closed stream."""
+    import io
+    import logging
+
+    from eldercare import logs
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    first = io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    logs.setup("INFO")
+    logging.getLogger("eldercare.test").info("while the command runs")
+    first.close()
+    later = io.StringIO()
+    monkeypatch.setattr("sys.stderr", later)
+    logging.getLogger("eldercare.test").info("after it ended")
+    assert later.getvalue().endswith("eldercare.test: after it ended\n")  # not "--- Logging error ---" and its trace
