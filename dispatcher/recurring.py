@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from apscheduler.triggers.cron import CronTrigger
+from geopy.distance import geodesic
 from psycopg.rows import class_row
 
 from dispatcher.candidates import need_of
@@ -97,23 +98,41 @@ ORDER BY rs.id
 """
 
 
-# Occurrences of the plans in force from a day on: the planned start and the way there (and the collecting of a
-# meal at its kitchen), to know when the caregiver sets off
+# Occurrences of the plans in force from a day on: the planned start and the way there, and for a meal collected
+# at its kitchen first, when and where (and where the caregiver is before: the elder of their visit before, else
+# home), to know when the caregiver sets off
 _PLANNED = """
-SELECT pv.recurring_service_id, pv.occurrence_at, pv.planned_start, pv.travel_km, c.travel_mode, pv.pickup_at
+SELECT pv.recurring_service_id, pv.occurrence_at, pv.planned_start, pv.travel_km, c.travel_mode, pv.pickup_at,
+       k.kitchen_lat, k.kitchen_lon, coalesce(before.lat, c.home_lat), coalesce(before.lon, c.home_lon)
 FROM plan_visit pv JOIN plan p ON p.id = pv.plan_id JOIN caregiver c ON c.id = pv.caregiver_id
+LEFT JOIN provider k ON k.id = pv.kitchen_provider_id AND pv.pickup_at IS NOT NULL
+LEFT JOIN LATERAL (
+    SELECT e.lat, e.lon FROM plan_visit b JOIN elder e ON e.id = b.elder_id
+    WHERE pv.pickup_at IS NOT NULL AND b.plan_id = pv.plan_id AND b.caregiver_id = pv.caregiver_id
+      AND b.planned_start < pv.pickup_at
+    ORDER BY b.planned_start DESC
+    LIMIT 1
+) before ON true
 WHERE p.superseded_at IS NULL AND p.day >= %s AND pv.recurring_service_id IS NOT NULL
 """
 
 
 def _set_off_times(conn: psycopg.Connection, config: Config, since: date) -> dict[tuple[int, datetime], datetime]:
-    """(recurring service, occurrence) -> when its planned caregiver sets off for it, by the plans in force."""
+    """(recurring service, occurrence) -> when its planned caregiver sets off for it, by the plans in force: the way
+    there before its planned start, or for a meal collected at its kitchen first, the way to the kitchen (from
+    their visit before, or home) before the collecting. Reckoned from the collecting itself, a caregiver who lives
+    an hour from their kitchen got the order of their first meal as they had to be there already."""
     travel = config.dispatch.travel
     found = {}
-    for service_id, occurrence, start, km, mode, pickup in conn.execute(_PLANNED, (since,)).fetchall():
-        way = timedelta(minutes=travel.minutes(mode, float(km or 0.0)))
-        # a meal collected from its kitchen first: the caregiver is on their way for it from the collecting
-        found[(service_id, occurrence)] = min(start - way, pickup or start)
+    for service_id, occurrence, start, km, mode, pickup, *places in conn.execute(_PLANNED, (since,)).fetchall():
+        leaving = start - timedelta(minutes=travel.minutes(mode, float(km or 0.0)))
+        if pickup is not None:
+            kitchen_lat, kitchen_lon, lat, lon = places
+            road_km = 0.0
+            if kitchen_lat is not None:
+                road_km = geodesic((lat, lon), (kitchen_lat, kitchen_lon)).km * travel.detour
+            leaving = min(leaving, pickup - timedelta(minutes=travel.minutes(mode, road_km)))
+        found[(service_id, occurrence)] = leaving
     return found
 
 

@@ -90,6 +90,35 @@ def test_an_occurrence_planned_far_away_is_ordered_before_its_caregiver_must_set
     assert made == (1,)
 
 
+def test_a_meal_collected_far_from_home_is_ordered_before_its_caregiver_leaves_for_the_kitchen(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A walker lives 6 km from their provider's kitchen, the elder next to it: they leave home 104 minutes before
+    collecting the meal, and its order is due ``lead_min`` before they leave, not before the collecting (when, on
+    the simulated day of seed 3, a caregiver an hour from their kitchen got it as they had to be there already, and a
+    re-plan then found the meal out of their reach)."""
+    pid = town.provider()
+    kitchen(conn, pid, offset(0, 0))
+    walker = town.caregiver(pid, offset(0, 6), mode="walk", shifts=LONG_DAY)
+    meal = _meal_at_eleven(conn, town.elder(offset(0, 0.05)))
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    assert outcome.figures["assigned"] == 1
+    row = conn.execute(
+        "SELECT pickup_at FROM plan_visit WHERE caregiver_id = %s AND recurring_service_id = %s", (walker, meal)
+    ).fetchone()
+    assert row is not None and row[0] is not None
+    travel = config.dispatch.travel
+    to_kitchen = timedelta(minutes=travel.minutes("walk", geodesic(offset(0, 6), offset(0, 0)).km * travel.detour))
+    assert to_kitchen > timedelta(minutes=100)
+    leaving = row[0] - to_kitchen
+    assert due_times(conn, config, local(0), local(23)) == [leaving - timedelta(minutes=60)]
+    clock.set(leaving - timedelta(minutes=61))
+    assert create_due_orders(conn, clock, config) == 0
+    clock.set(leaving - timedelta(minutes=59))
+    assert create_due_orders(conn, clock, config) == 1
+    assert conn.execute("SELECT status, caregiver_id FROM service_order").fetchall() == [("accepted", walker)]
+
+
 def test_a_booked_order_on_a_planned_day_goes_to_the_planner_before_any_offer(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
