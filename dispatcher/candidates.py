@@ -357,10 +357,10 @@ def located(
     start = _set_out_from(travel, mode, home, visit, before)
     gone = now - visit.set_off
     if visit.via is not None:  # by the kitchen first, for a meal collected on the way
-        to_kitchen = _to_kitchen(travel, mode, start, visit.via)
-        if gone < to_kitchen:
+        way = to_kitchen(travel, mode, start, visit.via)
+        if gone < way:
             return along(travel, mode, start, visit.via, gone, hurry=visit.hurry)
-        start, gone = visit.via, gone - to_kitchen
+        start, gone = visit.via, gone - way
     return along(travel, mode, start, visit.place, gone, hurry=visit.hurry)
 
 
@@ -371,7 +371,7 @@ def at_kitchen(
     travel model from where they set out (as ``located``); None for any other order."""
     if visit.via is None or visit.set_off is None or visit.arrived is not None or visit.completed is not None:
         return None
-    return visit.set_off + _to_kitchen(travel, mode, _set_out_from(travel, mode, home, visit, before), visit.via)
+    return visit.set_off + to_kitchen(travel, mode, _set_out_from(travel, mode, home, visit, before), visit.via)
 
 
 def _set_out_from(
@@ -383,7 +383,7 @@ def _set_out_from(
     return home if before is None else located(travel, mode, home, before, visit.set_off, waiting_since=visit.accepted)
 
 
-def _to_kitchen(travel: TravelModel, mode: str, start: tuple[float, float], kitchen: tuple[float, float]) -> timedelta:
+def to_kitchen(travel: TravelModel, mode: str, start: tuple[float, float], kitchen: tuple[float, float]) -> timedelta:
     """The travel model's trip from ``start`` to the kitchen, as to a booked service (a meal is never hurried)."""
     return timedelta(minutes=travel.minutes(mode, geodesic(start, kitchen).km * travel.detour))
 

@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from apscheduler.triggers.cron import CronTrigger
-from geopy.distance import geodesic
 from psycopg.rows import class_row
 
-from dispatcher.candidates import need_of
+from dispatcher.candidates import need_of, to_kitchen
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import Actor, load_order
 from dispatcher.offers import make_offer, ranking_now
@@ -128,10 +127,10 @@ def _set_off_times(conn: psycopg.Connection, config: Config, since: date) -> dic
         leaving = start - timedelta(minutes=travel.minutes(mode, float(km or 0.0)))
         if pickup is not None:
             kitchen_lat, kitchen_lon, lat, lon = places
-            road_km = 0.0
+            way = timedelta(minutes=travel.minutes(mode, 0.0))  # getting going, were the kitchen not on record
             if kitchen_lat is not None:
-                road_km = geodesic((lat, lon), (kitchen_lat, kitchen_lon)).km * travel.detour
-            leaving = min(leaving, pickup - timedelta(minutes=travel.minutes(mode, road_km)))
+                way = to_kitchen(travel, mode, (lat, lon), (kitchen_lat, kitchen_lon))
+            leaving = min(leaving, pickup - way)
         found[(service_id, occurrence)] = leaving
     return found
 
