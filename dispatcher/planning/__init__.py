@@ -249,11 +249,7 @@ def pin_choices(conn: psycopg.Connection, day: date, config: Config) -> dict[Vis
     that may cook it, not only of the nearest (the plan tries that one first; a pin takes the meal to its
     caregiver's kitchen)."""
     problem = problems.load(conn, day, config.timezone)
-    choices = {}
-    for index, (visit, may) in enumerate(zip(problem.visits, problem.allowed, strict=True)):
-        staff = set(may).union(*(cooks for _, cooks in problem.kitchen_choices.get(index, [])))
-        choices[visit.key] = sorted({problem.workers[w].caregiver_id for w in staff})
-    return choices
+    return {visit.key: sorted(problem.caregivers_who_may(index)) for index, visit in enumerate(problem.visits)}
 
 
 def plan_next_day(conn: psycopg.Connection, clock: Clock, config: Config) -> PlanOutcome:

@@ -598,8 +598,7 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
     can put right (more staff allowed to serve those elders, or wider windows, can)."""
     sole: dict[int, list[int]] = {}
     for index, visit in enumerate(problem.visits):
-        staff = set(problem.allowed[index]).union(*(cooks for _, cooks in problem.kitchen_choices.get(index, [])))
-        people = {problem.workers[w].caregiver_id for w in staff}
+        people = problem.caregivers_who_may(index)
         if len(people) == 1 and not visit.promised and index not in problem.others:
             sole.setdefault(people.pop(), []).append(index)
     codes = {worker.caregiver_id: worker.code for worker in problem.workers}
