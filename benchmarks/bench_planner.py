@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument(
         "--bound",
         action="store_true",
-        help="also the most visits any plan could place, by benchmarks/plan_bound.py (pip install ortools first)",
+        help="also the most visits any plan could place on that roster (benchmarks/plan_bound.py, OR-Tools CP-SAT)",
     )
     args = parser.parse_args([] if __name__ != "__main__" else None)
     tuning = {name: json.loads(value) for name, value in (item.split("=", 1) for item in args.settings)}

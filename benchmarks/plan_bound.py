@@ -10,8 +10,8 @@ collecting at the kitchen, the meal carrier's capacity, the balance of hours, th
 plan that places fewer visits than the bound leaves that many to the solver or to the rules left out; the visits
 over the bound are no plan's to place on that roster.
 
-OR-Tools is not a dependency of the platform: ``pip install ortools`` into the venv to compute the bound
-(``python -m benchmarks.bench_planner --bound``).
+OR-Tools is a development dependency (the ``dev`` extra, which ``make install`` installs), not the platform's:
+``python -m benchmarks.bench_planner --bound``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Bound:
 
 
 def most_placeable(problem: Problem, settings: SolverSettings, *, seconds: float = 120.0) -> Bound:
-    from ortools.sat.python import cp_model  # not a dependency of the platform: see the module's docstring
+    from ortools.sat.python import cp_model  # the dev extra's, not the platform's: imported only here
 
     homes = [w.home or (w.lat, w.lon) for w in problem.workers]  # where each caregiver's day ends
     places: dict[tuple[float, float], int] = {}
@@ -90,22 +90,24 @@ def most_placeable(problem: Problem, settings: SolverSettings, *, seconds: float
                     if j != i
                 ]
             )
-            taken = model.NewBoolVar(f"visit {i} by worker {w}")
-            start = model.NewIntVar(earliest - before, latest - before, "")
-            busy[worker.caregiver_id].append(model.NewOptionalFixedSizeIntervalVar(start, before + on_site, taken, ""))
+            taken = model.new_bool_var(f"visit {i} by worker {w}")
+            start = model.new_int_var(earliest - before, latest - before, "")
+            busy[worker.caregiver_id].append(
+                model.new_optional_fixed_size_interval_var(start, before + on_site, taken, "")
+            )
             chosen[i].append(taken)
     for options in chosen.values():
-        model.AddAtMostOne(options)
+        model.add_at_most_one(options)
     for intervals in busy.values():
-        model.AddNoOverlap(intervals)
-    model.Maximize(sum(x for options in chosen.values() for x in options))
+        model.add_no_overlap(intervals)
+    model.maximize(sum(x for options in chosen.values() for x in options))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = 2
     started = time.perf_counter()
-    status = solver.Solve(model)
+    status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT found no bound on the day's visits ({solver.StatusName(status)})")
+        raise RuntimeError(f"CP-SAT found no bound on the day's visits ({solver.status_name(status)})")
     return Bound(
-        len(problem.visits), int(solver.BestObjectiveBound()), status == cp_model.OPTIMAL, time.perf_counter() - started
+        len(problem.visits), int(solver.best_objective_bound), status == cp_model.OPTIMAL, time.perf_counter() - started
     )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from benchmarks.plan_bound import most_placeable
 from dispatcher.orders import insert_order
 from dispatcher.planning import (
     confirm_day,
@@ -248,6 +249,9 @@ def test_plan_keeps_every_rule_and_serves_as_many_as_exhaustive_search(
     best = best_by_exhaustion(rows, facts, config, cap=5)
     served = sum(1 for r in rows if r[6] is not None)
     assert served >= best, f"planned {served}, exhaustive search serves {best}"
+    # the benchmarks' bound on what any plan could place is one: never below what a search or the plan found
+    bound = most_placeable(problems.load(conn, DAY, TZ), solver_settings(config))
+    assert bound.proven and bound.placeable >= max(best, served), (bound, best, served)
     # the planned caregivers hold the orders, through the ordinary lifecycle
     held = conn.execute(
         "SELECT count(*) FROM service_order WHERE status = 'accepted' AND caregiver_id IS NOT NULL"
@@ -510,6 +514,8 @@ def test_visits_more_than_their_only_caregivers_day_can_hold_say_so_not_that_rou
                        "08:00 and 09:00: at most 1 of them fit, whatever the plan"}  # fmt: skip
     assert planned[shared][0] == both and planned[later][0] == alone
     assert outcome.figures["unassigned_reasons"] == {"overbooked": 2}
+    # and the bound on any plan says the same: one of the three, the shared one and the later one
+    assert most_placeable(problems.load(conn, DAY, TZ), solver_settings(config)).placeable == 3
 
 
 def test_when_routes_have_no_room_the_priority_elder_is_served(
