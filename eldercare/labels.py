@@ -334,6 +334,30 @@ class Message:
     def __str__(self) -> str:
         return self.words(ENGLISH)
 
+    def stored(self) -> dict[str, Any]:
+        """The message as JSON, to be read back by ``from_stored``: its English text and its values (a ``Coded``
+        value as its kind and code; a value JSON cannot hold, in English)."""
+        return {"text": self.text, "values": {name: _stored(value) for name, value in self.values}}
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> Message:
+        values = data.get("values") or {}
+        return cls(str(data["text"]), tuple((name, _loaded(value)) for name, value in values.items()))
+
+
+def _stored(value: object) -> object:
+    if isinstance(value, Coded):
+        return {"kind": value.kind, "code": value.code}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _loaded(value: object) -> object:
+    if isinstance(value, dict) and set(value) == {"kind", "code"}:
+        return Coded(str(value["kind"]), value["code"])
+    return value
+
 
 def carried(error: object) -> Message | None:
     """The ``Message`` a refusal carries (an exception's first argument), if it carries one."""

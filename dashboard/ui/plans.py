@@ -22,6 +22,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
 from dispatcher import planning
+from eldercare.labels import Message
 from eldercare.vocabulary import ServiceType
 
 router = APIRouter()
@@ -118,6 +119,12 @@ def hours(rows: list[Row]) -> dict[str, float] | None:
     return {"min": busy[0], "median": statistics.median(busy), "max": busy[-1]}
 
 
+# the reasons whose sentence the board shows under the label, for what the operator can act on: which caregiver
+# is overbooked and with how many visits, the hours nobody works or is free, when a window ended (the others' label
+# says it all; a held visit's holder is named beside it)
+PARTICULAR = frozenset({"overbooked", "off_shift", "busy", "window_past"})
+
+
 @dataclass(frozen=True, slots=True)
 class Board:
     """A plan as the page shows it: rows per caregiver (in name order), the visits nobody could take (with who holds
@@ -128,6 +135,8 @@ class Board:
     elder_of: dict[int, str]
     # the caregiver who holds an unassigned visit's order and serves it late or past their shift (``HELD``), by visit
     holder_of: dict[int, str] = field(default_factory=dict)
+    # why nobody, with its particulars, by visit (the reasons of ``PARTICULAR``)
+    particulars: dict[int, Message] = field(default_factory=dict)
 
 
 def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
@@ -164,7 +173,16 @@ def board(conn: psycopg.Connection, plan: Plan, along: Axis) -> Board:
         else []
     )
     holder_of = {late[order_id]: name for order_id, name in holders}
-    return Board(sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id)), unassigned, elder_of, holder_of)
+    particulars = {
+        int(visit_id): Message.from_stored(stored)
+        for visit_id, stored in conn.execute(
+            "SELECT id, unassigned_message FROM plan_visit WHERE plan_id = %s AND unassigned_reason = ANY(%s) "
+            "AND unassigned_message IS NOT NULL",
+            (plan.id, sorted(PARTICULAR)),
+        )
+    }
+    rows_in_order = sorted(rows.values(), key=lambda r: (r.name, r.caregiver_id))
+    return Board(rows_in_order, unassigned, elder_of, holder_of, particulars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +216,7 @@ class Shown:
             v for v in visits if self.of_service(v) and (not named or v.caregiver_id in kept or v.pinned_to in kept)
         ]
         unassigned = [v for v in whole.unassigned if self.of_service(v)]
-        return Board(rows, unassigned, whole.elder_of, whole.holder_of), pins
+        return Board(rows, unassigned, whole.elder_of, whole.holder_of, whole.particulars), pins
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -249,6 +267,7 @@ def plan_page(
         unassigned=shown.unassigned,
         elder_of=shown.elder_of,
         holder_of=shown.holder_of,
+        particulars=shown.particulars,
         choices=choices,
         figures=figures,
         hours=hours(whole.rows),

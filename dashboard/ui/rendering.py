@@ -21,7 +21,7 @@ from dashboard import i18n, logins
 from dashboard.auth import Permission, Principal, csrf_token
 from dashboard.runtime import Runtime
 from eldercare.i18n import DATE_LOCALES, N_, catalogued
-from eldercare.labels import label, labels
+from eldercare.labels import Message, label, labels
 from eldercare.vocabulary import AlarmType
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -82,9 +82,12 @@ def _pgettext_in(context: Context, word_context: str, message: str) -> str:
 
 
 @pass_context
-def _said(context: Context, text: str | None) -> str:
+def _said(context: Context, text: str | Message | None) -> str:
     """A stored sentence as the reader reads it: the platform's own (an English message id of the catalogue, such
-    as a coded cancel reason) in the reader's language; a person's own words as they wrote them."""
+    as a coded cancel reason, or a ``Message`` with its values) in the reader's language; a person's own words as
+    they wrote them."""
+    if isinstance(text, Message):
+        return text.words(context["i18n"])
     return str(context["i18n"].gettext(text)) if text else ""
 
 

@@ -89,8 +89,8 @@ def figures(problem: Problem, solution: Solution, load_seconds: float) -> dict[s
 _VISIT = """
 INSERT INTO plan_visit (plan_id, elder_id, service_type, recurring_service_id, occurrence_at, order_id,
     window_start, window_end, duration_min, caregiver_id, sequence, planned_start, travel_km,
-    unassigned_reason, unassigned_detail, kitchen_provider_id, pickup_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    unassigned_reason, unassigned_detail, unassigned_message, kitchen_provider_id, pickup_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
@@ -147,6 +147,7 @@ def save(
                 round(stop.km, 3) if stop else None,
                 reason.code if reason else None,
                 reason.detail if reason else None,
+                Jsonb(reason.message.stored()) if reason else None,
                 visit.kitchen.provider_id if visit.kitchen else None,
                 problem.at(pickup.start_s) if pickup else None,
             )

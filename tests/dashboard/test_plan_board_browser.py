@@ -10,10 +10,18 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from dashboard.i18n import COOKIE
 from dashboard.server import DashboardServer
 from tests.dashboard.conftest import City
 from tests.dashboard.test_browser import DESKTOP, sign_in
-from tests.dashboard.test_plans import TODAY, a_move, area_account_for_busiest_township, faraway_visit, same_visit
+from tests.dashboard.test_plans import (
+    TODAY,
+    a_move,
+    area_account_for_busiest_township,
+    faraway_visit,
+    same_visit,
+    small_hours_visit,
+)
 from tests.waiting import patience
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,6 +37,7 @@ def test_pinning_a_visit_moves_it_at_the_next_plan(
 ) -> None:
     tomorrow = TODAY + timedelta(days=1)
     faraway = faraway_visit(city.url)
+    small_hours = small_hours_visit(city.url)
     h = headers["operator"]
     plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=h).json()
     visit, other = a_move(city.url, client.get(f"/plans?day={tomorrow}", headers=h).text, plan, tomorrow)
@@ -64,6 +73,14 @@ def test_pinning_a_visit_moves_it_at_the_next_plan(
     classes = page.locator(".plan-box").evaluate_all("boxes => boxes.map(b => b.className.split(' ')[1])")
     assert classes and set(classes) == {"service-meal"}
     page.screenshot(path=shots / "plan-board-meals.png")
+    # why nobody, with the particulars the operator can act on, in the reader's language
+    off = next(v for v in plan["visits"] if v["recurring_service_id"] == small_hours)
+    context.add_cookies([{"name": COOKIE, "value": "en", "url": server.url}])
+    page.goto(f"{server.url}/plans?day={tomorrow}")
+    now = same_visit(client.get(f"/api/v1/plans/{tomorrow}", headers=h).json(), off)  # in the plan made since
+    said = page.locator(f'#unassigned tr[data-visit="{now["id"]}"] .particulars')
+    expect(said).to_have_text("nobody eligible works between 02:00 and 02:30 that day")
+    page.locator("#unassigned").screenshot(path=shots / "plan-board-unassigned.png")
     context.close()
 
 

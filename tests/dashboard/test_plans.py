@@ -130,11 +130,26 @@ def faraway_visit(url: str) -> int:
         return int(row[0])
 
 
+def small_hours_visit(url: str) -> int:
+    """A daily cleaning booked at 02:00 in a city whose night shifts are dropped: every plan leaves it unassigned
+    (nobody works then)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM caregiver_shift WHERE ends <= starts")  # the responders' nights
+        row = conn.execute(
+            "INSERT INTO recurring_service (elder_id, service_type, schedule, duration_min, starts_on) "
+            "SELECT id, 'cleaning', '0 2 * * *', 30, %s FROM elder WHERE active ORDER BY id DESC LIMIT 1 RETURNING id",
+            (TODAY,),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
 def test_the_board_shows_routes_unassigned_visits_and_figures(
     city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
 ) -> None:
     tomorrow = TODAY + timedelta(days=1)
     night = faraway_visit(city.url)
+    small_hours = small_hours_visit(city.url)
     empty = client.get(f"/plans?day={tomorrow}", headers=headers["operator"])
     assert empty.status_code == 200 and 'id="plan-now"' in empty.text and 'class="plan-box' not in empty.text
     plan = client.post("/api/v1/plans", json={"day": tomorrow.isoformat()}, headers=headers["operator"]).json()
@@ -147,6 +162,12 @@ def test_the_board_shows_routes_unassigned_visits_and_figures(
     assert html.count('class="plan-box') == len(assigned) > 0
     assert f'data-visit="{lost[0]["id"]}"' in html and 'data-reason="outside_area"' in html
     assert "提供该服务的服务商都不覆盖老人所在社区" in html  # the reason in words (Chinese, the default)
+    # with its particulars where they tell the operator more than the label: here the hours nobody works
+    off = next(v for v in plan["visits"] if v["recurring_service_id"] == small_hours)
+    assert off["unassigned_reason"] == "off_shift"
+    row = html[html.index(f'<tr data-visit="{off["id"]}">') :]
+    assert '<div class="muted particulars">当天 02:00 至 02:30 没有符合条件的人上班</div>' in row[: row.index("</tr>")]
+    assert html.count('class="muted particulars"') == 1  # not under the label that says it all (outside_area)
     assert html.count('class="inline pin-form"') == len(plan["visits"])
     assert f"{plan['figures']['assigned']} / {plan['figures']['visits']}" in html
     viewer = client.get(f"/plans?day={tomorrow}", headers=headers["viewer"])

@@ -31,6 +31,7 @@ from dispatcher.planning.travel import matrices
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.clock import ManualClock
+from eldercare.labels import Message
 from tests.dispatcher.conftest import START
 from tests.dispatcher.town import Town, offset
 
@@ -514,6 +515,11 @@ def test_visits_more_than_their_only_caregivers_day_can_hold_say_so_not_that_rou
                        "08:00 and 09:00: at most 1 of them fit, whatever the plan"}  # fmt: skip
     assert planned[shared][0] == both and planned[later][0] == alone
     assert outcome.figures["unassigned_reasons"] == {"overbooked": 2}
+    stored = conn.execute(
+        "SELECT unassigned_detail, unassigned_message FROM plan_visit WHERE plan_id = %s AND unassigned_reason = %s",
+        (outcome.plan_id, "overbooked"),
+    ).fetchall()
+    assert [str(Message.from_stored(message)) for _, message in stored] == [detail for detail, _ in stored]
     # and the bound on any plan says the same: one of the three, the shared one and the later one
     assert most_placeable(problems.load(conn, DAY, TZ), solver_settings(config)).placeable == 3
 

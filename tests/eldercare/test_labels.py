@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import json
 from datetime import date
 
 import pytest
@@ -25,6 +26,22 @@ def test_a_refusal_carrying_a_message_reads_in_the_readers_language_and_its_str_
         raise refused
     plain = Conflict("a sentence written in English only")
     assert words_of(plain, ZH) == "a sentence written in English only"
+
+
+def test_a_message_stored_as_json_reads_back_the_same_in_every_language() -> None:
+    """A plan stores why a visit is in nobody's route as JSON (``plan_visit.unassigned_message``); read back, it is
+    the same sentence, a coded value still the reader's word; a value JSON cannot hold is kept in English."""
+    said = Message.of(
+        "no provider selling %(service)s serves the elder's community %(community)s",
+        service=Coded("service", "meal"),
+        community=7,
+    )
+    back = Message.from_stored(json.loads(json.dumps(said.stored())))
+    assert back == said
+    assert back.words(translations("zh")) == "提供助餐的服务商都不覆盖老人所在社区 7"
+    assert str(back) == "no provider selling Meal serves the elder's community 7"
+    odd = Message.from_stored(json.loads(json.dumps(Message.of("on %(day)s", day=date(2026, 1, 8)).stored())))
+    assert str(odd) == "on 2026-01-08"
 
 
 def test_an_order_state_and_the_states_it_may_go_to_are_the_readers_words() -> None:
