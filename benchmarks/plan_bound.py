@@ -55,11 +55,7 @@ def most_placeable(problem: Problem, settings: SolverSettings, *, seconds: float
     def minute(at: datetime) -> int:
         return problem.seconds(at) // 60
 
-    staff = {
-        i: set(problem.allowed[i]).union(*(cooks for _, cooks in problem.kitchen_choices.get(i, [])))
-        for i in range(len(problem.visits))
-        if i not in problem.unservable
-    }
+    staff = {i: problem.workers_who_may(i) for i in range(len(problem.visits)) if i not in problem.unservable}
     may_take: dict[int, list[int]] = defaultdict(list)
     for i, workers in staff.items():
         for w in workers:

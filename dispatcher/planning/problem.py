@@ -126,11 +126,14 @@ class Problem:
     # pinned it to another caregiver)
     given_up: dict[int, str] = field(default_factory=dict)
 
-    def caregivers_who_may(self, index: int) -> set[int]:
-        """The caregivers who may take the visit: those the problem allows, and for a meal the staff of every
+    def workers_who_may(self, index: int) -> set[int]:
+        """The workers (indexes) who may take the visit: those the problem allows, and for a meal the staff of every
         kitchen that may cook it, not only of the one it is planned from."""
-        staff = set(self.allowed[index]).union(*(cooks for _, cooks in self.kitchen_choices.get(index, [])))
-        return {self.workers[w].caregiver_id for w in staff}
+        return set(self.allowed[index]).union(*(cooks for _, cooks in self.kitchen_choices.get(index, [])))
+
+    def caregivers_who_may(self, index: int) -> set[int]:
+        """The caregivers behind ``workers_who_may`` (a caregiver with two shifts that day is two workers)."""
+        return {self.workers[w].caregiver_id for w in self.workers_who_may(index)}
 
     def move_to_kitchen(self, index: int, choice: int) -> None:
         """Plan a meal from another of its kitchens: only that kitchen's staff may take it."""
