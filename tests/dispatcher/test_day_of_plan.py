@@ -12,6 +12,7 @@ from geopy.distance import geodesic
 
 from dashboard.api import plans as plans_api
 from dashboard.ui.plans import axis, board
+from dispatcher import planning
 from dispatcher.candidates import SqlCandidates, need_of
 from dispatcher.eligibility import judge
 from dispatcher.lifecycle import load_order
@@ -26,7 +27,7 @@ from dispatcher.planning import (
     solver_settings,
 )
 from dispatcher.planning import problem as problems
-from dispatcher.planning.solve import Passes, solve
+from dispatcher.planning.solve import Passes, Solution, SolverSettings, solve, steps_of
 from dispatcher.recurring import create_due_orders, due_times
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
@@ -696,3 +697,38 @@ def test_a_visit_handed_over_does_not_push_out_a_confirmed_visit_of_its_new_care
         (again.plan_id, stays),
     ).fetchone()
     assert confirmed == (True,)
+
+
+def test_a_replan_that_moves_a_confirmed_visit_in_its_window_starts_from_the_routes_that_kept_the_others(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-plan first holds each confirmed visit near the time its caregiver was given; when one no longer fits
+    there, a second pass gives it its whole window and must keep every promised visit the first pass placed. It
+    starts from the first pass's routes: solved afresh, VROOM filled a caregiver's day with meals nobody had been
+    promised before it reached their three confirmed meals, and dropped those (a simulated day lost three so)."""
+    pid = town.provider()
+    cid = town.caregiver(pid, offset(0, 0), shifts=LONG_DAY)
+    morning = booked(conn, clock, config, town.elder(offset(0, 5)), "care", local(10), 60, 120)
+    afternoon = booked(conn, clock, config, town.elder(offset(0, 0.5)), "care", local(15), 60, 60)
+    plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    confirm_day(conn, clock, config, cid)
+    passes: list[tuple[Passes, Solution, problems.Problem]] = []
+
+    def recording(problem: problems.Problem, settings: SolverSettings, given: Passes | None = None) -> Solution:
+        solution = solve(problem, settings, given)
+        passes.append((given or Passes(), solution, problem))
+        return solution
+
+    monkeypatch.setattr(planning, "solve", recording)
+    clock.set(local(10, 20))  # still at home, 5 km from the morning's elder: not there by 10:10 any more
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    (first, found, problem), (second, _, _) = passes[:2]
+    assert first.windows and not first.initial  # held near the given times
+    assert [problem.visits[i].order_id for i in found.stops] == [afternoon]
+    assert second.initial == steps_of(found.stops, found.pickups, problem)
+    rows = conn.execute(
+        "SELECT order_id, caregiver_id, planned_start FROM plan_visit WHERE plan_id = %s ORDER BY planned_start",
+        (again.plan_id,),
+    ).fetchall()
+    assert [row[:2] for row in rows] == [(morning, cid), (afternoon, cid)]
+    assert local(10, 20) < rows[0][2] < local(11) and rows[1][2] == local(15)
