@@ -554,6 +554,73 @@ def test_a_booked_visit_is_offered_to_a_caregiver_on_a_planned_route_only_where_
     }
 
 
+def _room(
+    conn: psycopg.Connection, config: Config, order_id: int, caregiver: int, now: datetime
+) -> tuple[list[str], bool]:
+    """The reasons ``judge`` gives against ``caregiver`` for the order (other than the ranking's ``too_late``, not
+    this test's), and whether ``SqlCandidates`` finds them."""
+    order = load_order(conn, order_id)
+    need = need_of(conn, order, now)
+    (verdict,) = judge(conn, need, ranking_for(config, order), TZ, caregivers=[caregiver])
+    eligible = {c.caregiver_id for c in SqlCandidates(conn, need, TZ).within(None)}
+    return [r.code for r in verdict.reasons if r.code != "too_late"], caregiver in eligible
+
+
+def test_a_gap_in_a_caregivers_planned_day_leaves_room_for_the_rides_to_and_from_the_visit_offered(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    pid = town.provider()
+    busy = town.caregiver(pid, offset(0, 1), shifts=LONG_DAY, max_load=5)  # by e-bike: 15 km is 79 minutes
+    care = booked(conn, clock, config, town.elder(offset(0, 0.8)), "care", local(10), 60, 30)
+    assert plan_day(conn, clock, config, DAY, made_by="test").figures["assigned"] == 1  # 10:00-11:00 or so
+    conn.execute("UPDATE service_order SET status = 'created', caregiver_id = NULL, accepted_at = NULL WHERE id = %s",
+                 (care,))  # fmt: skip
+    clock.set(local(8))
+    near, far = town.elder(offset(0, 1.1)), town.elder(offset(0, 15.8))
+    orders = {
+        "far, 10:00-11:30": booked(conn, clock, config, far, "cleaning", local(10), 30, 90),
+        "far, 10:00-13:00": booked(conn, clock, config, far, "cleaning", local(10), 30, 180),
+        "far, 08:30-09:00": booked(conn, clock, config, far, "cleaning", local(8, 30), 30, 30),
+        "near, 08:30-09:00": booked(conn, clock, config, near, "cleaning", local(8, 30), 30, 30),
+        "far, emergency": booked(conn, clock, config, far, "emergency", local(8), 30, 30),
+    }
+    found = {name: _room(conn, config, order, busy, clock.now()) for name, order in orders.items()}
+    assert found == {
+        "far, 10:00-11:30": (["plan_busy"], False),  # done at 11:00 next door, there about 12:20: too late
+        "far, 10:00-13:00": ([], True),  # there about 12:20, inside the window
+        "far, 08:30-09:00": (["plan_busy"], False),  # done at 09:00, back about 10:20: their 10:00 visit breaks
+        "near, 08:30-09:00": ([], True),  # back by 09:05
+        "far, emergency": ([], True),  # an emergency goes first whatever the plan
+    }
+
+
+def test_an_order_a_caregiver_took_outside_the_plan_keeps_them_as_a_planned_visit_does(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    # no plan for the day: an order taken in the day is their day (they were offered two lunches at once, took both,
+    # and one was brought an hour late)
+    pid = town.provider()
+    taker = town.caregiver(pid, offset(0, 1), shifts=LONG_DAY, max_load=5)
+    clock.set(local(9))
+    took = booked(conn, clock, config, town.elder(offset(0, 5)), "cleaning", local(11), 45, 30)
+    conn.execute(
+        "UPDATE service_order SET status = 'accepted', caregiver_id = %s, accepted_at = %s WHERE id = %s",
+        (taker, local(9), took),
+    )
+    near = town.elder(offset(0, 5.2))
+    orders = {
+        "11:00-11:30": booked(conn, clock, config, near, "cleaning", local(11), 30, 30),
+        "11:00-12:30": booked(conn, clock, config, near, "cleaning", local(11), 30, 90),
+    }
+    found = {name: _room(conn, config, order, taker, clock.now()) for name, order in orders.items()}
+    assert found == {
+        "11:00-11:30": (["plan_busy"], False),  # the order they took keeps them until 11:45
+        "11:00-12:30": ([], True),  # next door, after it
+    }
+    conn.execute("UPDATE service_order SET status = 'cancelled', cancelled_at = %s WHERE id = %s", (local(9), took))
+    assert _room(conn, config, orders["11:00-11:30"], taker, clock.now()) == ([], True)
+
+
 def test_a_booked_visit_is_not_offered_to_a_caregiver_kept_at_another_elders_past_its_window(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
