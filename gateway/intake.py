@@ -135,7 +135,7 @@ class Intake:
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
-        self.subscribed.clear()
+        self._unsubscribed()
         metrics.BROKER_CONNECTED.set(0)
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
@@ -162,7 +162,7 @@ class Intake:
         self.connections += 1
         self.resumed_sessions += bool(flags.session_present)
         log.info("connected to the broker (session %s)", "resumed" if flags.session_present else "new")
-        self.subscribed.clear()
+        self._unsubscribed()
         self._subscribing = client.subscribe([(f, 1) for f in self._filters])[1]
         self.connected.set()
         metrics.BROKER_CONNECTED.set(1)
@@ -177,12 +177,17 @@ class Intake:
             )
         elif mid == self._subscribing:
             self.subscribed.set()
+            metrics.BROKER_SUBSCRIBED.set(1)
+
+    def _unsubscribed(self) -> None:
+        self.subscribed.clear()
+        metrics.BROKER_SUBSCRIBED.set(0)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         with self._lock:
             self._generation += 1
         self.connected.clear()
-        self.subscribed.clear()
+        self._unsubscribed()
         metrics.BROKER_CONNECTED.set(0)
         if self._running:
             log.warning("disconnected from the broker (%s); reconnecting", reason)

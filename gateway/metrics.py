@@ -22,4 +22,8 @@ COMMIT_SECONDS = Histogram(
 BUFFER_DEPTH = Gauge("eldercare_gateway_buffer_depth", "messages received and not yet committed")
 DATABASE_UP = Gauge("eldercare_gateway_database_up", "1 while the gateway reaches the database")
 BROKER_CONNECTED = Gauge("eldercare_gateway_broker_connected", "1 while the gateway is connected to the broker")
+BROKER_SUBSCRIBED = Gauge(
+    "eldercare_gateway_broker_subscribed",
+    "1 while the broker has granted the gateway's subscriptions on this connection (0: none yet, or refused)",
+)
 DEVICES_OFFLINE = Counter("eldercare_gateway_devices_marked_offline", "devices marked offline", ["cause"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
+
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.mqtt import BrokerAddress
 from gateway.intake import Delivery, Intake
@@ -44,18 +46,30 @@ class _Client:
         return 0, self.mid
 
 
+def _gauges() -> tuple[float | None, float | None]:
+    """The gateway's broker gauges as Prometheus reads them: connected, subscribed."""
+    return (
+        REGISTRY.get_sample_value("eldercare_gateway_broker_connected"),
+        REGISTRY.get_sample_value("eldercare_gateway_broker_subscribed"),
+    )
+
+
 def test_the_gateway_is_subscribed_only_once_the_broker_acknowledged_the_subscription_of_this_connection() -> None:
     intake = Intake(BrokerAddress.parse("mqtt://127.0.0.1:1"), "gw-unit", ["devices/#"], lambda d: None, SYSTEM_CLOCK)
     client, ok = _Client(), _Reason(False)
     intake._on_connect(client, None, _Flags(), _Reason(False), None)  # type: ignore[arg-type]
     assert intake.connected.is_set() and not intake.subscribed.is_set()  # CONNACK: the SUBSCRIBE is on its way
+    assert _gauges() == (1, 0)
     intake._on_subscribe(client, None, client.mid - 1, [ok], None)  # type: ignore[arg-type]
     assert not intake.subscribed.is_set()  # a SUBACK of an earlier connection's SUBSCRIBE
     intake._on_subscribe(client, None, client.mid, [_Reason(True)], None)  # type: ignore[arg-type]
-    assert not intake.subscribed.is_set()  # refused by the broker's ACL
+    assert not intake.subscribed.is_set()  # refused by the broker's ACL: connected, and nothing reaches it
+    assert _gauges() == (1, 0)
     intake._on_connect(client, None, _Flags(), _Reason(False), None)  # type: ignore[arg-type]
     intake._on_subscribe(client, None, client.mid, [ok], None)  # type: ignore[arg-type]
     assert intake.subscribed.is_set()
+    assert _gauges() == (1, 1)
     intake._running = False
     intake._on_disconnect(client, None, None, _Reason(False), None)  # type: ignore[arg-type]
     assert not intake.subscribed.is_set() and not intake.connected.is_set()
+    assert _gauges() == (0, 0)
