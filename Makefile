@@ -52,8 +52,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# the suite on every core: each pytest-xdist worker starts its own PostgreSQL, brokers and Chromium on free ports
+TEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=$(TEST_WORKERS) --durations=20
 
 bench: $(STAMP) $(VENDOR_STAMP) $(COMPILED)
 	$(BIN)/python -m benchmarks
