@@ -3,7 +3,7 @@
 Eligible means: active, not opted out of SMS, has the skill; of an active provider that sells the service,
 serves the elder's community, is not black-listed and is under its capacity; on shift at the time the
 service is wanted (local time); holding fewer orders than their ``max_load``; for a booked service, a day in the
-plan in force and orders held that leave room for it, rides included (``ROOM_IN_PLAN``); not yet offered this order.
+plan in force and the visit they are at that leave room for it (``ROOM_IN_PLAN``); not yet offered this order.
 
 A meal is collected at the caregiver's provider's kitchen on the way (when it has one): their way to the elder
 is by the kitchen (``Candidate.via``).
@@ -49,69 +49,32 @@ LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AN
                                                        AND so.occurrence_at = pv.occurrence_at))))
       ELSE 0 END)::int"""  # noqa: S608 (constants)
 
-
-def _ride(a_lat: str, a_lon: str, b_lat: str, b_lon: str) -> str:
-    """SQL for the caregiver ``c``'s trip from one place to another by the travel model (the straight line on a
-    local flat map, the detour, getting going, the mode's speed), as an interval; the parameters of
-    ``travel_params``."""
-    return f"""make_interval(secs => 60 * (
-    (%(setup_min)s::jsonb ->> c.travel_mode)::float8
-    + 60 * %(detour)s * 111.2
-      * sqrt(({b_lat} - {a_lat}) ^ 2 + (({b_lon} - {a_lon}) * cos(radians({a_lat}))) ^ 2)
-      / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8))"""
-
-
-def travel_params(travel: TravelModel) -> dict[str, object]:
-    """The parameters of ``_ride``."""
-    return {"speed_kmh": Jsonb(travel.speed_kmh), "setup_min": Jsonb(travel.setup_min), "detour": travel.detour}
-
-
-# The spans of time a caregiver is taken, each with where it begins and where it ends: the visits of their day in
-# the plan in force, other than the order's own, from a meal's collection at its kitchen (or the visit's planned
-# start) to the planned start plus the booked duration; a visit they are at, from their arrival to its end by the
-# booked duration; and an order they hold outside the plan (taken in the day), from its window's opening (or from
-# when they took it, if later) for its booked duration.
-_SPANS = """(SELECT coalesce(pv.pickup_at, pv.planned_start) AS busy_from,
-           pv.planned_start + make_interval(mins => pv.duration_min) AS busy_until,
-           coalesce(k.kitchen_lat, se.lat) AS from_lat, coalesce(k.kitchen_lon, se.lon) AS from_lon,
-           se.lat AS until_lat, se.lon AS until_lon
-    FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id JOIN elder se ON se.id = pv.elder_id
-    LEFT JOIN provider k ON pv.pickup_at IS NOT NULL AND k.id = pv.kitchen_provider_id
+# The spans of time a caregiver is taken: the visits of their day in the plan in force, other than the order's own,
+# from a meal's collection at its kitchen (or the visit's planned start) to the planned start plus the booked
+# duration; and a visit they are at, from their arrival to its end by the booked duration.
+_PLANNED_SPANS = """(SELECT coalesce(pv.pickup_at, pv.planned_start) AS busy_from,
+           pv.planned_start + make_interval(mins => pv.duration_min) AS busy_until
+    FROM plan_visit pv JOIN plan pl ON pl.id = pv.plan_id
     WHERE pl.superseded_at IS NULL AND pl.day = %(day)s AND pv.caregiver_id = c.id
       AND NOT coalesce(pv.order_id = %(order)s, false)
       AND NOT coalesce((pv.recurring_service_id, pv.occurrence_at) = (
           SELECT so.recurring_service_id, so.occurrence_at FROM service_order so WHERE so.id = %(order)s), false)
     UNION ALL
-    SELECT coalesce(u.arrived_at, greatest(u.window_start, u.accepted_at)),
-           coalesce(u.arrived_at, greatest(u.window_start, u.accepted_at)) + make_interval(mins => u.duration_min),
-           ue.lat, ue.lon, ue.lat, ue.lon
-    FROM service_order u JOIN elder ue ON ue.id = u.elder_id
-    WHERE u.caregiver_id = c.id AND u.id <> %(order)s
-      AND (u.status = 'arrived' OR u.status IN ('accepted', 'en_route') AND NOT EXISTS (
-          SELECT 1 FROM plan_visit hv JOIN plan hp ON hp.id = hv.plan_id
-          WHERE hp.superseded_at IS NULL AND hp.day = %(day)s AND hv.caregiver_id = c.id
-            AND (hv.order_id = u.id OR (hv.recurring_service_id, hv.occurrence_at)
-                                       = (u.recurring_service_id, u.occurrence_at)))))"""
+    SELECT u.arrived_at, u.arrived_at + make_interval(mins => u.duration_min)
+    FROM service_order u WHERE u.caregiver_id = c.id AND u.status = 'arrived' AND u.id <> %(order)s)"""
 
-_FROM_SPAN = _ride("p.until_lat", "p.until_lon", "%(lat)s", "%(lon)s")
-_TO_SPAN = _ride("%(lat)s", "%(lon)s", "q.from_lat", "q.from_lon")
-_AFTER_SPAN = _ride("q.until_lat", "q.until_lon", "%(lat)s", "%(lon)s")
-
-# A booked service is offered to a caregiver only when their day leaves room for it inside its window: it starts at
-# its opening, or where they would be there after one of their spans (the ride from where that span ends), by the
-# window's end; and every span of theirs ends in time to ride to it by then, or begins after it ends and the ride
-# from it. Accepting it does not break a visit of their own, nor keep them at another elder's past its window, nor
-# send them across the city from one elder to another in no time. Emergencies go first whatever the plan.
+# A booked service is offered to a caregiver only when their day leaves a gap as long as its duration that starts
+# inside its window (at its opening, or as one of their planned visits or the visit they are at ends), travel left to
+# the ranking: accepting it does not break a visit of their own, and they are not kept at another elder's past its
+# window. Emergencies go first whatever the plan.
 ROOM_IN_PLAN = f"""(NOT %(routine)s OR EXISTS (
     SELECT 1 FROM (
         SELECT %(opens)s::timestamptz AS t
         UNION ALL
-        SELECT p.busy_until + {_FROM_SPAN} FROM {_SPANS} p
-        WHERE p.busy_until + {_FROM_SPAN} > %(opens)s AND p.busy_until + {_FROM_SPAN} <= %(closes)s
+        SELECT p.busy_until FROM {_PLANNED_SPANS} p WHERE p.busy_until > %(opens)s AND p.busy_until <= %(closes)s
     ) gap
     WHERE NOT EXISTS (
-        SELECT 1 FROM {_SPANS} q
-        WHERE q.busy_from < gap.t + %(takes)s + {_TO_SPAN} AND q.busy_until + {_AFTER_SPAN} > gap.t)))"""  # noqa: S608
+        SELECT 1 FROM {_PLANNED_SPANS} q WHERE q.busy_from < gap.t + %(takes)s AND q.busy_until > gap.t)))"""  # noqa: S608
 
 # On shift at local weekday and time of day (parameters of ``shift_params``); a shift whose end is not after
 # its start runs past midnight into the next day.
@@ -212,7 +175,11 @@ _APART = "AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)"
 # home by the travel model (the straight line on a local flat map, the detour, getting going, the mode's speed), and
 # at least ``whereabouts``. Once the ride is over, ``located`` has them home anyway; a fixed hour had someone on a
 # two-hour e-bike ride home reckoned home after one, and sent to an emergency near home from 20 km away.
-_RIDE_HOME = f"GREATEST(%(whereabouts)s, {_ride('c.home_lat', 'c.home_lon', '{e}.lat', '{e}.lon')})"
+_RIDE_HOME = """GREATEST(%(whereabouts)s, make_interval(secs => 60 * (
+    (%(setup_min)s::jsonb ->> c.travel_mode)::float8
+    + 60 * %(detour)s * 111.2
+      * sqrt(({e}.lat - c.home_lat) ^ 2 + (({e}.lon - c.home_lon) * cos(radians(c.home_lat))) ^ 2)
+      / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8)))"""
 
 _IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
 
@@ -236,12 +203,9 @@ class Need:
     def emergency(self) -> bool:
         return self.service_type == ServiceType.EMERGENCY
 
-    def room_params(self, travel: TravelModel) -> dict[str, object]:
+    def room_params(self) -> dict[str, object]:
         """The parameters of ``ROOM_IN_PLAN`` (with ``shift_params``' day and the order)."""
         return {
-            **travel_params(travel),
-            "lat": self.lat,
-            "lon": self.lon,
             "opens": self.wanted_at,
             "closes": max(self.wanted_at, self.until or self.wanted_at),
             "takes": timedelta(minutes=self.minutes),
@@ -301,7 +265,10 @@ class SqlCandidates:
             "locate": need.emergency and whereabouts > timedelta(0),
             "now": need.wanted_at,
             "whereabouts": whereabouts,
-            **need.room_params(self.travel),
+            "speed_kmh": Jsonb(self.travel.speed_kmh),
+            "setup_min": Jsonb(self.travel.setup_min),
+            "detour": self.travel.detour,
+            **need.room_params(),
         }
 
     def within(self, box: Box | None) -> Sequence[Candidate]:

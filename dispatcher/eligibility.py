@@ -183,10 +183,7 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
         found.append(
             Reason.of(
                 "plan_busy",
-                N_(
-                    "their day (the plan in force, the orders they hold) leaves no room for it inside its window, "
-                    "with the rides to it and on from it"
-                ),
+                N_("their day (the plan in force, the visit they are at) leaves no gap for it inside its window"),
             )
         )
     if offered:
@@ -215,7 +212,7 @@ def judge(
         "wide": nearby,
         "routine": not need.emergency,
         "meal": need.service_type == ServiceType.MEAL,
-        **need.room_params(ranking.travel),
+        **need.room_params(),
     }
     query = _CHECKS.format(
         load=sql.SQL(LOAD),
