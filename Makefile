@@ -53,6 +53,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # the suite on every core: each pytest-xdist worker starts its own PostgreSQL, brokers and Chromium on free ports
+# (TEST_WORKERS=0: in one process, without workers)
 TEST_WORKERS ?= auto
 
 test: lint
