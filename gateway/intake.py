@@ -134,9 +134,7 @@ class Intake:
             self._generation += 1
         self._client.disconnect()
         self._client.loop_stop()
-        self.connected.clear()
-        self._unsubscribed()
-        metrics.BROKER_CONNECTED.set(0)
+        self._not_connected()
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
         """Acknowledge committed messages that came on the current connection; returns how many were."""
@@ -183,12 +181,15 @@ class Intake:
         self.subscribed.clear()
         metrics.BROKER_SUBSCRIBED.set(0)
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        with self._lock:
-            self._generation += 1
+    def _not_connected(self) -> None:
         self.connected.clear()
         self._unsubscribed()
         metrics.BROKER_CONNECTED.set(0)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        with self._lock:
+            self._generation += 1
+        self._not_connected()
         if self._running:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
