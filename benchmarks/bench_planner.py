@@ -8,7 +8,8 @@ The goal is under 30 s for 2,000 elders on this machine.
 
     .venv/bin/python -m benchmarks.bench_planner [--elders 2000 --caregivers 150 --seed 1] [--settings k=v ...]
 
-``--bound`` adds the most visits any plan could place on that roster (benchmarks/plan_bound.py, OR-Tools).
+``--bound`` adds the most visits any plan could place on that roster (benchmarks/plan_bound.py, OR-Tools);
+``--meals`` where the meals the plan left without room could have come from (benchmarks/plan_meals.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def main() -> None:
         action="store_true",
         help="also the most visits any plan could place on that roster (benchmarks/plan_bound.py, OR-Tools CP-SAT)",
     )
+    parser.add_argument(
+        "--meals",
+        action="store_true",
+        help="also where the meals the plan left without room could have come from: their kitchens' staff, the "
+        "meals those carry, who carries none (benchmarks/plan_meals.py)",
+    )
     args = parser.parse_args([] if __name__ != "__main__" else None)
     tuning = {name: json.loads(value) for name, value in (item.split("=", 1) for item in args.settings)}
     config = Config(Settings(_env_file=None), DispatcherSettings(_env_file=None, **tuning))
@@ -70,6 +77,10 @@ def main() -> None:
                 from benchmarks.plan_bound import most_placeable
 
                 bound = most_placeable(problem, planning.solver_settings(config))
+            if args.meals:
+                from benchmarks.plan_meals import report
+
+                meals = list(report(conn, problem, outcome.plan_id))
     numbers = outcome.figures
     database = float(numbers["load_seconds"]) + float(numbers["store_seconds"])  # type: ignore[arg-type]
     print(
@@ -86,6 +97,8 @@ def main() -> None:
             f"{bound.placeable} ({bound.placeable / bound.visits:.1%}; CP-SAT {bound.seconds:.1f} s"
             f"{', optimal' if bound.proven else ', its best bound at the time limit'})"
         )
+    if args.meals:
+        print("\n".join(meals))
     if whole >= GOAL_SECONDS:
         raise SystemExit(f"planning took {whole:.1f} s, over the goal of {GOAL_SECONDS:.0f} s")
 
