@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 import dispatcher
+from benchmarks import plan_meals
 from dispatcher.planning import plan_day, replan_day, solver_settings
 from dispatcher.planning import problem as problems
 from dispatcher.planning.confirm import KitchenStop, PlannedVisit, day_text
@@ -204,6 +205,33 @@ def test_a_meal_the_nearest_kitchens_staff_could_reach_were_they_free_has_no_roo
     ).fetchall()
     assert rows == [(near_cook, None, near), (None, "no_room", far)]
     assert outcome.figures["unassigned_reasons"] == {"no_room": 1}
+
+
+def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_and_each_of_its_staff(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """``benchmarks.plan_meals`` (``bench_planner --meals``): the meal left without room, then each kitchen it may
+    come from with each of its staff who may deliver it (how they travel, km from home to the kitchen, meals /
+    visits the plan gives them), then who may deliver a meal of the day and has nothing in the plan."""
+    near, far = town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 0.2))
+    kitchen(conn, far, offset(0, 9))
+    near_cook = town.caregiver(near, offset(0, 0.2), shifts=[(DAY.isoweekday(), time(10, 30), time(11, 20))])
+    walker = town.caregiver(far, offset(0, 13), mode="walk", shifts=[(DAY.isoweekday(), time(10), time(12))])
+    for km in (0, 0.1):
+        booked(conn, clock, config, town.elder(offset(0, km)), "meal", local(11), 30, 15)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    code: dict[int, str] = dict(
+        conn.execute("SELECT id, code FROM caregiver WHERE id = ANY(%s)", ([near_cook, walker],)).fetchall()
+    )
+    lines = list(plan_meals.report(conn, problems.load(conn, DAY, config.timezone), outcome.plan_id))
+    assert lines[0] == "meals left without room: 1"
+    assert lines[1] == "  by the hour their window opens: 11:00 1"
+    assert lines[4:6] == [
+        f"    {near}: {code[near_cook]} ebike 0.0 km 1/1",
+        f"    {far}: {code[walker]} walk 4.0 km 0/0",
+    ]
+    assert lines[6] == f"on shift, may deliver some meal, nothing in the plan: 1 ({code[walker]})"
 
 
 @pytest.mark.parametrize("seed", range(4))
