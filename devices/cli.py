@@ -20,6 +20,7 @@ T = TypeVar("T")
 app = typer.Typer(
     help="Devices: enrol, bind, unbind, replace; broker credentials (rotate, revoke) and the broker's files.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
 )
 
 

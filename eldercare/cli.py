@@ -29,10 +29,11 @@ app = typer.Typer(
     help="Smart-eldercare platform: MQTT alarms and wearables, service orders by SMS, operator dashboard.\n\n"
     + CONFIG_HELP,
     no_args_is_help=True,
+    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-user_app = typer.Typer(help="Manage operator accounts of the dashboard.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage operator accounts of the dashboard.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(user_app, name="user")
 
 

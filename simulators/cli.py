@@ -9,6 +9,7 @@ import typer
 app = typer.Typer(
     help="Simulated devices, scenarios, caregivers and the Twilio stand-in; a simulated city day.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
 )
 
 # subcommand name -> module exposing `command` (a function typer can register) and a docstring

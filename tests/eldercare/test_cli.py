@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from eldercare.cli import app
@@ -35,6 +39,40 @@ def test_every_command_has_help(args: list[str]) -> None:
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output
     assert len(result.output.split("Usage:")[1].strip()) > 40
+
+
+def _commands(command: Any, path: list[str]) -> Iterator[list[str]]:
+    """Every command's words under ``command`` (a command or group of the CLI), itself first."""
+    yield path
+    if hasattr(command, "list_commands"):  # a group (typer vendors its own click: no isinstance)
+        context = command.context_class(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, name
+            yield from _commands(sub, [*path, name])
+
+
+def _ragged(output: str, width: int = 80) -> list[str]:
+    """Lines of the help's description that end short: the next line's first word would have fit on them (a
+    paragraph broken where its source wraps, not reflowed to the terminal)."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    start = next(n for n, line in enumerate(lines) if line.strip().startswith("Usage:")) + 1
+    ends = ("Options", "Arguments", "Commands", "╭")
+    end = next((n for n in range(start, len(lines)) if lines[n].strip().startswith(ends)), len(lines))
+    return [
+        a
+        for a, b in itertools.pairwise(lines[start:end])
+        if a.strip() and b.strip() and len(a) + 1 + len(b.split()[0]) <= width
+    ]
+
+
+def test_every_commands_help_is_reflowed_to_the_terminal_not_broken_where_its_source_wraps() -> None:
+    paths = list(_commands(typer.main.get_command(app), []))
+    assert ["simulate", "day"] in paths and ["devices", "enrol"] in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], terminal_width=80)
+        assert result.exit_code == 0, result.output
+        assert _ragged(result.output) == [], (path, result.output)
 
 
 def test_top_level_help_says_how_to_configure() -> None:
