@@ -14,13 +14,12 @@ import typer
 from devices.manifest import ManifestError, load_devices
 from devices.mosquitto import BrokerUser, write_config
 from devices.types import DEVICE_TYPES
+from eldercare.commands import command_group
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="Devices: enrol, bind, unbind, replace; broker credentials (rotate, revoke) and the broker's files.",
-    no_args_is_help=True,
-    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
+app = command_group(
+    "Devices: enrol, bind, unbind, replace; broker credentials (rotate, revoke) and the broker's files."
 )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from eldercare.commands import build_components, command_infrastructure, command_settings
+from eldercare.commands import build_components, command_group, command_infrastructure, command_settings
 from eldercare.component import Context, StopRequested, run_until_stopped
 from eldercare.embedded import DEMO_EXTRA, DEMO_MODULES
 
@@ -24,16 +24,13 @@ CONFIG_HELP = (
     "ELDERCARE_MODE=production to refuse development defaults. See README.md."
 )
 
-app = typer.Typer(
+app = command_group(
+    "Smart-eldercare platform: MQTT alarms and wearables, service orders by SMS, operator dashboard.\n\n" + CONFIG_HELP,
     name="eldercare",
-    help="Smart-eldercare platform: MQTT alarms and wearables, service orders by SMS, operator dashboard.\n\n"
-    + CONFIG_HELP,
-    no_args_is_help=True,
-    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-user_app = typer.Typer(help="Manage operator accounts of the dashboard.", no_args_is_help=True, rich_markup_mode=None)
+user_app = command_group("Manage operator accounts of the dashboard.")
 app.add_typer(user_app, name="user")
 
 

@@ -21,6 +21,12 @@ from eldercare.migrate import MigrationError
 COMPONENTS = ("gateway", "dispatcher", "dashboard")
 
 
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A group of commands: its help when called bare, and every help's paragraphs reflowed to the terminal (Typer's
+    Rich markup keeps a docstring's line breaks, which broke each help mid-sentence where its source wraps)."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, **options)
+
+
 def command_settings(log_level: str | None = None) -> Settings:
     """The validated settings, logging set up (at ``log_level`` when given, else the settings' own)."""
     try:

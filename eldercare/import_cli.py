@@ -15,13 +15,11 @@ import psycopg
 import typer
 
 from eldercare import imports
-from eldercare.commands import command_infrastructure, command_settings
+from eldercare.commands import command_group, command_infrastructure, command_settings
 
-app = typer.Typer(
-    help="Import areas, providers, caregivers, elders or devices from an .xlsx or .csv file (UTF-8 or GBK). "
-    "Fill a city in that order. Start with `eldercare import template KIND`; see docs/import.md.",
-    no_args_is_help=True,
-    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
+app = command_group(
+    "Import areas, providers, caregivers, elders or devices from an .xlsx or .csv file (UTF-8 or GBK). "
+    "Fill a city in that order. Start with `eldercare import template KIND`; see docs/import.md."
 )
 Language = Annotated[str, typer.Option(help="language of the report: zh or en")]
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-import typer
+from eldercare.commands import command_group
 
-app = typer.Typer(
-    help="Simulated devices, scenarios, caregivers and the Twilio stand-in; a simulated city day.",
-    no_args_is_help=True,
-    rich_markup_mode=None,  # help paragraphs reflowed to the terminal, not broken where the source wraps
-)
+app = command_group("Simulated devices, scenarios, caregivers and the Twilio stand-in; a simulated city day.")
 
 # subcommand name -> module exposing `command` (a function typer can register) and a docstring
 SIMULATORS = {
