@@ -15,6 +15,7 @@ import psycopg
 from geopy.distance import geodesic
 
 from dispatcher.planning.problem import NO_ROOM, Kitchen, Problem, Worker
+from dispatcher.planning.store import visit_key
 
 
 def _km(worker: Worker, kitchen: Kitchen) -> float:
@@ -29,7 +30,7 @@ def report(conn: psycopg.Connection, problem: Problem, plan_id: int) -> Iterator
         "FROM plan_visit WHERE plan_id = %s",
         (plan_id,),
     ).fetchall()
-    planned = {(rs, at, None if rs is not None else order): row for rs, at, order, *row in rows}
+    planned = {visit_key(rs, at, order): row for rs, at, order, *row in rows}
     carried: Counter[int] = Counter()  # caregiver -> meals they carry in the plan
     visits: Counter[int] = Counter()  # caregiver -> their visits in the plan, meals among them
     for caregiver, kitchen, _ in planned.values():

@@ -342,7 +342,7 @@ VisitKey = tuple[int | None, datetime | None, int | None]
 def operator_pins(conn: psycopg.Connection, plan_id: int) -> dict[VisitKey, int]:
     """The visits of a plan an operator pinned to a caregiver."""
     return {
-        _key(rs_id, occurrence, order_id): cid
+        visit_key(rs_id, occurrence, order_id): cid
         for rs_id, occurrence, order_id, cid in conn.execute(
             "SELECT recurring_service_id, occurrence_at, order_id, pinned_to FROM plan_visit "
             "WHERE plan_id = %s AND pinned_to IS NOT NULL",
@@ -408,7 +408,9 @@ class Previous:
                 )
 
 
-def _key(rs_id: int | None, occurrence: datetime | None, order_id: int | None) -> VisitKey:
+def visit_key(rs_id: int | None, occurrence: datetime | None, order_id: int | None) -> VisitKey:
+    """What names a ``plan_visit`` row across plans, as ``Visit.key`` names a visit of the problem: its occurrence,
+    or its order."""
     return (rs_id, occurrence, None) if rs_id is not None else (None, None, order_id)
 
 
@@ -419,7 +421,7 @@ def _routes_of(conn: psycopg.Connection, plan_id: int) -> dict[int, list[VisitKe
         "WHERE plan_id = %s AND caregiver_id IS NOT NULL ORDER BY caregiver_id, sequence",
         (plan_id,),
     ).fetchall():
-        routes.setdefault(cid, []).append(_key(rs_id, occurrence, order_id))
+        routes.setdefault(cid, []).append(visit_key(rs_id, occurrence, order_id))
     return routes
 
 
@@ -432,7 +434,7 @@ def previous_routes(conn: psycopg.Connection, day: date) -> Previous | None:
         "SELECT caregiver_id, told_at, confirmed_at FROM plan_route WHERE plan_id = %s", (plan_id,)
     ).fetchall()
     starts = {
-        _key(rs_id, occurrence, order_id): start
+        visit_key(rs_id, occurrence, order_id): start
         for rs_id, occurrence, order_id, start in conn.execute(
             "SELECT recurring_service_id, occurrence_at, order_id, planned_start FROM plan_visit "
             "WHERE plan_id = %s AND planned_start IS NOT NULL",
