@@ -483,18 +483,24 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
 
 
+# The spreading pass gives visits to caregivers busy less than this share of the average: those hardly used, rather
+# than the nearest of those just below the average (of those who may take some visit on the evening plans of seeds
+# 1 / 2 / 3, 10 / 5 / 6 get none; 15 / 17 / 12 at the average).
+LIGHT_SHARE = 0.5
+
+
 def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> Solution:
     """Balanced hours beyond the cap. VROOM minimises travel, so it chains a town's visits on a few caregivers while
     colleagues nearby who may take them stay idle. Each pass of this one takes a few visits off the busiest routes
-    (of each, the last visit that someone busy less than the average may take; one served by a regular of the elder
-    only if another regular may take it) and has VROOM place them again, from the routes found, with every caregiver
-    at or above the average capped at the tasks they are left with: the visits can go only to those below it, or
-    make room there. A pass is kept when it places every visit placed before and lowers the spread (the Gini of
-    busy minutes among the caregivers who may take some visit); the next then takes twice as many visits, else half
-    as many, and a single visit that could not move stays where it is. Promised visits (a confirmed route, a held
-    order, an operator's pin) stay with their caregivers. At most ``settings.spread_passes`` passes, a count so that
-    the same day gets the same plan on any machine that makes them within the solver's time limit
-    (``settings.seconds``), where the pass stops in any case."""
+    (of each, the last visit that someone busy less than half the average, ``LIGHT_SHARE``, may take; one served by
+    a regular of the elder only if another regular may take it) and has VROOM place them again, from the routes
+    found, every other visit staying with its caregiver and every caregiver at or above half the average capped at
+    the tasks they are left with: the visits taken can go only to those below it. A pass is kept when it places
+    every visit placed before and lowers the spread (the Gini of busy minutes among the caregivers who may take some
+    visit); the next then takes twice as many visits, else half as many, and a single visit that could not move
+    stays where it is. Promised visits (a confirmed route, a held order, an operator's pin) stay with their
+    caregivers. At most ``settings.spread_passes`` passes, a count so that the same day gets the same plan on any
+    machine that makes them within the solver's time limit (``settings.seconds``), where the pass stops in any case."""
     if settings.spread_passes <= 0 or solution.timed_out or not solution.stops:
         return solution
     started = time.perf_counter()
@@ -521,8 +527,8 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
     while passes_left > 0 and (left := deadline - time.perf_counter()) > 0:
         passes_left -= 1
         mean = sum(minutes.values()) / len(people)
-        light = {w for w in staff if minutes.get(problem.workers[w].caregiver_id, 0.0) < mean}
-        keep = {i: stop.worker for i, stop in best.stops.items() if problem.visits[i].promised}
+        light = {w for w in staff if minutes.get(problem.workers[w].caregiver_id, 0.0) < LIGHT_SHARE * mean}
+        promised = {i for i in best.stops if problem.visits[i].promised}
         regular = {
             i: frozenset(problem.workers[w].caregiver_id for w in problem.allowed[i]) & problem.visits[i].regulars
             for i, stop in best.stops.items()
@@ -534,7 +540,7 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
             if len(taken) == batch:
                 break
             for kind, v in reversed(routes[w]):
-                if kind == "pickup" or v in stuck or v in keep:
+                if kind == "pickup" or v in stuck or v in promised:
                     continue
                 takers = [o for o in problem.allowed[v] if o in light]
                 if v in regular:
@@ -545,6 +551,8 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
                     break
         if not taken:
             break
+        # only the visits taken move: re-solving every route would chain the light caregivers' visits again
+        keep = {i: stop.worker for i, stop in best.stops.items() if i not in taken}
         passes = Passes(keep=keep, initial=routes, caps={w: len(routes.get(w, [])) for w in staff if w not in light})
         try:
             problem_input = _input(problem, places, paths, settings, regular, routes, passes)

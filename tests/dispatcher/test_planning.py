@@ -613,3 +613,33 @@ def test_the_plan_spreads_a_streets_visits_to_a_colleague_nearby_who_would_stay_
         "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND elder_id = %s", (spread.plan_id, regular)
     ).fetchone()
     assert kept == (next_door,)
+
+
+def test_a_spreading_pass_moves_only_the_visits_it_takes_so_the_balance_found_before_stays(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """Two streets 5 km apart. On the first, one caregiver lives next door to six visits and a colleague 1.5 km
+    away; on the second, four visits, one caregiver next door and a colleague 0.5 km further off. VROOM, minimising
+    travel, gives each street's visits to the one next door; the spreading pass hands some to the colleagues, pass
+    after pass, and each pass moves only the visits it takes, the others staying with their caregivers. Both streets
+    end with no caregiver more than one visit ahead of their colleague. (Before, a pass solved every route again and
+    VROOM chained the visits handed over back next door; the passes were refused, and the first street's six visits
+    stayed with one caregiver.)"""
+    day = [(DAY.isoweekday(), time(7), time(20))]
+    pid = town.provider(communities=(town.community_id,))
+    first = [
+        town.caregiver(pid, home, skills=SERVICES, mode="ebike", shifts=day) for home in (offset(0, 0), offset(1.5, 0))
+    ]
+    second = [
+        town.caregiver(pid, home, skills=SERVICES, mode="ebike", shifts=day) for home in (offset(5, 0), offset(5.5, 0))
+    ]
+    for k in range(6):
+        booked(conn, clock, config, town.elder(offset(0, 0.1 * (k + 1))), "cleaning", local(8 + k), 30, 60)
+    for k in range(4):
+        booked(conn, clock, config, town.elder(offset(5, 0.1 * (k + 1))), "cleaning", local(8 + k), 30, 60)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    served = "SELECT caregiver_id, count(*) FROM plan_visit WHERE plan_id = %s GROUP BY 1"
+    counts: dict[int, int] = dict(conn.execute(served, (outcome.plan_id,)).fetchall())
+    assert sum(counts.values()) == 10, counts
+    for one, other in (first, second):
+        assert abs(counts.get(one, 0) - counts.get(other, 0)) <= 1, (first, second, counts)
