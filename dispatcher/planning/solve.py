@@ -484,8 +484,8 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
 
 
 # The spreading pass gives visits to caregivers busy less than this share of the average: those hardly used, rather
-# than the nearest of those just below the average (of those who may take some visit on the evening plans of seeds
-# 1 / 2 / 3, 10 / 5 / 6 get none; 15 / 17 / 12 at the average).
+# than the nearest of those just below the average (on the evening plans of seeds 1 / 2 / 3, with 60 passes, 10 / 5
+# / 6 of those who may take some visit get none at half the average, 15 / 17 / 12 at the average).
 LIGHT_SHARE = 0.5
 
 
