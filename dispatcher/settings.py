@@ -171,8 +171,8 @@ class DispatcherSettings(BaseSettings):
         120,
         ge=0,
         le=1000,
-        description="solves the planner may make, after solving a plan made afresh, moving visits from the busiest "
-        "caregivers to those busy less than half the average (balanced hours; within plan_seconds); 0: none",
+        description="solves the planner may make, after solving a plan, moving visits not yet promised from the "
+        "busiest caregivers to those busy less than half the average (balanced hours; within plan_seconds); 0: none",
     )
     plan_kitchen_minutes: int = Field(
         5, ge=0, le=120, description="minutes a caregiver spends collecting a batch of meals at a provider's kitchen"

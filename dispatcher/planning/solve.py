@@ -1,13 +1,13 @@
 """Solving a day's problem with VROOM (pyvroom): who takes which visit, in which order, starting when.
 
-Rules become the solver's hard constraints: who may take a visit (skill, area, standing, contract, absence) is
-a skill the visit asks for and only those caregivers have; the shift is the vehicle's time window; the visit's
-window less a margin is the job's; balanced hours are a cap on visits per caregiver, by their fair share of the
-day's visits (``_max_tasks``), and in a plan made afresh a last pass moving visits from the busiest caregivers to
-those busy less than half the average (``spread``). A visit pinned to a
-caregiver (a confirmed route, an operator's pin) asks for a skill only that caregiver has. Continuity of care
-pins each visit to the elder's regulars first; a visit that then finds no room is planned again free, starting
-from the routes found, so preferring a regular never costs a visit.
+Rules become the solver's hard constraints: who may take a visit (skill, area, standing, contract, absence) is a
+skill the visit asks for and only those caregivers have; the shift is the vehicle's time window; the visit's window
+less a margin is the job's; balanced hours are a cap on visits per caregiver, by their fair share of the day's
+visits (``_max_tasks``), and in every plan a last pass moving visits not yet promised from the busiest caregivers to
+those busy less than half the average (``spread``). A visit pinned to a caregiver (a confirmed route, an operator's
+pin) asks for a skill only that caregiver has. Continuity of care pins each visit to the elder's regulars first; a
+visit that then finds no room is planned again free, starting from the routes found, so preferring a regular never
+costs a visit.
 
 A meal with a kitchen is a shipment: collected at the kitchen (the first meal collected there costs the kitchen
 minutes, the ones collected with it nothing more: a batch) and delivered inside its window by the same caregiver,

@@ -428,6 +428,30 @@ def test_a_same_day_replan_keeps_a_confirmed_day_unchanged_when_it_can(
     assert sms is not None and told == (sms[0] + 1,)
 
 
+def test_a_same_day_replan_spreads_a_new_visit_to_a_colleague_hardly_used_and_keeps_the_confirmed_day(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A caregiver has confirmed a day of four visits on their street; a colleague 1.5 km away, on shift from 13:00,
+    has nothing. A visit is booked for 15:00 on the same street: VROOM, minimising travel, adds it to the day of the
+    one who lives there; the re-plan's spreading pass gives it to the colleague, and the confirmed day stays as it
+    was. (Before, a re-plan keeping confirmed visits did not spread.)"""
+    pid = town.provider()
+    there = town.caregiver(pid, offset(0, 0), shifts=[(DAY.isoweekday(), time(7), time(20))])
+    colleague = town.caregiver(pid, offset(1.5, 0), shifts=[(DAY.isoweekday(), time(13), time(20))])
+    _care(conn, [town.elder(offset(0, 0.1 * (k + 1))) for k in range(4)], 8)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test", tell=True)
+    confirmed = _routes(conn, outcome.plan_id)
+    assert list(confirmed) == [there] and len(confirmed[there]) == 4
+    confirm_day(conn, clock, config, there)
+    order = booked(conn, clock, config, town.elder(offset(0, 0.5)), "cleaning", local(15), 30, 60)
+    again = replan_day(conn, clock, config, DAY, made_by="change")
+    assert _routes(conn, again.plan_id)[there] == confirmed[there]
+    taken = conn.execute(
+        "SELECT caregiver_id FROM plan_visit WHERE plan_id = %s AND order_id = %s", (again.plan_id, order)
+    ).fetchone()
+    assert taken == (colleague,)
+
+
 def test_the_cutoff_replans_only_when_someone_told_has_not_confirmed(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
 ) -> None:
