@@ -201,16 +201,18 @@ def _solve_keeping(problem: problems.Problem, kept: Mapping[VisitKey, datetime],
     confirmed visits their caregivers have no room for are then handed over (``_hand_over``), and the visits not
     yet promised spread over those hardly used (``spread``: promised visits stay with their caregivers, so a
     re-plan spreads only the visits new since, or not yet confirmed)."""
-    solved = _kept_in_time(problem, kept, settings) if kept else solve(problem, settings)
-    return spread(problem, _hand_over(problem, solved, settings), settings)
+    solved, windows = _kept_in_time(problem, kept, settings) if kept else (solve(problem, settings), {})
+    return spread(problem, _hand_over(problem, solved, settings), settings, windows)
 
 
-def _kept_in_time(problem: problems.Problem, kept: Mapping[VisitKey, datetime], settings: SolverSettings) -> Solution:
+def _kept_in_time(
+    problem: problems.Problem, kept: Mapping[VisitKey, datetime], settings: SolverSettings
+) -> tuple[Solution, dict[int, tuple[datetime, datetime]]]:
     """Solve a re-plan so that confirmed visits keep their times: first with each held to a start within
     ``KEEP_MINUTES`` of the one its caregiver was given; if some then find no room, again with their whole
     windows, from the first pass's routes, every promised visit placed by the first pass kept with its caregiver (so
     that only the times move) and the others free (those the first pass put where a promised visit could not go may
-    make way for it)."""
+    make way for it). Also the windows narrowed for the solution found, for the passes after it."""
     margin = timedelta(minutes=settings.margin_minutes)
     narrowed = {}
     for index, visit in enumerate(problem.visits):
@@ -220,7 +222,7 @@ def _kept_in_time(problem: problems.Problem, kept: Mapping[VisitKey, datetime], 
     first = solve(problem, settings, Passes(windows=narrowed))
     missed = [i for i, v in enumerate(problem.visits) if v.key in kept and i not in first.stops]
     if not missed:
-        return first
+        return first, narrowed
     # from the first pass's routes, which the whole windows still allow: VROOM builds a plan afresh visit by visit
     # and can fill a caregiver's day with visits not yet promised before it reaches theirs (a confirmed meal
     # seen losing its place to two meals nobody had), and its search does not take them out again
@@ -230,7 +232,7 @@ def _kept_in_time(problem: problems.Problem, kept: Mapping[VisitKey, datetime], 
         Passes(keep=_promised_where_they_are(problem, first), initial=steps_of(first.stops, first.pickups, problem)),
     )
     second.seconds += first.seconds
-    return second
+    return second, {}
 
 
 def _hand_over(problem: problems.Problem, solution: Solution, settings: SolverSettings) -> Solution:

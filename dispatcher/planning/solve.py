@@ -489,7 +489,12 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
 LIGHT_SHARE = 0.5
 
 
-def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> Solution:
+def spread(
+    problem: Problem,
+    solution: Solution,
+    settings: SolverSettings,
+    windows: Mapping[int, tuple[datetime, datetime]] | None = None,
+) -> Solution:
     """Balanced hours beyond the cap. VROOM minimises travel, so it chains a town's visits on a few caregivers while
     colleagues nearby who may take them stay idle. Each pass of this one takes a few visits off the busiest routes
     (of each, the last visit that someone busy less than half the average, ``LIGHT_SHARE``, may take; one served by
@@ -500,7 +505,9 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
     visit); the next then takes twice as many visits, else half as many, and a single visit that could not move
     stays where it is. Promised visits (a confirmed route, a held order, an operator's pin) stay with their
     caregivers. At most ``settings.spread_passes`` passes, a count so that the same day gets the same plan on any
-    machine that makes them within the solver's time limit (``settings.seconds``), where the pass stops in any case."""
+    machine that makes them within the solver's time limit (``settings.seconds``), where the pass stops in any case.
+    ``windows``: those the solution was found in, where narrower than the visits' own (a re-plan keeping confirmed
+    visits near their times), so that the passes keep them there too."""
     if settings.spread_passes <= 0 or solution.timed_out or not solution.stops:
         return solution
     started = time.perf_counter()
@@ -553,7 +560,8 @@ def spread(problem: Problem, solution: Solution, settings: SolverSettings) -> So
             break
         # only the visits taken move: re-solving every route would chain the light caregivers' visits again
         keep = {i: stop.worker for i, stop in best.stops.items() if i not in taken}
-        passes = Passes(keep=keep, initial=routes, caps={w: len(routes.get(w, [])) for w in staff if w not in light})
+        caps = {w: len(routes.get(w, [])) for w in staff if w not in light}
+        passes = Passes(windows=windows or {}, keep=keep, initial=routes, caps=caps)
         try:
             problem_input = _input(problem, places, paths, settings, regular, routes, passes)
         except VroomInputException:  # a route refused once a visit is off it: leave that visit where it was
