@@ -4,6 +4,7 @@ valid plan that says so."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import random
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from vroom._vroom import VroomInputException  # pyvroom exports it only from its compiled module
 
 from benchmarks.plan_bound import most_placeable
 from dispatcher.orders import insert_order
@@ -25,7 +27,7 @@ from dispatcher.planning import (
     solver_settings,
 )
 from dispatcher.planning import problem as problems
-from dispatcher.planning.solve import solve
+from dispatcher.planning.solve import solve, spread
 from dispatcher.planning.store import figures
 from dispatcher.planning.travel import matrices
 from dispatcher.recurring import create_due_orders
@@ -672,3 +674,28 @@ def test_a_spreading_pass_moves_only_the_visits_it_takes_so_the_balance_found_be
     assert sum(counts.values()) == 10, counts
     for one, other in (first, second):
         assert abs(counts.get(one, 0) - counts.get(other, 0)) <= 1, (first, second, counts)
+
+
+def test_a_spreading_pass_the_solver_refuses_leaves_the_plan_as_it_was(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VROOM refuses routes to start from when it finds a step out of reach, and it says so when asked to solve,
+    not while the problem is built. A spreading pass it refuses leaves the visits taken where they were and the
+    plan as it was: the plan is made all the same (before, the refusal escaped the pass and the plan failed)."""
+    day = [(DAY.isoweekday(), time(7), time(20))]
+    pid = town.provider(communities=(town.community_id,))
+    for home in (offset(0, 0), offset(1.5, 0)):
+        town.caregiver(pid, home, skills=SERVICES, mode="ebike", shifts=day)
+    for k in range(6):
+        booked(conn, clock, config, town.elder(offset(0, 0.1 * (k + 1))), "cleaning", local(8 + k), 30, 60)
+    problem = problems.load(conn, DAY, TZ)
+    settings = solver_settings(config)
+    chained = solve(problem, settings)
+
+    def refused(*_: object, **__: object) -> None:
+        raise VroomInputException("Missing skill or step out of reach for vehicle 0 and job 1.")
+
+    # the module, not the function ``dispatcher.planning`` exports under its name
+    monkeypatch.setattr(importlib.import_module("dispatcher.planning.solve"), "_run", refused)
+    after = spread(problem, chained, settings)
+    assert after.stops == chained.stops and after.unassigned == chained.unassigned
