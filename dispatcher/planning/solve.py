@@ -535,7 +535,6 @@ def spread(
         passes_left -= 1
         mean = sum(minutes.values()) / len(people)
         light = {w for w in staff if minutes.get(problem.workers[w].caregiver_id, 0.0) < LIGHT_SHARE * mean}
-        promised = {i for i in best.stops if problem.visits[i].promised}
         regular = {
             i: frozenset(problem.workers[w].caregiver_id for w in problem.allowed[i]) & problem.visits[i].regulars
             for i, stop in best.stops.items()
@@ -547,7 +546,7 @@ def spread(
             if len(taken) == batch:
                 break
             for kind, v in reversed(routes[w]):
-                if kind == "pickup" or v in stuck or v in promised:
+                if kind == "pickup" or v in stuck or problem.visits[v].promised:
                     continue
                 takers = [o for o in problem.allowed[v] if o in light]
                 if v in regular:
