@@ -9,6 +9,7 @@ from dashboard.app import create_app
 from dashboard.server import DashboardServer
 from dashboard.settings import DashboardSettings
 from eldercare.component import Component, Context
+from eldercare.config import load_settings
 
 
 def create(
@@ -23,7 +24,7 @@ def create(
     app = create_app(
         context.settings,
         context.database_url,
-        dashboard_settings=DashboardSettings(**options),
+        dashboard_settings=load_settings(DashboardSettings, **options),
         clock=context.clock,
         context=context,
         dispatch_config=dispatch_config,

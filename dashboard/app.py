@@ -35,7 +35,7 @@ from dashboard.settings import DashboardSettings
 from eldercare import roster
 from eldercare.clock import SYSTEM_CLOCK, Clock
 from eldercare.component import Context
-from eldercare.config import Settings
+from eldercare.config import Settings, load_settings
 from eldercare.db import open_pool
 from eldercare.labels import failed, words_of
 from eldercare.register.elders import NoSuchElder
@@ -160,7 +160,7 @@ def create_app(
     It also serves the dispatcher's router (Twilio webhooks, caregivers' pages), run with ``dispatch_config``
     (built here from ``settings`` when not given), the same configuration as the orders made from the dashboard.
     """
-    options = dashboard_settings or DashboardSettings()
+    options = dashboard_settings or load_settings(DashboardSettings)
     dispatch = dispatch_config or dispatcher.Config.load(settings)
     runtime = Runtime(settings=settings, dashboard=options, database_url=database_url, clock=clock, dispatch=dispatch)
     hub = EventHub(database_url)

@@ -226,10 +226,14 @@ def sync_broker(
     Lets in each device that is active, bound to an active elder, with an unrevoked credential; no restart.
     """
     from eldercare import broker_sync
+    from eldercare.commands import failures_reported
+    from eldercare.config import load_settings
 
     given: dict[str, Any] = {"passwd": passwd, "pid_file": pid_file, "pid": pid, "reload_command": reload_command}
+    with failures_reported():
+        configured = load_settings(broker_sync.MosquittoSettings).model_dump()
     settings = broker_sync.MosquittoSettings.model_validate(
-        {**broker_sync.MosquittoSettings().model_dump(), **{k: v for k, v in given.items() if v is not None}}
+        {**configured, **{k: v for k, v in given.items() if v is not None}}
     )
 
     def run(conn: Any) -> broker_sync.SyncReport:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from eldercare.config import Settings
+from eldercare.config import Settings, load_settings
 
 
 class MatchWeights(BaseModel):
@@ -258,7 +258,7 @@ class Config:
     def load(cls, platform: Settings) -> Config:
         """The configuration of an entry point (a component, an app) run with ``platform`` settings, with the
         dispatcher's tuning read from the environment now. Library functions take a ``Config``, never load one."""
-        return cls(platform, DispatcherSettings())
+        return cls(platform, load_settings(DispatcherSettings))
 
     @property
     def timezone(self) -> ZoneInfo:

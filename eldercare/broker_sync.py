@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.mosquitto import hashed_password_file, replace_file
 from eldercare import device_register
+from eldercare.config import load_settings
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x656C6465_72627379  # "elderbsy": the advisory lock that serialises broker syncs
@@ -114,7 +115,7 @@ def reload(settings: MosquittoSettings) -> str:
 def sync_if_configured(conn: psycopg.Connection, settings: MosquittoSettings | None = None) -> SyncReport | None:
     """After a committed change: sync when a password file is configured; a failure is logged, not raised
     (the change stands; `eldercare devices sync-broker` repeats the sync)."""
-    settings = settings if settings is not None else MosquittoSettings()
+    settings = settings if settings is not None else load_settings(MosquittoSettings)
     if not settings.configured:
         return None
     try:

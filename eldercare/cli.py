@@ -11,7 +11,13 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from eldercare.commands import build_components, command_group, command_infrastructure, command_settings
+from eldercare.commands import (
+    build_components,
+    command_group,
+    command_infrastructure,
+    command_settings,
+    failures_reported,
+)
 from eldercare.component import Context, StopRequested, run_until_stopped
 from eldercare.embedded import DEMO_EXTRA, DEMO_MODULES
 
@@ -162,7 +168,8 @@ def plan(
     from eldercare.clock import SystemClock
 
     settings = command_settings()
-    config = dispatcher.Config.load(settings)
+    with failures_reported():
+        config = dispatcher.Config.load(settings)
     if seconds is not None:
         config = dispatcher.Config(settings, config.dispatch.model_copy(update={"plan_seconds": seconds}))
     clock = SystemClock()

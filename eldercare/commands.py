@@ -45,10 +45,13 @@ def failures_reported(
     advice: str = "Check ELDERCARE_DATABASE_URL, or unset it to use the embedded PostgreSQL.",
 ) -> Iterator[None]:
     """Turn the failures a person can act on (``known`` ones, a failed migration, a missing extra, the database
-    out of reach) into a message and exit status 1 instead of a traceback."""
+    out of reach) into a message and exit status 1 instead of a traceback; invalid settings exit with 2."""
     actionable: tuple[type[Exception], ...] = (MigrationError, MissingExtra, *known)
     try:
         yield
+    except SettingsError as err:  # a component's tuning, read as it starts
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(2) from None
     except actionable as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(1) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
 from psycopg.conninfo import conninfo_to_dict
@@ -46,6 +47,9 @@ class CityBounds:
 
 # Chibi (赤壁市), Hubei: about 29.47-29.92 N, 113.53-114.22 E, with a little margin
 CHIBI = CityBounds(29.40, 113.45, 30.00, 114.30)
+
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 class SettingsError(Exception):
@@ -160,14 +164,22 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
-def load_settings() -> Settings:
-    """Read and validate the settings, turning pydantic's report into one a person can act on."""
+@overload
+def load_settings() -> Settings: ...
+@overload
+def load_settings(kind: type[S], **given: Any) -> S: ...
+def load_settings(kind: type[BaseSettings] = Settings, **given: Any) -> BaseSettings:
+    """Read and validate the settings of ``kind`` (the platform's, or a component's tuning such as
+    ``DispatcherSettings``), ``given`` values over the environment's, turning pydantic's report into one naming
+    the variables to change."""
     try:
-        return Settings()
+        return kind(**given)
     except ValidationError as err:
+        prefix = kind.model_config.get("env_prefix") or ""
+        nested = kind.model_config.get("env_nested_delimiter") or "."
         lines = []
         for error in err.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "settings"
-            name = f"ELDERCARE_{field.upper()}" if error["loc"] else "settings"
+            field = nested.join(str(p) for p in error["loc"])
+            name = f"{prefix}{field.upper()}" if field else f"{prefix}*"
             lines.append(f"  {name}: {error['msg']}")
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -151,6 +151,28 @@ def test_invalid_settings_exit_with_a_message(monkeypatch: pytest.MonkeyPatch) -
     assert "production mode refuses" in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "name", "value"),
+    [
+        (["plan", "tomorrow"], "ELDERCARE_DISPATCHER_PLAN_SPREAD_PASSES", "abc"),
+        (["dispatcher"], "ELDERCARE_DISPATCHER_WEIGHTS_EMERGENCY__DISTANCE", "far"),
+        (["gateway"], "ELDERCARE_GATEWAY_KEEPALIVE", "1"),
+        (["dashboard", "--port", "1"], "ELDERCARE_DASHBOARD_POOL_MAX", "many"),
+        (["devices", "sync-broker"], "ELDERCARE_MOSQUITTO_PID", "the broker"),
+    ],
+    ids=["plan", "dispatcher", "gateway", "dashboard", "sync-broker"],
+)
+def test_a_components_bad_tuning_is_named_not_a_traceback(
+    env: str, monkeypatch: pytest.MonkeyPatch, args: list[str], name: str, value: str
+) -> None:
+    monkeypatch.setenv("ELDERCARE_MQTT_URL", "mqtt://127.0.0.1:1")  # the components fail before connecting
+    monkeypatch.setenv(name, value)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"invalid configuration:\n  {name}: " in result.output
+    assert "Traceback" not in result.output and "pydantic" not in result.output
+
+
 WITHOUT = """
 import importlib.abc, sys
 
