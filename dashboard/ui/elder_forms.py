@@ -23,7 +23,9 @@ from dashboard.ui.rendering import render
 from eldercare.register import elders as register
 from eldercare.register.identity import mask_resident_id
 from eldercare.register.model import (
+    MAX_CONTACTS,
     THRESHOLD_METRICS,
+    Language,
     Problem,
     Rejected,
 )
@@ -32,7 +34,11 @@ from eldercare.vocabulary import EligibilityCategory, LivingSituation
 
 router = APIRouter()
 ElderId = Annotated[int, Path(ge=1, le=2**62)]
+# Contact rows shown: at least five, and two empty after the last filled one, up to every contact the register
+# accepts (``MAX_CONTACTS``), so an unchanged save keeps them all.
 CONTACT_ROWS = 5
+SPARE_CONTACT_ROWS = 2
+LANGUAGE_NAMES = {Language.ZH: "中文", Language.EN: "English"}  # each in its own words
 TEXT_FIELDS: tuple[str, ...] = ("name", "gender", "birth_date", "address", "living_situation", "language")
 TEXT_FIELDS += ("medical_notes", "medications", "allergies", "home_access_notes", "notes")
 
@@ -97,10 +103,11 @@ def elder_data(form: FormData, conn: psycopg.Connection, *, creating: bool) -> d
             "name": _text(form, f"contact_{n}_name"),
             "relation": _text(form, f"contact_{n}_relation"),
             "phone": _text(form, f"contact_{n}_phone"),
+            "language": _text(form, f"contact_{n}_language") or Language.ZH.value,
             "notify_sms": bool(form.get(f"contact_{n}_sms")),
             "liaison": bool(form.get(f"contact_{n}_liaison")),
         }
-        for n in range(CONTACT_ROWS)
+        for n in range(MAX_CONTACTS)
         if _text(form, f"contact_{n}_name") or _text(form, f"contact_{n}_phone")
     ]
     data["thresholds"] = {key: value for key in THRESHOLD_METRICS if (value := _number(form, f"thr_{key}")) is not None}
@@ -140,12 +147,26 @@ def _form_values(form: FormData | None, record: register.ElderRecord | None, pri
             f"contact_{n}_name": contact.name,
             f"contact_{n}_relation": contact.relation,
             f"contact_{n}_phone": contact.phone,
+            f"contact_{n}_language": contact.language,
             f"contact_{n}_sms": "on" if contact.notify_sms else "",
             f"contact_{n}_liaison": "on" if contact.liaison else "",
         }
     for key, value in record.thresholds.items():
         values[f"thr_{key}"] = f"{value:g}"
     return values
+
+
+def _contact_rows(values: dict[str, Any]) -> range:
+    """The contact rows to show: every filled one, then room to add more."""
+    filled = max(
+        (
+            n + 1
+            for n in range(MAX_CONTACTS)
+            if any(values.get(f"contact_{n}_{key}") for key in ("name", "relation", "phone"))
+        ),
+        default=0,
+    )
+    return range(min(MAX_CONTACTS, max(CONTACT_ROWS, filled + SPARE_CONTACT_ROWS)))
 
 
 def _render_form(
@@ -160,6 +181,7 @@ def _render_form(
 ) -> HTMLResponse:
     place_map, projection = geo.place_map(conn)
     reader = i18n.for_request(request)
+    values = _form_values(form, record, principal)
     return render(
         request,
         "elder_form.html",
@@ -168,7 +190,7 @@ def _render_form(
         projection=asdict(projection) if projection else None,
         status_code=422 if problems else 200,
         record=record,
-        values=_form_values(form, record, principal),
+        values=values,
         community_id=community_id,
         communities=_communities(conn),
         problems={p.field.split(".")[0]: p.words(reader) for p in reversed(problems)},
@@ -176,7 +198,8 @@ def _render_form(
         categories=list(EligibilityCategory),
         situations=list(LivingSituation),
         thresholds=list(THRESHOLD_METRICS),
-        contact_rows=range(CONTACT_ROWS),
+        contact_rows=_contact_rows(values),
+        languages=LANGUAGE_NAMES,
     )
 
 

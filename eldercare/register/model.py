@@ -25,6 +25,7 @@ from eldercare.register.identity import birth_date_in, check_phone, check_reside
 from eldercare.vocabulary import EligibilityCategory, InactiveReason, LivingSituation
 
 VERY_OLD_AGE = 80
+MAX_CONTACTS = 9  # emergency contacts an elder may have, in calling order
 # elder.thresholds keys (see migration 0010 and gateway/rules.py) and the metric each is a value of
 THRESHOLD_METRICS: dict[str, str] = {
     "hr_high": "hr",
@@ -195,7 +196,7 @@ class ElderFields(Strict):
     allergies: Text = ""
     home_access_notes: Text = Field("", description="key safe, door code: shown only to a responding caregiver")
     notes: Text = ""
-    contacts: list[Contact] = Field(default_factory=list, max_length=9, description="in calling order")
+    contacts: list[Contact] = Field(default_factory=list, max_length=MAX_CONTACTS, description="in calling order")
     thresholds: dict[str, float] = Field(default_factory=dict, description="per-elder alarm thresholds")
 
     @field_validator("resident_id")
