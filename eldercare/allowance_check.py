@@ -62,7 +62,13 @@ def _cells(content: bytes, filename: str) -> list[list[str]]:
     if filename.lower().endswith(".xlsx"):
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many kinds for a damaged file
+            try:
+                sheet = book.worksheets[0]  # IndexError: a workbook without worksheets
+                sheet.reset_dimensions()  # the size a sheet declares may be too small: read every row it has
+                return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
+            finally:
+                book.close()
+        except Exception as err:  # openpyxl raises many kinds for a damaged file, opening it or reading its rows
             raise RollError(
                 Message.of(
                     N_("%(file)s is not a readable .xlsx file (%(error)s); save it again as .xlsx or CSV (UTF-8)"),
@@ -70,8 +76,6 @@ def _cells(content: bytes, filename: str) -> list[list[str]]:
                     error=type(err).__name__,
                 )
             ) from err
-        sheet = book.worksheets[0]
-        return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -56,17 +56,36 @@ class Areas:
     def save(self, conn: psycopg.Connection, row: Row, context: Context) -> Saved:
         township = row.text("township", required=True)
         community = row.text("community", required=True)
+        township_code, community_code = row.text("township_code"), row.text("community_code")
         centre = located(row, context, "lat", "lon")
+        _keeps_name(conn, row, "township", township_code, township)
+        _keeps_name(conn, row, "community", community_code, community)
         row.check()
         assert township is not None and community is not None
-        town = areas.save_township(conn, township, row.text("township_code"), None, context.city.centre, context.actor)
+        town = areas.save_township(conn, township, township_code, None, context.city.centre, context.actor)
         if town.created and centre is not None:
             # a township first met with a located community is centred there until it has a centre of its own
             town = areas.save_township(conn, township, town.code, centre, context.city.centre, context.actor)
-        place = areas.save_community(conn, town, community, row.text("community_code"), centre, context.actor)
+        place = areas.save_community(conn, town, community, community_code, centre, context.actor)
         if place.created:
             return Saved("created")
         return Saved("updated" if place.changed else "unchanged")
+
+
+_NAME_OF_CODE = {
+    "township": "SELECT name FROM township WHERE code = %s",
+    "community": "SELECT name FROM community WHERE code = %s",
+}
+
+
+def _keeps_name(conn: psycopg.Connection, row: Row, place: str, code: str | None, name: str | None) -> None:
+    """Note on the row a code the register (or an earlier row of the file) has under another name: saving the row
+    would rename that township or community, and the records that name it would lose it."""
+    if code is None or name is None:
+        return
+    found = conn.execute(_NAME_OF_CODE[place], (code,)).fetchone()
+    if found is not None and found[0] != name:
+        row.note(f"{place}_code", f"{place}_renamed", value=code, registered=found[0], given=name)
 
 
 __all__ = ["Areas", "CellProblems", "located"]

@@ -16,8 +16,12 @@ MESSAGES: dict[str, str] = {
         "save it again as 'CSV UTF-8'"
     ),
     "bad_xlsx": N_("the file is not a readable .xlsx workbook (damaged?); save it again from the spreadsheet program"),
+    "bad_csv": N_(
+        "the file cannot be read as CSV: a cell from this row on runs over %(max)s characters (a quotation mark "
+        "not closed?); check the row and save the file again as 'CSV UTF-8'"
+    ),
     "empty_file": N_("the file is empty: row 1 is the header, one record a row"),
-    "too_many_rows": N_("the file has %(rows)s rows, more than %(max)s in one import; split it into several files"),
+    "too_many_rows": N_("the file has more than %(max)s rows, too many for one import; split it into several files"),
     "missing_column": N_("the required column '%(header)s' is missing; use the template's header"),
     "unknown_column": N_("unknown column '%(given)s'; the columns are: %(known)s"),
     "repeated_column": N_("column '%(given)s' appears twice"),
@@ -40,6 +44,14 @@ MESSAGES: dict[str, str] = {
     "device_type_conflict": N_(
         "serial %(serial)s is registered as a %(registered)s, device %(device)s; "
         "the row says %(given)s: check the serial"
+    ),
+    "township_renamed": N_(
+        "township code %(value)s already belongs to %(registered)s, the row says %(given)s; an import does not "
+        "rename a township: correct the code or the name"
+    ),
+    "community_renamed": N_(
+        "community code %(value)s already belongs to %(registered)s, the row says %(given)s; an import does not "
+        "rename a community: correct the code or the name"
     ),
     "unknown_elder": N_("no elder with ID number %(value)s is registered; import or register the elder first"),
     "unknown_provider": N_("no provider '%(value)s'; import the provider first, or give its code"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any
-from zipfile import BadZipFile
 
 from eldercare.imports.messages import ImportFailed, Problem
 
@@ -67,8 +67,19 @@ def _utf8(content: bytes) -> bool:
 
 
 def _read_csv(text: str) -> Table:
-    lines = list(csv.reader(io.StringIO(text, newline="")))
-    return _table(lines)
+    return _table(_csv_lines(text))
+
+
+def _csv_lines(text: str) -> Iterator[list[str]]:
+    """The CSV's records, one by one; a cell longer than the csv module reads (a quote left open) is refused."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    record = 1
+    try:
+        for line in reader:
+            yield line
+            record += 1
+    except csv.Error:
+        raise ImportFailed([Problem("file", "bad_csv", {"max": csv.field_size_limit()}, record)]) from None
 
 
 def _cell(value: object) -> str:
@@ -84,35 +95,53 @@ def _cell(value: object) -> str:
 
 
 def _read_xlsx(content: bytes, titles: Sequence[str]) -> Table:
+    with closing(_xlsx_lines(content, titles)) as lines:
+        return _table(lines)
+
+
+def _xlsx_lines(content: bytes, titles: Sequence[str]) -> Generator[list[str], None, None]:
+    """The cells of the workbook's sheet, row by row as they are asked for, so a refusal stops the reading."""
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError):
+        try:
+            wanted = {title.lower() for title in titles}
+            titled = [ws for ws in book.worksheets if ws.title.strip().lower() in wanted]
+            sheet = (titled or book.worksheets)[0]
+            sheet.reset_dimensions()  # the size a sheet declares may be too small (openpyxl stops there)
+            for row in sheet.iter_rows(values_only=True):
+                yield [_cell(v) for v in row]
+        finally:
+            book.close()
+    except Exception:
+        # a damaged workbook fails in many ways, opening it or reading its rows: the zip (BadZipFile, zlib.error,
+        # EOFError), its XML (ParseError), a part missing (KeyError), no worksheet at all (IndexError), ...
         raise ImportFailed([Problem("file", "bad_xlsx", {})]) from None
-    try:
-        wanted = {title.lower() for title in titles}
-        sheet = next((ws for ws in book.worksheets if ws.title.strip().lower() in wanted), book.worksheets[0])
-        lines = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-    return _table(lines)
 
 
-def _table(lines: Sequence[Sequence[str]]) -> Table:
-    """Header and rows, blank lines skipped, cells trimmed;"""
-    lines = [[cell.strip() for cell in line] for line in lines]
-    numbered = [(n, line) for n, line in enumerate(lines, start=1) if any(line)]
-    if not numbered:
+def _table(lines: Iterable[Sequence[str]]) -> Table:
+    """Header and rows, blank lines skipped, cells trimmed; refused as soon as there are more than MAX_ROWS rows,
+    before the rest of the file is read."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        cells = [cell.strip() for cell in line]
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            while header and not header[-1]:
+                header.pop()
+            continue
+        if len(rows) == MAX_ROWS:
+            raise ImportFailed([Problem("file", "too_many_rows", {"max": MAX_ROWS})])
+        rows.append(cells + [""] * (len(header) - len(cells)))
+        numbers.append(number)
+    if header is None:
         raise ImportFailed([Problem("file", "empty_file", {})])
-    header = list(numbered[0][1])
-    while header and not header[-1]:
-        header.pop()
-    body = numbered[1:]
-    if len(body) > MAX_ROWS:
-        raise ImportFailed([Problem("file", "too_many_rows", {"rows": len(body), "max": MAX_ROWS})])
-    rows = [list(line) + [""] * (len(header) - len(line)) for _, line in body]
-    return Table(header=header, rows=rows, numbers=[n for n, _ in body])
+    return Table(header=header, rows=rows, numbers=numbers)
 
 
 @dataclass(frozen=True, slots=True)

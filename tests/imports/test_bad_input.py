@@ -3,6 +3,10 @@ audited."""
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,8 @@ import psycopg
 import pytest
 
 from eldercare import imports
-from eldercare.imports.sheet import write_csv
+from eldercare.allowance_check import RollError, read_roll
+from eldercare.imports.sheet import MAX_ROWS, write_csv, write_xlsx
 from eldercare.seed.sheets import resident_id
 from tests.imports.conftest import CONTEXT, count, load
 
@@ -187,3 +192,118 @@ def test_a_provider_kitchen_is_both_coordinates_inside_the_city_or_none(
     assert load(conn, tmp_path, "providers", [{**template, "capacity": 60}]).committed
     again = conn.execute("SELECT kitchen_lat, kitchen_lon, capacity FROM provider WHERE code = 'K1'").fetchone()
     assert again == (29.7205, 113.9012, 60)
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+HEADER = write_xlsx(["乡镇街道", "社区村"], ["", ""])  # an areas workbook of its header only, declared A1:B1
+
+
+def _changed(workbook: bytes, part: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The .xlsx ``workbook`` with its ``part`` (a file in the zip) changed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, change(data) if item.filename == part else data)
+    return out.getvalue()
+
+
+def _with_rows(workbook: bytes, rows: bytes) -> bytes:
+    return _changed(workbook, SHEET, lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>"))
+
+
+def _rows_xml(first: int, last: int) -> bytes:
+    """Rows ``first`` to ``last`` of an areas sheet, as a sheet's XML has them."""
+    cell = '<c r="{}{}" t="inlineStr"><is><t>{}</t></is></c>'
+    return "".join(
+        f'<row r="{n}">{cell.format("A", n, "蒲圻街道")}{cell.format("B", n, f"社区{n}")}</row>'
+        for n in range(first, last + 1)
+    ).encode()
+
+
+def test_a_damaged_workbook_or_csv_is_refused_as_unreadable(conn: psycopg.Connection) -> None:
+    good = _with_rows(HEADER, _rows_xml(2, 2))
+    broken_xml = _with_rows(HEADER, b"<row r=")
+    no_sheets = _changed(good, "xl/workbook.xml", lambda xml: re.sub(rb"<sheets>.*</sheets>", b"<sheets />", xml))
+    for content in (broken_xml, no_sheets):
+        report = _file(conn, "areas", "areas.xlsx", content)
+        assert [(p.row, p.code) for p in report.problems] == [(None, "bad_xlsx")]
+        with pytest.raises(RollError, match=r"not a readable \.xlsx"):  # the allowance roll, from the same file
+            read_roll(content, "roll.xlsx")
+    open_quote = '乡镇街道,社区村\n蒲圻街道,金鸡山社区\n蒲圻街道,"石门社区\n' + "蒲圻街道,社区\n" * 20_000
+    assert _problems(_file(conn, "areas", "areas.csv", open_quote.encode())) == [
+        (
+            3,
+            "file",
+            "the file cannot be read as CSV: a cell from this row on runs over 131072 characters (a quotation mark "
+            "not closed?); check the row and save the file again as 'CSV UTF-8'",
+        )
+    ]
+    assert count(conn, "township") == 0
+
+
+def test_a_workbook_is_read_past_the_size_it_declares(conn: psycopg.Connection) -> None:
+    report = imports.import_file(
+        conn, "areas", "areas.xlsx", _with_rows(HEADER, _rows_xml(2, 4)), CONTEXT, dry_run=True
+    )
+    assert report.ok and report.counts["created"] == 3
+    header = write_xlsx(["身份证号", "姓名", "金额"], ["", "", ""])
+    row = '<row r="{0}"><c r="A{0}" t="inlineStr"><is><t>42000019400101002X</t></is></c></row>'
+    roll = read_roll(_with_rows(header, "".join(row.format(n) for n in (2, 3)).encode()), "roll.xlsx")
+    assert len(roll.rows) + len(roll.bad) == 2
+
+
+def test_a_file_over_the_row_limit_is_refused_before_the_rest_is_read(conn: psycopg.Connection) -> None:
+    last = MAX_ROWS + 10_000
+    # past the limit the file turns unreadable (broken XML, a quote left open): reading on would refuse it so
+    big = _changed(
+        _with_rows(HEADER, _rows_xml(2, last) + b'<row r="0"><c r='),
+        SHEET,
+        lambda xml: xml.replace(b'<dimension ref="A1:B1"', f'<dimension ref="A1:B{last}"'.encode()),
+    )
+    big_csv = ("乡镇街道,社区村\n" + "蒲圻街道,社区\n" * last + '蒲圻街道,"' + "长" * 140_000).encode()
+    for name, content in (("areas.xlsx", big), ("areas.csv", big_csv)):
+        assert _problems(_file(conn, "areas", name, content)) == [
+            (None, "file", "the file has more than 50000 rows, too many for one import; split it into several files")
+        ]
+
+
+def test_an_areas_row_never_renames_a_township_or_community(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    assert load(conn, tmp_path, "areas", sheets["areas"]).committed
+    first = sheets["areas"][0]
+    town, town_code, place, place_code = (
+        first[k] for k in ("township", "township_code", "community", "community_code")
+    )
+    rows = [
+        {**first, "township": "改名镇", "community": "某新村", "community_code": None},
+        {**first, "community": "改名社区"},
+        {"township": "新镇", "township_code": "XZ", "community": "甲村"},
+        {"township": "另一镇", "township_code": "XZ", "community": "乙村"},  # one code, two names in one file
+    ]
+    report = load(conn, tmp_path, "areas", rows, dry_run=True)
+    assert _problems(report) == [
+        (
+            2,
+            "township code",
+            f"township code {town_code} already belongs to {town}, the row says 改名镇; an import does not rename a "
+            "township: correct the code or the name",
+        ),
+        (
+            3,
+            "community code",
+            f"community code {place_code} already belongs to {place}, the row says 改名社区; an import does not "
+            "rename a community: correct the code or the name",
+        ),
+        (
+            5,
+            "township code",
+            "township code XZ already belongs to 新镇, the row says 另一镇; an import does not rename a township: "
+            "correct the code or the name",
+        ),
+    ]
+    assert report.counts == {"created": 1}
+    assert not load(conn, tmp_path, "areas", rows[:2]).committed
+    names = "SELECT (SELECT name FROM township WHERE code = %s), (SELECT name FROM community WHERE code = %s)"
+    assert conn.execute(names, (town_code, place_code)).fetchone() == (town, place)
