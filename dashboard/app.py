@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gettext
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -63,8 +64,19 @@ def in_words(errors: Sequence[Any], translations: gettext.NullTranslations) -> l
     out = []
     for error in errors:
         check = failed(error)
-        out.append({**error, "loc": list(check.loc), "msg": check.words(translations)})
+        echoed = {"input": _echoable(error["input"])} if "input" in error else {}
+        out.append({**error, "loc": list(check.loc), "msg": check.words(translations), **echoed})
     return out
+
+
+def _echoable(value: Any) -> Any:
+    """A refused value as the reply can echo it: itself when it is plain JSON, else its ``repr`` (JSON's NaN and
+    1e400, a lone surrogate in a string: refused rightly, they could not be written back, and the 422 became a 500)."""
+    try:
+        json.dumps(jsonable_encoder(value), allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+        return repr(value)[:200]
+    return value
 
 
 def _install_error_handlers(app: FastAPI) -> None:

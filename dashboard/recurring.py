@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import psycopg
@@ -22,16 +22,39 @@ Schedule = Annotated[
 ]
 
 
+# A service's visits at least this far apart: three meals a day fit; a visit every minute (which the planner would
+# have to route by the thousand) does not.
+SHORTEST_GAP = timedelta(hours=2)
+
+
 def checked_schedule(value: str) -> str:
-    """The schedule if APScheduler can read it (as the dispatcher's scheduler will), else a clear error."""
+    """The schedule if APScheduler can read it (as the dispatcher's scheduler will), it comes round at all, and its
+    visits are ``SHORTEST_GAP`` apart or more; else a clear error."""
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(value)
+        trigger = CronTrigger.from_crontab(value, timezone=UTC)
     except ValueError as err:
         raise ValueError(
             Message.of(N_("not a crontab schedule (%(error)s); write e.g. '0 11 * * *'"), error=err)
         ) from None
+    start = datetime.now(UTC)
+    previous = trigger.get_next_fire_time(None, start)
+    if previous is None:
+        raise ValueError(Message.of(N_("the schedule %(schedule)r never comes round (a 31 February?)"), schedule=value))
+    while previous < start + timedelta(days=8):  # a week and a day: every weekday's visits, and the gap between weeks
+        following = trigger.get_next_fire_time(previous, previous)
+        if following is None:
+            break
+        if following - previous < SHORTEST_GAP:
+            raise ValueError(
+                Message.of(
+                    N_("the schedule %(schedule)r has visits under %(hours)s hours apart; no service comes so often"),
+                    schedule=value,
+                    hours=int(SHORTEST_GAP.total_seconds() // 3600),
+                )
+            )
+        previous = following
     return value
 
 

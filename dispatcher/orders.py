@@ -62,6 +62,10 @@ _ACTOR_KIND = {
 }
 EMERGENCY_WINDOW = timedelta(minutes=30)
 ROUTINE_WINDOW = timedelta(hours=2)
+# What a person may order (``BY_PEOPLE``): a window at most a week long, starting within a year, not over yet.
+LONGEST_WINDOW = timedelta(days=7)
+FURTHEST_AHEAD = timedelta(days=366)
+BY_PEOPLE = ("operator", "api")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,22 @@ def _after_replanning(conn: psycopg.Connection, config: Config, now: datetime, s
         "SELECT 1 FROM plan WHERE day = %s AND superseded_at IS NULL", (start.astimezone(config.timezone).date(),)
     ).fetchone()
     return now + look if planned else now
+
+
+def _check_window(start: datetime, end: datetime, now: datetime) -> None:
+    """Refuse a window a person could not mean: over already, or longer than a week (one starting more than a year
+    ahead is refused before its end is reckoned)."""
+    if end < now:
+        raise OrderError(
+            Message.of(N_("the window ended already (%(end)s); give one still to come"), end=end.isoformat())
+        )
+    if end - start > LONGEST_WINDOW:  # the start was checked before the end was reckoned from it
+        raise OrderError(
+            Message.of(
+                N_("the window is longer than %(days)s days; give a narrower one, or a recurring service"),
+                days=LONGEST_WINDOW.days,
+            )
+        )
 
 
 def insert_order(
@@ -128,6 +148,14 @@ def insert_order(
             Message.of(N_("elder %(id)s is inactive; reactivate the elder before ordering services"), id=elder_id)
         )
     start = window_start or now
+    if source in BY_PEOPLE and start > now + FURTHEST_AHEAD:
+        raise OrderError(
+            Message.of(
+                N_("the window starts more than %(days)s days ahead (%(start)s); order it nearer the time"),
+                days=FURTHEST_AHEAD.days,
+                start=start.isoformat(),
+            )
+        )
     end = window_end or start + (EMERGENCY_WINDOW if emergency else ROUTINE_WINDOW)
     if end < start:
         raise OrderError(
@@ -137,6 +165,8 @@ def insert_order(
                 start=start.isoformat(),
             )
         )
+    if source in BY_PEOPLE:
+        _check_window(start, end, now)
     today = now.astimezone(config.timezone).date()
     priority = EMERGENCY if emergency else priorities(conn, [elder_id], today)[elder_id]
     offer_at = now if emergency else booked_offer_at(config, now, start)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+# The days a person may name to the platform (a period, a page's day, an order's window): its working years with
+# room either side, and far from the calendar's ends, so that a week or a month either side is still a date.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class Clock(Protocol):

@@ -242,8 +242,8 @@ class CaregiverUpdate(BaseModel):
     travel_mode: TravelMode | None = None
     max_load: int | None = Field(None, ge=1, le=20)
     active: bool | None = None
-    skills: Skills | None = None
-    shifts: list[Shift] | None = Field(None, max_length=50)
+    skills: Annotated[Skills | None, Field(min_length=1)] = None  # as on creation: at least one of each
+    shifts: list[Shift] | None = Field(None, min_length=1, max_length=50)
     absences: list[Absence] | None = Field(None, max_length=100)
 
 
@@ -471,17 +471,9 @@ def _require_provider(conn: psycopg.Connection, provider_id: int) -> None:
 
 def create_caregiver(conn: psycopg.Connection, data: CaregiverCreate, actor: str) -> int:
     _require_provider(conn, data.provider_id)
-    clash = conn.execute("SELECT code FROM caregiver WHERE code = %s OR phone = %s", (data.code, data.phone)).fetchone()
-    if clash:
-        raise Clash(
-            Message.of(
-                N_("caregiver %(code)s has this code or phone number already; check you are not adding them twice"),
-                code=clash[0],
-            )
-        )
-    row = conn.execute(
+    row = conn.execute(  # a code or phone in use, even by someone added at this moment, inserts nothing
         "INSERT INTO caregiver (code, provider_id, name, gender, phone, language, home_lat, home_lon, travel_mode, "
-        "max_load) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        "max_load) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
         (
             data.code,
             data.provider_id,
@@ -495,7 +487,16 @@ def create_caregiver(conn: psycopg.Connection, data: CaregiverCreate, actor: str
             data.max_load,
         ),
     ).fetchone()
-    assert row is not None
+    if row is None:
+        clash = conn.execute(
+            "SELECT code FROM caregiver WHERE code = %s OR phone = %s", (data.code, data.phone)
+        ).fetchone()
+        raise Clash(
+            Message.of(
+                N_("caregiver %(code)s has this code or phone number already; check you are not adding them twice"),
+                code=clash[0] if clash else data.code,
+            )
+        )
     caregiver_id = int(row[0])
     _set_skills(conn, caregiver_id, data.skills)
     _set_shifts(conn, caregiver_id, data.shifts)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from dashboard import i18n, kpi_rollup, kpis, orders, reports, scope
 from dashboard.auth import Reader
-from dashboard.errors import Invalid
+from dashboard.errors import Invalid, day_in_range
 from dashboard.kpi_memo import ReportMemo
 from dashboard.kpis import KpiFilter, KpiReport
 from dashboard.orders import Order
@@ -25,7 +25,6 @@ router = APIRouter(tags=["KPIs and reports"])
 Week = Annotated[str, Query(pattern=r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="ISO week, e.g. 2026-W05")]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 MAX_DAYS = 800
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def local_today(runtime: Runtime) -> date:
@@ -41,15 +40,8 @@ def kpi_filter(
     township_id: int | None,
 ) -> KpiFilter:
     for given in (from_day, to_day):
-        if given is not None and not EARLIEST <= given <= LATEST:
-            raise Invalid(
-                Message.of(
-                    N_("%(day)s is out of range: days from %(earliest)s to %(latest)s"),
-                    day=given,
-                    earliest=EARLIEST,
-                    latest=LATEST,
-                )
-            )
+        if given is not None:
+            day_in_range(given)
     to_day = to_day or local_today(runtime)
     from_day = from_day or to_day - timedelta(days=29)
     if from_day > to_day:

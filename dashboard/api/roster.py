@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 import dispatcher
 from dashboard import i18n, search
 from dashboard.auth import Reader, Role
-from dashboard.errors import Invalid, NotFound
+from dashboard.errors import Invalid, NotFound, day_in_range
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
@@ -130,6 +130,8 @@ def caregiver_eligibility(
     """Whether this caregiver would be offered an order (``order_id``), or a service for an elder at a time
     (``elder_id``, ``service_type``, ``at``: now when left out), and every reason they would not."""
     now: datetime = runtime.clock.now()
+    if at is not None:
+        day_in_range(at.date())
     with pool.connection() as conn:
         if order_id is not None:
             found = dispatcher.order_verdicts(conn, now, runtime.dispatch, order_id, caregivers=[caregiver_id])

@@ -22,6 +22,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
 from dispatcher import planning
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.labels import Message
 from eldercare.vocabulary import ServiceType
 
@@ -226,7 +227,10 @@ def plan_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
-    day: Annotated[date | None, Query(description="the local day whose plan to show; tomorrow's or today's")] = None,
+    day: Annotated[
+        date | None,
+        Query(ge=FIRST_DAY, le=LAST_DAY, description="the local day whose plan to show; tomorrow's or today's"),
+    ] = None,
     service: Annotated[ServiceType | None, Query(description="show only visits of this service")] = None,
     who: Annotated[str, Query(max_length=64, description="show only caregivers whose name or code has this")] = "",
 ) -> HTMLResponse:

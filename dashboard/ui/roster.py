@@ -18,6 +18,7 @@ from dashboard.providers import Caregiver
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
 from dashboard.ui.rendering import render
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.roster import Absence, Shift
 from eldercare.vocabulary import AbsenceKind, ServiceType, TravelMode
 
@@ -52,7 +53,7 @@ def roster_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
-    week: Annotated[date | None, Query(description="any day of the week to show")] = None,
+    week: Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="any day of the week to show")] = None,
 ) -> HTMLResponse:
     today = runtime.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date()
     shown_day = week or today

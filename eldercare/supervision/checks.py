@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from eldercare import audit
 from eldercare.alarms import AlarmRaise, raise_alarm
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Message
 from eldercare.supervision.sampling import Candidate, draw
@@ -23,7 +24,6 @@ from eldercare.vocabulary import AlarmType
 
 Period = Literal["week", "month"]
 Level = Literal["city", "township", "community"]
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the platform's periods, far either side
 MAX_PHOTO_BYTES = 960 * 1024  # under the dashboard's 1 MiB request limit, with the form around it
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 

@@ -1,0 +1,124 @@
+"""Values no one could mean get a 422 that says why, never a 500: JSON the reply could not echo, days at the
+calendar's ends, order windows over or a year away, schedules every minute or never, a caregiver added twice at once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import psycopg
+
+from dashboard.server import DashboardServer
+from tests.dashboard.conftest import City
+from tests.dashboard.test_supervision_refusals import signed_in
+
+ORDERS = "/api/v1/orders"
+
+
+def test_json_the_refusal_cannot_echo_is_still_refused_with_a_422(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["operator"], "Content-Type": "application/json"}
+    for body in (
+        '{"elder_id": NaN, "service_type": "meal"}',
+        '{"elder_id": 1e400, "service_type": "meal"}',
+        '{"elder_id": 1, "service_type": "meal", "notes": "\\ud800"}',
+        '{"elder_id": 1, "service_type": "\\ud800"}',
+    ):
+        refused = client.post(ORDERS, content=body, headers=h)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_order_windows_no_one_could_mean_are_refused_and_saying_why(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["operator"], "Accept-Language": "en"}
+    now = city.clock.now()
+    with psycopg.connect(city.url) as conn:
+        (orders_before,) = conn.execute("SELECT count(*) FROM service_order").fetchone()  # type: ignore[misc]
+    for start, end, said in (
+        ("9999-12-31T23:00:00+00:00", "9999-12-31T23:59:59+00:00", "more than 366 days ahead"),
+        ("9999-12-31T23:00:00+00:00", None, "more than 366 days ahead"),
+        ("0001-01-01T00:00:00+00:00", "0001-01-01T02:00:00+00:00", "ended already"),
+        ("2020-01-01T09:00:00+08:00", "2020-01-01T11:00:00+08:00", "ended already"),
+        (now.isoformat(), "2027-12-31T00:00:00+00:00", "longer than 7 days"),
+    ):
+        body = {"elder_id": 1, "service_type": "cleaning", "window_start": start}
+        if end is not None:
+            body["window_end"] = end
+        refused = client.post(ORDERS, json=body, headers=h)
+        assert refused.status_code == 422 and said in refused.text, (start, end, refused.text)
+    with psycopg.connect(city.url) as conn:
+        assert conn.execute("SELECT count(*) FROM service_order").fetchone() == (orders_before,)
+    days = {"window_start": now.isoformat(), "window_end": (now + timedelta(days=3)).isoformat()}
+    within = client.post(ORDERS, json={"elder_id": 1, "service_type": "cleaning", **days}, headers=h)
+    assert within.status_code == 201, within.text  # a window of three days, from now: meant
+
+
+def test_days_at_the_calendars_ends_are_refused_on_pages_and_in_the_api(
+    server: DashboardServer, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["admin"], "Accept-Language": "en"}
+    for at in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00"):
+        verdict = client.get(
+            "/api/v1/caregivers/1/eligibility", params={"elder_id": 1, "service_type": "meal", "at": at}, headers=h
+        )
+        assert verdict.status_code == 422 and "out of range" in verdict.text, verdict.text
+    browser = signed_in(server, "en")
+    try:
+        for path in (
+            "/providers/1/roster?week=0001-01-01",
+            "/providers/1/roster?week=9999-12-31",
+            "/plans?day=0001-01-01",
+            "/plans?day=9999-12-31",
+        ):
+            page = browser.get(path)
+            assert page.status_code == 422, (path, page.status_code)
+        assert browser.get("/plans?day=2026-03-11").status_code == 200
+    finally:
+        browser.close()
+
+
+def test_schedules_every_minute_or_never_and_a_caregiver_without_skills_are_refused(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["operator"], "Accept-Language": "en"}
+    for schedule, said in (
+        ("* * * * *", "under 2 hours apart"),
+        ("30 8,9 * * *", "under 2 hours apart"),
+        ("0 9 31 2 *", "never comes round"),
+    ):
+        body = {"elder_id": 1, "service_type": "cleaning", "schedule": schedule}
+        refused = client.post("/api/v1/recurring-services", json=body, headers=h)
+        assert refused.status_code == 422 and said in refused.text, (schedule, refused.text)
+    three_meals = {"elder_id": 1, "service_type": "meal", "schedule": "0 7,11,17 * * *", "duration_min": 30}
+    assert client.post("/api/v1/recurring-services", json=three_meals, headers=h).status_code == 201
+    for empty in ("skills", "shifts"):
+        assert client.patch("/api/v1/caregivers/1", json={empty: []}, headers=headers["admin"]).status_code == 422
+
+
+def test_a_caregiver_added_twice_at_once_is_added_once_and_the_others_are_told(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    new = {
+        "code": "CG-RACE",
+        "provider_id": 1,
+        "name": "王芳",
+        "gender": "F",
+        "phone": "+8613900008888",
+        "home_lat": 29.72,
+        "home_lon": 113.9,
+        "skills": ["meal"],
+        "shifts": [{"weekday": 1, "starts": "08:00", "ends": "18:00"}],
+    }
+
+    def add(_: int) -> int:
+        return client.post("/api/v1/caregivers", json=new, headers=headers["admin"]).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(add, range(8)))
+    assert statuses == [201] + [409] * 7, statuses
+    with psycopg.connect(city.url) as conn:
+        assert conn.execute("SELECT count(*) FROM caregiver WHERE code = 'CG-RACE'").fetchone() == (1,)
