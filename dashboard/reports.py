@@ -13,6 +13,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from dashboard.errors import Invalid
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.i18n import N_
 from eldercare.labels import Message
 
@@ -48,8 +49,15 @@ def month_bounds(month: str) -> tuple[date, date]:
     if not match:
         raise Invalid(Message.of(N_("month must be written YYYY-MM, e.g. 2026-01, not %(month)r"), month=month))
     year, number = int(match.group(1)), int(match.group(2))
-    if not 1900 <= year <= 2999:
-        raise Invalid(Message.of(N_("month %(month)s is out of range: years 1900-2999"), month=month))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise Invalid(
+            Message.of(
+                N_("month %(month)s is out of range: years %(first)s-%(last)s"),
+                month=month,
+                first=FIRST_DAY.year,
+                last=LAST_DAY.year,
+            )
+        )
     first = date(year, number, 1)
     return first, date(year + (number == 12), number % 12 + 1, 1)
 

@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
-from dashboard.errors import Conflict, Invalid
+from dashboard.errors import Conflict, Invalid, NotFound
 from dashboard.reports import month_bounds
 from eldercare import audit, entitlements
 from eldercare.clock import Clock
@@ -202,6 +202,8 @@ def _totals(lines: list[Line], key: str) -> list[Total]:
 def settlement(conn: psycopg.Connection, provider_id: int, month: str, tz: str) -> Settlement:
     """The provider's settlement of ``month``: frozen lines once approved, else computed now."""
     first, _ = month_bounds(month)
+    if conn.execute("SELECT 1 FROM provider WHERE id = %s", (provider_id,)).fetchone() is None:
+        raise NotFound(Message.of(N_("there is no provider %(id)s"), id=provider_id))
     status, confirmed_by, approved_by = _state(conn, provider_id, first)
     if status == "approved":
         with conn.cursor(row_factory=class_row(Line)) as cur:

@@ -67,8 +67,18 @@ def from_sms(conn: psycopg.Connection, from_phone: str, text: str, now: datetime
 
 
 def enter(conn: psycopg.Connection, data: ComplaintInput, actor: str, now: datetime) -> int:
-    """A complaint taken by an operator (on the phone, at the desk)."""
+    """A complaint taken by an operator (on the phone, at the desk); an order it names is one of the elder's."""
     provider_id, order_id = data.provider_id, data.order_id
+    if order_id is not None:
+        owner = conn.execute("SELECT elder_id FROM service_order WHERE id = %s", (order_id,)).fetchone()
+        if owner is None or owner[0] != data.elder_id:
+            raise ComplaintRefused(
+                Message.of(
+                    N_("order %(order)s is not one of elder %(elder)s's orders; name one of theirs, or none"),
+                    order=order_id,
+                    elder=data.elder_id,
+                )
+            )
     if provider_id is None:
         provider_id, order_id = _provider_of(conn, data.elder_id, order_id)
     row = conn.execute(

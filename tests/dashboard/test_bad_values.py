@@ -122,3 +122,15 @@ def test_a_caregiver_added_twice_at_once_is_added_once_and_the_others_are_told(
     assert statuses == [201] + [409] * 7, statuses
     with psycopg.connect(city.url) as conn:
         assert conn.execute("SELECT count(*) FROM caregiver WHERE code = 'CG-RACE'").fetchone() == (1,)
+
+
+def test_a_settlement_of_no_provider_or_of_a_month_out_of_range_is_refused(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["admin"], "Accept-Language": "en"}
+    nobody = client.get("/api/v1/settlements/999999/2026-02", headers=h)
+    assert nobody.status_code == 404 and "there is no provider 999999" in nobody.text
+    for month in ("1900-01", "2999-12"):
+        far = client.post(f"/api/v1/settlements/1/{month}/confirm", headers=h)
+        assert far.status_code == 422 and "years 2000-2099" in far.text, far.text
+    assert client.get("/api/v1/settlements/1/2026-02", headers=h).status_code == 200

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import httpx
+import psycopg
 
 from dashboard.server import DashboardServer
 from tests.dashboard.conftest import NOW, PASSWORD, City
@@ -69,6 +70,17 @@ def test_supervision_refuses_in_the_readers_language(
     assert complaint.status_code == 422 and complaint.json()["detail"][0]["msg"] == "没有编号为 1000000000 的老人"
     complaint = client.post("/api/v1/supervision/complaints", json=nobody, headers=operator | ENGLISH)
     assert complaint.json()["detail"][0]["msg"] == "no elder with id 1000000000"
+    with psycopg.connect(city.url) as conn:
+        elder, others = conn.execute(
+            "SELECT e.id, (SELECT min(o.id) FROM service_order o WHERE o.elder_id <> e.id) FROM elder e LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    theirs = {"elder_id": elder, "order_id": others, "body": "没有送餐"}
+    complaint = client.post("/api/v1/supervision/complaints", json=theirs, headers=operator | ENGLISH)
+    assert complaint.status_code == 422
+    assert (
+        complaint.json()["detail"][0]["msg"]
+        == f"order {others} is not one of elder {elder}'s orders; name one of theirs, or none"
+    )
 
     missing = client.post("/api/v1/supervision/rectifications/999999/answer", json={"answer": "x"}, headers=operator)
     assert missing.status_code == 404 and missing.json()["detail"] == "没有编号为 999999 的整改"
