@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from eldercare.alarms import AlarmRaise
+from eldercare.register.model import THRESHOLD_DEFAULTS
 from eldercare.vocabulary import AlarmType
 from gateway.readings import Row
 
@@ -26,14 +27,14 @@ from gateway.readings import Row
 class Thresholds:
     """One elder's alarm thresholds: the defaults, overridden by ``elder.thresholds`` (migration 0010)."""
 
-    hr_high: float = 120
-    hr_low: float = 45
-    spo2_low: float = 90
-    sbp_high: float = 160
-    sbp_low: float = 90
-    dbp_high: float = 100
-    temp_high: float = 38.0
-    battery_low: float = 15
+    hr_high: float = THRESHOLD_DEFAULTS["hr_high"]
+    hr_low: float = THRESHOLD_DEFAULTS["hr_low"]
+    spo2_low: float = THRESHOLD_DEFAULTS["spo2_low"]
+    sbp_high: float = THRESHOLD_DEFAULTS["sbp_high"]
+    sbp_low: float = THRESHOLD_DEFAULTS["sbp_low"]
+    dbp_high: float = THRESHOLD_DEFAULTS["dbp_high"]
+    temp_high: float = THRESHOLD_DEFAULTS["temp_high"]
+    battery_low: float = THRESHOLD_DEFAULTS["battery_low"]
 
     @classmethod
     def of(cls, overrides: Mapping[str, Any]) -> Thresholds:
@@ -56,7 +57,6 @@ def _is_number(value: Any) -> bool:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
-THRESHOLD_DEFAULTS: dict[str, float] = {f.name: getattr(DEFAULT_THRESHOLDS, f.name) for f in fields(Thresholds)}
 
 
 @dataclass(frozen=True, slots=True)

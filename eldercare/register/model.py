@@ -37,6 +37,17 @@ THRESHOLD_METRICS: dict[str, str] = {
     "temp_high": "temp",
     "battery_low": "battery",
 }
+# each threshold's value for an elder whose record does not set it (the gateway's rules start from these)
+THRESHOLD_DEFAULTS: dict[str, float] = {
+    "hr_high": 120,
+    "hr_low": 45,
+    "spo2_low": 90,
+    "sbp_high": 160,
+    "sbp_low": 90,
+    "dbp_high": 100,
+    "temp_high": 38.0,
+    "battery_low": 15,
+}
 ASSESSMENT_SCORES = ("self_care", "mobility", "mental_state", "perception_social")
 
 
@@ -129,7 +140,7 @@ class AssessmentInput(Strict):
 
 
 def check_thresholds(value: dict[str, float]) -> dict[str, float]:
-    """Per-elder alarm thresholds: known keys, each inside its metric's range, lows below highs."""
+    """Per-elder alarm thresholds: known keys, each inside its metric's range, lows below highs (given or not)."""
     for key, number in value.items():
         metric = THRESHOLD_METRICS.get(key)
         if metric is None:
@@ -162,14 +173,16 @@ def check_thresholds(value: dict[str, float]) -> dict[str, float]:
                 )
             )
     for low, high in (("hr_low", "hr_high"), ("sbp_low", "sbp_high")):
-        if low in value and high in value and value[low] >= value[high]:
+        # one given alone is weighed against the other's default, as the gateway will
+        below, above = value.get(low, THRESHOLD_DEFAULTS[low]), value.get(high, THRESHOLD_DEFAULTS[high])
+        if (low in value or high in value) and below >= above:
             raise ValueError(
                 Message.of(
                     N_("%(low)s (%(low_value)s) must be below %(high)s (%(high_value)s)"),
                     low=low,
-                    low_value=f"{value[low]:g}",
+                    low_value=f"{below:g}",
                     high=high,
-                    high_value=f"{value[high]:g}",
+                    high_value=f"{above:g}",
                 )
             )
     return value

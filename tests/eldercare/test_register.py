@@ -172,6 +172,8 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     ({"thresholds": {"hr_high": 400}}, "thresholds", "outside the range a device can report (20-250"),
     ({"thresholds": {"pulse": 100}}, "thresholds", "unknown threshold 'pulse'"),
     ({"thresholds": {"hr_low": 90, "hr_high": 80}}, "thresholds", "hr_low (90) must be below hr_high (80)"),
+    ({"thresholds": {"hr_low": 200}}, "thresholds", "hr_low (200) must be below hr_high (120)"),  # its default
+    ({"thresholds": {"sbp_high": 85}}, "thresholds", "sbp_low (90) must be below sbp_high (85)"),
     ({"thresholds": {"spo2_low": 90.5}}, "thresholds", "whole number"),
     (
         {"contacts": [{"name": "王强", "relation": "儿子", "phone": "0000"}]},
