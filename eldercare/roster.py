@@ -529,19 +529,21 @@ def update_caregiver(conn: psycopg.Connection, caregiver_id: int, data: Caregive
     }
     if "provider_id" in changes:
         _require_provider(conn, changes["provider_id"])
-    if "phone" in changes:
-        clash = conn.execute(
-            "SELECT code FROM caregiver WHERE phone = %s AND id <> %s", (changes["phone"], caregiver_id)
-        ).fetchone()
-        if clash:
+    for column, value in changes.items():
+        try:
+            with conn.transaction():  # a phone in use, even by someone given it at this moment, changes nothing
+                # column names come from _CAREGIVER_COLUMNS, never from the request
+                conn.execute(f"UPDATE caregiver SET {column} = %s WHERE id = %s", (value, caregiver_id))  # noqa: S608
+        except psycopg.errors.UniqueViolation:
+            clash = conn.execute(
+                "SELECT code FROM caregiver WHERE phone = %s AND id <> %s", (changes["phone"], caregiver_id)
+            ).fetchone()
             raise Clash(
                 Message.of(
-                    N_("caregiver %(code)s has this phone number; each caregiver needs their own"), code=clash[0]
+                    N_("caregiver %(code)s has this phone number; each caregiver needs their own"),
+                    code=clash[0] if clash else "?",
                 )
-            )
-    for column, value in changes.items():
-        # column names come from _CAREGIVER_COLUMNS, never from the request
-        conn.execute(f"UPDATE caregiver SET {column} = %s WHERE id = %s", (value, caregiver_id))  # noqa: S608
+            ) from None
     if data.skills is not None:
         _set_skills(conn, caregiver_id, data.skills)
     if data.shifts is not None:

@@ -134,3 +134,13 @@ def test_a_settlement_of_no_provider_or_of_a_month_out_of_range_is_refused(
         far = client.post(f"/api/v1/settlements/1/{month}/confirm", headers=h)
         assert far.status_code == 422 and "years 2000-2099" in far.text, far.text
     assert client.get("/api/v1/settlements/1/2026-02", headers=h).status_code == 200
+
+
+def test_a_phone_number_given_to_a_second_caregiver_is_refused_naming_whose_it_is(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["admin"], "Accept-Language": "en"}
+    first = client.get("/api/v1/caregivers/1", headers=h).json()
+    taken = client.patch("/api/v1/caregivers/2", json={"phone": first["phone"], "name": "改名"}, headers=h)
+    assert taken.status_code == 409 and f"caregiver {first['code']} has this phone number" in taken.text
+    assert client.get("/api/v1/caregivers/2", headers=h).json()["name"] != "改名"  # nothing of it kept
