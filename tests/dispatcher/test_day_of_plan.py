@@ -425,8 +425,9 @@ def test_a_visit_whose_only_caregiver_is_busy_past_its_window_says_so_not_that_n
         "taken off its caregiver's day: they are busy with visits under way until its window ends"
     ]
     # a visit whose window ended before the re-plan, nobody having come: that, before any other reason
+    booked_at_eight = ManualClock(local(8))  # booked in the morning for 09:00-09:30; it is noon now
+    missed = booked(conn, booked_at_eight, config, town.elder(offset(0, 0.5)), "care", local(9), 60, 30)
     clock.set(local(12))
-    missed = booked(conn, clock, config, town.elder(offset(0, 0.5)), "care", local(9), 60, 30)
     later = replan_day(conn, clock, config, DAY, made_by="change")
     row = conn.execute(
         "SELECT unassigned_reason, unassigned_detail FROM plan_visit WHERE plan_id = %s AND order_id = %s",
