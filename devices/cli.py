@@ -79,6 +79,9 @@ def mosquitto_config(
     except ValueError as err:
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(1) from None
+    except OSError as err:  # the folder is a file, or cannot be written
+        typer.echo(f"eldercare: cannot write Mosquitto's files into {out}: {err}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(
         f"wrote {passwd} ({len(devices)} devices), {platform_passwd} ({user!r}) and {acl}; "
         "reload Mosquitto to apply them"
@@ -218,7 +221,7 @@ def sync_broker(
         Path | None, typer.Option(help="the devices' password file (default: ELDERCARE_MOSQUITTO_PASSWD)")
     ] = None,
     pid_file: Annotated[Path | None, typer.Option(help="Mosquitto's pid file, to SIGHUP it")] = None,
-    pid: Annotated[int | None, typer.Option(help="Mosquitto's process id, to SIGHUP it")] = None,
+    pid: Annotated[int | None, typer.Option(help="Mosquitto's process id, to SIGHUP it", min=2, max=2**22)] = None,
     reload_command: Annotated[str | None, typer.Option(help="a command that makes Mosquitto reload instead")] = None,
 ) -> None:
     """Write Mosquitto's devices' password file from the device register and make Mosquitto reload it.

@@ -27,10 +27,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.mosquitto import hashed_password_file, replace_file
 from eldercare import device_register
-from eldercare.config import load_settings
+from eldercare.config import SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x656C6465_72627379  # "elderbsy": the advisory lock that serialises broker syncs
+
+
+PID_MAX = 2**22  # the largest pid Linux gives (pid_max's ceiling)
 
 
 class BrokerSyncError(Exception):
@@ -46,7 +49,8 @@ class MosquittoSettings(BaseSettings):
 
     passwd: Path | None = Field(None, description="the devices' password file (password_file of the 1883 listener)")
     pid_file: Path | None = Field(None, description="Mosquitto's pid file (pid_file in mosquitto.conf): SIGHUP it")
-    pid: int | None = Field(None, description="Mosquitto's process id, instead of a pid file")
+    # 0 and -1 would signal a process group or every process; 1 is init: none of them is Mosquitto
+    pid: int | None = Field(None, ge=2, le=PID_MAX, description="Mosquitto's process id, instead of a pid file")
     reload_command: str | None = Field(None, description="a command that makes Mosquitto reload, instead of SIGHUP")
 
     @property
@@ -87,7 +91,10 @@ def sync(conn: psycopg.Connection, settings: MosquittoSettings) -> SyncReport:
 def reload(settings: MosquittoSettings) -> str:
     """Tell Mosquitto to re-read its files; returns what was done."""
     if settings.reload_command:
-        done = subprocess.run(shlex.split(settings.reload_command), capture_output=True, text=True, timeout=30)
+        try:
+            done = subprocess.run(shlex.split(settings.reload_command), capture_output=True, text=True, timeout=30)
+        except (OSError, ValueError, subprocess.TimeoutExpired) as err:  # not found, not executable, a quote open
+            raise BrokerSyncError(f"the reload command {settings.reload_command!r} could not run: {err}") from None
         if done.returncode != 0:
             raise BrokerSyncError(
                 f"the reload command {settings.reload_command!r} failed ({done.returncode}): "
@@ -100,6 +107,8 @@ def reload(settings: MosquittoSettings) -> str:
             pid = int(settings.pid_file.read_text(encoding="utf-8").strip())
         except (OSError, ValueError) as err:
             raise BrokerSyncError(f"cannot read Mosquitto's pid from {settings.pid_file}: {err}") from None
+        if not 2 <= pid <= PID_MAX:
+            raise BrokerSyncError(f"{settings.pid_file} says pid {pid}, which is no process's; is it Mosquitto's?")
     if pid is None:
         raise BrokerSyncError(
             "the password file is written but Mosquitto was not told: set ELDERCARE_MOSQUITTO_PID_FILE or "
@@ -115,11 +124,11 @@ def reload(settings: MosquittoSettings) -> str:
 def sync_if_configured(conn: psycopg.Connection, settings: MosquittoSettings | None = None) -> SyncReport | None:
     """After a committed change: sync when a password file is configured; a failure is logged, not raised
     (the change stands; `eldercare devices sync-broker` repeats the sync)."""
-    settings = settings if settings is not None else load_settings(MosquittoSettings)
-    if not settings.configured:
-        return None
     try:
+        settings = settings if settings is not None else load_settings(MosquittoSettings)
+        if not settings.configured:
+            return None
         return sync(conn, settings)
-    except BrokerSyncError as err:
+    except (BrokerSyncError, SettingsError) as err:
         log.error("the broker was not brought in step with the device register: %s", err)
         return None

@@ -87,6 +87,30 @@ def test_the_register_commands_enrol_bind_unbind_rotate_revoke_and_sync(
     no_pid = run("sync-broker", "--passwd", str(passwd))
     assert no_pid.exit_code == 1 and "ELDERCARE_MOSQUITTO_PID_FILE" in no_pid.output
     assert passwd.read_text() == "\n"  # written before the reload was found impossible: no device may connect
+    # pids that are no Mosquitto's: -1 and 0 would signal every process or the group; refused before any signal
+    for pid in ("-1", "0", "1", "99999999999"):
+        refused = run("sync-broker", "--passwd", str(passwd), "--pid", pid)
+        assert refused.exit_code == 2 and "--pid" in refused.output, (pid, refused.output)
+    pid_file = tmp_path / "mosquitto.pid"
+    pid_file.write_text("-1\n")
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_PID_FILE", str(pid_file))
+    said = run("sync-broker", "--passwd", str(passwd))
+    assert said.exit_code == 1 and "says pid -1, which is no process's" in said.output
+    monkeypatch.delenv("ELDERCARE_MOSQUITTO_PID_FILE")
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_PID", "-1")
+    assert run("sync-broker", "--passwd", str(passwd)).exit_code == 2  # the setting's bounds, named
+    monkeypatch.delenv("ELDERCARE_MOSQUITTO_PID")
+    for command in ("/no/such/reload", "echo 'open", str(pid_file)):  # missing, a quote left open, not executable
+        failed = run("sync-broker", "--passwd", str(passwd), "--reload-command", command)
+        assert failed.exit_code == 1 and "could not run" in failed.output, (command, failed.output)
+    # a change to the register stands, and its secret is shown, when the broker cannot be brought in step
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_PASSWD", str(passwd))
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_RELOAD_COMMAND", "/no/such/reload")
+    kept = runner.invoke(app, ["devices", "enrol", "watch", "--serial", "860000000000002", "--json"])
+    assert kept.exit_code == 0 and len(json.loads(kept.output.strip().splitlines()[-1])["secret"]) >= 24
+    monkeypatch.setenv("ELDERCARE_MOSQUITTO_PID", "abc")
+    kept = runner.invoke(app, ["devices", "enrol", "watch", "--serial", "860000000000003", "--json"])
+    assert kept.exit_code == 0 and len(json.loads(kept.output.strip().splitlines()[-1])["secret"]) >= 24
 
 
 def test_the_register_commands_have_help() -> None:
