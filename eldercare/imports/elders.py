@@ -12,7 +12,7 @@ from eldercare.imports.cells import GENDERS, CellProblems, Column, Row, column_o
 from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register import elders as register
-from eldercare.register.identity import check_resident_id
+from eldercare.register.identity import check_phone, check_resident_id
 from eldercare.register.model import ElderPatch, Rejected, validated
 from eldercare.register.record import ElderRecord
 from eldercare.vocabulary import EligibilityCategory, LivingSituation
@@ -224,12 +224,21 @@ class Elders:
         return contacts
 
 
+# the patch's fields the register validates into another form as it writes them
+STORED_FORM = {"phone": check_phone, "resident_id": check_resident_id}
+
+
 def _same(record: ElderRecord, patch: ElderPatch) -> bool:
     """Whether the register holds what the row says already (then re-importing it writes nothing)."""
     now = record.model_dump(mode="json")
     given = patch.model_dump(mode="json")  # with the defaults inside lists (a contact's language)
     for key in patch.model_fields_set:
         value, held = given[key], now.get(key)
+        if key in STORED_FORM and value:  # as the register will keep it: 13812345678 is +8613812345678
+            try:
+                value = STORED_FORM[key](value)
+            except ValueError:
+                return False
         if key == "eligibility":
             value, held = sorted(value, key=str), sorted(held or [], key=str)
         if value != held:

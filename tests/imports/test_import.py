@@ -74,6 +74,13 @@ def test_re_importing_changes_what_changed(
         (elders[0]["resident_id"],),
     ).fetchone()
     assert row == ("新华路1号", "+8613900001111")
+    # the same elder, their phone written without +86 as people write it: as the register holds it, nothing to do
+    written = {**elders[1], "phone": "13812345678"}
+    assert load(conn, tmp_path, "elders", [written]).counts == {"updated": 1}
+    written["phone"] = "+8613812345678"
+    assert load(conn, tmp_path, "elders", [written]).counts == {"unchanged": 1}
+    written["phone"] = "13812345678"
+    assert load(conn, tmp_path, "elders", [written]).counts == {"unchanged": 1}
     shifted = [{**sheets["caregivers"][0], "shifts": "周一至周五 09:00-17:00", "max_load": 3}]
     assert load(conn, tmp_path, "caregivers", shifted).committed
     shifts = conn.execute(
