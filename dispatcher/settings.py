@@ -7,10 +7,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eldercare.config import Settings, load_settings
+from eldercare.vocabulary import TravelMode
 
 
 class MatchWeights(BaseModel):
@@ -54,10 +55,38 @@ class TravelModel(BaseModel):
         1.15, ge=1.0, description="how much faster people travel to an emergency than to a booked service"
     )
 
+    @field_validator("speed_kmh")
+    @classmethod
+    def _positive_speeds(cls, value: dict[str, float]) -> dict[str, float]:
+        _refuse_unknown_modes(value)
+        slow = [f"{mode} {speed:g}" for mode, speed in value.items() if not speed > 0]
+        if slow:
+            raise ValueError(f"every speed must be above 0 km/h; got {', '.join(slow)}")
+        return value
+
+    @field_validator("setup_min")
+    @classmethod
+    def _setup_not_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        _refuse_unknown_modes(value)
+        negative = [f"{mode} {minutes:g}" for mode, minutes in value.items() if not minutes >= 0]
+        if negative:
+            raise ValueError(f"minutes to get going cannot be negative; got {', '.join(negative)}")
+        return value
+
     def minutes(self, mode: str, road_km: Any) -> Any:
         """Minutes to travel ``road_km`` road kilometres (a number or a numpy array) in ``mode`` to a booked
         service: getting going, then the road at the mode's speed."""
         return road_km / self.speed_kmh[mode] * 60.0 + self.setup_min[mode]
+
+
+_MODES = [str(mode) for mode in TravelMode]
+_MODES_EXAMPLE = "{" + ", ".join(f'"{mode}": ...' for mode in _MODES) + "}"
+
+
+def _refuse_unknown_modes(per_mode: dict[str, float]) -> None:
+    unknown = [mode for mode in per_mode if mode not in _MODES]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a travel mode; the modes are {', '.join(_MODES)}")
 
 
 class DispatcherSettings(BaseSettings):
@@ -225,6 +254,20 @@ class DispatcherSettings(BaseSettings):
     insist_minutes: int = Field(
         30, ge=1, description="a refused arrival or completion sent again within this is taken, as an exception"
     )
+
+    @field_validator("travel")
+    @classmethod
+    def _every_mode_travels(cls, travel: TravelModel) -> TravelModel:
+        # a TravelModel built in code may cover only the modes its caregivers use; the dispatcher's meets them all
+        prefix = cls.model_config.get("env_prefix", "")
+        for table, per_mode in (("speed_kmh", travel.speed_kmh), ("setup_min", travel.setup_min)):
+            missing = [mode for mode in _MODES if mode not in per_mode]
+            if missing:
+                raise ValueError(
+                    f"{prefix}TRAVEL__{table.upper()} gives nothing for {', '.join(missing)}: give a value for every "
+                    f"travel mode, as {_MODES_EXAMPLE}"
+                )
+        return travel
 
     def offer_ttl(self, emergency: bool) -> timedelta:
         if emergency:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import psycopg
+import pydantic_settings
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eldercare.secret_strength import weakness
@@ -85,8 +90,74 @@ class Settings(BaseSettings):
         (CHIBI.south, CHIBI.west, CHIBI.north, CHIBI.east),
         description="the city's extent as [south, west, north, east] in degrees (JSON); its centre is the middle",
     )
-    log_level: str = Field("INFO")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     db_pool_max: int = Field(10, ge=1, le=200, description="connections per process pool")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as Asia
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name such as Asia/Shanghai (case matters)"
+            ) from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        names = logging.getLevelNamesMapping()
+        if value.upper() not in names:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(sorted(names))}")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = value.get_secret_value()
+        try:
+            conninfo_to_dict(url)
+        except psycopg.Error as err:
+            raise ValueError(
+                f"cannot be read as a PostgreSQL URL ({_without_passwords(str(err).strip(), url)}); write it as "
+                "postgresql://user:password@host:5432/dbname, or as key=value pairs (host=... dbname=...)"
+            ) from None
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _directory_or_nothing(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(
+                f"{str(value)!r} exists and is not a directory; point it at a directory, or at a path that does "
+                "not exist yet (it is created)"
+            )
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _usable_mqtt_url(cls, value: str | None) -> str | None:
+        # checked with urllib, not eldercare.mqtt.BrokerAddress.parse: eldercare.mqtt imports this module
+        if value is None:
+            return None
+        expected = "; write it as mqtt://user:password@host:1883 (or mqtts:// for TLS)"
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as err:
+            raise ValueError(
+                f"{_without_passwords(value, value)!r} cannot be read ({err}; a port is 1 to 65535){expected}"
+            ) from None
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"must start with mqtt:// or mqtts://, got {redact_url(value)!r}{expected}")
+        if not parts.hostname:
+            raise ValueError(f"{redact_url(value)!r} names no host{expected}")
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"port {port} in {redact_url(value)!r} is not between 1 and 65535{expected}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -109,10 +180,6 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ELDERCARE_CITY_BOUNDS must be [south, west, north, east] with south < north and west < east, "
                 f"in degrees; got {list(self.city_bounds)}"
-            )
-        if self.mqtt_url is not None and urlsplit(self.mqtt_url).scheme not in ("mqtt", "mqtts"):
-            raise ValueError(
-                f"ELDERCARE_MQTT_URL must start with mqtt:// or mqtts://, got {redact_url(self.mqtt_url)!r}"
             )
         return self
 
@@ -149,9 +216,22 @@ def _database_password(url: SecretStr | None) -> str | None:
         return None
     try:
         password = conninfo_to_dict(url.get_secret_value()).get("password")
-    except Exception:  # a malformed URL is reported when connecting; only its password matters here
+    except Exception:  # a malformed URL is refused by _parsable_database_url; only its password matters here
         return None
     return str(password) if password is not None else None
+
+
+# the password of a URL (user:password@) or of key=value pairs (password=...), found without parsing the whole
+_PASSWORDS = re.compile(r"://[^/@\s]*?:([^@]*)@|password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+
+
+def _without_passwords(text: str, url: str) -> str:
+    """``text`` (a parser's complaint about ``url``, or ``url`` itself) with the passwords in ``url`` masked."""
+    for found in _PASSWORDS.finditer(url):
+        password = found.group(1) or found.group(2)
+        if password:
+            text = text.replace(password, "***")
+    return text
 
 
 def redact_url(url: str) -> str:
@@ -172,10 +252,18 @@ def load_settings(kind: type[BaseSettings] = Settings, **given: Any) -> BaseSett
     """Read and validate the settings of ``kind`` (the platform's, or a component's tuning such as
     ``DispatcherSettings``), ``given`` values over the environment's, turning pydantic's report into one naming
     the variables to change."""
+    prefix = kind.model_config.get("env_prefix") or ""
     try:
         return kind(**given)
+    except pydantic_settings.SettingsError as err:
+        raise SettingsError("invalid configuration:\n  " + _unreadable(err, prefix)) from None
+    except UnicodeDecodeError as err:
+        env_file = given.get("_env_file", kind.model_config.get("env_file"))
+        raise SettingsError(
+            f"invalid configuration:\n  {env_file or 'the .env file'}: not UTF-8 text ({err.reason} at byte "
+            f"{err.start}); save it as UTF-8"
+        ) from None
     except ValidationError as err:
-        prefix = kind.model_config.get("env_prefix") or ""
         nested = kind.model_config.get("env_nested_delimiter") or "."
         lines = []
         for error in err.errors():
@@ -183,3 +271,18 @@ def load_settings(kind: type[BaseSettings] = Settings, **given: Any) -> BaseSett
             name = f"{prefix}{field.upper()}" if field else f"{prefix}*"
             lines.append(f"  {name}: {error['msg']}")
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+_SOURCE_FIELD = re.compile(r'field "(?P<field>[^"]+)" from source "(?P<source>[^"]+)"')
+
+
+def _unreadable(err: pydantic_settings.SettingsError, prefix: str) -> str:
+    """One line naming the variable pydantic-settings could not read, such as a complex value that is not JSON."""
+    found = _SOURCE_FIELD.search(str(err))
+    if found is None:
+        return str(err)
+    name = f"{prefix}{found['field'].upper()}"
+    if found["source"] == "DotEnvSettingsSource":
+        name += " (in .env)"
+    cause = f" ({err.__cause__})" if err.__cause__ is not None else ""
+    return f'{name}: cannot be read{cause}; this setting takes JSON, such as [1, 2] or {{"key": 1}}'

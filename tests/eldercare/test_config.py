@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eldercare.config import Mode, SettingsError, load_settings, redact_url
+from eldercare.config import Mode, Settings, SettingsError, load_settings, redact_url
 from eldercare.logs import RedactCredentials
 
 
@@ -135,3 +135,70 @@ def test_log_lines_go_to_stderr_as_it_is_when_they_are_logged(monkeypatch: pytes
     monkeypatch.setattr("sys.stderr", later)
     logging.getLogger("eldercare.test").info("after it ended")
     assert later.getvalue().endswith("eldercare.test: after it ended\n")  # not "--- Logging error ---" and its trace
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("ELDERCARE_TIMEZONE", "Mars/Base", "Asia/Shanghai"),
+        ("ELDERCARE_TIMEZONE", "", "Asia/Shanghai"),
+        ("ELDERCARE_TIMEZONE", "utc", "Asia/Shanghai"),
+        ("ELDERCARE_TIMEZONE", "Asia", "Asia/Shanghai"),
+        ("ELDERCARE_CITY_BOUNDS", "garbage", "JSON"),
+        ("ELDERCARE_LOG_LEVEL", "NOPE", "WARNING"),
+        ("ELDERCARE_DATABASE_URL", "garbage", "postgresql://user:password@host:5432/dbname"),
+        ("ELDERCARE_MQTT_URL", "mqtt://u:p@h:99999", "1 to 65535"),
+        ("ELDERCARE_MQTT_URL", "mqtt://u:p@h:0", "between 1 and 65535"),
+        ("ELDERCARE_MQTT_URL", "mqtt://u:p@:1883", "names no host"),
+    ],
+)
+def test_values_commands_would_trip_on_later_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert name in str(caught.value) and expected in str(caught.value)
+
+
+def test_log_level_is_any_name_logging_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_LOG_LEVEL", "warning")
+    assert load_settings().log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://app:sec ret@db/eldercare", "postgres://app:secret@[::1/eldercare", "mqtt://u:secret@[::1:1883"],
+)
+def test_an_unreadable_url_is_refused_without_its_password(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    name = "ELDERCARE_MQTT_URL" if url.startswith("mqtt") else "ELDERCARE_DATABASE_URL"
+    monkeypatch.setenv(name, url)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert name in message
+    assert "sec ret" not in message and "secret" not in message
+
+
+def test_a_data_dir_that_is_a_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    afile = tmp_path / "data"
+    afile.write_text("")
+    monkeypatch.setenv("ELDERCARE_DATA_DIR", str(afile))
+    with pytest.raises(SettingsError, match=r"ELDERCARE_DATA_DIR: .*not a directory"):
+        load_settings()
+    monkeypatch.setenv("ELDERCARE_DATA_DIR", str(tmp_path / "not-yet"))
+    assert load_settings().data_dir == tmp_path / "not-yet"
+
+
+def test_a_complex_value_that_is_not_json_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ELDERCARE_CITY_BOUNDS=garbage\n")
+    with pytest.raises(SettingsError, match=r"ELDERCARE_CITY_BOUNDS \(in \.env\): cannot be read"):
+        load_settings(Settings, _env_file=env_file)
+
+
+def test_an_env_file_not_in_utf8_is_refused(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes("ELDERCARE_TWILIO_FROM=赤壁\n".encode("gbk"))
+    with pytest.raises(SettingsError, match=r"\.env: not UTF-8 text"):
+        load_settings(Settings, _env_file=env_file)
