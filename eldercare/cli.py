@@ -17,6 +17,7 @@ from eldercare.commands import (
     command_infrastructure,
     command_settings,
     failures_reported,
+    refuse_unwritable,
 )
 from eldercare.component import Context, StopRequested, run_until_stopped
 from eldercare.embedded import DEMO_EXTRA, DEMO_MODULES
@@ -68,8 +69,15 @@ def seed(
 
     settings = command_settings()
     plan = seeding.SeedPlan(elders=elders, seed=seed, providers=providers, caregivers=caregivers)
+    # the manifest holds the only plaintext of the device secrets: a path it cannot go to must stop seed before
+    # it fills the database
+    refuse_unwritable(manifest, "--manifest", create_parents=True)
     started = time.monotonic()
-    city = seeding.generate(plan)
+    try:
+        city = seeding.generate(plan)
+    except seeding.SeedError as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(2) from None
     with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
         existing = seeding.count_elders(conn)
         if existing and not reset:
@@ -99,14 +107,18 @@ def user_add(
 ) -> None:
     """Create an operator account. The password is prompted for, or read from stdin."""
     from eldercare import audit, users
+    from eldercare.i18n import LANGUAGES
 
     try:
         role_value = users.Role(role)
     except ValueError:
         typer.echo(f"eldercare: --role must be admin, operator or viewer, not {role!r}", err=True)
         raise typer.Exit(2) from None
+    if language not in LANGUAGES:
+        typer.echo(f"eldercare: --language must be one of {', '.join(LANGUAGES)}, not {language!r}", err=True)
+        raise typer.Exit(2)
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = _password_from_stdin()
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     settings = command_settings()
@@ -118,6 +130,18 @@ def user_add(
             raise typer.Exit(1) from None
         audit.record(conn, "cli", "user.add", "operator", operator.id, {"username": name, "role": role})
     typer.echo(f"created {role} account {name!r}")
+
+
+def _password_from_stdin() -> str:
+    """The first line of standard input, refused (exit 2) unless it is UTF-8 text."""
+    try:
+        line = sys.stdin.readline()
+        # a stdin decoded with surrogateescape (a C or POSIX locale) hands undecodable bytes on as surrogates
+        line.encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        typer.echo("eldercare: the password on standard input is not UTF-8 text; send it as UTF-8", err=True)
+        raise typer.Exit(2) from None
+    return line.rstrip("\r\n")
 
 
 @user_app.command("area")
@@ -181,6 +205,13 @@ def plan(
         raise typer.Exit(2) from None
     if chosen < today:
         typer.echo(f"eldercare: {chosen} is past; a plan is made for today ({today}) or a day to come", err=True)
+        raise typer.Exit(2)
+    if chosen > today + timedelta(days=planning.DAYS_AHEAD):
+        typer.echo(
+            f"eldercare: {chosen} is too far ahead; a plan is made for today ({today}) up to {planning.DAYS_AHEAD} "
+            f"days ahead ({today + timedelta(days=planning.DAYS_AHEAD)}). Plan that day nearer the time.",
+            err=True,
+        )
         raise typer.Exit(2)
     with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
         outcome = planning.plan_day(conn, clock, config, chosen, made_by="cli", tell=tell, progress=typer.echo)

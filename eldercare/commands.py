@@ -4,8 +4,10 @@ and the platform's components by name, each failing with a message a person can 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -80,3 +82,25 @@ def component_factory(name: str) -> Callable[..., Component]:
 def build_components(names: list[str], context: Context, options: dict[str, dict[str, Any]]) -> list[Component]:
     """The named platform components, each built with its ``options``, ready to start."""
     return [component_factory(name)(context, **options.get(name, {})) for name in names]
+
+
+def refuse_unwritable(target: Path, option: str, *, create_parents: bool = False) -> None:
+    """Exit 2, before any work, when ``target`` cannot be written as a file: it is a folder, or its folder is
+    missing (made here with ``create_parents``) or not writable."""
+    folder = target.parent
+    problem = None
+    if target.is_dir():
+        problem = "it is a folder"
+    else:
+        if create_parents:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                problem = f"cannot make the folder {folder}: {err.strerror}"
+        if problem is None and not folder.is_dir():
+            problem = f"the folder {folder} does not exist"
+        elif problem is None and not os.access(target if target.exists() else folder, os.W_OK):
+            problem = "it may not be written here"
+    if problem:
+        typer.echo(f"eldercare: {option} {target}: {problem}. Give the path of a file that may be written.", err=True)
+        raise typer.Exit(2)

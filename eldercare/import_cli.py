@@ -15,7 +15,7 @@ import psycopg
 import typer
 
 from eldercare import imports
-from eldercare.commands import command_group, command_infrastructure, command_settings
+from eldercare.commands import command_group, command_infrastructure, command_settings, refuse_unwritable
 
 app = command_group(
     "Import areas, providers, caregivers, elders or devices from an .xlsx or .csv file (UTF-8 or GBK). "
@@ -35,7 +35,12 @@ def template(
         typer.echo(f"eldercare: no import kind {kind!r}; the kinds are {', '.join(imports.KINDS)}", err=True)
         raise typer.Exit(2)
     target = out or Path(f"{kind}-template.xlsx")
-    target.write_bytes(imports.template(kind, "csv" if target.suffix.lower() == ".csv" else "xlsx", language))
+    refuse_unwritable(target, "--out")
+    try:
+        target.write_bytes(imports.template(kind, "csv" if target.suffix.lower() == ".csv" else "xlsx", language))
+    except OSError as err:
+        typer.echo(f"eldercare: cannot write {target}: {err.strerror}. Give --out a file you may write.", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"template for {kind} written to {target}")
 
 
@@ -51,6 +56,9 @@ def _run(kind: str, file: Path, dry_run: bool, language: str, credentials: Path 
     if language not in ("zh", "en"):
         typer.echo("eldercare: --language must be zh or en", err=True)
         raise typer.Exit(2)
+    if credentials is not None:
+        # the secrets are shown once: a file that cannot be written must stop the import before it saves anything
+        refuse_unwritable(credentials, "--credentials")
     try:
         content = file.read_bytes()
     except OSError as err:
@@ -95,11 +103,17 @@ def _report(report: imports.Report, language: str, credentials: Path | None) -> 
 
 def _credentials(issued: list[tuple[str, str]], target: Path | None) -> None:
     """The new devices' broker credentials, shown once: to a file when given, else to standard output."""
+    if target is not None:
+        try:
+            handle = target.open("w", newline="", encoding="utf-8")
+        except OSError as err:
+            # the devices are saved already: the secrets must still be shown, here, or they are lost
+            typer.echo(f"eldercare: cannot write {target}: {err.strerror}; the credentials follow here", err=True)
+            target = None
     if target is None:
         typer.echo("new device credentials (shown once; put them into the devices now):")
         writer = csv.writer(sys.stdout)
     else:
-        handle = target.open("w", newline="", encoding="utf-8")
         writer = csv.writer(handle)
     writer.writerow(["device_id", "secret"])
     writer.writerows(issued)

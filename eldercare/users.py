@@ -112,8 +112,11 @@ def get_user(conn: psycopg.Connection, username: str) -> Operator | None:
 
 def set_area(conn: psycopg.Connection, username: str, township: str | None, community: str | None) -> Operator:
     """Limit an account to a township or a community, given by code (both None: the whole city)."""
-    if township and community:
+    if township is not None and community is not None:
         raise UserError("give a township or a community, not both: a community lies in its township already")
+    if (township is not None and not township.strip()) or (community is not None and not community.strip()):
+        # an empty code read as none would open the whole city to an account meant to be limited
+        raise UserError("the code is empty; give a township's or a community's code, or neither for the whole city")
     township_id = community_id = None
     if township:
         row = conn.execute("SELECT id FROM township WHERE code = %s", (township,)).fetchone()

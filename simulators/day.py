@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from eldercare.seed import SeedError, SeedPlan
 from simulators.citysim import params as parameters
 from simulators.citysim.chart import attendance_png
 from simulators.citysim.databases import DatabaseError
@@ -71,6 +72,20 @@ def command(
         raise typer.Exit(2) from None
     chosen = {Choice.both: ("smart", "nearest"), Choice.all: DISPATCHERS}.get(dispatcher, (dispatcher.value,))
     request = Request(elders, caregivers, seed, tuple(chosen), providers)
+    try:
+        SeedPlan(elders=elders, seed=seed, providers=providers, caregivers=caregivers).check()
+    except SeedError as err:
+        typer.echo(f"eldercare: {err}", err=True)
+        raise typer.Exit(2) from None
+    # the day takes minutes: a folder its report cannot go to is refused before it starts, not after
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = "it is a file" if out.exists() and not out.is_dir() else err.strerror
+        typer.echo(
+            f"eldercare: --out {out} cannot hold the report: {why}. Give a folder that may be written.", err=True
+        )
+        raise typer.Exit(2) from None
     server = settings.database_url.get_secret_value() if settings.database_url else None
 
     def progress(line: str) -> None:
@@ -86,7 +101,6 @@ def command(
     ):
         report, timings = simulate(request, model, settings, server_url=server, keep=keep_databases, progress=progress)
     wall = time.perf_counter() - started
-    out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     chart = attendance_png(report, out / "attendance.png")
     typer.echo(table(report))

@@ -24,8 +24,7 @@ from eldercare.labels import Message
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
-# a plan is made for a day soon to come (or today, re-planned), not for the past or a season ahead
-DAYS_AHEAD = 14
+DAYS_AHEAD = planning.DAYS_AHEAD
 
 
 class PlanRequest(BaseModel):

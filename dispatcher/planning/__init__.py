@@ -39,6 +39,7 @@ from eldercare.clock import Clock
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DAYS_AHEAD",
     "PlanOutcome",
     "Solution",
     "SolverSettings",
@@ -54,6 +55,11 @@ __all__ = [
     "replan_on_change",
     "solver_settings",
 ]
+
+
+# a plan is made for a day soon to come (or today, re-planned), not for the past or a season ahead: the days the
+# dashboard and `eldercare plan` plan
+DAYS_AHEAD = 14
 
 
 @dataclass(frozen=True, slots=True)

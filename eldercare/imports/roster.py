@@ -89,7 +89,8 @@ def _offers(row: Row) -> list[dict[str, Any]]:
     for item in row.items("services", required=True):
         service, _, price = item.replace("：", ":").partition(":")
         code = SERVICES.get(service.strip().lower())
-        if code is None or (price.strip() and not price.strip().isdigit()):
+        # isdecimal, not isdigit: int() takes the decimal digits (full-width ones too) but not '²'
+        if code is None or (price.strip() and not price.strip().isdecimal()):
             row.note("services", "bad_item", value=item, expected=OFFER_FORM)
             continue
         offers.append({"service": code, "price_fen": int(price) if price.strip() else None})

@@ -30,8 +30,7 @@ __all__ = [
 
 def generate(plan: SeedPlan, today: date = REFERENCE_DAY) -> City:
     """The whole city for ``plan``: the same plan gives the same rows and manifest."""
-    if plan.elders < 1:
-        raise SeedError("--elders must be at least 1")
+    plan.check()
     rng = random.Random(plan.seed)
     names = Names(rng)
     city = City()

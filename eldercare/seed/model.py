@@ -141,6 +141,23 @@ class SeedPlan:
     def caregiver_count(self) -> int:
         return self.caregivers if self.caregivers is not None else max(12, round(self.elders * 0.12))
 
+    def check(self) -> None:
+        """Raise ``SeedError`` unless a city can be drawn for the plan: every provider needs a caregiver of its
+        own, and providers come at most one to ten elders (or six), as a city has them."""
+        if self.elders < 1:
+            raise SeedError("--elders must be at least 1")
+        most = max(6, self.elders // 10)
+        if self.provider_count > most:
+            raise SeedError(
+                f"{self.provider_count} providers for {self.elders} elders are too many: at most {most} "
+                "(one for ten elders, or six). Give fewer --providers."
+            )
+        if self.caregiver_count < self.provider_count:
+            raise SeedError(
+                f"{self.caregiver_count} caregivers cannot staff {self.provider_count} providers: each provider "
+                f"needs one at least. Give --caregivers {self.provider_count} or more, or fewer --providers."
+            )
+
 
 @dataclass(slots=True)
 class City:

@@ -108,10 +108,12 @@ def _home_townships(city: City, count: int) -> list[int]:
         seats[t] += 1
     # interleaved, so that the providers' other traits (drawn in order) do not cluster by township
     order: list[int] = []
+    placed = dict.fromkeys(townships, 0)
     while len(order) < count:
         for t in townships:
-            if seats[t] > order.count(t):
+            if seats[t] > placed[t]:
                 order.append(t)
+                placed[t] += 1
     return order
 
 

@@ -135,6 +135,12 @@ def test_user_add_reads_password_from_stdin_and_refuses_duplicates(env: str) -> 
     assert short.exit_code == 1 and "at least 8" in short.output
     role = runner.invoke(app, ["user", "add", "zhao", "--role", "root", "--password-stdin"], input="longenough\n")
     assert role.exit_code == 2 and "admin, operator or viewer" in role.output
+    # an empty code is not "no area": it would have opened the whole city to an account meant to be limited
+    for option in ("--township", "--community"):
+        empty = runner.invoke(app, ["user", "area", "li.na", option, ""])
+        assert empty.exit_code == 1 and "the code is empty" in empty.output
+    with psycopg.connect(env) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'user.area'").fetchone() == (0,)
 
 
 def test_unreachable_database_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,3 +216,53 @@ def test_where_the_demo_extra_is_missing_demo_says_what_to_install() -> None:
     commands, *said = _commands_without("httpx")
     assert {"run", "demo", "simulate"} <= set(commands.split())
     assert "the simulators need httpx" in "\n".join(said) and "eldercare[demo]" in "\n".join(said)
+
+
+@pytest.mark.parametrize("where", ["/proc/none/m.json", "."], ids=["cannot make the folder", "a folder"])
+def test_seed_refuses_a_manifest_it_cannot_write_before_filling_the_database(
+    env: str, tmp_path: Path, where: str
+) -> None:
+    """The manifest holds the only plaintext of the device secrets."""
+    manifest = where if where.startswith("/") else str(tmp_path)
+    result = runner.invoke(app, ["seed", "--elders", "5", "--manifest", manifest])
+    assert result.exit_code == 2, result.output
+    assert "--manifest" in result.output and "Give the path of a file" in result.output
+    with psycopg.connect(env) as conn:
+        assert conn.execute("SELECT to_regclass('elder') IS NULL OR NOT EXISTS (SELECT FROM elder)").fetchone() == (
+            True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--elders", "60", "--caregivers", "1"], "1 caregivers cannot staff 6 providers"),
+        (["--elders", "3", "--providers", "100000"], "100000 providers for 3 elders are too many"),
+    ],
+    ids=["fewer caregivers than providers", "a provider per elder and more"],
+)
+def test_seed_refuses_a_city_that_cannot_be_drawn(env: str, tmp_path: Path, args: list[str], said: str) -> None:
+    result = runner.invoke(app, ["seed", *args, "--manifest", str(tmp_path / "m.json")])
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2200-01-01"])
+def test_plan_refuses_a_day_beyond_two_weeks_as_the_dashboard_does(env: str, day: str) -> None:
+    result = runner.invoke(app, ["plan", day, "--no-tell"])
+    assert result.exit_code == 2, result.output
+    assert "too far ahead" in result.output and "up to 14 days ahead" in result.output
+
+
+def test_user_add_refuses_an_unknown_language_and_a_password_that_is_not_utf8(env: str) -> None:
+    french = runner.invoke(app, ["user", "add", "bob", "--password-stdin", "--language", "fr"], input="longenough\n")
+    assert french.exit_code == 2, french.output
+    assert "--language must be one of zh, en, not 'fr'" in french.output
+    latin1 = runner.invoke(app, ["user", "add", "bob", "--password-stdin"], input="mot de passe é\n".encode("latin-1"))
+    assert latin1.exit_code == 2, latin1.output
+    assert "not UTF-8" in latin1.output
+    with psycopg.connect(env) as conn:
+        assert conn.execute(
+            "SELECT to_regclass('operator') IS NULL OR NOT EXISTS (SELECT FROM operator)"
+        ).fetchone() == (True,)

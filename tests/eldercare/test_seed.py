@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import time
 from pathlib import Path
 
@@ -256,3 +257,22 @@ def test_every_service_a_provider_sells_has_someone_on_shift_for_it_each_day_its
         for weekday in range(1, 8):
             working = [c for c in staff.get(pid, []) if weekday in days.get(c, ())]
             assert not working or any(service in skills.get(c, ()) for c in working), (pid, service, weekday)
+
+
+@pytest.mark.parametrize(
+    ("plan", "said"),
+    [
+        (seeding.SeedPlan(elders=60, caregivers=1), "1 caregivers cannot staff 6 providers"),
+        (seeding.SeedPlan(elders=20, caregivers=3), "3 caregivers cannot staff 6 providers"),
+        (seeding.SeedPlan(elders=3, providers=100_000, caregivers=100_000), "100000 providers for 3 elders"),
+        (seeding.SeedPlan(elders=100, providers=11, caregivers=20), "at most 10 (one for ten elders, or six)"),
+    ],
+)
+def test_a_plan_no_city_can_be_drawn_for_is_refused_at_once(plan: seeding.SeedPlan, said: str) -> None:
+    with pytest.raises(seeding.SeedError, match=re.escape(said)):
+        seeding.generate(plan)
+
+
+def test_the_smallest_plans_still_draw_a_city() -> None:
+    for plan in (seeding.SeedPlan(elders=1), seeding.SeedPlan(elders=6, providers=6, caregivers=6)):
+        assert len(seeding.generate(plan).rows["provider"]) == plan.provider_count

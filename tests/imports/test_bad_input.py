@@ -156,6 +156,18 @@ def test_caregiver_device_and_provider_cells(
     assert count(conn, "device") == 0
 
 
+@pytest.mark.parametrize("price", ["²", "1²", "٣"])
+def test_a_price_of_digits_int_does_not_read_is_a_bad_cell_not_a_crash(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]], price: str
+) -> None:
+    provider = {**sheets["providers"][0], "code": "NEW1", "name": "新服务商", "services": f"助餐:{price}"}
+    found = _problems(load(conn, tmp_path, "providers", [provider]))
+    if price == "٣":  # an Arabic-Indic three: a decimal digit, which int() reads
+        assert "services" not in [column for _, column, _ in found]
+    else:
+        assert [column for _, column, _ in found] == ["services"]
+
+
 @pytest.mark.usefixtures("city")
 def test_five_thousand_rows_with_one_bad_row_write_nothing(
     conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]

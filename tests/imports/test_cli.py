@@ -59,3 +59,22 @@ def test_dry_run_refusal_and_commit(database_url: str, tmp_path: Path, sheets: d
     assert len(credentials.read_text().splitlines()) == len(devices) + 1
     with psycopg.connect(database_url) as conn:
         assert count(conn, "device") == len(devices)
+
+
+@pytest.mark.parametrize("where", ["missing/t.xlsx", "."], ids=["no folder", "a folder"])
+def test_a_template_that_cannot_be_written_is_refused_plainly(tmp_path: Path, where: str) -> None:
+    result = runner.invoke(app, ["import", "template", "areas", "--out", str(tmp_path / where)])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "Give the path of a file" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("where", ["missing/c.csv", "."], ids=["no folder", "a folder"])
+def test_credentials_that_cannot_be_written_stop_the_import_before_it_saves(tmp_path: Path, where: str) -> None:
+    """The secrets are shown once: the devices must not be saved when they cannot be."""
+    devices = write_sheet(tmp_path / "devices.csv", "devices", [])
+    result = runner.invoke(app, ["import", "devices", str(devices), "--credentials", str(tmp_path / where)])
+    assert result.exit_code == 2, result.output
+    assert "--credentials" in result.output and "Give the path of a file" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

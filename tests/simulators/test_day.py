@@ -154,3 +154,24 @@ def test_the_planned_dispatcher_plans_the_evening_before_and_its_caregivers_keep
     ordered_on_the_day = planned["routine"]["by_source"].get("simulation", 0)
     assert planned["routine"]["missed_not_in_plan"] <= ordered_on_the_day
     assert planned["routine"]["missed_no_room"] + planned["routine"]["missed_unplannable"] <= plan["unassigned"]
+
+
+def test_an_out_that_is_a_file_stops_the_command_before_the_day_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    taken = tmp_path / "taken"
+    taken.write_text("a file\n")
+    args = ["simulate", "day", "--elders", "60", "--caregivers", "8", "--dispatcher", "nearest", "--out", str(taken)]
+    result = runner.invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert f"--out {taken} cannot hold the report: it is a file" in result.output
+    assert taken.read_text() == "a file\n"
+
+
+def test_fewer_caregivers_than_providers_stop_the_command_before_any_work(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["simulate", "day", "--elders", "20", "--caregivers", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "3 caregivers cannot staff 6 providers" in result.output
+    assert not (tmp_path / "report.json").exists()
