@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from dashboard.errors import Invalid, NotFound
 from eldercare import audit
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.i18n import N_
 from eldercare.labels import Message
 
@@ -82,8 +83,8 @@ class RecurringCreate(BaseModel):
     lead_min: int = Field(60, ge=0, le=1440)
     preferred_caregiver_id: int | None = Field(None, ge=1)
     notes: str = Field("", max_length=500)
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY)
+    ends_on: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY)
 
     @field_validator("schedule")
     @classmethod
@@ -96,7 +97,7 @@ class RecurringUpdate(BaseModel):
     duration_min: int | None = Field(None, ge=5, le=720)
     lead_min: int | None = Field(None, ge=0, le=1440)
     notes: str | None = Field(None, max_length=500)
-    ends_on: date | None = None
+    ends_on: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY)
     active: bool | None = None
 
     @field_validator("schedule")
@@ -131,8 +132,13 @@ def get_recurring(conn: psycopg.Connection, recurring_id: int) -> RecurringServi
 
 
 def create_recurring(conn: psycopg.Connection, data: RecurringCreate, actor: str, today: date) -> RecurringService:
-    if conn.execute("SELECT 1 FROM elder WHERE id = %s", (data.elder_id,)).fetchone() is None:
+    elder = conn.execute("SELECT active FROM elder WHERE id = %s", (data.elder_id,)).fetchone()
+    if elder is None:
         raise NotFound(Message.of(N_("no elder with id %(id)s"), id=data.elder_id))
+    if not elder[0]:  # its orders would be refused, each time it came round
+        raise Invalid(
+            Message.of(N_("elder %(id)s is inactive; reactivate the elder before ordering services"), id=data.elder_id)
+        )
     if (
         data.preferred_caregiver_id is not None
         and conn.execute("SELECT 1 FROM caregiver WHERE id = %s", (data.preferred_caregiver_id,)).fetchone() is None

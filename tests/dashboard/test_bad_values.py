@@ -144,3 +144,18 @@ def test_a_phone_number_given_to_a_second_caregiver_is_refused_naming_whose_it_i
     taken = client.patch("/api/v1/caregivers/2", json={"phone": first["phone"], "name": "改名"}, headers=h)
     assert taken.status_code == 409 and f"caregiver {first['code']} has this phone number" in taken.text
     assert client.get("/api/v1/caregivers/2", headers=h).json()["name"] != "改名"  # nothing of it kept
+
+
+def test_a_recurring_service_for_an_inactive_elder_or_from_year_one_is_refused(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    h = {**headers["operator"], "Accept-Language": "en"}
+    weekly = {"elder_id": 1, "service_type": "cleaning", "schedule": "0 9 * * fri"}
+    for field, day in (("starts_on", "0001-01-01"), ("starts_on", "9999-12-31"), ("ends_on", "9999-12-31")):
+        refused = client.post("/api/v1/recurring-services", json={**weekly, field: day}, headers=h)
+        assert refused.status_code == 422 and field in refused.text, (field, day, refused.text)
+    with psycopg.connect(city.url) as conn:
+        conn.execute("UPDATE elder SET active = false WHERE id = 2")
+    inactive = client.post("/api/v1/recurring-services", json={**weekly, "elder_id": 2}, headers=h)
+    assert inactive.status_code == 422 and "elder 2 is inactive" in inactive.text, inactive.text
+    assert client.post("/api/v1/recurring-services", json=weekly, headers=h).status_code == 201
