@@ -58,7 +58,7 @@ def refusing(action: Callable[..., T], *args: Any) -> T:
     """Run a supervision action; its refusals become the dashboard's 404 and 422 answers."""
     try:
         return action(*args)
-    except (checks.NoSuchRecord, credit.NoSuchProvider) as err:
+    except (checks.NoSuchRecord, credit.NoSuchProvider, complaints.NoSuchComplaint) as err:
         raise NotFound(*err.args) from None
     except (checks.CheckRefused, complaints.ComplaintRefused, ValueError) as err:
         raise Invalid(*err.args) from None

@@ -20,6 +20,10 @@ class ComplaintRefused(ValueError):
     """A complaint that cannot be taken or changed as asked; the message says why."""
 
 
+class NoSuchComplaint(LookupError):
+    """The complaint named does not exist."""
+
+
 class ComplaintInput(BaseModel):
     elder_id: int = Field(ge=1, le=2**62)
     provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -103,6 +107,6 @@ def close(conn: psycopg.Connection, complaint_id: int, answer: str, actor: str, 
     ).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM complaint WHERE id = %s", (complaint_id,)).fetchone() is None:
-            raise ComplaintRefused(Message.of(N_("no complaint with id %(id)s"), id=complaint_id))
+            raise NoSuchComplaint(Message.of(N_("no complaint with id %(id)s"), id=complaint_id))
         raise ComplaintRefused(Message.of(N_("complaint %(id)s is closed already"), id=complaint_id))
     audit.record(conn, actor, "complaint.close", "complaint", complaint_id, {})

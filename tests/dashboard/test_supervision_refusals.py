@@ -81,6 +81,9 @@ def test_supervision_refuses_in_the_readers_language(
         complaint.json()["detail"][0]["msg"]
         == f"order {others} is not one of elder {elder}'s orders; name one of theirs, or none"
     )
+    closing = {"answer": "送到了"}
+    nothing = client.post("/api/v1/supervision/complaints/999999/close", json=closing, headers=operator | ENGLISH)
+    assert nothing.status_code == 404 and nothing.json()["detail"] == "no complaint with id 999999"
 
     missing = client.post("/api/v1/supervision/rectifications/999999/answer", json={"answer": "x"}, headers=operator)
     assert missing.status_code == 404 and missing.json()["detail"] == "没有编号为 999999 的整改"
