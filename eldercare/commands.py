@@ -31,11 +31,8 @@ def command_group(help: str, **options: Any) -> typer.Typer:
 
 def command_settings(log_level: str | None = None) -> Settings:
     """The validated settings, logging set up (at ``log_level`` when given, else the settings' own)."""
-    try:
+    with failures_reported():
         settings = load_settings()
-    except SettingsError as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(2) from None
     logs.setup(log_level or settings.log_level)
     return settings
 

@@ -24,8 +24,6 @@ from eldercare.labels import Message
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
-DAYS_AHEAD = planning.DAYS_AHEAD
-
 
 class PlanRequest(BaseModel):
     day: date = Field(description="the local day to plan (today up to two weeks ahead)")
@@ -107,12 +105,12 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
     caregiver of the plan gets one SMS with their day to confirm."""
     config = runtime.dispatch
     today = runtime.clock.now().astimezone(config.timezone).date()
-    if not today <= body.day <= today + timedelta(days=DAYS_AHEAD):
+    if not today <= body.day <= today + timedelta(days=planning.DAYS_AHEAD):
         raise Invalid(
             Message.of(
                 N_("a plan is made for today (%(today)s) up to %(days)s days ahead, not for %(day)s"),
                 today=today,
-                days=DAYS_AHEAD,
+                days=planning.DAYS_AHEAD,
                 day=body.day,
             )
         )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.api.insights import local_today
-from dashboard.api.plans import DAYS_AHEAD, Plan, PlannedVisit, plan_in_force
+from dashboard.api.plans import Plan, PlannedVisit, plan_in_force
 from dashboard.auth import Permission, Reader
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
@@ -283,5 +283,5 @@ def plan_page(
         ticks=along.ticks,
         can_pin=can_pin,
         limited=area is not None,  # its elders' part of the plan, without the whole city's figures
-        can_plan=can_pin and today <= day <= today + timedelta(days=DAYS_AHEAD),
+        can_plan=can_pin and today <= day <= today + timedelta(days=planning.DAYS_AHEAD),
     )
