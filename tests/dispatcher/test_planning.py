@@ -29,7 +29,7 @@ from dispatcher.planning import (
 from dispatcher.planning import problem as problems
 from dispatcher.planning.solve import solve, spread
 from dispatcher.planning.store import figures
-from dispatcher.planning.travel import matrices
+from dispatcher.planning.travel import LONGEST_RIDE_S, matrices
 from dispatcher.recurring import create_due_orders
 from dispatcher.settings import Config, DispatcherSettings
 from eldercare.clock import ManualClock
@@ -699,3 +699,26 @@ def test_a_spreading_pass_the_solver_refuses_leaves_the_plan_as_it_was(
     monkeypatch.setattr(importlib.import_module("dispatcher.planning.solve"), "_run", refused)
     after = spread(problem, chained, settings)
     assert after.stops == chained.stops and after.unassigned == chained.unassigned
+
+
+def test_a_caregiver_at_the_far_side_of_the_world_leaves_the_plan_whole(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A home the register takes (0, 0: a form left at its zeros) with a slow travel mode puts rides of years in the
+    solver's matrix: VROOM refused the whole day ("Too high cost values"), and a ride past 2^32 seconds wrapped to a
+    short one. Every ride longer than anyone's working stretch is the same to a plan (out of reach), so the matrix
+    holds it at that: the day is planned over the others, and the far caregiver takes nothing."""
+    day = [(DAY.isoweekday(), time(7), time(20))]
+    pid = town.provider()
+    far = town.caregiver(pid, (0.0, 0.0), mode="walk", shifts=day)
+    near = {town.caregiver(pid, offset(0, k), mode="ebike", shifts=day) for k in (0.5, 1.0)}
+    orders = [
+        booked(conn, clock, config, town.elder(offset(0.2 * k, 0.3)), "cleaning", local(8 + k), 30, 60)
+        for k in range(8)
+    ]
+    crawling = config.dispatch.travel.model_copy(update={"speed_kmh": {"walk": 0.05, "ebike": 15.0, "car": 24.0}})
+    outcome = plan_day(conn, clock, tuned(config, travel=crawling), DAY, made_by="test")
+    held = dict(conn.execute("SELECT order_id, caregiver_id FROM plan_visit WHERE plan_id = %s", (outcome.plan_id,)))
+    assert set(held) == set(orders) and set(held.values()) <= near and far not in held.values()
+    seconds = matrices([(0.0, 0.0), offset(0, 0)], crawling).seconds["walk"]
+    assert seconds[0, 1] == seconds[1, 0] == LONGEST_RIDE_S
