@@ -93,6 +93,16 @@ async def sms_inbound(request: Request, res: Resources) -> Response:
     return _twiml(result.reply)
 
 
+def twilio_error_code(text: str | None) -> int | None:
+    """Twilio's error code (five digits: 30003 unreachable, 21610 opted out) as the message keeps it, or None when
+    the callback's is missing or no such code (letters, digits other than 0-9, past what the column holds): the
+    status it came with is applied all the same."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    code = int(text)
+    return code if code <= 2**31 - 1 else None
+
+
 @router.post("/sms/status", include_in_schema=False)
 async def sms_status(request: Request, res: Resources, m: int | None = None) -> Response:
     """Twilio's status callback for a message we sent."""
@@ -112,7 +122,7 @@ async def sms_status(request: Request, res: Resources, m: int | None = None) -> 
                 sms_id=m,
                 sid=sid,
                 status=status,
-                error_code=int(error) if error and error.isdigit() else None,
+                error_code=twilio_error_code(error),
             )
             if not known:
                 dead_letter(

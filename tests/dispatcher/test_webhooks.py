@@ -160,3 +160,21 @@ def test_a_family_contact_complains_by_sms_keyword(offered, conn, town, harness)
     # a stranger's complaint is not taken: the usual answer to an unknown number
     assert "未登记" in harness.standin.reply("+8613999999999", "COMPLAINT nobody came").text
     assert harness.one("SELECT count(*) FROM complaint") == 1
+
+
+def test_a_status_callback_with_an_error_code_no_message_can_keep_is_applied_without_it(offered, harness) -> None:
+    """An ErrorCode past what the message's column holds (a 500 before, and the status lost) or written in other
+    digits (a ValueError) does not cost the status it came with."""
+    for k, code in enumerate(("99999999999", "３０００３", "²", "30003")):
+        harness.one(
+            "INSERT INTO sms_message (direction, twilio_sid, to_phone, from_phone, body, purpose, status, created_at, "
+            "updated_at) VALUES ('outbound', %s, '+8613800000000', '+10000000000', 'x', 'family', 'sent', now(), "
+            "now()) RETURNING id",
+            f"SMerror{k}",
+        )
+        url = f"{harness.web.url}/sms/status"
+        params = {"MessageSid": f"SMerror{k}", "MessageStatus": "undelivered", "ErrorCode": code}
+        answer = httpx.post(url, data=params, headers={"X-Twilio-Signature": harness.standin.sign(url, params)})
+        assert answer.status_code == 204, (code, answer.text)
+        stored = harness.one("SELECT status, error_code FROM sms_message WHERE twilio_sid = %s", f"SMerror{k}")
+        assert stored == ("undelivered", 30003 if code == "30003" else None), code
