@@ -10,11 +10,12 @@ from psycopg import sql
 from psycopg.rows import class_row
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+import dispatcher
 from dashboard.errors import Invalid, NotFound
 from eldercare import audit
 from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.i18n import N_
-from eldercare.labels import Message
+from eldercare.labels import Listed, Message
 
 # minute hour day-of-month month day-of-week, as APScheduler's CronTrigger.from_crontab reads them
 CRON_FIELD = r"[0-9A-Za-z*/,-]+"
@@ -131,6 +132,24 @@ def get_recurring(conn: psycopg.Connection, recurring_id: int) -> RecurringServi
     return row
 
 
+def _check_preferred(conn: psycopg.Connection, caregiver_id: int, elder_id: int, service: str) -> None:
+    """A preferred caregiver the dispatcher could never give the service to (inactive, of a provider inactive or
+    black-listed, without the skill, or whose provider does not sell it or serve the elder's community) is refused
+    with what rules them out: the preference would stand on the record and never be met."""
+    found = dispatcher.lasting_reasons(conn, caregiver_id, elder_id, service)
+    if found is None:
+        raise NotFound(Message.of(N_("no caregiver with id %(id)s"), id=caregiver_id))
+    code, reasons = found
+    if reasons:
+        raise Invalid(
+            Message.of(
+                N_("caregiver %(caregiver)s cannot be preferred for this service: %(reasons)s"),
+                caregiver=code,
+                reasons=Listed(tuple(r.message for r in reasons), N_("; ")),
+            )
+        )
+
+
 def create_recurring(conn: psycopg.Connection, data: RecurringCreate, actor: str, today: date) -> RecurringService:
     elder = conn.execute("SELECT active FROM elder WHERE id = %s", (data.elder_id,)).fetchone()
     if elder is None:
@@ -139,11 +158,8 @@ def create_recurring(conn: psycopg.Connection, data: RecurringCreate, actor: str
         raise Invalid(
             Message.of(N_("elder %(id)s is inactive; reactivate the elder before ordering services"), id=data.elder_id)
         )
-    if (
-        data.preferred_caregiver_id is not None
-        and conn.execute("SELECT 1 FROM caregiver WHERE id = %s", (data.preferred_caregiver_id,)).fetchone() is None
-    ):
-        raise NotFound(Message.of(N_("no caregiver with id %(id)s"), id=data.preferred_caregiver_id))
+    if data.preferred_caregiver_id is not None:
+        _check_preferred(conn, data.preferred_caregiver_id, data.elder_id, data.service_type)
     starts_on = data.starts_on or today
     if data.ends_on is not None and data.ends_on < starts_on:
         raise Invalid(Message.of(N_("ends_on must not be before starts_on")))

@@ -25,7 +25,8 @@ to create), ``send_due`` with an ``SmsSender`` (``NullSender`` sends nothing), t
 (``accept_offer``, ``decline_offer``, ``set_off``, ``arrive``, ``finish``, found with ``caregiver_by_id``; arriving
 and finishing carry a ``Proof`` of where: the phone's location or the elder's card code),
 ``order_verdicts`` / ``elder_verdicts`` / ``readiness`` (who is eligible for a need, ranked, and why the others
-are not; what a caregiver will be offered at all), ``homes_ignoring_load`` (where the caregivers eligible for a
+are not; what a caregiver will be offered at all), ``lasting_reasons`` (what rules a caregiver out of an elder's
+service whatever the day), ``homes_ignoring_load`` (where the caregivers eligible for a
 need live, were none busy: a simulation's bound), and
 the configuration: ``Config`` with ``DispatcherSettings``, whose ``weights_emergency`` / ``weights_routine``
 (``MatchWeights``; ``MatchWeights.nearest()`` is the naive baseline) and ``travel`` (``TravelModel``) are the
@@ -37,7 +38,15 @@ from dispatcher.caregiver_actions import Answer, Caregiver, arrive, caregiver_by
 from dispatcher.caregiver_actions import accept as accept_offer
 from dispatcher.caregiver_actions import decline as decline_offer
 from dispatcher.component import Dispatcher, create
-from dispatcher.eligibility import Readiness, Reason, Verdict, elder_verdicts, order_verdicts, readiness
+from dispatcher.eligibility import (
+    Readiness,
+    Reason,
+    Verdict,
+    elder_verdicts,
+    lasting_reasons,
+    order_verdicts,
+    readiness,
+)
 from dispatcher.lifecycle import TRANSITIONS, InvalidTransition, OrderError, OrderNotFound
 from dispatcher.orders import OrderRef, cancel_order, create_order, reassign_order, review_order, stand_down
 from dispatcher.recurring import create_due_orders as create_recurring_orders
@@ -86,6 +95,7 @@ __all__ = [
     "elder_verdicts",
     "finish",
     "homes_ignoring_load",
+    "lasting_reasons",
     "order_verdicts",
     "readiness",
     "reassign_order",

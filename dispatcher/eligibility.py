@@ -121,6 +121,56 @@ def _standing(
     return found
 
 
+def _fit(sells: object, skill: object, area: object, provider: object, service: str) -> list[Reason]:
+    """What rules out a caregiver for a service to an elder, whatever the day: the skill, what their provider sells
+    and where it serves."""
+    found: list[Reason] = []
+    if not sells:
+        found.append(
+            Reason.of(
+                "provider_service",
+                N_("provider %(provider)s does not sell %(service)s"),
+                provider=provider,
+                service=Coded("service", service),
+            )
+        )
+    if not skill:
+        found.append(Reason.of("no_skill", N_("no %(service)s skill"), service=Coded("service", service)))
+    if not area:
+        found.append(
+            Reason.of(
+                "outside_area", N_("provider %(provider)s does not serve the elder's community"), provider=provider
+            )
+        )
+    return found
+
+
+_LASTING = """
+SELECT c.code, c.active, p.active, p.standing, p.name,
+       EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s),
+       EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s),
+       EXISTS (SELECT 1 FROM provider_area pa JOIN elder e ON e.community_id = pa.community_id
+               WHERE pa.provider_id = p.id AND e.id = %(elder)s)
+FROM caregiver c JOIN provider p ON p.id = c.provider_id
+WHERE c.id = %(caregiver)s
+"""
+
+
+def lasting_reasons(
+    conn: psycopg.Connection, caregiver_id: int, elder_id: int, service: str
+) -> tuple[str, list[Reason]] | None:
+    """The caregiver's code and what rules them out of ``service`` to the elder whatever the day (their and their
+    provider's state, the skill, what the provider sells and where it serves; not the shift, an absence, the load,
+    a contract's dates or an SMS opt-out, which pass); None: no such caregiver. For a standing choice of caregiver,
+    such as a recurring service's preferred one."""
+    row = conn.execute(_LASTING, {"caregiver": caregiver_id, "elder": elder_id, "service": service}).fetchone()
+    if row is None:
+        return None
+    code, active, provider_active, standing, provider, sells, skill, area = row
+    found = _standing(active, False, provider_active, standing, provider, True)
+    return str(code), found + _fit(sells, skill, area, provider, service)
+
+
 def _away(absence: object) -> Reason:
     """The absence that keeps a caregiver away: its row's [kind, first day, last day]."""
     kind, first_day, last_day = cast("list[str]", absence)
@@ -141,23 +191,7 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
     room = row[29]
     load, max_load = row[7], row[8]
     found = _standing(active, opted_out, provider_active, standing, provider_name, contract)
-    if not sells:
-        found.append(
-            Reason.of(
-                "provider_service",
-                N_("provider %(provider)s does not sell %(service)s"),
-                provider=provider_name,
-                service=Coded("service", need.service_type),
-            )
-        )
-    if not skill:
-        found.append(Reason.of("no_skill", N_("no %(service)s skill"), service=Coded("service", need.service_type)))
-    if not area:
-        found.append(
-            Reason.of(
-                "outside_area", N_("provider %(provider)s does not serve the elder's community"), provider=provider_name
-            )
-        )
+    found += _fit(sells, skill, area, provider_name, need.service_type)
     if not weekly:
         found.append(
             Reason.of(

@@ -141,7 +141,8 @@ def list_recurring(
 def create_recurring(body: RecurringCreate, principal: Actor, pool: Pool, runtime: RuntimeDep) -> RecurringService:
     """Plan a service that repeats; the dispatcher's scheduler creates each occurrence's order."""
     with pool.connection() as conn:
-        return recurring.create_recurring(conn, body, principal.username, runtime.clock.now().date())
+        today = runtime.clock.now().astimezone(runtime.dispatch.timezone).date()  # the city's day, as the form's
+        return recurring.create_recurring(conn, body, principal.username, today)
 
 
 @router.patch("/recurring-services/{recurring_id}", response_model=RecurringService, responses=NOT_FOUND)

@@ -159,3 +159,38 @@ def test_a_recurring_service_for_an_inactive_elder_or_from_year_one_is_refused(
     inactive = client.post("/api/v1/recurring-services", json={**weekly, "elder_id": 2}, headers=h)
     assert inactive.status_code == 422 and "elder 2 is inactive" in inactive.text, inactive.text
     assert client.post("/api/v1/recurring-services", json=weekly, headers=h).status_code == 201
+
+
+def test_a_preferred_caregiver_the_dispatcher_could_never_send_is_refused_saying_why(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    """A recurring service's preferred caregiver who is inactive, of a black-listed provider, without the skill, or
+    of a provider not serving the elder's community would stand on the record and never be sent: refused with what
+    rules them out (before, only a caregiver that does not exist was)."""
+    h = {**headers["operator"], "Accept-Language": "en"}
+    with psycopg.connect(city.url) as conn:
+        suited, code = conn.execute(
+            "SELECT c.id, c.code FROM caregiver c JOIN elder e ON e.id = 1 "
+            "JOIN provider_area pa ON pa.provider_id = c.provider_id AND pa.community_id = e.community_id "
+            "JOIN provider_service ps ON ps.provider_id = c.provider_id AND ps.service_type = 'care' "
+            "JOIN caregiver_skill s ON s.caregiver_id = c.id AND s.service_type = 'care' "
+            "WHERE c.active ORDER BY c.id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    body = {"elder_id": 1, "service_type": "care", "schedule": "0 9 * * mon", "preferred_caregiver_id": suited}
+    kept = client.post("/api/v1/recurring-services", json=body, headers=h)
+    assert kept.status_code == 201, kept.text
+    for breaking, said in (
+        ("UPDATE caregiver SET active = false WHERE id = %(c)s", "the caregiver is marked inactive"),
+        ("UPDATE provider SET standing = 'black' WHERE id = (SELECT provider_id FROM caregiver WHERE id = %(c)s)",
+         "is black-listed"),
+        ("DELETE FROM caregiver_skill WHERE caregiver_id = %(c)s AND service_type = 'care'", "no Personal care skill"),
+        ("DELETE FROM provider_area WHERE provider_id = (SELECT provider_id FROM caregiver WHERE id = %(c)s)",
+         "does not serve the elder's community"),
+    ):  # fmt: skip
+        with psycopg.connect(city.url) as conn:  # each on top of the ones before: the last is said among the rest
+            conn.execute(breaking.encode(), {"c": suited})
+        refused = client.post("/api/v1/recurring-services", json=body, headers=h)
+        assert refused.status_code == 422, refused.text
+        assert f"caregiver {code} cannot be preferred" in refused.text and said in refused.text, refused.text
+    assert client.post("/api/v1/recurring-services", json={**body, "preferred_caregiver_id": 999999},
+                       headers=h).status_code == 404  # fmt: skip

@@ -718,7 +718,9 @@ def test_a_caregiver_at_the_far_side_of_the_world_leaves_the_plan_whole(
     ]
     crawling = config.dispatch.travel.model_copy(update={"speed_kmh": {"walk": 0.05, "ebike": 15.0, "car": 24.0}})
     outcome = plan_day(conn, clock, tuned(config, travel=crawling), DAY, made_by="test")
-    held = dict(conn.execute("SELECT order_id, caregiver_id FROM plan_visit WHERE plan_id = %s", (outcome.plan_id,)))
+    held: dict[int, int | None] = dict(
+        conn.execute("SELECT order_id, caregiver_id FROM plan_visit WHERE plan_id = %s", (outcome.plan_id,))
+    )
     assert set(held) == set(orders) and set(held.values()) <= near and far not in held.values()
     seconds = matrices([(0.0, 0.0), offset(0, 0)], crawling).seconds["walk"]
     assert seconds[0, 1] == seconds[1, 0] == LONGEST_RIDE_S
