@@ -28,6 +28,7 @@ from eldercare.register.model import (
     ElderPatch,
     Problem,
     Rejected,
+    assessed_after_birth,
     validated,
 )
 from eldercare.register.record import Assessment, ElderRecord, NoSuchElder, assessments, get_record
@@ -337,6 +338,9 @@ def update_elder(conn: psycopg.Connection, elder_id: int, data: Any, actor: str,
 def add_assessment(conn: psycopg.Connection, elder_id: int, data: Any, actor: str, today: date) -> int:
     assessment = validated(AssessmentInput, data.model_dump() if isinstance(data, BaseModel) else data, today)
     before = get_record(conn, elder_id, lock=True)
+    why = assessed_after_birth(assessment.assessed_on, before.birth_date)
+    if why is not None:
+        raise Rejected([Problem.of("assessed_on", why)])
     assessment_id = _insert_assessment(conn, elder_id, assessment, actor)
     after = get_record(conn, elder_id)
     audit.record(
@@ -384,6 +388,19 @@ def deactivate(
                         if current.inactive_reason
                         else Message.of(N_("no reason recorded")),
                         since=current.inactive_since,
+                    ),
+                )
+            ]
+        )
+    if change.since < current.birth_date:
+        raise Rejected(
+            [
+                Problem.of(
+                    "since",
+                    Message.of(
+                        N_("the date %(day)s is before the elder was born (%(born)s)"),
+                        day=change.since,
+                        born=current.birth_date,
                     ),
                 )
             ]

@@ -311,8 +311,24 @@ def years_between(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def assessed_after_birth(assessed_on: date, born: date) -> Message | None:
+    """Why an assessment dated ``assessed_on`` cannot be of an elder born on ``born``; None when it can."""
+    if assessed_on >= born:
+        return None
+    return Message.of(
+        N_("the assessment date %(day)s is before the elder was born (%(born)s)"), day=assessed_on, born=born
+    )
+
+
 class ElderCreate(ElderFields):
     assessment: AssessmentInput | None = Field(None, description="the first ability assessment, if made")
+
+    @model_validator(mode="after")
+    def _assessed_after_birth(self) -> Self:
+        why = None if self.assessment is None else assessed_after_birth(self.assessment.assessed_on, self.birth_date)
+        if why is not None:
+            raise ValueError(why)
+        return self
 
 
 class ElderPatch(Strict):

@@ -414,3 +414,29 @@ def test_an_elder_from_before_the_register_keeps_what_the_register_does_not_hold
     assert row == ("extreme_poverty", "阿司匹林")
     register.update_elder(conn, elder_id, {"eligibility": []}, "tester", TODAY)
     assert conn.execute("SELECT economic_status FROM elder WHERE id = %s", (elder_id,)).fetchone() == ("none",)
+
+
+def test_an_assessment_or_a_deactivation_dated_before_the_elders_birth_is_refused(conn: psycopg.Connection) -> None:
+    """Born 1940-05-01: an assessment of 1939, at enrolment or after, and a deactivation since 1939 are refused
+    saying so (before, each was kept)."""
+    with pytest.raises(Rejected, match=r"assessment date 1939-12-31 is before the elder was born \(1940-05-01\)"):
+        register.create_elder(
+            conn, elder_input(assessment={"assessed_on": "1939-12-31", "level": 1, "assessors": ["张"]}), "t", TODAY
+        )
+    conn.rollback()
+    saved = register.create_elder(conn, elder_input(), "tester", TODAY)
+    conn.commit()
+    with pytest.raises(Rejected, match="before the elder was born"):
+        register.add_assessment(
+            conn, saved.elder_id, {"assessed_on": "1939-12-31", "level": 3, "assessors": ["张"]}, "tester", TODAY
+        )
+    conn.rollback()
+
+    def cancel(c: psycopg.Connection, order_id: int, reason: str) -> None:
+        raise AssertionError("no order to cancel")
+
+    with pytest.raises(Rejected, match=r"1939-06-01 is before the elder was born"):
+        register.deactivate(conn, saved.elder_id, {"reason": "deceased", "since": "1939-06-01"}, "op", TODAY, cancel)
+    conn.rollback()
+    record = register.get_record(conn, saved.elder_id)
+    assert record.active and [a.assessed_on for a in register.assessments(conn, saved.elder_id)] == [date(2025, 11, 20)]
