@@ -16,12 +16,13 @@ import typer
 
 from eldercare import imports
 from eldercare.commands import command_group, command_infrastructure, command_settings, refuse_unwritable
+from eldercare.i18n import LANGUAGES
 
 app = command_group(
     "Import areas, providers, caregivers, elders or devices from an .xlsx or .csv file (UTF-8 or GBK). "
     "Fill a city in that order. Start with `eldercare import template KIND`; see docs/import.md."
 )
-Language = Annotated[str, typer.Option(help="language of the report: zh or en")]
+Language = Annotated[str, typer.Option(help=f"language of the report: {' or '.join(LANGUAGES)}")]
 
 
 @app.command()
@@ -34,6 +35,7 @@ def template(
     if kind not in imports.KINDS:
         typer.echo(f"eldercare: no import kind {kind!r}; the kinds are {', '.join(imports.KINDS)}", err=True)
         raise typer.Exit(2)
+    _refuse_unknown_language(language)
     target = out or Path(f"{kind}-template.xlsx")
     refuse_unwritable(target, "--out")
     try:
@@ -52,10 +54,15 @@ def _progress(total_step: int = 1000) -> imports.run.Progress:
     return show
 
 
-def _run(kind: str, file: Path, dry_run: bool, language: str, credentials: Path | None) -> None:
-    if language not in ("zh", "en"):
-        typer.echo("eldercare: --language must be zh or en", err=True)
+def _refuse_unknown_language(language: str) -> None:
+    """Exit 2 on a language the imports have no headers and messages in (any other would fall back to English)."""
+    if language not in LANGUAGES:
+        typer.echo(f"eldercare: --language must be {' or '.join(LANGUAGES)}", err=True)
         raise typer.Exit(2)
+
+
+def _run(kind: str, file: Path, dry_run: bool, language: str, credentials: Path | None) -> None:
+    _refuse_unknown_language(language)
     if credentials is not None:
         # the secrets are shown once: a file that cannot be written must stop the import before it saves anything
         refuse_unwritable(credentials, "--credentials")

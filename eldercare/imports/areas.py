@@ -1,4 +1,5 @@
-"""The ``areas`` import: the city's townships and their communities, one community a row."""
+"""The ``areas`` import: the city's townships and their communities, one community a row; a row never renames
+a township or community, makes a second one of a name, or moves a community to another township."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ class Areas:
         centre = located(row, context, "lat", "lon")
         _keeps_name(conn, row, "township", township_code, township)
         _keeps_name(conn, row, "community", community_code, community)
+        _township_once(conn, row, township, township_code)
+        _community_once(conn, row, township, township_code, community, community_code)
+        _stays_in_township(conn, row, township, township_code, community_code)
         row.check()
         assert township is not None and community is not None
         town = areas.save_township(conn, township, township_code, None, context.city.centre, context.actor)
@@ -86,6 +90,70 @@ def _keeps_name(conn: psycopg.Connection, row: Row, place: str, code: str | None
     found = conn.execute(_NAME_OF_CODE[place], (code,)).fetchone()
     if found is not None and found[0] != name:
         row.note(f"{place}_code", f"{place}_renamed", value=code, registered=found[0], given=name)
+
+
+def _township_once(conn: psycopg.Connection, row: Row, name: str | None, code: str | None) -> None:
+    """Note on the row a new township code given to a name the register has under another code: saving the row
+    would make a second township of that name, and finding a township by its name would pick either."""
+    if code is None or name is None:
+        return
+    found = conn.execute(
+        "SELECT code FROM township WHERE name = %s AND NOT EXISTS (SELECT 1 FROM township WHERE code = %s) "
+        "ORDER BY code LIMIT 1",
+        (name, code),
+    ).fetchone()
+    if found is not None:
+        row.note("township_code", "township_duplicated", value=code, registered=found[0], given=name)
+
+
+def _community_once(
+    conn: psycopg.Connection,
+    row: Row,
+    township: str | None,
+    township_code: str | None,
+    name: str | None,
+    code: str | None,
+) -> None:
+    """Note on the row a new community code given to a name the row's township (found by its code, else its
+    name) has under another code: saving the row would make a second community of that name there."""
+    if township is None or code is None or name is None:
+        return
+    found = conn.execute(
+        "SELECT c.code FROM community c JOIN township t ON t.id = c.township_id "
+        "WHERE c.name = %s AND (t.code = %s OR (%s::text IS NULL AND t.name = %s)) "
+        "AND NOT EXISTS (SELECT 1 FROM community WHERE code = %s) ORDER BY c.code LIMIT 1",
+        (name, township_code, township_code, township, code),
+    ).fetchone()
+    if found is not None:
+        row.note(
+            "community_code", "community_duplicated", value=code, registered=found[0], given=name, township=township
+        )
+
+
+def _stays_in_township(
+    conn: psycopg.Connection, row: Row, township: str | None, township_code: str | None, community_code: str | None
+) -> None:
+    """Note on the row a community code the register has in another township than the row's (found by its code,
+    else its name): saving the row would move that community, and its elders and service areas with it."""
+    if township is None or community_code is None:
+        return
+    found = conn.execute(
+        "SELECT c.name, t.code, t.name FROM community c JOIN township t ON t.id = c.township_id WHERE c.code = %s",
+        (community_code,),
+    ).fetchone()
+    if found is None:
+        return
+    name, registered_code, registered_township = found
+    same = registered_code == township_code if township_code is not None else registered_township == township
+    if not same:
+        row.note(
+            "community_code",
+            "community_moved",
+            value=community_code,
+            registered=name,
+            township=registered_township,
+            given=township,
+        )
 
 
 __all__ = ["Areas", "CellProblems", "located"]

@@ -8,6 +8,7 @@ import psycopg
 from devices.types import DEVICE_TYPES
 from eldercare import device_register as register
 from eldercare.imports.cells import CellProblems, Column, Row, said_by
+from eldercare.imports.elders import EXAMPLE_RESIDENT_ID
 from eldercare.imports.messages import Problem
 from eldercare.imports.run import Context, Saved
 from eldercare.register.identity import check_resident_id
@@ -29,7 +30,13 @@ class Devices:
         Column("type", "设备类型", "type", required=True, note="、".join(DEVICE_TYPES), example="watch"),
         Column("serial", "序列号", "serial", required=True, note="出厂序列号或 IMEI，唯一", example="860123456789012"),
         Column("device_id", "设备编号", "device id", note="可空：空时取序列号"),
-        Column("elder_resident_id", "老人身份证号", "elder resident ID", note="绑定的老人；空则不改变绑定"),
+        Column(
+            "elder_resident_id",
+            "老人身份证号",
+            "elder resident ID",
+            note="绑定的老人；空则不改变绑定",
+            example=EXAMPLE_RESIDENT_ID,
+        ),
     )
 
     def natural_key(self, row: Row) -> tuple[str, str] | None:

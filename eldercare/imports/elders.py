@@ -41,11 +41,24 @@ CATEGORIES = names_of(
 ELIGIBILITY_FORM = "类别:决定日期:文号，如 低保:2024-03-01:赤民〔2024〕12号 / category:date:document"
 
 
+# the template's example elder (a valid GB 11643 number: born 1945-03-12, a woman); the devices' example is hers
+EXAMPLE_RESIDENT_ID = "421281194503120028"
+# the example's contacts, in calling order: (name, relation, phone); a contact given in part is refused
+EXAMPLE_CONTACTS = (("王建国", "儿子", "13812345679"),)
+
+
 def _contact_columns(n: int) -> tuple[Column, ...]:
+    name, relation, phone = EXAMPLE_CONTACTS[n - 1] if n <= len(EXAMPLE_CONTACTS) else ("", "", "")
     return (
-        Column(f"contact{n}_name", f"联系人{n}姓名", f"contact {n} name", note=f"第{n}位紧急联系人（按呼叫顺序）"),
-        Column(f"contact{n}_relation", f"联系人{n}关系", f"contact {n} relation", example="儿子"),
-        Column(f"contact{n}_phone", f"联系人{n}电话", f"contact {n} phone", example="13812345678"),
+        Column(
+            f"contact{n}_name",
+            f"联系人{n}姓名",
+            f"contact {n} name",
+            note=f"第{n}位紧急联系人（按呼叫顺序）",
+            example=name,
+        ),
+        Column(f"contact{n}_relation", f"联系人{n}关系", f"contact {n} relation", example=relation),
+        Column(f"contact{n}_phone", f"联系人{n}电话", f"contact {n} phone", example=phone),
         Column(f"contact{n}_sms", f"联系人{n}短信", f"contact {n} sms", note="告警时是否发短信：是/否，默认 是"),
     )
 
@@ -92,7 +105,7 @@ class Elders:
             "resident ID",
             required=True,
             note="18位，校验位按 GB 11643 检查",
-            example="421281194503120016",
+            example=EXAMPLE_RESIDENT_ID,
         ),
         Column("name", "姓名", "name", required=True, example="张桂英"),
         Column("gender", "性别", "gender", note="男/女；空时取自身份证号"),

@@ -53,6 +53,19 @@ MESSAGES: dict[str, str] = {
         "community code %(value)s already belongs to %(registered)s, the row says %(given)s; an import does not "
         "rename a community: correct the code or the name"
     ),
+    "township_duplicated": N_(
+        "township %(given)s is registered already under code %(registered)s, the row gives code %(value)s; an "
+        "import does not make a second township of one name: give code %(registered)s or leave the code empty"
+    ),
+    "community_duplicated": N_(
+        "community %(given)s is registered in %(township)s already under code %(registered)s, the row gives code "
+        "%(value)s; an import does not make a second community of one name in a township: give code "
+        "%(registered)s or leave the code empty"
+    ),
+    "community_moved": N_(
+        "community code %(value)s already belongs to %(registered)s in %(township)s, the row puts it in %(given)s; "
+        "an import does not move a community to another township: correct the code or the township"
+    ),
     "unknown_elder": N_("no elder with ID number %(value)s is registered; import or register the elder first"),
     "unknown_provider": N_("no provider '%(value)s'; import the provider first, or give its code"),
     # the register's own words, as it gave them

@@ -201,7 +201,7 @@ class Caregivers:
     columns: tuple[Column, ...] = (
         Column("phone", "手机号", "phone", required=True, note="接收派单短信的手机号，唯一", example="13712345678"),
         Column("name", "姓名", "name", required=True, example="刘芳"),
-        Column("gender", "性别", "gender", required=True, note="男/女"),
+        Column("gender", "性别", "gender", required=True, note="男/女", example="女"),
         Column("provider", "服务商", "provider", required=True, note="服务商编号或名称", example="P01"),
         Column(
             "skills",

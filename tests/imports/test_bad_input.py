@@ -319,3 +319,53 @@ def test_an_areas_row_never_renames_a_township_or_community(
     assert not load(conn, tmp_path, "areas", rows[:2]).committed
     names = "SELECT (SELECT name FROM township WHERE code = %s), (SELECT name FROM community WHERE code = %s)"
     assert conn.execute(names, (town_code, place_code)).fetchone() == (town, place)
+
+
+def test_an_areas_row_never_makes_a_second_township_of_one_name_nor_moves_a_community(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    assert load(conn, tmp_path, "areas", sheets["areas"]).committed
+    first = sheets["areas"][0]
+    other = next(row for row in sheets["areas"] if row["township_code"] != first["township_code"])
+    town, town_code, place, place_code = (
+        first[k] for k in ("township", "township_code", "community", "community_code")
+    )
+    rows = [
+        {"township": town, "township_code": "NEWT", "community": "某新村"},
+        {**first, "township": other["township"], "township_code": other["township_code"]},
+        {"township": "新镇", "township_code": "XZ", "community": "甲村"},
+        {**first, "township": "新镇", "township_code": "XZ"},  # into a township an earlier row of the file made
+        {"township": town, "township_code": town_code, "community": place, "community_code": "NEWC"},
+    ]
+    report = load(conn, tmp_path, "areas", rows, dry_run=True)
+    moved = (
+        f"community code {place_code} already belongs to {place} in {town}, the row puts it in {{}}; an import does "
+        "not move a community to another township: correct the code or the township"
+    )
+    assert _problems(report) == [
+        (
+            2,
+            "township code",
+            f"township {town} is registered already under code {town_code}, the row gives code NEWT; an import "
+            f"does not make a second township of one name: give code {town_code} or leave the code empty",
+        ),
+        (3, "community code", moved.format(other["township"])),
+        (5, "community code", moved.format("新镇")),
+        (
+            6,
+            "community code",
+            f"community {place} is registered in {town} already under code {place_code}, the row gives code NEWC; "
+            "an import does not make a second community of one name in a township: give code "
+            f"{place_code} or leave the code empty",
+        ),
+    ]
+    assert report.counts == {"created": 1}
+    by_name = {**first, "township": other["township"], "township_code": None}  # the township named, not coded
+    assert _problems(load(conn, tmp_path, "areas", [by_name], dry_run=True)) == [
+        (2, "community code", moved.format(other["township"]))
+    ]
+    assert not load(conn, tmp_path, "areas", rows[:2]).committed
+    found = "SELECT count(*) FROM township WHERE name = %s UNION ALL SELECT count(*) FROM community WHERE name = %s"
+    assert conn.execute(found, (town, place)).fetchall() == [(1,), (1,)]
+    where = "SELECT t.code FROM community c JOIN township t ON t.id = c.township_id WHERE c.code = %s"
+    assert conn.execute(where, (place_code,)).fetchone() == (town_code,)

@@ -78,3 +78,13 @@ def test_credentials_that_cannot_be_written_stop_the_import_before_it_saves(tmp_
     assert result.exit_code == 2, result.output
     assert "--credentials" in result.output and "Give the path of a file" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_template_in_a_language_the_imports_do_not_take_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "areas.xlsx"
+    result = runner.invoke(app, ["import", "template", "areas", "--out", str(out), "--language", "fr"])
+    assert result.exit_code == 2, result.output
+    refused = runner.invoke(app, ["import", "areas", str(out), "--language", "fr"])
+    assert refused.exit_code == 2
+    assert result.output == refused.output == "eldercare: --language must be zh or en\n"
+    assert not out.exists()
