@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 import dispatcher
 from dashboard.errors import Invalid, NotFound
@@ -77,6 +77,8 @@ class RecurringService(BaseModel):
 
 
 class RecurringCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
+
     elder_id: int = Field(ge=1)
     service_type: Annotated[str, StringConstraints(pattern=r"^(meal|cleaning|bathing|medical|mobility|care)$")]
     schedule: Schedule = Field(description="crontab fields in local time, e.g. '0 11 * * *' or '0 9 * * fri'")
@@ -94,6 +96,8 @@ class RecurringCreate(BaseModel):
 
 
 class RecurringUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     schedule: Schedule | None = None
     duration_min: int | None = Field(None, ge=5, le=720)
     lead_min: int | None = Field(None, ge=0, le=1440)

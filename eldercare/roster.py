@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import psycopg
 from psycopg import sql
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from eldercare import audit
 from eldercare.i18n import N_
@@ -159,6 +159,13 @@ class KitchenPlace(BaseModel):
     lon: float = Field(ge=-180, le=180)
 
 
+class Strict(BaseModel):
+    """A body whose unknown fields are refused, not dropped: a misspelt field (``activ``) would otherwise change
+    nothing and say nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def _contract(starts: date | None, ends: date | None) -> None:
     if starts and ends and ends < starts:
         raise ValueError(
@@ -166,7 +173,7 @@ def _contract(starts: date | None, ends: date | None) -> None:
         )
 
 
-class ProviderCreate(BaseModel):
+class ProviderCreate(Strict):
     code: Code
     name: Text
     phone: Phone
@@ -188,7 +195,7 @@ class ProviderCreate(BaseModel):
         return self
 
 
-class ProviderUpdate(BaseModel):
+class ProviderUpdate(Strict):
     """Fields to change; those left out stay as they are."""
 
     name: Text | None = None
@@ -213,7 +220,7 @@ class ProviderUpdate(BaseModel):
         return self
 
 
-class CaregiverCreate(BaseModel):
+class CaregiverCreate(Strict):
     code: Code
     provider_id: int = Field(ge=1, le=2**31 - 1)
     name: Text
@@ -229,7 +236,7 @@ class CaregiverCreate(BaseModel):
     absences: list[Absence] = Field(default_factory=list, max_length=100)
 
 
-class CaregiverUpdate(BaseModel):
+class CaregiverUpdate(Strict):
     """Fields to change; those left out stay as they are. Shifts and absences, when given, replace all."""
 
     provider_id: int | None = Field(None, ge=1, le=2**31 - 1)

@@ -114,6 +114,7 @@ def providers(conn: psycopg.Connection, city: City) -> None:
         provider_id = row[0]
         # the seed's columns are named as the roster's fields (the id is the register's to give)
         fields = dict(zip(COLUMNS["provider"], row, strict=True))
+        del fields["id"]
         lat, lon = fields.pop("kitchen_lat"), fields.pop("kitchen_lon")
         data = roster.ProviderCreate(
             **fields,
@@ -132,8 +133,10 @@ def caregivers(conn: psycopg.Connection, city: City) -> None:
     ratings = []
     for row in city.rows["caregiver"]:
         caregiver_id, rating = row[0], row[-1]
+        fields = dict(zip(COLUMNS["caregiver"], row, strict=True))
+        del fields["id"], fields["rating"]  # the register's to give, and set below
         data = roster.CaregiverCreate(
-            **dict(zip(COLUMNS["caregiver"], row, strict=True)),
+            **fields,
             skills=[service for _c, service in skills[caregiver_id]],
             shifts=[
                 roster.Shift(weekday=weekday, starts=_clock(starts), ends=_clock(ends))

@@ -194,3 +194,27 @@ def test_a_preferred_caregiver_the_dispatcher_could_never_send_is_refused_saying
         assert f"caregiver {code} cannot be preferred" in refused.text and said in refused.text, refused.text
     assert client.post("/api/v1/recurring-services", json={**body, "preferred_caregiver_id": 999999},
                        headers=h).status_code == 404  # fmt: skip
+
+
+def test_a_misspelt_field_is_refused_not_dropped(
+    city: City, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    """``{"activ": false}`` changed nothing and said 200; a field the body does not have is a 422 naming it, on the
+    providers', caregivers' and recurring services' changes and creations alike, and nothing is written."""
+    h = headers["admin"]
+    with psycopg.connect(city.url) as conn:
+        (recurring,) = conn.execute("SELECT min(id) FROM recurring_service").fetchone()  # type: ignore[misc]
+        before = conn.execute("SELECT count(*) FROM audit_log").fetchone()
+    for method, url, body in (
+        ("PATCH", "/api/v1/providers/1", {"activ": False}),
+        ("PATCH", "/api/v1/caregivers/1", {"activ": False}),
+        ("PATCH", f"/api/v1/recurring-services/{recurring}", {"activ": False}),
+        ("POST", "/api/v1/recurring-services", {"elder_id": 1, "service_type": "meal", "schedule": "0 11 * * *",
+                                                  "prefered_caregiver_id": 1}),
+    ):  # fmt: skip
+        refused = client.request(method, url, json=body, headers=h)
+        assert refused.status_code == 422, (url, refused.text)
+        (field,) = {k for k in body if k not in ("elder_id", "service_type", "schedule")}
+        assert refused.json()["detail"][0]["loc"][-1] == field, refused.text
+    with psycopg.connect(city.url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == before
