@@ -308,7 +308,7 @@ def replace(
     conn: psycopg.Connection, old_id: str, new_id: str, actor: str, now: datetime, *, revoke_old: bool = True
 ) -> Binding:
     """Put ``new_id`` in the place of ``old_id``: the old one is unbound (and its credential revoked), the new one
-    bound to the same elder. The new device must be enrolled and unbound."""
+    bound to the same elder. The new device must be enrolled, unbound and of the old one's type."""
     if old_id == new_id:
         raise RegisterError("same_device", "a device cannot replace itself; give the new device's id")
     old = get(conn, old_id, lock=True)
@@ -317,6 +317,12 @@ def replace(
         raise RegisterError("not_bound", f"device {old_id!r} is not bound to any elder, so there is nothing to replace")
     if new.elder_id is not None:
         raise RegisterError("already_bound", f"device {new_id!r} is bound to elder {new.elder_id}; unbind it first")
+    if new.type != old.type:  # a gas detector in a pendant's place would leave the elder without a button to press
+        raise RegisterError(
+            "other_type",
+            f"device {new_id!r} is a {new.type} and {old_id!r} a {old.type}: a device is replaced by one of its type; "
+            f"bind the {new.type} to the elder beside it instead",
+        )
     unbind(conn, old_id, actor, now, reason=f"replaced by {new_id}")
     if revoke_old and old.credential_revoked_at is None and old.credential_issued_at is not None:
         revoke(conn, old_id, actor, now)

@@ -29,7 +29,7 @@ DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,64}$", description="th
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such device or elder"},
     409: {"description": "the device is not in a state that allows it (bound, unbound, revoked, duplicate)"},
-    422: {"description": "bad input: unknown type, malformed serial or id"},
+    422: {"description": "bad input: unknown type, malformed serial or id, a replacement of another type"},
 }
 _STATUS = {
     "unknown_device": NotFound,
@@ -38,6 +38,7 @@ _STATUS = {
     "bad_serial": Invalid,
     "bad_device_id": Invalid,
     "same_device": Invalid,
+    "other_type": Invalid,
 }
 
 

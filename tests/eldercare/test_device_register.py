@@ -141,6 +141,9 @@ def test_bad_input_is_refused_with_a_reason_and_nothing_written(conn: psycopg.Co
     _refused(conn, "unknown_device", lambda: register.unbind(conn, "nosuch", ADMIN, T0))
     _refused(conn, "same_device", lambda: register.replace(conn, bound, bound, ADMIN, T0))
     _refused(conn, "not_bound", lambda: register.replace(conn, unbound.id, bound, ADMIN, T0))
+    assert "a device is replaced by one of its type" in (
+        _refused(conn, "other_type", lambda: register.replace(conn, bound, unbound.id, ADMIN, T0)).message
+    )  # a door sensor in a watch's place (before, taken)
 
     assert conn.execute("SELECT count(*) FROM device").fetchone() == devices_before
     assert conn.execute("SELECT count(*) FROM device_binding").fetchone() == (1,)
