@@ -118,13 +118,19 @@ class Settings(BaseSettings):
         if value is None:
             return None
         url = value.get_secret_value()
+        expected = (
+            "write it as postgresql://user:password@host:5432/dbname, or as key=value pairs (host=... dbname=...)"
+        )
         try:
-            conninfo_to_dict(url)
+            parts = conninfo_to_dict(url)
         except psycopg.Error as err:
             raise ValueError(
-                f"cannot be read as a PostgreSQL URL ({_without_passwords(str(err).strip(), url)}); write it as "
-                "postgresql://user:password@host:5432/dbname, or as key=value pairs (host=... dbname=...)"
+                f"cannot be read as a PostgreSQL URL ({_without_passwords(str(err).strip(), url)}); {expected}"
             ) from None
+        # libpq reads the port only when it connects: a port such as "xx" passed here and failed every command
+        for port in str(parts.get("port") or "").split(","):  # one per host, for several hosts
+            if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+                raise ValueError(f"port {port!r} is not a number from 1 to 65535; {expected}")
         return value
 
     @field_validator("data_dir")
@@ -157,6 +163,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{redact_url(value)!r} names no host{expected}")
         if port is not None and not 1 <= port <= 65535:
             raise ValueError(f"port {port} in {redact_url(value)!r} is not between 1 and 65535{expected}")
+        from eldercare.mqtt import BrokerAddress  # imported here: eldercare.mqtt imports this module
+
+        try:
+            BrokerAddress.parse(value)  # as every client reads it: the protocol asked for
+        except ValueError as err:
+            raise ValueError(f"{err}{expected}") from None
         return value
 
     @model_validator(mode="after")

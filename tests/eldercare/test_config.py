@@ -150,6 +150,10 @@ def test_log_lines_go_to_stderr_as_it_is_when_they_are_logged(monkeypatch: pytes
         ("ELDERCARE_MQTT_URL", "mqtt://u:p@h:99999", "1 to 65535"),
         ("ELDERCARE_MQTT_URL", "mqtt://u:p@h:0", "between 1 and 65535"),
         ("ELDERCARE_MQTT_URL", "mqtt://u:p@:1883", "names no host"),
+        ("ELDERCARE_MQTT_URL", "mqtt://u:p@h:1883?protocol=7", "protocol=7 in the MQTT URL: use 3.1.1 or 5"),
+        ("ELDERCARE_DATABASE_URL", "postgresql://u:p@h:xx/db", "port 'xx' is not a number from 1 to 65535"),
+        ("ELDERCARE_DATABASE_URL", "host=h port=70000 dbname=db", "port '70000' is not a number"),
+        ("ELDERCARE_DATABASE_URL", "postgresql://u:p@a:5432,b:0/db", "port '0' is not"),
     ],
 )
 def test_values_commands_would_trip_on_later_are_refused_by_name(
