@@ -45,5 +45,9 @@ def load_devices(path: Path) -> list[ProvisionedDevice]:
             raise ManifestError(f"{path}: device #{n} lacks id, type, elder_id or secret") from None
         if not DEVICE_ID.fullmatch(device.id) or device.type not in DEVICE_TYPES:
             raise ManifestError(f"{path}: device #{n} has an invalid id {device.id!r} or type {device.type!r}")
+        if not device.secret.strip():  # a broker account anyone could log in to, written as if it were one
+            raise ManifestError(f"{path}: device #{n} ({device.id}) has an empty secret")
+        if any(d.id == device.id for d in devices):
+            raise ManifestError(f"{path}: device #{n} ({device.id}) is listed twice")
         devices.append(device)
     return devices

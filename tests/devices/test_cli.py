@@ -117,3 +117,23 @@ def test_the_register_commands_have_help() -> None:
     for command in ("enrol", "bind", "unbind", "replace", "rotate", "revoke", "history", "sync-broker"):
         result = runner.invoke(app, ["devices", command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, command
+
+
+def test_mosquitto_config_refuses_a_manifest_device_with_an_empty_secret_or_listed_twice(tmp_path: Path) -> None:
+    """An empty secret was written to `passwd` as an account like any other (before, exit 0); a device listed twice
+    got two accounts, the second silently the one in force."""
+    good = {"id": "W-1", "type": "watch", "elder_id": 1, "secret": "s3cret-enough-for-a-test"}
+    for devices, said in (
+        ([good, {**good, "id": "W-2", "secret": "  "}], "device #1 (W-2) has an empty secret"),
+        ([good, good], "device #1 (W-1) is listed twice"),
+    ):
+        manifest = tmp_path / "manifest.json"
+        manifest.write_text(json.dumps({"devices": devices}), encoding="utf-8")
+        out = tmp_path / "broker"
+        result = runner.invoke(
+            app,
+            ["devices", "mosquitto-config", "--manifest", str(manifest), "--out", str(out)],
+            env={"ELDERCARE_MQTT_URL": "mqtt://platform:pw@h:1"},
+        )
+        assert result.exit_code == 1 and said in result.output, result.output
+        assert not (out / "passwd").exists()
