@@ -8,16 +8,15 @@ Nothing is written: a roll with bad rows is reported whole, row by row.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import psycopg
-from openpyxl import load_workbook
 
 from eldercare.i18n import N_
+from eldercare.imports.messages import MESSAGES, ImportFailed
+from eldercare.imports.sheet import Table, read_table
 from eldercare.labels import Message, carried
 from eldercare.register.identity import check_resident_id, mask_resident_id
 
@@ -58,55 +57,32 @@ class RollError(ValueError):
     """The file cannot be read as a roll at all (not its rows: those are findings)."""
 
 
-def _cells(content: bytes, filename: str) -> list[list[str]]:
-    if filename.lower().endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            try:
-                sheet = book.worksheets[0]  # IndexError: a workbook without worksheets
-                sheet.reset_dimensions()  # the size a sheet declares may be too small: read every row it has
-                return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
-            finally:
-                book.close()
-        except Exception as err:  # openpyxl raises many kinds for a damaged file, opening it or reading its rows
+def _table(content: bytes, filename: str) -> Table:
+    """The roll as the imports read a sheet (.xlsx, or CSV in UTF-8 or GBK; blank lines skipped, a damaged file
+    or one over ``MAX_ROWS`` rows refused as the limit is passed), what the file cannot be read as said the same."""
+    try:
+        return read_table(filename, content, max_rows=MAX_ROWS)
+    except ImportFailed as failed:
+        problem = failed.problems[0]
+        if problem.code == "empty_file":
+            raise RollError(
+                Message.of(N_("%(file)s is empty; expected a header row with 身份证号, 姓名, 金额"), file=filename)
+            ) from None
+        if problem.code == "too_many_rows":
             raise RollError(
                 Message.of(
-                    N_("%(file)s is not a readable .xlsx file (%(error)s); save it again as .xlsx or CSV (UTF-8)"),
+                    N_("%(file)s has more than %(most)s rows, more than are checked at once; split it"),
                     file=filename,
-                    error=type(err).__name__,
+                    most=MAX_ROWS,
                 )
-            ) from err
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = content.decode("gb18030")
-        except UnicodeDecodeError as err:
-            raise RollError(
-                Message.of(
-                    N_("%(file)s is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) or .xlsx"), file=filename
-                )
-            ) from err
-    try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as err:  # a field longer than any roll has, a quote left open
-        raise RollError(
-            Message.of(
-                N_("%(file)s is not a readable CSV file (%(error)s); save it again as CSV (UTF-8) or .xlsx"),
-                file=filename,
-                error=err,
-            )
-        ) from err
+            ) from None
+        raise RollError(Message.of(MESSAGES[problem.code], **problem.params)) from None
 
 
 def read_roll(content: bytes, filename: str) -> Roll:
     """The roll's rows, and each row that cannot be read with the reason."""
-    cells = _cells(content, filename)
-    if not cells:
-        raise RollError(
-            Message.of(N_("%(file)s is empty; expected a header row with 身份证号, 姓名, 金额"), file=filename)
-        )
-    header = [h.lower() for h in cells[0]]
+    table = _table(content, filename)
+    header = [h.lower() for h in table.header]
     columns = {}
     for key, names in HEADERS.items():
         found = [i for i, h in enumerate(header) if h in names]
@@ -119,21 +95,9 @@ def read_roll(content: bytes, filename: str) -> Roll:
                 )
             )
         columns[key] = found[0]
-    if len(cells) - 1 > MAX_ROWS:
-        raise RollError(
-            Message.of(
-                N_("%(file)s has %(rows)s rows; at most %(most)s are checked at once"),
-                file=filename,
-                rows=len(cells) - 1,
-                most=MAX_ROWS,
-            )
-        )
     roll = Roll()
-    for line, row in enumerate(cells[1:], start=2):
-        if not any(row):
-            continue
-        padded = row + [""] * (len(header) - len(row))
-        raw_id, name, raw_amount = (padded[columns[k]] for k in ("resident_id", "name", "amount"))
+    for line, row in zip(table.numbers, table.rows, strict=True):  # rows padded to the header's width
+        raw_id, name, raw_amount = (row[columns[k]] for k in ("resident_id", "name", "amount"))
         try:
             number = check_resident_id(raw_id)
         except ValueError as err:

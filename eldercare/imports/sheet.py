@@ -28,16 +28,23 @@ class Table:
 
 
 def read_table(
-    name: str, content: bytes, sheets: Sequence[str] = (), knows: Callable[[list[str]], bool] | None = None
+    name: str,
+    content: bytes,
+    sheets: Sequence[str] = (),
+    knows: Callable[[list[str]], bool] | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
 ) -> Table:
     """The table in ``content``; the file's name says .xlsx or .csv (an .xlsx is also recognised by content).
     In a workbook, the sheet with one of the titles ``sheets`` is read, else the first. A CSV that is not UTF-8
-    is read as GBK, and refused as of unknown encoding when ``knows`` recognises none of its header."""
+    is read as GBK, and refused as of unknown encoding when ``knows`` recognises none of its header. More than
+    ``max_rows`` rows are refused as the limit is passed, before the rest is read."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".xlsx" or content.startswith(XLSX_MAGIC):
-        return _read_xlsx(content, sheets)
+        with closing(_xlsx_lines(content, sheets)) as lines:
+            return _table(lines, max_rows)
     if suffix in (".csv", ".txt", ""):
-        table = _read_csv(decode_csv(content))
+        table = _table(_csv_lines(decode_csv(content)), max_rows)
         if knows is not None and not _utf8(content) and not knows(table.header):
             raise ImportFailed([Problem("file", "bad_encoding", {})])
         return table
@@ -66,10 +73,6 @@ def _utf8(content: bytes) -> bool:
     return True
 
 
-def _read_csv(text: str) -> Table:
-    return _table(_csv_lines(text))
-
-
 def _csv_lines(text: str) -> Iterator[list[str]]:
     """The CSV's records, one by one; a cell longer than the csv module reads (a quote left open) is refused."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -94,11 +97,6 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(content: bytes, titles: Sequence[str]) -> Table:
-    with closing(_xlsx_lines(content, titles)) as lines:
-        return _table(lines)
-
-
 def _xlsx_lines(content: bytes, titles: Sequence[str]) -> Generator[list[str], None, None]:
     """The cells of the workbook's sheet, row by row as they are asked for, so a refusal stops the reading."""
     from openpyxl import load_workbook
@@ -120,9 +118,9 @@ def _xlsx_lines(content: bytes, titles: Sequence[str]) -> Generator[list[str], N
         raise ImportFailed([Problem("file", "bad_xlsx", {})]) from None
 
 
-def _table(lines: Iterable[Sequence[str]]) -> Table:
-    """Header and rows, blank lines skipped, cells trimmed; refused as soon as there are more than MAX_ROWS rows,
-    before the rest of the file is read."""
+def _table(lines: Iterable[Sequence[str]], max_rows: int) -> Table:
+    """Header and rows, blank lines skipped, cells trimmed; refused as soon as there are more than ``max_rows``
+    rows, before the rest of the file is read."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -135,8 +133,8 @@ def _table(lines: Iterable[Sequence[str]]) -> Table:
             while header and not header[-1]:
                 header.pop()
             continue
-        if len(rows) == MAX_ROWS:
-            raise ImportFailed([Problem("file", "too_many_rows", {"max": MAX_ROWS})])
+        if len(rows) == max_rows:
+            raise ImportFailed([Problem("file", "too_many_rows", {"max": max_rows})])
         rows.append(cells + [""] * (len(header) - len(cells)))
         numbers.append(number)
     if header is None:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from openpyxl import Workbook
 
-from eldercare.allowance_check import RollError, check, read_roll
+from eldercare.allowance_check import MAX_ROWS, RollError, check, read_roll
 from eldercare.i18n import translations
 from eldercare.labels import Message
 from eldercare.register.identity import mask_resident_id, resident_id_check_char
@@ -138,7 +138,18 @@ def test_a_file_that_is_no_roll_is_refused_whole() -> None:
         read_roll(b"not a zip", "roll.xlsx")
     with pytest.raises(RollError, match="empty"):
         read_roll(b"", "roll.csv")
-    with pytest.raises(RollError, match="not a readable CSV"):
+    with pytest.raises(RollError, match="cannot be read as CSV"):  # the imports' words, as they read it
         read_roll(("身份证号,姓名,金额\r\n1,2," + "9" * 200_000 + "\r\n").encode(), "roll.csv")
-    with pytest.raises(RollError, match="neither UTF-8 nor GB18030"):
+    with pytest.raises(RollError, match="encoding is not recognised"):
         read_roll(b"\xff\xfe\x00\xd8\x00", "roll.csv")
+
+
+def test_a_roll_over_the_row_limit_is_refused_before_the_rest_is_read() -> None:
+    """Past the limit the file turns unreadable (a quote left open): the roll is refused for its size, so the
+    reading stopped there (before, every row was read first, and a 1,000,000-row roll held in memory whole)."""
+    rows = "".join(f"42000019400101002X,王{n},100\r\n" for n in range(MAX_ROWS + 1))
+    content = ("身份证号,姓名,金额\r\n" + rows + '1,"' + "9" * 200_000 + "\r\n").encode()
+    with pytest.raises(RollError, match=f"more than {MAX_ROWS} rows"):
+        read_roll(content, "roll.csv")
+    under = read_roll(("身份证号,姓名,金额\r\n" + rows[: rows.index("\r\n") + 2] * 3).encode(), "r.csv")
+    assert len(under.rows) + len(under.bad) == 3  # a roll within the limit is read row by row
