@@ -35,7 +35,7 @@ def load_devices(path: Path) -> list[ProvisionedDevice]:
     entries = data.get("devices") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ManifestError(f"{path} has no 'devices' list; is it a manifest written by `eldercare seed`?")
-    devices = []
+    devices: list[ProvisionedDevice] = []
     for n, entry in enumerate(entries):
         try:
             device = ProvisionedDevice(
