@@ -203,15 +203,9 @@ def plan(
     except ValueError:
         typer.echo(f"eldercare: DAY must be YYYY-MM-DD, 'today' or 'tomorrow', not {day!r}", err=True)
         raise typer.Exit(2) from None
-    if chosen < today:
-        typer.echo(f"eldercare: {chosen} is past; a plan is made for today ({today}) or a day to come", err=True)
-        raise typer.Exit(2)
-    if chosen > today + timedelta(days=planning.DAYS_AHEAD):
-        typer.echo(
-            f"eldercare: {chosen} is too far ahead; a plan is made for today ({today}) up to {planning.DAYS_AHEAD} "
-            f"days ahead ({today + timedelta(days=planning.DAYS_AHEAD)}). Plan that day nearer the time.",
-            err=True,
-        )
+    refused = planning.plannable(chosen, today)
+    if refused is not None:
+        typer.echo(f"eldercare: {refused}", err=True)
         raise typer.Exit(2)
     with command_infrastructure(settings, migrations=True) as infra, psycopg.connect(infra.database_url) as conn:
         outcome = planning.plan_day(conn, clock, config, chosen, made_by="cli", tell=tell, progress=typer.echo)

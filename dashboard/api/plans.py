@@ -5,7 +5,7 @@ whole city's); planning and pinning are for city-wide accounts."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 import psycopg
@@ -105,15 +105,9 @@ def make_plan(body: PlanRequest, principal: Actor, pool: Pool, runtime: RuntimeD
     caregiver of the plan gets one SMS with their day to confirm."""
     config = runtime.dispatch
     today = runtime.clock.now().astimezone(config.timezone).date()
-    if not today <= body.day <= today + timedelta(days=planning.DAYS_AHEAD):
-        raise Invalid(
-            Message.of(
-                N_("a plan is made for today (%(today)s) up to %(days)s days ahead, not for %(day)s"),
-                today=today,
-                days=planning.DAYS_AHEAD,
-                day=body.day,
-            )
-        )
+    refused = planning.plannable(body.day, today)
+    if refused is not None:
+        raise Invalid(refused)
     with pool.connection() as conn:
         planning.plan_day(conn, runtime.clock, config, body.day, made_by=principal.username, tell=True)
         made = plan_in_force(conn, body.day)

@@ -283,5 +283,5 @@ def plan_page(
         ticks=along.ticks,
         can_pin=can_pin,
         limited=area is not None,  # its elders' part of the plan, without the whole city's figures
-        can_plan=can_pin and today <= day <= today + timedelta(days=planning.DAYS_AHEAD),
+        can_plan=can_pin and planning.plannable(day, today) is None,
     )

@@ -35,6 +35,8 @@ from dispatcher.planning.store import (
 )
 from dispatcher.settings import Config
 from eldercare.clock import Clock
+from eldercare.i18n import N_
+from eldercare.labels import Message
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ __all__ = [
     "pin_choices",
     "plan_day",
     "plan_next_day",
+    "plannable",
     "planned_caregiver",
     "replan_at_cutoff",
     "replan_day",
@@ -60,6 +63,19 @@ __all__ = [
 # a plan is made for a day soon to come (or today, re-planned), not for the past or a season ahead: the days the
 # dashboard and `eldercare plan` plan
 DAYS_AHEAD = 14
+
+
+def plannable(day: date, today: date) -> Message | None:
+    """Why no plan is made for ``day`` when it is ``today`` (a day past, or more than ``DAYS_AHEAD`` ahead), in
+    the words the dashboard and ``eldercare plan`` both say; None: it may be planned."""
+    if today <= day <= today + timedelta(days=DAYS_AHEAD):
+        return None
+    return Message.of(
+        N_("a plan is made for today (%(today)s) up to %(days)s days ahead, not for %(day)s"),
+        today=today,
+        days=DAYS_AHEAD,
+        day=day,
+    )
 
 
 @dataclass(frozen=True, slots=True)
