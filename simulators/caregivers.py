@@ -205,8 +205,19 @@ def command(
     from eldercare import logs
     from eldercare.component import StopRequested
 
+    try:
+        phones = phones_from_manifest(manifest)
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        typer.echo(f"eldercare: {manifest} is not a manifest written by `eldercare seed`", err=True)
+        raise typer.Exit(2) from None
+    if not phones:
+        typer.echo(
+            f"eldercare: the manifest {manifest} holds no caregivers, so none can be simulated; "
+            "give one written by `eldercare seed`",
+            err=True,
+        )
+        raise typer.Exit(2)
     logs.setup("INFO")
-    phones = phones_from_manifest(manifest)
     crowd = SimulatedCaregivers(
         twilio,
         phones,

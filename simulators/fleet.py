@@ -11,11 +11,35 @@ from typing import Annotated
 
 import typer
 
-from devices import ManifestError, load_devices
+from devices import EventType, ManifestError, ProvisionedDevice, load_devices, refuses_event
 from eldercare.mqtt import BrokerAddress
 from simulators.device_fleet import Fleet, FleetStats, Sent, homes_from_manifest
 
 __all__ = ["Fleet", "FleetStats", "Sent", "command"]
+
+CONNECT_SECONDS = 30.0  # the least time given to the fleet to connect, for a broker that is still starting
+
+
+def events_to_send(specs: list[str], fleet: list[ProvisionedDevice]) -> list[tuple[str, EventType]]:
+    """``--event DEVICE:TYPE`` values as (device id, event): a device of the fleet, an event its type reports."""
+    by_id = {device.id: device for device in fleet}
+    chosen = []
+    for spec in specs:
+        device_id, _, kind = spec.partition(":")
+        if kind not in set(EventType):
+            known = ", ".join(EventType)
+            raise typer.BadParameter(f"{spec!r}: expected DEVICE:TYPE with TYPE one of {known}", param_hint="'--event'")
+        device = by_id.get(device_id)
+        if device is None:
+            raise typer.BadParameter(
+                f"{spec!r}: {device_id!r} is not among the fleet's {len(fleet)} devices (--manifest, --devices)",
+                param_hint="'--event'",
+            )
+        refusal = refuses_event(device.type, EventType(kind))
+        if refusal:
+            raise typer.BadParameter(f"{spec!r}: {refusal}", param_hint="'--event'")
+        chosen.append((device_id, EventType(kind)))
+    return chosen
 
 
 def command(
@@ -65,19 +89,28 @@ def command(
         typer.echo(f"eldercare: {err}", err=True)
         raise typer.Exit(2) from None
     chosen = provisioned[:devices] if devices else provisioned
+    if not chosen:
+        typer.echo(f"eldercare: the manifest {manifest} lists no devices; `eldercare seed` writes one", err=True)
+        raise typer.Exit(2)
+    events = events_to_send(event or [], chosen)
     per_second = rate if rate is not None else len(chosen) / 30
     stop = StopRequested().install()
     fleet = Fleet(chosen, broker, homes=homes_from_manifest(manifest), seed=seed, telemetry_qos=qos)
     typer.echo(f"connecting {len(chosen)} devices to {broker.host}:{broker.port} ...")
-    connected = fleet.start(timeout=max(30.0, len(chosen) / 500))
+    wait = max(CONNECT_SECONDS, len(chosen) / 500)
+    connected = fleet.start(timeout=wait)
     typer.echo(f"{connected}/{len(chosen)} devices connected")
-    for spec in event or []:
-        device_id, _, kind = spec.partition(":")
-        try:
-            seq = fleet.send_event(device_id, kind)
-            typer.echo(f"sent {kind} from {device_id} (seq {seq})")
-        except (KeyError, ValueError):
-            typer.echo(f"eldercare: --event {spec!r}: expected DEVICE:TYPE with a device of the fleet", err=True)
+    if not connected:
+        fleet.stop(announce=False)
+        typer.echo(
+            f"eldercare: no device connected to {broker.host}:{broker.port} within {wait:g} s. Check that the broker "
+            "runs there (--mqtt-url) and knows the manifest's devices (`eldercare seed` provisions them).",
+            err=True,
+        )
+        raise typer.Exit(1)
+    for device_id, kind in events:
+        seq = fleet.send_event(device_id, kind)
+        typer.echo(f"sent {kind} from {device_id} (seq {seq})")
     fleet.stream(per_second, duration=duration or None, messages=messages or None, samples=samples)
     started, last = time.monotonic(), 0
     try:

@@ -9,6 +9,8 @@ number of seconds after the scenario starts:
   (``values = { hr = 142 }``);
 - ``offline``: a device loses its connection without a goodbye, so the broker publishes its Last Will;
 - ``silence``: the next ``count`` offers for this elder's address go unanswered by the simulated caregivers.
+
+Every step, its repeats included, happens within a day (``LONGEST``) of the scenario's start.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 
 SCENARIOS_DIR = Path(__file__).with_name("scenarios")
 Action = Literal["event", "telemetry", "offline", "silence"]
+LONGEST = 24 * 3600.0  # seconds from a scenario's start to its last step, at most: a day
+MOST_REPEATS = 1000  # each repeat is a timer thread while the scenario plays
+CONNECT_SECONDS = 30.0  # the time given to the subjects' devices to connect, for a broker that is still starting
 
 
 class ScenarioError(Exception):
@@ -74,8 +79,12 @@ def _check(scenario: Scenario, where: str) -> None:
         fail(f"subject.device {scenario.subject.device!r} is not a device type ({', '.join(DEVICE_TYPES)})")
     for n, step in enumerate(scenario.steps, start=1):
         label = f"step {n} ({step.action})"
-        if step.at < 0 or step.repeat < 1 or step.every <= 0 or step.count < 1:
-            fail(f"{label}: at must be >= 0, repeat and count >= 1, every > 0")
+        if step.at < 0 or not 1 <= step.repeat <= MOST_REPEATS or step.every <= 0 or step.count < 1:
+            fail(f"{label}: at must be >= 0, repeat 1 to {MOST_REPEATS}, count >= 1, every > 0")
+        last = step.at + (step.repeat - 1) * step.every if step.repeat > 1 else step.at
+        if not last <= LONGEST:  # written so that NaN is refused too
+            repeats = f", its last repeat at {last:g} s" if step.repeat > 1 else ""
+            fail(f"{label}: at = {step.at:g} s{repeats}; a step happens within a day ({LONGEST:g} s) of the start")
         if step.action in ("event", "telemetry", "offline") and step.device not in DEVICE_TYPES:
             fail(f"{label}: device must be one of {', '.join(DEVICE_TYPES)}, not {step.device!r}")
         if step.action == "event":
@@ -315,8 +324,17 @@ def command(
         raise typer.Exit(2)
     stop = StopRequested().install()
     fleet = Fleet(devices, broker, homes=homes_from_manifest(manifest), seed=seed)
+    connected = fleet.start(timeout=CONNECT_SECONDS)
+    if devices and not connected:
+        fleet.stop(announce=False)
+        typer.echo(
+            f"eldercare: none of the {len(devices)} devices of the scenarios' elders connected to {broker.host}:"
+            f"{broker.port} within {CONNECT_SECONDS:g} s. Check that the broker runs there (--mqtt-url) and knows the "
+            "manifest's devices (`eldercare seed` provisions them).",
+            err=True,
+        )
+        raise typer.Exit(1)
     crowd = SimulatedCaregivers(twilio, phones_from_manifest(manifest), Behaviour(), seed) if twilio else None
-    fleet.start(timeout=30)
     player = Player(Stage(fleet, crowd), log_line=typer.echo, speed=speed)
     crowd_thread = None
     if crowd is not None:

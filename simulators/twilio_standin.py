@@ -13,6 +13,7 @@ import base64
 import itertools
 import logging
 import secrets
+import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -314,12 +315,16 @@ class TwilioStandin:
 
 
 def command(
-    port: Annotated[int, typer.Option(help="port to listen on; point ELDERCARE_TWILIO_API_BASE here")] = 8099,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="port to listen on; point ELDERCARE_TWILIO_API_BASE here")
+    ] = 8099,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     webhook: Annotated[
         str | None, typer.Option(help="where replies are posted (default: ELDERCARE_PUBLIC_URL + /sms/inbound)")
     ] = None,
-    callback_delay: Annotated[float, typer.Option(help="seconds between 'sent' and 'delivered' callbacks")] = 0.5,
+    callback_delay: Annotated[
+        float, typer.Option(min=0, help="seconds between 'sent' and 'delivered' callbacks")
+    ] = 0.5,
 ) -> None:
     """Run a local stand-in for Twilio's SMS API: it records messages, sends status callbacks, and posts signed
     replies to the platform's webhook. Messages: GET /standin/messages; refusals: POST /standin/rules;
@@ -337,8 +342,20 @@ def command(
         from_number=settings.twilio_from,
         callback_delay=callback_delay,
     )
+    try:
+        # uvicorn would only log why it cannot listen, and end; it binds the same way (IPv6 when the host has a colon)
+        socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
+        standin.serve(host, port)
+    except (OSError, RuntimeError) as err:
+        standin.stop()
+        why = err.strerror if isinstance(err, OSError) else str(err)
+        typer.echo(
+            f"eldercare: the stand-in cannot listen on {host}:{port}: {why}. Give a free --port (or a --host of "
+            "this machine).",
+            err=True,
+        )
+        raise typer.Exit(1) from None
     stop = StopRequested().install()
-    standin.serve(host, port)
     typer.echo(
         f"Twilio stand-in on {standin.url}  (ELDERCARE_TWILIO_API_BASE={standin.url}); replies go to "
         f"{standin.webhook_url}. Ctrl-C stops it."

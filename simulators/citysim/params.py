@@ -5,10 +5,11 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.vocabulary import EMERGENCY_ALARMS, ServiceType
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "day_params.toml"
@@ -22,6 +23,22 @@ class ParamsError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _weights(value: Any) -> Any:
+    """Relative weights: none negative and not all zero, or nothing could ever be drawn from them."""
+    weights = list(value.values()) if isinstance(value, dict) else list(value)
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError("weights must be >= 0 and not all 0")
+    return value
+
+
+def _span(value: tuple[float, float]) -> tuple[float, float]:
+    """A [low, high] range: low first, neither negative."""
+    low, high = value
+    if not 0 <= low <= high:
+        raise ValueError(f"expected [low, high] with 0 <= low <= high, not [{low:g}, {high:g}]")
+    return value
 
 
 class Situational(_Section):
@@ -38,7 +55,7 @@ class Situational(_Section):
 
 
 class Day(_Section):
-    date: date
+    date: Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]  # the platform's days
     drain_hours: float = Field(ge=0, le=24)
 
 
@@ -57,6 +74,8 @@ class Emergencies(_Section):
             raise ValueError(f"unknown alarm types {sorted(unknown)}; use some of {', '.join(ALARMS)}")
         return value
 
+    _weighted = field_validator("hourly_profile", "types")(_weights)
+
 
 class AdHoc(_Section):
     per_elder_per_day: float = Field(ge=0, le=10)
@@ -73,6 +92,16 @@ class AdHoc(_Section):
             raise ValueError(f"unknown or emergency service types {sorted(unknown)}")
         return value
 
+    _weighted = field_validator("types")(_weights)
+    _spans = field_validator("lead_minutes")(_span)
+
+    @field_validator("hours")
+    @classmethod
+    def _office_hours(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= value[0] < value[1] <= 24:
+            raise ValueError(f"expected [from, until] with 0 <= from < until <= 24, not [{value[0]:g}, {value[1]:g}]")
+        return value
+
 
 class Caregivers(_Section):
     sms_delay_seconds: tuple[float, float]
@@ -87,6 +116,8 @@ class Caregivers(_Section):
     early_minutes: float = Field(ge=0)
     kitchen_minutes: float = Field(ge=0)
     return_home: bool
+
+    _spans = field_validator("sms_delay_seconds", "set_off_seconds")(_span)
 
 
 class Travel(_Section):
@@ -159,6 +190,10 @@ def _read(path: Path) -> dict[str, Any]:
         raise ParamsError(f"parameters file {path} does not exist; give an existing TOML file") from None
     except tomllib.TOMLDecodeError as err:
         raise ParamsError(f"parameters file {path} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ParamsError(f"parameters file {path} is not text (TOML is UTF-8); give a TOML file") from None
+    except OSError as err:
+        raise ParamsError(f"parameters file {path} cannot be read: {err.strerror}; give a readable TOML file") from None
 
 
 def load(path: Path | None = None) -> Params:

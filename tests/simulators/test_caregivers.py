@@ -113,5 +113,11 @@ def test_cli_refuses_impossible_probabilities(tmp_path) -> None:
     assert result.exit_code == 2 and "at most 1" in result.output
     missing = CliRunner().invoke(app, ["simulate", "caregivers", "--manifest", str(tmp_path / "m.json")])
     assert missing.exit_code == 2 and "no manifest" in missing.output
+    (tmp_path / "m.json").write_text('{"devices": [], "elders": [], "caregivers": []}', encoding="utf-8")
+    nobody = CliRunner().invoke(app, ["simulate", "caregivers", "--manifest", str(tmp_path / "m.json")])
+    assert nobody.exit_code == 2 and "holds no caregivers" in nobody.output
+    (tmp_path / "m.json").write_bytes(b"\xdd\xff[")
+    garbled = CliRunner().invoke(app, ["simulate", "caregivers", "--manifest", str(tmp_path / "m.json")])
+    assert garbled.exit_code == 2 and "is not a manifest written by `eldercare seed`" in garbled.output
     helped = CliRunner().invoke(app, ["simulate", "twilio", "--help"])
     assert helped.exit_code == 0 and "stand-in" in helped.output

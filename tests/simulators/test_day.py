@@ -116,6 +116,9 @@ def test_bad_parameters_stop_the_command_before_any_work(tmp_path: Path) -> None
     path.write_text("[travel]\nspeed = 3\n")
     result = runner.invoke(app, ["simulate", "day", "--elders", "50", "--params", str(path), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "travel.speed" in result.output
+    path.write_bytes(b"\xdd\xff\x00")
+    result = runner.invoke(app, ["simulate", "day", "--elders", "50", "--params", str(path), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "is not text" in result.output
     assert not (tmp_path / "report.json").exists()
 
 

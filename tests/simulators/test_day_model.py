@@ -43,6 +43,12 @@ def test_defaults_load_and_a_file_changes_only_what_it_names(tmp_path: Path, par
         ("[adhoc]\ntypes = { emergency = 1.0 }\n", "unknown or emergency service types"),
         ("[caregivers.no_answer]\nroutine_idle = -0.1\n", "greater than or equal to 0"),
         ("[day\n", "not valid TOML"),
+        ('[day]\ndate = "9999-12-31"\n', "day.date: Input should be less than or equal to 2099-12-31"),
+        ("[adhoc]\nhours = [18.0, 8.0]\n", "adhoc.hours: Value error, expected [from, until]"),
+        ("[emergencies.types]\nsos = 0\nfall = 0\nsmoke = 0\ngas = 0\n", "emergencies.types: Value error, weights"),
+        ("[emergencies]\nhourly_profile = " + str([0] * 24) + "\n", "emergencies.hourly_profile: Value error"),
+        ("[adhoc.types]\nmedical = 0\nmobility = 0\ncare = 0\nbathing = -1\n", "adhoc.types: Value error"),
+        ("[caregivers]\nset_off_seconds = [120.0, 30.0]\n", "caregivers.set_off_seconds: Value error"),
     ],
 )
 def test_a_bad_parameters_file_is_refused_saying_where(tmp_path: Path, text: str, says: str) -> None:
@@ -56,6 +62,15 @@ def test_a_bad_parameters_file_is_refused_saying_where(tmp_path: Path, text: str
 def test_a_missing_parameters_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(parameters.ParamsError, match="does not exist"):
         parameters.load(tmp_path / "nope.toml")
+
+
+def test_a_parameters_file_that_is_not_text_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xdd\xff date = 1")
+    with pytest.raises(parameters.ParamsError, match="is not text"):
+        parameters.load(path)
+    with pytest.raises(parameters.ParamsError, match="cannot be read: Is a directory"):
+        parameters.load(tmp_path)
 
 
 # -- randomness and demand ----------------------------------------------------------------------------------

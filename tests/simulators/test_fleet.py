@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ from typer.testing import CliRunner
 from devices import DEVICE_TYPES, Channel, DeviceStatus, Presence, decode, parse
 from eldercare.cli import app
 from eldercare.clock import SYSTEM_CLOCK
+from eldercare.embedded import free_port
 from eldercare.mqtt import BrokerAddress
+from simulators import fleet as fleet_command
 from tests.gateway.running import City, seed_city, start_fleet
 from tests.services import Mosquitto
 from tests.waiting import patience, wait_until
@@ -147,3 +150,45 @@ def test_simulate_fleet_says_what_is_missing(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "eldercare seed --manifest" in result.output
     assert CliRunner().invoke(app, ["simulate", "fleet", "--help"]).exit_code == 0
+
+
+def _one_button(tmp_path: Path) -> Path:
+    manifest = tmp_path / "manifest.json"
+    device = {"id": "btn000001", "type": "button", "elder_id": 1, "secret": "s"}
+    manifest.write_text(json.dumps({"devices": [device], "elders": []}), encoding="utf-8")
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("garbage", "expected DEVICE:TYPE with TYPE one of sos, fall"),
+        ("btn000001:garbage", "expected DEVICE:TYPE with TYPE one of sos, fall"),
+        ("btn000002:sos", "'btn000002' is not among the fleet's 1 devices"),
+        ("btn000001:smoke", "a button device cannot report smoke; its type reports sos, visit"),
+    ],
+)
+def test_simulate_fleet_refuses_an_event_the_fleet_cannot_send(tmp_path: Path, spec: str, says: str) -> None:
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(
+        app, ["simulate", "fleet", "--manifest", str(_one_button(tmp_path)), "--mqtt-url", url, "--event", spec]
+    )
+    assert result.exit_code == 2 and "Invalid value for '--event'" in result.output, result.output
+    assert says in result.output and "connecting" not in result.output
+
+
+def test_simulate_fleet_fails_when_no_device_connects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet_command, "CONNECT_SECONDS", 0.5)
+    port = free_port()  # nothing listens there
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["simulate", "fleet", "--manifest", str(_one_button(tmp_path)), "--mqtt-url", f"mqtt://127.0.0.1:{port}",
+             "--messages", "1", "--event", "btn000001:sos"],
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert result.exit_code == 1, result.output
+    assert f"no device connected to 127.0.0.1:{port}" in result.output and "sent sos" not in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 
 from devices import DEVICE_TYPES
 from eldercare.cli import app
+from eldercare.embedded import free_port
+from simulators import scenario as scenario_command
 from simulators.scenario import (
     Elder,
     Player,
@@ -63,6 +67,11 @@ def test_the_bundled_scenarios_are_valid_and_cover_the_demo_story() -> None:
         (("at = 0", 'at = "soon"'), "Expected `float`, got `str`"),
         (('title = "a fall"', 'title = "a fall"\ncolour = "red"'), "unknown field `colour`"),
         (("at = 0", "at = -5"), "at must be >= 0"),
+        (("at = 0", "at = 1e12"), "step 1 (event): at = 1e+12 s; a step happens within a day (86400 s)"),
+        (("at = 0", "at = inf"), "step 1 (event): at = inf s; a step happens within a day"),
+        (("at = 0", "at = nan"), "step 1 (event): at = nan s; a step happens within a day"),
+        (("at = 0", "at = 0\nrepeat = 3\nevery = 50000"), "its last repeat at 100000 s; a step happens within a day"),
+        (("at = 0", "at = 0\nrepeat = 1001"), "repeat 1 to 1000"),
         (('name = "fall"', ""), "missing required field `name`"),
         (('event = "fall"', 'event = "fall"\nvalues = { hr = 400 }'), None),  # values are for telemetry only
     ],
@@ -215,3 +224,24 @@ def test_simulate_scenario_explains_what_is_missing(tmp_path: Path) -> None:
         app, ["simulate", "scenario", silent, "--manifest", str(manifest), "--mqtt-url", "mqtt://127.0.0.1:1"]
     )
     assert result.exit_code == 2 and "no elder in the manifest fits" in result.output
+
+
+def test_simulate_scenario_fails_when_no_device_connects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scenario_command, "CONNECT_SECONDS", 0.5)
+    manifest = tmp_path / "manifest.json"
+    device = {"id": "fd0000001", "type": "fall_detector", "elder_id": 1, "secret": "s"}
+    elder = {"id": 1, "code": "E1", "address": "1 Road", "devices": [device["id"]]}
+    manifest.write_text(json.dumps({"devices": [device], "elders": [elder]}), encoding="utf-8")
+    port = free_port()  # nothing listens there
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["simulate", "scenario", str(_write(tmp_path, FALL)), "--manifest", str(manifest),
+             "--mqtt-url", f"mqtt://127.0.0.1:{port}"],
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert result.exit_code == 1, result.output
+    assert f"none of the 1 devices of the scenarios' elders connected to 127.0.0.1:{port}" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -10,9 +12,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from twilio.request_validator import RequestValidator
+from typer.testing import CliRunner
 
 from dispatcher.outbox import OutboundSms, SendOutcome
 from dispatcher.sms import TwilioSender
+from eldercare.cli import app
 from eldercare.config import Settings
 from simulators.http_server import ThreadedServer
 from simulators.twilio_standin import TwilioStandin
@@ -145,3 +149,29 @@ def test_control_api_over_http(standin, receiver) -> None:
     last = listed[-1]["id"]
     empty = httpx.get(f"{base}/standin/messages", params={"after": last, "wait": 0.2}).json()
     assert empty == {"messages": []}
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--port", "0"], "Invalid value for '--port'"),
+        (["--port", "70000"], "Invalid value for '--port'"),
+        (["--callback-delay", "-1"], "Invalid value for '--callback-delay'"),
+    ],
+)
+def test_the_command_refuses_a_port_outside_1_to_65535_and_a_negative_delay(option: list[str], says: str) -> None:
+    result = CliRunner().invoke(app, ["simulate", "twilio", *option])
+    assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_the_command_says_when_its_port_is_in_use() -> None:
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        try:
+            result = CliRunner().invoke(app, ["simulate", "twilio", "--port", str(port)])
+        finally:
+            signal.signal(signal.SIGINT, handlers[0])
+            signal.signal(signal.SIGTERM, handlers[1])
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
