@@ -121,19 +121,21 @@ def _standing(
     return found
 
 
+def _unsold(provider: object, service: str) -> Reason:
+    return Reason.of(
+        "provider_service",
+        N_("provider %(provider)s does not sell %(service)s"),
+        provider=provider,
+        service=Coded("service", service),
+    )
+
+
 def _fit(sells: object, skill: object, area: object, provider: object, service: str) -> list[Reason]:
     """What rules out a caregiver for a service to an elder, whatever the day: the skill, what their provider sells
     and where it serves."""
     found: list[Reason] = []
     if not sells:
-        found.append(
-            Reason.of(
-                "provider_service",
-                N_("provider %(provider)s does not sell %(service)s"),
-                provider=provider,
-                service=Coded("service", service),
-            )
-        )
+        found.append(_unsold(provider, service))
     if not skill:
         found.append(Reason.of("no_skill", N_("no %(service)s skill"), service=Coded("service", service)))
     if not area:
@@ -385,15 +387,7 @@ def readiness(conn: psycopg.Connection, caregiver_id: int, at: datetime, timezon
     found = _standing(active, opted_out, provider_active, standing, provider, contract)
     if not services and not unsold:
         found.append(Reason.of("no_skill", N_("no skills: add the services they can do")))
-    for service in unsold:
-        found.append(
-            Reason.of(
-                "provider_service",
-                N_("provider %(provider)s does not sell %(service)s"),
-                provider=provider,
-                service=Coded("service", service),
-            )
-        )
+    found += [_unsold(provider, service) for service in unsold]
     if not area:
         found.append(
             Reason.of(
