@@ -45,18 +45,16 @@ def mosquitto_config(
     platform's own listener; it reads every device topic and writes `cmd`. deploy/mosquitto/mosquitto.conf
     points at the three files; reload Mosquitto (SIGHUP) after each run.
     """
-    from eldercare.config import SettingsError, load_settings
+    from eldercare.commands import failures_reported
+    from eldercare.config import load_settings
     from eldercare.mqtt import BrokerAddress
 
     user, password = platform_user, None
     if platform_password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     if user is None or password is None:
-        try:
+        with failures_reported():
             url = load_settings().mqtt_url
-        except SettingsError as err:
-            typer.echo(f"eldercare: {err}", err=True)
-            raise typer.Exit(2) from None
         address = BrokerAddress.parse(url) if url else None
         user = user or (address.username if address else None)
         password = password if password is not None else (address.password if address else None)

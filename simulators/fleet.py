@@ -71,14 +71,12 @@ def command(
     Each device logs in with its own id and secret, leaves a retained Last Will saying offline, says online
     (retained) when connected, and listens on its cmd topic. Ctrl-C disconnects them cleanly.
     """
+    from eldercare.commands import failures_reported
     from eldercare.component import StopRequested
-    from eldercare.config import SettingsError, load_settings
+    from eldercare.config import load_settings
 
-    try:
+    with failures_reported():
         url = mqtt_url or load_settings().mqtt_url
-    except SettingsError as err:
-        typer.echo(f"eldercare: {err}", err=True)
-        raise typer.Exit(2) from None
     if not url:
         typer.echo("eldercare: no broker: set ELDERCARE_MQTT_URL or pass --mqtt-url mqtt://host:port", err=True)
         raise typer.Exit(2)

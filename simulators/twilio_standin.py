@@ -330,10 +330,12 @@ def command(
     replies to the platform's webhook. Messages: GET /standin/messages; refusals: POST /standin/rules;
     replies: POST /standin/replies {"from": ..., "body": ...}."""
     from eldercare import logs
+    from eldercare.commands import failures_reported
     from eldercare.component import StopRequested
     from eldercare.config import load_settings
 
-    settings = load_settings()
+    with failures_reported():
+        settings = load_settings()
     logs.setup(settings.log_level)
     standin = TwilioStandin(
         account_sid=settings.twilio_account_sid,

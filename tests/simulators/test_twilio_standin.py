@@ -175,3 +175,12 @@ def test_the_command_says_when_its_port_is_in_use() -> None:
             signal.signal(signal.SIGTERM, handlers[1])
     assert result.exit_code == 1, result.output
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
+
+
+def test_the_simulators_say_invalid_settings_as_the_platforms_commands_do() -> None:
+    """ELDERCARE_* the platform refuses stop the simulators the same way (invalid configuration, exit 2): the
+    stand-in read them unguarded, a traceback."""
+    for args in (["simulate", "twilio", "--port", "1"], ["simulate", "fleet", "--duration", "1"]):
+        result = CliRunner().invoke(app, args, env={"ELDERCARE_TIMEZONE": "Mars/Base"})
+        assert result.exit_code == 2, (args, result.output)
+        assert "invalid configuration" in result.output and "ELDERCARE_TIMEZONE" in result.output, result.output
