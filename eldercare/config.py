@@ -146,29 +146,14 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _usable_mqtt_url(cls, value: str | None) -> str | None:
-        # checked with urllib, not eldercare.mqtt.BrokerAddress.parse: eldercare.mqtt imports this module
         if value is None:
             return None
-        expected = "; write it as mqtt://user:password@host:1883 (or mqtts:// for TLS)"
-        try:
-            parts = urlsplit(value)
-            port = parts.port
-        except ValueError as err:
-            raise ValueError(
-                f"{_without_passwords(value, value)!r} cannot be read ({err}; a port is 1 to 65535){expected}"
-            ) from None
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"must start with mqtt:// or mqtts://, got {redact_url(value)!r}{expected}")
-        if not parts.hostname:
-            raise ValueError(f"{redact_url(value)!r} names no host{expected}")
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError(f"port {port} in {redact_url(value)!r} is not between 1 and 65535{expected}")
         from eldercare.mqtt import BrokerAddress  # imported here: eldercare.mqtt imports this module
 
         try:
-            BrokerAddress.parse(value)  # as every client reads it: the protocol asked for
+            BrokerAddress.parse(value)  # as every client reads it
         except ValueError as err:
-            raise ValueError(f"{err}{expected}") from None
+            raise ValueError(f"{err}; write it as mqtt://user:password@host:1883 (or mqtts:// for TLS)") from None
         return value
 
     @model_validator(mode="after")

@@ -24,11 +24,18 @@ class BrokerAddress:
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
-        parts = urlsplit(url)
+        """The address ``url`` names, or ``ValueError`` saying what is wrong (never echoing its password)."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as err:  # an IPv6 host left open, a port that is no number or past 65535
+            raise ValueError(f"the MQTT URL cannot be read ({err}; a port is 1 to 65535)") from None
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"an MQTT URL starts with mqtt:// or mqtts://, not {redact_url(url)!r}")
         if not parts.hostname:
             raise ValueError(f"the MQTT URL {redact_url(url)!r} names no host")
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"port {port} in the MQTT URL {redact_url(url)!r} is not between 1 and 65535")
         query = parse_qs(parts.query)
         version = query.get("protocol", ["3.1.1"])[0]
         protocols: dict[str, mqtt.MQTTProtocolVersion] = {"3.1.1": mqtt.MQTTv311, "4": mqtt.MQTTv311, "5": mqtt.MQTTv5}
@@ -37,7 +44,7 @@ class BrokerAddress:
         tls = parts.scheme == "mqtts"
         return cls(
             host=parts.hostname,
-            port=parts.port or (8883 if tls else 1883),
+            port=port or (8883 if tls else 1883),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
