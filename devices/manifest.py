@@ -36,6 +36,7 @@ def load_devices(path: Path) -> list[ProvisionedDevice]:
     if not isinstance(entries, list):
         raise ManifestError(f"{path} has no 'devices' list; is it a manifest written by `eldercare seed`?")
     devices: list[ProvisionedDevice] = []
+    seen: set[str] = set()
     for n, entry in enumerate(entries):
         try:
             device = ProvisionedDevice(
@@ -47,7 +48,8 @@ def load_devices(path: Path) -> list[ProvisionedDevice]:
             raise ManifestError(f"{path}: device #{n} has an invalid id {device.id!r} or type {device.type!r}")
         if not device.secret.strip():  # a broker account anyone could log in to, written as if it were one
             raise ManifestError(f"{path}: device #{n} ({device.id}) has an empty secret")
-        if any(d.id == device.id for d in devices):
+        if device.id in seen:
             raise ManifestError(f"{path}: device #{n} ({device.id}) is listed twice")
+        seen.add(device.id)
         devices.append(device)
     return devices
