@@ -150,7 +150,7 @@ class Problem:
 
 
 @dataclass(slots=True)
-class _Staff:
+class Staff:
     """Everything about one caregiver the rules look at."""
 
     id: int
@@ -256,10 +256,10 @@ def _spans(day: date, tz: ZoneInfo, weekday_rows: Sequence[tuple[int, time, time
     return joined
 
 
-def load_staff(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[_Staff]:
+def load_staff(conn: psycopg.Connection, day: date, tz: ZoneInfo) -> list[Staff]:
     """Every caregiver with what the rules look at on the local ``day``."""
     staff = [
-        _Staff(
+        Staff(
             cid,
             code,
             provider,
@@ -365,11 +365,11 @@ def _whereabouts(
 NO_ROOM = Reason.of("no_room", N_("no eligible caregiver's day has room to reach it inside its window"))
 
 
-def _rostered(member: _Staff) -> list[tuple[datetime, datetime]]:
+def _rostered(member: Staff) -> list[tuple[datetime, datetime]]:
     return member.spans if member.rostered is None else member.rostered
 
 
-def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: datetime | None = None) -> Reason:
+def _why_nobody(visit: Visit, staff: Sequence[Staff], tz: ZoneInfo, now: datetime | None = None) -> Reason:
     """The first rule, in the order a person would put things right, that leaves nobody for the visit (times in
     the day's local time, whichever zone the visit's window was read in); in a same-day re-plan (``now``), a
     window already past comes first: nobody can serve it in time any more."""
@@ -435,7 +435,7 @@ def _why_nobody(visit: Visit, staff: Sequence[_Staff], tz: ZoneInfo, now: dateti
     return NO_ROOM
 
 
-def _why_given_up(visit: Visit, holder: Sequence[_Staff], tz: ZoneInfo) -> str:
+def _why_given_up(visit: Visit, holder: Sequence[Staff], tz: ZoneInfo) -> str:
     """Why the caregiver holding a visit (``holder``: them, or nobody when they are gone) may not keep it: the code
     of the first rule they break (``_why_nobody``'s), or ``pinned`` when they break none (an operator pinned the
     visit to someone else)."""
@@ -458,7 +458,7 @@ def _kitchen_choices(
 def build(
     day: date,
     tz: ZoneInfo,
-    staff: Sequence[_Staff],
+    staff: Sequence[Staff],
     visits: Sequence[Visit],
     served: dict[int, set[int]],
     now: datetime | None = None,

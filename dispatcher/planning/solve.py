@@ -639,7 +639,7 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
         for group in together:
             if not 1 < len(group) <= OVERBOOKED_AT_MOST:
                 continue
-            most = _most_in_turn([(opens, latest, takes) for opens, latest, takes, _ in group])
+            most = most_in_turn([(opens, latest, takes) for opens, latest, takes, _ in group])
             if most < len(group):
                 reason = Reason.of(
                     "overbooked",
@@ -657,21 +657,26 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
     return found
 
 
-def _most_in_turn(jobs: Sequence[tuple[int, int, int]]) -> int:
-    """The most of ``jobs`` (opening, latest start, time taken, in seconds) one person can do one after another with
-    no time between them: the earliest each set of them can be done by, over every set (exact; 2**n sets)."""
-    done_by = {0: -math.inf}
+def most_in_turn(jobs: Sequence[tuple[float, float, float]], rides: Sequence[Sequence[float]] | None = None) -> int:
+    """The most of ``jobs`` (opening, latest start, time taken, in seconds) one person can do one after another,
+    ``rides[a][b]`` seconds from job a to job b, or no time between them when ``rides`` is None: the earliest each
+    set of them can be done by, ending with each of them, over every set (exact; 2**n sets, each with n ends when
+    the rides count)."""
+    ends: Sequence[int] = range(-1, len(jobs)) if rides is not None else (-1,)
+    done = {(0, -1): -math.inf}  # (set done, the last of it; -1: none or it does not matter) -> done by
     most = 0
     for chosen in range(1 << len(jobs)):  # a set is reached only from smaller ones, in increasing order
-        t = done_by.get(chosen)
-        if t is None:
-            continue
-        most = max(most, chosen.bit_count())
-        for j, (opens, latest, takes) in enumerate(jobs):
-            start = max(t, opens)
-            if not chosen >> j & 1 and start <= latest:
-                more = chosen | 1 << j
-                done_by[more] = min(done_by.get(more, math.inf), start + takes)
+        for last in ends:
+            t = done.get((chosen, last))
+            if t is None:
+                continue
+            most = max(most, chosen.bit_count())
+            for j, (opens, latest, takes) in enumerate(jobs):
+                ride = rides[last][j] if rides is not None and last >= 0 else 0.0
+                start = max(t + ride, opens)
+                if not chosen >> j & 1 and start <= latest:
+                    more = (chosen | 1 << j, j if rides is not None else -1)
+                    done[more] = min(done.get(more, math.inf), start + takes)
     return most
 
 

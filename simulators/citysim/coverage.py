@@ -11,13 +11,15 @@ standing that sells emergency response in the elder's community, on shift at tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
 
 from dispatcher import homes_ignoring_load
-from dispatcher.planning.problem import Kitchen, load_staff
+from dispatcher.planning.problem import Staff, load_staff
+from dispatcher.planning.solve import most_in_turn
 from simulators.citysim.params import Params
 from simulators.citysim.world import km_between
 
@@ -41,49 +43,98 @@ WHERE o.service_type <> 'emergency' AND o.window_start >= %s AND o.window_start 
 """
 
 
-def reachable_in_window(
+@dataclass(frozen=True, slots=True)
+class RoutineBound:
+    """What the roster allows the day's routine orders at best."""
+
+    reachable: dict[int, bool]  # order -> whether some caregiver who may take it reaches it inside its window
+    # orders that only one caregiver reaches and that caregiver cannot fit in turn with the others only they reach
+    beyond_one_caregiver: int
+
+
+# The most orders of one caregiver weighed together in turn (every order of the set, each one last: 2**n * n states).
+IN_TURN_AT_MOST = 12
+
+
+def routine_bound(
     conn: psycopg.Connection, params: Params, timezone: ZoneInfo, day: date, start: datetime, end: datetime
-) -> dict[int, bool]:
-    """Routine order wanted in [start, end) -> whether some caregiver who may take it (the planner's rules:
-    the skill, a provider that sells it, serves the elder's community, is active, in good standing and under
-    contract; a shift that day overlapping the window; no absence recorded for the day) reaches it inside its
-    window by travel alone: leaving home when their shift starts at the earliest, by their provider's kitchen
-    for a meal when it has one (as the simulated caregivers do), and arriving before their shift ends. Were
-    everyone free all day, no dispatcher would serve more inside the window."""
+) -> RoutineBound:
+    """Routine orders wanted in [start, end): whether some caregiver who may take it (the planner's rules: the
+    skill, a provider that sells it, serves the elder's community, is active, in good standing and under contract;
+    a shift that day overlapping the window; no absence recorded for the day) reaches it inside its window by travel
+    alone: leaving home when their shift starts at the earliest, by their provider's kitchen for a meal when it has
+    one (as the simulated caregivers do), and arriving before their shift ends. Were everyone free all day, no
+    dispatcher would serve more inside the window.
+
+    Orders only one caregiver reaches are then weighed together: one person serves them one after another, at the
+    median time on site and the median ride between elders (no kitchen on the way), and the most of them that fit
+    in turn is all any dispatcher serves. The bound stays an upper one (each caregiver's other work is left out, and
+    orders far apart in time are weighed apart), but for the luck of visits shorter than the median."""
     travel, kitchen_minutes = params.travel, params.caregivers.kitchen_minutes
 
     def minutes(mode: str, a: tuple[float, float], b: tuple[float, float]) -> float:
         return travel.minutes(mode, km_between(*a, *b) * travel.detour)
 
-    def reaches(
-        mode: str,
-        home: tuple[float, float],
-        kitchen: Kitchen | None,
-        spans: list[tuple[datetime, datetime]],
-        window: tuple[datetime, datetime],
-        place: tuple[float, float],
-    ) -> bool:
+    def earliest(
+        m: Staff, service: str, window: tuple[datetime, datetime], place: tuple[float, float]
+    ) -> datetime | None:
+        """When ``m`` arrives at the earliest inside the window from home at a shift's start; None: never."""
+        kitchen = m.kitchen if service == "meal" else None
         if kitchen is None:
-            trip = minutes(mode, home, place)
+            trip = minutes(m.travel_mode, (m.lat, m.lon), place)
         else:
             at = (kitchen.lat, kitchen.lon)
-            trip = minutes(mode, home, at) + kitchen_minutes + minutes(mode, at, place)
+            trip = minutes(m.travel_mode, (m.lat, m.lon), at) + kitchen_minutes + minutes(m.travel_mode, at, place)
         opens, closes = window
-        return any(max(opens, a + timedelta(minutes=trip)) <= min(closes, b) for a, b in spans)
+        arrivals = [max(opens, a + timedelta(minutes=trip)) for a, b in m.spans]
+        return min((t for t, (_, b) in zip(arrivals, m.spans, strict=True) if t <= min(closes, b)), default=None)
 
     staff = [s for s in load_staff(conn, day, timezone) if s.usable and not s.absent and s.spans]
-    return {
-        order_id: any(
-            reaches(
-                m.travel_mode,
-                (m.lat, m.lon),
-                m.kitchen if service == "meal" else None,
-                m.spans,
-                (opens, closes),
-                (lat, lon),
-            )
+    reachable: dict[int, bool] = {}
+    sole: dict[int, list[_Alone]] = {}
+    for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall():
+        found = [
+            (m, t)
             for m in staff
             if service in m.services and community in m.communities
-        )
-        for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall()
-    }
+            for t in [earliest(m, service, (opens, closes), (lat, lon))]
+            if t is not None
+        ]
+        reachable[order_id] = bool(found)
+        if len(found) == 1:
+            m, first = found[0]
+            latest = min(closes, max(b for _, b in m.spans))
+            on_site = params.service_minutes.median(service) * 60
+            sole.setdefault(m.id, []).append(_Alone(first, latest, on_site, (lat, lon)))
+    modes = {m.id: m.travel_mode for m in staff}
+    beyond = 0
+    for caregiver, orders in sole.items():
+        for group in _weighed_together(sorted(orders, key=lambda o: (o.first, o.latest))):
+            jobs = [(o.first.timestamp(), o.latest.timestamp(), o.on_site) for o in group]
+            rides = [[minutes(modes[caregiver], a.place, b.place) * 60 for b in group] for a in group]
+            beyond += len(group) - most_in_turn(jobs, rides)
+    return RoutineBound(reachable, beyond)
+
+
+@dataclass(frozen=True, slots=True)
+class _Alone:
+    """An order only one caregiver reaches: their earliest and latest arrival, the seconds on site, the place."""
+
+    first: datetime
+    latest: datetime
+    on_site: float
+    place: tuple[float, float]
+
+
+def _weighed_together(orders: list[_Alone]) -> list[list[_Alone]]:
+    """``orders`` (by earliest arrival) in groups whose spans, first arrival to latest end, overlap, each cut into
+    runs of at most ``IN_TURN_AT_MOST`` (the most of a group is at most the sum of its runs' most)."""
+    groups: list[list[_Alone]] = []
+    until: datetime | None = None
+    for order in orders:
+        if until is None or order.first >= until or len(groups[-1]) == IN_TURN_AT_MOST:
+            groups.append([])
+        groups[-1].append(order)
+        ends = order.latest + timedelta(seconds=order.on_site)
+        until = ends if until is None else max(until, ends)
+    return groups

@@ -127,7 +127,8 @@ def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: Zon
     end = run.start + timedelta(seconds=DAY_SECONDS)
     day = run.start.astimezone(timezone).date()
     rows = conn.execute(_ROUTINE_ORDERS, {"day": day, "start": run.start, "end": end}).fetchall()
-    reachable = coverage.reachable_in_window(conn, params, timezone, day, run.start, end).values()
+    bound = coverage.routine_bound(conn, params, timezone, day, run.start, end)
+    reachable = bound.reachable.values()
     inside = [r[2] is not None and r[3] is not None and r[2] <= r[1] for r in rows]
     served = [r for r, ok in zip(rows, inside, strict=True) if ok]
     missed = [r[4] for r, ok in zip(rows, inside, strict=True) if not ok]
@@ -146,6 +147,8 @@ def routine(conn: psycopg.Connection, run: DayRun, params: Params, timezone: Zon
         "missed_not_in_plan": missed.count(None),
         "roster_bound_in_window": _share(sum(reachable), len(rows)),
         "out_of_roster_reach": sum(1 for r in reachable if not r),
+        "roster_bound_in_turn": _share(sum(reachable) - bound.beyond_one_caregiver, len(rows)),
+        "beyond_one_caregiver": bound.beyond_one_caregiver,
         "completed": _share(sum(1 for r in rows if r[3] is not None), len(rows)),
         "never_reached": sum(1 for r in rows if r[2] is None),
         "given_up": run.given_up,

@@ -44,6 +44,7 @@ ROWS: tuple[Row, ...] = (
     ("Routine orders wanted that day", "routine", "count", None, _num),
     ("Routine served inside window", "routine", "served_in_window", None, _pct),
     ("  best the roster allows (loose)", "routine", "roster_bound_in_window", None, _pct),
+    ("  best the roster allows, in turn", "routine", "roster_bound_in_turn", None, _pct),
     ("  missed, planned the evening before", "routine", "missed_planned", None, _num),
     ("  missed, no room in the evening plan", "routine", "missed_no_room", None, _num),
     ("  missed, nobody may or can take it", "routine", "missed_unplannable", None, _num),

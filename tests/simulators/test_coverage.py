@@ -7,6 +7,7 @@ from datetime import time, timedelta
 
 import psycopg
 
+from dispatcher.planning.solve import most_in_turn
 from dispatcher.settings import Config
 from eldercare.clock import ManualClock
 from simulators.citysim import coverage
@@ -36,7 +37,8 @@ def test_an_order_is_within_the_rosters_reach_only_when_someone_who_may_take_it_
         "bath at ten": booked(conn, clock, config, near, "bathing", local(10), 60, 60),
         "medical": booked(conn, clock, config, near, "medical", local(10), 60, 60),
     }
-    found = coverage.reachable_in_window(conn, parameters.load(), TZ, DAY, local(0), local(0) + timedelta(days=1))
+    bound = coverage.routine_bound(conn, parameters.load(), TZ, DAY, local(0), local(0) + timedelta(days=1))
+    found = bound.reachable
     assert {name: found[order] for name, order in orders.items()} == {
         "next door at nine": True,
         "far at eight": False,
@@ -46,3 +48,18 @@ def test_an_order_is_within_the_rosters_reach_only_when_someone_who_may_take_it_
         "bath at ten": False,
         "medical": False,
     }
+    # the cleaner alone reaches three of them, and serves two at most in turn: a clean takes 110 minutes (the median),
+    # so after one at nine the other at nine is past its window, and the meal at eleven follows the one next door only
+    assert bound.beyond_one_caregiver == 1
+
+
+def test_the_most_one_caregiver_serves_in_turn_counts_the_rides_between_jobs() -> None:
+    half_hour, twenty_minutes = 30 * 60, 20 * 60
+    # three jobs twenty minutes apart, each to be started within half an hour and taking twenty minutes
+    jobs = [(t, t + half_hour, twenty_minutes) for t in (0, 20 * 60, 40 * 60)]
+    assert most_in_turn(jobs) == 3
+    # the third an hour's ride from the other two: it fits only alone
+    rides = [[0, 0, 3600], [0, 0, 3600], [3600, 3600, 0]]
+    assert most_in_turn(jobs, rides) == 2
+    assert most_in_turn(jobs[2:], [[0]]) == 1
+    assert most_in_turn([]) == 0
