@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from eldercare.clock import FIRST_DAY, LAST_DAY
-from eldercare.vocabulary import EMERGENCY_ALARMS, ServiceType
+from eldercare.vocabulary import EMERGENCY_ALARMS, ServiceType, TravelMode
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "day_params.toml"
 SERVICES = tuple(ServiceType)
@@ -19,6 +19,9 @@ ALARMS = EMERGENCY_ALARMS
 
 class ParamsError(Exception):
     """The parameters file cannot be used; the message says where and what to change."""
+
+
+_Factor = Annotated[float, Field(ge=0)]
 
 
 class _Section(BaseModel):
@@ -61,7 +64,7 @@ class Day(_Section):
 
 class Emergencies(_Section):
     per_elder_per_day: float = Field(ge=0, le=10)
-    ability_factor: tuple[float, float, float, float, float]
+    ability_factor: tuple[_Factor, _Factor, _Factor, _Factor, _Factor]
     alone_factor: float = Field(ge=0)
     hourly_profile: list[float] = Field(min_length=24, max_length=24)
     types: dict[str, float]
@@ -121,11 +124,25 @@ class Caregivers(_Section):
 
 
 class Travel(_Section):
-    speed_kmh: dict[str, float]
-    setup_minutes: dict[str, float]
+    speed_kmh: dict[str, Annotated[float, Field(gt=0)]]
+    setup_minutes: dict[str, Annotated[float, Field(ge=0)]]
     detour: float = Field(ge=1)
     emergency_factor: float = Field(ge=1)
     sigma: float = Field(ge=0)
+
+    @field_validator("speed_kmh", "setup_minutes")
+    @classmethod
+    def _every_mode(cls, value: dict[str, float]) -> dict[str, float]:
+        """One value per way caregivers travel, and none other (a misspelt mode would change nothing)."""
+        modes = {m.value for m in TravelMode}
+        if set(value) != modes:
+            unknown, missing = sorted(set(value) - modes), sorted(modes - set(value))
+            raise ValueError(
+                f"expected a value for each of {', '.join(sorted(modes))}"
+                + (f"; unknown {unknown}" if unknown else "")
+                + (f"; missing {missing}" if missing else "")
+            )
+        return value
 
     def minutes(self, mode: str, road_km: float, hurry: bool = False) -> float:
         """The expected (median) minutes of a trip of ``road_km`` in ``mode``: getting going, then the road, faster
@@ -149,7 +166,7 @@ class ServiceMinutes(_Section):
 
 
 class Operators(_Section):
-    on_duty: list[int] = Field(min_length=24, max_length=24)
+    on_duty: list[Annotated[int, Field(ge=0)]] = Field(min_length=24, max_length=24)
     pickup_median_seconds: float = Field(gt=0)
     pickup_sigma: float = Field(ge=0)
     call_median_minutes: float = Field(gt=0)

@@ -49,6 +49,11 @@ def test_defaults_load_and_a_file_changes_only_what_it_names(tmp_path: Path, par
         ("[emergencies]\nhourly_profile = " + str([0] * 24) + "\n", "emergencies.hourly_profile: Value error"),
         ("[adhoc.types]\nmedical = 0\nmobility = 0\ncare = 0\nbathing = -1\n", "adhoc.types: Value error"),
         ("[caregivers]\nset_off_seconds = [120.0, 30.0]\n", "caregivers.set_off_seconds: Value error"),
+        ("[emergencies]\nability_factor = [1.0, -1.5, 2.0, 3.0, 4.0]\n", "emergencies.ability_factor.1"),
+        ("[operators]\non_duty = " + str([2] * 23 + [-1]) + "\n", "operators.on_duty.23"),
+        ("[travel.speed_kmh]\nwalk = 0\n", "travel.speed_kmh.walk"),
+        ("[travel.setup_minutes]\ncar = -3\n", "travel.setup_minutes.car"),
+        ("[travel.speed_kmh]\nbike = 15.0\n", "travel.speed_kmh: Value error, expected a value for each of car, ebike"),
     ],
 )
 def test_a_bad_parameters_file_is_refused_saying_where(tmp_path: Path, text: str, says: str) -> None:
