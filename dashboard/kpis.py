@@ -117,7 +117,7 @@ SLICE_KEYS: dict[Dimension | None, tuple[str, str, str, str]] = {
         "coalesce(min(p.name), '-')",
         "LEFT JOIN provider p ON p.id = r.key::int",
     ),
-    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::smallint"),
+    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::integer"),
     Dimension.DAY: ("all", "r.day::text", "r.day::text", ""),
 }
 DAILY_KEYS: dict[Dimension | None, tuple[str, str, str]] = {
@@ -190,7 +190,7 @@ def _order_figures(conn: psycopg.Connection, flt: KpiFilter, dim: Dimension | No
 
 ALARM_KEYS: dict[Dimension | None, tuple[str, str, str, str]] = {
     None: ("all", "'all'", "'all'", ""),
-    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::smallint"),
+    Dimension.TOWNSHIP: ("township", "r.key", "min(t.name)", "JOIN township t ON t.id = r.key::integer"),
     Dimension.DAY: ("all", "r.day::text", "r.day::text", ""),
 }
 

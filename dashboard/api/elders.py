@@ -36,7 +36,7 @@ def list_elders(
     q: Annotated[
         str | None, Query(max_length=64, description="part of a name, code or phone, or a resident ID number")
     ] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     include_inactive: Annotated[bool, Query(description="also elders taken off the register")] = False,
     limit: Limit = 50,
     offset: Offset = 0,

@@ -80,7 +80,7 @@ def get_kpis(
     to: Annotated[date | None, Query(description="last local day (default: today)")] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{2,16}$")] = None,
     provider_id: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="0: orders never assigned")] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> KpiReport:
     """KPIs over local days [from, to], in total and by service type, provider, township and day."""
     township_id = scope.township_of(principal.area, township_id)

@@ -30,7 +30,7 @@ def kpi_page(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{0,16}$")] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=32767)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> HTMLResponse:
     flt = kpi_filter(runtime, from_, to, service_type or None, None, scope.township_of(principal.area, township_id))
     report = fresh_report(pool, runtime, memo, flt)

@@ -218,7 +218,7 @@ def create_plan(
     period: Annotated[Literal["week", "month"], Form()],
     period_start: Annotated[date, Form(ge=checks.FIRST_DAY, le=checks.LAST_DAY)],
     level: Annotated[Literal["city", "township", "community"], Form()],
-    township_id: Annotated[int | None, Form(ge=1, le=32767)] = None,
+    township_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     community_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     elder_calls: Annotated[int, Form(ge=0, le=10000)] = 0,
     home_visits: Annotated[int, Form(ge=0, le=10000)] = 0,

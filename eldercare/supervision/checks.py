@@ -42,7 +42,7 @@ class PlanInput(BaseModel):
         ge=FIRST_DAY, le=LAST_DAY, description="any day of the period: a week starts on Monday, a month on the 1st"
     )
     level: Level
-    township_id: int | None = Field(None, ge=1, le=32767)
+    township_id: int | None = Field(None, ge=1, le=2**31 - 1)
     community_id: int | None = Field(None, ge=1, le=2**31 - 1)
     elder_calls: int = Field(0, ge=0, le=10000)
     home_visits: int = Field(0, ge=0, le=10000)

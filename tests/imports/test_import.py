@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from eldercare import device_register
+from eldercare import device_register, users
 from tests.imports.conftest import count, load
 
 KINDS = ("areas", "providers", "caregivers", "elders", "devices")
@@ -89,3 +89,19 @@ def test_re_importing_changes_what_changed(
         (sheets["caregivers"][0]["phone"],),
     ).fetchall()
     assert shifts == [(d, "09:00", 3) for d in range(1, 6)]
+
+
+def test_townships_past_the_smallint_range_import_and_scope_accounts(
+    conn: psycopg.Connection, tmp_path: Path, sheets: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Every dry run (and every refused import) draws township ids that no township keeps: as after some 33,000
+    dry-run townships, the next ids are past 32,767 and a city is still imported and scoped by them."""
+    conn.execute("SELECT setval(pg_get_serial_sequence('township', 'id'), 40000)")
+    conn.commit()
+    for kind in ("areas", "elders"):
+        report = load(conn, tmp_path, kind, sheets[kind])
+        assert report.ok and report.committed, [(p.row, p.column, p.text("en")) for p in report.problems]
+    township_id, code = conn.execute("SELECT id, code FROM township ORDER BY id LIMIT 1").fetchone() or (0, "")
+    assert township_id > 40000
+    users.add_user(conn, "desk", "a long enough secret", users.Role.OPERATOR)
+    assert users.set_area(conn, "desk", code, None).township_id == township_id
