@@ -80,7 +80,7 @@ def main() -> None:
             if args.meals:
                 from benchmarks.plan_meals import report
 
-                meals = list(report(conn, problem, outcome.plan_id))
+                meals = list(report(conn, problem, outcome.plan_id, planning.solver_settings(config)))
     numbers = outcome.figures
     database = float(numbers["load_seconds"]) + float(numbers["store_seconds"])  # type: ignore[arg-type]
     print(

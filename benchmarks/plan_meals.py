@@ -1,6 +1,8 @@
 """Where the meals a plan left without room could have come from: each such meal's kitchens, how many of the day's
 meals their staff carry in the plan, and who among that staff carries nothing, how they travel and how far from
-their kitchen they live; then everyone on shift who may deliver some meal and has no visit in the plan.
+their kitchen they live; then everyone on shift who may deliver some meal and has no visit in the plan; and how
+many of the day's meals the solver places when the caregivers have nothing else to do (every other visit left
+out): the meals beyond that are the kitchens' and their carriers' limit, whatever else the day holds.
 
 It tells the roster's limits (too few cooks at a kitchen, staff who live far from the kitchen they collect at) from
 the solver's: ``python -m benchmarks.bench_planner --seed 3 --meals``.
@@ -10,11 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import psycopg
 from geopy.distance import geodesic
 
+from dispatcher.planning import problem as problems
 from dispatcher.planning.problem import NO_ROOM, Kitchen, Problem, Worker
+from dispatcher.planning.solve import SolverSettings, solve
 from dispatcher.planning.store import visit_key
 
 
@@ -23,7 +28,7 @@ def _km(worker: Worker, kitchen: Kitchen) -> float:
     return float(geodesic((worker.lat, worker.lon), (kitchen.lat, kitchen.lon)).km)
 
 
-def report(conn: psycopg.Connection, problem: Problem, plan_id: int) -> Iterator[str]:
+def report(conn: psycopg.Connection, problem: Problem, plan_id: int, settings: SolverSettings) -> Iterator[str]:
     """Lines on the meals of plan ``plan_id`` (made from ``problem``, the same day read again) left ``no_room``."""
     rows = conn.execute(
         "SELECT recurring_service_id, occurrence_at, order_id, caregiver_id, kitchen_provider_id, unassigned_reason "
@@ -66,3 +71,21 @@ def report(conn: psycopg.Connection, problem: Problem, plan_id: int) -> Iterator
     meal_staff = {w for choices in problem.kitchen_choices.values() for _, staff in choices for w in staff}
     idle_cooks = sorted({problem.workers[w].code for w in meal_staff if problem.workers[w].caregiver_id not in visits})
     yield f"on shift, may deliver some meal, nothing in the plan: {len(idle_cooks)} ({', '.join(idle_cooks)})"
+    yield _meals_alone(conn, problem, settings, sum(carried.values()))
+
+
+def _meals_alone(conn: psycopg.Connection, problem: Problem, settings: SolverSettings, in_plan: int) -> str:
+    """How many of the day's meals the solver places with every other visit left out (the day read again: a solve
+    moves meals between kitchens)."""
+    tz = problem.midnight.tzinfo
+    assert isinstance(tz, ZoneInfo)
+    alone = problems.load(conn, problem.day, tz)
+    meals = [index for index, visit in enumerate(alone.visits) if index in alone.kitchen_choices]
+    for index in range(len(alone.visits)):
+        if index not in alone.kitchen_choices:
+            alone.allowed[index] = []
+    placed = solve(alone, settings).stops
+    return (
+        f"meals placed with nothing else in anyone's day: {sum(1 for i in meals if i in placed)} of {len(meals)} "
+        f"(the plan: {in_plan})"
+    )

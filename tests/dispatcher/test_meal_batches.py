@@ -212,7 +212,8 @@ def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_a
 ) -> None:
     """``benchmarks.plan_meals`` (``bench_planner --meals``): the meal left without room, then each kitchen it may
     come from with each of its staff who may deliver it (how they travel, km from home to the kitchen, meals /
-    visits the plan gives them), then who may deliver a meal of the day and has nothing in the plan."""
+    visits the plan gives them), then who may deliver a meal of the day and has nothing in the plan, then how many
+    meals the solver places with nothing else in anyone's day."""
     near, far = town.provider(), town.provider()
     kitchen(conn, near, offset(0, 0.2))
     kitchen(conn, far, offset(0, 9))
@@ -224,7 +225,8 @@ def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_a
     code: dict[int, str] = dict(
         conn.execute("SELECT id, code FROM caregiver WHERE id = ANY(%s)", ([near_cook, walker],)).fetchall()
     )
-    lines = list(plan_meals.report(conn, problems.load(conn, DAY, config.timezone), outcome.plan_id))
+    day = problems.load(conn, DAY, config.timezone)
+    lines = list(plan_meals.report(conn, day, outcome.plan_id, solver_settings(config)))
     assert lines[0] == "meals left without room: 1"
     assert lines[1] == "  by the hour their window opens: 11:00 1"
     assert lines[4:6] == [
@@ -232,6 +234,8 @@ def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_a
         f"    {far}: {code[walker]} walk 4.0 km 0/0",
     ]
     assert lines[6] == f"on shift, may deliver some meal, nothing in the plan: 1 ({code[walker]})"
+    # the near cook's shift holds one of the two whatever else their day holds: the kitchens' limit, not the plan's
+    assert lines[7] == "meals placed with nothing else in anyone's day: 1 of 2 (the plan: 1)"
 
 
 @pytest.mark.parametrize("seed", range(4))
