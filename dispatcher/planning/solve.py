@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import vroom
 from vroom._vroom import VroomInputException  # pyvroom exports it only from its compiled module
@@ -629,14 +630,7 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
             )
             for i in visits
         )
-        together: list[list[tuple[int, int, int, int]]] = []
-        until = -math.inf
-        for job in jobs:  # visits whose spans (opening to latest end) overlap are weighed together
-            if job[0] >= until:
-                together.append([])
-            together[-1].append(job)
-            until = max(until, job[1] + job[2])
-        for group in together:
+        for group in overlapping(jobs):
             if not 1 < len(group) <= OVERBOOKED_AT_MOST:
                 continue
             most = most_in_turn([(opens, latest, takes) for opens, latest, takes, _ in group])
@@ -655,6 +649,22 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
                 )
                 found.update((i, reason) for *_, i in group)
     return found
+
+
+Job = TypeVar("Job", bound=tuple[Any, ...])
+
+
+def overlapping(jobs: Sequence[Job]) -> list[list[Job]]:
+    """``jobs`` (opening, latest start, time taken, anything else; by opening) in groups whose spans, opening to
+    latest end, overlap: a job of one group can never hold up one of the next, so each is weighed on its own."""
+    groups: list[list[Job]] = []
+    until = -math.inf
+    for job in jobs:
+        if job[0] >= until:
+            groups.append([])
+        groups[-1].append(job)
+        until = max(until, job[1] + job[2])
+    return groups
 
 
 def most_in_turn(jobs: Sequence[tuple[float, float, float]], rides: Sequence[Sequence[float]] | None = None) -> int:

@@ -19,7 +19,7 @@ import psycopg
 
 from dispatcher import homes_ignoring_load
 from dispatcher.planning.problem import Staff, load_staff
-from dispatcher.planning.solve import most_in_turn
+from dispatcher.planning.solve import most_in_turn, overlapping
 from simulators.citysim.params import Params
 from simulators.citysim.world import km_between
 
@@ -129,12 +129,9 @@ class _Alone:
 def _weighed_together(orders: list[_Alone]) -> list[list[_Alone]]:
     """``orders`` (by earliest arrival) in groups whose spans, first arrival to latest end, overlap, each cut into
     runs of at most ``IN_TURN_AT_MOST`` (the most of a group is at most the sum of its runs' most)."""
-    groups: list[list[_Alone]] = []
-    until: datetime | None = None
-    for order in orders:
-        if until is None or order.first >= until or len(groups[-1]) == IN_TURN_AT_MOST:
-            groups.append([])
-        groups[-1].append(order)
-        ends = order.latest + timedelta(seconds=order.on_site)
-        until = ends if until is None else max(until, ends)
-    return groups
+    jobs = [(o.first.timestamp(), o.latest.timestamp(), o.on_site, n) for n, o in enumerate(orders)]
+    return [
+        [orders[n] for *_, n in group[cut : cut + IN_TURN_AT_MOST]]
+        for group in overlapping(jobs)
+        for cut in range(0, len(group), IN_TURN_AT_MOST)
+    ]
