@@ -155,9 +155,11 @@ SELECT * FROM (
             ORDER BY b.completed_at DESC, b.id DESC
             LIMIT 1
         ) before ON true
-        WHERE %(locate)s AND w.caregiver_id = c.id AND w.en_route_at IS NOT NULL
+        -- out on it: set off for it, or arrived without saying so (the second meal of a batch, a caregiver who
+        -- goes straight on from one elder to the next)
+        WHERE %(locate)s AND w.caregiver_id = c.id AND (w.en_route_at IS NOT NULL OR w.arrived_at IS NOT NULL)
           AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(now)s - {ride_home_here})
-        ORDER BY w.completed_at DESC NULLS FIRST, w.en_route_at DESC, w.id DESC
+        ORDER BY w.completed_at DESC NULLS FIRST, coalesce(w.en_route_at, w.arrived_at) DESC, w.id DESC
         LIMIT 1
     ) here ON true
     WHERE c.provider_id = ANY(%(providers)s) AND c.active AND NOT c.sms_opt_out

@@ -211,6 +211,36 @@ def test_an_emergency_is_ranked_from_where_caregivers_are_reckoned_to_be(conn, c
         assert winner == at_home
 
 
+def test_a_caregiver_who_went_straight_on_to_the_next_elder_is_reckoned_from_that_one(
+    conn, clock, town, config
+) -> None:
+    """The second meal of a batch, or any visit a caregiver goes straight on to, is answered ARRIVED and DONE with no
+    set-off between: where they are is reckoned from it, the last they finished, not from the visit before it."""
+    provider = town.provider()
+    driver = town.caregiver(provider, offset(12, 0), mode="car")
+    # set off three hours ago for a meal 10 km south, finished 40 minutes ago: on the way home from there for 37
+    # minutes, 1.4 km north of the elder were it the last
+    _at_work(conn, clock, config, town, driver, town.elder(offset(-10, 0)), finished_ago=timedelta(minutes=40))
+    # but then straight on to another 10 km south and 5 km east, arrived 20 and finished 5 minutes ago
+    straight_on = create_order(
+        conn, clock, elder_id=town.elder(offset(-10, 5)), service_type="meal", actor="t", config=config
+    )
+    now = clock.now()
+    conn.execute(
+        "UPDATE service_order SET status = 'completed', caregiver_id = %s, accepted_at = %s, arrived_at = %s, "
+        "completed_at = %s WHERE id = %s",
+        (driver, now - timedelta(hours=3), now - timedelta(minutes=20), now - timedelta(minutes=5), straight_on.id),
+    )
+    sos = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
+    need = need_of(conn, load_order(conn, sos.id), now)
+    whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
+    source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
+    (found,) = [c for c in source.within(None) if c.caregiver_id == driver]
+    assert found.away
+    # 2 minutes of driving home from the last: some 10 km from the elder
+    assert 9.5 < geodesic((found.lat, found.lon), (need.lat, need.lon)).km < 11
+
+
 def test_a_caregiver_is_reckoned_along_the_way_from_where_they_were_when_they_set_off() -> None:
     """``located``: the share of the way a trip would have taken, from home or from the reckoned place on the way
     home from the order finished before; at the elder's once arrived; at home once the way home is over."""
