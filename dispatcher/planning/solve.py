@@ -682,9 +682,11 @@ def most_in_turn(jobs: Sequence[tuple[float, float, float]], rides: Sequence[Seq
                 continue
             most = max(most, chosen.bit_count())
             for j, (opens, latest, takes) in enumerate(jobs):
+                if chosen >> j & 1:
+                    continue
                 ride = rides[last][j] if rides is not None and last >= 0 else 0.0
                 start = max(t + ride, opens)
-                if not chosen >> j & 1 and start <= latest:
+                if start <= latest:
                     more = (chosen | 1 << j, j if rides is not None else -1)
                     done[more] = min(done.get(more, math.inf), start + takes)
     return most

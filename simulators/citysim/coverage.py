@@ -91,7 +91,9 @@ def routine_bound(
 
     staff = [s for s in load_staff(conn, day, timezone) if s.usable and not s.absent and s.spans]
     reachable: dict[int, bool] = {}
-    sole: dict[int, list[_Alone]] = {}
+    # per caregiver (and how they travel), the orders only they reach: earliest and latest arrival and the seconds
+    # on site (as most_in_turn takes a job), and the place
+    sole: dict[tuple[int, str], list[tuple[float, float, float, tuple[float, float]]]] = {}
     for order_id, service, opens, closes, community, lat, lon in conn.execute(_ROUTINE, (start, end)).fetchall():
         found = [
             (m, t)
@@ -104,34 +106,15 @@ def routine_bound(
         if len(found) == 1:
             m, first = found[0]
             latest = min(closes, max(b for _, b in m.spans))
-            on_site = params.service_minutes.median(service) * 60
-            sole.setdefault(m.id, []).append(_Alone(first, latest, on_site, (lat, lon)))
-    modes = {m.id: m.travel_mode for m in staff}
+            job = (first.timestamp(), latest.timestamp(), params.service_minutes.median(service) * 60, (lat, lon))
+            sole.setdefault((m.id, m.travel_mode), []).append(job)
     beyond = 0
-    for caregiver, orders in sole.items():
-        for group in _weighed_together(sorted(orders, key=lambda o: (o.first, o.latest))):
-            jobs = [(o.first.timestamp(), o.latest.timestamp(), o.on_site) for o in group]
-            rides = [[minutes(modes[caregiver], a.place, b.place) * 60 for b in group] for a in group]
-            beyond += len(group) - most_in_turn(jobs, rides)
+    for (_, mode), orders in sole.items():
+        # weighed apart: orders whose spans do not overlap, and runs of at most IN_TURN_AT_MOST of a group (the most
+        # of a group is at most the sum of its runs' most)
+        for group in overlapping(sorted(orders)):
+            for cut in range(0, len(group), IN_TURN_AT_MOST):
+                run = group[cut : cut + IN_TURN_AT_MOST]
+                rides = [[minutes(mode, a[3], b[3]) * 60 for b in run] for a in run]
+                beyond += len(run) - most_in_turn([job[:3] for job in run], rides)
     return RoutineBound(reachable, beyond)
-
-
-@dataclass(frozen=True, slots=True)
-class _Alone:
-    """An order only one caregiver reaches: their earliest and latest arrival, the seconds on site, the place."""
-
-    first: datetime
-    latest: datetime
-    on_site: float
-    place: tuple[float, float]
-
-
-def _weighed_together(orders: list[_Alone]) -> list[list[_Alone]]:
-    """``orders`` (by earliest arrival) in groups whose spans, first arrival to latest end, overlap, each cut into
-    runs of at most ``IN_TURN_AT_MOST`` (the most of a group is at most the sum of its runs' most)."""
-    jobs = [(o.first.timestamp(), o.latest.timestamp(), o.on_site, n) for n, o in enumerate(orders)]
-    return [
-        [orders[n] for *_, n in group[cut : cut + IN_TURN_AT_MOST]]
-        for group in overlapping(jobs)
-        for cut in range(0, len(group), IN_TURN_AT_MOST)
-    ]
