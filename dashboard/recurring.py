@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 import dispatcher
 from dashboard.errors import Invalid, NotFound
@@ -16,6 +16,7 @@ from eldercare import audit
 from eldercare.clock import FIRST_DAY, LAST_DAY
 from eldercare.i18n import N_
 from eldercare.labels import Listed, Message
+from eldercare.roster import Strict
 
 # minute hour day-of-month month day-of-week, as APScheduler's CronTrigger.from_crontab reads them
 CRON_FIELD = r"[0-9A-Za-z*/,-]+"
@@ -76,9 +77,7 @@ class RecurringService(BaseModel):
     created_at: datetime
 
 
-class RecurringCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
-
+class RecurringCreate(Strict):
     elder_id: int = Field(ge=1)
     service_type: Annotated[str, StringConstraints(pattern=r"^(meal|cleaning|bathing|medical|mobility|care)$")]
     schedule: Schedule = Field(description="crontab fields in local time, e.g. '0 11 * * *' or '0 9 * * fri'")
@@ -95,9 +94,7 @@ class RecurringCreate(BaseModel):
         return checked_schedule(value)
 
 
-class RecurringUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecurringUpdate(Strict):
     schedule: Schedule | None = None
     duration_min: int | None = Field(None, ge=5, le=720)
     lead_min: int | None = Field(None, ge=0, le=1440)
