@@ -29,6 +29,7 @@ from eldercare.register.model import (
     Problem,
     Rejected,
     assessed_after_birth,
+    dated_after_birth,
     validated,
 )
 from eldercare.register.record import Assessment, ElderRecord, NoSuchElder, assessments, get_record
@@ -392,19 +393,11 @@ def deactivate(
                 )
             ]
         )
-    if change.since < current.birth_date:
-        raise Rejected(
-            [
-                Problem.of(
-                    "since",
-                    Message.of(
-                        N_("the date %(day)s is before the elder was born (%(born)s)"),
-                        day=change.since,
-                        born=current.birth_date,
-                    ),
-                )
-            ]
-        )
+    born_after = dated_after_birth(
+        change.since, current.birth_date, N_("the date %(day)s is before the elder was born (%(born)s)")
+    )
+    if born_after is not None:
+        raise Rejected([Problem.of("since", born_after)])
     conn.execute(
         "UPDATE elder SET active = false, inactive_reason = %s, inactive_since = %s, updated_at = now() WHERE id = %s",
         (change.reason.value, change.since, elder_id),

@@ -311,12 +311,16 @@ def years_between(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def dated_after_birth(day: date, born: date, text: str) -> Message | None:
+    """Why a record dated ``day`` cannot be of an elder born on ``born``, in ``text`` (with ``day`` and ``born``);
+    None when it can."""
+    return None if day >= born else Message.of(text, day=day, born=born)
+
+
 def assessed_after_birth(assessed_on: date, born: date) -> Message | None:
     """Why an assessment dated ``assessed_on`` cannot be of an elder born on ``born``; None when it can."""
-    if assessed_on >= born:
-        return None
-    return Message.of(
-        N_("the assessment date %(day)s is before the elder was born (%(born)s)"), day=assessed_on, born=born
+    return dated_after_birth(
+        assessed_on, born, N_("the assessment date %(day)s is before the elder was born (%(born)s)")
     )
 
 
