@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -18,6 +18,18 @@ from simulators.device_fleet import Fleet, FleetStats, Sent, homes_from_manifest
 __all__ = ["Fleet", "FleetStats", "Sent", "command"]
 
 CONNECT_SECONDS = 30.0  # the least time given to the fleet to connect, for a broker that is still starting
+
+
+def none_connected(fleet: Fleet, broker: BrokerAddress, wait: float, who: str) -> NoReturn:
+    """Stop ``fleet``, of which ``who`` (``"no device"``, say) connected within ``wait`` seconds, saying where to
+    look, and exit 1."""
+    fleet.stop(announce=False)
+    typer.echo(
+        f"eldercare: {who} connected to {broker.host}:{broker.port} within {wait:g} s. Check that the broker runs "
+        "there (--mqtt-url) and knows the manifest's devices (`eldercare seed` provisions them).",
+        err=True,
+    )
+    raise typer.Exit(1)
 
 
 def events_to_send(specs: list[str], fleet: list[ProvisionedDevice]) -> list[tuple[str, EventType]]:
@@ -99,13 +111,7 @@ def command(
     connected = fleet.start(timeout=wait)
     typer.echo(f"{connected}/{len(chosen)} devices connected")
     if not connected:
-        fleet.stop(announce=False)
-        typer.echo(
-            f"eldercare: no device connected to {broker.host}:{broker.port} within {wait:g} s. Check that the broker "
-            "runs there (--mqtt-url) and knows the manifest's devices (`eldercare seed` provisions them).",
-            err=True,
-        )
-        raise typer.Exit(1)
+        none_connected(fleet, broker, wait, "no device")
     for device_id, kind in events:
         seq = fleet.send_event(device_id, kind)
         typer.echo(f"sent {kind} from {device_id} (seq {seq})")

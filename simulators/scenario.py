@@ -29,6 +29,7 @@ import msgspec
 import typer
 
 from devices import DEVICE_TYPES, METRIC_RANGES
+from simulators.fleet import CONNECT_SECONDS  # the time given to the subjects' devices to connect
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ SCENARIOS_DIR = Path(__file__).with_name("scenarios")
 Action = Literal["event", "telemetry", "offline", "silence"]
 LONGEST = 24 * 3600.0  # seconds from a scenario's start to its last step, at most: a day
 MOST_REPEATS = 1000  # each repeat is a timer thread while the scenario plays
-CONNECT_SECONDS = 30.0  # the time given to the subjects' devices to connect, for a broker that is still starting
 
 
 class ScenarioError(Exception):
@@ -304,6 +304,7 @@ def command(
     from eldercare.mqtt import BrokerAddress
     from simulators.caregivers import Behaviour, SimulatedCaregivers, phones_from_manifest
     from simulators.device_fleet import Fleet, homes_from_manifest
+    from simulators.fleet import none_connected
 
     try:
         scenarios = [load(path) for path in files]
@@ -326,14 +327,7 @@ def command(
     fleet = Fleet(devices, broker, homes=homes_from_manifest(manifest), seed=seed)
     connected = fleet.start(timeout=CONNECT_SECONDS)
     if devices and not connected:
-        fleet.stop(announce=False)
-        typer.echo(
-            f"eldercare: none of the {len(devices)} devices of the scenarios' elders connected to {broker.host}:"
-            f"{broker.port} within {CONNECT_SECONDS:g} s. Check that the broker runs there (--mqtt-url) and knows the "
-            "manifest's devices (`eldercare seed` provisions them).",
-            err=True,
-        )
-        raise typer.Exit(1)
+        none_connected(fleet, broker, CONNECT_SECONDS, f"none of the {len(devices)} devices of the scenarios' elders")
     crowd = SimulatedCaregivers(twilio, phones_from_manifest(manifest), Behaviour(), seed) if twilio else None
     player = Player(Stage(fleet, crowd), log_line=typer.echo, speed=speed)
     crowd_thread = None
