@@ -49,6 +49,16 @@ LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AN
                                                        AND so.occurrence_at = pv.occurrence_at))))
       ELSE 0 END)::int"""  # noqa: S608 (constants)
 
+# The hours a caregiver was busy on orders in the 24 hours up to %(now)s: from setting off (or arriving, for one they
+# went straight on to) to done, cancelled or now. Weighed by ``MatchWeights.worked``, it gives an emergency to the
+# one who has worked less of the two about as near (balanced hours, as the plan does for booked visits).
+WORKED_HOURS = """(SELECT coalesce(sum(extract(epoch FROM
+        least(coalesce(d.completed_at, d.cancelled_at, %(now)s), %(now)s) - coalesce(d.en_route_at, d.arrived_at))), 0)
+        / 3600.0
+    FROM service_order d WHERE d.caregiver_id = c.id
+      AND coalesce(d.en_route_at, d.arrived_at) > %(now)s - interval '24 hours'
+      AND coalesce(d.en_route_at, d.arrived_at) <= %(now)s)::float8"""
+
 # The spans of time a caregiver is taken: the visits of their day in the plan in force, other than the order's own,
 # from a meal's collection at its kitchen (or the visit's planned start) to the planned start plus the booked
 # duration; and a visit they are at, from their arrival to its end by the booked duration.
@@ -131,6 +141,7 @@ SELECT * FROM (
            EXISTS (SELECT 1 FROM service_order h WHERE h.elder_id = %(elder)s AND h.caregiver_id = c.id
                    AND h.status IN ('completed', 'reviewed')),
            c.name, c.phone, c.language, here.lat IS NOT NULL AS away, kitchen.lat AS via_lat, kitchen.lon AS via_lon,
+           {worked} AS worked_hours,
            here.lat, here.lon, here.accepted_at, here.en_route_at, here.arrived_at, here.completed_at, here.hurry,
            here.next_accepted_at, here.before_lat, here.before_lon, here.before_completed_at, here.via_lat, here.via_lon
     FROM caregiver c
@@ -297,6 +308,7 @@ class SqlCandidates:
             return []
         query = sql.SQL(_CANDIDATES).format(
             load=sql.SQL(LOAD),
+            worked=sql.SQL(WORKED_HOURS),
             on_shift=sql.SQL(ON_SHIFT),
             room=sql.SQL(ROOM_IN_PLAN),
             box=clause,
@@ -308,10 +320,10 @@ class SqlCandidates:
 
     def _candidate(self, row: Sequence[Any]) -> Candidate:
         """A row of ``_CANDIDATES`` as a candidate: at home, or where they are reckoned to be (``located``)."""
-        candidate = Candidate(*row[:16])
+        candidate = Candidate(*row[:17])
         if not candidate.away:
             return candidate
-        lat, lon, accepted, set_off, arrived, completed, hurry, next_accepted, *before_row, via_lat, via_lon = row[16:]
+        lat, lon, accepted, set_off, arrived, completed, hurry, next_accepted, *before_row, via_lat, via_lon = row[17:]
         via = None if via_lat is None else (via_lat, via_lon)
         visit = Checked((lat, lon), accepted, set_off, arrived, completed, hurry, via)
         before_lat, before_lon, before_completed = before_row

@@ -22,6 +22,7 @@ from dispatcher.candidates import (
     ROOM_IN_PLAN,
     UNDER_CONTRACT,
     WEEKLY_SHIFT,
+    WORKED_HOURS,
     Need,
     need_of,
     shift_params,
@@ -52,7 +53,8 @@ SELECT c.id, c.code, c.provider_id, c.home_lat, c.home_lon, c.travel_mode, c.rat
           AND {held}) >= p.capacity,
        EXISTS (SELECT 1 FROM offer o WHERE o.order_id = %(order)s AND o.caregiver_id = c.id),
        CASE WHEN %(meal)s THEN p.kitchen_lat END, CASE WHEN %(meal)s THEN p.kitchen_lon END,
-       {room}
+       {room},
+       {worked}
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 WHERE {scope}
 ORDER BY c.id
@@ -248,6 +250,7 @@ def judge(
         "wide": nearby,
         "routine": not need.emergency,
         "meal": need.service_type == ServiceType.MEAL,
+        "now": need.wanted_at,
         **need.room_params(),
     }
     query = _CHECKS.format(
@@ -258,10 +261,11 @@ def judge(
         absent=sql.SQL(ABSENT),
         scope=sql.SQL(_NEARBY),
         room=sql.SQL(ROOM_IN_PLAN),
+        worked=sql.SQL(WORKED_HOURS),
     )
     verdicts = []
     for row in conn.execute(query, params).fetchall():
-        candidate = replace(Candidate(*row[:13]), via_lat=row[27], via_lon=row[28])
+        candidate = replace(Candidate(*row[:13]), via_lat=row[27], via_lon=row[28], worked_hours=row[30])
         ranked = ranking.rank(candidate, need.lat, need.lon)
         reasons = _reasons(row, need)
         if not ranking.in_time(ranked):

@@ -32,6 +32,8 @@ class Candidate:
     # a stop on the way, when the need is collected somewhere first: a meal from their provider's kitchen
     via_lat: float | None = None
     via_lon: float | None = None
+    # hours they were busy on orders in the last 24 hours (set off or arrived, to done or now)
+    worked_hours: float = 0.0
 
     @property
     def via(self) -> tuple[float, float] | None:
@@ -79,6 +81,7 @@ class Ranking:
             + w.load * candidate.load
             + w.rating * (5.0 - candidate.rating)
             - w.continuity * (1.0 if candidate.served_before else 0.0)
+            + w.worked * candidate.worked_hours
         )
 
     def rank(self, candidate: Candidate, lat: float, lon: float) -> Ranked:
@@ -131,6 +134,7 @@ class Ranking:
                 "load": round(w.load * c.load, 3),
                 "rating": round(w.rating * (5.0 - c.rating), 3),
                 "continuity": round(-w.continuity * (1.0 if c.served_before else 0.0), 3),
+                "worked": round(w.worked * c.worked_hours, 3),
             },
             "weights": w.model_dump(),
         }

@@ -17,7 +17,8 @@ from eldercare.vocabulary import TravelMode
 class MatchWeights(BaseModel):
     """How candidates are ranked: the cost of a candidate, in minutes of an elder's wait, is
 
-    ``eta * eta_minutes + distance * km + load * active_orders + rating * (5 - rating) - continuity * served``
+    ``eta * eta_minutes + distance * km + load * active_orders + rating * (5 - rating) - continuity * served
+    + worked * hours_busy_in_the_last_24_hours``
 
     and the lowest cost wins (ties go to the lower caregiver id). All weights are non-negative, which is what
     lets the spatial prefilter prove that no farther caregiver can win.
@@ -30,6 +31,9 @@ class MatchWeights(BaseModel):
     load: float = Field(8.0, ge=0, description="per order the caregiver already holds")
     rating: float = Field(4.0, ge=0, description="per star of rating below 5")
     continuity: float = Field(6.0, ge=0, description="bonus for having served this elder before")
+    worked: float = Field(
+        0.0, ge=0, description="per hour the caregiver was busy on orders in the last 24 hours (balanced hours)"
+    )
 
     @classmethod
     def nearest(cls) -> MatchWeights:
@@ -140,8 +144,9 @@ class DispatcherSettings(BaseSettings):
     sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often deadlines are swept")
     search_radius_km: float = Field(2.0, gt=0, description="first radius of the spatial prefilter")
     weights_emergency: MatchWeights = Field(
-        # a held order weighs 15 minutes: whoever holds one must leave it (or is on the way to it) first
-        default_factory=lambda: MatchWeights(load=15.0, rating=2.0, continuity=2.0),
+        # a held order weighs 15 minutes: whoever holds one must leave it (or is on the way to it) first; an hour
+        # already worked today, 2: of two about as near, the one who has worked less goes
+        default_factory=lambda: MatchWeights(load=15.0, rating=2.0, continuity=2.0, worked=2.0),
         description="ranking for emergencies: mostly who gets there first",
     )
     weights_routine: MatchWeights = Field(default_factory=MatchWeights, description="ranking for booked services")

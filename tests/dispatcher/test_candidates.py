@@ -340,6 +340,36 @@ def test_ranking_weighs_load_continuity_and_rating(conn, clock, town, config, we
     assert choice.best.candidate.caregiver_id == (nearest if weights_changed else good)
 
 
+def test_an_emergency_goes_to_the_one_of_two_about_as_near_who_has_worked_less_today(conn, clock, town, config) -> None:
+    """Balanced hours on the day: each hour a caregiver was busy on orders in the last 24 hours weighs
+    ``weights_emergency.worked`` minutes (2), so a colleague half a kilometre farther who has worked none goes
+    instead of one who has worked three hours; the operator's ranking of the order (``order_verdicts``) agrees."""
+    provider = town.provider()
+    worked = town.caregiver(provider, offset(1.0, 0))
+    rested = town.caregiver(provider, offset(1.5, 0))
+    # out for three hours (set off six hours ago, done three hours ago), at an elder next to their home
+    _at_work(conn, clock, config, town, worked, town.elder(offset(1.0, 0)), set_off_ago=timedelta(hours=6),
+             finished_ago=timedelta(hours=3))  # fmt: skip
+    sos = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
+    order = load_order(conn, sos.id)
+    need = need_of(conn, order, clock.now())
+    source = SqlCandidates(conn, need, config.timezone, travel=config.dispatch.travel)
+    hours = {c.caregiver_id: c.worked_hours for c in source.within(None)}
+    assert hours[worked] == pytest.approx(3.0) and hours[rested] == 0.0
+    assert config.dispatch.weights_emergency.worked == 2.0
+    ranking = ranking_for(config, order)
+    choice = choose(source, need.lat, need.lon, ranking)
+    assert choice is not None and choice.best.candidate.caregiver_id == rested
+    assert choice.best.eta_min > ranking.rank(next(c for c in source.within(None) if c.caregiver_id == worked),
+                                              need.lat, need.lon).eta_min  # fmt: skip
+    verdicts = [v for v in order_verdicts(conn, clock.now(), config, sos.id) if v.eligible]
+    assert [v.candidate.caregiver_id for v in verdicts[:2]] == [rested, worked]
+    # without the weight, the nearer one goes
+    unweighted = Ranking(ranking.weights.model_copy(update={"worked": 0.0}), ranking.travel, ranking.emergency)
+    choice = choose(source, need.lat, need.lon, unweighted)
+    assert choice is not None and choice.best.candidate.caregiver_id == worked
+
+
 def test_a_meal_goes_to_whoever_reaches_the_elder_soonest_by_their_kitchen(conn, clock, town, config) -> None:
     """A meal is collected at the caregiver's provider's kitchen first: the way there counts, not the straight line
     (a caregiver next door whose kitchen is across town is not the nearest for a meal)."""

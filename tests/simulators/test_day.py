@@ -94,6 +94,7 @@ def test_the_command_prints_the_table_and_writes_json_and_chart(
         "load": 0.0,
         "rating": 0.0,
         "continuity": 0.0,
+        "worked": 0.0,
     }
     assert report["weights"]["nearest"]["whereabouts_minutes"] == 0
     assert report["weights"]["smart"]["whereabouts_minutes"] == 60
