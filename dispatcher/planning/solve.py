@@ -480,7 +480,8 @@ def solve(problem: Problem, settings: SolverSettings, passes: Passes | None = No
                 unassigned[index] = OUT_OF_REACH
             else:
                 overbooked = overbooked if overbooked is not None else overbooked_visits(problem, settings)
-                unassigned[index] = overbooked.get(index, NO_ROOM)
+                fallback = meal_no_room(problem, index, tried[index], stops) if index in tried else NO_ROOM
+                unassigned[index] = overbooked.get(index, fallback)
     return Solution(stops, unassigned, f"vroom (exploration {settings.exploration})", seconds, timed_out, home, pickups)
 
 
@@ -649,6 +650,38 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
                 )
                 found.update((i, reason) for *_, i in group)
     return found
+
+
+def meal_no_room(problem: Problem, index: int, tried: int, placed: Mapping[int, Any]) -> Reason:
+    """Why a meal has no room, in the words an operator can act on: who may bring it from the kitchens it was tried
+    at (its ``tried`` + 1 nearest), and how many of the meals due from those kitchens while its window is open the
+    plan ``placed``: a kitchen whose carriers are too few or live too far for its meals shows as many meals left."""
+    kitchens = problem.kitchen_choices[index][: tried + 1]
+    cooks = {k.provider_id for k, _ in kitchens}
+    carriers = sorted({problem.workers[w].code for _, staff in kitchens for w in staff})
+    meal = problem.visits[index]
+    due = [
+        i
+        for i, v in enumerate(problem.visits)
+        if v.kitchen is not None
+        and v.kitchen.provider_id in cooks
+        and v.window_start < meal.window_end
+        and v.window_end > meal.window_start
+    ]
+    tz = problem.midnight.tzinfo
+    return Reason.of(
+        NO_ROOM.code,
+        N_(
+            "no room in the days of the %(count)s caregivers who may bring it (%(caregivers)s): %(placed)s of the "
+            "%(meals)s meals due from their kitchens between %(opens)s and %(closes)s are placed"
+        ),
+        count=len(carriers),
+        caregivers=", ".join(carriers),
+        placed=sum(1 for i in due if i in placed),
+        meals=len(due),
+        opens=f"{min(problem.visits[i].window_start for i in due).astimezone(tz):%H:%M}",
+        closes=f"{max(problem.visits[i].window_end for i in due).astimezone(tz):%H:%M}",
+    )
 
 
 Job = TypeVar("Job", bound=tuple[Any, ...])

@@ -238,6 +238,40 @@ def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_a
     assert lines[7] == "meals placed with nothing else in anyone's day: 1 of 2 (the plan: 1)"
 
 
+def test_a_meal_without_room_names_who_may_bring_it_and_how_many_of_its_kitchens_meals_are_placed(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """A meal left with no room says more than that nobody's day had room: the caregivers who may bring it from the
+    kitchens it was tried at, and how many of those kitchens' meals due while its window is open the plan placed (a
+    kitchen short of carriers for its meals shows as such on the board). Its reason stays ``no_room``."""
+    near, far = town.provider(), town.provider()
+    kitchen(conn, near, offset(0, 0.2))
+    kitchen(conn, far, offset(0, 9))
+    # the near cook's shift holds one of the two meals; the far kitchen's walker reaches neither in time
+    near_cook = town.caregiver(near, offset(0, 0.2), shifts=[(DAY.isoweekday(), time(10, 30), time(11, 20))])
+    walker = town.caregiver(far, offset(0, 13), mode="walk", shifts=[(DAY.isoweekday(), time(10), time(12))])
+    for km in (0, 0.1):
+        booked(conn, clock, config, town.elder(offset(0, km)), "meal", local(11), 30, 15)
+    outcome = plan_day(conn, clock, config, DAY, made_by="test")
+    code: dict[int, str] = dict(
+        conn.execute("SELECT id, code FROM caregiver WHERE id = ANY(%s)", ([near_cook, walker],)).fetchall()
+    )
+    ((reason, message),) = conn.execute(
+        "SELECT unassigned_reason, unassigned_message FROM plan_visit WHERE plan_id = %s AND caregiver_id IS NULL",
+        (outcome.plan_id,),
+    ).fetchall()
+    assert reason == "no_room"
+    assert message["values"] == {
+        "count": 2,
+        "caregivers": ", ".join(sorted((code[near_cook], code[walker]))),
+        "placed": 1,
+        "meals": 2,
+        "opens": "11:00",
+        "closes": "11:15",
+    }
+    assert message["text"].startswith("no room in the days of the %(count)s caregivers who may bring it (")
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_small_cities_with_kitchens_break_no_rule_and_drop_nothing(
     conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, seed: int
