@@ -5,6 +5,7 @@ page show the kitchen stop before the meals it collects."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import httpx
@@ -207,13 +208,19 @@ def test_a_meal_the_nearest_kitchens_staff_could_reach_were_they_free_has_no_roo
     assert outcome.figures["unassigned_reasons"] == {"no_room": 1}
 
 
-def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_and_each_of_its_staff(
-    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
-) -> None:
-    """``benchmarks.plan_meals`` (``bench_planner --meals``): the meal left without room, then each kitchen it may
-    come from with each of its staff who may deliver it (how they travel, km from home to the kitchen, meals /
-    visits the plan gives them), then who may deliver a meal of the day and has nothing in the plan, then how many
-    meals the solver places with nothing else in anyone's day."""
+@dataclass(frozen=True, slots=True)
+class ShortCook:
+    near: int  # a provider whose kitchen is next to the two elders
+    far: int  # one whose kitchen is 9 km away
+    near_cook: int
+    walker: int  # the far provider's, 4 km from its kitchen
+    plan_id: int
+    code: dict[int, str]  # caregiver -> code
+
+
+def _a_cook_short_of_time(conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config) -> ShortCook:
+    """Two lunches next to a kitchen whose one cook's shift holds only one of them, and a far kitchen whose walker
+    reaches neither in time; the day planned."""
     near, far = town.provider(), town.provider()
     kitchen(conn, near, offset(0, 0.2))
     kitchen(conn, far, offset(0, 9))
@@ -225,8 +232,20 @@ def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_a
     code: dict[int, str] = dict(
         conn.execute("SELECT id, code FROM caregiver WHERE id = ANY(%s)", ([near_cook, walker],)).fetchall()
     )
+    return ShortCook(near, far, near_cook, walker, outcome.plan_id, code)
+
+
+def test_the_meals_report_shows_each_kitchen_a_meal_without_room_may_come_from_and_each_of_its_staff(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config
+) -> None:
+    """``benchmarks.plan_meals`` (``bench_planner --meals``): the meal left without room, then each kitchen it may
+    come from with each of its staff who may deliver it (how they travel, km from home to the kitchen, meals /
+    visits the plan gives them), then who may deliver a meal of the day and has nothing in the plan, then how many
+    meals the solver places with nothing else in anyone's day."""
+    city = _a_cook_short_of_time(conn, town, clock, config)
+    near, far, near_cook, walker, code = city.near, city.far, city.near_cook, city.walker, city.code
     day = problems.load(conn, DAY, config.timezone)
-    lines = list(plan_meals.report(conn, day, outcome.plan_id, solver_settings(config)))
+    lines = list(plan_meals.report(conn, day, city.plan_id, solver_settings(config)))
     assert lines[0] == "meals left without room: 1"
     assert lines[1] == "  by the hour their window opens: 11:00 1"
     assert lines[4:6] == [
@@ -244,21 +263,11 @@ def test_a_meal_without_room_names_who_may_bring_it_and_how_many_of_its_kitchens
     """A meal left with no room says more than that nobody's day had room: the caregivers who may bring it from the
     kitchens it was tried at, and how many of those kitchens' meals due while its window is open the plan placed (a
     kitchen short of carriers for its meals shows as such on the board). Its reason stays ``no_room``."""
-    near, far = town.provider(), town.provider()
-    kitchen(conn, near, offset(0, 0.2))
-    kitchen(conn, far, offset(0, 9))
-    # the near cook's shift holds one of the two meals; the far kitchen's walker reaches neither in time
-    near_cook = town.caregiver(near, offset(0, 0.2), shifts=[(DAY.isoweekday(), time(10, 30), time(11, 20))])
-    walker = town.caregiver(far, offset(0, 13), mode="walk", shifts=[(DAY.isoweekday(), time(10), time(12))])
-    for km in (0, 0.1):
-        booked(conn, clock, config, town.elder(offset(0, km)), "meal", local(11), 30, 15)
-    outcome = plan_day(conn, clock, config, DAY, made_by="test")
-    code: dict[int, str] = dict(
-        conn.execute("SELECT id, code FROM caregiver WHERE id = ANY(%s)", ([near_cook, walker],)).fetchall()
-    )
+    city = _a_cook_short_of_time(conn, town, clock, config)
+    near_cook, walker, code = city.near_cook, city.walker, city.code
     ((reason, message),) = conn.execute(
         "SELECT unassigned_reason, unassigned_message FROM plan_visit WHERE plan_id = %s AND caregiver_id IS NULL",
-        (outcome.plan_id,),
+        (city.plan_id,),
     ).fetchall()
     assert reason == "no_room"
     assert message["values"] == {
