@@ -7,7 +7,8 @@ stand-in) and the devices sending telemetry are processes of their own, as they 
 Each SOS comes from a different elder of a seeded city, a little apart. Measured twice in the same run: first
 on a quiet platform (the baseline), then while the gateway ingests background telemetry from hundreds of
 devices; the ratio shows what the load costs. Every caregiver is put on shift so that every SOS gets an offer
-whatever the hour.
+whatever the hour. ``--history-days 365``: the same after a year of the platform in use (a settled past of alarms
+and orders, ``eldercare.seed.history``), which is what the matching reads through to find where caregivers are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from eldercare.component import Context
 from eldercare.config import Settings
 from eldercare.embedded import free_port
 from eldercare.mqtt import BrokerAddress
+from eldercare.seed.history import HistoryPlan, write_history
 from simulators.http_server import ThreadedServer
 
 SID, TOKEN = "AC" + "5" * 32, "bench-auth-token"
@@ -200,6 +203,7 @@ def sos_round(
     client.connect(address.host, address.port)
     client.loop_start()
     published: dict[int, float] = {}
+    started = datetime.now(UTC)  # the orders of this round, not of the past (``--history-days``)
     try:
         for n, (elder, device) in enumerate(senders):
             payload = json.dumps({"ts": int(time.time() * 1000), "seq": 2_000_000 + n, "type": "sos"})
@@ -213,8 +217,8 @@ def sos_round(
                 codes = dict(
                     conn.execute(
                         "SELECT so.code, so.elder_id FROM service_order so JOIN alarm a ON a.id = so.alarm_id "
-                        "WHERE a.elder_id = ANY(%s)",
-                        ([e for e, _ in senders],),
+                        "WHERE a.elder_id = ANY(%s) AND so.created_at >= %s",
+                        ([e for e, _ in senders], started),
                     ).fetchall()
                 )
             offers = offers_at(standin_url)
@@ -241,6 +245,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--elders", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500.0, help="background telemetry, messages per second")
     parser.add_argument("--spacing", type=float, default=0.1, help="seconds between two SOS")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="a settled past of this many days of alarms and orders first (eldercare.seed.history), as a platform "
+        "in use has",
+    )
     parser.add_argument("--telemetry", help=argparse.SUPPRESS)  # internal: be the telemetry process
     parser.add_argument("--devices", help=argparse.SUPPRESS)
     args = parser.parse_args(argv or [])
@@ -252,6 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     with scratch_database("bench_sos") as database_url, mosquitto() as mqtt_url:
         with psycopg.connect(database_url) as conn:
             seeding.write(conn, city)
+            if args.history_days:
+                end = datetime.now(UTC)
+                past = write_history(conn, HistoryPlan(end=end, days=args.history_days, seed=1, settled=True))
+                print(f"history: {args.history_days} days, {past.orders} orders, {past.alarms} alarms", flush=True)
+                conn.execute("ANALYZE")
             conn.execute("DELETE FROM caregiver_shift")
             conn.execute(
                 "INSERT INTO caregiver_shift (caregiver_id, weekday, starts, ends) "

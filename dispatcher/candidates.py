@@ -49,15 +49,32 @@ LOAD = f"""((SELECT count(*) FROM service_order h WHERE h.caregiver_id = c.id AN
                                                        AND so.occurrence_at = pv.occurrence_at))))
       ELSE 0 END)::int"""  # noqa: S608 (constants)
 
-# The hours a caregiver was busy on orders in the 24 hours up to %(now)s: from setting off (or arriving, for one they
-# went straight on to) to done, cancelled or now. Weighed by ``MatchWeights.worked``, it gives an emergency to the
-# one who has worked less of the two about as near (balanced hours, as the plan does for booked visits).
-WORKED_HOURS = """(SELECT coalesce(sum(extract(epoch FROM
+# When an order ``o`` stopped (done or cancelled; never, while it runs): with its caregiver, the expression of the
+# index ``service_order_caregiver_ended_idx``, so that a caregiver's recent orders are found without reading their
+# whole history (a year of orders made an emergency's candidates take a second and more).
+ENDED = "coalesce({o}.completed_at, {o}.cancelled_at, 'infinity'::timestamptz)"
+# How far back a caregiver's orders can tell where they are or how long they worked.
+RECENT = timedelta(hours=24)
+
+# The hours a caregiver was busy on orders in the 24 hours up to %(now)s (``worked_params``): from setting off (or
+# arriving, for one they went straight on to) to done, cancelled or now. Weighed by ``MatchWeights.worked``, it gives
+# an emergency to the one who has worked less of the two about as near (balanced hours, as the plan does for booked
+# visits).
+WORKED_HOURS = f"""(SELECT coalesce(sum(extract(epoch FROM
         least(coalesce(d.completed_at, d.cancelled_at, %(now)s), %(now)s) - coalesce(d.en_route_at, d.arrived_at))), 0)
         / 3600.0
     FROM service_order d WHERE d.caregiver_id = c.id
-      AND coalesce(d.en_route_at, d.arrived_at) > %(now)s - interval '24 hours'
-      AND coalesce(d.en_route_at, d.arrived_at) <= %(now)s)::float8"""
+      AND coalesce(d.en_route_at, d.arrived_at) > %(day_before)s
+      AND coalesce(d.en_route_at, d.arrived_at) <= %(now)s
+      -- implied (an order stops after it starts), and what the index finds them by
+      AND {ENDED.format(o="d")} > %(day_before)s)::float8"""  # noqa: S608 (constants)
+
+
+def worked_params(now: datetime) -> dict[str, object]:
+    """The parameters of ``WORKED_HOURS`` for the moment ``now`` (the bounds computed here, so that the planner
+    estimates the index range it reads)."""
+    return {"now": now, "day_before": now - timedelta(hours=24)}
+
 
 # The spans of time a caregiver is taken: the visits of their day in the plan in force, other than the order's own,
 # from a meal's collection at its kitchen (or the visit's planned start) to the planned start plus the booked
@@ -163,6 +180,7 @@ SELECT * FROM (
             SELECT be.lat, be.lon, b.completed_at FROM service_order b JOIN elder be ON be.id = b.elder_id
             WHERE w.arrived_at IS NULL AND b.caregiver_id = c.id AND b.completed_at <= w.en_route_at
               AND b.completed_at > w.en_route_at - {ride_home_before}
+              AND {ended_b} > w.en_route_at - %(recent)s
             ORDER BY b.completed_at DESC, b.id DESC
             LIMIT 1
         ) before ON true
@@ -170,6 +188,7 @@ SELECT * FROM (
         -- goes straight on from one elder to the next)
         WHERE %(locate)s AND w.caregiver_id = c.id AND (w.en_route_at IS NOT NULL OR w.arrived_at IS NOT NULL)
           AND (w.completed_at IS NULL AND w.cancelled_at IS NULL OR w.completed_at > %(now)s - {ride_home_here})
+          AND {ended_w} > %(since)s
         ORDER BY w.completed_at DESC NULLS FIRST, coalesce(w.en_route_at, w.arrived_at) DESC, w.id DESC
         LIMIT 1
     ) here ON true
@@ -187,12 +206,14 @@ _APART = "AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)"
 # How long after finishing an order at the elder ``e`` the caregiver ``c`` is looked for on the way home: their ride
 # home by the travel model (the straight line on a local flat map, the detour, getting going, the mode's speed), and
 # at least ``whereabouts``. Once the ride is over, ``located`` has them home anyway; a fixed hour had someone on a
-# two-hour e-bike ride home reckoned home after one, and sent to an emergency near home from 20 km away.
-_RIDE_HOME = """GREATEST(%(whereabouts)s, make_interval(secs => 60 * (
+# two-hour e-bike ride home reckoned home after one, and sent to an emergency near home from 20 km away. At most
+# ``recent`` (a day, or ``whereabouts`` when longer): a home entered 500 km away is no ride to reckon with.
+_RIDE_HOME = """LEAST(%(recent)s, GREATEST(%(whereabouts)s, make_interval(secs => 60 * (
     (%(setup_min)s::jsonb ->> c.travel_mode)::float8
     + 60 * %(detour)s * 111.2
       * sqrt(({e}.lat - c.home_lat) ^ 2 + (({e}.lon - c.home_lon) * cos(radians(c.home_lat))) ^ 2)
-      / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8)))"""
+      / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8))))"""
+
 
 _IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
 
@@ -276,8 +297,10 @@ class SqlCandidates:
             "routine": not need.emergency,
             "meal": need.service_type == ServiceType.MEAL,
             "locate": need.emergency and whereabouts > timedelta(0),
-            "now": need.wanted_at,
+            **worked_params(need.wanted_at),
             "whereabouts": whereabouts,
+            "recent": max(whereabouts, RECENT),
+            "since": need.wanted_at - max(whereabouts, RECENT),
             "speed_kmh": Jsonb(self.travel.speed_kmh),
             "setup_min": Jsonb(self.travel.setup_min),
             "detour": self.travel.detour,
@@ -306,17 +329,22 @@ class SqlCandidates:
         self._setup()
         if not self.params["providers"]:
             return []
-        query = sql.SQL(_CANDIDATES).format(
+        rows = self.conn.execute(self.statement(clause), {**self.params, **extra}).fetchall()
+        return [self._candidate(row) for row in rows]
+
+    def statement(self, clause: sql.SQL | None = None) -> sql.Composed:
+        """The query of the candidates (inside a box: ``clause``), whose parameters are ``params`` (once set up)."""
+        return sql.SQL(_CANDIDATES).format(
             load=sql.SQL(LOAD),
             worked=sql.SQL(WORKED_HOURS),
             on_shift=sql.SQL(ON_SHIFT),
             room=sql.SQL(ROOM_IN_PLAN),
-            box=clause,
+            box=clause or sql.SQL(""),
             ride_home_here=sql.SQL(_RIDE_HOME.format(e="e")),
             ride_home_before=sql.SQL(_RIDE_HOME.format(e="be")),
+            ended_w=sql.SQL(ENDED.format(o="w")),
+            ended_b=sql.SQL(ENDED.format(o="b")),
         )
-        rows = self.conn.execute(query, {**self.params, **extra}).fetchall()
-        return [self._candidate(row) for row in rows]
 
     def _candidate(self, row: Sequence[Any]) -> Candidate:
         """A row of ``_CANDIDATES`` as a candidate: at home, or where they are reckoned to be (``located``)."""

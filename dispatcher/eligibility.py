@@ -26,6 +26,7 @@ from dispatcher.candidates import (
     Need,
     need_of,
     shift_params,
+    worked_params,
 )
 from dispatcher.lifecycle import load_order
 from dispatcher.offers import ranking_now
@@ -250,7 +251,7 @@ def judge(
         "wide": nearby,
         "routine": not need.emergency,
         "meal": need.service_type == ServiceType.MEAL,
-        "now": need.wanted_at,
+        **worked_params(need.wanted_at),
         **need.room_params(),
     }
     query = _CHECKS.format(
