@@ -73,7 +73,7 @@ WORKED_HOURS = f"""(SELECT coalesce(sum(extract(epoch FROM
 def worked_params(now: datetime) -> dict[str, object]:
     """The parameters of ``WORKED_HOURS`` for the moment ``now`` (the bounds computed here, so that the planner
     estimates the index range it reads)."""
-    return {"now": now, "day_before": now - timedelta(hours=24)}
+    return {"now": now, "day_before": now - RECENT}
 
 
 # The spans of time a caregiver is taken: the visits of their day in the plan in force, other than the order's own,
@@ -213,7 +213,6 @@ _RIDE_HOME = """LEAST(%(recent)s, GREATEST(%(whereabouts)s, make_interval(secs =
     + 60 * %(detour)s * 111.2
       * sqrt(({e}.lat - c.home_lat) ^ 2 + (({e}.lon - c.home_lon) * cos(radians(c.home_lat))) ^ 2)
       / (%(speed_kmh)s::jsonb ->> c.travel_mode)::float8))))"""
-
 
 _IN_BOX = "AND point(c.home_lon, c.home_lat) <@ box(point(%(lon_min)s, %(lat_min)s), point(%(lon_max)s, %(lat_max)s))"
 
