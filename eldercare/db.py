@@ -13,8 +13,10 @@ from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
-# Everything inside the platform is UTC; local time appears only at the edges (schedules, reports, UI).
-SESSION_OPTIONS = "-c timezone=UTC"
+# Everything inside the platform is UTC; local time appears only at the edges (schedules, reports, UI). No JIT: the
+# platform's queries are short, and a server that compiles them (JIT, where PostgreSQL has it) does so when a query's
+# estimated cost is high, not its run: an emergency's matching on stale statistics spent a second compiling per SOS.
+SESSION_OPTIONS = "-c timezone=UTC -c jit=off"
 
 
 def conninfo(url: str, application_name: str) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from eldercare.db import connect
 from eldercare.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate
 from tests.services import Databases, on_both_backends
 
@@ -64,6 +65,70 @@ def test_a_failing_migration_names_itself_and_applies_nothing(database_url: str,
     with pytest.raises(MigrationError, match=r"9999_broken\.sql failed"):
         migrate(database_url, tmp_path)
     assert "half_done" not in _tables(database_url)
+
+
+def test_an_upgraded_database_has_the_statistics_of_the_caregivers_recent_orders_index_at_once(
+    backend_databases: Databases, tmp_path: Path
+) -> None:
+    """A database with orders, migrated to 0241: the statistics of the index 0240 made on when each caregiver's orders
+    stopped exist at once (without them the emergency matching query is planned as if it read every candidate's
+    history, and compiled, JIT, where the server can), and its planner finds a caregiver's recent orders by it."""
+    for migration in discover():
+        if migration.version < 240:
+            (tmp_path / migration.path.name).write_text(migration.sql)
+    url = backend_databases.create()
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        migrate(url, tmp_path)
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                """
+                INSERT INTO township (code, name, lat, lon) VALUES ('T1', '蒲圻街道', 29.7, 113.9);
+                INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C1', '金鸡山社区', 29.7, 113.9);
+                INSERT INTO elder (code, name, gender, birth_date, community_id, address, lat, lon)
+                    VALUES ('E1', '王秀英', 'F', '1940-05-01', 1, '金鸡路1号', 29.71, 113.89);
+                INSERT INTO provider (code, name, phone, manager_name, manager_phone)
+                    VALUES ('P1', 'P', '+8613800000000', 'p', '+8613800000001');
+                INSERT INTO caregiver (code, provider_id, name, gender, phone, home_lat, home_lon)
+                    SELECT 'C' || n, 1, 'c', 'F', '+86139000000' || lpad(n::text, 2, '0'), 29.7, 113.9
+                    FROM generate_series(1, 20) n;
+                """
+            )
+            conn.execute(
+                "INSERT INTO service_order (code, elder_id, service_type, status, source, window_start, window_end, "
+                "duration_min, created_at, created_by, caregiver_id, accepted_at, en_route_at, arrived_at, "
+                "completed_at, updated_at) "
+                "SELECT 'PAST' || lpad(g::text, 6, '0'), 1, 'cleaning', 'completed', 'operator', t, "
+                "t + interval '2 hours', 60, t, 'test', 1 + g %% 20, t, t, t, t + interval '1 hour', t "
+                "FROM generate_series(1, 20000) g, LATERAL (SELECT %s - g * interval '1 hour' AS t) past",
+                (NOW - timedelta(days=2),),
+            )
+        assert [m.version for m in migrate(url)][:2] == [240, 241]
+        with psycopg.connect(url) as conn:
+            stats = conn.execute(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'service_order_caregiver_ended_idx'"
+            ).fetchone()
+            assert stats == (1,)
+            plan = "\n".join(
+                row[0]
+                for row in conn.execute(
+                    "EXPLAIN SELECT * FROM service_order WHERE caregiver_id = 3 AND "
+                    "coalesce(completed_at, cancelled_at, 'infinity'::timestamptz) > %s",
+                    (NOW - timedelta(days=1),),
+                )
+            )
+            assert "service_order_caregiver_ended_idx" in plan and "rows=1 " in plan, plan
+    finally:
+        backend_databases.drop(url)
+
+
+def test_the_platforms_sessions_compile_no_query(database_url: str) -> None:
+    """``eldercare.db`` sessions run with ``jit = off`` (and in UTC): the platform's queries are short, and a
+    server that compiles queries does so on their estimated cost, a second an SOS on a stale estimate."""
+    with connect(database_url) as conn:
+        assert conn.execute("SHOW jit").fetchone() == ("off",)
+        assert conn.execute("SHOW timezone").fetchone() == ("UTC",)
 
 
 def test_misnamed_migration_file_is_refused(tmp_path: Path) -> None:
