@@ -51,7 +51,10 @@ window.Eldercare = (function () {
     setInterval(tickAges, 1000);
   }
 
-  /* Re-fetch a board's partial when the server says something changed; at most one fetch in flight. */
+  /* Re-fetch a board's partial when the server says something changed; at most one fetch in flight. A board with a
+     form in use (an operator writing a note) is left as it is and fetched again shortly; whether one is in use is
+     asked once the new board has arrived, with nothing awaited between the asking and the replacing, so that a
+     form opened while the board was on its way is not wiped out with the old board. */
   function liveRegion(container, kinds, after) {
     const indicator = document.getElementById("live");
     let busy = false, again = false;
@@ -60,11 +63,12 @@ window.Eldercare = (function () {
       busy = true;
       try {
         const response = await fetch(container.dataset.partial, { credentials: "same-origin" });
-        if (response.ok && !container.querySelector("form:focus-within")) {
-          container.innerHTML = await response.text();
+        const html = response.ok ? await response.text() : null;
+        if (html !== null && !container.querySelector("form:focus-within")) {
+          container.innerHTML = html;
           tickAges();
           if (after) after();
-        } else if (response.ok) again = true;
+        } else if (html !== null) again = true;
       } finally {
         busy = false;
         if (again) { again = false; setTimeout(refresh, 300); }
