@@ -287,6 +287,7 @@ class SqlCandidates:
         self.conn = conn
         self.now = need.wanted_at
         self.travel = travel or TravelModel()
+        recent = max(whereabouts, RECENT)  # how far back their orders tell where they are
         self.params: dict[str, object] = {
             **shift_params(need.wanted_at, timezone),
             "elder": need.elder_id,
@@ -298,8 +299,8 @@ class SqlCandidates:
             "locate": need.emergency and whereabouts > timedelta(0),
             **worked_params(need.wanted_at),
             "whereabouts": whereabouts,
-            "recent": max(whereabouts, RECENT),
-            "since": need.wanted_at - max(whereabouts, RECENT),
+            "recent": recent,
+            "since": need.wanted_at - recent,
             "speed_kmh": Jsonb(self.travel.speed_kmh),
             "setup_min": Jsonb(self.travel.setup_min),
             "detour": self.travel.detour,

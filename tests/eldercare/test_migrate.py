@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,12 +19,30 @@ def _tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-@on_both_backends
-def test_migrations_apply_to_empty_database_and_reapply_as_no_op(backend_databases: Databases) -> None:
+# A township, a community and an elder in it: the rows the tests below build on.
+ONE_ELDER = """
+INSERT INTO township (code, name, lat, lon) VALUES ('T1', '蒲圻街道', 29.7, 113.9);
+INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C1', '金鸡山社区', 29.7, 113.9);
+INSERT INTO elder (code, name, gender, birth_date, community_id, address, lat, lon)
+    VALUES ('E1', '王秀英', 'F', '1940-05-01', 1, '金鸡路1号', 29.71, 113.89);
+"""
+
+
+@contextmanager
+def _empty_database(backend_databases: Databases) -> Iterator[str]:
+    """A database of the backend with an empty public schema, dropped afterwards."""
     url = backend_databases.create()
     try:
         with psycopg.connect(url) as conn:
             conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        yield url
+    finally:
+        backend_databases.drop(url)
+
+
+@on_both_backends
+def test_migrations_apply_to_empty_database_and_reapply_as_no_op(backend_databases: Databases) -> None:
+    with _empty_database(backend_databases) as url:
         applied = migrate(url)
         assert [m.version for m in applied] == [m.version for m in discover()]
         expected = {
@@ -45,8 +65,6 @@ def test_migrations_apply_to_empty_database_and_reapply_as_no_op(backend_databas
         before = _tables(url)
         assert migrate(url) == []
         assert _tables(url) == before
-    finally:
-        backend_databases.drop(url)
 
 
 def test_an_edited_applied_migration_is_refused(database_url: str, tmp_path: Path) -> None:
@@ -76,18 +94,12 @@ def test_an_upgraded_database_has_the_statistics_of_the_caregivers_recent_orders
     for migration in discover():
         if migration.version < 240:
             (tmp_path / migration.path.name).write_text(migration.sql)
-    url = backend_databases.create()
-    try:
-        with psycopg.connect(url) as conn:
-            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    with _empty_database(backend_databases) as url:
         migrate(url, tmp_path)
         with psycopg.connect(url) as conn:
+            conn.execute(ONE_ELDER)
             conn.execute(
                 """
-                INSERT INTO township (code, name, lat, lon) VALUES ('T1', '蒲圻街道', 29.7, 113.9);
-                INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C1', '金鸡山社区', 29.7, 113.9);
-                INSERT INTO elder (code, name, gender, birth_date, community_id, address, lat, lon)
-                    VALUES ('E1', '王秀英', 'F', '1940-05-01', 1, '金鸡路1号', 29.71, 113.89);
                 INSERT INTO provider (code, name, phone, manager_name, manager_phone)
                     VALUES ('P1', 'P', '+8613800000000', 'p', '+8613800000001');
                 INSERT INTO caregiver (code, provider_id, name, gender, phone, home_lat, home_lon)
@@ -119,8 +131,6 @@ def test_an_upgraded_database_has_the_statistics_of_the_caregivers_recent_orders
                 )
             )
             assert "service_order_caregiver_ended_idx" in plan and "rows=1 " in plan, plan
-    finally:
-        backend_databases.drop(url)
 
 
 def test_the_platforms_sessions_compile_no_query(database_url: str) -> None:
@@ -145,12 +155,9 @@ def test_migration_files_are_numbered_without_gaps() -> None:
 @pytest.fixture
 def conn(database_url: str):
     with psycopg.connect(database_url) as connection:
+        connection.execute(ONE_ELDER)
         connection.execute(
             """
-            INSERT INTO township (code, name, lat, lon) VALUES ('T1', '蒲圻街道', 29.7, 113.9);
-            INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C1', '金鸡山社区', 29.7, 113.9);
-            INSERT INTO elder (code, name, gender, birth_date, community_id, address, lat, lon)
-                VALUES ('E1', '王秀英', 'F', '1940-05-01', 1, '金鸡路1号', 29.71, 113.89);
             INSERT INTO device (id, type, elder_id, secret_hash) VALUES ('wch000001', 'watch', 1, 'x');
             """
         )
