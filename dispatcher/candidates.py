@@ -122,6 +122,10 @@ ON_SHIFT = f"({WEEKLY_SHIFT} AND NOT {ABSENT})"
 UNDER_CONTRACT = """((p.contract_starts IS NULL OR p.contract_starts <= %(day)s)
       AND (p.contract_ends IS NULL OR p.contract_ends >= %(day)s))"""
 
+# May be given orders at all on the local day (caregiver ``c`` of provider ``p``): the caregiver active and reachable
+# by SMS, the provider active, off the black list and under contract.
+MAY_WORK = f"(c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {UNDER_CONTRACT})"
+
 
 def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
     """The parameters of ``ON_SHIFT`` for the moment ``at`` (timezone-aware) in ``timezone``."""
@@ -460,12 +464,12 @@ class Home:
 _ELIGIBLE_IGNORING_LOAD = sql.SQL("""
 SELECT c.home_lat, c.home_lon, c.travel_mode
 FROM caregiver c JOIN provider p ON p.id = c.provider_id JOIN elder e ON e.id = %(elder)s
-WHERE c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {under_contract}
+WHERE {may_work}
   AND EXISTS (SELECT 1 FROM caregiver_skill s WHERE s.caregiver_id = c.id AND s.service_type = %(service)s)
   AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
   AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = e.community_id)
   AND {on_shift}
-""").format(on_shift=sql.SQL(ON_SHIFT), under_contract=sql.SQL(UNDER_CONTRACT))
+""").format(on_shift=sql.SQL(ON_SHIFT), may_work=sql.SQL(MAY_WORK))
 
 
 def homes_ignoring_load(

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from dispatcher.candidates import UNDER_CONTRACT, Checked, at_kitchen, located
+from dispatcher.candidates import MAY_WORK, Checked, at_kitchen, located
 from dispatcher.eligibility import Reason
 from dispatcher.matching import distance_floor_km
 from dispatcher.recurring import occurrences, trigger_for
@@ -173,7 +173,7 @@ class Staff:
 
 _STAFF = sql.SQL("""
 SELECT c.id, c.code, c.provider_id, c.travel_mode, c.home_lat, c.home_lon,
-       c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {under_contract},
+       {may_work},
        p.standing = 'black',
        ARRAY(SELECT s.service_type FROM caregiver_skill s JOIN provider_service ps
              ON ps.provider_id = p.id AND ps.service_type = s.service_type WHERE s.caregiver_id = c.id),
@@ -183,7 +183,7 @@ SELECT c.id, c.code, c.provider_id, c.travel_mode, c.home_lat, c.home_lon,
        p.kitchen_lat, p.kitchen_lon
 FROM caregiver c JOIN provider p ON p.id = c.provider_id
 ORDER BY c.id
-""").format(under_contract=sql.SQL(UNDER_CONTRACT))
+""").format(may_work=sql.SQL(MAY_WORK))
 
 _SHIFTS = "SELECT caregiver_id, weekday, starts, ends FROM caregiver_shift WHERE weekday IN (%s, %s)"
 

@@ -20,8 +20,10 @@ Definitions (they are the report's contract; the docs repeat them):
 - escalations are the dispatcher's own escalation events, by reason;
 - workload covers the caregivers rostered that day: busy time is travel to an order and time on site,
   within the day; utilisation is busy time over rostered time, summed over them; spread is the Gini
-  coefficient (0 even, 1 all on one person) of busy minutes and of completed orders per caregiver, and of busy
-  minutes among those who may take a booked service (the others are responders kept for emergencies);
+  coefficient (0 even, 1 all on one person) of busy minutes and of completed orders per caregiver; apart, the
+  rostered whom the dispatcher may not give orders that day (a provider on the black list or out of contract, a
+  caregiver inactive or opted out of SMS: *barred*), the spread of busy minutes among the others, and among those
+  of them who may take a booked service (the others are responders kept for emergencies);
 - kilometres are road kilometres travelled, to orders and in all (with the way back to base).
 """
 
@@ -34,7 +36,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 
+from dispatcher.candidates import MAY_WORK
 from dispatcher.planning import gini
 from simulators.citysim import coverage
 from simulators.citysim.demand import DAY_SECONDS
@@ -216,15 +220,26 @@ def workload(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) ->
         busy[worker.id] = sum(max(0.0, min(b, DAY_SECONDS) - max(a, 0.0)) for a, b in worker.busy)
     people = sorted(rostered)
     busy_minutes = [busy.get(c, 0.0) / 60.0 for c in people]
-    # those who may take a booked service (a skill besides emergencies): the planner's people; the others are
-    # responders kept for emergencies, busy only when one comes
+    # those the dispatcher may give orders that day (not the staff of a provider on the black list or out of
+    # contract, say), and among them those who may take a booked service (a skill besides emergencies): the
+    # planner's people; the others are responders kept for emergencies, busy only when one comes
+    may_work = {
+        c
+        for (c,) in conn.execute(
+            sql.SQL("SELECT c.id FROM caregiver c JOIN provider p ON p.id = c.provider_id WHERE {}").format(
+                sql.SQL(MAY_WORK)
+            ),
+            {"day": local_midnight.date()},
+        ).fetchall()
+    }
     booked_staff = {
         c
         for (c,) in conn.execute(
             "SELECT DISTINCT caregiver_id FROM caregiver_skill WHERE service_type <> 'emergency'"
         ).fetchall()
     }
-    staff_minutes = [busy.get(c, 0.0) / 60.0 for c in people if c in booked_staff]
+    working = [c for c in people if c in may_work]
+    staff_minutes = [busy.get(c, 0.0) / 60.0 for c in working if c in booked_staff]
     orders = [float(done.get(c, 0)) for c in people]
     total_rostered = sum(rostered.values())
     return {
@@ -234,7 +249,9 @@ def workload(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) ->
         "utilisation": round(sum(busy.get(c, 0.0) for c in people) / total_rostered, 4) if total_rostered else None,
         "busiest_hours": round(max(busy_minutes, default=0.0) / 60.0, 2),
         "idle_caregivers": sum(1 for m in busy_minutes if m == 0),
-        "responders_only": len(people) - len(staff_minutes),
+        "barred_caregivers": len(people) - len(working),
+        "gini_busy_minutes_may_work": round(gini([busy.get(c, 0.0) / 60.0 for c in working]), 4),
+        "responders_only": len(working) - len(staff_minutes),
         "gini_busy_minutes_booked_staff": round(gini(staff_minutes), 4),
         "idle_booked_staff": sum(1 for m in staff_minutes if m == 0),
     }

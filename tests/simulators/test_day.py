@@ -45,10 +45,13 @@ def test_the_same_seed_gives_the_same_report(first_report: dict[str, Any], pg_se
     assert routine["served_in_window"] <= routine["roster_bound_in_window"] <= 1
     assert routine["out_of_roster_reach"] == round(routine["count"] * (1 - routine["roster_bound_in_window"]))
     assert emergencies["roster_bound_attended_30"] <= emergencies["roster_bound_attended_45"]
-    # the spread among those who may take booked services leaves out the responders kept for emergencies
+    # the spread among those who may take booked services leaves out the responders kept for emergencies, and
+    # both spreads apart leave out the staff of the city's provider on the black list, idle all day
     work = smart["workload"]
-    assert 0 < work["responders_only"] < work["caregivers_rostered"]
-    assert 0 <= work["gini_busy_minutes_booked_staff"] <= 1 and work["idle_booked_staff"] <= work["idle_caregivers"]
+    assert 0 < work["barred_caregivers"] and 0 < work["responders_only"] < work["caregivers_rostered"]
+    assert 0 <= work["gini_busy_minutes_booked_staff"] <= 1
+    assert work["idle_booked_staff"] <= work["idle_caregivers"] - work["barred_caregivers"]
+    assert work["gini_busy_minutes_may_work"] < work["gini_busy_minutes"]
 
 
 def test_a_matching_weight_changes_the_report(first_report: dict[str, Any], pg_server_url: str, tmp_path: Path) -> None:
