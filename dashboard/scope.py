@@ -20,6 +20,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.errors import NotFound, Refused
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Message
 
@@ -146,7 +147,7 @@ def _key(name: str, value: object) -> object | None:
         number = int(str(value))
     except ValueError:
         return None
-    return number if 1 <= number <= 2**62 else None
+    return number if 1 <= number <= ID_MAX else None
 
 
 def outside(conn: psycopg.Connection, area: Area, records: list[tuple[str, object]]) -> tuple[str, object] | None:

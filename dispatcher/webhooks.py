@@ -22,6 +22,7 @@ from dispatcher.planning.day_page import day_router
 from dispatcher.web_resources import Resources, WebResources, open_resources
 from eldercare import dead_letters
 from eldercare.clock import Clock
+from eldercare.db import INT_MAX
 from eldercare.dead_letters import DeadLetter
 from eldercare.vocabulary import InputSource
 
@@ -100,7 +101,7 @@ def twilio_error_code(text: str | None) -> int | None:
     if not text or not text.isascii() or not text.isdigit():
         return None
     code = int(text)
-    return code if code <= 2**31 - 1 else None
+    return code if code <= INT_MAX else None
 
 
 @router.post("/sms/status", include_in_schema=False)

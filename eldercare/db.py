@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 # estimated cost is high, not its run: an emergency's matching on stale statistics spent a second compiling per SOS.
 SESSION_OPTIONS = "-c timezone=UTC -c jit=off"
 
+# The largest value an ``integer`` column holds: the upper bound on an id (or code) taken from outside, which past it
+# would fail in the database as out of range instead of being refused as the caller's mistake.
+INT_MAX = 2**31 - 1
+# The same for a ``bigint`` id (elders, caregivers, orders, alarms), kept well inside the column's 2**63 - 1.
+ID_MAX = 2**62
+
 
 def conninfo(url: str, application_name: str) -> str:
     """The connection string for ``url`` with our session settings and a name visible in pg_stat_activity."""

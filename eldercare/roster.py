@@ -14,6 +14,7 @@ from psycopg import sql
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from eldercare import audit
+from eldercare.db import INT_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Listed, Message
 from eldercare.vocabulary import AbsenceKind, ServiceType, Standing, TravelMode
@@ -222,7 +223,7 @@ class ProviderUpdate(Strict):
 
 class CaregiverCreate(Strict):
     code: Code
-    provider_id: int = Field(ge=1, le=2**31 - 1)
+    provider_id: int = Field(ge=1, le=INT_MAX)
     name: Text
     gender: Annotated[str, StringConstraints(pattern=r"^[FM]$")]
     phone: MobilePhone
@@ -239,7 +240,7 @@ class CaregiverCreate(Strict):
 class CaregiverUpdate(Strict):
     """Fields to change; those left out stay as they are. Shifts and absences, when given, replace all."""
 
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    provider_id: int | None = Field(None, ge=1, le=INT_MAX)
     name: Text | None = None
     gender: Annotated[str, StringConstraints(pattern=r"^[FM]$")] | None = None
     phone: MobilePhone | None = None

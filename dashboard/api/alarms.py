@@ -16,12 +16,13 @@ from dashboard.errors import Invalid
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Message
 from eldercare.vocabulary import AlarmOutcome, AlarmStatus, Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
-AlarmId = Annotated[int, Path(ge=1, le=2**62)]
+AlarmId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class Acknowledgement(BaseModel):
@@ -50,7 +51,7 @@ def list_alarms(
     status: Annotated[list[AlarmStatus] | None, Query(description="one or more statuses")] = None,
     severity: Severity | None = None,
     type: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
-    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    elder_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Limit = 50,

@@ -19,6 +19,7 @@ from dashboard import i18n
 from dashboard.auth import Actor, Principal, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Pool, Runtime, RuntimeDep
+from eldercare.db import ID_MAX
 from eldercare.register import elders as register
 from eldercare.register.elders import Assessment, ElderRecord
 from eldercare.register.identity import mask_resident_id
@@ -26,7 +27,7 @@ from eldercare.register.model import AssessmentInput, Deactivation, ElderCreate,
 from eldercare.users import Role
 
 router = APIRouter(prefix="/elders", tags=["elder register"])
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 HIDDEN = "****"
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -14,9 +14,10 @@ from dashboard.elders import Device, Elder, ElderSummary, HourlyReading, Reading
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
+from eldercare.db import ID_MAX, INT_MAX
 
 router = APIRouter(tags=["elders and devices"])
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class ElderWithReadings(Elder):
@@ -36,7 +37,7 @@ def list_elders(
     q: Annotated[
         str | None, Query(max_length=64, description="part of a name, code or phone, or a resident ID number")
     ] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
     include_inactive: Annotated[bool, Query(description="also elders taken off the register")] = False,
     limit: Limit = 50,
     offset: Offset = 0,

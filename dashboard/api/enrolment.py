@@ -22,6 +22,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from devices.types import DEVICE_TYPES
 from eldercare import broker_sync
 from eldercare import device_register as register
+from eldercare.db import ID_MAX
 
 router = APIRouter(tags=["device enrolment"])
 T = TypeVar("T")
@@ -46,11 +47,11 @@ class EnrolRequest(BaseModel):
     type: str = Field(description=f"the device type: {', '.join(DEVICE_TYPES)}", examples=["watch"])
     serial: str | None = Field(None, max_length=64, description="the maker's serial number or the IMEI (unique)")
     device_id: str | None = Field(None, max_length=64, description="the device id; by default the serial")
-    elder_id: int | None = Field(None, ge=1, le=2**62, description="bind it at once to this elder")
+    elder_id: int | None = Field(None, ge=1, le=ID_MAX, description="bind it at once to this elder")
 
 
 class BindRequest(BaseModel):
-    elder_id: int = Field(ge=1, le=2**62)
+    elder_id: int = Field(ge=1, le=ID_MAX)
 
 
 class ReplaceRequest(BaseModel):

@@ -16,13 +16,14 @@ from dashboard.errors import Conflict, NotFound
 from dashboard.reports import month_bounds
 from dashboard.runtime import Pool, RuntimeDep
 from eldercare import audit, entitlements
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Message
 from eldercare.vocabulary import EligibilityCategory, ServiceType
 
 router = APIRouter(tags=["entitlements"])
-EntitlementId = Annotated[int, Path(ge=1, le=2**62)]
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
+EntitlementId = Annotated[int, Path(ge=1, le=ID_MAX)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class PackageIn(BaseModel):

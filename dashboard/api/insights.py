@@ -18,6 +18,7 @@ from dashboard.orders import Order
 from dashboard.paging import shown
 from dashboard.reports import MonthlyReport
 from dashboard.runtime import Memo, Pool, Runtime, RuntimeDep
+from eldercare.db import INT_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Message
 
@@ -79,8 +80,8 @@ def get_kpis(
     ] = None,
     to: Annotated[date | None, Query(description="last local day (default: today)")] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{2,16}$")] = None,
-    provider_id: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="0: orders never assigned")] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=0, le=INT_MAX, description="0: orders never assigned")] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> KpiReport:
     """KPIs over local days [from, to], in total and by service type, provider, township and day."""
     township_id = scope.township_of(principal.area, township_id)
@@ -106,7 +107,7 @@ def monthly(
     runtime: RuntimeDep,
     memo: Memo,
     month: Month,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> MonthlyReport:
     """Orders, service hours and subsidised amount per provider and service type for the settlement."""
     return fresh_monthly(pool, runtime, memo, month, provider_id)
@@ -124,7 +125,7 @@ def monthly_csv(
     runtime: RuntimeDep,
     memo: Memo,
     month: Month,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> Response:
     report = fresh_monthly(pool, runtime, memo, month, provider_id)
     suffix = f"-provider-{provider_id}" if provider_id else ""

@@ -17,10 +17,11 @@ from dashboard.orders import Order, OrderDetail, OrderFilter
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-OrderId = Annotated[int, Path(ge=1, le=2**62)]
+OrderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 @router.get("", response_model=Page[Order])
@@ -30,9 +31,9 @@ def list_orders(
     pool: Pool,
     status: Annotated[list[OrderStatus] | None, Query(description="one or more statuses")] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{2,16}$")] = None,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    caregiver_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
+    caregiver_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
+    elder_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Limit = 50,
@@ -62,7 +63,7 @@ def get_order(order_id: OrderId, principal: Reader, pool: Pool) -> OrderDetail:
 
 
 class NewOrder(BaseModel):
-    elder_id: int = Field(ge=1, le=2**62)
+    elder_id: int = Field(ge=1, le=ID_MAX)
     service_type: ServiceType
     window_start: AwareDatetime | None = Field(None, description="when the service is wanted (default: now)")
     window_end: AwareDatetime | None = None
@@ -74,7 +75,7 @@ class Cancellation(BaseModel):
 
 
 class Reassignment(BaseModel):
-    caregiver_id: int | None = Field(None, ge=1, le=2**62, description="null: offer to the next best candidate")
+    caregiver_id: int | None = Field(None, ge=1, le=ID_MAX, description="null: offer to the next best candidate")
 
 
 class Review(BaseModel):

@@ -16,11 +16,12 @@ from dashboard.recurring import RecurringCreate, RecurringService, RecurringUpda
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
 from eldercare import roster
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Listed, Message
 
 router = APIRouter(tags=["providers, caregivers and recurring services"])
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "clashes with an existing record"}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such record"}}
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"description": "the change needs an administrator"}}
@@ -92,7 +93,7 @@ def update_provider(provider_id: Id, body: ProviderUpdate, principal: Actor, poo
 def list_caregivers(
     principal: Reader,
     pool: Pool,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[Caregiver]:
@@ -128,7 +129,7 @@ def update_caregiver(caregiver_id: Id, body: CaregiverUpdate, principal: Actor, 
 def list_recurring(
     principal: Reader,
     pool: Pool,
-    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    elder_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[RecurringService]:

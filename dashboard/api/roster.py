@@ -17,13 +17,14 @@ from dashboard.errors import Invalid, NotFound, day_in_range
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Message
 from eldercare.register.identity import mask_resident_id
 from eldercare.vocabulary import ServiceType
 
 router = APIRouter(tags=["search and eligibility"])
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class Reason(BaseModel):
@@ -122,8 +123,8 @@ def caregiver_eligibility(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
-    order_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    order_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
+    elder_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     service_type: ServiceType | None = None,
     at: AwareDatetime | None = None,
 ) -> Verdict:

@@ -14,9 +14,10 @@ from dashboard.auth import Actor, Administrator, Reader
 from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.settlement import Settlement
+from eldercare.db import INT_MAX
 
 router = APIRouter(prefix="/settlements", tags=["settlements"])
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[int, Path(ge=1, le=INT_MAX)]
 Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 STATE_ERRORS: dict[int | str, dict[str, str]] = {
     409: {"description": "not in a state that allows it"},

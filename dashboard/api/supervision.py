@@ -13,12 +13,13 @@ from dashboard.auth import Actor, Administrator, Reader
 from dashboard.exports import XLSX, download
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered, city_wide
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.supervision import checks, complaints, credit, queries
 from eldercare.supervision.checks import CheckRecord, PlanInput
 from eldercare.supervision.complaints import ComplaintInput
 
 router = APIRouter(tags=["supervision"])
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 Period = Annotated[Literal["week", "month"], Query()]
 Day = Annotated[date | None, Query(ge=checks.FIRST_DAY, le=checks.LAST_DAY, description="any day of the period")]
 Month = Annotated[str, Query(pattern=supervision.MONTH, description="YYYY-MM")]
@@ -204,7 +205,7 @@ def compute_credit(principal: Administrator, pool: Pool, runtime: RuntimeDep, mo
 @router.post("/providers/{provider_id}/standing", status_code=204, responses=ERRORS)
 @city_wide("a provider's standing is decided by administrators")
 def decide_standing(
-    provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    provider_id: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: StandingDecision,
     principal: Administrator,
     pool: Pool,

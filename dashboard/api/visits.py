@@ -15,14 +15,15 @@ from dashboard.errors import Conflict, NotFound
 from dashboard.paging import Limit, Offset, Page, page, shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.visit_exceptions import VisitException
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Message
 from eldercare.register import card_code
 from eldercare.register.record import NoSuchElder
 
 router = APIRouter(tags=["visits"])
-ExceptionId = Annotated[int, Path(ge=1, le=2**62)]
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
+ExceptionId = Annotated[int, Path(ge=1, le=ID_MAX)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 @router.get("/visit-exceptions", response_model=Page[VisitException])

@@ -17,6 +17,7 @@ from dashboard.paging import shown
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered
 from dashboard.ui.rendering import render
+from eldercare.db import ID_MAX
 from eldercare.vocabulary import OrderStatus, ServiceType
 
 router = APIRouter()
@@ -71,7 +72,7 @@ def order_columns(request: Request, principal: Reader, pool: Pool, runtime: Runt
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_page(
-    request: Request, principal: Reader, pool: Pool, order_id: Annotated[int, Path(ge=1, le=2**62)]
+    request: Request, principal: Reader, pool: Pool, order_id: Annotated[int, Path(ge=1, le=ID_MAX)]
 ) -> HTMLResponse:
     with pool.connection() as conn:
         order = shown(principal, orders.get_order(conn, order_id))
@@ -85,7 +86,7 @@ def new_order_page(
     principal: Reader,
     pool: Pool,
     runtime: RuntimeDep,
-    elder_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    elder_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
 ) -> HTMLResponse:
     ent = None
     if elder_id is not None:

@@ -16,13 +16,14 @@ from dashboard.auth import Actor
 from dashboard.errors import Invalid, NotFound
 from dashboard.recurring import RecurringCreate, RecurringUpdate
 from dashboard.runtime import Runtime
+from eldercare.db import ID_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Listed, Message
 from eldercare.register.model import problems_of
 
 router = APIRouter()
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
-RecurringId = Annotated[int, Path(ge=1, le=2**62)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
+RecurringId = Annotated[int, Path(ge=1, le=ID_MAX)]
 Plan = TypeVar("Plan", RecurringCreate, RecurringUpdate)
 
 

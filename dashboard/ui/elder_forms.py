@@ -20,6 +20,7 @@ from dashboard import geo, i18n
 from dashboard.auth import Actor, Principal
 from dashboard.runtime import Runtime
 from dashboard.ui.rendering import render
+from eldercare.db import ID_MAX
 from eldercare.register import elders as register
 from eldercare.register.identity import mask_resident_id
 from eldercare.register.model import (
@@ -33,7 +34,7 @@ from eldercare.users import Role
 from eldercare.vocabulary import EligibilityCategory, LivingSituation
 
 router = APIRouter()
-ElderId = Annotated[int, Path(ge=1, le=2**62)]
+ElderId = Annotated[int, Path(ge=1, le=ID_MAX)]
 # Contact rows shown: at least five, and two empty after the last filled one, up to every contact the register
 # accepts (``MAX_CONTACTS``), so an unchanged save keeps them all.
 CONTACT_ROWS = 5

@@ -15,6 +15,7 @@ from dashboard.paging import shown
 from dashboard.runtime import Memo, Pool, RuntimeDep
 from dashboard.ui.boards import SERVICE_TYPES
 from dashboard.ui.rendering import render
+from eldercare.db import INT_MAX
 
 router = APIRouter()
 
@@ -30,7 +31,7 @@ def kpi_page(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     service_type: Annotated[str | None, Query(pattern=r"^[a-z]{0,16}$")] = None,
-    township_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> HTMLResponse:
     flt = kpi_filter(runtime, from_, to, service_type or None, None, scope.township_of(principal.area, township_id))
     report = fresh_report(pool, runtime, memo, flt)
@@ -88,7 +89,7 @@ def report_page(
     runtime: RuntimeDep,
     memo: Memo,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> HTMLResponse:
     month = month or local_today(runtime).strftime("%Y-%m")
     report = fresh_monthly(pool, runtime, memo, month, provider_id)

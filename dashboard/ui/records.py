@@ -19,6 +19,7 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, area_filtered, city_wide
 from dashboard.ui.rendering import render
 from devices.types import DEVICE_TYPES
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.register import card_code
 from eldercare.register import elders as register
 from eldercare.vocabulary import InactiveReason, ServiceType
@@ -67,7 +68,11 @@ def _series(
 
 @router.get("/elders/{elder_id}", response_class=HTMLResponse)
 def elder_page(
-    request: Request, principal: Reader, pool: Pool, runtime: RuntimeDep, elder_id: Annotated[int, Path(ge=1, le=2**62)]
+    request: Request,
+    principal: Reader,
+    pool: Pool,
+    runtime: RuntimeDep,
+    elder_id: Annotated[int, Path(ge=1, le=ID_MAX)],
 ) -> HTMLResponse:
     now = runtime.clock.now()
     with pool.connection() as conn:
@@ -144,7 +149,7 @@ def provider_page(
     request: Request,
     principal: Reader,
     pool: Pool,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> HTMLResponse:
     with pool.connection() as conn:
         items = [shown(principal, p) for p in providers.list_providers(conn)]

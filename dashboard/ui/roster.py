@@ -19,11 +19,12 @@ from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import ROSTER, city_wide
 from dashboard.ui.rendering import render
 from eldercare.clock import FIRST_DAY, LAST_DAY
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.roster import Absence, Shift
 from eldercare.vocabulary import AbsenceKind, ServiceType, TravelMode
 
 router = APIRouter()
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[int, Path(ge=1, le=INT_MAX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def new_caregiver_form(
     request: Request,
     principal: Reader,
     pool: Pool,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> HTMLResponse:
     return _caregiver_form(request, principal, pool, provider_id, None)
 
@@ -114,7 +115,7 @@ def new_caregiver_form(
 @router.get("/caregivers/{caregiver_id}/edit", response_class=HTMLResponse)
 @city_wide(ROSTER)
 def edit_caregiver_form(
-    request: Request, caregiver_id: Annotated[int, Path(ge=1, le=2**62)], principal: Reader, pool: Pool
+    request: Request, caregiver_id: Annotated[int, Path(ge=1, le=ID_MAX)], principal: Reader, pool: Pool
 ) -> HTMLResponse:
     return _caregiver_form(request, principal, pool, None, caregiver_id)
 

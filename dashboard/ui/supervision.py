@@ -16,13 +16,14 @@ from dashboard.errors import Invalid
 from dashboard.runtime import Pool, RuntimeDep
 from dashboard.scope import area_filtered, city_wide
 from dashboard.ui.rendering import render
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.supervision import checks, complaints, credit, queries
 from eldercare.supervision.checks import CheckRecord, PlanInput
 from eldercare.supervision.complaints import ComplaintInput
 from eldercare.supervision.queries import FINDINGS
 
 router = APIRouter()
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 Period = Annotated[Literal["week", "month"], Query()]
 CREDIT = "providers' credit is the bureau's, for every township alike"
 
@@ -188,7 +189,7 @@ def compute_credit(
 @router.post("/providers/{provider_id}/standing")
 @city_wide("a provider's standing is decided by administrators")
 def decide_standing(
-    provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    provider_id: Annotated[int, Path(ge=1, le=INT_MAX)],
     principal: Administrator,
     pool: Pool,
     runtime: RuntimeDep,
@@ -218,8 +219,8 @@ def create_plan(
     period: Annotated[Literal["week", "month"], Form()],
     period_start: Annotated[date, Form(ge=checks.FIRST_DAY, le=checks.LAST_DAY)],
     level: Annotated[Literal["city", "township", "community"], Form()],
-    township_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
-    community_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    township_id: Annotated[int | None, Form(ge=1, le=INT_MAX)] = None,
+    community_id: Annotated[int | None, Form(ge=1, le=INT_MAX)] = None,
     elder_calls: Annotated[int, Form(ge=0, le=10000)] = 0,
     home_visits: Annotated[int, Form(ge=0, le=10000)] = 0,
     liaison_calls: Annotated[int, Form(ge=0, le=10000)] = 0,
@@ -251,7 +252,7 @@ def enter_complaint(
     principal: Actor,
     pool: Pool,
     runtime: RuntimeDep,
-    elder_id: Annotated[int, Form(ge=1, le=2**62)],
+    elder_id: Annotated[int, Form(ge=1, le=ID_MAX)],
     body: Annotated[str, Form(min_length=1, max_length=2000)],
 ) -> Response:
     with pool.connection() as conn:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from eldercare import audit
 from eldercare.alarms import AlarmRaise, raise_alarm
 from eldercare.clock import FIRST_DAY, LAST_DAY
+from eldercare.db import INT_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Coded, Message
 from eldercare.supervision.sampling import Candidate, draw
@@ -42,8 +43,8 @@ class PlanInput(BaseModel):
         ge=FIRST_DAY, le=LAST_DAY, description="any day of the period: a week starts on Monday, a month on the 1st"
     )
     level: Level
-    township_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    community_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    township_id: int | None = Field(None, ge=1, le=INT_MAX)
+    community_id: int | None = Field(None, ge=1, le=INT_MAX)
     elder_calls: int = Field(0, ge=0, le=10000)
     home_visits: int = Field(0, ge=0, le=10000)
     liaison_calls: int = Field(0, ge=0, le=10000)

@@ -9,6 +9,7 @@ import psycopg
 from pydantic import BaseModel, Field
 
 from eldercare import audit
+from eldercare.db import ID_MAX, INT_MAX
 from eldercare.i18n import N_
 from eldercare.labels import Message
 
@@ -25,9 +26,9 @@ class NoSuchComplaint(LookupError):
 
 
 class ComplaintInput(BaseModel):
-    elder_id: int = Field(ge=1, le=2**62)
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    order_id: int | None = Field(None, ge=1, le=2**62)
+    elder_id: int = Field(ge=1, le=ID_MAX)
+    provider_id: int | None = Field(None, ge=1, le=INT_MAX)
+    order_id: int | None = Field(None, ge=1, le=ID_MAX)
     body: str = Field(min_length=1, max_length=2000)
 
 
