@@ -188,7 +188,7 @@ def _away(absence: object) -> Reason:
     )
 
 
-def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
+def _reasons(row: tuple[object, ...], need: Need, timezone: ZoneInfo) -> tuple[Reason, ...]:
     (active, opted_out, provider_active, standing, provider_name, contract, sells, skill, area, weekly, absent) = row[
         13:24
     ]
@@ -198,12 +198,13 @@ def _reasons(row: tuple[object, ...], need: Need) -> tuple[Reason, ...]:
     found = _standing(active, opted_out, provider_active, standing, provider_name, contract)
     found += _fit(sells, skill, area, provider_name, need.service_type)
     if not weekly:
+        local = need.wanted_at.astimezone(timezone)
         found.append(
             Reason.of(
                 "off_shift",
                 N_("no weekly shift covering %(weekday)s %(time)s (local time)"),
-                weekday=Coded("weekday", need.wanted_at.isoweekday()),
-                time=f"{need.wanted_at:%H:%M}",
+                weekday=Coded("weekday", local.isoweekday()),
+                time=f"{local:%H:%M}",
             )
         )
     if absent:
@@ -268,7 +269,7 @@ def judge(
     for row in conn.execute(query, params).fetchall():
         candidate = replace(Candidate(*row[:13]), via_lat=row[27], via_lon=row[28], worked_hours=row[30])
         ranked = ranking.rank(candidate, need.lat, need.lon)
-        reasons = _reasons(row, need)
+        reasons = _reasons(row, need, timezone)
         if not ranking.in_time(ranked):
             reasons += (_too_late(ranked, ranking),)
         verdicts.append(Verdict(candidate, str(row[17]), reasons, ranked))

@@ -34,7 +34,8 @@ def test_the_candidates_of_an_order_are_ranked_with_the_reasons_of_the_others(ap
         for v in api.get(f"/api/v1/orders/{order.id}/candidates", headers={"Accept-Language": "en-GB,en;q=0.9"}).json()
     }
     assert english[far]["reasons"][0]["detail"] == "away (Sick) 2026-01-06 to 2026-01-08"
-    assert english[off_shift]["reasons"][0]["detail"].startswith("no weekly shift covering ")
+    # the moment wanted in the city's time (the clock's 02:00 UTC is 10:00 in Asia/Shanghai), not the database's UTC
+    assert english[off_shift]["reasons"][0]["detail"] == "no weekly shift covering Wed 10:00 (local time)"
     assert outside not in by_id  # the picker weighs only providers serving the community
 
     one = api.get(f"/api/v1/caregivers/{outside}/eligibility", params={"order_id": order.id})
