@@ -147,6 +147,47 @@ def test_misnamed_migration_file_is_refused(tmp_path: Path) -> None:
         discover(tmp_path)
 
 
+def test_a_database_holding_two_places_of_one_name_is_not_migrated_until_they_are_renamed(
+    backend_databases: Databases, tmp_path: Path
+) -> None:
+    """Migration 0250 makes place names unique (the register finds a community by them): on a database that holds
+    two townships of one name, or two communities of one name in one township, it stops, names them and changes
+    nothing; once renamed, it applies."""
+    for migration in discover():
+        if migration.version < 250:
+            (tmp_path / migration.path.name).write_text(migration.sql)
+    with _empty_database(backend_databases) as url:
+        migrate(url, tmp_path)
+        with psycopg.connect(url) as conn:
+            conn.execute(ONE_ELDER)
+            conn.execute(
+                "INSERT INTO township (code, name, lat, lon) VALUES ('T2', '蒲圻街道', 29.8, 113.9);"
+                "INSERT INTO community (township_id, code, name, lat, lon) VALUES (1, 'C2', '金鸡山社区', 29.7, 113.9);"
+                "INSERT INTO community (township_id, code, name, lat, lon) VALUES (2, 'C3', '金鸡山社区', 29.8, 113.9);"
+            )
+        with pytest.raises(
+            MigrationError, match=r"0250_place_names_unique\.sql failed: townships of one name: '蒲圻街道' \(T1, T2\)"
+        ):
+            migrate(url)
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE township SET name = '赤马港街道' WHERE code = 'T2'")
+        with pytest.raises(
+            MigrationError, match=r"communities of one name in one township: '金鸡山社区' in T1 \(C1, C2\)"
+        ):
+            migrate(url)
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE community SET name = '金鸡山二社区' WHERE code = 'C2'")
+        assert [m.version for m in migrate(url)] == [m.version for m in discover() if m.version >= 250]
+        with psycopg.connect(url) as conn:
+            # a community's name may repeat in another township (C3 above), not in its own, nor a township's anywhere
+            for statement in (
+                "INSERT INTO township (code, name, lat, lon) VALUES ('T3', '蒲圻街道', 29.9, 113.9)",
+                "INSERT INTO community (township_id, code, name, lat, lon) VALUES (2, 'C4', '金鸡山社区', 29.8, 113.9)",
+            ):
+                with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+                    conn.execute(statement.encode())
+
+
 def test_migration_files_are_numbered_without_gaps() -> None:
     versions = [m.version for m in discover(MIGRATIONS_DIR)]
     assert versions == sorted(versions) and len(versions) == len(set(versions))
