@@ -87,12 +87,18 @@ class ListCandidates:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """The winner and how much work finding it took."""
+    """The winner (and, when more were asked for, those next in line) and how much work finding them took."""
 
     best: Ranked
     radius_km: float | None  # None: everyone was scanned
     fetched: int  # candidates read from the source
     evaluated: int  # geodesic distances computed
+    runners_up: tuple[Ranked, ...] = ()  # the next best, in order, up to the count asked for less one
+
+    @property
+    def ranked(self) -> tuple[Ranked, ...]:
+        """The winner and the runners-up, best first."""
+        return (self.best, *self.runners_up)
 
 
 def _geocentric(lat_deg: float) -> float:
@@ -135,65 +141,80 @@ def _way_floor_km(candidate: Candidate, lat: float, lon: float) -> float:
     return distance_floor_km(candidate.lat, candidate.lon, *via) + distance_floor_km(*via, lat, lon)
 
 
-def _best(ranking: Ranking, candidates: Sequence[Candidate], lat: float, lon: float) -> tuple[Ranked | None, int]:
-    """The lowest-cost candidate, computing geodesics in order of their cost floors until none can win."""
+def _best(
+    ranking: Ranking, candidates: Sequence[Candidate], lat: float, lon: float, count: int = 1
+) -> tuple[list[Ranked], int]:
+    """The ``count`` lowest-cost candidates who can be there in time, best first, computing geodesics in order of
+    their cost floors until none of the rest can be among them."""
     floors = sorted(
         ((ranking.cost_at(c, _way_floor_km(c, lat, lon)), c.caregiver_id, c) for c in candidates),
         key=lambda item: (item[0], item[1]),
     )
-    best: Ranked | None = None
+    best: list[Ranked] = []
     evaluated = 0
     for floor, _, candidate in floors:
-        if best is not None and floor > best.cost:
+        if len(best) == count and floor > best[-1].cost:
             break
         ranked = ranking.rank(candidate, lat, lon)
         evaluated += 1
-        if ranking.in_time(ranked) and (best is None or ranked.key < best.key):
-            best = ranked
+        if ranking.in_time(ranked):
+            best = _first(count, best, [ranked])
     return best, evaluated
 
 
+def _first(count: int, *lists: Sequence[Ranked]) -> list[Ranked]:
+    """The ``count`` lowest of the lists together, by cost and then caregiver id."""
+    return sorted((r for ranked in lists for r in ranked), key=lambda r: r.key)[:count]
+
+
 def choose(
-    source: CandidateSource, lat: float, lon: float, ranking: Ranking, *, start_radius_km: float = 3.0
+    source: CandidateSource,
+    lat: float,
+    lon: float,
+    ranking: Ranking,
+    *,
+    start_radius_km: float = 3.0,
+    count: int = 1,
 ) -> Choice | None:
-    """The same caregiver ``brute_force`` would choose, reading only the caregivers near (lat, lon)."""
+    """The same caregiver ``brute_force`` would choose, reading only the caregivers near (lat, lon); with ``count``
+    above one, the same ``count`` best too (an emergency's race), from the one search."""
     slope = ranking.slope_per_km()
     radius = start_radius_km
     apart = list(source.apart()) if slope > 0 else []
     fetched = evaluated = len(apart)
     known = {c.caregiver_id for c in apart}
-    best_apart = min((ranking.rank(c, lat, lon) for c in apart), key=lambda r: r.key, default=None)
+    best_apart = _first(count, [r for r in (ranking.rank(c, lat, lon) for c in apart) if ranking.in_time(r)])
     while slope > 0 and radius <= MAX_RADIUS_KM:
         box = box_around(lat, lon, radius)
         if box is None:
             break
         candidates = [c for c in source.within(box) if c.caregiver_id not in known]
         fetched += len(candidates)
-        best, n = _best(ranking, candidates, lat, lon)
+        found, n = _best(ranking, candidates, lat, lon, count)
         evaluated += n
-        if best_apart is not None and (best is None or best_apart.key < best.key):
-            best = best_apart
+        best = _first(count, found, best_apart)
         # everyone outside the box is at home (farther than the radius) and no regular: no continuity bonus
         floor = ranking.floor_beyond(radius * (1 - _SLACK), regulars_apart=True)
-        if best is not None and best.cost < floor - _SLACK * (1 + abs(floor)):
-            return Choice(best, radius, fetched, evaluated)
-        if best is None:
+        if len(best) == count and best[-1].cost < floor - _SLACK * (1 + abs(floor)):
+            return Choice(best[0], radius, fetched, evaluated, tuple(best[1:]))
+        if len(best) < count:
             radius *= 4
         else:
-            # the radius beyond which no one could match the best found so far, plus a little
-            needed = radius + (best.cost - floor) / slope
+            # the radius beyond which no one could match the last of those found so far, plus a little
+            needed = radius + (best[-1].cost - floor) / slope
             radius = max(radius * 1.5, needed * 1.01)
     everyone = source.within(None)
-    best, n = _best(ranking, everyone, lat, lon)
-    if best is None:
+    best, n = _best(ranking, everyone, lat, lon, count)
+    if not best:
         return None
-    return Choice(best, None, fetched + len(everyone), evaluated + n)
+    return Choice(best[0], None, fetched + len(everyone), evaluated + n, tuple(best[1:]))
 
 
-def brute_force(source: CandidateSource, lat: float, lon: float, ranking: Ranking) -> Choice | None:
-    """The reference: every eligible caregiver's geodesic distance and cost, lowest (cost, id) wins."""
+def brute_force(source: CandidateSource, lat: float, lon: float, ranking: Ranking, *, count: int = 1) -> Choice | None:
+    """The reference: every eligible caregiver's geodesic distance and cost, lowest (cost, id) wins (and the
+    ``count`` lowest, best first)."""
     candidates = source.within(None)
-    ranked = [r for r in (ranking.rank(c, lat, lon) for c in candidates) if ranking.in_time(r)]
+    ranked = _first(count, [r for r in (ranking.rank(c, lat, lon) for c in candidates) if ranking.in_time(r)])
     if not ranked:
         return None
-    return Choice(min(ranked, key=lambda r: r.key), None, len(candidates), len(candidates))
+    return Choice(ranked[0], None, len(candidates), len(candidates), tuple(ranked[1:]))

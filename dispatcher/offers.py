@@ -102,16 +102,17 @@ def arrival_due(config: Config, order: OrderRow, accepted_at: datetime) -> datet
 
 
 def find_candidate(
-    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow
+    conn: psycopg.Connection, clock: Clock, config: Config, order: OrderRow, count: int = 1
 ) -> tuple[Need, Ranking, Choice | None]:
-    """The best caregiver not yet offered this order, by the platform's real matching (``ranking_now``: for a
-    booked service, among those who can be there by its arrival deadline)."""
+    """The best caregiver not yet offered this order (and the next ``count`` - 1, for a race), by the platform's
+    real matching (``ranking_now``: for a booked service, among those who can be there by its arrival deadline)."""
     now = clock.now()
     need = need_of(conn, order, now)
     ranking = ranking_now(config, order, now)
     whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
     source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
-    return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=config.dispatch.search_radius_km)
+    start = config.dispatch.search_radius_km
+    return need, ranking, choose(source, need.lat, need.lon, ranking, start_radius_km=start, count=count)
 
 
 def make_offer(
@@ -226,25 +227,23 @@ def offer_next(
     size = config.dispatch.offers_at_once(order.is_emergency)
     wanted = size - live
     made = 0
-    first_cost: float | None = None
     kept_short = False
-    while made < wanted:
-        need, ranking, choice = find_candidate(conn, clock, config, order)
-        if choice is None:
-            break
-        if first_cost is None:
-            first_cost = choice.best.cost
-        elif choice.best.cost > first_cost + config.dispatch.emergency_race_margin_minutes:
-            kept_short = True  # much slower to get there than the best: asked only if the race goes unanswered
-            break
-        reasons = ranking.reasons(choice.best)
-        reasons["search"] = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
-        if size > 1:
-            reasons["race"] = {"place": live + made + 1, "of": size}
-        order = make_offer(
-            conn, clock, config, order, choice.best, reasons, actor_kind=actor_kind, actor=actor, why=why
-        )
-        made += 1
+    # one search for the whole race: an offer made changes nobody else's standing (it holds no order), so the
+    # best ``wanted`` not yet asked are those a search after each offer would find one by one
+    choice = None
+    if wanted > 0:
+        need, ranking, choice = find_candidate(conn, clock, config, order, wanted)
+    if choice is not None:
+        search = {"radius_km": choice.radius_km, "fetched": choice.fetched, "evaluated": choice.evaluated}
+        for ranked in choice.ranked[:wanted]:
+            if made and ranked.cost > choice.best.cost + config.dispatch.emergency_race_margin_minutes:
+                kept_short = True  # much slower to get there than the best: asked only if the race goes unanswered
+                break
+            reasons = {**ranking.reasons(ranked), "search": search}
+            if size > 1:
+                reasons["race"] = {"place": live + made + 1, "of": size}
+            order = make_offer(conn, clock, config, order, ranked, reasons, actor_kind=actor_kind, actor=actor, why=why)
+            made += 1
     if order.is_emergency and (made or live):
         widen_at = config.dispatch.race_widen_at(clock.now()) if kept_short else None
         conn.execute("UPDATE service_order SET next_offer_at = %s WHERE id = %s", (widen_at, order.id))

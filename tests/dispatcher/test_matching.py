@@ -79,19 +79,24 @@ weights = st.builds(
     w=weights,
     emergency=st.booleans(),
     radius=st.sampled_from([0.05, 0.5, 3.0, 20.0]),
+    count=st.sampled_from([1, 1, 2, 3, 5]),
+    arrive_within=st.sampled_from([None, None, 10.0, 45.0]),
 )
-def test_prefilter_agrees_with_brute_force(data, lat, lon, w, emergency, radius) -> None:
+def test_prefilter_agrees_with_brute_force(data, lat, lon, w, emergency, radius, count, arrive_within) -> None:
+    """The same winner, and for a race (``count``) the same runners-up in the same order, among those who can be
+    there by the deadline (``arrive_within``: those who served the elder before, looked at apart, as well)."""
     people = data.draw(caregivers(lat, lon))
-    ranking = Ranking(w, TravelModel(), emergency)
+    ranking = Ranking(w, TravelModel(), emergency, arrive_within)
     source = ListCandidates(people)
-    fast = choose(source, lat, lon, ranking, start_radius_km=radius)
-    slow = brute_force(source, lat, lon, ranking)
+    fast = choose(source, lat, lon, ranking, start_radius_km=radius, count=count)
+    slow = brute_force(source, lat, lon, ranking, count=count)
     if slow is None:
         assert fast is None
         return
     assert fast is not None
-    assert fast.best.candidate.caregiver_id == slow.best.candidate.caregiver_id
-    assert fast.best.cost == slow.best.cost
+    assert [(r.candidate.caregiver_id, r.cost) for r in fast.ranked] == [
+        (r.candidate.caregiver_id, r.cost) for r in slow.ranked
+    ]
 
 
 @settings(max_examples=500, deadline=None)

@@ -44,6 +44,11 @@ def test_the_best_three_are_offered_at_once_by_sms(raced, harness) -> None:
     offered_to = {c for (c,) in harness.all("SELECT caregiver_id FROM sms_message WHERE purpose = 'offer'")}
     assert offered_to == set(caregivers[:3])
     assert harness.all("SELECT rank FROM offer WHERE order_id = %s ORDER BY id", order) == [(1,), (2,), (3,)]
+    # the three were found by one search, not one search each (three times the time to the first SMS)
+    searches = harness.all(
+        "SELECT details->'search' FROM order_event WHERE order_id = %s AND to_status = 'offered' ORDER BY id", order
+    )
+    assert len(searches) == 3 and len({str(s) for s in searches}) == 1, searches
 
 
 def test_the_first_yes_wins_and_the_others_are_told_it_is_taken(raced, harness) -> None:
