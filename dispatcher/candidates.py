@@ -205,7 +205,12 @@ SELECT * FROM (
 ) eligible
 WHERE load < max_load
 """
-_APART = "AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)"
+# Those looked at apart (``CandidateSource.apart``): who served the elder before, and who is reckoned away from home.
+# Only a caregiver with an order running or stopped lately can be (``here``), which their row alone tells by the
+# index of recent orders: the others' whereabouts are not worked out, on a city of a thousand caregivers a search.
+_APART = f"""AND (c.id = ANY(%(regulars)s) OR here.lat IS NOT NULL)
+      AND (c.id = ANY(%(regulars)s) OR EXISTS (
+          SELECT 1 FROM service_order r WHERE r.caregiver_id = c.id AND {ENDED.format(o="r")} > %(since)s))"""  # noqa: S608
 
 # How long after finishing an order at the elder ``e`` the caregiver ``c`` is looked for on the way home: their ride
 # home by the travel model (the straight line on a local flat map, the detour, getting going, the mode's speed), and

@@ -10,7 +10,7 @@ import pytest
 from geopy.distance import geodesic
 from psycopg import sql
 
-from dispatcher.candidates import _SETUP, Checked, SqlCandidates, along, located, need_of
+from dispatcher.candidates import _APART, _SETUP, Checked, SqlCandidates, along, located, need_of
 from dispatcher.eligibility import judge, order_verdicts
 from dispatcher.lifecycle import Actor, load_order, transition
 from dispatcher.matching import ListCandidates, brute_force, choose
@@ -319,6 +319,34 @@ def test_an_emergencys_candidates_are_found_without_reading_each_caregivers_whol
     assert "JIT" not in plan[0]
     read = _orders_read(plan[0]["Plan"])
     assert read and max(rows for _, rows in read) < 50, read
+
+
+def test_only_caregivers_with_orders_of_late_are_reckoned_away_from_home(conn, clock, town, config) -> None:
+    """Who is looked at apart (reckoned away from home, or a regular of the elder) is found among the caregivers
+    with an order running or stopped lately, by their row alone: the whereabouts of everyone else on shift are not
+    worked out (on a 10,000-elder city, 300-odd of them a search: 43 ms of every SOS before, 21 after)."""
+    provider = town.provider()
+    for n in range(40):
+        town.caregiver(provider, offset(0.5 + n * 0.05, 0))
+    out = [town.caregiver(provider, offset(3.0, n * 0.1)) for n in range(2)]
+    for caregiver in out:
+        _at_work(conn, clock, config, town, caregiver, town.elder(offset(2.0, 1.0)))
+    conn.execute("ANALYZE service_order")
+    conn.execute("ANALYZE caregiver")
+    sos = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
+    need = need_of(conn, load_order(conn, sos.id), clock.now())
+    whereabouts = timedelta(minutes=config.dispatch.whereabouts_minutes)
+    source = SqlCandidates(conn, need, config.timezone, whereabouts=whereabouts, travel=config.dispatch.travel)
+    assert sorted(c.caregiver_id for c in source.apart()) == sorted(out)
+    ((plan,),) = conn.execute(
+        sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + source.statement(sql.SQL(_APART)), source.params
+    )
+
+    def loops(node: dict) -> list[int]:
+        own = [node["Actual Loops"]] if node.get("Alias") == "w" else []
+        return own + [n for child in node.get("Plans", []) for n in loops(child)]
+
+    assert loops(plan[0]["Plan"]) and max(loops(plan[0]["Plan"])) <= len(out), loops(plan[0]["Plan"])
 
 
 def _orders_read(node: dict) -> list[tuple[str, float]]:
