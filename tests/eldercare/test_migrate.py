@@ -40,6 +40,17 @@ def _empty_database(backend_databases: Databases) -> Iterator[str]:
         backend_databases.drop(url)
 
 
+@contextmanager
+def _database_before(backend_databases: Databases, tmp_path: Path, version: int) -> Iterator[str]:
+    """An empty database of the backend with the migrations before ``version`` applied, dropped afterwards."""
+    for migration in discover():
+        if migration.version < version:
+            (tmp_path / migration.path.name).write_text(migration.sql)
+    with _empty_database(backend_databases) as url:
+        migrate(url, tmp_path)
+        yield url
+
+
 @on_both_backends
 def test_migrations_apply_to_empty_database_and_reapply_as_no_op(backend_databases: Databases) -> None:
     with _empty_database(backend_databases) as url:
@@ -91,11 +102,7 @@ def test_an_upgraded_database_has_the_statistics_of_the_caregivers_recent_orders
     """A database with orders, migrated to 0241: the statistics of the index 0240 made on when each caregiver's orders
     stopped exist at once (without them the emergency matching query is planned as if it read every candidate's
     history, and compiled, JIT, where the server can), and its planner finds a caregiver's recent orders by it."""
-    for migration in discover():
-        if migration.version < 240:
-            (tmp_path / migration.path.name).write_text(migration.sql)
-    with _empty_database(backend_databases) as url:
-        migrate(url, tmp_path)
+    with _database_before(backend_databases, tmp_path, 240) as url:
         with psycopg.connect(url) as conn:
             conn.execute(ONE_ELDER)
             conn.execute(
@@ -153,11 +160,7 @@ def test_a_database_holding_two_places_of_one_name_is_not_migrated_until_they_ar
     """Migration 0250 makes place names unique (the register finds a community by them): on a database that holds
     two townships of one name, or two communities of one name in one township, it stops, names them and changes
     nothing; once renamed, it applies."""
-    for migration in discover():
-        if migration.version < 250:
-            (tmp_path / migration.path.name).write_text(migration.sql)
-    with _empty_database(backend_databases) as url:
-        migrate(url, tmp_path)
+    with _database_before(backend_databases, tmp_path, 250) as url:
         with psycopg.connect(url) as conn:
             conn.execute(ONE_ELDER)
             conn.execute(
