@@ -161,8 +161,9 @@ def test_operator_shift(city: City, server: DashboardServer, browser: Browser, a
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log WHERE target_id = %s", (str(alarm_id),))}
         assert {"alarm.acknowledge", "alarm.resolve"} <= actions
 
-    # create an order, have the dispatcher offer it to the best caregiver, and read why that one
-    page.goto(f"{server.url}/orders-new?elder_id=4")
+    # create an order, have the dispatcher offer it to the best caregiver, and read why that one (elder 6: a cleaner
+    # 17 minutes away; elder 4's only one, who cleaned for them before, lives hours away and is no candidate)
+    page.goto(f"{server.url}/orders-new?elder_id=6")
     page.select_option("select[name=service_type]", "cleaning")
     page.fill("textarea[name=notes]", "打扫厨房")
     page.click("#order-form button[type=submit]")

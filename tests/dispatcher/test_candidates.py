@@ -349,6 +349,30 @@ def test_only_caregivers_with_orders_of_late_are_reckoned_away_from_home(conn, c
     assert loops(plan[0]["Plan"]) and max(loops(plan[0]["Plan"])) <= len(out), loops(plan[0]["Plan"])
 
 
+def test_a_booked_order_is_not_offered_to_a_regular_who_cannot_be_there_by_its_deadline(
+    conn, clock, town, config
+) -> None:
+    """Those who served the elder before are looked at apart (``CandidateSource.apart``), and were ranked there
+    without the deadline a booked order sets: a regular who walks, 40 km away, was offered a cleaning due within
+    hours, being the only one. Now they are no candidate, as they are not in a scan of everyone."""
+    provider = town.provider()
+    regular = town.caregiver(provider, offset(40.0, 0), mode="walk")
+    elder = town.elder()
+    past = create_order(conn, clock, elder_id=elder, service_type="cleaning", actor="t", config=config)
+    conn.execute(
+        "UPDATE service_order SET status = 'completed', caregiver_id = %s, accepted_at = %s, completed_at = %s "
+        "WHERE id = %s",
+        (regular, clock.now() - timedelta(days=7), clock.now() - timedelta(days=7), past.id),
+    )
+    order = create_order(conn, clock, elder_id=elder, service_type="cleaning", actor="t", config=config)
+    _, ranking, choice = find_candidate(conn, clock, config, load_order(conn, order.id))
+    assert ranking.arrive_within_min is not None and choice is None
+    # were they nearer, they would be the one
+    conn.execute("UPDATE caregiver SET home_lat = %s, home_lon = %s WHERE id = %s", (*offset(2.0, 0), regular))
+    _, _, choice = find_candidate(conn, clock, config, load_order(conn, order.id))
+    assert choice is not None and choice.best.candidate.caregiver_id == regular and choice.best.candidate.served_before
+
+
 def _orders_read(node: dict) -> list[tuple[str, float]]:
     """Each scan of ``service_order`` or of one of its indexes alone (a bitmap) in an EXPLAIN ANALYZE plan, with the
     rows it read a loop (kept, and filtered out)."""
