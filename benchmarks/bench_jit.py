@@ -2,10 +2,12 @@
 year of a 10,000-elder city, on a PostgreSQL that compiles queries when their estimated cost is high (Debian's 15,
 the one TimescaleDB is built into here; the embedded PostgreSQL has no JIT), with JIT off and on.
 
-Figures: the median of nine runs of each read, each way, rounds of off and on taken in turn; the baseline measured
-in the same run is JIT on, the server's default, and the ratio is on over off (above 1: off is faster). Goal: no
-read slower with JIT off (a ratio under 0.8 would say so). The emergency matching query, the case that set the
-platform's sessions to ``jit = off``, is measured by ``bench_sos_to_sms --history-days``.
+Figures: the median of nine runs of each read, each way, in three rounds (off first, then on first, then off); the
+baseline measured in the same run is JIT on, the server's default, and the ratio is on over off (above 1: off is
+faster). Goal: no read slower with JIT off beyond the machine's noise (a ratio under 0.8 on a read of tens of
+milliseconds would say so; reads of a few milliseconds wander by a millisecond either way). The emergency matching
+query, the case that set the platform's sessions to ``jit = off``, is measured by
+``bench_sos_to_sms --history-days``.
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def main(argv: list[str] | None = None) -> None:
             conn.commit()
             reads = _reads(conn, timezone)
             timings: dict[tuple[str, str], list[float]] = {}
-            for _ in range(3):
-                for jit in ("off", "on"):
+            for round_ in range(3):
+                for jit in ("off", "on") if round_ % 2 == 0 else ("on", "off"):  # either first in turn
                     conn.execute(f"SET jit = {jit}")
                     for name, read in reads.items():
                         read()  # warm: the same pages cached for both
