@@ -21,6 +21,7 @@ from dispatcher.settings import MatchWeights, TravelModel
 from eldercare.vocabulary import OrderStatus
 from tests.dispatcher.test_planning import tuned
 from tests.dispatcher.town import offset
+from tests.plans import nodes, rows_read
 
 WEDNESDAY_9_TO_11 = [(3, time(9), time(11))]
 
@@ -297,16 +298,7 @@ def test_an_emergencys_candidates_are_found_without_reading_each_caregivers_whol
     veteran = town.caregiver(provider, offset(1.0, 0))
     elder = town.elder(offset(1.0, 0.5))
     _at_work(conn, clock, config, town, veteran, elder, finished_ago=timedelta(minutes=20))
-    conn.execute(
-        "INSERT INTO service_order (code, elder_id, service_type, status, source, window_start, window_end, "
-        "duration_min, created_at, created_by, caregiver_id, provider_id, accepted_at, en_route_at, arrived_at, "
-        "completed_at, updated_at) "
-        "SELECT 'PAST' || lpad(g::text, 6, '0'), %(elder)s, 'cleaning', 'completed', 'operator', t, "
-        "t + interval '2 hours', 60, t - interval '1 day', 'test', %(who)s, %(provider)s, t - interval '1 hour', "
-        "t - interval '30 minutes', t, t + interval '1 hour', t + interval '1 hour' "
-        "FROM generate_series(1, 3000) g, LATERAL (SELECT %(now)s - g * interval '3 hours' AS t) past",
-        {"elder": elder, "who": veteran, "provider": provider, "now": clock.now() - timedelta(days=2)},
-    )
+    _past_orders(conn, clock, veteran, provider, elder)
     conn.execute("ANALYZE service_order")
     sos = create_order(conn, clock, elder_id=town.elder(), service_type="emergency", actor="t", config=config)
     need = need_of(conn, load_order(conn, sos.id), clock.now())
@@ -341,12 +333,8 @@ def test_only_caregivers_with_orders_of_late_are_reckoned_away_from_home(conn, c
     ((plan,),) = conn.execute(
         sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + source.statement(sql.SQL(_APART)), source.params
     )
-
-    def loops(node: dict) -> list[int]:
-        own = [node["Actual Loops"]] if node.get("Alias") == "w" else []
-        return own + [n for child in node.get("Plans", []) for n in loops(child)]
-
-    assert loops(plan[0]["Plan"]) and max(loops(plan[0]["Plan"])) <= len(out), loops(plan[0]["Plan"])
+    loops = [node["Actual Loops"] for node in nodes(plan[0]["Plan"]) if node.get("Alias") == "w"]
+    assert loops and max(loops) <= len(out), loops
 
 
 def test_a_booked_order_is_not_offered_to_a_regular_who_cannot_be_there_by_its_deadline(
@@ -373,15 +361,28 @@ def test_a_booked_order_is_not_offered_to_a_regular_who_cannot_be_there_by_its_d
     assert choice is not None and choice.best.candidate.caregiver_id == regular and choice.best.candidate.served_before
 
 
-def _orders_read(node: dict) -> list[tuple[str, float]]:
+def _past_orders(conn, clock, caregiver: int, provider: int, elder: int) -> None:
+    """A year of ``caregiver``'s orders for ``provider``, 3,000 of them, all done by two days ago."""
+    conn.execute(
+        "INSERT INTO service_order (code, elder_id, service_type, status, source, window_start, window_end, "
+        "duration_min, created_at, created_by, caregiver_id, provider_id, accepted_at, en_route_at, arrived_at, "
+        "completed_at, updated_at) "
+        "SELECT 'PAST' || lpad(g::text, 6, '0'), %(elder)s, 'cleaning', 'completed', 'operator', t, "
+        "t + interval '2 hours', 60, t - interval '1 day', 'test', %(who)s, %(provider)s, t - interval '1 hour', "
+        "t - interval '30 minutes', t, t + interval '1 hour', t + interval '1 hour' "
+        "FROM generate_series(1, 3000) g, LATERAL (SELECT %(now)s - g * interval '3 hours' AS t) past",
+        {"elder": elder, "who": caregiver, "provider": provider, "now": clock.now() - timedelta(days=2)},
+    )
+
+
+def _orders_read(plan: dict) -> list[tuple[str, float]]:
     """Each scan of ``service_order`` or of one of its indexes alone (a bitmap) in an EXPLAIN ANALYZE plan, with the
-    rows it read a loop (kept, and filtered out)."""
-    own = []
-    if node.get("Relation Name") == "service_order" or node.get("Index Name", "").startswith("service_order_"):
-        own.append(
-            (node.get("Index Name", node["Node Type"]), node["Actual Rows"] + node.get("Rows Removed by Filter", 0))
-        )
-    return own + [scan for child in node.get("Plans", []) for scan in _orders_read(child)]
+    rows it read a loop."""
+    return [
+        (node.get("Index Name", node["Node Type"]), rows_read(node))
+        for node in nodes(plan)
+        if node.get("Relation Name") == "service_order" or node.get("Index Name", "").startswith("service_order_")
+    ]
 
 
 def test_a_providers_orders_at_hand_are_counted_by_the_index_of_orders_held(conn, clock, town, config) -> None:
@@ -392,14 +393,7 @@ def test_a_providers_orders_at_hand_are_counted_by_the_index_of_orders_held(conn
     provider = town.provider(capacity=2)
     caregiver = town.caregiver(provider, offset(1.0, 0))
     elder = town.elder(offset(1.0, 0.5))
-    conn.execute(
-        "INSERT INTO service_order (code, elder_id, service_type, status, source, window_start, window_end, "
-        "duration_min, created_at, created_by, caregiver_id, provider_id, accepted_at, completed_at, updated_at) "
-        "SELECT 'PAST' || lpad(g::text, 6, '0'), %(elder)s, 'cleaning', 'completed', 'operator', t, "
-        "t + interval '2 hours', 60, t, 'test', %(who)s, %(provider)s, t, t + interval '1 hour', t "
-        "FROM generate_series(1, 3000) g, LATERAL (SELECT %(now)s - g * interval '3 hours' AS t) past",
-        {"elder": elder, "who": caregiver, "provider": provider, "now": clock.now() - timedelta(days=2)},
-    )
+    _past_orders(conn, clock, caregiver, provider, elder)
 
     def hold() -> None:
         _at_work(conn, clock, config, town, caregiver, elder)

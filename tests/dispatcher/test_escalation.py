@@ -12,6 +12,7 @@ from dispatcher.escalation import NO_ARRIVAL, NO_CANDIDATE, escalate
 from dispatcher.lifecycle import load_order
 from dispatcher.orders import create_order
 from eldercare.alarms import ON_BOARD
+from tests.plans import nodes, rows_read
 
 
 def test_two_escalated_orders_of_one_elder_are_two_alarms_each_linking_its_order(conn, clock, config, town) -> None:
@@ -93,16 +94,10 @@ def test_the_live_board_reads_the_alarms_under_way_not_every_alarm_ever_raised(c
         sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) SELECT a.id FROM alarm a WHERE {}").format(sql.SQL(ON_BOARD))
     )
 
-    def scans(node: dict) -> list[tuple[str, float]]:
-        own = []
-        if node.get("Relation Name") == "alarm":  # rows read in all: kept and filtered out, every loop
-            own.append(
-                (
-                    node["Node Type"],
-                    (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"],
-                )
-            )
-        return own + [scan for child in node.get("Plans", []) for scan in scans(child)]
-
-    read = scans(plan[0]["Plan"])
+    # rows read in all, kept and filtered out, every loop
+    read = [
+        (node["Node Type"], rows_read(node) * node["Actual Loops"])
+        for node in nodes(plan[0]["Plan"])
+        if node.get("Relation Name") == "alarm"
+    ]
     assert read and max(rows for _, rows in read) < 50, read
