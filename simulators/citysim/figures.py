@@ -219,7 +219,8 @@ def workload(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) ->
     for worker in run.workers.values():
         busy[worker.id] = sum(max(0.0, min(b, DAY_SECONDS) - max(a, 0.0)) for a, b in worker.busy)
     people = sorted(rostered)
-    busy_minutes = [busy.get(c, 0.0) / 60.0 for c in people]
+    minutes = {c: busy.get(c, 0.0) / 60.0 for c in people}
+    busy_minutes = list(minutes.values())
     # those the dispatcher may give orders that day (not the staff of a provider on the black list or out of
     # contract, say), and among them those who may take a booked service (a skill besides emergencies): the
     # planner's people; the others are responders kept for emergencies, busy only when one comes
@@ -239,7 +240,8 @@ def workload(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) ->
         ).fetchall()
     }
     working = [c for c in people if c in may_work]
-    staff_minutes = [busy.get(c, 0.0) / 60.0 for c in working if c in booked_staff]
+    working_minutes = [minutes[c] for c in working]
+    staff_minutes = [minutes[c] for c in working if c in booked_staff]
     orders = [float(done.get(c, 0)) for c in people]
     total_rostered = sum(rostered.values())
     return {
@@ -250,7 +252,7 @@ def workload(conn: psycopg.Connection, run: DayRun, local_midnight: datetime) ->
         "busiest_hours": round(max(busy_minutes, default=0.0) / 60.0, 2),
         "idle_caregivers": sum(1 for m in busy_minutes if m == 0),
         "barred_caregivers": len(people) - len(working),
-        "gini_busy_minutes_may_work": round(gini([busy.get(c, 0.0) / 60.0 for c in working]), 4),
+        "gini_busy_minutes_may_work": round(gini(working_minutes), 4),
         "responders_only": len(working) - len(staff_minutes),
         "gini_busy_minutes_booked_staff": round(gini(staff_minutes), 4),
         "idle_booked_staff": sum(1 for m in staff_minutes if m == 0),
