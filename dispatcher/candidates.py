@@ -122,9 +122,11 @@ ON_SHIFT = f"({WEEKLY_SHIFT} AND NOT {ABSENT})"
 UNDER_CONTRACT = """((p.contract_starts IS NULL OR p.contract_starts <= %(day)s)
       AND (p.contract_ends IS NULL OR p.contract_ends >= %(day)s))"""
 
+# A provider ``p`` whose caregivers may be given orders on the local day: active, off the black list, under contract.
+PROVIDER_MAY_WORK = f"(p.active AND p.standing <> 'black' AND {UNDER_CONTRACT})"
 # May be given orders at all on the local day (caregiver ``c`` of provider ``p``): the caregiver active and reachable
-# by SMS, the provider active, off the black list and under contract.
-MAY_WORK = f"(c.active AND NOT c.sms_opt_out AND p.active AND p.standing <> 'black' AND {UNDER_CONTRACT})"
+# by SMS, at such a provider.
+MAY_WORK = f"(c.active AND NOT c.sms_opt_out AND {PROVIDER_MAY_WORK})"
 
 
 def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
@@ -142,7 +144,7 @@ def shift_params(at: datetime, timezone: ZoneInfo) -> dict[str, object]:
 _SETUP = sql.SQL("""
 SELECT ARRAY(
     SELECT p.id FROM provider p
-    WHERE p.active AND p.standing <> 'black' AND {under_contract}
+    WHERE {provider_may_work}
       AND EXISTS (SELECT 1 FROM provider_service ps WHERE ps.provider_id = p.id AND ps.service_type = %(service)s)
       AND EXISTS (SELECT 1 FROM provider_area pa WHERE pa.provider_id = p.id AND pa.community_id = %(community)s)
       AND (SELECT count(*) FROM service_order so WHERE so.provider_id = p.id AND {held}) < p.capacity
@@ -150,7 +152,7 @@ SELECT ARRAY(
     SELECT DISTINCT caregiver_id FROM service_order
     WHERE elder_id = %(elder)s AND caregiver_id IS NOT NULL AND status IN ('completed', 'reviewed')
 )
-""").format(held=sql.SQL(HELD_SQL), under_contract=sql.SQL(UNDER_CONTRACT))
+""").format(held=sql.SQL(HELD_SQL), provider_may_work=sql.SQL(PROVIDER_MAY_WORK))
 
 # Then, per box: their caregivers who may take it. Kept to one table and correlated subqueries so that it
 # plans in a fraction of a millisecond; the box predicate uses the GiST index on caregivers' homes.
