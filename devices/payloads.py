@@ -108,7 +108,9 @@ class CommandType(StrEnum):
 
 
 class Command(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The ``cmd`` channel, from the platform to a device; ``text`` is in the elder's language."""
+    """The ``cmd`` channel, from the platform to a device; ``text`` is in the elder's language. An answer to an
+    event (``alarm_received``, ``visit_recorded``) names it by its ``seq``: a device repeats an SOS or a fall until
+    it hears that answer."""
 
     ts: Annotated[int, Meta(ge=0)]
     type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
@@ -116,6 +118,7 @@ class Command(msgspec.Struct, kw_only=True, omit_defaults=True):
     alarm_id: int | None = None
     order_code: str | None = None
     eta_min: Annotated[int, Meta(ge=0)] | None = None
+    seq: Seq | None = None
 
 
 Uplink = Telemetry | Event | DeviceStatus

@@ -6,13 +6,19 @@ three and is stored once (``eldercare_gateway_duplicates_total`` counts it; the 
 a device that starts its seq again after a reset sends new times, so its events are new events. A copy that
 repeats seq and ts with other content is no redelivery: it becomes a dead letter (``conflicting_duplicate``),
 as a reading's does (gateway/readings.py).
+
+The answer on the device's cmd topic (``alarm_received``) names the event's seq. A device repeats an SOS or a fall,
+seq and ts unchanged, until it hears that answer: MQTT keeps nothing for a subscription not yet made (the first
+gateway of a deployment, between its CONNACK and its SUBACK) nor for a device that was offline when the answer
+went out. So a repeat of an event stored before is answered again (at most once in ``ANSWER_AGAIN_AFTER``), and
+stored and raised only once.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -37,6 +43,9 @@ EVENT_ALARMS: dict[EventType, AlarmType] = {
 }
 # Events after which the device is told that the platform has the alarm.
 ACKNOWLEDGED = frozenset({EventType.SOS, EventType.FALL})
+# A repeat of an answered event is answered again only this long after the last answer: a device repeats every
+# 20 s or so (simulators/device_fleet.py, ``REPEAT_SECONDS``); a burst of copies gets one answer.
+ANSWER_AGAIN_AFTER = timedelta(seconds=5)
 # What the device says or shows then; and after a press of the visit button.
 RECEIVED_TEXT = {
     ("zh", EventType.SOS): "已收到您的呼叫，正在为您安排救助。",
@@ -87,11 +96,25 @@ _INSERT = """
     RETURNING id
 """
 _STORED = "SELECT type, lat, lon FROM device_event WHERE device_id = %s AND seq = %s AND ts = %s"
+# the alarm of a stored event whose answer is due again (the same device, seq and ts)
+_ANSWER_AGAIN = """
+    UPDATE device_event SET answered_at = %(now)s
+    WHERE device_id = %(device)s AND seq = %(seq)s AND ts = %(ts)s AND alarm_id IS NOT NULL
+      AND (answered_at IS NULL OR answered_at <= %(now)s - %(after)s)
+    RETURNING alarm_id
+"""
 
 
 def _language(ctx: EventContext) -> str:
     """The elder's language, where the device has words for it (Chinese otherwise)."""
     return ctx.language if ctx.language in ("zh", "en") else "zh"
+
+
+def _answer(conn: psycopg.Connection, ctx: EventContext, kind: CommandType, alarm_id: int | None = None) -> None:
+    """Tell the device, in the elder's language, that its event (named by seq) was received."""
+    text = RECEIVED_TEXT[(_language(ctx), ctx.event.type)]
+    command = Command(ts=epoch_ms(ctx.received_at), type=kind.value, text=text, alarm_id=alarm_id, seq=ctx.event.seq)
+    queue_command(conn, ctx.device_id, command, ctx.received_at)
 
 
 def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> Stored:
@@ -102,12 +125,20 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
     if row is None:
         before = conn.execute(_STORED, (ctx.device_id, event.seq, ctx.ts)).fetchone()
         same = before is not None and tuple(before) == (event.type.value, event.lat, event.lon)
-        return Stored.REDELIVERED if same else Stored.CONFLICTING
+        if not same:
+            return Stored.CONFLICTING
+        if event.type in ACKNOWLEDGED:
+            again = conn.execute(
+                _ANSWER_AGAIN,
+                {"now": ctx.received_at, "device": ctx.device_id, "seq": event.seq, "ts": ctx.ts,
+                 "after": ANSWER_AGAIN_AFTER},
+            ).fetchone()  # fmt: skip
+            if again is not None:
+                _answer(conn, ctx, CommandType.ALARM_RECEIVED, again[0])
+        return Stored.REDELIVERED
     if event.type is EventType.VISIT:
         # the elder (or the caregiver beside them) pressed for a visit: the device confirms it was taken
-        text = RECEIVED_TEXT[(_language(ctx), event.type)]
-        command = Command(ts=epoch_ms(ctx.received_at), type=CommandType.VISIT_RECORDED.value, text=text)
-        queue_command(conn, ctx.device_id, command, ctx.received_at)
+        _answer(conn, ctx, CommandType.VISIT_RECORDED)
     alarm_type = EVENT_ALARMS.get(event.type)
     if alarm_type is None or (event.type is EventType.DOOR and ctx.ts not in night):
         return Stored.NEW
@@ -126,15 +157,10 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
     )
     if raised is None:
         return Stored.NEW
-    conn.execute("UPDATE device_event SET alarm_id = %s WHERE id = %s", (raised.id, row[0]))
-    if event.type in ACKNOWLEDGED:
-        command = Command(
-            ts=epoch_ms(ctx.received_at),
-            type=CommandType.ALARM_RECEIVED.value,
-            alarm_id=raised.id,
-            text=RECEIVED_TEXT[(_language(ctx), event.type)],
-        )
-        queue_command(conn, ctx.device_id, command, ctx.received_at)
+    answered = ctx.received_at if event.type in ACKNOWLEDGED else None
+    conn.execute("UPDATE device_event SET alarm_id = %s, answered_at = %s WHERE id = %s", (raised.id, answered, row[0]))
+    if answered is not None:
+        _answer(conn, ctx, CommandType.ALARM_RECEIVED, raised.id)
     log.info(
         "%s alarm %d %s for elder %d from %s",
         alarm_type,

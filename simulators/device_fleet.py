@@ -2,6 +2,10 @@
 
 ``Fleet`` is the API that tests, benchmarks and scenario players drive: ``send_event(device_id, "sos")``,
 ``send_telemetry(device_id, hr=150)``, ``stream(rate=...)``, ``drop(device_id)``, ``commands(device_id)``.
+
+As a device's firmware does, a simulated device repeats an SOS or a fall (the same message: seq and ts unchanged)
+every ``repeat_seconds`` until the platform's ``alarm_received`` naming its seq comes back on its cmd topic, and gives
+up after ``REPEAT_FOR``: the broker's PUBACK says only that the broker has it, not that anyone subscribed did.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import paho.mqtt.client as mqtt
 
 from devices import (
     Command,
+    CommandType,
     Presence,
     ProvisionedDevice,
     command_decoder,
@@ -37,6 +42,9 @@ from simulators.mqtt_loop import ClientLoop
 
 log = logging.getLogger(__name__)
 
+REPEATED = frozenset({"sos", "fall"})  # the events a device repeats until the platform answers them
+REPEAT_SECONDS = 20.0  # how often
+REPEAT_FOR = 600.0  # and for how long, in seconds (a real device would then call the family)
 CONNECTS_PER_TICK = 200  # connections opened per 50 ms, so the broker's accept queue keeps up
 TICK = 0.01
 
@@ -60,6 +68,7 @@ class _Member:
     backoff: float = 1.0
     pending: dict[int, Sent] = field(default_factory=dict)
     commands: list[Command] = field(default_factory=list)
+    unanswered: dict[int, bytes] = field(default_factory=dict)  # seq -> the event repeated until answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class FleetStats:
     published: int
     acknowledged: int
     commands: int
+    repeated: int  # events sent again because no answer had come
 
 
 class Fleet:
@@ -84,16 +94,19 @@ class Fleet:
         clock: Clock = SYSTEM_CLOCK,
         keepalive: int = 60,
         telemetry_qos: int = 1,
+        repeat_seconds: float = REPEAT_SECONDS,
     ) -> None:
         self.broker = broker
         self.clock = clock
         self.keepalive = keepalive
         self.telemetry_qos = telemetry_qos
+        self.repeat_seconds = repeat_seconds
         self.loop = ClientLoop("fleet")
         self._lock = threading.Condition()
         self._acknowledged: list[Sent] = []
         self._published = 0
         self._commands = 0
+        self._repeated = 0
         self._stopping = False
         self._stream_done = threading.Event()
         self._stream_done.set()
@@ -160,12 +173,18 @@ class Fleet:
         return self.loop.submit(lambda: self._telemetry(self._members[device_id], samples, values))
 
     def send_event(self, device_id: str, kind: str, *, lat: float | None = None, lon: float | None = None) -> int:
-        """Publish an event (sos, fall, smoke, ...) at QoS 1; returns its seq."""
+        """Publish an event (sos, fall, smoke, ...) at QoS 1; returns its seq. An SOS or a fall is repeated until
+        the platform answers it."""
 
         def send() -> int:
             member = self._members[device_id]
             event = member.sim.event(self.clock.now(), kind, lat=lat, lon=lon)
-            self._publish(member, "event", event.seq, encode(event), qos=1, readings=0)
+            payload = encode(event)
+            self._publish(member, "event", event.seq, payload, qos=1, readings=0)
+            if kind in REPEATED:
+                member.unanswered[event.seq] = payload
+                until = time.monotonic() + REPEAT_FOR
+                self.loop.at(time.monotonic() + self.repeat_seconds, lambda: self._repeat(member, event.seq, until))
             return event.seq
 
         return self.loop.submit(send)
@@ -198,6 +217,10 @@ class Fleet:
                 sock.shutdown(socket.SHUT_RDWR)  # paho then sees the connection end, without a DISCONNECT
 
         self.loop.submit(cut)
+
+    def unanswered(self, device_id: str) -> list[int]:
+        """The seqs of the events the device still repeats, the platform not having answered them."""
+        return self.loop.submit(lambda: sorted(self._members[device_id].unanswered))
 
     def commands(self, device_id: str) -> list[Command]:
         with self._lock:
@@ -292,6 +315,7 @@ class Fleet:
                 self._published,
                 len(self._acknowledged),
                 self._commands,
+                self._repeated,
             )
 
     # -- on the loop thread
@@ -343,10 +367,27 @@ class Fleet:
         except msgspec.MsgspecError as err:
             log.warning("device %s got a command outside the contract: %s", member.sim.id, err)
             return
+        if command.type == CommandType.ALARM_RECEIVED and command.seq is not None:
+            member.unanswered.pop(command.seq, None)
         with self._lock:
             member.commands.append(command)
             self._commands += 1
             self._lock.notify_all()
+
+    def _repeat(self, member: _Member, seq: int, until: float) -> None:
+        """Send the event again, unless it was answered; while the device is offline, wait for the next turn."""
+        payload = member.unanswered.get(seq)
+        if payload is None or self._stopping:
+            return
+        if time.monotonic() >= until:
+            del member.unanswered[seq]
+            log.warning("device %s gave up repeating event %d: the platform never answered it", member.sim.id, seq)
+            return
+        if member.connected:
+            self._publish(member, "event", seq, payload, qos=1, readings=0)
+            with self._lock:
+                self._repeated += 1
+        self.loop.at(time.monotonic() + self.repeat_seconds, lambda: self._repeat(member, seq, until))
 
     def _telemetry(self, member: _Member, samples: int, values: Mapping[str, Any], wall: Any = None) -> int:
         message = member.sim.telemetry(wall or self.clock.now(), samples, **values)

@@ -1,21 +1,25 @@
 """What identifies a delivery, (device, seq, ts): a device that starts its seq again still gets help; a
-redelivery is stored once; a copy with other content, an event outside the device type's contract, or JSON
-nested past reason is a dead letter with its reason."""
+redelivery is stored once, and a repeat of an SOS is answered again (at most once in ``ANSWER_AGAIN_AFTER``); a
+device that sent its SOS before any gateway had subscribed repeats it until it is answered; a copy with other
+content, an event outside the device type's contract, or JSON nested past reason is a dead letter with its reason."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
 import dispatcher
-from devices import epoch_ms, topic
+from devices import Event, EventType, epoch_ms, topic
 from eldercare.clock import SYSTEM_CLOCK
 from eldercare.config import Settings
 from gateway import Gateway
+from gateway.events import ANSWER_AGAIN_AFTER, EventContext, Night, Stored, store_event
 from simulators.fleet import Fleet
 from tests.gateway.running import City, rows, scalar
 from tests.services import Mosquitto
@@ -84,7 +88,64 @@ def test_a_redelivered_event_is_stored_once_and_a_conflicting_copy_is_a_dead_let
     assert reason == "conflicting_duplicate" and f"seq {seq}" in detail
     alarm = scalar(city.database_url, "SELECT id FROM alarm")
     assert wait_until(lambda: _replies(fleet, pendant.id, alarm))
-    assert len([c for c in fleet.commands(pendant.id) if c.type == "alarm_received"]) == 1
+    # three copies within ANSWER_AGAIN_AFTER: one answer, naming the event
+    assert [c.seq for c in fleet.commands(pendant.id) if c.type == "alarm_received"] == [seq]
+
+
+def test_a_repeated_sos_is_stored_once_and_answered_again_at_most_once_in_the_interval(city: City) -> None:
+    button = city.device("button")
+    night = Night(22, 6, ZoneInfo("Asia/Shanghai"))
+    pressed = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    sos = Event(ts=epoch_ms(pressed), seq=41, type=EventType.SOS)
+
+    def deliver(event: Event, after: timedelta) -> Stored:
+        context = EventContext(button.id, button.elder_id, "zh", pressed, pressed + after, event)
+        with psycopg.connect(city.database_url) as conn:
+            return store_event(conn, context, night)
+
+    def answers() -> list[tuple[object, ...]]:
+        return rows(
+            city.database_url,
+            "SELECT payload->>'seq', payload->>'alarm_id' IS NOT NULL, created_at - %s FROM device_command "
+            "WHERE type = 'alarm_received' ORDER BY id",
+            pressed,
+        )
+
+    second = timedelta(seconds=1)
+    assert deliver(sos, second) is Stored.NEW
+    assert answers() == [("41", True, second)]
+    assert deliver(sos, 2 * second) is Stored.REDELIVERED  # a burst of copies: no second answer
+    assert len(answers()) == 1
+    later = second + ANSWER_AGAIN_AFTER
+    assert deliver(sos, later) is Stored.REDELIVERED  # the device repeats: answered again
+    assert answers() == [("41", True, second), ("41", True, later)]
+    assert deliver(sos, later + second) is Stored.REDELIVERED
+    assert len(answers()) == 2
+    fall = Event(ts=sos.ts, seq=sos.seq, type=EventType.FALL)  # the same seq and ts, other content: no answer
+    assert deliver(fall, 2 * later) is Stored.CONFLICTING
+    assert len(answers()) == 2
+    assert rows(city.database_url, "SELECT type, seq FROM device_event") == [("sos", 41)]
+    assert rows(city.database_url, "SELECT type, repeat_count FROM alarm") == [("sos", 0)]
+
+
+def test_an_sos_sent_before_any_gateway_subscribed_is_repeated_until_answered(
+    city: City, mosquitto: Mosquitto, gateways: Callable[..., Gateway], fleets: Callable[..., Fleet]
+) -> None:
+    """A broker new to the gateway's session keeps nothing for it: what devices publish before the first gateway's
+    SUBACK reaches no one (deploy/README.md). The device's repeat brings the SOS once the gateway is there."""
+    button = city.device("button")
+    fleet = fleets(city, mosquitto.url, [button], repeat_seconds=0.5)
+    seq = fleet.send_event(button.id, "sos")
+    assert fleet.wait_acknowledged(), "the broker did not take the SOS"  # taken, and no subscriber had asked for it
+    assert fleet.unanswered(button.id) == [seq]
+
+    gateways(city.database_url, mosquitto.url)
+    reply = fleet.wait_for_command(button.id, "alarm_received", timeout=patience(30))
+    assert reply is not None and reply.seq == seq, "the repeated SOS was not answered"
+    assert wait_until(lambda: fleet.unanswered(button.id) == []), "the device kept repeating an answered SOS"
+    assert fleet.stats().repeated >= 1
+    assert rows(city.database_url, "SELECT seq FROM device_event") == [(seq,)]
+    assert scalar(city.database_url, "SELECT count(*) FROM alarm WHERE type = 'sos'") == 1
 
 
 def test_events_outside_the_device_type_and_deeply_nested_json_are_dead_letters(
