@@ -185,13 +185,15 @@ def standin_process(port: int, webhook: str) -> Iterator[str]:
 
 
 def offers_at(standin_url: str) -> dict[str, float]:
-    """Order code -> when the stand-in received its offer SMS (time.time() there)."""
+    """Order code -> when the stand-in received its first offer SMS (time.time() there). An order unanswered for a
+    minute is offered again, farther (the race's widening): those later offers are not its SOS's time to SMS."""
     messages = httpx.get(f"{standin_url}/standin/messages", timeout=30).json()["messages"]
-    return {
-        m["body"].split("Y ", 1)[1][:6]: m["received_at"]
-        for m in messages
-        if m["direction"] == "outbound-api" and "Y " in m["body"]
-    }
+    first: dict[str, float] = {}
+    for m in messages:
+        if m["direction"] == "outbound-api" and "Y " in m["body"]:
+            code = m["body"].split("Y ", 1)[1][:6]
+            first[code] = min(first.get(code, m["received_at"]), m["received_at"])
+    return first
 
 
 def sos_round(
