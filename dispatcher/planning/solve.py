@@ -652,6 +652,15 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
     return found
 
 
+# The most caregivers a reason names; the count says how many there are (a kitchen may have 16 carriers).
+NAMED_AT_MOST = 5
+
+
+def named(codes: Sequence[str], at_most: int = NAMED_AT_MOST) -> str:
+    """The first ``at_most`` of ``codes``, and an ellipsis for the rest: a reason the plan board can show whole."""
+    return ", ".join(codes[:at_most]) + (", …" if len(codes) > at_most else "")
+
+
 def meal_no_room(problem: Problem, index: int, tried: int, placed: Mapping[int, Any]) -> Reason:
     """Why a meal has no room, in the words an operator can act on: who may bring it from the kitchens it was tried
     at (its ``tried`` + 1 nearest), and how many of the meals due from those kitchens while its window is open the
@@ -676,7 +685,7 @@ def meal_no_room(problem: Problem, index: int, tried: int, placed: Mapping[int, 
             "%(meals)s meals due from their kitchens between %(opens)s and %(closes)s are placed"
         ),
         count=len(carriers),
-        caregivers=", ".join(carriers),
+        caregivers=named(carriers, NAMED_AT_MOST),
         placed=sum(1 for i in due if i in placed),
         meals=len(due),
         opens=f"{min(problem.visits[i].window_start for i in due).astimezone(tz):%H:%M}",

@@ -4,6 +4,7 @@ page show the kitchen stop before the meals it collects."""
 
 from __future__ import annotations
 
+import importlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -279,6 +280,25 @@ def test_a_meal_without_room_names_who_may_bring_it_and_how_many_of_its_kitchens
         "closes": "11:15",
     }
     assert message["text"].startswith("no room in the days of the %(count)s caregivers who may bring it (")
+
+
+# the module (``dispatcher.planning.solve`` is also the name of its function, which the package exports)
+solving = importlib.import_module("dispatcher.planning.solve")
+
+
+def test_a_meal_without_room_names_a_few_of_its_carriers_and_counts_them_all(
+    conn: psycopg.Connection, town: Town, clock: ManualClock, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board shows the reason whole: a kitchen's carriers past ``NAMED_AT_MOST`` (here 1 of 2; on seed 3's
+    evening, 16 of one kitchen) are an ellipsis, and the count says how many there are."""
+    monkeypatch.setattr(solving, "NAMED_AT_MOST", 1, raising=False)
+    city = _a_cook_short_of_time(conn, town, clock, config)
+    ((message,),) = conn.execute(
+        "SELECT unassigned_message FROM plan_visit WHERE plan_id = %s AND caregiver_id IS NULL", (city.plan_id,)
+    ).fetchall()
+    first = min(city.code[city.near_cook], city.code[city.walker])
+    assert (message["values"]["count"], message["values"]["caregivers"]) == (2, f"{first}, …")
+    assert solving.named(["C1", "C2"], 2) == "C1, C2" and solving.named([], 2) == ""
 
 
 @pytest.mark.parametrize("seed", range(4))
