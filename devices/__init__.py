@@ -21,9 +21,10 @@ from devices.payloads import (
     epoch_ms,
 )
 from devices.topics import DEVICE_CHANNELS, ROOT, Channel, Topic, TopicError, parse, subscriptions, topic
-from devices.types import DEVICE_TYPES, DeviceType, EventType, refuses_event
+from devices.types import ANSWERED, DEVICE_TYPES, DeviceType, EventType, refuses_event
 
 __all__ = [
+    "ANSWERED",
     "DEFAULT_LIMITS",
     "DEVICE_CHANNELS",
     "DEVICE_TYPES",

@@ -21,6 +21,11 @@ class EventType(StrEnum):
     VISIT = "visit"
 
 
+# The events the platform answers with ``alarm_received`` (naming their seq), and which a device therefore repeats,
+# seq and ts unchanged, until it hears that answer.
+ANSWERED = frozenset({EventType.SOS, EventType.FALL})
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceType:
     """A device type as the ``device_type`` table has it, with the metrics and events it produces."""

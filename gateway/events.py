@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from devices import Command, CommandType, Event, EventType, epoch_ms
+from devices import ANSWERED, Command, CommandType, Event, EventType, epoch_ms
 from eldercare.device_commands import queue_command
 from eldercare.vocabulary import AlarmType
 from gateway.alarms import AlarmRaise, raise_alarm
@@ -41,8 +41,6 @@ EVENT_ALARMS: dict[EventType, AlarmType] = {
     EventType.NO_MOTION: AlarmType.NO_MOTION,
     EventType.DOOR: AlarmType.DOOR_NIGHT,
 }
-# Events after which the device is told that the platform has the alarm.
-ACKNOWLEDGED = frozenset({EventType.SOS, EventType.FALL})
 # A repeat of an answered event is answered again only this long after the last answer: a device repeats every
 # 20 s or so (simulators/device_fleet.py, ``REPEAT_SECONDS``); a burst of copies gets one answer.
 ANSWER_AGAIN_AFTER = timedelta(seconds=5)
@@ -127,7 +125,7 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
         same = before is not None and tuple(before) == (event.type.value, event.lat, event.lon)
         if not same:
             return Stored.CONFLICTING
-        if event.type in ACKNOWLEDGED:
+        if event.type in ANSWERED:
             again = conn.execute(
                 _ANSWER_AGAIN,
                 {"now": ctx.received_at, "device": ctx.device_id, "seq": event.seq, "ts": ctx.ts,
@@ -157,7 +155,7 @@ def store_event(conn: psycopg.Connection, ctx: EventContext, night: Night) -> St
     )
     if raised is None:
         return Stored.NEW
-    answered = ctx.received_at if event.type in ACKNOWLEDGED else None
+    answered = ctx.received_at if event.type in ANSWERED else None
     conn.execute("UPDATE device_event SET alarm_id = %s, answered_at = %s WHERE id = %s", (raised.id, answered, row[0]))
     if answered is not None:
         _answer(conn, ctx, CommandType.ALARM_RECEIVED, raised.id)

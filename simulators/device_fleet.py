@@ -26,6 +26,7 @@ import msgspec
 import paho.mqtt.client as mqtt
 
 from devices import (
+    ANSWERED,
     Command,
     CommandType,
     Presence,
@@ -42,8 +43,7 @@ from simulators.mqtt_loop import ClientLoop
 
 log = logging.getLogger(__name__)
 
-REPEATED = frozenset({"sos", "fall"})  # the events a device repeats until the platform answers them
-REPEAT_SECONDS = 20.0  # how often
+REPEAT_SECONDS = 20.0  # how often a device repeats an event the platform answers (devices.ANSWERED) until it does
 REPEAT_FOR = 600.0  # and for how long, in seconds (a real device would then call the family)
 CONNECTS_PER_TICK = 200  # connections opened per 50 ms, so the broker's accept queue keeps up
 TICK = 0.01
@@ -181,7 +181,7 @@ class Fleet:
             event = member.sim.event(self.clock.now(), kind, lat=lat, lon=lon)
             payload = encode(event)
             self._publish(member, "event", event.seq, payload, qos=1, readings=0)
-            if kind in REPEATED:
+            if kind in ANSWERED:
                 member.unanswered[event.seq] = payload
                 until = time.monotonic() + REPEAT_FOR
                 self.loop.at(time.monotonic() + self.repeat_seconds, lambda: self._repeat(member, event.seq, until))
