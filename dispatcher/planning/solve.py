@@ -656,7 +656,7 @@ def overbooked_visits(problem: Problem, settings: SolverSettings) -> dict[int, R
 NAMED_AT_MOST = 5
 
 
-def named(codes: Sequence[str], at_most: int = NAMED_AT_MOST) -> str:
+def named(codes: Sequence[str], at_most: int) -> str:
     """The first ``at_most`` of ``codes``, and an ellipsis for the rest: a reason the plan board can show whole."""
     return ", ".join(codes[:at_most]) + (", …" if len(codes) > at_most else "")
 
